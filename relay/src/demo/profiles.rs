@@ -1,0 +1,214 @@
+//! The demo's sample customers. Each covers a part of the contract; dates are
+//! relative to the start so that "active" stays active whenever it runs.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+
+/// The profile of Adapty's own documentation example, unchanged.
+pub const SEED: &str = include_str!("../../../fixtures/seed.json");
+pub const SEED_CUSTOMER_USER_ID: &str = "77B14FB4-FD2A-4D38-AA3A-4C433F79863C";
+pub const ANONYMOUS_PROFILE_ID: &str = "5e1f0a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b";
+
+/// A sample to try: what it shows, and how to look it up.
+pub struct Sample {
+    pub about: &'static str,
+    pub param: &'static str,
+    pub id: &'static str,
+}
+
+pub const SAMPLES: &[Sample] = &[
+    Sample { about: "Adapty's documentation example", param: "customer_user_id", id: SEED_CUSTOMER_USER_ID },
+    Sample { about: "Play Store, base plan and a free-trial offer", param: "customer_user_id", id: "demo-play-store" },
+    Sample { about: "expired and cancelled", param: "customer_user_id", id: "demo-expired" },
+    Sample { about: "lifetime purchase", param: "customer_user_id", id: "demo-lifetime" },
+    Sample { about: "sandbox only", param: "customer_user_id", id: "demo-sandbox" },
+    Sample { about: "anonymous, found only by profile ID", param: "profile_id", id: ANONYMOUS_PROFILE_ID },
+    Sample { about: "many purchases, refunds and consumables", param: "customer_user_id", id: "demo-many-purchases" },
+];
+
+/// Adapty writes `+00:00`; some samples use `+0000` on purpose, as Adapty also does.
+fn iso(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()
+}
+
+fn iso_no_colon(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S+0000").to_string()
+}
+
+pub fn all(now: DateTime<Utc>) -> Vec<Value> {
+    let seed: Value = serde_json::from_str(SEED).expect("the seed fixture is valid JSON");
+    vec![
+        seed["data"].clone(),
+        play_store(now),
+        expired(now),
+        lifetime(now),
+        sandbox(now),
+        anonymous(now),
+        many_purchases(now),
+    ]
+}
+
+fn profile(profile_id: &str, customer_user_id: Option<&str>, revenue: f64, now: DateTime<Utc>) -> Value {
+    json!({
+        "app_id": "14c3d333-2f3a-455a-aa86-ef83dff6913b",
+        "profile_id": profile_id,
+        "customer_user_id": customer_user_id,
+        "total_revenue_usd": revenue,
+        "segment_hash": "8f45ebc2a9d1c3b0",
+        "timestamp": now.timestamp_millis(),
+        "custom_attributes": [],
+        "access_levels": [],
+        "subscriptions": [],
+        "non_subscriptions": [],
+    })
+}
+
+fn play_store(now: DateTime<Utc>) -> Value {
+    let bought = now - Duration::days(10);
+    let expires = now + Duration::days(20);
+    let mut p = profile("0b2c8f5e-6a1d-4b7e-9c3f-2d4e6f8a0b1c", Some("demo-play-store"), 14.99, now);
+    // The `offer_*` spelling here, the short one on the subscription: Adapty uses both.
+    p["access_levels"] = json!([{
+        "access_level_id": "premium", "store": "play_store",
+        "store_product_id": "premium_monthly", "store_base_plan_id": "monthly-autorenew",
+        "store_transaction_id": "GPA.3383-4497-1234-56789", "store_original_transaction_id": "GPA.3383-4497-1234-56789",
+        "offer": {"offer_category": "introductory", "offer_type": "free_trial", "offer_id": "trial-7-days"},
+        "starts_at": null, "purchased_at": iso(bought), "originally_purchased_at": iso(bought),
+        "expires_at": iso(expires), "renewal_cancelled_at": null, "billing_issue_detected_at": null,
+        "is_in_grace_period": false, "cancellation_reason": null, "environment": "Production"
+    }]);
+    p["subscriptions"] = json!([{
+        "store": "play_store", "store_product_id": "premium_monthly", "store_base_plan_id": "monthly-autorenew",
+        "store_transaction_id": "GPA.3383-4497-1234-56789", "store_original_transaction_id": "GPA.3383-4497-1234-56789",
+        "offer": {"category": "introductory", "type": "free_trial", "id": "trial-7-days"},
+        "environment": "Production", "purchased_at": iso(bought), "originally_purchased_at": iso(bought),
+        "expires_at": iso(expires), "renewal_cancelled_at": null, "billing_issue_detected_at": null,
+        "is_in_grace_period": false, "cancellation_reason": null
+    }]);
+    p["custom_attributes"] = json!([{"key": "plan_source", "value": "onboarding"}, {"key": "sessions", "value": 42}]);
+    p
+}
+
+fn expired(now: DateTime<Utc>) -> Value {
+    let bought = now - Duration::days(100);
+    let renewed = now - Duration::days(70);
+    let expired = now - Duration::days(40);
+    let cancelled = now - Duration::days(45);
+    let mut p = profile("1c3d9a6f-7b2e-4c8f-8d4a-3e5f7a9b1c2d", Some("demo-expired"), 19.98, now);
+    p["access_levels"] = json!([{
+        "access_level_id": "premium", "store": "app_store", "store_product_id": "monthly.premium.999",
+        "store_base_plan_id": null, "store_transaction_id": "2000000900000002",
+        "store_original_transaction_id": "2000000900000001", "offer": null, "starts_at": null,
+        "purchased_at": iso_no_colon(renewed), "originally_purchased_at": iso_no_colon(bought),
+        "expires_at": iso_no_colon(expired), "renewal_cancelled_at": iso_no_colon(cancelled),
+        "billing_issue_detected_at": null, "is_in_grace_period": false,
+        "cancellation_reason": "voluntarily_cancelled", "environment": "Production"
+    }]);
+    p["subscriptions"] = json!([{
+        "store": "app_store", "store_product_id": "monthly.premium.999", "store_base_plan_id": null,
+        "store_transaction_id": "2000000900000002", "store_original_transaction_id": "2000000900000001",
+        "offer": null, "environment": "Production",
+        "purchased_at": iso_no_colon(renewed), "originally_purchased_at": iso_no_colon(bought),
+        "expires_at": iso_no_colon(expired), "renewal_cancelled_at": iso_no_colon(cancelled),
+        "billing_issue_detected_at": null, "is_in_grace_period": false,
+        "cancellation_reason": "voluntarily_cancelled"
+    }]);
+    p
+}
+
+fn lifetime(now: DateTime<Utc>) -> Value {
+    let bought = now - Duration::days(400);
+    let mut p = profile("2d4eab7a-8c3f-4d9a-9e5b-4f6a8b0c2d3e", Some("demo-lifetime"), 49.99, now);
+    p["access_levels"] = json!([{
+        "access_level_id": "premium", "store": "app_store", "store_product_id": "lifetime.premium",
+        "store_base_plan_id": null, "store_transaction_id": "2000000700000007",
+        "store_original_transaction_id": "2000000700000007", "offer": null, "starts_at": null,
+        "purchased_at": iso(bought), "originally_purchased_at": iso(bought), "expires_at": null,
+        "renewal_cancelled_at": null, "billing_issue_detected_at": null, "is_in_grace_period": false,
+        "cancellation_reason": null
+    }]);
+    p["non_subscriptions"] = json!([{
+        "purchase_id": "9b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e", "store": "app_store",
+        "store_product_id": "lifetime.premium", "store_base_plan_id": null,
+        "store_transaction_id": "2000000700000007", "store_original_transaction_id": "2000000700000007",
+        "purchased_at": iso(bought), "environment": "Production", "is_refund": false, "is_consumable": false
+    }]);
+    p
+}
+
+fn sandbox(now: DateTime<Utc>) -> Value {
+    let bought = now - Duration::hours(2);
+    let expires = now + Duration::minutes(3);
+    let mut p = profile("3e5fbc8b-9d4a-4eab-af6c-5a7b9c1d3e4f", Some("demo-sandbox"), 0.0, now);
+    p["access_levels"] = json!([{
+        "access_level_id": "premium", "store": "app_store", "store_product_id": "weekly.premium.599",
+        "store_base_plan_id": null, "store_transaction_id": "2000000600000006",
+        "store_original_transaction_id": "2000000600000001", "offer": null, "starts_at": null,
+        "purchased_at": iso(bought), "originally_purchased_at": iso(bought), "expires_at": iso(expires),
+        "renewal_cancelled_at": null, "billing_issue_detected_at": null, "is_in_grace_period": false,
+        "cancellation_reason": null, "environment": "Sandbox"
+    }]);
+    p["subscriptions"] = json!([{
+        "store": "app_store", "store_product_id": "weekly.premium.599", "store_base_plan_id": null,
+        "store_transaction_id": "2000000600000006", "store_original_transaction_id": "2000000600000001",
+        "offer": null, "environment": "Sandbox", "purchased_at": iso(bought),
+        "originally_purchased_at": iso(bought), "expires_at": iso(expires), "renewal_cancelled_at": null,
+        "billing_issue_detected_at": null, "is_in_grace_period": false, "cancellation_reason": null
+    }]);
+    p
+}
+
+/// Never identified by the app: no customer user ID, and `null` arrays.
+fn anonymous(now: DateTime<Utc>) -> Value {
+    let mut p = profile(ANONYMOUS_PROFILE_ID, None, 0.0, now);
+    p["access_levels"] = Value::Null;
+    p["subscriptions"] = Value::Null;
+    p["custom_attributes"] = Value::Null;
+    p["non_subscriptions"] = json!([{
+        "purchase_id": "8a0b1c2d-3e4f-4a5b-9c6d-7e8f9a0b1c2d", "store": "stripe",
+        "store_product_id": "coins_100", "store_base_plan_id": null,
+        "store_transaction_id": "pi_3Nx1demo", "store_original_transaction_id": "pi_3Nx1demo",
+        "purchased_at": iso(now - Duration::days(3)), "environment": "Production",
+        "is_refund": false, "is_consumable": true
+    }]);
+    p
+}
+
+fn many_purchases(now: DateTime<Utc>) -> Value {
+    let mut p = profile("4f6acd9c-0e5b-4fbc-b07d-6b8c0d2e4f5a", Some("demo-many-purchases"), 123.45, now);
+    let purchases: Vec<Value> = (0..60)
+        .map(|n| {
+            let product = ["coins_100", "coins_500", "remove_ads", "hint_pack"][n % 4];
+            json!({
+                "purchase_id": format!("7f000000-0000-4000-8000-{n:012}"),
+                "store": if n % 5 == 0 { "play_store" } else { "app_store" },
+                "store_product_id": product, "store_base_plan_id": null,
+                "store_transaction_id": format!("300021095{n:05}"),
+                "store_original_transaction_id": format!("300021095{n:05}"),
+                "purchased_at": iso(now - Duration::days(n as i64 * 3 + 1)),
+                "environment": "Production",
+                "is_refund": n % 17 == 3,
+                "is_consumable": product != "remove_ads"
+            })
+        })
+        .collect();
+    p["non_subscriptions"] = Value::Array(purchases);
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sample_is_found_by_its_advertised_id() {
+        let profiles = all(Utc::now());
+        for sample in SAMPLES {
+            let matches = profiles
+                .iter()
+                .filter(|profile| profile[sample.param].as_str() == Some(sample.id))
+                .count();
+            assert_eq!(matches, 1, "{} by {}", sample.id, sample.param);
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Every failure the relay reports, mapped in one place to one JSON shape:
+//! `{"error": {"code": "...", "message": "..."}}`.
+//!
+//! Messages are written for the admin reading them in the panel. None of them
+//! ever carries the key or anything Adapty could echo of it.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RelayError {
+    /// The admin's request is malformed; the message says how.
+    InvalidRequest(String),
+    NotFound,
+    MethodNotAllowed,
+    ProfileNotFound,
+    /// Adapty rejected the relay's key: the operator's problem, never the admin's.
+    RelayMisconfigured,
+    RateLimited { retry_after_secs: Option<u64> },
+    /// Adapty failed or answered something that is not a profile.
+    Upstream(String),
+    UpstreamTooLarge,
+    UpstreamTimeout,
+}
+
+impl RelayError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            RelayError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            RelayError::NotFound | RelayError::ProfileNotFound => StatusCode::NOT_FOUND,
+            RelayError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            RelayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            RelayError::RelayMisconfigured
+            | RelayError::Upstream(_)
+            | RelayError::UpstreamTooLarge => StatusCode::BAD_GATEWAY,
+            RelayError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
+        }
+    }
+
+    /// The stable code the panel keys off.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RelayError::InvalidRequest(_) => "invalid_request",
+            RelayError::NotFound => "not_found",
+            RelayError::MethodNotAllowed => "method_not_allowed",
+            RelayError::ProfileNotFound => "profile_not_found",
+            RelayError::RelayMisconfigured => "relay_misconfigured",
+            RelayError::RateLimited { .. } => "rate_limited",
+            RelayError::Upstream(_) => "upstream_error",
+            RelayError::UpstreamTooLarge => "upstream_too_large",
+            RelayError::UpstreamTimeout => "upstream_timeout",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            RelayError::InvalidRequest(message) | RelayError::Upstream(message) => message.clone(),
+            RelayError::NotFound => "no such API endpoint; the relay serves GET /api/profile".into(),
+            RelayError::MethodNotAllowed => "only GET is allowed here".into(),
+            RelayError::ProfileNotFound => "Adapty has no profile with this ID".into(),
+            RelayError::RelayMisconfigured => {
+                "Adapty rejected the relay's API key; the operator must check the relay's configuration".into()
+            }
+            RelayError::RateLimited { .. } => "too many lookups; try again shortly".into(),
+            RelayError::UpstreamTooLarge => {
+                "Adapty's answer is larger than the relay accepts (RELAY_UPSTREAM_MAX_BYTES)".into()
+            }
+            RelayError::UpstreamTimeout => "Adapty did not answer in time".into(),
+        }
+    }
+}
+
+impl IntoResponse for RelayError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"code": self.code(), "message": self.message()}});
+        let mut response = (self.status(), Json(body)).into_response();
+        if let RelayError::RateLimited {
+            retry_after_secs: Some(seconds),
+        } = self
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}

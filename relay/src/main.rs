@@ -1,0 +1,80 @@
+use clap::Parser;
+use relay::config::{ApiKey, Args};
+use relay::demo::{profiles, StandIn};
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    let args = Args::parse();
+    let demo = args.demo;
+
+    let config = if demo {
+        // Same relay, another upstream: a stand-in on loopback with its own key.
+        let stand_in = match StandIn::start(profiles::all(chrono::Utc::now())).await {
+            Ok(stand_in) => stand_in,
+            Err(error) => return fail(&format!("cannot start the demo stand-in: {error}")),
+        };
+        let base = stand_in.base_url.clone();
+        ApiKey::new(&stand_in.key).and_then(|key| args.into_config_with(&base, key))
+    } else {
+        args.into_config()
+    };
+    let config = match config {
+        Ok(config) => config,
+        Err(error) => return fail(&error.to_string()),
+    };
+    if !config.static_dir.join("index.html").is_file() {
+        tracing::warn!(dir = %config.static_dir.display(), "no built panel here; build it with `cargo xtask demo`");
+    }
+
+    let listener = match tokio::net::TcpListener::bind(config.listen).await {
+        Ok(listener) => listener,
+        Err(error) => return fail(&format!("cannot listen on {}: {error}", config.listen)),
+    };
+    let url = format!("http://{}", config.listen);
+    if demo {
+        println!("adapty-lookup demo: open {url}");
+        println!("Sample customers (Adapty stand-in, no key needed):");
+        for sample in profiles::SAMPLES {
+            println!("  {url}/?{}={}  ({})", sample.param, sample.id, sample.about);
+        }
+    }
+    tracing::info!(%url, "relay listening");
+
+    let served = axum::serve(listener, relay::app(config))
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&format!("server error: {error}")),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("relay: {message}");
+    ExitCode::from(2)
+}
+
+/// Ctrl-C or SIGTERM: stop accepting, finish the requests in flight.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down after requests in flight");
+}

@@ -1,0 +1,235 @@
+//! How Adapty is asked: one pooled client, a request built from scratch for
+//! every lookup, and every answer sorted into a profile or a `RelayError`.
+
+use crate::config::UpstreamConfig;
+use crate::error::RelayError;
+use crate::lookup::Lookup;
+use axum::http::{header, HeaderMap, StatusCode};
+use bytes::{Bytes, BytesMut};
+use reqwest::{redirect, Client, Url};
+use serde::Deserialize;
+use std::time::Duration;
+
+pub const PROFILE_PATH: &str = "api/v2/server-side-api/profile/";
+
+pub struct Upstream {
+    http: Client,
+    profile_url: Url,
+    config: UpstreamConfig,
+}
+
+impl Upstream {
+    pub fn new(config: UpstreamConfig) -> Upstream {
+        let http = Client::builder()
+            // A redirect could carry the key to another host: treat it as a fault.
+            .redirect(redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(3).min(config.timeout))
+            .user_agent(concat!("adapty-lookup-relay/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("the TLS backend is compiled in");
+        let profile_url = join(&config.base, PROFILE_PATH);
+        Upstream {
+            http,
+            profile_url,
+            config,
+        }
+    }
+
+    /// The profile envelope exactly as Adapty sent it, after a shape check.
+    pub async fn fetch_profile(&self, lookup: &Lookup) -> Result<Bytes, RelayError> {
+        tokio::time::timeout(self.config.timeout, self.attempt(lookup))
+            .await
+            .unwrap_or(Err(RelayError::UpstreamTimeout))
+    }
+
+    async fn attempt(&self, lookup: &Lookup) -> Result<Bytes, RelayError> {
+        let (identity_name, identity_value) = lookup.header();
+        let response = self
+            .http
+            .get(self.profile_url.clone())
+            .header(header::AUTHORIZATION, self.config.key.authorization().clone())
+            .header(identity_name, identity_value)
+            .header(header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let status = response.status();
+        let retry_after = retry_after_secs(response.headers());
+        let body = read_capped(response, self.config.max_body_bytes).await?;
+        interpret(status, retry_after, body)
+    }
+}
+
+/// Appends the endpoint path to the base, keeping any path prefix the operator gave.
+fn join(base: &Url, path: &str) -> Url {
+    let mut base = base.clone();
+    if !base.path().ends_with('/') {
+        base.set_path(&format!("{}/", base.path()));
+    }
+    base.join(path).expect("a constant relative path")
+}
+
+fn transport_error(error: reqwest::Error) -> RelayError {
+    // The error's text names the URL, which is harmless, but it is kept to the
+    // log: the admin is told what happened, not how reqwest phrased it.
+    tracing::warn!(error = %error, "request to Adapty failed");
+    if error.is_timeout() {
+        RelayError::UpstreamTimeout
+    } else if error.is_connect() {
+        RelayError::Upstream("the relay could not connect to Adapty".into())
+    } else {
+        RelayError::Upstream("the connection to Adapty failed".into())
+    }
+}
+
+fn retry_after_secs(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Reads the body, refusing to hold more than `cap` bytes in memory.
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Bytes, RelayError> {
+    if response.content_length().is_some_and(|length| length > cap as u64) {
+        return Err(RelayError::UpstreamTooLarge);
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(|error| {
+        tracing::warn!(error = %error, "reading Adapty's answer failed");
+        RelayError::Upstream("Adapty's answer broke off before it was complete".into())
+    })? {
+        if body.len() + chunk.len() > cap {
+            return Err(RelayError::UpstreamTooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// The least a 200 body must be to reach the panel: a JSON envelope with a
+/// profile in it. Parsing it whole also proves the JSON is complete and valid;
+/// the bytes themselves pass through unchanged.
+#[derive(Deserialize)]
+#[allow(dead_code)] // Only the shape is checked; the fields are never read.
+struct ProfileShape<'a> {
+    #[serde(borrow)]
+    data: ProfileId<'a>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct ProfileId<'a> {
+    #[serde(borrow)]
+    profile_id: std::borrow::Cow<'a, str>,
+}
+
+/// Adapty's error bodies vary; these two fields are the stable part.
+#[derive(Deserialize, Default)]
+struct AdaptyError {
+    #[serde(default)]
+    error_code: Option<String>,
+    #[serde(default)]
+    status_code: Option<u16>,
+}
+
+fn interpret(status: StatusCode, retry_after: Option<u64>, body: Bytes) -> Result<Bytes, RelayError> {
+    if status == StatusCode::OK {
+        return match serde_json::from_slice::<ProfileShape>(&body) {
+            Ok(_) => Ok(body),
+            Err(_) => Err(RelayError::Upstream(
+                "Adapty answered with something that is not a profile".into(),
+            )),
+        };
+    }
+    // Key off `error_code`, then `status_code`, then the HTTP status, as the
+    // reference says: the body is the most specific witness.
+    let error: AdaptyError = serde_json::from_slice(&body).unwrap_or_default();
+    match error.error_code.as_deref() {
+        Some("profile_does_not_exist" | "profile_not_found") => {
+            return Err(RelayError::ProfileNotFound)
+        }
+        Some("not_authenticated" | "unauthorized" | "authentication_failed") => {
+            return Err(misconfigured(status))
+        }
+        Some("rate_limited") => return Err(RelayError::RateLimited { retry_after_secs: retry_after }),
+        _ => {}
+    }
+    let effective = error
+        .status_code
+        .and_then(|code| StatusCode::from_u16(code).ok())
+        .unwrap_or(status);
+    Err(match effective {
+        StatusCode::NOT_FOUND => RelayError::ProfileNotFound,
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => misconfigured(effective),
+        StatusCode::TOO_MANY_REQUESTS => RelayError::RateLimited {
+            retry_after_secs: retry_after,
+        },
+        StatusCode::BAD_REQUEST => RelayError::InvalidRequest("Adapty rejected this ID as invalid".into()),
+        code if code.is_redirection() => {
+            RelayError::Upstream(format!("Adapty answered with a redirect (HTTP {})", code.as_u16()))
+        }
+        code => RelayError::Upstream(format!("Adapty answered with an error (HTTP {})", code.as_u16())),
+    })
+}
+
+fn misconfigured(status: StatusCode) -> RelayError {
+    // Loud for the operator: every lookup fails until the key is fixed.
+    tracing::error!(
+        upstream_status = status.as_u16(),
+        "Adapty rejected the relay's API key: check ADAPTY_API_KEY_FILE / ADAPTY_API_KEY"
+    );
+    RelayError::RelayMisconfigured
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: &str) -> Result<Bytes, RelayError> {
+        interpret(StatusCode::from_u16(status).unwrap(), Some(7), Bytes::from(body.to_owned()))
+    }
+
+    #[test]
+    fn each_documented_error_body_has_its_meaning() {
+        let not_found = r#"{"errors":[{"source":null,"errors":["Profile not found"]}],"error_code":"profile_does_not_exist","status_code":404}"#;
+        assert_eq!(answer(404, not_found), Err(RelayError::ProfileNotFound));
+        let no_key = r#"{"errors":[{"source":"non_field_errors","errors":["Authentication credentials were not provided."]}],"error_code":"not_authenticated","status_code":401}"#;
+        assert_eq!(answer(401, no_key), Err(RelayError::RelayMisconfigured));
+        let bad_key = r#"{"errors":["Invalid API key"],"error_code":"unauthorized","status_code":401}"#;
+        assert_eq!(answer(401, bad_key), Err(RelayError::RelayMisconfigured));
+        assert_eq!(
+            answer(429, r#"{"error_code":"rate_limited","status_code":429}"#),
+            Err(RelayError::RateLimited { retry_after_secs: Some(7) })
+        );
+        let bad_request = r#"{"errors":{"field":["message"]},"error_code":"base_error","status_code":400}"#;
+        assert!(matches!(answer(400, bad_request), Err(RelayError::InvalidRequest(_))));
+    }
+
+    #[test]
+    fn bodies_without_adapty_json_fall_back_to_the_http_status() {
+        assert_eq!(answer(404, ""), Err(RelayError::ProfileNotFound));
+        assert!(matches!(answer(503, "<html>down</html>"), Err(RelayError::Upstream(m)) if m.contains("503")));
+        assert!(matches!(answer(302, ""), Err(RelayError::Upstream(m)) if m.contains("redirect")));
+    }
+
+    #[test]
+    fn a_200_must_be_a_complete_profile_envelope() {
+        let seed = include_str!("../../fixtures/seed.json");
+        assert_eq!(answer(200, seed).unwrap(), Bytes::from(seed));
+        for nonsense in ["<html>", "{}", r#"{"data":{}}"#, &seed[..seed.len() / 2]] {
+            assert!(matches!(answer(200, nonsense), Err(RelayError::Upstream(_))), "{nonsense}");
+        }
+    }
+
+    #[test]
+    fn the_endpoint_keeps_a_path_prefix() {
+        let base = Url::parse("http://127.0.0.1:9/prefix").unwrap();
+        assert_eq!(join(&base, PROFILE_PATH).path(), "/prefix/api/v2/server-side-api/profile/");
+        let root = Url::parse("https://api.adapty.io").unwrap();
+        assert_eq!(join(&root, PROFILE_PATH).as_str(), "https://api.adapty.io/api/v2/server-side-api/profile/");
+    }
+}

@@ -1,0 +1,176 @@
+//! Every way a lookup can fail, as the admin needs to hear it.
+//!
+//! The relay answers errors as `{"error": {"code", "message"}}`; this is the
+//! panel's one error type, and `views::error` its one view.
+
+use crate::lookup::IdKind;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LookupError {
+    /// The relay rejected the ID; its message says why.
+    InvalidInput(String),
+    NotFound(IdKind),
+    /// Adapty refused the relay's key: the operator must fix it.
+    RelayMisconfigured,
+    RateLimited { retry_after_secs: Option<u64> },
+    /// The relay asks for an SSO identity this request did not carry.
+    Unauthenticated,
+    Forbidden,
+    /// Adapty failed or answered nonsense.
+    UpstreamFailed(String),
+    UpstreamTimeout,
+    /// The browser could not reach the relay at all.
+    Network(String),
+    /// The relay answered something the panel cannot read.
+    Unexpected(String),
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    code: String,
+    #[serde(default)]
+    message: String,
+}
+
+impl LookupError {
+    /// Reads a non-200 answer of the relay.
+    pub fn from_relay(status: u16, body: &str, kind: IdKind, retry_after: Option<&str>) -> Self {
+        let Ok(ErrorBody { error }) = serde_json::from_str::<ErrorBody>(body) else {
+            // Not the relay's JSON: a proxy in front of it answered.
+            return match status {
+                401 => LookupError::Unauthenticated,
+                403 => LookupError::Forbidden,
+                502..=504 => LookupError::Network(format!("the relay is unreachable (HTTP {status})")),
+                _ => LookupError::Unexpected(format!("HTTP {status} without an explanation")),
+            };
+        };
+        match error.code.as_str() {
+            "invalid_request" => LookupError::InvalidInput(error.message),
+            "profile_not_found" => LookupError::NotFound(kind),
+            "relay_misconfigured" => LookupError::RelayMisconfigured,
+            "rate_limited" => LookupError::RateLimited {
+                retry_after_secs: retry_after.and_then(|value| value.trim().parse().ok()),
+            },
+            "unauthenticated" => LookupError::Unauthenticated,
+            "forbidden" => LookupError::Forbidden,
+            "upstream_timeout" => LookupError::UpstreamTimeout,
+            "upstream_error" | "upstream_too_large" => LookupError::UpstreamFailed(error.message),
+            _ => LookupError::Unexpected(format!("{} ({})", error.message, error.code)),
+        }
+    }
+
+    pub fn title(&self) -> String {
+        match self {
+            LookupError::InvalidInput(_) => "That ID cannot be looked up".into(),
+            LookupError::NotFound(kind) => format!("No profile has this {}", kind.label()),
+            LookupError::RelayMisconfigured => "The lookup service is misconfigured".into(),
+            LookupError::RateLimited { .. } => "Too many lookups right now".into(),
+            LookupError::Unauthenticated => "Your sign-in has expired".into(),
+            LookupError::Forbidden => "The lookup service refused this request".into(),
+            LookupError::UpstreamFailed(_) => "Adapty is not answering properly".into(),
+            LookupError::UpstreamTimeout => "Adapty took too long to answer".into(),
+            LookupError::Network(_) => "The lookup service cannot be reached".into(),
+            LookupError::Unexpected(_) => "The answer could not be read".into(),
+        }
+    }
+
+    /// What the admin can do next.
+    pub fn advice(&self) -> String {
+        match self {
+            LookupError::InvalidInput(message) => format!("{message}. Correct the ID and try again."),
+            LookupError::NotFound(kind) => format!(
+                "Check the ID for typos. If you have the customer's {} instead, search by that: \
+                 anonymous customers are only found by their profile ID.",
+                kind.other().label()
+            ),
+            LookupError::RelayMisconfigured => {
+                "This is not something you did: Adapty rejected the service's API key. \
+                 Please tell the team that runs this tool."
+                    .into()
+            }
+            LookupError::RateLimited {
+                retry_after_secs: Some(seconds),
+            } => format!("Try again in {seconds} seconds."),
+            LookupError::RateLimited { .. } => "Wait a minute, then try again.".into(),
+            LookupError::Unauthenticated => "Reload the page to sign in again.".into(),
+            LookupError::Forbidden => "Reload the page and try again from this tab.".into(),
+            LookupError::UpstreamFailed(detail) => {
+                format!("{detail}. This is usually brief: try again in a moment.")
+            }
+            LookupError::UpstreamTimeout => "Try again in a moment.".into(),
+            LookupError::Network(detail) => {
+                format!("Check your connection or VPN, then try again ({detail}).")
+            }
+            LookupError::Unexpected(detail) => {
+                format!("{detail}. If it keeps happening, tell the team that runs this tool.")
+            }
+        }
+    }
+
+    /// Whether pressing "Try again" unchanged can help.
+    pub fn can_retry(&self) -> bool {
+        !matches!(
+            self,
+            LookupError::InvalidInput(_) | LookupError::NotFound(_) | LookupError::RelayMisconfigured
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn relay(status: u16, code: &str) -> LookupError {
+        let body = format!(r#"{{"error":{{"code":"{code}","message":"profile_id must be a UUID"}}}}"#);
+        LookupError::from_relay(status, &body, IdKind::CustomerUserId, Some("30"))
+    }
+
+    #[test]
+    fn each_relay_code_is_its_own_error() {
+        assert_eq!(
+            relay(400, "invalid_request"),
+            LookupError::InvalidInput("profile_id must be a UUID".into())
+        );
+        assert_eq!(relay(404, "profile_not_found"), LookupError::NotFound(IdKind::CustomerUserId));
+        assert_eq!(relay(502, "relay_misconfigured"), LookupError::RelayMisconfigured);
+        assert_eq!(
+            relay(429, "rate_limited"),
+            LookupError::RateLimited {
+                retry_after_secs: Some(30)
+            }
+        );
+        assert_eq!(relay(504, "upstream_timeout"), LookupError::UpstreamTimeout);
+        assert!(matches!(relay(502, "upstream_error"), LookupError::UpstreamFailed(_)));
+        assert!(matches!(relay(500, "something_new"), LookupError::Unexpected(_)));
+    }
+
+    #[test]
+    fn a_proxy_page_instead_of_relay_json_is_still_explained() {
+        let gateway = LookupError::from_relay(502, "<html>Bad Gateway</html>", IdKind::ProfileId, None);
+        assert!(matches!(gateway, LookupError::Network(_)));
+        let sso = LookupError::from_relay(401, "", IdKind::ProfileId, None);
+        assert_eq!(sso, LookupError::Unauthenticated);
+    }
+
+    #[test]
+    fn not_found_suggests_the_other_kind_of_id() {
+        let advice = LookupError::NotFound(IdKind::CustomerUserId).advice();
+        assert!(advice.contains("profile ID"), "{advice}");
+        let advice = LookupError::NotFound(IdKind::ProfileId).advice();
+        assert!(advice.contains("customer user ID"), "{advice}");
+    }
+
+    #[test]
+    fn misconfiguration_does_not_blame_the_admin_and_is_not_retryable() {
+        let error = LookupError::RelayMisconfigured;
+        assert!(error.advice().contains("not something you did"));
+        assert!(!error.can_retry());
+        assert!(LookupError::UpstreamTimeout.can_retry());
+    }
+}

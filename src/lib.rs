@@ -1,0 +1,13 @@
+//! adapty-lookup panel: support staff look up one customer's Adapty profile.
+//!
+//! `model`, `lookup`, `format` and `transport::read_response` are plain Rust,
+//! tested natively; `views` and the fetch itself only exist in the browser.
+
+pub mod error;
+pub mod format;
+pub mod lookup;
+pub mod model;
+pub mod transport;
+
+#[cfg(target_arch = "wasm32")]
+pub mod views;

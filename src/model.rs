@@ -1,0 +1,396 @@
+//! The Adapty profile as `GET /api/v2/server-side-api/profile/` returns it.
+//!
+//! The contract lives in `../shared/reference/adapty-profile-api.md`. Adapty is
+//! inconsistent between versions and endpoints, so this model is lenient where
+//! the sources disagree: arrays may be `null`, offers come in two spellings,
+//! dates in several, and new fields appear over time. A support agent must
+//! always see the profile, so nothing here fails on a value it merely does not
+//! know: unknown stores, reasons or unreadable dates are kept verbatim.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+/// The 200 body: `{"data": Profile}`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Envelope {
+    pub data: Profile,
+}
+
+impl Envelope {
+    /// Parses a response body; the error says what did not fit.
+    pub fn parse(body: &str) -> Result<Profile, serde_json::Error> {
+        serde_json::from_str::<Envelope>(body).map(|envelope| envelope.data)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Profile {
+    #[serde(default)]
+    pub app_id: String,
+    pub profile_id: String,
+    #[serde(default)]
+    pub customer_user_id: Option<String>,
+    #[serde(default, deserialize_with = "number_or_string")]
+    pub total_revenue_usd: f64,
+    #[serde(default)]
+    pub segment_hash: Option<String>,
+    /// When Adapty produced the answer, in milliseconds since the epoch.
+    #[serde(default)]
+    pub timestamp: Option<i64>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub custom_attributes: Vec<CustomAttribute>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub access_levels: Vec<AccessLevel>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub subscriptions: Vec<Subscription>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub non_subscriptions: Vec<NonSubscription>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct CustomAttribute {
+    pub key: String,
+    /// A string or a number in practice; anything else is kept as JSON.
+    #[serde(default)]
+    pub value: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct AccessLevel {
+    pub access_level_id: String,
+    #[serde(default)]
+    pub store: String,
+    #[serde(default)]
+    pub store_product_id: String,
+    #[serde(default)]
+    pub store_base_plan_id: Option<String>,
+    #[serde(default)]
+    pub store_transaction_id: Option<String>,
+    #[serde(default)]
+    pub store_original_transaction_id: Option<String>,
+    #[serde(default)]
+    pub offer: Option<Offer>,
+    #[serde(default)]
+    pub starts_at: Option<Timestamp>,
+    #[serde(default)]
+    pub purchased_at: Option<Timestamp>,
+    #[serde(default)]
+    pub originally_purchased_at: Option<Timestamp>,
+    /// `None` means lifetime access.
+    #[serde(default)]
+    pub expires_at: Option<Timestamp>,
+    #[serde(default)]
+    pub renewal_cancelled_at: Option<Timestamp>,
+    #[serde(default)]
+    pub billing_issue_detected_at: Option<Timestamp>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub is_in_grace_period: bool,
+    #[serde(default)]
+    pub cancellation_reason: Option<String>,
+    /// Sometimes present, sometimes not.
+    #[serde(default)]
+    pub environment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Subscription {
+    #[serde(default)]
+    pub store: String,
+    #[serde(default)]
+    pub store_product_id: String,
+    #[serde(default)]
+    pub store_base_plan_id: Option<String>,
+    #[serde(default)]
+    pub store_transaction_id: Option<String>,
+    #[serde(default)]
+    pub store_original_transaction_id: Option<String>,
+    #[serde(default)]
+    pub offer: Option<Offer>,
+    #[serde(default)]
+    pub environment: Option<String>,
+    #[serde(default)]
+    pub purchased_at: Option<Timestamp>,
+    #[serde(default)]
+    pub originally_purchased_at: Option<Timestamp>,
+    #[serde(default)]
+    pub expires_at: Option<Timestamp>,
+    #[serde(default)]
+    pub renewal_cancelled_at: Option<Timestamp>,
+    #[serde(default)]
+    pub billing_issue_detected_at: Option<Timestamp>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub is_in_grace_period: bool,
+    #[serde(default)]
+    pub cancellation_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct NonSubscription {
+    #[serde(default)]
+    pub purchase_id: Option<String>,
+    #[serde(default)]
+    pub store: String,
+    #[serde(default)]
+    pub store_product_id: String,
+    #[serde(default)]
+    pub store_base_plan_id: Option<String>,
+    #[serde(default)]
+    pub store_transaction_id: Option<String>,
+    #[serde(default)]
+    pub store_original_transaction_id: Option<String>,
+    #[serde(default)]
+    pub purchased_at: Option<Timestamp>,
+    #[serde(default)]
+    pub environment: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub is_refund: bool,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub is_consumable: bool,
+}
+
+/// An offer applied to a purchase. Adapty spells its fields either
+/// `category`/`type`/`id` or `offer_category`/`offer_type`/`offer_id`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(from = "OfferSpellings")]
+pub struct Offer {
+    /// `introductory`, `promotional`, `offer_code`, `win_back`, or a newer one.
+    pub category: Option<String>,
+    /// `free_trial`, `pay_as_you_go`, `pay_up_front`, `unknown`, or a newer one.
+    pub offer_type: Option<String>,
+    pub id: Option<String>,
+}
+
+/// Both spellings side by side, so that a body carrying both does not fail as
+/// a duplicate field would with `#[serde(alias)]`.
+#[derive(Deserialize)]
+struct OfferSpellings {
+    #[serde(default)]
+    category: Option<String>,
+    #[serde(default)]
+    offer_category: Option<String>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    offer_type: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    offer_id: Option<String>,
+}
+
+impl From<OfferSpellings> for Offer {
+    fn from(raw: OfferSpellings) -> Self {
+        Offer {
+            category: raw.category.or(raw.offer_category),
+            offer_type: raw.kind.or(raw.offer_type),
+            id: raw.id.or(raw.offer_id),
+        }
+    }
+}
+
+/// A point in time as Adapty wrote it. A spelling we cannot read is kept
+/// verbatim rather than failing the whole profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Timestamp {
+    At(DateTime<Utc>),
+    Unreadable(String),
+}
+
+impl Timestamp {
+    pub fn parse(text: &str) -> Timestamp {
+        // RFC 3339 covers `+00:00`, `Z` and fractional seconds; the second
+        // pattern adds the colon-less offset `+0000` that Adapty also sends.
+        DateTime::parse_from_rfc3339(text)
+            .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z"))
+            .map(|at| Timestamp::At(at.with_timezone(&Utc)))
+            .unwrap_or_else(|_| Timestamp::Unreadable(text.to_owned()))
+    }
+
+    pub fn instant(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Timestamp::At(at) => Some(*at),
+            Timestamp::Unreadable(_) => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Value::deserialize(deserializer)? {
+            Value::String(text) => Ok(Timestamp::parse(&text)),
+            other => Ok(Timestamp::Unreadable(other.to_string())),
+        }
+    }
+}
+
+/// `null` where an array, a bool or a number was expected means "none".
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// Revenue arrives as a number, but a string such as `"9.99"` must not lose it.
+fn number_or_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    match Value::deserialize(deserializer)? {
+        Value::Number(number) => Ok(number.as_f64().unwrap_or_default()),
+        Value::String(text) => text.trim().parse().map_err(|_| {
+            serde::de::Error::custom(format!("total_revenue_usd is not a number: {text:?}"))
+        }),
+        Value::Null => Ok(0.0),
+        other => Err(serde::de::Error::custom(format!(
+            "total_revenue_usd is not a number: {other}"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    const SEED: &str = include_str!("../fixtures/seed.json");
+
+    fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> Timestamp {
+        Timestamp::At(Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap())
+    }
+
+    #[test]
+    fn parses_the_documented_seed_example() {
+        let profile = Envelope::parse(SEED).unwrap();
+        assert_eq!(profile.profile_id, "d8533a10-bcce-4e33-8c9d-88b05ac56559");
+        assert_eq!(
+            profile.customer_user_id.as_deref(),
+            Some("77B14FB4-FD2A-4D38-AA3A-4C433F79863C")
+        );
+        assert_eq!(profile.total_revenue_usd, 9.99);
+        assert_eq!(profile.timestamp, Some(1733324566777));
+        assert_eq!(profile.custom_attributes[0].key, "favourite_sport");
+        assert_eq!(profile.custom_attributes[0].value, Value::from("yoga"));
+
+        let premium = &profile.access_levels[0];
+        assert_eq!(premium.access_level_id, "premium");
+        assert_eq!(premium.expires_at, None, "lifetime access has no expiry");
+        assert_eq!(premium.environment, None, "the seed omits it here");
+        let cancelled = premium.renewal_cancelled_at.as_ref().unwrap();
+        assert_eq!(
+            cancelled.instant().unwrap(),
+            Utc.with_ymd_and_hms(2025, 1, 5, 13, 27, 47).unwrap()
+                + chrono::Duration::microseconds(461425)
+        );
+
+        assert_eq!(profile.subscriptions.len(), 2);
+        let weekly = &profile.subscriptions[1];
+        assert_eq!(weekly.store_product_id, "weekly.premium.599");
+        assert_eq!(weekly.environment.as_deref(), Some("Sandbox"));
+        assert_eq!(weekly.expires_at, Some(at(2025, 1, 10, 11, 34, 40)));
+
+        let purchase = &profile.non_subscriptions[0];
+        assert_eq!(purchase.store_product_id, "1year.premium");
+        assert_eq!(purchase.purchased_at, Some(at(2022, 10, 12, 9, 42, 50)));
+        assert!(!purchase.is_refund && !purchase.is_consumable);
+    }
+
+    #[test]
+    fn null_arrays_mean_empty_lists() {
+        let body = r#"{"data":{"profile_id":"p","access_levels":null,"subscriptions":null,
+            "non_subscriptions":null,"custom_attributes":null}}"#;
+        let profile = Envelope::parse(body).unwrap();
+        assert!(profile.access_levels.is_empty());
+        assert!(profile.subscriptions.is_empty());
+        assert!(profile.non_subscriptions.is_empty());
+        assert!(profile.custom_attributes.is_empty());
+    }
+
+    #[test]
+    fn missing_arrays_and_optional_fields_are_accepted() {
+        let profile = Envelope::parse(r#"{"data":{"profile_id":"p"}}"#).unwrap();
+        assert_eq!(profile.customer_user_id, None);
+        assert_eq!(profile.total_revenue_usd, 0.0);
+        assert!(profile.access_levels.is_empty());
+    }
+
+    #[test]
+    fn both_offer_spellings_are_read() {
+        let short: Offer =
+            serde_json::from_str(r#"{"category":"introductory","type":"free_trial","id":"t7"}"#)
+                .unwrap();
+        let long: Offer = serde_json::from_str(
+            r#"{"offer_category":"introductory","offer_type":"free_trial","offer_id":"t7"}"#,
+        )
+        .unwrap();
+        assert_eq!(short, long);
+        assert_eq!(short.category.as_deref(), Some("introductory"));
+        assert_eq!(short.offer_type.as_deref(), Some("free_trial"));
+        assert_eq!(short.id.as_deref(), Some("t7"));
+        // Both spellings at once must not fail as a duplicate field.
+        let both: Offer =
+            serde_json::from_str(r#"{"category":"win_back","offer_category":"win_back","id":null}"#)
+                .unwrap();
+        assert_eq!(both.category.as_deref(), Some("win_back"));
+        assert_eq!(both.id, None);
+    }
+
+    #[test]
+    fn every_documented_date_spelling_is_the_same_instant() {
+        let expected = at(2024, 12, 24, 10, 50, 23);
+        assert_eq!(Timestamp::parse("2024-12-24T10:50:23+00:00"), expected);
+        assert_eq!(Timestamp::parse("2024-12-24T10:50:23+0000"), expected);
+        assert_eq!(Timestamp::parse("2024-12-24T10:50:23Z"), expected);
+        assert_eq!(Timestamp::parse("2024-12-24T12:50:23+0200"), expected);
+        let fractional = Timestamp::parse("2025-01-05T13:27:47.461425+00:00");
+        assert_eq!(
+            fractional.instant().unwrap().timestamp_micros() % 1_000_000,
+            461425
+        );
+    }
+
+    #[test]
+    fn an_unreadable_date_is_kept_verbatim_instead_of_failing() {
+        assert_eq!(
+            Timestamp::parse("24/12/2024"),
+            Timestamp::Unreadable("24/12/2024".into())
+        );
+        let body = r#"{"data":{"profile_id":"p","non_subscriptions":[
+            {"store":"app_store","store_product_id":"x","purchased_at":1733324566}]}}"#;
+        let profile = Envelope::parse(body).unwrap();
+        assert_eq!(
+            profile.non_subscriptions[0].purchased_at,
+            Some(Timestamp::Unreadable("1733324566".into()))
+        );
+    }
+
+    #[test]
+    fn unknown_fields_and_unknown_store_names_are_accepted() {
+        let body = r#"{"data":{"profile_id":"p","brand_new_field":{"x":[1,2]},
+            "subscriptions":[{"store":"my_custom_store","store_product_id":"gold",
+            "environment":"Staging","cancellation_reason":"alien_abduction","extra":true}]}}"#;
+        let profile = Envelope::parse(body).unwrap();
+        let subscription = &profile.subscriptions[0];
+        assert_eq!(subscription.store, "my_custom_store");
+        assert_eq!(subscription.environment.as_deref(), Some("Staging"));
+        assert_eq!(
+            subscription.cancellation_reason.as_deref(),
+            Some("alien_abduction")
+        );
+    }
+
+    #[test]
+    fn attribute_values_may_be_numbers_and_revenue_may_be_a_string() {
+        let body = r#"{"data":{"profile_id":"p","total_revenue_usd":"12.5",
+            "custom_attributes":[{"key":"level","value":7},{"key":"name","value":"Ann"}]}}"#;
+        let profile = Envelope::parse(body).unwrap();
+        assert_eq!(profile.total_revenue_usd, 12.5);
+        assert_eq!(profile.custom_attributes[0].value, Value::from(7));
+    }
+
+    #[test]
+    fn a_body_that_is_not_a_profile_is_an_error_not_a_panic() {
+        for body in ["", "<html>", "{}", r#"{"data":[]}"#, r#"{"data":{"app_id":"a"}}"#] {
+            assert!(Envelope::parse(body).is_err(), "{body:?} must not parse");
+        }
+    }
+}
