@@ -13,7 +13,9 @@ pub enum LookupError {
     NotFound(IdKind),
     /// Adapty refused the relay's key: the operator must fix it.
     RelayMisconfigured,
-    RateLimited { retry_after_secs: Option<u64> },
+    RateLimited {
+        retry_after_secs: Option<u64>,
+    },
     /// The relay asks for an SSO identity this request did not carry.
     Unauthenticated,
     Forbidden,
@@ -46,7 +48,9 @@ impl LookupError {
             return match status {
                 401 => LookupError::Unauthenticated,
                 403 => LookupError::Forbidden,
-                502..=504 => LookupError::Network(format!("the relay is unreachable (HTTP {status})")),
+                502..=504 => {
+                    LookupError::Network(format!("the relay is unreachable (HTTP {status})"))
+                }
                 _ => LookupError::Unexpected(format!("HTTP {status} without an explanation")),
             };
         };
@@ -83,7 +87,9 @@ impl LookupError {
     /// What the admin can do next.
     pub fn advice(&self) -> String {
         match self {
-            LookupError::InvalidInput(message) => format!("{message}. Correct the ID and try again."),
+            LookupError::InvalidInput(message) => {
+                format!("{message}. Correct the ID and try again.")
+            }
             LookupError::NotFound(kind) => format!(
                 "Check the ID for typos. If you have the customer's {} instead, search by that: \
                  anonymous customers are only found by their profile ID.",
@@ -117,7 +123,9 @@ impl LookupError {
     pub fn can_retry(&self) -> bool {
         !matches!(
             self,
-            LookupError::InvalidInput(_) | LookupError::NotFound(_) | LookupError::RelayMisconfigured
+            LookupError::InvalidInput(_)
+                | LookupError::NotFound(_)
+                | LookupError::RelayMisconfigured
         )
     }
 }
@@ -127,7 +135,8 @@ mod tests {
     use super::*;
 
     fn relay(status: u16, code: &str) -> LookupError {
-        let body = format!(r#"{{"error":{{"code":"{code}","message":"profile_id must be a UUID"}}}}"#);
+        let body =
+            format!(r#"{{"error":{{"code":"{code}","message":"profile_id must be a UUID"}}}}"#);
         LookupError::from_relay(status, &body, IdKind::CustomerUserId, Some("30"))
     }
 
@@ -137,8 +146,14 @@ mod tests {
             relay(400, "invalid_request"),
             LookupError::InvalidInput("profile_id must be a UUID".into())
         );
-        assert_eq!(relay(404, "profile_not_found"), LookupError::NotFound(IdKind::CustomerUserId));
-        assert_eq!(relay(502, "relay_misconfigured"), LookupError::RelayMisconfigured);
+        assert_eq!(
+            relay(404, "profile_not_found"),
+            LookupError::NotFound(IdKind::CustomerUserId)
+        );
+        assert_eq!(
+            relay(502, "relay_misconfigured"),
+            LookupError::RelayMisconfigured
+        );
         assert_eq!(
             relay(429, "rate_limited"),
             LookupError::RateLimited {
@@ -146,13 +161,20 @@ mod tests {
             }
         );
         assert_eq!(relay(504, "upstream_timeout"), LookupError::UpstreamTimeout);
-        assert!(matches!(relay(502, "upstream_error"), LookupError::UpstreamFailed(_)));
-        assert!(matches!(relay(500, "something_new"), LookupError::Unexpected(_)));
+        assert!(matches!(
+            relay(502, "upstream_error"),
+            LookupError::UpstreamFailed(_)
+        ));
+        assert!(matches!(
+            relay(500, "something_new"),
+            LookupError::Unexpected(_)
+        ));
     }
 
     #[test]
     fn a_proxy_page_instead_of_relay_json_is_still_explained() {
-        let gateway = LookupError::from_relay(502, "<html>Bad Gateway</html>", IdKind::ProfileId, None);
+        let gateway =
+            LookupError::from_relay(502, "<html>Bad Gateway</html>", IdKind::ProfileId, None);
         assert!(matches!(gateway, LookupError::Network(_)));
         let sso = LookupError::from_relay(401, "", IdKind::ProfileId, None);
         assert_eq!(sso, LookupError::Unauthenticated);

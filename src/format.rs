@@ -63,12 +63,21 @@ mod tests {
 
     #[test]
     fn dates_read_the_same_for_every_spelling() {
-        assert_eq!(timestamp(&Timestamp::parse("2024-12-24T10:50:23+0000")), "2024-12-24 10:50 UTC");
-        assert_eq!(timestamp(&Timestamp::parse("2024-12-24T12:50:23+02:00")), "2024-12-24 10:50 UTC");
+        assert_eq!(
+            timestamp(&Timestamp::parse("2024-12-24T10:50:23+0000")),
+            "2024-12-24 10:50 UTC"
+        );
+        assert_eq!(
+            timestamp(&Timestamp::parse("2024-12-24T12:50:23+02:00")),
+            "2024-12-24 10:50 UTC"
+        );
         assert_eq!(timestamp(&Timestamp::parse("soon")), "soon");
         assert_eq!(maybe_timestamp(None, "lifetime"), "lifetime");
         assert_eq!(millis(1733324566777), "2024-12-04 15:02 UTC");
-        assert_eq!(instant(Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).unwrap()), "2025-01-02 03:04 UTC");
+        assert_eq!(
+            instant(Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).unwrap()),
+            "2025-01-02 03:04 UTC"
+        );
     }
 
     #[test]

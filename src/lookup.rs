@@ -52,7 +52,10 @@ impl Lookup {
     /// From the page's own URL (`?customer_user_id=` or `?profile_id=`), so a
     /// shared link reproduces the lookup. The customer user ID wins if a
     /// hand-made link carries both.
-    pub fn from_url(customer_user_id: Option<String>, profile_id: Option<String>) -> Option<Lookup> {
+    pub fn from_url(
+        customer_user_id: Option<String>,
+        profile_id: Option<String>,
+    ) -> Option<Lookup> {
         customer_user_id
             .and_then(|id| Lookup::from_input(IdKind::CustomerUserId, &id))
             .or_else(|| profile_id.and_then(|id| Lookup::from_input(IdKind::ProfileId, &id)))

@@ -327,9 +327,10 @@ mod tests {
         assert_eq!(short.offer_type.as_deref(), Some("free_trial"));
         assert_eq!(short.id.as_deref(), Some("t7"));
         // Both spellings at once must not fail as a duplicate field.
-        let both: Offer =
-            serde_json::from_str(r#"{"category":"win_back","offer_category":"win_back","id":null}"#)
-                .unwrap();
+        let both: Offer = serde_json::from_str(
+            r#"{"category":"win_back","offer_category":"win_back","id":null}"#,
+        )
+        .unwrap();
         assert_eq!(both.category.as_deref(), Some("win_back"));
         assert_eq!(both.id, None);
     }
@@ -389,7 +390,13 @@ mod tests {
 
     #[test]
     fn a_body_that_is_not_a_profile_is_an_error_not_a_panic() {
-        for body in ["", "<html>", "{}", r#"{"data":[]}"#, r#"{"data":{"app_id":"a"}}"#] {
+        for body in [
+            "",
+            "<html>",
+            "{}",
+            r#"{"data":[]}"#,
+            r#"{"data":{"app_id":"a"}}"#,
+        ] {
             assert!(Envelope::parse(body).is_err(), "{body:?} must not parse");
         }
     }

@@ -16,10 +16,17 @@ pub fn read_response(
 ) -> Result<Profile, LookupError> {
     if status == 200 {
         Envelope::parse(body).map_err(|error| {
-            LookupError::Unexpected(format!("the profile did not have the expected shape: {error}"))
+            LookupError::Unexpected(format!(
+                "the profile did not have the expected shape: {error}"
+            ))
         })
     } else {
-        Err(LookupError::from_relay(status, body, lookup.kind, retry_after))
+        Err(LookupError::from_relay(
+            status,
+            body,
+            lookup.kind,
+            retry_after,
+        ))
     }
 }
 
@@ -55,7 +62,8 @@ mod tests {
 
     #[test]
     fn a_200_is_parsed_into_the_profile() {
-        let profile = read_response(&lookup(), 200, include_str!("../fixtures/seed.json"), None).unwrap();
+        let profile =
+            read_response(&lookup(), 200, include_str!("../fixtures/seed.json"), None).unwrap();
         assert_eq!(profile.subscriptions.len(), 2);
     }
 

@@ -11,7 +11,11 @@ use std::time::Duration;
 /// The secret key is deliberately not a command-line flag: every local user
 /// can read a process's arguments. Pass it in the environment or, better, a file.
 #[derive(Parser, Debug)]
-#[command(name = "relay", version, about = "Adapty profile lookup relay: holds the secret key, serves the panel")]
+#[command(
+    name = "relay",
+    version,
+    about = "Adapty profile lookup relay: holds the secret key, serves the panel"
+)]
 pub struct Args {
     /// File holding the Adapty secret key (preferred over ADAPTY_API_KEY).
     #[arg(long, env = "ADAPTY_API_KEY_FILE")]
@@ -200,7 +204,10 @@ mod tests {
     fn keys_are_trimmed_and_checked() {
         assert!(ApiKey::new("  secret_live_x\n").is_ok());
         assert!(matches!(ApiKey::new(" \n"), Err(ConfigError::KeyEmpty)));
-        assert!(matches!(ApiKey::new("a\u{7}b"), Err(ConfigError::KeyNotPrintable)));
+        assert!(matches!(
+            ApiKey::new("a\u{7}b"),
+            Err(ConfigError::KeyNotPrintable)
+        ));
     }
 
     #[test]

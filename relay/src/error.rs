@@ -18,7 +18,9 @@ pub enum RelayError {
     ProfileNotFound,
     /// Adapty rejected the relay's key: the operator's problem, never the admin's.
     RelayMisconfigured,
-    RateLimited { retry_after_secs: Option<u64> },
+    RateLimited {
+        retry_after_secs: Option<u64>,
+    },
     /// Adapty failed or answered something that is not a profile.
     Upstream(String),
     UpstreamTooLarge,

@@ -134,7 +134,10 @@ mod tests {
         let by_profile =
             Lookup::from_query(Some("profile_id=D8533A10-BCCE-4E33-8C9D-88B05AC56559")).unwrap();
         // Forwarded in Adapty's own lower-case spelling.
-        assert_eq!(by_profile.header().1, "d8533a10-bcce-4e33-8c9d-88b05ac56559");
+        assert_eq!(
+            by_profile.header().1,
+            "d8533a10-bcce-4e33-8c9d-88b05ac56559"
+        );
         assert_eq!(by_profile.header().0, "adapty-profile-id");
     }
 

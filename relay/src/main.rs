@@ -40,7 +40,10 @@ async fn main() -> ExitCode {
         println!("adapty-lookup demo: open {url}");
         println!("Sample customers (Adapty stand-in, no key needed):");
         for sample in profiles::SAMPLES {
-            println!("  {url}/?{}={}  ({})", sample.param, sample.id, sample.about);
+            println!(
+                "  {url}/?{}={}  ({})",
+                sample.param, sample.id, sample.about
+            );
         }
     }
     tracing::info!(%url, "relay listening");
@@ -66,7 +69,9 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             signal.recv().await;
         }
     };

@@ -52,7 +52,11 @@ async fn profile(State(state): State<AppState>, RawQuery(query): RawQuery) -> Re
         Err(error) => Err(error),
     };
     let outcome = result.as_ref().map_or_else(RelayError::code, |_| "ok");
-    tracing::info!(outcome, latency_ms = started.elapsed().as_millis() as u64, "lookup");
+    tracing::info!(
+        outcome,
+        latency_ms = started.elapsed().as_millis() as u64,
+        "lookup"
+    );
     match result {
         Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
         Err(error) => error.into_response(),

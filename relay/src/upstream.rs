@@ -47,7 +47,10 @@ impl Upstream {
         let response = self
             .http
             .get(self.profile_url.clone())
-            .header(header::AUTHORIZATION, self.config.key.authorization().clone())
+            .header(
+                header::AUTHORIZATION,
+                self.config.key.authorization().clone(),
+            )
             .header(identity_name, identity_value)
             .header(header::ACCEPT, "application/json")
             .send()
@@ -94,7 +97,10 @@ fn retry_after_secs(headers: &HeaderMap) -> Option<u64> {
 
 /// Reads the body, refusing to hold more than `cap` bytes in memory.
 async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Bytes, RelayError> {
-    if response.content_length().is_some_and(|length| length > cap as u64) {
+    if response
+        .content_length()
+        .is_some_and(|length| length > cap as u64)
+    {
         return Err(RelayError::UpstreamTooLarge);
     }
     let mut body = BytesMut::new();
@@ -136,7 +142,11 @@ struct AdaptyError {
     status_code: Option<u16>,
 }
 
-fn interpret(status: StatusCode, retry_after: Option<u64>, body: Bytes) -> Result<Bytes, RelayError> {
+fn interpret(
+    status: StatusCode,
+    retry_after: Option<u64>,
+    body: Bytes,
+) -> Result<Bytes, RelayError> {
     if status == StatusCode::OK {
         return match serde_json::from_slice::<ProfileShape>(&body) {
             Ok(_) => Ok(body),
@@ -155,7 +165,11 @@ fn interpret(status: StatusCode, retry_after: Option<u64>, body: Bytes) -> Resul
         Some("not_authenticated" | "unauthorized" | "authentication_failed") => {
             return Err(misconfigured(status))
         }
-        Some("rate_limited") => return Err(RelayError::RateLimited { retry_after_secs: retry_after }),
+        Some("rate_limited") => {
+            return Err(RelayError::RateLimited {
+                retry_after_secs: retry_after,
+            })
+        }
         _ => {}
     }
     let effective = error
@@ -168,11 +182,17 @@ fn interpret(status: StatusCode, retry_after: Option<u64>, body: Bytes) -> Resul
         StatusCode::TOO_MANY_REQUESTS => RelayError::RateLimited {
             retry_after_secs: retry_after,
         },
-        StatusCode::BAD_REQUEST => RelayError::InvalidRequest("Adapty rejected this ID as invalid".into()),
-        code if code.is_redirection() => {
-            RelayError::Upstream(format!("Adapty answered with a redirect (HTTP {})", code.as_u16()))
+        StatusCode::BAD_REQUEST => {
+            RelayError::InvalidRequest("Adapty rejected this ID as invalid".into())
         }
-        code => RelayError::Upstream(format!("Adapty answered with an error (HTTP {})", code.as_u16())),
+        code if code.is_redirection() => RelayError::Upstream(format!(
+            "Adapty answered with a redirect (HTTP {})",
+            code.as_u16()
+        )),
+        code => RelayError::Upstream(format!(
+            "Adapty answered with an error (HTTP {})",
+            code.as_u16()
+        )),
     })
 }
 
@@ -190,7 +210,11 @@ mod tests {
     use super::*;
 
     fn answer(status: u16, body: &str) -> Result<Bytes, RelayError> {
-        interpret(StatusCode::from_u16(status).unwrap(), Some(7), Bytes::from(body.to_owned()))
+        interpret(
+            StatusCode::from_u16(status).unwrap(),
+            Some(7),
+            Bytes::from(body.to_owned()),
+        )
     }
 
     #[test]
@@ -199,20 +223,29 @@ mod tests {
         assert_eq!(answer(404, not_found), Err(RelayError::ProfileNotFound));
         let no_key = r#"{"errors":[{"source":"non_field_errors","errors":["Authentication credentials were not provided."]}],"error_code":"not_authenticated","status_code":401}"#;
         assert_eq!(answer(401, no_key), Err(RelayError::RelayMisconfigured));
-        let bad_key = r#"{"errors":["Invalid API key"],"error_code":"unauthorized","status_code":401}"#;
+        let bad_key =
+            r#"{"errors":["Invalid API key"],"error_code":"unauthorized","status_code":401}"#;
         assert_eq!(answer(401, bad_key), Err(RelayError::RelayMisconfigured));
         assert_eq!(
             answer(429, r#"{"error_code":"rate_limited","status_code":429}"#),
-            Err(RelayError::RateLimited { retry_after_secs: Some(7) })
+            Err(RelayError::RateLimited {
+                retry_after_secs: Some(7)
+            })
         );
-        let bad_request = r#"{"errors":{"field":["message"]},"error_code":"base_error","status_code":400}"#;
-        assert!(matches!(answer(400, bad_request), Err(RelayError::InvalidRequest(_))));
+        let bad_request =
+            r#"{"errors":{"field":["message"]},"error_code":"base_error","status_code":400}"#;
+        assert!(matches!(
+            answer(400, bad_request),
+            Err(RelayError::InvalidRequest(_))
+        ));
     }
 
     #[test]
     fn bodies_without_adapty_json_fall_back_to_the_http_status() {
         assert_eq!(answer(404, ""), Err(RelayError::ProfileNotFound));
-        assert!(matches!(answer(503, "<html>down</html>"), Err(RelayError::Upstream(m)) if m.contains("503")));
+        assert!(
+            matches!(answer(503, "<html>down</html>"), Err(RelayError::Upstream(m)) if m.contains("503"))
+        );
         assert!(matches!(answer(302, ""), Err(RelayError::Upstream(m)) if m.contains("redirect")));
     }
 
@@ -221,15 +254,24 @@ mod tests {
         let seed = include_str!("../../fixtures/seed.json");
         assert_eq!(answer(200, seed).unwrap(), Bytes::from(seed));
         for nonsense in ["<html>", "{}", r#"{"data":{}}"#, &seed[..seed.len() / 2]] {
-            assert!(matches!(answer(200, nonsense), Err(RelayError::Upstream(_))), "{nonsense}");
+            assert!(
+                matches!(answer(200, nonsense), Err(RelayError::Upstream(_))),
+                "{nonsense}"
+            );
         }
     }
 
     #[test]
     fn the_endpoint_keeps_a_path_prefix() {
         let base = Url::parse("http://127.0.0.1:9/prefix").unwrap();
-        assert_eq!(join(&base, PROFILE_PATH).path(), "/prefix/api/v2/server-side-api/profile/");
+        assert_eq!(
+            join(&base, PROFILE_PATH).path(),
+            "/prefix/api/v2/server-side-api/profile/"
+        );
         let root = Url::parse("https://api.adapty.io").unwrap();
-        assert_eq!(join(&root, PROFILE_PATH).as_str(), "https://api.adapty.io/api/v2/server-side-api/profile/");
+        assert_eq!(
+            join(&root, PROFILE_PATH).as_str(),
+            "https://api.adapty.io/api/v2/server-side-api/profile/"
+        );
     }
 }

@@ -61,7 +61,11 @@ async fn get_profile(State(data): State<Arc<Data>>, headers: HeaderMap) -> Respo
             )
         }
         Some(value) if value != format!("Api-Key {}", data.key) => {
-            return adapty_error(StatusCode::UNAUTHORIZED, json!(["Invalid API key"]), "unauthorized")
+            return adapty_error(
+                StatusCode::UNAUTHORIZED,
+                json!(["Invalid API key"]),
+                "unauthorized",
+            )
         }
         Some(_) => {}
     }

@@ -17,13 +17,41 @@ pub struct Sample {
 }
 
 pub const SAMPLES: &[Sample] = &[
-    Sample { about: "Adapty's documentation example", param: "customer_user_id", id: SEED_CUSTOMER_USER_ID },
-    Sample { about: "Play Store, base plan and a free-trial offer", param: "customer_user_id", id: "demo-play-store" },
-    Sample { about: "expired and cancelled", param: "customer_user_id", id: "demo-expired" },
-    Sample { about: "lifetime purchase", param: "customer_user_id", id: "demo-lifetime" },
-    Sample { about: "sandbox only", param: "customer_user_id", id: "demo-sandbox" },
-    Sample { about: "anonymous, found only by profile ID", param: "profile_id", id: ANONYMOUS_PROFILE_ID },
-    Sample { about: "many purchases, refunds and consumables", param: "customer_user_id", id: "demo-many-purchases" },
+    Sample {
+        about: "Adapty's documentation example",
+        param: "customer_user_id",
+        id: SEED_CUSTOMER_USER_ID,
+    },
+    Sample {
+        about: "Play Store, base plan and a free-trial offer",
+        param: "customer_user_id",
+        id: "demo-play-store",
+    },
+    Sample {
+        about: "expired and cancelled",
+        param: "customer_user_id",
+        id: "demo-expired",
+    },
+    Sample {
+        about: "lifetime purchase",
+        param: "customer_user_id",
+        id: "demo-lifetime",
+    },
+    Sample {
+        about: "sandbox only",
+        param: "customer_user_id",
+        id: "demo-sandbox",
+    },
+    Sample {
+        about: "anonymous, found only by profile ID",
+        param: "profile_id",
+        id: ANONYMOUS_PROFILE_ID,
+    },
+    Sample {
+        about: "many purchases, refunds and consumables",
+        param: "customer_user_id",
+        id: "demo-many-purchases",
+    },
 ];
 
 /// Adapty writes `+00:00`; some samples use `+0000` on purpose, as Adapty also does.
@@ -48,7 +76,12 @@ pub fn all(now: DateTime<Utc>) -> Vec<Value> {
     ]
 }
 
-fn profile(profile_id: &str, customer_user_id: Option<&str>, revenue: f64, now: DateTime<Utc>) -> Value {
+fn profile(
+    profile_id: &str,
+    customer_user_id: Option<&str>,
+    revenue: f64,
+    now: DateTime<Utc>,
+) -> Value {
     json!({
         "app_id": "14c3d333-2f3a-455a-aa86-ef83dff6913b",
         "profile_id": profile_id,
@@ -66,7 +99,12 @@ fn profile(profile_id: &str, customer_user_id: Option<&str>, revenue: f64, now: 
 fn play_store(now: DateTime<Utc>) -> Value {
     let bought = now - Duration::days(10);
     let expires = now + Duration::days(20);
-    let mut p = profile("0b2c8f5e-6a1d-4b7e-9c3f-2d4e6f8a0b1c", Some("demo-play-store"), 14.99, now);
+    let mut p = profile(
+        "0b2c8f5e-6a1d-4b7e-9c3f-2d4e6f8a0b1c",
+        Some("demo-play-store"),
+        14.99,
+        now,
+    );
     // The `offer_*` spelling here, the short one on the subscription: Adapty uses both.
     p["access_levels"] = json!([{
         "access_level_id": "premium", "store": "play_store",
@@ -85,7 +123,8 @@ fn play_store(now: DateTime<Utc>) -> Value {
         "expires_at": iso(expires), "renewal_cancelled_at": null, "billing_issue_detected_at": null,
         "is_in_grace_period": false, "cancellation_reason": null
     }]);
-    p["custom_attributes"] = json!([{"key": "plan_source", "value": "onboarding"}, {"key": "sessions", "value": 42}]);
+    p["custom_attributes"] =
+        json!([{"key": "plan_source", "value": "onboarding"}, {"key": "sessions", "value": 42}]);
     p
 }
 
@@ -94,7 +133,12 @@ fn expired(now: DateTime<Utc>) -> Value {
     let renewed = now - Duration::days(70);
     let expired = now - Duration::days(40);
     let cancelled = now - Duration::days(45);
-    let mut p = profile("1c3d9a6f-7b2e-4c8f-8d4a-3e5f7a9b1c2d", Some("demo-expired"), 19.98, now);
+    let mut p = profile(
+        "1c3d9a6f-7b2e-4c8f-8d4a-3e5f7a9b1c2d",
+        Some("demo-expired"),
+        19.98,
+        now,
+    );
     p["access_levels"] = json!([{
         "access_level_id": "premium", "store": "app_store", "store_product_id": "monthly.premium.999",
         "store_base_plan_id": null, "store_transaction_id": "2000000900000002",
@@ -118,7 +162,12 @@ fn expired(now: DateTime<Utc>) -> Value {
 
 fn lifetime(now: DateTime<Utc>) -> Value {
     let bought = now - Duration::days(400);
-    let mut p = profile("2d4eab7a-8c3f-4d9a-9e5b-4f6a8b0c2d3e", Some("demo-lifetime"), 49.99, now);
+    let mut p = profile(
+        "2d4eab7a-8c3f-4d9a-9e5b-4f6a8b0c2d3e",
+        Some("demo-lifetime"),
+        49.99,
+        now,
+    );
     p["access_levels"] = json!([{
         "access_level_id": "premium", "store": "app_store", "store_product_id": "lifetime.premium",
         "store_base_plan_id": null, "store_transaction_id": "2000000700000007",
@@ -139,7 +188,12 @@ fn lifetime(now: DateTime<Utc>) -> Value {
 fn sandbox(now: DateTime<Utc>) -> Value {
     let bought = now - Duration::hours(2);
     let expires = now + Duration::minutes(3);
-    let mut p = profile("3e5fbc8b-9d4a-4eab-af6c-5a7b9c1d3e4f", Some("demo-sandbox"), 0.0, now);
+    let mut p = profile(
+        "3e5fbc8b-9d4a-4eab-af6c-5a7b9c1d3e4f",
+        Some("demo-sandbox"),
+        0.0,
+        now,
+    );
     p["access_levels"] = json!([{
         "access_level_id": "premium", "store": "app_store", "store_product_id": "weekly.premium.599",
         "store_base_plan_id": null, "store_transaction_id": "2000000600000006",
@@ -175,7 +229,12 @@ fn anonymous(now: DateTime<Utc>) -> Value {
 }
 
 fn many_purchases(now: DateTime<Utc>) -> Value {
-    let mut p = profile("4f6acd9c-0e5b-4fbc-b07d-6b8c0d2e4f5a", Some("demo-many-purchases"), 123.45, now);
+    let mut p = profile(
+        "4f6acd9c-0e5b-4fbc-b07d-6b8c0d2e4f5a",
+        Some("demo-many-purchases"),
+        123.45,
+        now,
+    );
     let purchases: Vec<Value> = (0..60)
         .map(|n| {
             let product = ["coins_100", "coins_500", "remove_ads", "hint_pack"][n % 4];
