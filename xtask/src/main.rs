@@ -1,1 +1,47 @@
-fn main() {}
+//! `cargo xtask demo` and `cargo xtask test`: everything, on a fresh machine
+//! that has only the Rust toolchain. Each installs what is missing
+//! (`tools`), builds (`build`), then runs the demo or every check.
+
+mod build;
+mod demo;
+mod run;
+mod test;
+mod tools;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "adapty-lookup's project commands")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install what is missing, build, and run the panel with the relay's demo
+    /// stand-in for Adapty on http://127.0.0.1:8080.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Every check: formatting, clippy, unit and relay tests, the panel's
+    /// release build, and end-to-end tests in headless Chromium.
+    Test,
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Demo { listen } => demo::run(&listen),
+        Command::Test => test::run(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("\nxtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
