@@ -4,9 +4,12 @@
 //! tested natively; `views` and the fetch itself only exist in the browser.
 
 pub mod error;
+pub mod explain;
 pub mod format;
+pub mod listing;
 pub mod lookup;
 pub mod model;
+pub mod status;
 pub mod transport;
 
 #[cfg(target_arch = "wasm32")]

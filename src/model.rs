@@ -401,3 +401,71 @@ mod tests {
         }
     }
 }
+
+/// Any JSON at all, and the seed with any field replaced by any JSON: the
+/// parser answers with a profile or an error, never a panic.
+#[cfg(test)]
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            ".{0,12}".prop_map(Value::from),
+            Just(Value::from("2024-12-24T10:50:23+0000")),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+                prop::collection::btree_map("[a-z_]{1,24}", inner, 0..8)
+                    .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Every path to a value in the seed, as JSON pointers.
+    fn pointers(value: &Value, at: String, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    pointers(child, format!("{at}/{key}"), out);
+                }
+            }
+            Value::Array(items) => {
+                for (index, child) in items.iter().enumerate() {
+                    pointers(child, format!("{at}/{index}"), out);
+                }
+            }
+            _ => {}
+        }
+        out.push(at);
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_json(value in any_json()) {
+            let _ = Envelope::parse(&value.to_string());
+        }
+
+        #[test]
+        fn the_seed_with_one_field_replaced(choice in any::<prop::sample::Index>(), replacement in any_json()) {
+            let mut seed: Value = serde_json::from_str(include_str!("../fixtures/seed.json")).unwrap();
+            let mut paths = Vec::new();
+            pointers(&seed, String::new(), &mut paths);
+            let path = paths[choice.index(paths.len())].clone();
+            if let Some(slot) = seed.pointer_mut(&path) {
+                *slot = replacement;
+            }
+            let _ = Envelope::parse(&seed.to_string());
+        }
+
+        #[test]
+        fn arbitrary_text(text in ".{0,200}") {
+            let _ = Envelope::parse(&text);
+        }
+    }
+}
