@@ -24,6 +24,8 @@ pub enum LookupError {
     UpstreamTimeout,
     /// The browser could not reach the relay at all.
     Network(String),
+    /// The browser says it has no network.
+    Offline,
     /// The relay answered something the panel cannot read.
     Unexpected(String),
 }
@@ -80,6 +82,7 @@ impl LookupError {
             LookupError::UpstreamFailed(_) => "Adapty is not answering properly".into(),
             LookupError::UpstreamTimeout => "Adapty took too long to answer".into(),
             LookupError::Network(_) => "The lookup service cannot be reached".into(),
+            LookupError::Offline => "You are offline".into(),
             LookupError::Unexpected(_) => "The answer could not be read".into(),
         }
     }
@@ -112,6 +115,9 @@ impl LookupError {
             LookupError::UpstreamTimeout => "Try again in a moment.".into(),
             LookupError::Network(detail) => {
                 format!("Check your connection or VPN, then try again ({detail}).")
+            }
+            LookupError::Offline => {
+                "Your browser has no network connection. Reconnect, then try again.".into()
             }
             LookupError::Unexpected(detail) => {
                 format!("{detail}. If it keeps happening, tell the team that runs this tool.")

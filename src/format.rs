@@ -99,22 +99,22 @@ pub fn unreadable(value: &Timestamp) -> Option<&str> {
 fn relative(delta: Duration) -> String {
     let future = delta > Duration::zero();
     let span = delta.abs();
+    // Rounded, not truncated: 6 days 23 hours reads as "7 days".
+    let rounded =
+        |unit: Duration| (span.num_seconds() as f64 / unit.num_seconds() as f64).round() as i64;
     let (count, unit) = if span < Duration::minutes(1) {
         return "just now".into();
     } else if span < Duration::hours(1) {
-        (span.num_minutes(), "minute")
+        (rounded(Duration::minutes(1)), "minute")
     } else if span < Duration::days(1) {
-        (span.num_hours(), "hour")
+        (rounded(Duration::hours(1)), "hour")
     } else if span < Duration::days(45) {
-        (span.num_days(), "day")
+        (rounded(Duration::days(1)), "day")
     } else if span < Duration::days(365) {
-        // Months of 30.44 days, rounded: good enough for "how long ago".
-        ((span.num_days() as f64 / 30.44).round() as i64, "month")
+        // Months of 30.44 days: good enough for "how long ago".
+        (rounded(Duration::seconds(2_630_016)), "month")
     } else {
-        (
-            (span.num_days() as f64 / 365.25).round().max(1.0) as i64,
-            "year",
-        )
+        (rounded(Duration::seconds(31_557_600)).max(1), "year")
     };
     let plural = if count == 1 { "" } else { "s" };
     if future {
@@ -140,7 +140,7 @@ pub fn thousands(value: u64) -> String {
     let digits = value.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
             out.push(',');
         }
         out.push(digit);
@@ -242,6 +242,8 @@ mod tests {
             (Duration::minutes(5), "in 5 minutes"),
             (Duration::hours(-3), "3 hours ago"),
             (Duration::days(3), "in 3 days"),
+            (Duration::days(7) - Duration::minutes(1), "in 7 days"),
+            (Duration::hours(30), "in 1 day"),
             (Duration::days(-1), "1 day ago"),
             (Duration::days(-61), "2 months ago"),
             (Duration::days(200), "in 7 months"),

@@ -13,4 +13,6 @@ pub mod status;
 pub mod transport;
 
 #[cfg(target_arch = "wasm32")]
+pub mod browser;
+#[cfg(target_arch = "wasm32")]
 pub mod views;

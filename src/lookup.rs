@@ -17,6 +17,14 @@ impl IdKind {
         }
     }
 
+    pub fn from_param(param: &str) -> Option<IdKind> {
+        match param {
+            "customer_user_id" => Some(IdKind::CustomerUserId),
+            "profile_id" => Some(IdKind::ProfileId),
+            _ => None,
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             IdKind::CustomerUserId => "customer user ID",
@@ -62,6 +70,37 @@ impl Lookup {
     }
 }
 
+/// How many lookups the tab remembers for quick return.
+pub const RECENT_LIMIT: usize = 8;
+
+/// The tab's recent lookups, newest first, without repeats. Kept in session
+/// storage only: these are customers' identifiers, personal data that must
+/// not outlive the tab.
+pub fn remember(recent: &[Lookup], latest: &Lookup) -> Vec<Lookup> {
+    std::iter::once(latest.clone())
+        .chain(recent.iter().filter(|old| *old != latest).cloned())
+        .take(RECENT_LIMIT)
+        .collect()
+}
+
+pub fn encode_recent(recent: &[Lookup]) -> String {
+    let pairs: Vec<(&str, &str)> = recent
+        .iter()
+        .map(|lookup| (lookup.kind.param(), lookup.id.as_str()))
+        .collect();
+    serde_json::to_string(&pairs).unwrap_or_default()
+}
+
+/// Whatever is stored, never a failure: unreadable entries are dropped.
+pub fn decode_recent(stored: &str) -> Vec<Lookup> {
+    serde_json::from_str::<Vec<(String, String)>>(stored)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(param, id)| Lookup::from_input(IdKind::from_param(&param)?, &id))
+        .take(RECENT_LIMIT)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,5 +124,34 @@ mod tests {
         let both = Lookup::from_url(Some("u1".into()), Some("p1".into())).unwrap();
         assert_eq!(both.kind, IdKind::CustomerUserId);
         assert_eq!(Lookup::from_url(Some("".into()), None), None);
+    }
+
+    #[test]
+    fn recent_lookups_are_newest_first_unique_and_bounded() {
+        let lookup = |id: &str| Lookup::from_input(IdKind::CustomerUserId, id).unwrap();
+        let mut recent = Vec::new();
+        for id in ["a", "b", "a", "c"] {
+            recent = remember(&recent, &lookup(id));
+        }
+        assert_eq!(recent, [lookup("c"), lookup("a"), lookup("b")]);
+        for n in 0..20 {
+            recent = remember(&recent, &lookup(&n.to_string()));
+        }
+        assert_eq!(recent.len(), RECENT_LIMIT);
+        assert_eq!(recent[0], lookup("19"));
+    }
+
+    #[test]
+    fn recent_lookups_survive_storage_and_garbage_is_ignored() {
+        let recent = vec![
+            Lookup::from_input(IdKind::ProfileId, "d8533a10-bcce-4e33-8c9d-88b05ac56559").unwrap(),
+            Lookup::from_input(IdKind::CustomerUserId, "x\"y").unwrap(),
+        ];
+        assert_eq!(decode_recent(&encode_recent(&recent)), recent);
+        assert!(decode_recent("not json").is_empty());
+        assert_eq!(
+            decode_recent(r#"[["bogus","a"],["profile_id","p"]]"#).len(),
+            1
+        );
     }
 }

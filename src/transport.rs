@@ -30,11 +30,24 @@ pub fn read_response(
     }
 }
 
+/// A found profile with the exact body it came in, for the raw view and download.
+pub struct Fetched {
+    pub profile: Profile,
+    pub body: String,
+}
+
 #[cfg(target_arch = "wasm32")]
-pub async fn fetch_profile(lookup: &Lookup) -> Result<Profile, LookupError> {
+pub async fn fetch_profile(lookup: &Lookup) -> Result<Fetched, LookupError> {
     use gloo_net::http::Request;
 
-    let network = |error: gloo_net::Error| LookupError::Network(error.to_string());
+    let network = |error: gloo_net::Error| {
+        let online = web_sys::window().is_none_or(|window| window.navigator().on_line());
+        if online {
+            LookupError::Network(error.to_string())
+        } else {
+            LookupError::Offline
+        }
+    };
     let response = Request::get(PROFILE_PATH)
         .query([(lookup.kind.param(), lookup.id.as_str())])
         // Proves to the relay that this is the panel's own script, not a
@@ -45,7 +58,8 @@ pub async fn fetch_profile(lookup: &Lookup) -> Result<Profile, LookupError> {
         .map_err(network)?;
     let retry_after = response.headers().get("retry-after");
     let body = response.text().await.map_err(network)?;
-    read_response(lookup, response.status(), &body, retry_after.as_deref())
+    let profile = read_response(lookup, response.status(), &body, retry_after.as_deref())?;
+    Ok(Fetched { profile, body })
 }
 
 #[cfg(test)]

@@ -1,13 +1,18 @@
-//! The end-to-end harness: the release relay in demo mode serving the built
-//! panel, ChromeDriver, and a headless Chromium session driven over WebDriver.
+//! The end-to-end harness: the release relay serving the built panel, in
+//! front of either its demo stand-in or a fault-injecting upstream, with
+//! ChromeDriver and a headless Chromium session driven over WebDriver.
 //!
 //! `cargo xtask test` builds everything and passes the paths in `E2E_*`
 //! variables; run alone, a test says what is missing.
 
+mod fault;
+
+pub use fault::Fault;
+
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -18,11 +23,14 @@ pub use fantoccini;
 pub const SEED_CUSTOMER_USER_ID: &str = "77B14FB4-FD2A-4D38-AA3A-4C433F79863C";
 pub const SEED_PROFILE_ID: &str = "d8533a10-bcce-4e33-8c9d-88b05ac56559";
 pub const ANONYMOUS_PROFILE_ID: &str = "5e1f0a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b";
+/// The browser runs in this zone, so that local times are visibly not UTC.
+/// Tokyo has no daylight saving: the expected times never shift.
+pub const BROWSER_TIME_ZONE: &str = "Asia/Tokyo";
 
 /// How long the page may take to show an answer before a test fails.
 const PATIENCE: Duration = Duration::from_secs(15);
 
-pub struct Demo {
+pub struct Panel {
     pub base_url: String,
     pub browser: Client,
     // Killed when the test ends, pass or fail.
@@ -59,16 +67,34 @@ async fn wait_until_up(url: &str, what: &str) {
     panic!("{what} did not come up at {url}");
 }
 
-impl Demo {
-    pub async fn start() -> Demo {
+impl Panel {
+    /// The relay in demo mode, exactly as `cargo xtask demo` runs it.
+    pub async fn demo() -> Panel {
+        Panel::start(&["--demo"], &[]).await
+    }
+
+    /// The relay in production mode, in front of an upstream that misbehaves.
+    pub async fn in_front_of(fault: Fault) -> Panel {
+        let upstream = fault.serve().await;
+        Panel::start(
+            &["--api-base", &upstream, "--upstream-timeout-secs", "1"],
+            &[("ADAPTY_API_KEY", "secret_live_e2e")],
+        )
+        .await
+    }
+
+    async fn start(relay_args: &[&str], relay_env: &[(&str, &str)]) -> Panel {
         let relay_port = free_port();
         let base_url = format!("http://127.0.0.1:{relay_port}");
         let relay = Command::new(required("E2E_RELAY"))
-            .arg("--demo")
+            .args(relay_args)
+            .envs(relay_env.iter().copied())
+            .env_remove("ADAPTY_API_KEY_FILE")
             .arg("--static-dir")
             .arg(required("E2E_DIST"))
             .args(["--listen", &format!("127.0.0.1:{relay_port}")])
             .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
             .expect("start the relay");
@@ -77,6 +103,7 @@ impl Demo {
         let driver_port = free_port();
         let driver = Command::new(required("E2E_CHROMEDRIVER"))
             .arg(format!("--port={driver_port}"))
+            .env("TZ", BROWSER_TIME_ZONE)
             .stdout(Stdio::null())
             .kill_on_drop(true)
             .spawn()
@@ -95,6 +122,7 @@ impl Demo {
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--disable-quic", "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                    "--lang=en-GB",
                     format!("--user-data-dir={}", profile_dir.display()),
                 ],
             },
@@ -105,7 +133,7 @@ impl Demo {
             .connect(&driver_url)
             .await
             .expect("open a Chromium session");
-        Demo {
+        Panel {
             base_url,
             browser,
             _relay: relay,
@@ -129,39 +157,111 @@ impl Demo {
             .unwrap_or_else(|error| panic!("{css} never appeared: {error}"))
     }
 
-    pub async fn text_of(&self, css: &str) -> String {
-        self.wait_for(css).await.text().await.expect("element text")
+    /// The page updates asynchronously: polls until `css` contains `expected`.
+    pub async fn wait_for_text(&self, css: &str, expected: &str) -> String {
+        let started = Instant::now();
+        let mut last = String::new();
+        while started.elapsed() < PATIENCE {
+            if let Ok(element) = self.browser.find(Locator::Css(css)).await {
+                last = element.text().await.unwrap_or_default();
+                if last.contains(expected) {
+                    return last;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{css} never contained {expected:?}; last text:\n{last}");
+    }
+
+    pub async fn texts(&self, css: &str) -> Vec<String> {
+        let mut texts = Vec::new();
+        for element in self
+            .browser
+            .find_all(Locator::Css(css))
+            .await
+            .expect("find elements")
+        {
+            texts.push(element.text().await.expect("element text"));
+        }
+        texts
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.wait_for(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|error| panic!("click {css}: {error}"));
     }
 
     /// Types into the form and submits it, as an admin would.
     pub async fn look_up(&self, kind_value: &str, id: &str) {
-        self.wait_for(&format!("input[name=id-kind][value={kind_value}]"))
-            .await
-            .click()
-            .await
-            .expect("choose the kind of ID");
+        self.click(&format!("input[name=id-kind][value={kind_value}]"))
+            .await;
         let input = self.wait_for("#lookup-id").await;
         input.clear().await.expect("clear the ID field");
         input.send_keys(id).await.expect("type the ID");
+        self.click("form.lookup button[type=submit]").await;
+    }
+
+    /// The id of the element that has keyboard focus.
+    pub async fn focused_id(&self) -> String {
+        let element = self
+            .browser
+            .active_element()
+            .await
+            .expect("the focused element");
+        element.attr("id").await.ok().flatten().unwrap_or_default()
+    }
+
+    /// Runs axe-core in the page; returns the serious and critical violations.
+    pub async fn accessibility_violations(&self) -> Vec<String> {
+        let axe = std::fs::read_to_string(required("E2E_AXE")).expect("read axe-core");
         self.browser
-            .find(Locator::Css("form.lookup button[type=submit]"))
+            .execute(&axe, vec![])
             .await
-            .expect("the submit button")
-            .click()
+            .expect("inject axe-core");
+        let script = r#"
+            const done = arguments[arguments.length - 1];
+            axe.run(document).then(
+                (result) => done(result.violations
+                    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+                    .map((v) => v.id + ' (' + v.impact + '): ' + v.help + ' at '
+                        + v.nodes.map((n) => n.target.join(' ')).join(', '))),
+                (error) => done(['axe failed: ' + error]));
+        "#;
+        let result = self
+            .browser
+            .execute_async(script, vec![])
             .await
-            .expect("submit");
+            .expect("run axe-core");
+        serde_json::from_value(result).expect("a list of violations")
     }
 
     /// Messages the page logged at SEVERE level (uncaught errors, panics, CSP violations).
     pub async fn severe_console_messages(&self) -> Vec<String> {
-        let logs = self.browser.issue_cmd(BrowserLog).await;
-        logs.ok()
-            .and_then(|value| value.as_array().cloned())
+        let logs = self
+            .browser
+            .issue_cmd(BrowserLog)
+            .await
+            .unwrap_or(Value::Null);
+        logs.as_array()
+            .cloned()
             .unwrap_or_default()
             .into_iter()
             .filter(|entry| entry["level"] == "SEVERE")
             .map(|entry| entry["message"].as_str().unwrap_or_default().to_owned())
             .collect()
+    }
+
+    /// Saves a PNG of the page when `E2E_SCREENSHOT_DIR` is set.
+    pub async fn screenshot(&self, name: &str) {
+        let Some(dir) = std::env::var_os("E2E_SCREENSHOT_DIR").map(PathBuf::from) else {
+            return;
+        };
+        let png = self.browser.screenshot().await.expect("take a screenshot");
+        std::fs::create_dir_all(&dir).expect("create the screenshot folder");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("write the screenshot");
     }
 
     pub async fn close(self) {

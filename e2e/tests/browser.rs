@@ -1,146 +1,392 @@
-//! What an admin sees in a real browser, against the demo relay.
+//! What an admin sees in a real browser: the release relay and the built
+//! panel, in demo mode or in front of a failing upstream.
 
-use e2e::{Demo, ANONYMOUS_PROFILE_ID, SEED_CUSTOMER_USER_ID, SEED_PROFILE_ID};
+use e2e::{Fault, Panel, ANONYMOUS_PROFILE_ID, SEED_CUSTOMER_USER_ID, SEED_PROFILE_ID};
 
 #[tokio::test]
-async fn typing_the_seed_id_shows_the_three_cards_with_the_seed_values() {
-    let demo = Demo::start().await;
-    demo.open("/").await;
-    demo.look_up("customer_user_id", SEED_CUSTOMER_USER_ID)
+async fn typing_the_seed_id_shows_the_profile_with_local_times() {
+    let panel = Panel::demo().await;
+    panel.open("/").await;
+    panel
+        .look_up("customer_user_id", SEED_CUSTOMER_USER_ID)
         .await;
 
-    let profile = demo.text_of("article.profile").await;
-    for heading in ["Access levels", "Subscriptions", "Purchases"] {
+    let headline = panel.wait_for_text("#result-heading", "Has premium").await;
+    assert_eq!(headline, "Has premium");
+    assert_eq!(
+        panel.focused_id().await,
+        "result-heading",
+        "focus moves to the answer"
+    );
+    let summary = panel.wait_for_text(".summary", SEED_PROFILE_ID).await;
+    assert!(
+        summary.contains(SEED_CUSTOMER_USER_ID) && summary.contains("$9.99"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("14c3d333-2f3a-455a-aa86-ef83dff6913b"),
+        "app ID: {summary}"
+    );
+
+    let headings = panel.texts("section.card > h2").await;
+    for heading in [
+        "Access levels",
+        "Subscriptions",
+        "Purchases",
+        "Custom attributes",
+        "Raw response",
+    ] {
         assert!(
-            profile.contains(heading),
-            "missing card {heading}:\n{profile}"
+            headings.iter().any(|h| h.starts_with(heading)),
+            "no {heading} card: {headings:?}"
         );
     }
-    let summary = demo.text_of(".summary").await;
-    assert!(summary.contains(SEED_PROFILE_ID), "{summary}");
-    assert!(summary.contains(SEED_CUSTOMER_USER_ID), "{summary}");
-    assert!(summary.contains("$9.99"), "{summary}");
-
-    let cards = demo
-        .browser
-        .find_all(e2e::fantoccini::Locator::Css("section.card"))
-        .await
-        .unwrap();
-    assert_eq!(cards.len(), 3);
-    let access = cards[0].text().await.unwrap();
+    let access = panel.texts("article.access-level").await.join("\n");
+    assert!(access.contains("Lifetime"), "{access}");
     assert!(
-        access.contains("premium") && access.contains("unlimited.9999"),
+        access.contains(
+            "premium is lifetime access through the App Store product unlimited.9999, purchased on \
+             24 Dec 2024; auto-renew had been turned off on 5 Jan 2025."
+        ),
         "{access}"
     );
+    // Times are in the browser's zone (Tokyo, UTC+9), with the UTC instant on hover.
+    let subscriptions = panel
+        .wait_for_text(
+            "#subscriptions-heading + .pager + .table-wrap",
+            "weekly.premium.599",
+        )
+        .await;
     assert!(
-        access.contains("never (lifetime)") && access.contains("2025-01-05 13:27 UTC"),
-        "{access}"
-    );
-    let subscriptions = cards[1].text().await.unwrap();
-    assert!(
-        subscriptions.contains("weekly.premium.599"),
+        subscriptions.contains("10 Jan 2025, 20:34"),
         "{subscriptions}"
     );
-    assert!(
-        subscriptions.contains("2025-01-10 11:34 UTC"),
-        "{subscriptions}"
+    let purchases = panel
+        .wait_for_text("#purchases-heading + .pager + .table-wrap", "1year.premium")
+        .await;
+    assert!(purchases.contains("12 Oct 2022, 18:42"), "{purchases}");
+    let hover = panel
+        .wait_for("#purchases-heading + .pager + .table-wrap time")
+        .await;
+    assert_eq!(
+        hover.attr("title").await.unwrap().as_deref(),
+        Some("2022-10-12 09:42:50 UTC")
     );
-    let purchases = cards[2].text().await.unwrap();
-    assert!(
-        purchases.contains("1year.premium") && purchases.contains("2022-10-12 09:42 UTC"),
-        "{purchases}"
-    );
+    assert!(panel.texts(".attributes").await[0].contains("favourite_sport\nyoga"));
 
-    let url = demo.browser.current_url().await.unwrap();
+    panel.click("#utc-toggle").await;
+    panel
+        .wait_for_text(
+            "#purchases-heading + .pager + .table-wrap",
+            "12 Oct 2022, 09:42 UTC",
+        )
+        .await;
+
+    let url = panel.browser.current_url().await.unwrap();
     assert_eq!(
         url.query(),
         Some(format!("customer_user_id={SEED_CUSTOMER_USER_ID}").as_str())
     );
-    assert_eq!(demo.severe_console_messages().await, Vec::<String>::new());
-    demo.close().await;
+    assert_eq!(panel.severe_console_messages().await, Vec::<String>::new());
+    panel.screenshot("seed").await;
+    panel.close().await;
+}
+
+/// Each demo customer shows its headline, badges and explanation.
+#[tokio::test]
+async fn every_demo_state_is_visible() {
+    let cases: &[(&str, &str, &str, &[&str], &str)] = &[
+        ("customer_user_id", "demo-play-store", "Has premium", &["Active"],
+         "through the Play Store product premium_monthly (base plan monthly-autorenew), with an introductory free trial offer (trial-7-days) and renews automatically."),
+        ("customer_user_id", "demo-expired", "No active access: premium expired on", &["Expired"],
+         "auto-renew had been turned off on"),
+        ("customer_user_id", "demo-lifetime", "Has premium", &["Lifetime"], "premium is lifetime access through the App Store product lifetime.premium"),
+        ("customer_user_id", "demo-sandbox", "Has premium", &["Active", "Sandbox"], "This is a sandbox (test) purchase: no real money was charged."),
+        ("customer_user_id", "demo-grace-period", "Has premium — with a billing issue", &["Active", "Billing issue", "Grace period"],
+         "access continues while the store retries the payment."),
+        ("customer_user_id", "demo-billing-issue", "Has premium — with a billing issue", &["Active", "Billing issue"],
+         "; the store reported a billing issue on"),
+        ("customer_user_id", "demo-scheduled", "No active access: premium starts on", &["Scheduled"], "(in 7 days) through the Adapty product granted.premium and runs until"),
+        ("customer_user_id", "demo-refunded", "No active access: premium expired on", &["Expired", "Refunded"], "the purchase was refunded."),
+        ("customer_user_id", "demo-custom-store", "Has vip", &["Active"],
+         "through the acme_web_store product vip_monthly, with a seasonal_sale half_price offer and renews automatically."),
+    ];
+    let panel = Panel::demo().await;
+    for &(param, id, headline, badges, sentence) in cases {
+        panel.open(&format!("/?{param}={id}")).await;
+        let shown = panel.wait_for_text("#result-heading", headline).await;
+        assert!(shown.starts_with(headline), "{id}: {shown}");
+        let access = panel.wait_for_text("article.access-level", sentence).await;
+        for badge in badges {
+            let badge_texts = panel.texts("article.access-level .badge").await;
+            assert!(
+                badge_texts.iter().any(|b| b == badge),
+                "{id}: no {badge} badge in {badge_texts:?}"
+            );
+        }
+        assert!(access.contains(sentence), "{id}: {access}");
+    }
+    // Unknown values stay verbatim in the tables too.
+    panel.open("/?customer_user_id=demo-custom-store").await;
+    let subscriptions = panel
+        .wait_for_text(
+            "#subscriptions-heading + .pager + .table-wrap",
+            "moved_to_partner_plan",
+        )
+        .await;
+    assert!(
+        subscriptions.contains("Staging") && subscriptions.contains("acme_web_store"),
+        "{subscriptions}"
+    );
+    panel.close().await;
 }
 
 #[tokio::test]
-async fn a_deep_link_runs_the_lookup_and_finds_an_anonymous_profile() {
-    let demo = Demo::start().await;
-    demo.open(&format!("/?profile_id={ANONYMOUS_PROFILE_ID}"))
+async fn an_anonymous_profile_is_found_by_a_deep_link() {
+    let panel = Panel::demo().await;
+    panel
+        .open(&format!("/?profile_id={ANONYMOUS_PROFILE_ID}"))
         .await;
-    let summary = demo.text_of(".summary").await;
+    let summary = panel.wait_for_text(".summary", ANONYMOUS_PROFILE_ID).await;
+    assert!(summary.contains("none (anonymous profile)"), "{summary}");
     assert!(
-        summary.contains("anonymous") && summary.contains(ANONYMOUS_PROFILE_ID),
+        summary.contains("No active access: no access levels"),
         "{summary}"
     );
-    let profile = demo.text_of("article.profile").await;
+    let purchases = panel
+        .wait_for_text("#purchases-heading + .pager + .table-wrap", "coins_100")
+        .await;
     assert!(
-        profile.contains("coins_100") && profile.contains("Consumable"),
-        "{profile}"
+        purchases.contains("Consumable") && purchases.contains("Stripe"),
+        "{purchases}"
     );
-    // The form shows what the link asked for.
-    let input = demo.wait_for("#lookup-id").await;
+    let input = panel.wait_for("#lookup-id").await;
     assert_eq!(
         input.prop("value").await.unwrap().as_deref(),
         Some(ANONYMOUS_PROFILE_ID)
     );
-    demo.close().await;
+    panel.close().await;
 }
 
 #[tokio::test]
-async fn an_unknown_customer_is_explained_with_the_next_step() {
-    let demo = Demo::start().await;
-    demo.open("/").await;
-    demo.look_up("customer_user_id", "nobody-by-this-id").await;
-    let error = demo.text_of(".error").await;
+async fn a_big_customer_is_paged_filtered_and_sorted() {
+    let panel = Panel::demo().await;
+    panel.open("/?customer_user_id=demo-big").await;
+    panel
+        .wait_for_text(
+            "#purchases-heading + .pager",
+            "Showing 1–50 of 8,000 purchases",
+        )
+        .await;
+    panel
+        .wait_for_text(
+            "#subscriptions-heading + .pager",
+            "Showing 1–50 of 400 subscriptions",
+        )
+        .await;
+    let rows = panel
+        .texts("#purchases-heading ~ .table-wrap tbody tr")
+        .await;
+    assert_eq!(rows.len(), 50);
+
+    panel
+        .click("#purchases-heading ~ .pager button:last-of-type")
+        .await;
+    panel
+        .wait_for_text(
+            "#purchases-heading + .pager",
+            "Showing 51–100 of 8,000 purchases",
+        )
+        .await;
+
+    // Newest first by default; the header flips it.
+    let newest = panel
+        .texts("#purchases-heading ~ .table-wrap tbody tr")
+        .await[0]
+        .clone();
     assert!(
-        error.contains("No profile has this customer user ID"),
+        newest.contains("400000000050"),
+        "page 2 starts at the 51st newest: {newest}"
+    );
+    panel
+        .click("#purchases-heading ~ .table-wrap button.sort")
+        .await;
+    panel
+        .wait_for_text("#purchases-heading ~ .table-wrap tbody tr", "400000007999")
+        .await;
+
+    let filter = panel.wait_for("#row-filter").await;
+    filter.send_keys("400000000042").await.unwrap();
+    let pager = panel
+        .wait_for_text(
+            "#purchases-heading + .pager",
+            "Showing 1–1 of 1 matching of 8,000 purchases",
+        )
+        .await;
+    assert!(pager.contains("1 matching"), "{pager}");
+    panel
+        .wait_for_text(
+            "#subscriptions-heading + .pager",
+            "No subscriptions match (400 in all).",
+        )
+        .await;
+    panel.close().await;
+}
+
+#[tokio::test]
+async fn sandbox_items_can_be_hidden() {
+    let panel = Panel::demo().await;
+    panel.open("/?customer_user_id=demo-sandbox").await;
+    panel.wait_for_text("article.access-level", "sandbox").await;
+    panel.click("#hide-sandbox").await;
+    panel
+        .wait_for_text("#access-heading + p", "Only sandbox access levels, hidden.")
+        .await;
+    panel
+        .wait_for_text(
+            "#subscriptions-heading + .pager",
+            "No subscriptions match (1 in all).",
+        )
+        .await;
+    panel.close().await;
+}
+
+#[tokio::test]
+async fn not_found_and_bad_input_explain_the_next_step() {
+    let panel = Panel::demo().await;
+    panel.open("/").await;
+    panel.look_up("customer_user_id", SEED_PROFILE_ID).await;
+    let error = panel
+        .wait_for_text(".error", "No profile has this customer user ID")
+        .await;
+    assert!(
+        error.contains("anonymous customers are only found by their profile ID"),
         "{error}"
     );
-    assert!(
-        error.contains("profile ID"),
-        "suggests the other kind of ID: {error}"
-    );
-    demo.close().await;
-}
+    // One click reads the same ID as the other kind, and finds the profile.
+    panel.click(".error button.secondary").await;
+    panel.wait_for_text(".summary", SEED_CUSTOMER_USER_ID).await;
 
-#[tokio::test]
-async fn a_malformed_profile_id_says_what_is_wrong() {
-    let demo = Demo::start().await;
-    demo.open("/").await;
-    demo.look_up("profile_id", "not-a-uuid").await;
-    let error = demo.text_of(".error").await;
-    assert!(error.contains("That ID cannot be looked up"), "{error}");
-    assert!(error.contains("must be a UUID"), "{error}");
-    demo.close().await;
-}
-
-#[tokio::test]
-async fn back_and_forward_replay_the_lookups() {
-    let demo = Demo::start().await;
-    demo.open("/").await;
-    demo.look_up("customer_user_id", SEED_CUSTOMER_USER_ID)
+    panel.look_up("profile_id", "not-a-uuid").await;
+    let error = panel
+        .wait_for_text(".error", "That ID cannot be looked up")
         .await;
-    assert!(demo.text_of(".summary").await.contains(SEED_PROFILE_ID));
-    demo.look_up("customer_user_id", "demo-lifetime").await;
-    wait_for_text(&demo, ".summary", "demo-lifetime").await;
-
-    demo.browser.back().await.unwrap();
-    let summary = wait_for_text(&demo, ".summary", SEED_PROFILE_ID).await;
-    assert!(summary.contains(SEED_CUSTOMER_USER_ID));
-    demo.browser.forward().await.unwrap();
-    wait_for_text(&demo, ".summary", "demo-lifetime").await;
-    demo.close().await;
+    assert!(error.contains("profile_id must be a UUID"), "{error}");
+    assert!(
+        panel.texts(".error button").await.is_empty(),
+        "retrying unchanged input cannot help"
+    );
+    assert_eq!(panel.accessibility_violations().await, Vec::<String>::new());
+    panel.close().await;
 }
 
-/// The page updates asynchronously: poll until `css` contains `expected`.
-async fn wait_for_text(demo: &Demo, css: &str, expected: &str) -> String {
-    let mut last = String::new();
-    for _ in 0..100 {
-        if let Ok(element) = demo.browser.find(e2e::fantoccini::Locator::Css(css)).await {
-            last = element.text().await.unwrap_or_default();
-            if last.contains(expected) {
-                return last;
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("{css} never contained {expected:?}; last text:\n{last}");
+#[tokio::test]
+async fn back_and_forward_replay_the_lookups_and_recent_ones_are_offered() {
+    let panel = Panel::demo().await;
+    panel.open("/").await;
+    panel
+        .look_up("customer_user_id", SEED_CUSTOMER_USER_ID)
+        .await;
+    panel.wait_for_text(".summary", SEED_PROFILE_ID).await;
+    panel.look_up("customer_user_id", "demo-lifetime").await;
+    panel.wait_for_text(".summary", "demo-lifetime").await;
+
+    panel.browser.back().await.unwrap();
+    panel.wait_for_text(".summary", SEED_PROFILE_ID).await;
+    let input = panel.wait_for("#lookup-id").await;
+    assert_eq!(
+        input.prop("value").await.unwrap().as_deref(),
+        Some(SEED_CUSTOMER_USER_ID)
+    );
+    panel.browser.forward().await.unwrap();
+    panel.wait_for_text(".summary", "demo-lifetime").await;
+
+    let recent = panel
+        .wait_for_text("nav.recent", SEED_CUSTOMER_USER_ID)
+        .await;
+    assert!(
+        recent.find("demo-lifetime") < recent.find(SEED_CUSTOMER_USER_ID),
+        "newest first: {recent}"
+    );
+    panel.click("nav.recent button:last-of-type").await;
+    panel.wait_for_text(".summary", SEED_PROFILE_ID).await;
+    panel.close().await;
+}
+
+#[tokio::test]
+async fn the_keyboard_is_enough() {
+    let panel = Panel::demo().await;
+    panel.open("/").await;
+    panel.wait_for("#lookup-id").await;
+    let body = panel.wait_for("body").await;
+    body.send_keys("/").await.unwrap();
+    assert_eq!(
+        panel.focused_id().await,
+        "lookup-id",
+        "/ focuses the search"
+    );
+    let focused = panel.browser.active_element().await.unwrap();
+    focused.send_keys("demo-play-store\u{E007}").await.unwrap(); // Enter
+    panel.wait_for_text("#result-heading", "Has premium").await;
+    assert_eq!(panel.focused_id().await, "result-heading");
+    assert_eq!(panel.accessibility_violations().await, Vec::<String>::new());
+    panel.close().await;
+}
+
+#[tokio::test]
+async fn a_rejected_key_is_the_operators_problem() {
+    let panel = Panel::in_front_of(Fault::WRONG_KEY).await;
+    panel
+        .open(&format!("/?customer_user_id={SEED_CUSTOMER_USER_ID}"))
+        .await;
+    let error = panel
+        .wait_for_text(".error", "The lookup service is misconfigured")
+        .await;
+    assert!(error.contains("This is not something you did"), "{error}");
+    panel.close().await;
+}
+
+#[tokio::test]
+async fn rate_limiting_says_when_to_retry() {
+    let panel = Panel::in_front_of(Fault::RATE_LIMITED).await;
+    panel.open("/?customer_user_id=someone").await;
+    let error = panel
+        .wait_for_text(".error", "Too many lookups right now")
+        .await;
+    assert!(error.contains("Try again in 30 seconds"), "{error}");
+    assert_eq!(panel.texts(".error button").await, ["Try again"]);
+    panel.close().await;
+}
+
+#[tokio::test]
+async fn an_upstream_outage_and_a_timeout_are_told_apart() {
+    let down = Panel::in_front_of(Fault::DOWN).await;
+    down.open("/?customer_user_id=someone").await;
+    let error = down
+        .wait_for_text(".error", "Adapty is not answering properly")
+        .await;
+    assert!(error.contains("HTTP 503"), "{error}");
+    down.close().await;
+
+    let stalled = Panel::in_front_of(Fault::Stall).await;
+    stalled.open("/?customer_user_id=someone").await;
+    stalled
+        .wait_for_text(".loading", "Looking up customer user ID someone")
+        .await;
+    stalled
+        .wait_for_text(".error", "Adapty took too long to answer")
+        .await;
+    stalled.click(".error button").await;
+    stalled.wait_for_text(".loading", "Looking up").await;
+    stalled.close().await;
+}
+
+#[tokio::test]
+async fn the_profile_page_has_no_serious_accessibility_violations() {
+    let panel = Panel::demo().await;
+    panel.open("/?customer_user_id=demo-grace-period").await;
+    panel.wait_for_text("#result-heading", "Has premium").await;
+    assert_eq!(panel.accessibility_violations().await, Vec::<String>::new());
+    panel.screenshot("grace-period").await;
+    panel.close().await;
 }

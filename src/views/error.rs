@@ -1,10 +1,16 @@
 //! The one view of a failed lookup: what happened and what to do next.
 
 use crate::error::LookupError;
+use crate::lookup::Lookup;
 use leptos::prelude::*;
 
 #[component]
-pub fn ErrorView(error: LookupError, on_retry: Callback<()>) -> impl IntoView {
+pub fn ErrorView(
+    error: LookupError,
+    lookup: Lookup,
+    on_retry: Callback<()>,
+    on_other: Callback<Lookup>,
+) -> impl IntoView {
     let retry = error.can_retry().then(|| {
         view! {
             <button type="button" class="secondary" on:click=move |_| on_retry.run(())>
@@ -12,11 +18,26 @@ pub fn ErrorView(error: LookupError, on_retry: Callback<()>) -> impl IntoView {
             </button>
         }
     });
+    // A profile ID pasted as a customer user ID (or the reverse) is the most
+    // common "not found": offer the other reading in one click.
+    let other = matches!(error, LookupError::NotFound(_)).then(|| {
+        let other_kind = lookup.kind.other();
+        let label = format!("Look up as {} instead", other_kind.label());
+        let other = Lookup {
+            kind: other_kind,
+            id: lookup.id.clone(),
+        };
+        view! {
+            <button type="button" class="secondary" on:click=move |_| on_other.run(other.clone())>
+                {label}
+            </button>
+        }
+    });
     view! {
-        <section class="error" role="alert">
-            <h2>{error.title()}</h2>
+        <section class="error" role="alert" aria-labelledby="error-title">
+            <h2 id="error-title">{error.title()}</h2>
             <p>{error.advice()}</p>
-            {retry}
+            <div class="actions">{retry}{other}</div>
         </section>
     }
 }

@@ -1,160 +1,144 @@
-//! A found profile: who it is, then what they have, one card each.
+//! A found profile: who it is and the headline, then what they have.
 
-use crate::format;
-use crate::model::{AccessLevel, NonSubscription, Profile, Subscription, Timestamp};
+use super::access::AccessLevels;
+use super::history::{Purchases, Subscriptions};
+use super::time::When;
+use crate::browser;
+use crate::explain;
+use crate::format::{self, Clock};
+use crate::model::Timestamp;
+use crate::transport::Fetched;
 use leptos::prelude::*;
+use serde_json::Value;
 use std::sync::Arc;
 
 #[component]
-pub fn ProfileView(profile: Arc<Profile>) -> impl IntoView {
-    let access_levels = profile.access_levels.clone();
-    let subscriptions = profile.subscriptions.clone();
-    let purchases = profile.non_subscriptions.clone();
+pub fn ProfileView(found: Arc<Fetched>, clock: Signal<Clock>) -> impl IntoView {
+    // Shared by the lists below, and kept while the zone toggles.
+    let filter = RwSignal::new(String::new());
+    let hide_sandbox = RwSignal::new(false);
+    let summary = found.clone();
     view! {
-        <article class="profile">
-            <Summary profile=profile />
-            <Card title="Access levels" count=access_levels.len()>
-                <AccessLevels items=access_levels />
-            </Card>
-            <Card title="Subscriptions" count=subscriptions.len()>
-                <Subscriptions items=subscriptions />
-            </Card>
-            <Card title="Purchases" count=purchases.len()>
-                <Purchases items=purchases />
-            </Card>
+        <article class="profile" aria-labelledby="result-heading">
+            {move || view! { <Summary found=summary.clone() clock=clock.get() /> }}
+            <div class="toolbar" role="group" aria-label="Filter the lists">
+                <label class="filter">
+                    <span>"Filter by product or transaction ID"</span>
+                    <input
+                        type="search"
+                        id="row-filter"
+                        autocomplete="off"
+                        spellcheck="false"
+                        prop:value=move || filter.get()
+                        on:input=move |event| filter.set(event_target_value(&event))
+                    />
+                </label>
+                <label class="choice">
+                    <input type="checkbox" id="hide-sandbox" prop:checked=move || hide_sandbox.get()
+                        on:change=move |_| hide_sandbox.update(|hide| *hide = !*hide) />
+                    "Hide sandbox"
+                </label>
+            </div>
+            <AccessLevels found=found.clone() clock=clock hide_sandbox=hide_sandbox />
+            <Subscriptions found=found.clone() clock=clock filter=filter hide_sandbox=hide_sandbox />
+            <Purchases found=found.clone() clock=clock filter=filter hide_sandbox=hide_sandbox />
+            <Attributes found=found.clone() />
+            <RawJson found=found />
         </article>
     }
 }
 
 #[component]
-fn Summary(profile: Arc<Profile>) -> impl IntoView {
-    let customer = profile
-        .customer_user_id
-        .clone()
-        .unwrap_or_else(|| "— (anonymous)".into());
-    let fetched = profile.timestamp.map(format::millis);
+fn Summary(found: Arc<Fetched>, clock: Clock) -> impl IntoView {
+    let profile = &found.profile;
+    let (headline, tone) = explain::headline(profile, &clock);
+    let customer = match &profile.customer_user_id {
+        Some(id) => view! { <code>{id.clone()}</code> <CopyButton text=id.clone() what="customer user ID" /> }.into_any(),
+        None => view! { <span class="absent">"none (anonymous profile)"</span> }.into_any(),
+    };
+    let fetched = profile
+        .timestamp
+        .and_then(format::from_millis)
+        .map(|at| view! { <When at=Some(Timestamp::At(at)) clock=clock /> });
     view! {
-        <section class="summary" aria-label="Profile summary">
+        <section class="summary">
+            <h2 id="result-heading" tabindex="-1" class=format!("headline {}", tone.class())>{headline}</h2>
             <dl>
-                <div><dt>"Customer user ID"</dt><dd><code>{customer}</code></dd></div>
-                <div><dt>"Profile ID"</dt><dd><code>{profile.profile_id.clone()}</code></dd></div>
+                <div><dt>"Customer user ID"</dt><dd>{customer}</dd></div>
+                <div>
+                    <dt>"Profile ID"</dt>
+                    <dd><code>{profile.profile_id.clone()}</code> <CopyButton text=profile.profile_id.clone() what="profile ID" /></dd>
+                </div>
+                <div><dt>"App ID"</dt><dd><code>{profile.app_id.clone()}</code></dd></div>
                 <div><dt>"Total revenue"</dt><dd class="revenue">{format::usd(profile.total_revenue_usd)}</dd></div>
-                {fetched.map(|at| view! { <div><dt>"Data as of"</dt><dd>{at}</dd></div> })}
+                <div><dt>"Data as of"</dt><dd>{fetched}</dd></div>
             </dl>
         </section>
     }
 }
 
 #[component]
-fn Card(title: &'static str, count: usize, children: Children) -> impl IntoView {
+fn CopyButton(text: String, what: &'static str) -> impl IntoView {
+    let copied = RwSignal::new(false);
     view! {
-        <section class="card">
-            <h2>{title} " " <span class="count">{count}</span></h2>
-            {if count == 0 { view! { <p class="empty">"None"</p> }.into_any() } else { children().into_any() }}
+        <button
+            type="button"
+            class="copy"
+            aria-label=format!("Copy {what}")
+            on:click=move |_| {
+                browser::copy_to_clipboard(&text);
+                copied.set(true);
+                set_timeout(move || copied.set(false), std::time::Duration::from_secs(2));
+            }
+        >
+            {move || if copied.get() { "Copied" } else { "Copy" }}
+        </button>
+    }
+}
+
+#[component]
+fn Attributes(found: Arc<Fetched>) -> impl IntoView {
+    let attributes = &found.profile.custom_attributes;
+    (!attributes.is_empty()).then(|| {
+        let rows = attributes
+            .iter()
+            .map(|attribute| {
+                let value = match &attribute.value {
+                    Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                view! { <div><dt>{attribute.key.clone()}</dt><dd>{value}</dd></div> }
+            })
+            .collect_view();
+        view! {
+            <section class="card" aria-labelledby="attributes-heading">
+                <h2 id="attributes-heading">"Custom attributes " <span class="count">{attributes.len()}</span></h2>
+                <dl class="attributes">{rows}</dl>
+            </section>
+        }
+    })
+}
+
+/// The exact response, shown only when opened: a big profile is megabytes.
+#[component]
+fn RawJson(found: Arc<Fetched>) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let size = format::thousands(found.body.len() as u64);
+    let file_name = format!("adapty-profile-{}.json", found.profile.profile_id);
+    let body = found.clone();
+    view! {
+        <section class="card raw" aria-labelledby="raw-heading">
+            <h2 id="raw-heading">"Raw response"</h2>
+            <div class="actions">
+                <button type="button" class="secondary" on:click=move |_| browser::download(&file_name, &found.body)>
+                    "Download JSON"
+                </button>
+                <span class="muted">{size} " bytes"</span>
+            </div>
+            <details on:toggle=move |_| open.set(true)>
+                <summary>"Show the exact JSON from Adapty"</summary>
+                {move || open.get().then(|| view! { <pre class="json">{body.body.clone()}</pre> })}
+            </details>
         </section>
-    }
-}
-
-fn date(value: Option<&Timestamp>, absent: &'static str) -> String {
-    format::maybe_timestamp(value, absent)
-}
-
-fn optional(value: &Option<String>) -> String {
-    value.clone().unwrap_or_else(|| "—".into())
-}
-
-#[component]
-fn AccessLevels(items: Vec<AccessLevel>) -> impl IntoView {
-    let rows = items
-        .into_iter()
-        .map(|level| {
-            view! {
-                <tr>
-                    <th scope="row">{level.access_level_id}</th>
-                    <td>{format::store(&level.store)}</td>
-                    <td><code>{level.store_product_id}</code></td>
-                    <td>{date(level.starts_at.as_ref(), "—")}</td>
-                    <td>{date(level.expires_at.as_ref(), "never (lifetime)")}</td>
-                    <td>{date(level.renewal_cancelled_at.as_ref(), "—")}</td>
-                </tr>
-            }
-        })
-        .collect_view();
-    view! {
-        <div class="table-wrap">
-            <table>
-                <thead><tr>
-                    <th scope="col">"Access level"</th><th scope="col">"Store"</th><th scope="col">"Product"</th>
-                    <th scope="col">"Starts"</th><th scope="col">"Expires"</th><th scope="col">"Renewal cancelled"</th>
-                </tr></thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
-    }
-}
-
-#[component]
-fn Subscriptions(items: Vec<Subscription>) -> impl IntoView {
-    let rows = items
-        .into_iter()
-        .map(|subscription| {
-            view! {
-                <tr>
-                    <td>{format::store(&subscription.store)}</td>
-                    <td><code>{subscription.store_product_id}</code></td>
-                    <td>{optional(&subscription.store_base_plan_id)}</td>
-                    <td>{optional(&subscription.environment)}</td>
-                    <td>{date(subscription.purchased_at.as_ref(), "—")}</td>
-                    <td>{date(subscription.expires_at.as_ref(), "never")}</td>
-                    <td>{date(subscription.renewal_cancelled_at.as_ref(), "—")}</td>
-                </tr>
-            }
-        })
-        .collect_view();
-    view! {
-        <div class="table-wrap">
-            <table>
-                <thead><tr>
-                    <th scope="col">"Store"</th><th scope="col">"Product"</th><th scope="col">"Base plan"</th>
-                    <th scope="col">"Environment"</th><th scope="col">"Purchased"</th><th scope="col">"Expires"</th>
-                    <th scope="col">"Renewal cancelled"</th>
-                </tr></thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
-    }
-}
-
-#[component]
-fn Purchases(items: Vec<NonSubscription>) -> impl IntoView {
-    let rows = items
-        .into_iter()
-        .map(|purchase| {
-            let kind = match (purchase.is_refund, purchase.is_consumable) {
-                (true, _) => "Refunded",
-                (false, true) => "Consumable",
-                (false, false) => "One-time",
-            };
-            view! {
-                <tr>
-                    <td>{format::store(&purchase.store)}</td>
-                    <td><code>{purchase.store_product_id}</code></td>
-                    <td>{optional(&purchase.environment)}</td>
-                    <td>{date(purchase.purchased_at.as_ref(), "—")}</td>
-                    <td>{kind}</td>
-                </tr>
-            }
-        })
-        .collect_view();
-    view! {
-        <div class="table-wrap">
-            <table>
-                <thead><tr>
-                    <th scope="col">"Store"</th><th scope="col">"Product"</th><th scope="col">"Environment"</th>
-                    <th scope="col">"Purchased"</th><th scope="col">"Kind"</th>
-                </tr></thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
     }
 }

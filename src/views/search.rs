@@ -1,6 +1,7 @@
-//! The lookup form: which kind of ID, the ID, and a button.
+//! The lookup form: which kind of ID, the ID, a button, and this tab's
+//! recent lookups for a quick return.
 
-use crate::lookup::IdKind;
+use crate::lookup::{IdKind, Lookup};
 use leptos::prelude::*;
 
 #[component]
@@ -9,6 +10,8 @@ pub fn LookupForm(
     text: RwSignal<String>,
     busy: Signal<bool>,
     on_submit: Callback<()>,
+    recent: RwSignal<Vec<Lookup>>,
+    on_pick: Callback<Lookup>,
 ) -> impl IntoView {
     let kind_choice = move |value: IdKind, label: &'static str| {
         view! {
@@ -28,6 +31,7 @@ pub fn LookupForm(
         <form
             class="lookup"
             role="search"
+            aria-label="Look up a customer"
             on:submit=move |event| {
                 event.prevent_default();
                 on_submit.run(());
@@ -61,5 +65,25 @@ pub fn LookupForm(
                 </button>
             </div>
         </form>
+        <Show when=move || !recent.with(Vec::is_empty)>
+            <nav class="recent" aria-label="Recent lookups in this tab">
+                <span class="recent-title">"Recent:"</span>
+                {move || {
+                    recent
+                        .get()
+                        .into_iter()
+                        .map(|lookup| {
+                            let title = format!("Look up {} {}", lookup.kind.label(), lookup.id);
+                            let label = lookup.id.clone();
+                            view! {
+                                <button type="button" class="link" title=title on:click=move |_| on_pick.run(lookup.clone())>
+                                    {label}
+                                </button>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </nav>
+        </Show>
     }
 }

@@ -30,12 +30,15 @@ enum Command {
     /// Every check: formatting, clippy, unit and relay tests, the panel's
     /// release build, and end-to-end tests in headless Chromium.
     Test,
+    /// Retake README's screenshot (docs/panel.png) with the browser tests.
+    Screenshot,
 }
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Demo { listen } => demo::run(&listen),
         Command::Test => test::run(),
+        Command::Screenshot => test::screenshot(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

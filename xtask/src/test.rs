@@ -1,7 +1,8 @@
 //! `cargo xtask test`: every check, in the order that fails fastest.
 
-use crate::run::{self, status, Result};
+use crate::run::{self, root, status, Result};
 use crate::{build, tools};
+use std::path::Path;
 
 pub fn run() -> Result {
     // First, so the wasm clippy below has its target and tools.
@@ -35,18 +36,52 @@ pub fn run() -> Result {
 
     let dist = build::panel(&panel_tools)?;
     let relay = build::relay()?;
-    let browser = tools::browser()?;
-
-    run::step("End-to-end tests in headless Chromium against the demo");
-    status(
-        run::cargo()
-            .args(["test", "--package", "e2e", "--", "--test-threads=1"])
-            .env("E2E_RELAY", relay)
-            .env("E2E_DIST", dist)
-            .env("E2E_CHROMIUM", browser.chromium)
-            .env("E2E_CHROMEDRIVER", browser.chromedriver),
+    run::step("End-to-end tests in headless Chromium against the relay");
+    browser_tests(
+        &relay,
+        &dist,
+        &root().join("target").join("screenshots"),
+        &[],
     )?;
 
     println!("\nAll checks passed.");
+    Ok(())
+}
+
+/// Runs the `e2e` package's tests (those matching `filter`, or all) and
+/// keeps the screenshots they take in `screenshots`.
+pub fn browser_tests(relay: &Path, dist: &Path, screenshots: &Path, filter: &[&str]) -> Result {
+    let browser = tools::browser()?;
+    let axe = tools::axe()?;
+    status(
+        run::cargo()
+            .args(["test", "--package", "e2e", "--"])
+            .args(filter)
+            .arg("--test-threads=1")
+            .env("E2E_RELAY", relay)
+            .env("E2E_DIST", dist)
+            .env("E2E_CHROMIUM", browser.chromium)
+            .env("E2E_CHROMEDRIVER", browser.chromedriver)
+            .env("E2E_AXE", axe)
+            .env("E2E_SCREENSHOT_DIR", screenshots),
+    )
+}
+
+/// README's picture of the panel, taken by the same browser test that checks
+/// the page for accessibility, so it always shows what the tests saw.
+pub fn screenshot() -> Result {
+    let tools = tools::panel_tools()?;
+    let dist = build::panel(&tools)?;
+    let relay = build::relay()?;
+    let docs = root().join("docs");
+    browser_tests(
+        &relay,
+        &dist,
+        &docs,
+        &["the_profile_page_has_no_serious_accessibility_violations"],
+    )?;
+    std::fs::rename(docs.join("grace-period.png"), docs.join("panel.png"))
+        .map_err(|error| format!("cannot move the screenshot into place: {error}"))?;
+    println!("wrote docs/panel.png");
     Ok(())
 }

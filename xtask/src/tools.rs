@@ -16,6 +16,7 @@ const TRUNK_VERSION: &str = "0.21.14";
 /// Must match `wasm_opt` in Trunk.toml.
 const BINARYEN_VERSION: &str = "132.0.0";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+const AXE_VERSION: &str = "4.14.1";
 
 /// A PATH on which Trunk finds exactly the tools installed here.
 pub struct PanelTools {
@@ -116,20 +117,39 @@ fn wasm_opt() -> Result<PathBuf> {
         println!("ok  {wanted} (npm binaryen)");
         return Ok(bin);
     }
-    if output(Command::new("npm").arg("--version")).is_none() {
-        return Err("npm is needed to install wasm-opt (npm package binaryen): \
-                    install Node.js and npm, e.g. `apt-get install nodejs npm`"
-            .into());
+    npm_install(&prefix, &format!("binaryen@{BINARYEN_VERSION}"))?;
+    Ok(bin)
+}
+
+/// axe-core from npm, for the accessibility checks in the browser tests.
+pub fn axe() -> Result<PathBuf> {
+    let prefix = root().join("target").join("tools");
+    let script = prefix
+        .join("node_modules")
+        .join("axe-core")
+        .join("axe.min.js");
+    if script.is_file() {
+        println!("ok  axe-core (npm)");
+        return Ok(script);
     }
-    std::fs::create_dir_all(&prefix)
+    npm_install(&prefix, &format!("axe-core@{AXE_VERSION}"))?;
+    Ok(script)
+}
+
+fn npm_install(prefix: &Path, package: &str) -> Result {
+    if output(Command::new("npm").arg("--version")).is_none() {
+        return Err(format!(
+            "npm is needed to install {package}: install Node.js and npm, e.g. `apt-get install nodejs npm`"
+        ));
+    }
+    std::fs::create_dir_all(prefix)
         .map_err(|error| format!("cannot create {}: {error}", prefix.display()))?;
     status(
         Command::new("npm")
             .args(["install", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&prefix)
-            .arg(format!("binaryen@{BINARYEN_VERSION}")),
-    )?;
-    Ok(bin)
+            .arg(prefix)
+            .arg(package),
+    )
 }
 
 /// Chromium and ChromeDriver from Debian, installed when missing and root.

@@ -73,7 +73,245 @@ pub fn all(now: DateTime<Utc>) -> Vec<Value> {
         sandbox(now),
         anonymous(now),
         many_purchases(now),
+        grace_period(now),
+        billing_issue(now),
+        scheduled(now),
+        refunded(now),
+        custom_store(now),
+        big(now),
     ]
+}
+
+/// An access level and the subscription behind it, from a few facts.
+struct Plan<'a> {
+    store: &'a str,
+    product: &'a str,
+    bought: DateTime<Utc>,
+    expires: Option<DateTime<Utc>>,
+    renewal_cancelled: Option<DateTime<Utc>>,
+    billing_issue: Option<DateTime<Utc>>,
+    grace: bool,
+    reason: Option<&'a str>,
+    environment: &'a str,
+}
+
+impl Plan<'_> {
+    fn access_level(&self, transaction: &str) -> Value {
+        json!({
+            "access_level_id": "premium", "store": self.store, "store_product_id": self.product,
+            "store_base_plan_id": null, "store_transaction_id": transaction,
+            "store_original_transaction_id": transaction, "offer": null, "starts_at": null,
+            "purchased_at": iso(self.bought), "originally_purchased_at": iso(self.bought),
+            "expires_at": self.expires.map(iso), "renewal_cancelled_at": self.renewal_cancelled.map(iso),
+            "billing_issue_detected_at": self.billing_issue.map(iso), "is_in_grace_period": self.grace,
+            "cancellation_reason": self.reason, "environment": self.environment
+        })
+    }
+
+    fn subscription(&self, transaction: &str) -> Value {
+        let mut subscription = self.access_level(transaction);
+        let object = subscription.as_object_mut().expect("an object");
+        object.remove("access_level_id");
+        object.remove("starts_at");
+        subscription
+    }
+}
+
+fn with_plan(mut p: Value, plan: &Plan, transaction: &str) -> Value {
+    p["access_levels"] = json!([plan.access_level(transaction)]);
+    p["subscriptions"] = json!([plan.subscription(transaction)]);
+    p
+}
+
+fn grace_period(now: DateTime<Utc>) -> Value {
+    let plan = Plan {
+        store: "app_store",
+        product: "monthly.premium.999",
+        bought: now - Duration::days(31),
+        expires: Some(now + Duration::days(6)),
+        renewal_cancelled: None,
+        billing_issue: Some(now - Duration::days(1)),
+        grace: true,
+        reason: None,
+        environment: "Production",
+    };
+    with_plan(
+        profile(
+            "5a7bdeac-1f6c-4acd-8c8e-7c9d1e3f5a6b",
+            Some("demo-grace-period"),
+            9.99,
+            now,
+        ),
+        &plan,
+        "2000000500000005",
+    )
+}
+
+fn billing_issue(now: DateTime<Utc>) -> Value {
+    let plan = Plan {
+        store: "play_store",
+        product: "premium_yearly",
+        bought: now - Duration::days(363),
+        expires: Some(now + Duration::days(2)),
+        renewal_cancelled: None,
+        billing_issue: Some(now - Duration::hours(20)),
+        grace: false,
+        reason: None,
+        environment: "Production",
+    };
+    with_plan(
+        profile(
+            "6b8cefbd-2a7d-4bde-9d9f-8d0e2f4a6b7c",
+            Some("demo-billing-issue"),
+            39.99,
+            now,
+        ),
+        &plan,
+        "GPA.3312-5555-0000-11111",
+    )
+}
+
+/// Access granted through Adapty that starts next week, e.g. a promised extension.
+fn scheduled(now: DateTime<Utc>) -> Value {
+    let mut p = profile(
+        "7c9df0ce-3b8e-4cef-ae0a-9e1f3a5b7c8d",
+        Some("demo-scheduled"),
+        0.0,
+        now,
+    );
+    p["access_levels"] = json!([{
+        "access_level_id": "premium", "store": "adapty", "store_product_id": "granted.premium",
+        "store_base_plan_id": null, "store_transaction_id": null, "store_original_transaction_id": null,
+        "offer": null, "starts_at": iso(now + Duration::days(7)), "purchased_at": iso(now - Duration::hours(1)),
+        "originally_purchased_at": iso(now - Duration::hours(1)), "expires_at": iso(now + Duration::days(37)),
+        "renewal_cancelled_at": null, "billing_issue_detected_at": null, "is_in_grace_period": false,
+        "cancellation_reason": null
+    }]);
+    p
+}
+
+fn refunded(now: DateTime<Utc>) -> Value {
+    let plan = Plan {
+        store: "app_store",
+        product: "yearly.premium.4999",
+        bought: now - Duration::days(20),
+        expires: Some(now - Duration::days(3)),
+        renewal_cancelled: Some(now - Duration::days(3)),
+        billing_issue: None,
+        grace: false,
+        reason: Some("refund"),
+        environment: "Production",
+    };
+    let mut p = with_plan(
+        profile(
+            "8d0e01df-4c9f-4d0a-bf1b-0f2a4b6c8d9e",
+            Some("demo-refunded"),
+            0.0,
+            now,
+        ),
+        &plan,
+        "2000000400000004",
+    );
+    p["non_subscriptions"] = json!([{
+        "purchase_id": "6e7f8a9b-0c1d-4e2f-8a3b-4c5d6e7f8a9b", "store": "app_store",
+        "store_product_id": "remove_ads", "store_base_plan_id": null,
+        "store_transaction_id": "2000000400000009", "store_original_transaction_id": "2000000400000009",
+        "purchased_at": iso(now - Duration::days(15)), "environment": "Production",
+        "is_refund": true, "is_consumable": false
+    }]);
+    p
+}
+
+/// A custom store and values Adapty may add later: shown verbatim, never an error.
+fn custom_store(now: DateTime<Utc>) -> Value {
+    let mut p = profile(
+        "9e1f12e0-5d0a-4e1b-8c2c-1a3b5c7d9e0f",
+        Some("demo-custom-store"),
+        5.0,
+        now,
+    );
+    p["access_levels"] = json!([{
+        "access_level_id": "vip", "store": "acme_web_store", "store_product_id": "vip_monthly",
+        "store_base_plan_id": null, "store_transaction_id": "acme-7781", "store_original_transaction_id": "acme-7781",
+        "offer": {"category": "seasonal_sale", "type": "half_price", "id": null},
+        "starts_at": null, "purchased_at": iso_no_colon(now - Duration::days(5)),
+        "originally_purchased_at": iso_no_colon(now - Duration::days(5)),
+        "expires_at": iso_no_colon(now + Duration::days(25)), "renewal_cancelled_at": null,
+        "billing_issue_detected_at": null, "is_in_grace_period": false,
+        "cancellation_reason": null, "loyalty_tier": "gold"
+    }]);
+    p["subscriptions"] = json!([{
+        "store": "acme_web_store", "store_product_id": "vip_monthly", "store_base_plan_id": null,
+        "store_transaction_id": "acme-7781", "store_original_transaction_id": "acme-7781",
+        "offer": {"offer_category": "seasonal_sale", "offer_type": "half_price", "offer_id": null},
+        "environment": "Staging", "purchased_at": iso_no_colon(now - Duration::days(5)),
+        "originally_purchased_at": iso_no_colon(now - Duration::days(5)),
+        "expires_at": iso_no_colon(now + Duration::days(25)), "renewal_cancelled_at": null,
+        "billing_issue_detected_at": null, "is_in_grace_period": false,
+        "cancellation_reason": "moved_to_partner_plan"
+    }]);
+    p["custom_attributes"] =
+        json!([{"key": "partner", "value": "acme"}, {"key": "seats", "value": 3}]);
+    p
+}
+
+/// The size issue's measuring stick: 8,000 purchases and 400 subscriptions.
+fn big(now: DateTime<Utc>) -> Value {
+    let mut p = profile(
+        "0f2a23f1-6e1b-4f2c-9d3d-2b4c6d8e0f1a",
+        Some("demo-big"),
+        4321.5,
+        now,
+    );
+    let subscriptions: Vec<Value> = (0..400i64)
+        .map(|n| {
+            let bought = now - Duration::days(30 * (400 - n));
+            let plan = Plan {
+                store: if n % 3 == 0 {
+                    "play_store"
+                } else {
+                    "app_store"
+                },
+                product: [
+                    "monthly.premium.999",
+                    "weekly.premium.599",
+                    "premium_yearly",
+                ][(n % 3) as usize],
+                bought,
+                expires: Some(bought + Duration::days(30)),
+                renewal_cancelled: None,
+                billing_issue: None,
+                grace: false,
+                reason: (n % 50 == 7).then_some("voluntarily_cancelled"),
+                environment: if n % 40 == 0 { "Sandbox" } else { "Production" },
+            };
+            plan.subscription(&format!("2000000{n:09}"))
+        })
+        .collect();
+    p["access_levels"] = json!([subscriptions.last().cloned().map(|mut last| {
+        last["access_level_id"] = json!("premium");
+        last["starts_at"] = Value::Null;
+        last
+    })]);
+    p["subscriptions"] = Value::Array(subscriptions);
+    let purchases: Vec<Value> = (0..8000i64)
+        .map(|n| {
+            let product = ["coins_100", "coins_500", "remove_ads", "hint_pack"][(n % 4) as usize];
+            json!({
+                "purchase_id": format!("7f000000-0000-4000-9000-{n:012}"),
+                "store": if n % 5 == 0 { "play_store" } else { "app_store" },
+                "store_product_id": product, "store_base_plan_id": null,
+                "store_transaction_id": format!("4000{n:08}"),
+                "store_original_transaction_id": format!("4000{n:08}"),
+                "purchased_at": iso(now - Duration::hours(n * 3 + 1)),
+                "environment": if n % 100 == 0 { "Sandbox" } else { "Production" },
+                "is_refund": n % 97 == 5,
+                "is_consumable": product != "remove_ads"
+            })
+        })
+        .collect();
+    p["non_subscriptions"] = Value::Array(purchases);
+    p
 }
 
 fn profile(
@@ -258,6 +496,15 @@ fn many_purchases(now: DateTime<Utc>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_big_profile_is_the_size_the_budgets_speak_of() {
+        let big = big(Utc::now());
+        assert_eq!(big["non_subscriptions"].as_array().unwrap().len(), 8000);
+        assert_eq!(big["subscriptions"].as_array().unwrap().len(), 400);
+        let bytes = serde_json::to_vec(&json!({ "data": big })).unwrap().len();
+        assert!((2_500_000..4_500_000).contains(&bytes), "{bytes} bytes");
+    }
 
     #[test]
     fn every_sample_is_found_by_its_advertised_id() {

@@ -1,0 +1,115 @@
+//! The few browser facilities the panel uses: its URL, the tab's session
+//! storage, the clipboard, downloads, focus, and the admin's clock and zone.
+//! Thin on purpose: every decision lives in plain Rust elsewhere.
+
+use crate::format::Clock;
+use crate::lookup::{decode_recent, encode_recent, Lookup};
+use chrono::{DateTime, Utc};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::UrlSearchParams;
+
+const RECENT_KEY: &str = "adapty-lookup.recent";
+
+fn window() -> web_sys::Window {
+    web_sys::window().expect("the panel runs in a browser window")
+}
+
+/// The lookup the page's URL names, if any.
+pub fn lookup_in_url() -> Option<Lookup> {
+    let search = window().location().search().ok()?;
+    let params = UrlSearchParams::new_with_str(&search).ok()?;
+    Lookup::from_url(params.get("customer_user_id"), params.get("profile_id"))
+}
+
+/// Adds the lookup to the history, so it can be shared, reloaded and gone back to.
+pub fn push_url(lookup: &Lookup) {
+    let Ok(params) = UrlSearchParams::new() else {
+        return;
+    };
+    params.append(lookup.kind.param(), &lookup.id);
+    let url = format!("?{}", String::from(params.to_string()));
+    if window().location().search().ok().as_deref() != Some(url.as_str()) {
+        let _ = window()
+            .history()
+            .and_then(|history| history.push_state_with_url(&JsValue::NULL, "", Some(&url)));
+    }
+}
+
+pub fn clock(utc: bool) -> Clock {
+    let now = DateTime::from_timestamp_millis(js_sys::Date::now() as i64).unwrap_or_default();
+    Clock {
+        now,
+        offset_minutes: local_offset_minutes,
+        utc,
+    }
+}
+
+/// The browser knows the admin's zone and its daylight-saving rules.
+fn local_offset_minutes(at: DateTime<Utc>) -> i32 {
+    let date = js_sys::Date::new(&JsValue::from_f64(at.timestamp_millis() as f64));
+    -(date.get_timezone_offset() as i32)
+}
+
+fn session_storage() -> Option<web_sys::Storage> {
+    window().session_storage().ok().flatten()
+}
+
+pub fn recent_lookups() -> Vec<Lookup> {
+    session_storage()
+        .and_then(|storage| storage.get_item(RECENT_KEY).ok().flatten())
+        .map(|stored| decode_recent(&stored))
+        .unwrap_or_default()
+}
+
+pub fn store_recent_lookups(recent: &[Lookup]) {
+    if let Some(storage) = session_storage() {
+        let _ = storage.set_item(RECENT_KEY, &encode_recent(recent));
+    }
+}
+
+pub fn copy_to_clipboard(text: &str) {
+    let _ = window().navigator().clipboard().write_text(text);
+}
+
+/// Saves `body` as a file through a temporary object URL.
+pub fn download(file_name: &str, body: &str) {
+    let parts = js_sys::Array::of1(&JsValue::from_str(body));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/json");
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
+    if let Some(link) = window()
+        .document()
+        .and_then(|document| document.create_element("a").ok())
+        .and_then(|element| element.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+    {
+        link.set_href(&url);
+        link.set_download(file_name);
+        link.click();
+    }
+    let _ = web_sys::Url::revoke_object_url(&url);
+}
+
+pub fn focus(element_id: &str) {
+    if let Some(element) = window()
+        .document()
+        .and_then(|document| document.get_element_by_id(element_id))
+        .and_then(|element| element.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = element.focus();
+    }
+}
+
+/// Whether typing goes into a field now, so a shortcut key must not fire.
+pub fn typing_in_a_field() -> bool {
+    window()
+        .document()
+        .and_then(|document| document.active_element())
+        .is_some_and(|element| {
+            matches!(element.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
+        })
+}
