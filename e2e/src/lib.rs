@@ -34,7 +34,7 @@ pub struct Panel {
     pub base_url: String,
     pub browser: Client,
     // Killed when the test ends, pass or fail.
-    _relay: Child,
+    relay: Child,
     _driver: Child,
 }
 
@@ -136,7 +136,7 @@ impl Panel {
         Panel {
             base_url,
             browser,
-            _relay: relay,
+            relay,
             _driver: driver,
         }
     }
@@ -264,6 +264,19 @@ impl Panel {
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write the screenshot");
     }
 
+    /// Takes the relay away, as a crashed or redeployed service would.
+    pub async fn stop_relay(&mut self) {
+        self.relay.kill().await.expect("stop the relay");
+    }
+
+    /// Cuts the browser's network, as Chromium's own offline emulation does.
+    pub async fn go_offline(&self) {
+        self.browser
+            .issue_cmd(Offline)
+            .await
+            .expect("emulate offline");
+    }
+
     pub async fn close(self) {
         let _ = self.browser.close().await;
     }
@@ -288,5 +301,29 @@ impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
             http::Method::POST,
             Some(json!({"type": "browser"}).to_string()),
         )
+    }
+}
+
+/// ChromeDriver's network emulation, switched to offline.
+#[derive(Debug)]
+struct Offline;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Offline {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/chromium/network_conditions",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let conditions = json!({"network_conditions": {
+            "offline": true, "latency": 0, "download_throughput": -1, "upload_throughput": -1
+        }});
+        (http::Method::POST, Some(conditions.to_string()))
     }
 }

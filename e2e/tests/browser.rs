@@ -390,3 +390,38 @@ async fn the_profile_page_has_no_serious_accessibility_violations() {
     panel.screenshot("grace-period").await;
     panel.close().await;
 }
+
+#[tokio::test]
+async fn an_unreachable_relay_and_an_offline_browser_are_told_apart() {
+    let mut panel = Panel::demo().await;
+    panel.open("/").await;
+    panel.wait_for("#lookup-id").await;
+    panel.stop_relay().await;
+    panel.look_up("customer_user_id", "demo-lifetime").await;
+    let error = panel
+        .wait_for_text(".error", "The lookup service cannot be reached")
+        .await;
+    assert!(error.contains("Check your connection or VPN"), "{error}");
+
+    panel.go_offline().await;
+    panel.click(".error button").await;
+    panel.wait_for_text(".error", "You are offline").await;
+    panel.close().await;
+}
+
+#[tokio::test]
+async fn the_raw_response_is_the_exact_json() {
+    let panel = Panel::demo().await;
+    panel
+        .open(&format!("/?customer_user_id={SEED_CUSTOMER_USER_ID}"))
+        .await;
+    panel.wait_for_text(".raw", "Download JSON").await;
+    panel.click(".raw summary").await;
+    let raw = panel.wait_for_text("pre.json", SEED_PROFILE_ID).await;
+    let parsed: serde_json::Value = serde_json::from_str(&raw).expect("the raw view is JSON");
+    assert_eq!(
+        parsed["data"]["non_subscriptions"][0]["store_product_id"],
+        "1year.premium"
+    );
+    panel.close().await;
+}
