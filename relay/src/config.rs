@@ -1,6 +1,6 @@
 //! What the operator sets: flags, each with an environment equivalent.
 
-use axum::http::HeaderValue;
+use axum::http::{HeaderName, HeaderValue};
 use clap::Parser;
 use reqwest::Url;
 use std::fmt;
@@ -41,9 +41,76 @@ pub struct Args {
     #[arg(long, env = "RELAY_UPSTREAM_MAX_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub upstream_max_bytes: usize,
 
+    /// Header carrying the signed-in user's identity, set by the SSO proxy
+    /// (e.g. X-Forwarded-Email from oauth2-proxy); API calls without it get 401.
+    #[arg(long, env = "RELAY_IDENTITY_HEADER")]
+    pub identity_header: Option<String>,
+
+    /// Header carrying a signed JWT assertion (Cf-Access-Jwt-Assertion,
+    /// x-goog-iap-jwt-assertion, X-Pomerium-Jwt-Assertion); needs --jwks-url,
+    /// --jwt-audience and --jwt-issuer.
+    #[arg(long, env = "RELAY_JWT_HEADER", requires_all = ["jwks_url", "jwt_audience", "jwt_issuer"])]
+    pub jwt_header: Option<String>,
+
+    /// Where the proxy publishes its signing keys (JWKS).
+    #[arg(long, env = "RELAY_JWKS_URL")]
+    pub jwks_url: Option<String>,
+
+    /// The `aud` the assertion must carry.
+    #[arg(long, env = "RELAY_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+
+    /// The `iss` the assertion must carry.
+    #[arg(long, env = "RELAY_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+
+    /// The panel's public origin (https://lookup.example.com) when the proxy
+    /// rewrites Host; cross-site checks compare Origin against it.
+    #[arg(long, env = "RELAY_PUBLIC_ORIGIN")]
+    pub public_origin: Option<String>,
+
+    /// Audit log file (one JSON line per lookup); standard output when unset.
+    #[arg(long, env = "RELAY_AUDIT_LOG")]
+    pub audit_log: Option<PathBuf>,
+
+    /// Write a keyed hash of each looked-up ID to the audit log instead of the ID.
+    #[arg(long, env = "RELAY_AUDIT_HASH_IDS")]
+    pub audit_hash_ids: bool,
+
+    /// Lookups one person may make per minute.
+    #[arg(long, env = "RELAY_RATE_LIMIT_PER_MINUTE", default_value_t = 60)]
+    pub rate_limit_per_minute: u32,
+
+    /// Lookups the whole relay may make per minute, to protect the app's
+    /// shared Adapty quota.
+    #[arg(
+        long,
+        env = "RELAY_GLOBAL_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 600
+    )]
+    pub global_rate_limit_per_minute: u32,
+
+    /// Time a client may take to send its request headers (slowloris guard).
+    #[arg(long, env = "RELAY_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+
+    /// Requests handled at once; more wait.
+    #[arg(long, env = "RELAY_MAX_CONCURRENT_REQUESTS", default_value_t = 256)]
+    pub max_concurrent_requests: usize,
+
+    /// Log format: `text` for people, `json` for log collectors.
+    #[arg(long, env = "RELAY_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+
     /// Run against a built-in stand-in for Adapty with sample profiles; no key needed.
     #[arg(long)]
     pub demo: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// Everything the relay needs, checked.
@@ -52,6 +119,50 @@ pub struct Config {
     pub listen: SocketAddr,
     pub static_dir: PathBuf,
     pub upstream: UpstreamConfig,
+    pub access: AccessConfig,
+    pub audit: AuditConfig,
+    pub limits: Limits,
+}
+
+/// Who may ask: the SSO identity and the cross-site rules.
+#[derive(Debug, Clone, Default)]
+pub struct AccessConfig {
+    pub identity_header: Option<HeaderName>,
+    pub jwt: Option<JwtConfig>,
+    pub public_origin: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct JwtConfig {
+    pub header: HeaderName,
+    pub jwks_url: Url,
+    pub audience: String,
+    pub issuer: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditConfig {
+    pub path: Option<PathBuf>,
+    pub hash_ids: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub per_actor_per_minute: u32,
+    pub global_per_minute: u32,
+    pub header_read_timeout: Duration,
+    pub max_concurrent_requests: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            per_actor_per_minute: 60,
+            global_per_minute: 600,
+            header_read_timeout: Duration::from_secs(10),
+            max_concurrent_requests: 256,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -83,6 +194,16 @@ impl ApiKey {
     pub fn authorization(&self) -> &HeaderValue {
         &self.0
     }
+
+    /// A secret derived from the key for another purpose (the audit log's
+    /// ID hashes): stable across restarts, useless for calling Adapty.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(self.0.as_bytes())
+            .expect("HMAC takes a key of any length");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
 }
 
 impl fmt::Debug for ApiKey {
@@ -99,6 +220,8 @@ pub enum ConfigError {
     KeyFileUnreadable { path: PathBuf, reason: String },
     BaseUrlInvalid(String),
     BaseUrlNotHttps(String),
+    HeaderNameInvalid(String),
+    LimitZero(&'static str),
 }
 
 impl fmt::Display for ConfigError {
@@ -118,8 +241,10 @@ impl fmt::Display for ConfigError {
             ConfigError::BaseUrlInvalid(url) => write!(f, "ADAPTY_API_BASE is not a URL: {url}"),
             ConfigError::BaseUrlNotHttps(url) => write!(
                 f,
-                "ADAPTY_API_BASE must use https (plain http is allowed only to loopback): {url}"
+                "{url} must use https (plain http is allowed only to loopback)"
             ),
+            ConfigError::HeaderNameInvalid(name) => write!(f, "not a valid HTTP header name: {name:?}"),
+            ConfigError::LimitZero(what) => write!(f, "{what} must be at least 1"),
         }
     }
 }
@@ -152,6 +277,32 @@ impl Args {
 
     /// The same checks with a given upstream: demo mode points at its stand-in.
     pub fn into_config_with(self, base: &str, key: ApiKey) -> Result<Config, ConfigError> {
+        let header = |name: &str| {
+            HeaderName::try_from(name).map_err(|_| ConfigError::HeaderNameInvalid(name.to_owned()))
+        };
+        let jwt = match (
+            &self.jwt_header,
+            &self.jwks_url,
+            &self.jwt_audience,
+            &self.jwt_issuer,
+        ) {
+            (Some(name), Some(url), Some(audience), Some(issuer)) => Some(JwtConfig {
+                header: header(name)?,
+                jwks_url: checked_base_url(url)?,
+                audience: audience.clone(),
+                issuer: issuer.clone(),
+            }),
+            _ => None,
+        };
+        if self.rate_limit_per_minute == 0 {
+            return Err(ConfigError::LimitZero("RELAY_RATE_LIMIT_PER_MINUTE"));
+        }
+        if self.global_rate_limit_per_minute == 0 {
+            return Err(ConfigError::LimitZero("RELAY_GLOBAL_RATE_LIMIT_PER_MINUTE"));
+        }
+        if self.max_concurrent_requests == 0 {
+            return Err(ConfigError::LimitZero("RELAY_MAX_CONCURRENT_REQUESTS"));
+        }
         Ok(Config {
             listen: self.listen,
             static_dir: self.static_dir,
@@ -161,12 +312,28 @@ impl Args {
                 timeout: Duration::from_secs(self.upstream_timeout_secs.max(1)),
                 max_body_bytes: self.upstream_max_bytes,
             },
+            access: AccessConfig {
+                identity_header: self.identity_header.as_deref().map(header).transpose()?,
+                jwt,
+                public_origin: self.public_origin,
+            },
+            audit: AuditConfig {
+                path: self.audit_log,
+                hash_ids: self.audit_hash_ids,
+            },
+            limits: Limits {
+                per_actor_per_minute: self.rate_limit_per_minute,
+                global_per_minute: self.global_rate_limit_per_minute,
+                header_read_timeout: Duration::from_secs(self.header_read_timeout_secs.max(1)),
+                max_concurrent_requests: self.max_concurrent_requests,
+            },
         })
     }
 }
 
-/// https only: the key must never cross a network in clear text. Loopback
-/// is the exception, for the demo stand-in and tests.
+/// https only: the key (and, for the JWKS, the trust in identities) must
+/// never cross a network in clear text. Loopback is the exception, for the
+/// demo stand-in and tests.
 pub fn checked_base_url(base: &str) -> Result<Url, ConfigError> {
     let url = Url::parse(base).map_err(|_| ConfigError::BaseUrlInvalid(base.to_owned()))?;
     let loopback = match url.host() {

@@ -13,6 +13,10 @@ use serde_json::json;
 pub enum RelayError {
     /// The admin's request is malformed; the message says how.
     InvalidRequest(String),
+    /// No valid SSO identity came with the request.
+    Unauthenticated(String),
+    /// A cross-site request, or one not made by the panel.
+    Forbidden(String),
     NotFound,
     MethodNotAllowed,
     ProfileNotFound,
@@ -31,6 +35,8 @@ impl RelayError {
     pub fn status(&self) -> StatusCode {
         match self {
             RelayError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            RelayError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            RelayError::Forbidden(_) => StatusCode::FORBIDDEN,
             RelayError::NotFound | RelayError::ProfileNotFound => StatusCode::NOT_FOUND,
             RelayError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             RelayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -45,6 +51,8 @@ impl RelayError {
     pub fn code(&self) -> &'static str {
         match self {
             RelayError::InvalidRequest(_) => "invalid_request",
+            RelayError::Unauthenticated(_) => "unauthenticated",
+            RelayError::Forbidden(_) => "forbidden",
             RelayError::NotFound => "not_found",
             RelayError::MethodNotAllowed => "method_not_allowed",
             RelayError::ProfileNotFound => "profile_not_found",
@@ -58,7 +66,10 @@ impl RelayError {
 
     pub fn message(&self) -> String {
         match self {
-            RelayError::InvalidRequest(message) | RelayError::Upstream(message) => message.clone(),
+            RelayError::InvalidRequest(message)
+            | RelayError::Unauthenticated(message)
+            | RelayError::Forbidden(message)
+            | RelayError::Upstream(message) => message.clone(),
             RelayError::NotFound => "no such API endpoint; the relay serves GET /api/profile".into(),
             RelayError::MethodNotAllowed => "only GET is allowed here".into(),
             RelayError::ProfileNotFound => "Adapty has no profile with this ID".into(),
@@ -78,13 +89,17 @@ impl IntoResponse for RelayError {
     fn into_response(self) -> Response {
         let body = json!({"error": {"code": self.code(), "message": self.message()}});
         let mut response = (self.status(), Json(body)).into_response();
-        if let RelayError::RateLimited {
-            retry_after_secs: Some(seconds),
-        } = self
-        {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        let headers = response.headers_mut();
+        match self {
+            RelayError::RateLimited {
+                retry_after_secs: Some(seconds),
+            } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            RelayError::MethodNotAllowed => {
+                headers.insert(header::ALLOW, HeaderValue::from_static("GET"));
+            }
+            _ => {}
         }
         response
     }

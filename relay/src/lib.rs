@@ -2,15 +2,26 @@
 //!
 //! It forwards exactly one read, `GET /api/profile`, to Adapty's profile
 //! endpoint with the key added, and serves the panel's static files.
-//! Reading order: `config` (what the operator sets), `lookup` (what the admin
-//! may ask), `upstream` (how Adapty is asked), `error` (every failure as one
-//! JSON shape), `routes` (the HTTP surface), `demo` (a stand-in Adapty).
+//! Reading order: `config` (what the operator sets), `routes` (the HTTP
+//! surface and the order of checks), then what each check is: `csrf` (only
+//! the panel may call), `identity` (who is asking), `lookup` (what may be
+//! asked), `limits` (how often); `upstream` (how Adapty is asked), `error`
+//! (every failure as one JSON shape), `audit`, `metrics`, `panel` (static
+//! files and security headers), `server` (connections and shutdown), and
+//! `demo` (a stand-in Adapty).
 
+pub mod audit;
 pub mod config;
+pub mod csrf;
 pub mod demo;
 pub mod error;
+pub mod identity;
+pub mod limits;
 pub mod lookup;
+pub mod metrics;
+pub mod panel;
 pub mod routes;
+pub mod server;
 pub mod upstream;
 
 pub use config::{Config, ConfigError};

@@ -43,6 +43,14 @@ impl Lookup {
         }
     }
 
+    /// The ID as Adapty receives it.
+    pub fn id(&self) -> String {
+        match self {
+            Lookup::CustomerUserId(id) => id.clone(),
+            Lookup::ProfileId(id) => id.hyphenated().to_string(),
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Lookup::CustomerUserId(_) => "customer_user_id",

@@ -1,15 +1,21 @@
 use clap::Parser;
-use relay::config::{ApiKey, Args};
+use relay::config::{ApiKey, Args, LogFormat};
 use relay::demo::{profiles, StandIn};
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
     let args = Args::parse();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    // Logs go to standard error; standard output carries the audit log by default.
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Text => logs.init(),
+    }
     let demo = args.demo;
 
     let config = if demo {
@@ -35,7 +41,10 @@ async fn main() -> ExitCode {
         Ok(listener) => listener,
         Err(error) => return fail(&format!("cannot listen on {}: {error}", config.listen)),
     };
-    let url = format!("http://{}", config.listen);
+    let url = format!(
+        "http://{}",
+        listener.local_addr().map_or(config.listen, |addr| addr)
+    );
     if demo {
         println!("adapty-lookup demo: open {url}");
         println!("Sample customers (Adapty stand-in, no key needed):");
@@ -48,13 +57,13 @@ async fn main() -> ExitCode {
     }
     tracing::info!(%url, "relay listening");
 
-    let served = axum::serve(listener, relay::app(config))
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
-    match served {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => fail(&format!("server error: {error}")),
-    }
+    let header_read_timeout = config.limits.header_read_timeout;
+    let app = match relay::app(config) {
+        Ok(app) => app,
+        Err(error) => return fail(&format!("cannot open the audit log: {error}")),
+    };
+    relay::server::serve(listener, app, header_read_timeout, shutdown_signal()).await;
+    ExitCode::SUCCESS
 }
 
 fn fail(message: &str) -> ExitCode {

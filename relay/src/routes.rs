@@ -1,66 +1,199 @@
-//! The relay's HTTP surface: the profile read, a health check, and the panel.
+//! The relay's HTTP surface: the profile read, health and metrics, and the
+//! panel, with the layers every response passes through.
 
+use crate::audit::{self, AuditLog};
 use crate::config::Config;
+use crate::csrf;
 use crate::error::RelayError;
+use crate::identity::{Actor, Identity};
+use crate::limits::RateLimits;
 use crate::lookup::Lookup;
+use crate::metrics::Metrics;
+use crate::panel;
 use crate::upstream::Upstream;
-use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderValue};
+use axum::extract::{MatchedPath, RawQuery, Request, State};
+use axum::http::{header, HeaderMap};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::Router;
+use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Instant;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::{ServeDir, ServeFile};
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
+
+/// A GET carries no body; anything larger than this is refused outright.
+const MAX_BODY_BYTES: usize = 1024;
 
 #[derive(Clone)]
 pub struct AppState {
     upstream: Arc<Upstream>,
+    identity: Arc<Identity>,
+    limits: Arc<RateLimits>,
+    audit: Arc<AuditLog>,
+    metrics: Arc<Metrics>,
+    public_origin: Option<Arc<str>>,
 }
 
 /// The whole relay as a router; `main` and the tests serve it on a socket.
-pub fn app(config: Config) -> Router {
+/// Fails only when the audit log cannot be opened.
+pub fn app(config: Config) -> std::io::Result<Router> {
+    let metrics = Arc::new(Metrics::default());
+    let identity = Identity::new(&config.access);
+    if !identity.is_configured() {
+        tracing::warn!(
+            "no identity configured (RELAY_IDENTITY_HEADER or RELAY_JWT_HEADER): every caller is \
+             'anonymous'; only run it like this where nothing but the SSO proxy can reach it"
+        );
+    }
     let state = AppState {
-        upstream: Arc::new(Upstream::new(config.upstream)),
+        audit: Arc::new(AuditLog::open(&config.audit, &config.upstream.key)?),
+        upstream: Arc::new(Upstream::new(config.upstream, metrics.clone())),
+        identity: Arc::new(identity),
+        limits: Arc::new(RateLimits::new(&config.limits)),
+        metrics: metrics.clone(),
+        public_origin: config.access.public_origin.as_deref().map(Arc::from),
     };
-    let api = Router::new()
-        .route("/api/profile", get(profile).fallback(method_not_allowed))
-        .route("/api/{*rest}", any(api_not_found))
-        // Personal data: no browser or proxy may keep a copy.
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
-        .with_state(state);
 
     let index = config.static_dir.join("index.html");
     let panel = ServeDir::new(&config.static_dir).fallback(ServeFile::new(index));
+    let csp = panel::content_security_policy(&config.static_dir);
 
-    Router::new()
-        .merge(api)
+    let router = Router::new()
+        .route("/api/profile", get(profile).fallback(method_not_allowed))
+        .route("/api/{*rest}", any(api_not_found))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(render_metrics))
         .fallback_service(panel)
+        .layer(middleware::from_fn_with_state(metrics, count_requests))
+        .layer(middleware::from_fn_with_state(csp, panel::security_headers))
+        .layer(CompressionLayer::new())
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(GlobalConcurrencyLimitLayer::new(
+            config.limits.max_concurrent_requests,
+        ))
+        .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state);
+    Ok(router)
 }
 
-async fn profile(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+/// What one lookup came to, for the answer, the audit log and the metrics.
+struct Done {
+    actor: Option<Actor>,
+    lookup: Option<Lookup>,
+    upstream_status: Option<u16>,
+    result: Result<Bytes, RelayError>,
+}
+
+async fn profile(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let started = Instant::now();
-    let result = match Lookup::from_query(query.as_deref()) {
-        Ok(lookup) => state.upstream.fetch_profile(&lookup).await,
-        Err(error) => Err(error),
-    };
-    let outcome = result.as_ref().map_or_else(RelayError::code, |_| "ok");
-    tracing::info!(
-        outcome,
-        latency_ms = started.elapsed().as_millis() as u64,
-        "lookup"
-    );
-    match result {
+    let done = run_lookup(&state, &headers, query.as_deref()).await;
+    let outcome = done.result.as_ref().map_or_else(RelayError::code, |_| "ok");
+    let response = match done.result {
         Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
         Err(error) => error.into_response(),
+    };
+    state.metrics.lookup(outcome);
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    state.audit.record(&audit::Entry {
+        time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        request_id,
+        actor: done.actor.as_ref().map(|actor| actor.0.as_str()),
+        kind: done.lookup.as_ref().map(Lookup::kind),
+        id: done
+            .lookup
+            .as_ref()
+            .map(|lookup| state.audit.id(&lookup.id())),
+        outcome,
+        status: response.status().as_u16(),
+        upstream_status: done.upstream_status,
+        latency_ms: started.elapsed().as_millis() as u64,
+    });
+    response
+}
+
+/// The checks in the order that fails cheapest, then Adapty.
+async fn run_lookup(state: &AppState, headers: &HeaderMap, query: Option<&str>) -> Done {
+    let mut done = Done {
+        actor: None,
+        lookup: None,
+        upstream_status: None,
+        result: Err(RelayError::NotFound),
+    };
+    if let Err(error) = csrf::check(headers, state.public_origin.as_deref()) {
+        done.result = Err(error);
+        return done;
     }
+    let actor = match state.identity.actor(headers).await {
+        Ok(actor) => done.actor.insert(actor).clone(),
+        Err(error) => {
+            done.result = Err(error);
+            return done;
+        }
+    };
+    let lookup = match Lookup::from_query(query) {
+        Ok(lookup) => done.lookup.insert(lookup).clone(),
+        Err(error) => {
+            done.result = Err(error);
+            return done;
+        }
+    };
+    if let Err(error) = state.limits.check(&actor) {
+        done.result = Err(error);
+        return done;
+    }
+    let fetched = state.upstream.fetch_profile(&lookup).await;
+    done.upstream_status = fetched.upstream_status;
+    done.result = fetched.result;
+    done
+}
+
+async fn render_metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// Counts every request by route template (never the raw path: IDs are
+/// personal data and would explode the label set) and status.
+async fn count_requests(
+    State(metrics): State<Arc<Metrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = match request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str)
+    {
+        Some("/api/profile") => "/api/profile",
+        Some("/healthz") => "/healthz",
+        Some("/metrics") => "/metrics",
+        Some(_) => "/api/other",
+        None => "static",
+    };
+    let response = next.run(request).await;
+    metrics.request(route, response.status().as_u16());
+    response
 }
 
 async fn method_not_allowed() -> RelayError {

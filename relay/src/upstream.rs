@@ -4,22 +4,49 @@
 use crate::config::UpstreamConfig;
 use crate::error::RelayError;
 use crate::lookup::Lookup;
+use crate::metrics::Metrics;
 use axum::http::{header, HeaderMap, StatusCode};
 use bytes::{Bytes, BytesMut};
+use rand::Rng;
 use reqwest::{redirect, Client, Url};
 use serde::Deserialize;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::time::Instant;
 
 pub const PROFILE_PATH: &str = "api/v2/server-side-api/profile/";
+/// Tries of one lookup, the first included, all within the deadline.
+const MAX_ATTEMPTS: u32 = 3;
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 
 pub struct Upstream {
     http: Client,
     profile_url: Url,
     config: UpstreamConfig,
+    metrics: Arc<Metrics>,
+}
+
+/// What one lookup came to, with Adapty's last status for the audit log.
+pub struct Fetched {
+    pub result: Result<Bytes, RelayError>,
+    pub upstream_status: Option<u16>,
+}
+
+/// Whether a failed try may be repeated: the read is idempotent, but only
+/// transient failures are worth it.
+enum Retry {
+    No,
+    After(Option<Duration>),
+}
+
+struct Attempt {
+    result: Result<Bytes, RelayError>,
+    status: Option<StatusCode>,
+    retry: Retry,
 }
 
 impl Upstream {
-    pub fn new(config: UpstreamConfig) -> Upstream {
+    pub fn new(config: UpstreamConfig, metrics: Arc<Metrics>) -> Upstream {
         let http = Client::builder()
             // A redirect could carry the key to another host: treat it as a fault.
             .redirect(redirect::Policy::none())
@@ -32,19 +59,51 @@ impl Upstream {
             http,
             profile_url,
             config,
+            metrics,
         }
     }
 
     /// The profile envelope exactly as Adapty sent it, after a shape check.
-    pub async fn fetch_profile(&self, lookup: &Lookup) -> Result<Bytes, RelayError> {
-        tokio::time::timeout(self.config.timeout, self.attempt(lookup))
-            .await
-            .unwrap_or(Err(RelayError::UpstreamTimeout))
+    /// Transient failures are retried with jittered exponential backoff,
+    /// honouring Retry-After, all within the one total deadline.
+    pub async fn fetch_profile(&self, lookup: &Lookup) -> Fetched {
+        let deadline = Instant::now() + self.config.timeout;
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let started = Instant::now();
+            let attempt = tokio::time::timeout_at(deadline, self.attempt(lookup))
+                .await
+                .unwrap_or(Attempt {
+                    result: Err(RelayError::UpstreamTimeout),
+                    status: None,
+                    retry: Retry::No,
+                });
+            self.metrics.upstream_request(started.elapsed());
+            let fetched = Fetched {
+                result: attempt.result,
+                upstream_status: attempt.status.map(|status| status.as_u16()),
+            };
+            let Retry::After(asked) = attempt.retry else {
+                return fetched;
+            };
+            let wait = backoff(tries).max(asked.unwrap_or_default());
+            if tries >= MAX_ATTEMPTS || Instant::now() + wait >= deadline {
+                return fetched;
+            }
+            tracing::warn!(
+                tries,
+                wait_ms = wait.as_millis() as u64,
+                "retrying Adapty after a transient failure"
+            );
+            self.metrics.retry();
+            tokio::time::sleep(wait).await;
+        }
     }
 
-    async fn attempt(&self, lookup: &Lookup) -> Result<Bytes, RelayError> {
+    async fn attempt(&self, lookup: &Lookup) -> Attempt {
         let (identity_name, identity_value) = lookup.header();
-        let response = self
+        let sent = self
             .http
             .get(self.profile_url.clone())
             .header(
@@ -54,13 +113,56 @@ impl Upstream {
             .header(identity_name, identity_value)
             .header(header::ACCEPT, "application/json")
             .send()
-            .await
-            .map_err(transport_error)?;
+            .await;
+        let response = match sent {
+            Ok(response) => response,
+            Err(error) => {
+                // A timeout has used the deadline up; anything else may pass on a new connection.
+                let retry = if error.is_timeout() {
+                    Retry::No
+                } else {
+                    Retry::After(None)
+                };
+                return Attempt {
+                    result: Err(transport_error(error)),
+                    status: None,
+                    retry,
+                };
+            }
+        };
         let status = response.status();
         let retry_after = retry_after_secs(response.headers());
-        let body = read_capped(response, self.config.max_body_bytes).await?;
-        interpret(status, retry_after, body)
+        let retry = match status {
+            StatusCode::TOO_MANY_REQUESTS
+            | StatusCode::BAD_GATEWAY
+            | StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::GATEWAY_TIMEOUT => Retry::After(retry_after.map(Duration::from_secs)),
+            _ => Retry::No,
+        };
+        let result = match read_capped(response, self.config.max_body_bytes).await {
+            Ok(body) => interpret(status, retry_after, body),
+            // A body cut off mid-way is a connection failure: worth another try.
+            Err(error) if error == RelayError::Upstream(BROKE_OFF.into()) => {
+                return Attempt {
+                    result: Err(error),
+                    status: Some(status),
+                    retry: Retry::After(None),
+                }
+            }
+            Err(error) => Err(error),
+        };
+        Attempt {
+            result,
+            status: Some(status),
+            retry,
+        }
     }
+}
+
+/// Full jitter over an exponential ceiling: 0–100 ms, then 0–200 ms, …
+fn backoff(tries: u32) -> Duration {
+    let ceiling = FIRST_BACKOFF * 2u32.pow(tries.saturating_sub(1).min(6));
+    ceiling.mul_f64(rand::rng().random_range(0.0..=1.0))
 }
 
 /// Appends the endpoint path to the base, keeping any path prefix the operator gave.
@@ -95,6 +197,8 @@ fn retry_after_secs(headers: &HeaderMap) -> Option<u64> {
         .ok()
 }
 
+const BROKE_OFF: &str = "Adapty's answer broke off before it was complete";
+
 /// Reads the body, refusing to hold more than `cap` bytes in memory.
 async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Bytes, RelayError> {
     if response
@@ -106,7 +210,7 @@ async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Byte
     let mut body = BytesMut::new();
     while let Some(chunk) = response.chunk().await.map_err(|error| {
         tracing::warn!(error = %error, "reading Adapty's answer failed");
-        RelayError::Upstream("Adapty's answer broke off before it was complete".into())
+        RelayError::Upstream(BROKE_OFF.into())
     })? {
         if body.len() + chunk.len() > cap {
             return Err(RelayError::UpstreamTooLarge);

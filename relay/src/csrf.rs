@@ -1,0 +1,112 @@
+//! Only the panel's own script may call the API: a cross-site page can make a
+//! browser send cookies (and so pass the SSO proxy), but it cannot add a
+//! custom header without a CORS preflight the relay never grants.
+
+use crate::error::RelayError;
+use axum::http::{header, HeaderMap};
+
+/// The header the panel sends; its value is fixed.
+pub const CSRF_HEADER: &str = "x-csrf";
+
+pub fn check(headers: &HeaderMap, public_origin: Option<&str>) -> Result<(), RelayError> {
+    let forbidden = |why: &str| Err(RelayError::Forbidden(why.to_owned()));
+    if headers.get(CSRF_HEADER).is_none_or(|value| value != "1") {
+        return forbidden("API calls must come from the panel (X-CSRF: 1 is missing)");
+    }
+    if let Some(site) = headers.get("sec-fetch-site") {
+        if site == "cross-site" || site == "same-site" {
+            return forbidden("cross-site requests are not allowed");
+        }
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or_default();
+        if !is_own_origin(origin, headers, public_origin) {
+            return forbidden("requests from another origin are not allowed");
+        }
+    }
+    Ok(())
+}
+
+/// The configured public origin, or else the host the request was sent to
+/// (as the proxy forwarded it).
+fn is_own_origin(origin: &str, headers: &HeaderMap, public_origin: Option<&str>) -> bool {
+    if let Some(public) = public_origin {
+        return origin.trim_end_matches('/') == public.trim_end_matches('/');
+    }
+    let Some(authority) = origin.split_once("://").map(|(_, rest)| rest) else {
+        return false; // "null" and other opaque origins
+    };
+    let host = |name| {
+        headers
+            .get(name)
+            .and_then(|value: &axum::http::HeaderValue| value.to_str().ok())
+    };
+    [host("x-forwarded-host"), host(header::HOST.as_str())]
+        .into_iter()
+        .flatten()
+        .any(|own| own.eq_ignore_ascii_case(authority))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn the_panels_own_calls_pass() {
+        assert!(check(&headers(&[("x-csrf", "1")]), None).is_ok());
+        let same_origin = headers(&[
+            ("x-csrf", "1"),
+            ("sec-fetch-site", "same-origin"),
+            ("origin", "https://lookup.example.com"),
+            ("host", "lookup.example.com"),
+        ]);
+        assert!(check(&same_origin, None).is_ok());
+        let proxied = headers(&[
+            ("x-csrf", "1"),
+            ("origin", "https://lookup.example.com"),
+            ("host", "127.0.0.1:8080"),
+        ]);
+        assert!(check(&proxied, Some("https://lookup.example.com")).is_ok());
+    }
+
+    #[test]
+    fn everything_else_is_forbidden() {
+        let cases: &[&[(&str, &str)]] = &[
+            &[],
+            &[("x-csrf", "0")],
+            &[("x-csrf", "1"), ("sec-fetch-site", "cross-site")],
+            &[("x-csrf", "1"), ("sec-fetch-site", "same-site")],
+            &[
+                ("x-csrf", "1"),
+                ("origin", "https://evil.example"),
+                ("host", "lookup.example.com"),
+            ],
+            &[
+                ("x-csrf", "1"),
+                ("origin", "null"),
+                ("host", "lookup.example.com"),
+            ],
+        ];
+        for case in cases {
+            assert!(
+                matches!(check(&headers(case), None), Err(RelayError::Forbidden(_))),
+                "{case:?}"
+            );
+        }
+        let proxied = headers(&[
+            ("x-csrf", "1"),
+            ("origin", "https://evil.example"),
+            ("host", "evil.example"),
+        ]);
+        assert!(check(&proxied, Some("https://lookup.example.com")).is_err());
+    }
+}

@@ -1,0 +1,93 @@
+//! `GET /metrics` in Prometheus text: requests by route and status, lookup
+//! outcomes, Adapty's latency, retries, and rate-limited lookups.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use std::time::Duration;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RouteLabels, Counter>,
+    lookups: Family<OutcomeLabels, Counter>,
+    upstream_seconds: Histogram,
+    retries: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("relay");
+        let requests = Family::<RouteLabels, Counter>::default();
+        let lookups = Family::<OutcomeLabels, Counter>::default();
+        // 5 ms to about 10 s: Adapty's answers and the relay's deadline.
+        let upstream_seconds = Histogram::new(exponential_buckets(0.005, 2.0, 12));
+        let retries = Counter::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "lookups",
+            "Profile lookups by outcome code (rate_limited among them)",
+            lookups.clone(),
+        );
+        registry.register(
+            "upstream_request_seconds",
+            "Time of each request to Adapty",
+            upstream_seconds.clone(),
+        );
+        registry.register(
+            "upstream_retries",
+            "Requests to Adapty repeated after a transient failure",
+            retries.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            lookups,
+            upstream_seconds,
+            retries,
+        }
+    }
+}
+
+impl Metrics {
+    pub fn request(&self, route: &'static str, status: u16) {
+        self.requests
+            .get_or_create(&RouteLabels { route, status })
+            .inc();
+    }
+
+    pub fn lookup(&self, outcome: &'static str) {
+        self.lookups.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    pub fn upstream_request(&self, took: Duration) {
+        self.upstream_seconds.observe(took.as_secs_f64());
+    }
+
+    pub fn retry(&self) {
+        self.retries.inc();
+    }
+
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)
+            .expect("writing to a String");
+        text
+    }
+}

@@ -1,0 +1,324 @@
+//! Who may ask: the panel's own calls only, and only with an SSO identity,
+//! plain or signed. Nothing refused here ever reaches Adapty.
+
+mod common;
+
+use axum::routing::get;
+use axum::{Json, Router};
+use common::*;
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use relay::config::{AccessConfig, JwtConfig};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+const RSA_PEM: &[u8] = include_bytes!("keys/rsa-test-only.pem");
+const EC_PEM: &[u8] = include_bytes!("keys/ec-test-only.pem");
+const AUDIENCE: &str = "adapty-lookup-test-aud";
+const ISSUER: &str = "https://team.example.cloudflareaccess.com";
+
+fn rsa() -> EncodingKey {
+    EncodingKey::from_rsa_pem(RSA_PEM).unwrap()
+}
+
+fn ec() -> EncodingKey {
+    EncodingKey::from_ec_pem(EC_PEM).unwrap()
+}
+
+fn other_ec() -> EncodingKey {
+    EncodingKey::from_ec_pem(include_bytes!("keys/ec-other-test-only.pem")).unwrap()
+}
+
+/// The JWKS the test serves: the RSA key with its `alg`, the EC key without
+/// (as some providers publish), and a count of fetches.
+async fn jwks() -> (String, Arc<AtomicUsize>) {
+    let mut rsa_jwk = Jwk::from_encoding_key(&rsa(), Algorithm::RS256).unwrap();
+    rsa_jwk.common.key_id = Some("rsa-1".into());
+    let mut ec_jwk = Jwk::from_encoding_key(&ec(), Algorithm::ES256).unwrap();
+    ec_jwk.common.key_id = Some("ec-1".into());
+    ec_jwk.common.key_algorithm = None;
+    let set = JwkSet {
+        keys: vec![rsa_jwk, ec_jwk],
+    };
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let count = fetches.clone();
+    let router = Router::new().route(
+        "/certs",
+        get(move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            let set = set.clone();
+            async move { Json(set) }
+        }),
+    );
+    (format!("{}/certs", serve(router).await), fetches)
+}
+
+fn claims(overrides: Value) -> Value {
+    let now = jsonwebtoken::get_current_timestamp();
+    let mut claims = json!({
+        "aud": AUDIENCE, "iss": ISSUER, "exp": now + 300, "iat": now,
+        "email": "agent@example.com", "sub": "user-123"
+    });
+    for (key, value) in overrides.as_object().unwrap() {
+        if value.is_null() {
+            claims.as_object_mut().unwrap().remove(key);
+        } else {
+            claims[key] = value.clone();
+        }
+    }
+    claims
+}
+
+fn token(alg: Algorithm, kid: &str, key: &EncodingKey, overrides: Value) -> String {
+    let mut header = Header::new(alg);
+    header.kid = Some(kid.into());
+    encode(&header, &claims(overrides), key).unwrap()
+}
+
+const ASSERTION: &str = "cf-access-jwt-assertion";
+
+async fn relay_with_jwt() -> (Relay, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let (upstream, calls) = raw_upstream(vec![ok_json(SEED)]).await;
+    let (jwks_url, fetches) = jwks().await;
+    let mut config = config(&upstream, KEY);
+    config.access = AccessConfig {
+        jwt: Some(JwtConfig {
+            header: ASSERTION.try_into().unwrap(),
+            jwks_url: jwks_url.parse().unwrap(),
+            audience: AUDIENCE.into(),
+            issuer: ISSUER.into(),
+        }),
+        ..AccessConfig::default()
+    };
+    (start(config).await, calls, fetches)
+}
+
+async fn lookup_with(relay: &Relay, headers: &[(&str, &str)]) -> (u16, Value) {
+    let (status, _, body) = get_json_with(
+        &format!("{}/api/profile?customer_user_id=u", relay.url),
+        headers,
+    )
+    .await;
+    (status, body)
+}
+
+#[tokio::test]
+async fn cross_site_requests_are_forbidden_and_never_reach_adapty() {
+    let (upstream, calls) = raw_upstream(vec![ok_json(SEED)]).await;
+    let relay = relay_to(&upstream, KEY).await;
+    let url = format!("{}/api/profile?customer_user_id=u", relay.url);
+    let cases: &[&[(&str, &str)]] = &[
+        &[],
+        &[("x-csrf", "yes")],
+        &[("x-csrf", "1"), ("sec-fetch-site", "cross-site")],
+        &[("x-csrf", "1"), ("sec-fetch-site", "same-site")],
+        &[("x-csrf", "1"), ("origin", "https://evil.example")],
+        &[("x-csrf", "1"), ("origin", "null")],
+    ];
+    for headers in cases {
+        let mut request = client().get(&url);
+        for (name, value) in *headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 403, "{headers:?}");
+        let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+        assert_eq!(error_code(&body), "forbidden", "{headers:?}");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    // The panel's own call passes: same origin as the host it was sent to.
+    let host = relay.url.trim_start_matches("http://").to_owned();
+    let (status, _, _) = get_json_with(
+        &url,
+        &[("sec-fetch-site", "same-origin"), ("origin", &relay.url)],
+    )
+    .await;
+    assert_eq!(status, 200, "origin {} for host {host}", relay.url);
+}
+
+#[tokio::test]
+async fn an_identity_header_is_required_when_configured_and_names_the_actor() {
+    let (upstream, calls) = raw_upstream(vec![ok_json(SEED)]).await;
+    let mut config = config(&upstream, KEY);
+    config.access.identity_header = Some("x-forwarded-email".try_into().unwrap());
+    let relay = start(config).await;
+
+    let (status, body) = lookup_with(&relay, &[]).await;
+    assert_eq!((status, error_code(&body)), (401, "unauthenticated"));
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("x-forwarded-email"));
+    let (status, _) = lookup_with(&relay, &[("x-forwarded-email", "  ")]).await;
+    assert_eq!(status, 401, "a blank identity is none");
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+
+    let (status, _) = lookup_with(&relay, &[("x-forwarded-email", "agent@example.com")]).await;
+    assert_eq!(status, 200);
+    let audit = relay.audit_lines();
+    assert_eq!(audit.last().unwrap()["actor"], "agent@example.com");
+    assert_eq!(audit[0]["outcome"], "unauthenticated");
+    assert_eq!(audit[0]["actor"], Value::Null);
+}
+
+#[tokio::test]
+async fn signed_assertions_are_verified_rs256_and_es256() {
+    let (relay, calls, _) = relay_with_jwt().await;
+    let rs = token(Algorithm::RS256, "rsa-1", &rsa(), json!({}));
+    let (status, body) = lookup_with(&relay, &[(ASSERTION, &rs)]).await;
+    assert_eq!(status, 200, "{body}");
+    let es = token(
+        Algorithm::ES256,
+        "ec-1",
+        &ec(),
+        json!({"email": null, "sub": "iap-user-7"}),
+    );
+    let (status, body) = lookup_with(&relay, &[(ASSERTION, &es)]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    let actors: Vec<Value> = relay
+        .audit_lines()
+        .iter()
+        .map(|line| line["actor"].clone())
+        .collect();
+    assert_eq!(actors, [json!("agent@example.com"), json!("iap-user-7")]);
+}
+
+#[tokio::test]
+async fn every_bad_assertion_is_refused() {
+    let (relay, calls, _) = relay_with_jwt().await;
+    let past = jsonwebtoken::get_current_timestamp() - 3600;
+    let none_token = {
+        use base64::Engine;
+        let b64 = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        format!(
+            "{}.{}.",
+            b64(json!({"alg": "none", "kid": "rsa-1"})),
+            b64(claims(json!({})))
+        )
+    };
+    // HS256 "signed" with the RSA public key: the classic algorithm confusion.
+    let rsa_jwk = Jwk::from_encoding_key(&rsa(), Algorithm::RS256).unwrap();
+    let confused = token(
+        Algorithm::HS256,
+        "rsa-1",
+        &EncodingKey::from_secret(serde_json::to_string(&rsa_jwk).unwrap().as_bytes()),
+        json!({}),
+    );
+    let cases: Vec<(&str, String)> = vec![
+        ("missing", String::new()),
+        ("garbage", "not.a.jwt".into()),
+        (
+            "expired",
+            token(Algorithm::RS256, "rsa-1", &rsa(), json!({"exp": past})),
+        ),
+        (
+            "no exp",
+            token(Algorithm::RS256, "rsa-1", &rsa(), json!({"exp": null})),
+        ),
+        (
+            "wrong audience",
+            token(
+                Algorithm::RS256,
+                "rsa-1",
+                &rsa(),
+                json!({"aud": "someone-else"}),
+            ),
+        ),
+        (
+            "no audience",
+            token(Algorithm::RS256, "rsa-1", &rsa(), json!({"aud": null})),
+        ),
+        (
+            "wrong issuer",
+            token(
+                Algorithm::RS256,
+                "rsa-1",
+                &rsa(),
+                json!({"iss": "https://evil.example"}),
+            ),
+        ),
+        (
+            "no issuer",
+            token(Algorithm::RS256, "rsa-1", &rsa(), json!({"iss": null})),
+        ),
+        ("alg none", none_token),
+        (
+            "unknown key",
+            token(Algorithm::RS256, "rsa-2", &rsa(), json!({})),
+        ),
+        (
+            "algorithm not the key's",
+            token(Algorithm::ES256, "rsa-1", &ec(), json!({})),
+        ),
+        ("HS256 with the public key", confused),
+        (
+            "signed by a key the JWKS does not hold",
+            token(Algorithm::ES256, "ec-1", &other_ec(), json!({})),
+        ),
+    ];
+    for (name, assertion) in cases {
+        let headers: Vec<(&str, &str)> = if assertion.is_empty() {
+            vec![]
+        } else {
+            vec![(ASSERTION, &assertion)]
+        };
+        let (status, body) = lookup_with(&relay, &headers).await;
+        assert_eq!(
+            (status, error_code(&body)),
+            (401, "unauthenticated"),
+            "{name}: {body}"
+        );
+    }
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "no refused request reached Adapty"
+    );
+}
+
+#[tokio::test]
+async fn unknown_keys_refetch_the_jwks_at_most_once_a_minute() {
+    let (relay, _, fetches) = relay_with_jwt().await;
+    let good = token(Algorithm::RS256, "rsa-1", &rsa(), json!({}));
+    assert_eq!(lookup_with(&relay, &[(ASSERTION, &good)]).await.0, 200);
+    assert_eq!(fetches.load(Ordering::SeqCst), 1, "fetched on first use");
+    for n in 0..5 {
+        let forged = token(Algorithm::RS256, &format!("forged-{n}"), &rsa(), json!({}));
+        assert_eq!(lookup_with(&relay, &[(ASSERTION, &forged)]).await.0, 401);
+    }
+    assert_eq!(lookup_with(&relay, &[(ASSERTION, &good)]).await.0, 200);
+    assert_eq!(
+        fetches.load(Ordering::SeqCst),
+        1,
+        "forged key IDs must not hammer the JWKS"
+    );
+}
+
+#[tokio::test]
+async fn the_per_person_limit_answers_429_without_calling_adapty() {
+    let (upstream, calls) = raw_upstream(vec![ok_json(SEED)]).await;
+    let mut config = config(&upstream, KEY);
+    config.access.identity_header = Some("x-forwarded-email".try_into().unwrap());
+    config.limits.per_actor_per_minute = 2;
+    let relay = start(config).await;
+    let ann = [("x-forwarded-email", "ann@example.com")];
+    assert_eq!(lookup_with(&relay, &ann).await.0, 200);
+    assert_eq!(lookup_with(&relay, &ann).await.0, 200);
+    let (status, headers, body) = get_json_with(
+        &format!("{}/api/profile?customer_user_id=u", relay.url),
+        &ann,
+    )
+    .await;
+    assert_eq!((status, error_code(&body)), (429, "rate_limited"));
+    let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=31).contains(&wait), "{wait}");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    let bob = [("x-forwarded-email", "bob@example.com")];
+    assert_eq!(
+        lookup_with(&relay, &bob).await.0,
+        200,
+        "bob has his own allowance"
+    );
+}

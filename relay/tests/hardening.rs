@@ -1,0 +1,362 @@
+//! What an operator relies on: headers on every response, guarded
+//! connections, a complete audit log, metrics, no key in any output, a
+//! graceful shutdown, and steadiness under load.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::collections::HashSet;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers_and_fitting_caching() {
+    let (upstream, _) = recording_upstream().await;
+    let relay = relay_to(&upstream, KEY).await;
+    // sha256 of the inline script in the test index.html, "start();".
+    let script_hash = "'sha256-E6jQvrT2ZivWG9GJ4AAEZf4MhI7l3QkLroW4hgvUT4c='";
+    let cases = [
+        ("/", "no-cache"),
+        ("/index.html", "no-cache"),
+        ("/customers/42", "no-cache"),
+        (
+            "/panel-0123456789abcdef_bg.wasm",
+            "public, max-age=31536000, immutable",
+        ),
+        (
+            "/main-0123456789abcdef.css",
+            "public, max-age=31536000, immutable",
+        ),
+        ("/api/profile?customer_user_id=u", "no-store"),
+        ("/api/profile", "no-store"),
+        ("/api/elsewhere", "no-store"),
+        ("/healthz", "no-cache"),
+        ("/metrics", "no-cache"),
+    ];
+    for (path, cache) in cases {
+        let response = client()
+            .get(format!("{}{path}", relay.url))
+            .header("X-CSRF", "1")
+            .send()
+            .await
+            .unwrap();
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        for part in [
+            "default-src 'none'",
+            "script-src 'self' 'wasm-unsafe-eval'",
+            "frame-ancestors 'none'",
+            script_hash,
+        ] {
+            assert!(csp.contains(part), "{path}: {csp} lacks {part}");
+        }
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(headers["cache-control"], cache, "{path}");
+        assert!(headers.contains_key("x-request-id"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn static_files_are_compressed() {
+    let (upstream, _) = recording_upstream().await;
+    let relay = relay_to(&upstream, KEY).await;
+    for encoding in ["br", "gzip"] {
+        let response = client()
+            .get(format!("{}/main-0123456789abcdef.css", relay.url))
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["content-encoding"], encoding);
+        let size = response.bytes().await.unwrap().len();
+        assert!(size < 4600 / 4, "{encoding}: {size} bytes");
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_sends_headers_too_slowly_is_cut_off() {
+    let (upstream, _) = recording_upstream().await;
+    let mut config = config(&upstream, KEY);
+    config.limits.header_read_timeout = Duration::from_secs(1);
+    let relay = start(config).await;
+    let mut socket = TcpStream::connect(relay.url.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    socket
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut buffer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut buffer)).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "still open after {:?}",
+        started.elapsed()
+    );
+    // The relay goes on serving others.
+    let (status, _, _) = get_json(&format!("{}/api/profile?customer_user_id=u", relay.url)).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn oversized_headers_and_bodies_are_refused() {
+    let (upstream, seen) = recording_upstream().await;
+    let relay = relay_to(&upstream, KEY).await;
+    let huge = "x".repeat(32 * 1024);
+    let response = client()
+        .get(format!("{}/api/profile?customer_user_id=u", relay.url))
+        .header("X-CSRF", "1")
+        .header("x-padding", &huge)
+        .send()
+        .await;
+    match response {
+        Ok(response) => assert_eq!(response.status(), 431),
+        Err(error) => assert!(error.is_request() || error.is_connect(), "{error}"),
+    }
+    let response = client()
+        .get(format!("{}/api/profile?customer_user_id=u", relay.url))
+        .header("X-CSRF", "1")
+        .body(vec![b'x'; 64 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "nothing oversized reached Adapty"
+    );
+}
+
+#[tokio::test]
+async fn the_audit_log_has_one_whole_line_per_lookup_under_concurrency() {
+    let (upstream, _) = recording_upstream().await;
+    let mut config = config(&upstream, KEY);
+    config.access.identity_header = Some("x-forwarded-email".try_into().unwrap());
+    let relay = start(config).await;
+    // IDs with quotes and braces: the log must escape them, not break.
+    let mut tasks = Vec::new();
+    for n in 0..200 {
+        let url = format!(
+            "{}/api/profile?customer_user_id=user-%22{n}%22%7D",
+            relay.url
+        );
+        tasks.push(tokio::spawn(async move {
+            get_json_with(&url, &[("x-forwarded-email", "agent@example.com")])
+                .await
+                .0
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), 200);
+    }
+    // Refused lookups are audited too.
+    for _ in 0..200 {
+        let url = format!("{}/api/profile?customer_user_id=%0A", relay.url);
+        let (status, _, _) =
+            get_json_with(&url, &[("x-forwarded-email", "agent@example.com")]).await;
+        assert_eq!(status, 400);
+    }
+    let lines = relay.audit_lines();
+    assert_eq!(lines.len(), 400, "every lookup has its line");
+    let ok: Vec<&Value> = lines
+        .iter()
+        .filter(|line| line["outcome"] == "ok")
+        .collect();
+    let ids: HashSet<&str> = ok.iter().map(|line| line["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 200);
+    let line = ok[0];
+    for field in [
+        "time",
+        "request_id",
+        "actor",
+        "kind",
+        "id",
+        "outcome",
+        "status",
+        "upstream_status",
+        "latency_ms",
+    ] {
+        assert!(!line[field].is_null(), "{field} missing in {line}");
+    }
+    assert_eq!(line["kind"], "customer_user_id");
+    assert!(
+        line["id"].as_str().unwrap().starts_with("user-\""),
+        "{line}"
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|line| line["outcome"] == "invalid_request")
+            .count(),
+        200
+    );
+    assert_eq!(line["upstream_status"], 200);
+}
+
+#[tokio::test]
+async fn audited_ids_can_be_keyed_hashes() {
+    let (upstream, _) = recording_upstream().await;
+    let mut config = config(&upstream, KEY);
+    config.audit.hash_ids = true;
+    let relay = start(config).await;
+    for _ in 0..2 {
+        get_json(&format!(
+            "{}/api/profile?customer_user_id={SEED_USER}",
+            relay.url
+        ))
+        .await;
+    }
+    let text = std::fs::read_to_string(relay.audit_log.as_ref().unwrap()).unwrap();
+    assert!(!text.contains(SEED_USER), "the ID must not be in the log");
+    let lines = relay.audit_lines();
+    assert!(lines[0]["id"].as_str().unwrap().starts_with("hmac-sha256:"));
+    assert_eq!(
+        lines[0]["id"], lines[1]["id"],
+        "the same customer, the same hash"
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_routes_outcomes_latency_and_retries() {
+    let (upstream, _) =
+        raw_upstream(vec![http("503 Service Unavailable", "", ""), ok_json(SEED)]).await;
+    let relay = relay_to(&upstream, KEY).await;
+    get_json(&format!("{}/api/profile?customer_user_id=u", relay.url)).await;
+    get_json(&format!("{}/api/profile?profile_id=nope", relay.url)).await;
+    let text = client()
+        .get(format!("{}/metrics", relay.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for expected in [
+        r#"relay_http_requests_total{route="/api/profile",status="200"} 1"#,
+        r#"relay_http_requests_total{route="/api/profile",status="400"} 1"#,
+        r#"relay_lookups_total{outcome="ok"} 1"#,
+        r#"relay_lookups_total{outcome="invalid_request"} 1"#,
+        "relay_upstream_retries_total 1",
+        "relay_upstream_request_seconds_count 2",
+    ] {
+        assert!(text.contains(expected), "no {expected:?} in\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn thousands_of_concurrent_lookups_all_succeed() {
+    let (upstream, seen) = recording_upstream().await;
+    let relay = relay_to(&upstream, KEY).await;
+    let url = format!("{}/api/profile?customer_user_id={SEED_USER}", relay.url);
+    let client = client();
+    let mut workers = Vec::new();
+    for _ in 0..32 {
+        let (client, url) = (client.clone(), url.clone());
+        workers.push(tokio::spawn(async move {
+            let mut failures = 0;
+            for _ in 0..100 {
+                let response = client.get(&url).header("X-CSRF", "1").send().await.unwrap();
+                let ok =
+                    response.status() == 200 && response.bytes().await.unwrap().len() == SEED.len();
+                failures += usize::from(!ok);
+            }
+            failures
+        }));
+    }
+    let mut failures = 0;
+    for worker in workers {
+        failures += worker.await.unwrap();
+    }
+    assert_eq!(failures, 0);
+    assert_eq!(seen.lock().unwrap().len(), 3200);
+}
+
+/// Runs the real binary with a key, drives it through success and failure,
+/// and searches everything it printed, at the most verbose log level.
+#[tokio::test]
+async fn the_key_is_in_no_log_line_and_sigterm_finishes_requests_in_flight() {
+    let slow = axum::Router::new().route(
+        "/api/v2/server-side-api/profile/",
+        axum::routing::get(|| async {
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            ([("content-type", "application/json")], SEED)
+        }),
+    );
+    let upstream = serve(slow).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_relay"))
+        .env("ADAPTY_API_KEY", KEY)
+        .env("RUST_LOG", "trace")
+        .args([
+            "--api-base",
+            &upstream,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .arg("--static-dir")
+        .arg(static_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if client().get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut bodies = String::new();
+    for query in [
+        "customer_user_id=u",
+        "profile_id=bad",
+        "customer_user_id=%0A",
+    ] {
+        let (_, headers, body) = get_json(&format!("{base}/api/profile?{query}")).await;
+        bodies += &format!("{headers:?}{body}");
+    }
+
+    let in_flight = tokio::spawn(get_json(
+        format!("{base}/api/profile?customer_user_id=late").leak(),
+    ));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let (status, _, _) = in_flight.await.unwrap();
+    assert_eq!(status, 200, "the request in flight finished");
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "{exit}");
+
+    let mut output = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut output)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut output)
+        .unwrap();
+    assert!(
+        output.contains("lookup") || output.contains("customer_user_id"),
+        "the relay logged nothing?"
+    );
+    let secret = KEY.trim_start_matches("secret_live_");
+    assert!(!output.contains(secret), "the key leaked into the output");
+    assert!(!bodies.contains(secret), "the key leaked into a response");
+}
