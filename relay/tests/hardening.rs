@@ -360,3 +360,37 @@ async fn the_key_is_in_no_log_line_and_sigterm_finishes_requests_in_flight() {
     assert!(!output.contains(secret), "the key leaked into the output");
     assert!(!bodies.contains(secret), "the key leaked into a response");
 }
+
+#[tokio::test]
+async fn the_concurrency_limit_holds_requests_back_instead_of_piling_them_on_adapty() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let (now, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (counter, highest) = (now.clone(), peak.clone());
+    let slow = axum::Router::new().route(
+        "/api/v2/server-side-api/profile/",
+        axum::routing::get(move || {
+            let (counter, highest) = (counter.clone(), highest.clone());
+            async move {
+                let running = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                highest.fetch_max(running, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                counter.fetch_sub(1, Ordering::SeqCst);
+                ([("content-type", "application/json")], SEED)
+            }
+        }),
+    );
+    let upstream = serve(slow).await;
+    let mut config = config(&upstream, KEY);
+    config.limits.max_concurrent_requests = 2;
+    let relay = start(config).await;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let url = format!("{}/api/profile?customer_user_id=u", relay.url);
+        tasks.push(tokio::spawn(async move { get_json(&url).await.0 }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), 200, "held back, not refused");
+    }
+    assert_eq!(peak.load(Ordering::SeqCst), 2);
+}
