@@ -113,3 +113,11 @@ pub fn typing_in_a_field() -> bool {
             matches!(element.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
         })
 }
+
+/// A named instant on the page's performance timeline, which
+/// `cargo xtask bench` reads: start-up, a response arriving, a page ready.
+pub fn mark(name: &str) {
+    if let Some(performance) = window().performance() {
+        let _ = performance.mark(name);
+    }
+}

@@ -88,6 +88,19 @@ pub fn exact_utc(at: DateTime<Utc>) -> String {
     )
 }
 
+/// The machine-readable instant for `<time datetime>`: `2025-01-10T11:34:40Z`.
+pub fn iso(at: DateTime<Utc>) -> String {
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        at.year(),
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
+}
+
 /// A timestamp as Adapty sent it when it cannot be read, else `None`.
 pub fn unreadable(value: &Timestamp) -> Option<&str> {
     match value {

@@ -2,6 +2,7 @@
 //! transaction ID, sandbox hidden on request, sorted by purchase date, one
 //! page at a time, so a customer with 8,000 purchases stays smooth.
 
+use crate::format::thousands;
 use crate::model::{NonSubscription, Subscription, Timestamp};
 use crate::status::is_sandbox;
 use chrono::{DateTime, Utc};
@@ -26,7 +27,7 @@ impl Order {
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct View {
-    /// Part of a product, base plan or transaction ID; case does not matter.
+    /// Part of a product, base plan or transaction ID; ASCII case does not matter.
     pub filter: String,
     pub hide_sandbox: bool,
     pub order: Order,
@@ -52,6 +53,28 @@ impl Page {
             let first = self.page * PAGE_SIZE + 1;
             (first, first + self.rows.len() - 1)
         })
+    }
+}
+
+/// "Showing 51–100 of 8,000 purchases", or why nothing shows.
+pub fn summary(page: &Page, noun: &str) -> String {
+    let total = thousands(page.total as u64);
+    let of = if page.matching == page.total {
+        format!("{total} {noun}")
+    } else {
+        format!(
+            "{} matching of {total} {noun}",
+            thousands(page.matching as u64)
+        )
+    };
+    match page.range() {
+        Some((first, last)) => format!(
+            "Showing {}–{} of {of}",
+            thousands(first as u64),
+            thousands(last as u64)
+        ),
+        None if page.total == 0 => format!("No {noun}."),
+        None => format!("No {noun} match ({total} in all)."),
     }
 }
 
@@ -101,36 +124,41 @@ impl Row for NonSubscription {
 }
 
 pub fn page<T: Row>(items: &[T], view: &View) -> Page {
-    let needle = view.filter.trim().to_lowercase();
-    let mut rows: Vec<usize> = (0..items.len())
-        .filter(|&index| {
-            let item = &items[index];
-            let shown = !(view.hide_sandbox && is_sandbox(item.environment()));
-            shown
-                && (needle.is_empty()
-                    || item
-                        .ids()
-                        .into_iter()
-                        .flatten()
-                        .any(|id| id.to_lowercase().contains(&needle)))
+    let needle = view.filter.trim().to_ascii_lowercase();
+    let shown = |item: &T| {
+        !(view.hide_sandbox && is_sandbox(item.environment()))
+            && (needle.is_empty()
+                || item
+                    .ids()
+                    .into_iter()
+                    .flatten()
+                    .any(|id| id.to_ascii_lowercase().contains(&needle)))
+    };
+    // Sorted on plain (key, index) pairs: one small sort for every kind of
+    // row, stable because the index breaks ties in Adapty's order. Undated
+    // rows get the largest key, so they go last in either order.
+    let mut keyed: Vec<(i64, usize)> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| shown(item))
+        .map(|(index, item)| {
+            let key = match (item.purchased(), view.order) {
+                (Some(at), Order::NewestFirst) => -at.timestamp_micros(),
+                (Some(at), Order::OldestFirst) => at.timestamp_micros(),
+                (None, _) => i64::MAX,
+            };
+            (key, index)
         })
         .collect();
-    // Stable sort: equal dates keep Adapty's order. Undated rows go last.
-    rows.sort_by(|&a, &b| {
-        let (a, b) = (items[a].purchased(), items[b].purchased());
-        match (a, b, view.order) {
-            (Some(a), Some(b), Order::NewestFirst) => b.cmp(&a),
-            (Some(a), Some(b), Order::OldestFirst) => a.cmp(&b),
-            (a, b, _) => b.is_some().cmp(&a.is_some()),
-        }
-    });
-    let matching = rows.len();
+    keyed.sort_unstable();
+    let matching = keyed.len();
     let pages = matching.div_ceil(PAGE_SIZE).max(1);
     let page = view.page.min(pages - 1);
-    let rows = rows
+    let rows = keyed
         .into_iter()
         .skip(page * PAGE_SIZE)
         .take(PAGE_SIZE)
+        .map(|(_, index)| index)
         .collect();
     Page {
         rows,
@@ -236,6 +264,35 @@ mod tests {
             },
         );
         assert_eq!((none.matching, none.range(), none.pages), (0, None, 1));
+    }
+
+    #[test]
+    fn the_summary_says_what_is_shown() {
+        let items = purchases(8000);
+        assert_eq!(
+            summary(&page(&items, &View::default()), "purchases"),
+            "Showing 1–50 of 8,000 purchases"
+        );
+        let filtered = View {
+            filter: "tx42".into(),
+            ..View::default()
+        };
+        assert_eq!(
+            summary(&page(&items, &filtered), "purchases"),
+            "Showing 1–50 of 111 matching of 8,000 purchases"
+        );
+        let none = View {
+            filter: "nothing".into(),
+            ..View::default()
+        };
+        assert_eq!(
+            summary(&page(&items, &none), "purchases"),
+            "No purchases match (8,000 in all)."
+        );
+        assert_eq!(
+            summary(&page(&purchases(0), &View::default()), "purchases"),
+            "No purchases."
+        );
     }
 
     #[test]

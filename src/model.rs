@@ -8,8 +8,9 @@
 //! know: unknown stores, reasons or unreadable dates are kept verbatim.
 
 use chrono::{DateTime, Utc};
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
-use serde_json::Value;
+use std::fmt;
 
 /// The 200 body: `{"data": Profile}`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -51,9 +52,9 @@ pub struct Profile {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct CustomAttribute {
     pub key: String,
-    /// A string or a number in practice; anything else is kept as JSON.
+    /// A string or a number in practice.
     #[serde(default)]
-    pub value: Value,
+    pub value: Loose,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -199,10 +200,20 @@ pub enum Timestamp {
 
 impl Timestamp {
     pub fn parse(text: &str) -> Timestamp {
-        // RFC 3339 covers `+00:00`, `Z` and fractional seconds; the second
-        // pattern adds the colon-less offset `+0000` that Adapty also sends.
-        DateTime::parse_from_rfc3339(text)
-            .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z"))
+        // RFC 3339 covers `+00:00`, `Z` and fractional seconds. Adapty also
+        // writes the offset without a colon (`+0000`): add it, rather than
+        // pull chrono's whole strftime parser into the wasm for one pattern.
+        let bytes = text.as_bytes();
+        let colonless = bytes.len() > 5
+            && matches!(bytes[bytes.len() - 5], b'+' | b'-')
+            && bytes[bytes.len() - 4..].iter().all(u8::is_ascii_digit);
+        let normalized = if colonless {
+            let (head, minutes) = text.split_at(text.len() - 2);
+            format!("{head}:{minutes}")
+        } else {
+            text.to_owned()
+        };
+        DateTime::parse_from_rfc3339(&normalized)
             .map(|at| Timestamp::At(at.with_timezone(&Utc)))
             .unwrap_or_else(|_| Timestamp::Unreadable(text.to_owned()))
     }
@@ -217,10 +228,84 @@ impl Timestamp {
 
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        match Value::deserialize(deserializer)? {
-            Value::String(text) => Ok(Timestamp::parse(&text)),
-            other => Ok(Timestamp::Unreadable(other.to_string())),
+        Ok(match Loose::deserialize(deserializer)? {
+            Loose::Text(text) => Timestamp::parse(&text),
+            other => Timestamp::Unreadable(other.to_string()),
+        })
+    }
+}
+
+/// Any JSON value, as a person reads it. Lighter than `serde_json::Value`
+/// (which would weigh on the wasm) and all the panel needs of values whose
+/// type Adapty does not keep to: strings verbatim, numbers exactly as sent.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Loose {
+    Text(String),
+    /// The number's digits, so large integers keep every one.
+    Number(String),
+    Bool(bool),
+    #[default]
+    Null,
+    /// An array or object; shown as such, its content is in the raw view.
+    Nested,
+}
+
+impl fmt::Display for Loose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Loose::Text(text) | Loose::Number(text) => f.write_str(text),
+            Loose::Bool(value) => write!(f, "{value}"),
+            Loose::Null => f.write_str("null"),
+            Loose::Nested => f.write_str("(a list or object: see the raw response)"),
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for Loose {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct LooseVisitor;
+        impl<'de> Visitor<'de> for LooseVisitor {
+            type Value = Loose;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Loose, E> {
+                Ok(Loose::Text(text.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, text: String) -> Result<Loose, E> {
+                Ok(Loose::Text(text))
+            }
+            fn visit_i64<E: de::Error>(self, number: i64) -> Result<Loose, E> {
+                Ok(Loose::Number(number.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, number: u64) -> Result<Loose, E> {
+                Ok(Loose::Number(number.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, number: f64) -> Result<Loose, E> {
+                Ok(Loose::Number(number.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, value: bool) -> Result<Loose, E> {
+                Ok(Loose::Bool(value))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Loose, E> {
+                Ok(Loose::Null)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Loose, E> {
+                Ok(Loose::Null)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, inner: D) -> Result<Loose, D::Error> {
+                Loose::deserialize(inner)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Loose, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Loose::Nested)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Loose, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Loose::Nested)
+            }
+        }
+        deserializer.deserialize_any(LooseVisitor)
     }
 }
 
@@ -235,13 +320,13 @@ where
 
 /// Revenue arrives as a number, but a string such as `"9.99"` must not lose it.
 fn number_or_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
-    match Value::deserialize(deserializer)? {
-        Value::Number(number) => Ok(number.as_f64().unwrap_or_default()),
-        Value::String(text) => text.trim().parse().map_err(|_| {
-            serde::de::Error::custom(format!("total_revenue_usd is not a number: {text:?}"))
-        }),
-        Value::Null => Ok(0.0),
-        other => Err(serde::de::Error::custom(format!(
+    match Loose::deserialize(deserializer)? {
+        Loose::Number(text) | Loose::Text(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| de::Error::custom(format!("total_revenue_usd is not a number: {text:?}"))),
+        Loose::Null => Ok(0.0),
+        other => Err(de::Error::custom(format!(
             "total_revenue_usd is not a number: {other}"
         ))),
     }
@@ -269,7 +354,10 @@ mod tests {
         assert_eq!(profile.total_revenue_usd, 9.99);
         assert_eq!(profile.timestamp, Some(1733324566777));
         assert_eq!(profile.custom_attributes[0].key, "favourite_sport");
-        assert_eq!(profile.custom_attributes[0].value, Value::from("yoga"));
+        assert_eq!(
+            profile.custom_attributes[0].value,
+            Loose::Text("yoga".into())
+        );
 
         let premium = &profile.access_levels[0];
         assert_eq!(premium.access_level_id, "premium");
@@ -385,7 +473,10 @@ mod tests {
             "custom_attributes":[{"key":"level","value":7},{"key":"name","value":"Ann"}]}}"#;
         let profile = Envelope::parse(body).unwrap();
         assert_eq!(profile.total_revenue_usd, 12.5);
-        assert_eq!(profile.custom_attributes[0].value, Value::from(7));
+        assert_eq!(
+            profile.custom_attributes[0].value,
+            Loose::Number("7".into())
+        );
     }
 
     #[test]
@@ -408,6 +499,7 @@ mod tests {
 mod never_panics {
     use super::*;
     use proptest::prelude::*;
+    use serde_json::Value;
 
     fn any_json() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![

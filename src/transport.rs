@@ -58,6 +58,7 @@ pub async fn fetch_profile(lookup: &Lookup) -> Result<Fetched, LookupError> {
         .map_err(network)?;
     let retry_after = response.headers().get("retry-after");
     let body = response.text().await.map_err(network)?;
+    crate::browser::mark("lookup:response");
     let profile = read_response(lookup, response.status(), &body, retry_after.as_deref())?;
     Ok(Fetched { profile, body })
 }

@@ -1,9 +1,9 @@
 //! Subscriptions and purchases as tables: newest first, sortable by purchase
 //! date, filtered and paged by `listing`, so thousands of rows stay smooth.
+//! What each cell says comes from `cells`; one component renders both tables.
 
-use super::access::Badges;
-use super::time::When;
-use crate::explain;
+use super::cell::cell_content;
+use crate::cells::{self, Cell};
 use crate::format::{self, Clock};
 use crate::listing::{self, Order, Page, Row};
 use crate::transport::Fetched;
@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 /// Filter, sandbox toggle, order and page for one table, as one memoised page.
 fn paged<T: Row + 'static>(
-    items: impl Fn(&Fetched) -> &[T] + Send + Sync + 'static,
+    items: fn(&Fetched) -> &[T],
     found: Arc<Fetched>,
     filter: RwSignal<String>,
     hide_sandbox: RwSignal<bool>,
@@ -44,8 +44,7 @@ pub fn Subscriptions(
     filter: RwSignal<String>,
     hide_sandbox: RwSignal<bool>,
 ) -> impl IntoView {
-    let order = RwSignal::new(Order::NewestFirst);
-    let page = RwSignal::new(0);
+    let (order, page) = (RwSignal::new(Order::NewestFirst), RwSignal::new(0));
     let listing = paged(
         |f| &f.profile.subscriptions,
         found.clone(),
@@ -54,59 +53,21 @@ pub fn Subscriptions(
         order,
         page,
     );
-    let count = format::thousands(found.profile.subscriptions.len() as u64);
-    let rows = move || {
+    let total = found.profile.subscriptions.len();
+    let rows = Signal::derive(move || {
         let clock = clock.get();
         listing.with(|listing| {
             listing
                 .rows
                 .iter()
-                .map(|&index| {
-                    let item = found.profile.subscriptions[index].clone();
-                    let status = item.status(clock.now);
-                    let offer = item.offer.as_ref().map(explain::offer_words).unwrap_or_else(|| "—".into());
-                    let reason = item.cancellation_reason.as_deref().map(format::cancellation_reason);
-                    view! {
-                        <tr>
-                            <td class="badges"><Badges status=status /></td>
-                            <td>{format::store(&item.store)}</td>
-                            <td><code>{item.store_product_id}</code></td>
-                            <td>{item.store_base_plan_id.unwrap_or_else(|| "—".into())}</td>
-                            <td>{offer}</td>
-                            <td>{item.environment.unwrap_or_else(|| "—".into())}</td>
-                            <td><When at=item.purchased_at clock=clock /></td>
-                            <td><When at=item.originally_purchased_at clock=clock /></td>
-                            <td><When at=item.expires_at clock=clock absent="never" /></td>
-                            <td><When at=item.renewal_cancelled_at clock=clock /></td>
-                            <td><When at=item.billing_issue_detected_at clock=clock absent="none" /></td>
-                            <td>{if item.is_in_grace_period { "yes" } else { "no" }}</td>
-                            <td>{reason.unwrap_or_else(|| "—".into())}</td>
-                            <td><code>{item.store_transaction_id.unwrap_or_else(|| "—".into())}</code></td>
-                        </tr>
-                    }
-                })
-                .collect_view()
+                .map(|&index| cells::subscription_row(&found.profile.subscriptions[index], &clock))
+                .collect()
         })
-    };
+    });
     view! {
-        <section class="card" aria-labelledby="subscriptions-heading">
-            <h2 id="subscriptions-heading">"Subscriptions " <span class="count">{count}</span></h2>
-            <Pager listing=listing page=page noun="subscriptions" />
-            <div class="table-wrap" hidden=move || listing.with(|l| l.matching == 0) tabindex="0" role="region" aria-label="Subscriptions table">
-                <table>
-                    <thead><tr>
-                        <th scope="col">"State"</th><th scope="col">"Store"</th><th scope="col">"Product"</th>
-                        <th scope="col">"Base plan"</th><th scope="col">"Offer"</th><th scope="col">"Environment"</th>
-                        <SortHeader order=order />
-                        <th scope="col">"Originally purchased"</th><th scope="col">"Expires"</th>
-                        <th scope="col">"Renewal cancelled"</th><th scope="col">"Billing issue"</th>
-                        <th scope="col">"Grace period"</th><th scope="col">"Cancellation reason"</th>
-                        <th scope="col">"Transaction"</th>
-                    </tr></thead>
-                    <tbody>{rows}</tbody>
-                </table>
-            </div>
-        </section>
+        <HistoryTable title="Subscriptions" noun="subscriptions" total=total
+            columns=&cells::SUBSCRIPTION_COLUMNS sort_column=cells::SUBSCRIPTION_SORT_COLUMN
+            listing=listing order=order page=page rows=rows />
     }
 }
 
@@ -117,8 +78,7 @@ pub fn Purchases(
     filter: RwSignal<String>,
     hide_sandbox: RwSignal<bool>,
 ) -> impl IntoView {
-    let order = RwSignal::new(Order::NewestFirst);
-    let page = RwSignal::new(0);
+    let (order, page) = (RwSignal::new(Order::NewestFirst), RwSignal::new(0));
     let listing = paged(
         |f| &f.profile.non_subscriptions,
         found.clone(),
@@ -127,52 +87,70 @@ pub fn Purchases(
         order,
         page,
     );
-    let count = format::thousands(found.profile.non_subscriptions.len() as u64);
-    let rows = move || {
+    let total = found.profile.non_subscriptions.len();
+    let rows = Signal::derive(move || {
         let clock = clock.get();
         listing.with(|listing| {
             listing
                 .rows
                 .iter()
-                .map(|&index| {
-                    let item = found.profile.non_subscriptions[index].clone();
-                    let sandbox = crate::status::is_sandbox(item.environment.as_deref());
-                    let marks = [
-                        (item.is_refund, "Refunded", "badge tone-bad"),
-                        (item.is_consumable, "Consumable", "badge flag"),
-                        (sandbox, "Sandbox", "badge flag"),
-                    ]
-                    .into_iter()
-                    .filter(|(set, _, _)| *set)
-                    .map(|(_, label, class)| view! { <span class=class>{label}</span> })
-                    .collect_view();
-                    view! {
-                        <tr class:refunded=item.is_refund>
-                            <td>{format::store(&item.store)}</td>
-                            <td><code>{item.store_product_id}</code></td>
-                            <td>{item.store_base_plan_id.unwrap_or_else(|| "—".into())}</td>
-                            <td>{item.environment.unwrap_or_else(|| "—".into())}</td>
-                            <td><When at=item.purchased_at clock=clock /></td>
-                            <td class="badges">{marks}</td>
-                            <td><code>{item.store_transaction_id.unwrap_or_else(|| "—".into())}</code></td>
-                        </tr>
-                    }
-                })
-                .collect_view()
+                .map(|&index| cells::purchase_row(&found.profile.non_subscriptions[index], &clock))
+                .collect()
         })
+    });
+    view! {
+        <HistoryTable title="Purchases" noun="purchases" total=total
+            columns=&cells::PURCHASE_COLUMNS sort_column=cells::PURCHASE_SORT_COLUMN
+            listing=listing order=order page=page rows=rows />
+    }
+}
+
+#[component]
+fn HistoryTable(
+    title: &'static str,
+    noun: &'static str,
+    total: usize,
+    columns: &'static [&'static str],
+    sort_column: usize,
+    listing: Memo<Page>,
+    order: RwSignal<Order>,
+    page: RwSignal<usize>,
+    rows: Signal<Vec<Vec<Cell>>>,
+) -> impl IntoView {
+    let heading = format!("{noun}-heading");
+    let labelled_by = heading.clone();
+    let headers = columns
+        .iter()
+        .enumerate()
+        .map(|(index, name)| {
+            if index == sort_column {
+                view! { <SortHeader order=order /> }.into_any()
+            } else {
+                view! { <th scope="col">{*name}</th> }.into_any()
+            }
+        })
+        .collect_view();
+    let body = move || {
+        rows.get()
+            .into_iter()
+            .map(|row| {
+                let cells = row
+                    .into_iter()
+                    .map(|cell| view! { <td>{cell_content(cell)}</td> })
+                    .collect_view();
+                view! { <tr>{cells}</tr> }
+            })
+            .collect_view()
     };
     view! {
-        <section class="card" aria-labelledby="purchases-heading">
-            <h2 id="purchases-heading">"Purchases " <span class="count">{count}</span></h2>
-            <Pager listing=listing page=page noun="purchases" />
-            <div class="table-wrap" hidden=move || listing.with(|l| l.matching == 0) tabindex="0" role="region" aria-label="Purchases table">
+        <section class="card" aria-labelledby=labelled_by>
+            <h2 id=heading>{title} " " <span class="count">{format::thousands(total as u64)}</span></h2>
+            <Pager listing=listing page=page noun=noun />
+            <div class="table-wrap" hidden=move || listing.with(|l| l.matching == 0) tabindex="0" role="region"
+                aria-label=format!("{title} table")>
                 <table>
-                    <thead><tr>
-                        <th scope="col">"Store"</th><th scope="col">"Product"</th><th scope="col">"Base plan"</th>
-                        <th scope="col">"Environment"</th><SortHeader order=order /><th scope="col">"Marks"</th>
-                        <th scope="col">"Transaction"</th>
-                    </tr></thead>
-                    <tbody>{rows}</tbody>
+                    <thead><tr>{headers}</tr></thead>
+                    <tbody>{body}</tbody>
                 </table>
             </div>
         </section>
@@ -182,17 +160,11 @@ pub fn Purchases(
 /// The "Purchased" column header, which flips the order.
 #[component]
 fn SortHeader(order: RwSignal<Order>) -> impl IntoView {
+    let newest = move || order.get() == Order::NewestFirst;
     view! {
-        <th scope="col" aria-sort=move || match order.get() {
-            Order::NewestFirst => "descending",
-            Order::OldestFirst => "ascending",
-        }>
+        <th scope="col" aria-sort=move || if newest() { "descending" } else { "ascending" }>
             <button type="button" class="sort" on:click=move |_| order.update(|o| *o = o.flipped())>
-                "Purchased "
-                {move || match order.get() {
-                    Order::NewestFirst => "↓ newest first",
-                    Order::OldestFirst => "↑ oldest first",
-                }}
+                {move || if newest() { "Purchased ↓ newest first" } else { "Purchased ↑ oldest first" }}
             </button>
         </th>
     }
@@ -201,26 +173,7 @@ fn SortHeader(order: RwSignal<Order>) -> impl IntoView {
 /// "Showing 51–100 of 8,000 purchases", with previous and next.
 #[component]
 fn Pager(listing: Memo<Page>, page: RwSignal<usize>, noun: &'static str) -> impl IntoView {
-    let summary = move || {
-        listing.with(|listing| {
-            let matching = format::thousands(listing.matching as u64);
-            let total = format::thousands(listing.total as u64);
-            let of = if listing.matching == listing.total {
-                format!("{total} {noun}")
-            } else {
-                format!("{matching} matching of {total} {noun}")
-            };
-            match listing.range() {
-                Some((first, last)) => format!(
-                    "Showing {}–{} of {of}",
-                    format::thousands(first as u64),
-                    format::thousands(last as u64)
-                ),
-                None if listing.total == 0 => format!("No {noun}."),
-                None => format!("No {noun} match ({total} in all)."),
-            }
-        })
-    };
+    let summary = move || listing.with(|listing| listing::summary(listing, noun));
     let more_than_one = move || listing.with(|listing| listing.pages > 1);
     view! {
         <div class="pager">

@@ -2,11 +2,11 @@
 //! `model`, `status`, `explain`, `listing`, `error` and `format`.
 
 mod access;
+mod cell;
 mod error;
 mod history;
 mod profile;
 mod search;
-mod time;
 
 use crate::browser;
 use crate::error::LookupError;
@@ -57,7 +57,11 @@ pub fn App() -> impl IntoView {
                     clock.set(browser::clock(clock.get_untracked().utc));
                     outcome.set(Outcome::Loaded(Arc::new(fetched)));
                     // Keyboard and screen-reader users land on the answer.
-                    request_animation_frame(|| browser::focus("result-heading"));
+                    request_animation_frame(|| {
+                        browser::focus("result-heading");
+                        // After this frame is painted, the page takes input again.
+                        set_timeout(|| browser::mark("lookup:ready"), std::time::Duration::ZERO);
+                    });
                 }
                 Err(error) => outcome.set(Outcome::Failed(lookup, error)),
             }
@@ -103,6 +107,7 @@ pub fn App() -> impl IntoView {
     if let Some(lookup) = from_url {
         run(lookup);
     }
+    request_animation_frame(|| browser::mark("panel:ready"));
     let busy = Signal::derive(move || outcome.with(|o| matches!(o, Outcome::Loading(_))));
     let read_clock: Signal<Clock> = clock.into();
 

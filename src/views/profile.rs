@@ -1,15 +1,15 @@
 //! A found profile: who it is and the headline, then what they have.
 
 use super::access::AccessLevels;
+use super::cell::cell_content;
 use super::history::{Purchases, Subscriptions};
-use super::time::When;
 use crate::browser;
+use crate::cells::Cell;
 use crate::explain;
 use crate::format::{self, Clock};
 use crate::model::Timestamp;
 use crate::transport::Fetched;
 use leptos::prelude::*;
-use serde_json::Value;
 use std::sync::Arc;
 
 #[component]
@@ -59,7 +59,8 @@ fn Summary(found: Arc<Fetched>, clock: Clock) -> impl IntoView {
     let fetched = profile
         .timestamp
         .and_then(format::from_millis)
-        .map(|at| view! { <When at=Some(Timestamp::At(at)) clock=clock /> });
+        .map(Timestamp::At);
+    let fetched = cell_content(Cell::when(fetched.as_ref(), &clock, "not given"));
     view! {
         <section class="summary">
             <h2 id="result-heading" tabindex="-1" class=format!("headline {}", tone.class())>{headline}</h2>
@@ -103,10 +104,7 @@ fn Attributes(found: Arc<Fetched>) -> impl IntoView {
         let rows = attributes
             .iter()
             .map(|attribute| {
-                let value = match &attribute.value {
-                    Value::String(text) => text.clone(),
-                    other => other.to_string(),
-                };
+                let value = attribute.value.to_string();
                 view! { <div><dt>{attribute.key.clone()}</dt><dd>{value}</dd></div> }
             })
             .collect_view();

@@ -2,6 +2,7 @@
 //! that has only the Rust toolchain. Each installs what is missing
 //! (`tools`), builds (`build`), then runs the demo or every check.
 
+mod bench;
 mod build;
 mod demo;
 mod run;
@@ -30,6 +31,13 @@ enum Command {
     /// Every check: formatting, clippy, unit and relay tests, the panel's
     /// release build, and end-to-end tests in headless Chromium.
     Test,
+    /// Measure the panel's weight, the relay against direct and nginx, the
+    /// relay's memory and big profiles in the browser; report in target/bench/.
+    Bench {
+        /// Only check the panel's weight against its budget (fails when over).
+        #[arg(long)]
+        check: bool,
+    },
     /// Retake README's screenshot (docs/panel.png) with the browser tests.
     Screenshot,
 }
@@ -39,6 +47,7 @@ fn main() -> ExitCode {
         Command::Demo { listen } => demo::run(&listen),
         Command::Test => test::run(),
         Command::Screenshot => test::screenshot(),
+        Command::Bench { check } => bench::run(check),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -17,6 +17,7 @@ const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_VERSION: &str = "132.0.0";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const AXE_VERSION: &str = "4.14.1";
+const OHA_VERSION: &str = "1.16.0";
 
 /// A PATH on which Trunk finds exactly the tools installed here.
 pub struct PanelTools {
@@ -168,11 +169,7 @@ pub fn browser() -> Result<Browser> {
         ))
     };
     if present().is_none() {
-        if output(Command::new("id").arg("-u"))
-            .as_deref()
-            .map(str::trim)
-            != Some("0")
-        {
+        if !is_root() {
             return Err("Chromium and ChromeDriver are missing: install Debian's packages \
                         `chromium` and `chromium-driver` (as root: apt-get install chromium chromium-driver), \
                         or set CHROMIUM and CHROMEDRIVER to their paths"
@@ -192,6 +189,58 @@ pub fn browser() -> Result<Browser> {
         chromium,
         chromedriver,
     })
+}
+
+/// The load generators and the proxy the benchmark compares against.
+pub struct LoadTools {
+    pub wrk: PathBuf,
+    pub nginx: PathBuf,
+    pub oha: PathBuf,
+}
+
+/// wrk and nginx from Debian (installed when missing and root), oha from
+/// crates.io for open-loop load without coordinated omission.
+pub fn load_tools() -> Result<LoadTools> {
+    run::step("Tools for the benchmark");
+    let wrk = PathBuf::from("/usr/bin/wrk");
+    let nginx = PathBuf::from("/usr/sbin/nginx");
+    if !wrk.is_file() || !nginx.is_file() {
+        if !is_root() {
+            return Err(
+                "the benchmark needs Debian's wrk and nginx: apt-get install wrk nginx-light"
+                    .into(),
+            );
+        }
+        status(Command::new("apt-get").arg("update"))?;
+        status(
+            Command::new("apt-get")
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .args([
+                    "install",
+                    "-y",
+                    "--no-install-recommends",
+                    "wrk",
+                    "nginx-light",
+                ]),
+        )?;
+    }
+    println!("ok  {} and {}", wrk.display(), nginx.display());
+    let oha = cargo_bin_dir().join("oha");
+    let wanted = format!("oha {OHA_VERSION}");
+    if output(Command::new(&oha).arg("--version")).is_some_and(|v| v.trim() == wanted) {
+        println!("ok  {wanted}");
+    } else {
+        println!("installing {wanted} from crates.io (a few minutes, once)");
+        status(run::cargo().args(["install", "oha", "--version", OHA_VERSION, "--locked"]))?;
+    }
+    Ok(LoadTools { wrk, nginx, oha })
+}
+
+fn is_root() -> bool {
+    output(Command::new("id").arg("-u"))
+        .as_deref()
+        .map(str::trim)
+        == Some("0")
 }
 
 #[cfg(test)]

@@ -1,0 +1,287 @@
+//! What each table row and detail list shows, cell by cell, in plain Rust.
+//!
+//! The views render any list of cells with one small component, which keeps
+//! the wasm small (one rendering path instead of one per column) and lets
+//! every cell's content be tested natively.
+
+use crate::explain;
+use crate::format::{self, exact_utc, iso, Clock};
+use crate::model::{AccessLevel, NonSubscription, Subscription, Timestamp};
+use crate::status::{is_sandbox, Status};
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Cell {
+    pub text: String,
+    /// A second, quieter line: the relative time of a date.
+    pub detail: Option<String>,
+    /// A date's machine-readable instant, and its exact UTC on hover.
+    pub instant: Option<(String, String)>,
+    /// Identifiers are shown in a monospace face.
+    pub code: bool,
+    pub badges: Vec<Badge>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Badge {
+    pub label: &'static str,
+    pub class: &'static str,
+}
+
+impl Cell {
+    pub fn text(text: impl Into<String>) -> Cell {
+        Cell {
+            text: text.into(),
+            ..Cell::default()
+        }
+    }
+
+    pub fn code(text: impl Into<String>) -> Cell {
+        Cell {
+            code: true,
+            ..Cell::text(text)
+        }
+    }
+
+    /// An optional value, with what its absence means.
+    pub fn or(value: Option<&String>, absent: &str) -> Cell {
+        Cell::text(value.map_or(absent, String::as_str))
+    }
+
+    pub fn code_or(value: Option<&String>, absent: &str) -> Cell {
+        match value {
+            Some(value) => Cell::code(value.clone()),
+            None => Cell::text(absent),
+        }
+    }
+
+    /// A date in the admin's zone with its relative time and exact instant.
+    pub fn when(value: Option<&Timestamp>, clock: &Clock, absent: &str) -> Cell {
+        match value {
+            None => Cell::text(absent),
+            Some(Timestamp::Unreadable(raw)) => Cell::text(raw.clone()),
+            Some(Timestamp::At(at)) => Cell {
+                text: clock.date_time(*at),
+                detail: Some(clock.relative(*at)),
+                instant: Some((iso(*at), exact_utc(*at))),
+                ..Cell::default()
+            },
+        }
+    }
+
+    /// The state badge and the flags of an access level or subscription.
+    pub fn status(status: Status) -> Cell {
+        let mut badges = vec![Badge {
+            label: status.state.label(),
+            class: status.tone().class(),
+        }];
+        badges.extend(status.flags.labels().into_iter().map(|label| Badge {
+            label,
+            class: "flag",
+        }));
+        Cell {
+            badges,
+            ..Cell::default()
+        }
+    }
+}
+
+pub const SUBSCRIPTION_COLUMNS: [&str; 14] = [
+    "State",
+    "Store",
+    "Product",
+    "Base plan",
+    "Offer",
+    "Environment",
+    "Purchased",
+    "Originally purchased",
+    "Expires",
+    "Renewal cancelled",
+    "Billing issue",
+    "Grace period",
+    "Cancellation reason",
+    "Transaction",
+];
+
+pub const PURCHASE_COLUMNS: [&str; 7] = [
+    "Store",
+    "Product",
+    "Base plan",
+    "Environment",
+    "Purchased",
+    "Marks",
+    "Transaction",
+];
+
+/// Where "Purchased", the sortable column, stands in each table.
+pub const SUBSCRIPTION_SORT_COLUMN: usize = 6;
+pub const PURCHASE_SORT_COLUMN: usize = 4;
+
+pub fn subscription_row(item: &Subscription, clock: &Clock) -> Vec<Cell> {
+    let reason = item
+        .cancellation_reason
+        .as_deref()
+        .map(format::cancellation_reason);
+    vec![
+        Cell::status(item.status(clock.now)),
+        Cell::text(format::store(&item.store)),
+        Cell::code(item.store_product_id.clone()),
+        Cell::code_or(item.store_base_plan_id.as_ref(), "—"),
+        Cell::text(
+            item.offer
+                .as_ref()
+                .map_or_else(|| "—".into(), explain::offer_words),
+        ),
+        Cell::or(item.environment.as_ref(), "—"),
+        Cell::when(item.purchased_at.as_ref(), clock, "—"),
+        Cell::when(item.originally_purchased_at.as_ref(), clock, "—"),
+        Cell::when(item.expires_at.as_ref(), clock, "never"),
+        Cell::when(item.renewal_cancelled_at.as_ref(), clock, "—"),
+        Cell::when(item.billing_issue_detected_at.as_ref(), clock, "none"),
+        Cell::text(if item.is_in_grace_period { "yes" } else { "no" }),
+        Cell::or(reason.as_ref(), "—"),
+        Cell::code_or(item.store_transaction_id.as_ref(), "—"),
+    ]
+}
+
+pub fn purchase_row(item: &NonSubscription, clock: &Clock) -> Vec<Cell> {
+    let marks = [
+        (item.is_refund, "Refunded", "tone-bad"),
+        (item.is_consumable, "Consumable", "flag"),
+        (is_sandbox(item.environment.as_deref()), "Sandbox", "flag"),
+    ]
+    .into_iter()
+    .filter(|(set, _, _)| *set)
+    .map(|(_, label, class)| Badge { label, class })
+    .collect();
+    vec![
+        Cell::text(format::store(&item.store)),
+        Cell::code(item.store_product_id.clone()),
+        Cell::code_or(item.store_base_plan_id.as_ref(), "—"),
+        Cell::or(item.environment.as_ref(), "—"),
+        Cell::when(item.purchased_at.as_ref(), clock, "—"),
+        Cell {
+            badges: marks,
+            ..Cell::default()
+        },
+        Cell::code_or(item.store_transaction_id.as_ref(), "—"),
+    ]
+}
+
+/// An access level's details, label by label.
+pub fn access_details(level: &AccessLevel, clock: &Clock) -> Vec<(&'static str, Cell)> {
+    let mut fields = vec![
+        ("Store", Cell::text(format::store(&level.store))),
+        ("Product", Cell::code(level.store_product_id.clone())),
+    ];
+    if let Some(plan) = &level.store_base_plan_id {
+        fields.push(("Base plan", Cell::code(plan.clone())));
+    }
+    if let Some(offer) = &level.offer {
+        fields.push(("Offer", Cell::text(explain::offer_words(offer))));
+    }
+    fields.extend([
+        (
+            "Starts",
+            Cell::when(level.starts_at.as_ref(), clock, "at purchase"),
+        ),
+        (
+            "Purchased",
+            Cell::when(level.purchased_at.as_ref(), clock, "—"),
+        ),
+        (
+            "Originally purchased",
+            Cell::when(level.originally_purchased_at.as_ref(), clock, "—"),
+        ),
+        (
+            "Expires",
+            Cell::when(level.expires_at.as_ref(), clock, "never (lifetime)"),
+        ),
+        (
+            "Renewal cancelled",
+            Cell::when(level.renewal_cancelled_at.as_ref(), clock, "—"),
+        ),
+        (
+            "Billing issue",
+            Cell::when(level.billing_issue_detected_at.as_ref(), clock, "none"),
+        ),
+        (
+            "Transaction",
+            Cell::code_or(level.store_transaction_id.as_ref(), "—"),
+        ),
+        (
+            "Environment",
+            Cell::or(level.environment.as_ref(), "not given"),
+        ),
+    ]);
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Envelope;
+    use chrono::{TimeZone, Utc};
+
+    fn clock() -> Clock {
+        Clock::in_utc(Utc.with_ymd_and_hms(2025, 1, 7, 12, 0, 0).unwrap())
+    }
+
+    fn seed() -> crate::model::Profile {
+        Envelope::parse(include_str!("../fixtures/seed.json")).unwrap()
+    }
+
+    #[test]
+    fn a_subscription_row_has_every_column() {
+        let row = subscription_row(&seed().subscriptions[1], &clock());
+        assert_eq!(row.len(), SUBSCRIPTION_COLUMNS.len());
+        assert_eq!(SUBSCRIPTION_COLUMNS[SUBSCRIPTION_SORT_COLUMN], "Purchased");
+        assert_eq!(row[0].badges[0].label, "Active");
+        assert_eq!(row[0].badges[1].label, "Sandbox");
+        assert_eq!(row[2], Cell::code("weekly.premium.599"));
+        let expires = &row[8];
+        assert_eq!(expires.text, "10 Jan 2025, 11:34 UTC");
+        assert_eq!(expires.detail.as_deref(), Some("in 3 days"));
+        assert_eq!(
+            expires.instant,
+            Some((
+                "2025-01-10T11:34:40Z".into(),
+                "2025-01-10 11:34:40 UTC".into()
+            ))
+        );
+        assert_eq!(row[11].text, "no");
+    }
+
+    #[test]
+    fn a_purchase_row_marks_refunds_and_consumables() {
+        let mut purchase = seed().non_subscriptions[0].clone();
+        assert_eq!(purchase_row(&purchase, &clock())[5].badges, vec![]);
+        purchase.is_refund = true;
+        purchase.is_consumable = true;
+        let labels: Vec<_> = purchase_row(&purchase, &clock())[5]
+            .badges
+            .iter()
+            .map(|b| b.label)
+            .collect();
+        assert_eq!(labels, ["Refunded", "Consumable"]);
+        assert_eq!(PURCHASE_COLUMNS[PURCHASE_SORT_COLUMN], "Purchased");
+    }
+
+    #[test]
+    fn access_details_name_absences() {
+        let details = access_details(&seed().access_levels[0], &clock());
+        let expires = details
+            .iter()
+            .find(|(label, _)| *label == "Expires")
+            .unwrap();
+        assert_eq!(expires.1.text, "never (lifetime)");
+        let environment = details
+            .iter()
+            .find(|(label, _)| *label == "Environment")
+            .unwrap();
+        assert_eq!(environment.1.text, "not given");
+        assert!(
+            !details.iter().any(|(label, _)| *label == "Offer"),
+            "no offer, no row"
+        );
+    }
+}

@@ -1,0 +1,24 @@
+//! One way to render any cell: badges, the text (a `<time>` for dates, with
+//! the exact UTC instant on hover), and a quieter second line.
+
+use crate::cells::Cell;
+use leptos::prelude::*;
+
+pub fn cell_content(cell: Cell) -> impl IntoView {
+    let badges = cell
+        .badges
+        .into_iter()
+        .map(|badge| view! { <span class=format!("badge {}", badge.class)>{badge.label}</span> })
+        .collect_view();
+    let text = match cell.instant {
+        Some((datetime, exact)) => {
+            view! { <time datetime=datetime title=exact>{cell.text}</time> }.into_any()
+        }
+        None => view! { <span class:code=cell.code>{cell.text}</span> }.into_any(),
+    };
+    view! {
+        {badges}
+        {text}
+        {cell.detail.map(|detail| view! { <span class="relative">{detail}</span> })}
+    }
+}

@@ -1,0 +1,482 @@
+//! `cargo xtask bench`: the panel's weight, the relay's overhead against
+//! going direct and against nginx as a key-injecting proxy, the relay's
+//! memory, and big profiles in the browser. Ratios from one run are the
+//! figures that count; this machine is shared, so absolute times are shown
+//! but not judged. `--check` measures only the weight, against its budget.
+
+use crate::run::{self, output, root, Result};
+use crate::{build, test, tools};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The whole panel, brotli-compressed, in bytes.
+pub const WEIGHT_BUDGET_BYTES: u64 = 120_000;
+const SEED_CUSTOMER: &str = "77B14FB4-FD2A-4D38-AA3A-4C433F79863C";
+const MODERATE_RATE: u32 = 300;
+const LOAD_SECONDS: u32 = 8;
+const CONNECTIONS: u32 = 64;
+
+pub fn run(check: bool) -> Result {
+    let tools = tools::panel_tools()?;
+    let dist = build::panel(&tools)?;
+    let weight = weight(&dist)?;
+    let over = weight.brotli_total > WEIGHT_BUDGET_BYTES;
+    if check {
+        return if over {
+            Err(format!(
+                "the panel weighs {} bytes brotli, over its budget of {WEIGHT_BUDGET_BYTES}",
+                weight.brotli_total
+            ))
+        } else {
+            Ok(())
+        };
+    }
+
+    let relay = build::relay()?;
+    let load = tools::load_tools()?;
+    let relay_figures = relay_overhead(&relay, &dist, &load)?;
+
+    run::step("Big profiles in the browser");
+    let browser_json = test::browser_bench(&relay, &dist)?;
+    let browser: Value = serde_json::from_str(browser_json.trim())
+        .map_err(|error| format!("unreadable browser timings ({error}): {browser_json}"))?;
+
+    let report = json!({
+        "machine": {"cores": std::thread::available_parallelism().map_or(0, |n| n.get())},
+        "panel_weight": weight.json,
+        "relay": relay_figures,
+        "browser": browser,
+    });
+    let dir = root().join("target").join("bench");
+    std::fs::create_dir_all(&dir).map_err(|error| error.to_string())?;
+    let path = dir.join("report.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap())
+        .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+    print_summary(&report);
+    println!("\nwrote {}", path.display());
+    Ok(())
+}
+
+struct Weight {
+    brotli_total: u64,
+    json: Value,
+}
+
+fn weight(dist: &Path) -> Result<Weight> {
+    run::step("Panel weight");
+    let mut files = Vec::new();
+    let (mut raw_total, mut gzip_total, mut brotli_total) = (0u64, 0u64, 0u64);
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dist)
+        .map_err(|error| format!("cannot read {}: {error}", dist.display()))?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.is_file())
+        .collect();
+    entries.sort();
+    println!(
+        "{:<48} {:>10} {:>10} {:>10}",
+        "file", "raw", "gzip", "brotli"
+    );
+    for path in entries {
+        let bytes = std::fs::read(&path).map_err(|error| error.to_string())?;
+        let (raw, gzip, brotli) = (bytes.len() as u64, gzip_size(&bytes), brotli_size(&bytes));
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        println!("{name:<48} {raw:>10} {gzip:>10} {brotli:>10}");
+        raw_total += raw;
+        gzip_total += gzip;
+        brotli_total += brotli;
+        files.push(json!({"file": name, "raw": raw, "gzip": gzip, "brotli": brotli}));
+    }
+    println!(
+        "{:<48} {raw_total:>10} {gzip_total:>10} {brotli_total:>10}",
+        "total"
+    );
+    println!(
+        "budget: {WEIGHT_BUDGET_BYTES} bytes brotli ({:.0}% used)",
+        brotli_total as f64 * 100.0 / WEIGHT_BUDGET_BYTES as f64
+    );
+    Ok(Weight {
+        brotli_total,
+        json: json!({
+            "files": files, "raw": raw_total, "gzip": gzip_total, "brotli": brotli_total,
+            "budget_brotli": WEIGHT_BUDGET_BYTES, "within_budget": brotli_total <= WEIGHT_BUDGET_BYTES,
+        }),
+    })
+}
+
+fn gzip_size(bytes: &[u8]) -> u64 {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).expect("in memory");
+    encoder.finish().expect("in memory").len() as u64
+}
+
+fn brotli_size(bytes: &[u8]) -> u64 {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params).expect("in memory");
+    out.len() as u64
+}
+
+/// A child process that is stopped when dropped, so a failed run leaves nothing behind.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
+/// Waits until something listens on the URL's port.
+fn wait_for(url: &str) -> Result {
+    let authority = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(authority).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(format!("{url} did not come up"))
+}
+
+/// (a) straight to a fast upstream, (b) through the relay, (c) through nginx
+/// adding the key itself; open-loop at a moderate rate and at saturation.
+fn relay_overhead(relay: &Path, dist: &Path, load: &tools::LoadTools) -> Result<Value> {
+    run::step("Relay overhead: direct, relay, nginx");
+    let dir = root().join("target").join("bench");
+    std::fs::create_dir_all(dir.join("nginx")).map_err(|error| error.to_string())?;
+    let seed = dir.join("seed.json");
+    std::fs::write(&seed, include_str!("../../fixtures/seed.json"))
+        .map_err(|error| error.to_string())?;
+    let (upstream_port, proxy_port, relay_port) = (free_port(), free_port(), free_port());
+    let key = "secret_bench_0123456789";
+    let conf = dir.join("nginx").join("nginx.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            r#"worker_processes auto;
+daemon off;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    upstream adapty {{ server 127.0.0.1:{upstream_port}; keepalive 64; }}
+    # The fast upstream: Adapty's documented profile, from a file.
+    server {{
+        listen 127.0.0.1:{upstream_port};
+        location = /api/v2/server-side-api/profile/ {{ default_type application/json; alias {seed}; }}
+    }}
+    # What an operator might write instead of the relay: inject the key.
+    server {{
+        listen 127.0.0.1:{proxy_port};
+        location = /api/profile {{
+            proxy_pass http://adapty/api/v2/server-side-api/profile/;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Authorization "Api-Key {key}";
+            proxy_set_header adapty-customer-user-id $arg_customer_user_id;
+        }}
+    }}
+}}
+"#,
+            prefix = dir.join("nginx").display(),
+            seed = seed.display(),
+        ),
+    )
+    .map_err(|error| error.to_string())?;
+    let _nginx = Running(
+        Command::new(&load.nginx)
+            .arg("-c")
+            .arg(&conf)
+            .arg("-p")
+            .arg(dir.join("nginx"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|error| format!("cannot start nginx: {error}"))?,
+    );
+    let relay_child = Command::new(relay)
+        .env("ADAPTY_API_KEY", key)
+        .env("RUST_LOG", "warn")
+        .args(["--api-base", &format!("http://127.0.0.1:{upstream_port}")])
+        .args(["--listen", &format!("127.0.0.1:{relay_port}")])
+        .args([
+            "--rate-limit-per-minute",
+            "1000000000",
+            "--global-rate-limit-per-minute",
+            "1000000000",
+        ])
+        .arg("--audit-log")
+        .arg(dir.join("audit.jsonl"))
+        .arg("--static-dir")
+        .arg(dist)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|error| format!("cannot start the relay: {error}"))?;
+    let relay_pid = relay_child.id();
+    let _relay = Running(relay_child);
+
+    let direct = format!("http://127.0.0.1:{upstream_port}/api/v2/server-side-api/profile/");
+    let through_relay =
+        format!("http://127.0.0.1:{relay_port}/api/profile?customer_user_id={SEED_CUSTOMER}");
+    let through_nginx =
+        format!("http://127.0.0.1:{proxy_port}/api/profile?customer_user_id={SEED_CUSTOMER}");
+    wait_for(&direct)?;
+    wait_for(&format!("http://127.0.0.1:{relay_port}/healthz"))?;
+    wait_for(&through_nginx)?;
+    let idle_rss_kb = rss_kb(relay_pid);
+
+    let mut figures = serde_json::Map::new();
+    for (name, url) in [
+        ("direct", &direct),
+        ("relay", &through_relay),
+        ("nginx", &through_nginx),
+    ] {
+        // Warm the pools, then measure.
+        wrk(load, url, 2)?;
+        let sampler = RssSampler::start(relay_pid);
+        let saturation = wrk(load, url, LOAD_SECONDS)?;
+        let peak_rss_kb = sampler.stop();
+        let moderate = oha(load, url)?;
+        println!(
+            "{name:<7} saturation {:>9.0} req/s p50 {:>8.3} ms p99 {:>8.3} ms | {MODERATE_RATE} req/s open loop: p50 {:>7.3} ms p99 {:>7.3} ms",
+            saturation.rps, saturation.p50_ms, saturation.p99_ms, moderate.p50_ms, moderate.p99_ms
+        );
+        let mut entry = json!({"saturation": saturation.json(), "moderate": moderate.json()});
+        if name == "relay" {
+            entry["rss_kb"] = json!({"idle": idle_rss_kb, "peak_under_load": peak_rss_kb, "connections": CONNECTIONS});
+        }
+        figures.insert(name.into(), entry);
+    }
+    let get =
+        |who: &str, mode: &str, what: &str| figures[who][mode][what].as_f64().unwrap_or(f64::NAN);
+    let ratios = json!({
+        "relay_vs_nginx_throughput": get("relay", "saturation", "rps") / get("nginx", "saturation", "rps"),
+        "relay_added_p50_us_at_moderate_rate": (get("relay", "moderate", "p50_ms") - get("direct", "moderate", "p50_ms")) * 1000.0,
+        "relay_added_p99_us_at_moderate_rate": (get("relay", "moderate", "p99_ms") - get("direct", "moderate", "p99_ms")) * 1000.0,
+        "nginx_added_p50_us_at_moderate_rate": (get("nginx", "moderate", "p50_ms") - get("direct", "moderate", "p50_ms")) * 1000.0,
+    });
+    figures.insert("ratios".into(), ratios);
+    figures.insert("moderate_rate_per_s".into(), json!(MODERATE_RATE));
+    figures.insert("load_seconds".into(), json!(LOAD_SECONDS));
+    Ok(Value::Object(figures))
+}
+
+struct Latency {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+impl Latency {
+    fn json(&self) -> Value {
+        json!({"rps": self.rps, "p50_ms": self.p50_ms, "p99_ms": self.p99_ms, "errors": self.errors})
+    }
+}
+
+/// Closed loop, as many requests as the target takes: throughput.
+fn wrk(load: &tools::LoadTools, url: &str, seconds: u32) -> Result<Latency> {
+    let text = output(
+        Command::new(&load.wrk)
+            .args([
+                "-t2",
+                &format!("-c{CONNECTIONS}"),
+                &format!("-d{seconds}s"),
+                "--latency",
+            ])
+            .args(["-H", "X-CSRF: 1", url]),
+    )
+    .ok_or_else(|| format!("wrk failed against {url}"))?;
+    let value_after = |label: &str| -> Option<&str> {
+        text.lines()
+            .find_map(|line| line.trim().strip_prefix(label))
+            .map(str::trim)
+    };
+    let rps = value_after("Requests/sec:")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    let errors = text
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Non-2xx or 3xx responses:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let percentile = |label: &str| {
+        value_after(label)
+            .and_then(wrk_duration_ms)
+            .unwrap_or(f64::NAN)
+    };
+    Ok(Latency {
+        rps,
+        p50_ms: percentile("50%"),
+        p99_ms: percentile("99%"),
+        errors,
+    })
+}
+
+fn wrk_duration_ms(text: &str) -> Option<f64> {
+    let unit_at = text.find(|c: char| c.is_ascii_alphabetic())?;
+    let (number, unit) = text.split_at(unit_at);
+    let number: f64 = number.parse().ok()?;
+    Some(match unit {
+        "us" => number / 1000.0,
+        "ms" => number,
+        "s" => number * 1000.0,
+        "m" => number * 60_000.0,
+        _ => return None,
+    })
+}
+
+/// Open loop at a fixed rate, latency corrected for coordinated omission.
+fn oha(load: &tools::LoadTools, url: &str) -> Result<Latency> {
+    let text = output(
+        Command::new(&load.oha)
+            .args([
+                "-z",
+                &format!("{LOAD_SECONDS}s"),
+                "-q",
+                &MODERATE_RATE.to_string(),
+                "-c",
+                "16",
+            ])
+            .args([
+                "--latency-correction",
+                "--no-tui",
+                "--output-format",
+                "json",
+            ])
+            .args(["-H", "X-CSRF: 1", url]),
+    )
+    .ok_or_else(|| format!("oha failed against {url}"))?;
+    let report: Value =
+        serde_json::from_str(&text).map_err(|error| format!("oha's report: {error}"))?;
+    let seconds = |value: &Value| value.as_f64().map_or(f64::NAN, |s| s * 1000.0);
+    let codes = &report["statusCodeDistribution"];
+    let ok = codes["200"].as_u64().unwrap_or(0);
+    let all: u64 = codes
+        .as_object()
+        .map_or(0, |m| m.values().filter_map(Value::as_u64).sum());
+    Ok(Latency {
+        rps: report["summary"]["requestsPerSec"].as_f64().unwrap_or(0.0),
+        p50_ms: seconds(&report["latencyPercentiles"]["p50"]),
+        p99_ms: seconds(&report["latencyPercentiles"]["p99"]),
+        errors: all - ok,
+    })
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Samples a process's resident memory every 50 ms, keeping the peak.
+struct RssSampler {
+    done: Arc<AtomicBool>,
+    peak: Arc<AtomicU64>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl RssSampler {
+    fn start(pid: u32) -> RssSampler {
+        let (done, peak) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicU64::new(0)),
+        );
+        let (stop, high) = (done.clone(), peak.clone());
+        let thread = std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                high.fetch_max(rss_kb(pid), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        RssSampler { done, peak, thread }
+    }
+
+    fn stop(self) -> u64 {
+        self.done.store(true, Ordering::Relaxed);
+        let _ = self.thread.join();
+        self.peak.load(Ordering::Relaxed)
+    }
+}
+
+fn print_summary(report: &Value) {
+    let relay = &report["relay"];
+    let ratios = &relay["ratios"];
+    let browser = &report["browser"];
+    println!("\n==> Summary");
+    println!(
+        "panel weight (brotli)           {} bytes of {} budget",
+        report["panel_weight"]["brotli"], WEIGHT_BUDGET_BYTES
+    );
+    println!(
+        "relay/nginx throughput          {:.2} (goal >= 1.0)",
+        ratios["relay_vs_nginx_throughput"]
+            .as_f64()
+            .unwrap_or(f64::NAN)
+    );
+    println!(
+        "relay added p50 over direct     {:.0} us (goal <= 100 us)",
+        ratios["relay_added_p50_us_at_moderate_rate"]
+            .as_f64()
+            .unwrap_or(f64::NAN)
+    );
+    println!(
+        "relay added p99 over direct     {:.0} us (goal <= 1000 us)",
+        ratios["relay_added_p99_us_at_moderate_rate"]
+            .as_f64()
+            .unwrap_or(f64::NAN)
+    );
+    println!(
+        "relay RSS idle / under load     {} kB / {} kB (goal <= 30 MB)",
+        relay["relay"]["rss_kb"]["idle"], relay["relay"]["rss_kb"]["peak_under_load"]
+    );
+    println!(
+        "panel start-up                  {:.0} ms",
+        browser["startup_ms"].as_f64().unwrap_or(f64::NAN)
+    );
+    println!(
+        "seed: response to ready         {:.0} ms",
+        browser["seed_response_to_ready_ms"]
+            .as_f64()
+            .unwrap_or(f64::NAN)
+    );
+    println!(
+        "8,000 purchases: response→ready {:.0} ms (goal <= 150 ms)",
+        browser["big_response_to_ready_ms"]
+            .as_f64()
+            .unwrap_or(f64::NAN)
+    );
+}
