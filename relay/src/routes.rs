@@ -21,7 +21,7 @@ use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Instant;
 use tower::limit::GlobalConcurrencyLimitLayer;
-use tower_http::compression::CompressionLayer;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::{ServeDir, ServeFile};
@@ -61,7 +61,16 @@ pub fn app(config: Config) -> std::io::Result<Router> {
     };
 
     let index = config.static_dir.join("index.html");
-    let panel = ServeDir::new(&config.static_dir).fallback(ServeFile::new(index));
+    // `cargo xtask` writes .br and .gz beside each built file, compressed once
+    // at the highest level; everything else is compressed per response.
+    let panel = ServeDir::new(&config.static_dir)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(
+            ServeFile::new(index)
+                .precompressed_br()
+                .precompressed_gzip(),
+        );
     let csp = panel::content_security_policy(&config.static_dir);
 
     let router = Router::new()
@@ -72,7 +81,9 @@ pub fn app(config: Config) -> std::io::Result<Router> {
         .fallback_service(panel)
         .layer(middleware::from_fn_with_state(metrics, count_requests))
         .layer(middleware::from_fn_with_state(csp, panel::security_headers))
-        .layer(CompressionLayer::new())
+        // The fastest level: a profile is compressed on every lookup, and the
+        // default brotli level costs more time than it saves on a LAN or VPN.
+        .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(GlobalConcurrencyLimitLayer::new(
             config.limits.max_concurrent_requests,

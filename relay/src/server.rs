@@ -11,7 +11,8 @@ use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
-/// Request headers larger than this are refused (431); hyper's minimum.
+/// Request headers larger than this are refused (431): hyper's minimum, and
+/// room enough for an SSO proxy's session cookies and signed assertion.
 const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// How long requests in flight may take to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
@@ -41,6 +42,8 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        // Small responses go out at once instead of waiting on Nagle's algorithm.
+        let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(app.clone());
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {

@@ -5,9 +5,8 @@
 //! but not judged. `--check` measures only the weight, against its budget.
 
 use crate::run::{self, output, root, Result};
-use crate::{build, test, tools};
+use crate::{build, compress, test, tools};
 use serde_json::{json, Value};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -75,6 +74,12 @@ fn weight(dist: &Path) -> Result<Weight> {
         .map_err(|error| format!("cannot read {}: {error}", dist.display()))?
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
         .filter(|path| path.is_file())
+        // The precompressed copies are the same files, not more of them.
+        .filter(|path| {
+            !path
+                .extension()
+                .is_some_and(|ext| ext == "br" || ext == "gz")
+        })
         .collect();
     entries.sort();
     println!(
@@ -109,20 +114,11 @@ fn weight(dist: &Path) -> Result<Weight> {
 }
 
 fn gzip_size(bytes: &[u8]) -> u64 {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    encoder.write_all(bytes).expect("in memory");
-    encoder.finish().expect("in memory").len() as u64
+    compress::gzip(bytes).len() as u64
 }
 
 fn brotli_size(bytes: &[u8]) -> u64 {
-    let mut out = Vec::new();
-    let params = brotli::enc::BrotliEncoderParams {
-        quality: 11,
-        lgwin: 22,
-        ..Default::default()
-    };
-    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params).expect("in memory");
-    out.len() as u64
+    compress::brotli(bytes).len() as u64
 }
 
 /// A child process that is stopped when dropped, so a failed run leaves nothing behind.
@@ -189,7 +185,11 @@ http {{
     # The fast upstream: Adapty's documented profile, from a file.
     server {{
         listen 127.0.0.1:{upstream_port};
-        location = /api/v2/server-side-api/profile/ {{ default_type application/json; alias {seed}; }}
+        location = /api/v2/server-side-api/profile/ {{
+            default_type application/json;
+            root {bench};
+            rewrite ^ /seed.json break;
+        }}
     }}
     # What an operator might write instead of the relay: inject the key.
     server {{
@@ -205,7 +205,7 @@ http {{
 }}
 "#,
             prefix = dir.join("nginx").display(),
-            seed = seed.display(),
+            bench = dir.display(),
         ),
     )
     .map_err(|error| error.to_string())?;
@@ -264,6 +264,13 @@ http {{
         let saturation = wrk(load, url, LOAD_SECONDS)?;
         let peak_rss_kb = sampler.stop();
         let moderate = oha(load, url)?;
+        // A benchmark of error pages would measure nothing worth knowing.
+        if saturation.errors + moderate.errors > 0 {
+            return Err(format!(
+                "{name}: {} failed requests; see target/bench/nginx/error.log",
+                saturation.errors + moderate.errors
+            ));
+        }
         println!(
             "{name:<7} saturation {:>9.0} req/s p50 {:>8.3} ms p99 {:>8.3} ms | {MODERATE_RATE} req/s open loop: p50 {:>7.3} ms p99 {:>7.3} ms",
             saturation.rps, saturation.p50_ms, saturation.p99_ms, moderate.p50_ms, moderate.p99_ms

@@ -4,6 +4,7 @@
 
 mod bench;
 mod build;
+mod compress;
 mod demo;
 mod run;
 mod test;
