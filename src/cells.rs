@@ -6,7 +6,7 @@
 
 use crate::explain;
 use crate::format::{self, exact_utc, iso, Clock};
-use crate::model::{AccessLevel, NonSubscription, Subscription, Timestamp};
+use crate::model::{AccessLevel, NonSubscription, Profile, Subscription, Timestamp};
 use crate::status::{is_sandbox, Status};
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -85,7 +85,37 @@ impl Cell {
     }
 }
 
-pub const SUBSCRIPTION_COLUMNS: [&str; 14] = [
+/// One of the long tables: where its rows come from and what each shows.
+pub struct Table<T: 'static> {
+    pub title: &'static str,
+    /// The rows in words, for counts: "subscriptions", "purchases".
+    pub noun: &'static str,
+    pub columns: &'static [&'static str],
+    /// Where "Purchased", the sortable column, stands.
+    pub sort_column: usize,
+    pub items: fn(&Profile) -> &[T],
+    pub row: fn(&T, &Clock) -> Vec<Cell>,
+}
+
+pub const SUBSCRIPTIONS: Table<Subscription> = Table {
+    title: "Subscriptions",
+    noun: "subscriptions",
+    columns: &SUBSCRIPTION_COLUMNS,
+    sort_column: 6,
+    items: |profile| &profile.subscriptions,
+    row: subscription_row,
+};
+
+pub const PURCHASES: Table<NonSubscription> = Table {
+    title: "Purchases",
+    noun: "purchases",
+    columns: &PURCHASE_COLUMNS,
+    sort_column: 4,
+    items: |profile| &profile.non_subscriptions,
+    row: purchase_row,
+};
+
+const SUBSCRIPTION_COLUMNS: [&str; 14] = [
     "State",
     "Store",
     "Product",
@@ -102,7 +132,7 @@ pub const SUBSCRIPTION_COLUMNS: [&str; 14] = [
     "Transaction",
 ];
 
-pub const PURCHASE_COLUMNS: [&str; 7] = [
+const PURCHASE_COLUMNS: [&str; 7] = [
     "Store",
     "Product",
     "Base plan",
@@ -111,10 +141,6 @@ pub const PURCHASE_COLUMNS: [&str; 7] = [
     "Marks",
     "Transaction",
 ];
-
-/// Where "Purchased", the sortable column, stands in each table.
-pub const SUBSCRIPTION_SORT_COLUMN: usize = 6;
-pub const PURCHASE_SORT_COLUMN: usize = 4;
 
 pub fn subscription_row(item: &Subscription, clock: &Clock) -> Vec<Cell> {
     let reason = item
@@ -233,8 +259,11 @@ mod tests {
     #[test]
     fn a_subscription_row_has_every_column() {
         let row = subscription_row(&seed().subscriptions[1], &clock());
-        assert_eq!(row.len(), SUBSCRIPTION_COLUMNS.len());
-        assert_eq!(SUBSCRIPTION_COLUMNS[SUBSCRIPTION_SORT_COLUMN], "Purchased");
+        assert_eq!(row.len(), SUBSCRIPTIONS.columns.len());
+        assert_eq!(
+            SUBSCRIPTIONS.columns[SUBSCRIPTIONS.sort_column],
+            "Purchased"
+        );
         assert_eq!(row[0].badges[0].label, "Active");
         assert_eq!(row[0].badges[1].label, "Sandbox");
         assert_eq!(row[2], Cell::code("weekly.premium.599"));
@@ -263,7 +292,11 @@ mod tests {
             .map(|b| b.label)
             .collect();
         assert_eq!(labels, ["Refunded", "Consumable"]);
-        assert_eq!(PURCHASE_COLUMNS[PURCHASE_SORT_COLUMN], "Purchased");
+        assert_eq!(PURCHASES.columns[PURCHASES.sort_column], "Purchased");
+        assert_eq!(
+            purchase_row(&purchase, &clock()).len(),
+            PURCHASES.columns.len()
+        );
     }
 
     #[test]

@@ -228,24 +228,7 @@ mod tests {
     }
 
     fn weekly() -> AccessLevel {
-        AccessLevel {
-            access_level_id: "premium".into(),
-            store: "app_store".into(),
-            store_product_id: "weekly.premium.599".into(),
-            store_base_plan_id: None,
-            store_transaction_id: None,
-            store_original_transaction_id: None,
-            offer: None,
-            starts_at: None,
-            purchased_at: at(-4),
-            originally_purchased_at: at(-30),
-            expires_at: at(3),
-            renewal_cancelled_at: None,
-            billing_issue_detected_at: None,
-            is_in_grace_period: false,
-            cancellation_reason: None,
-            environment: Some("Production".into()),
-        }
+        crate::model::sample_access_level(now())
     }
 
     #[test]

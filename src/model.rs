@@ -309,6 +309,31 @@ impl<'de> Deserialize<'de> for Loose {
     }
 }
 
+/// The access level most tests start from: the seed's weekly premium on the
+/// App Store, bought 4 days before `now`, renewing in 3 days.
+#[cfg(test)]
+pub(crate) fn sample_access_level(now: DateTime<Utc>) -> AccessLevel {
+    let at = |days| Some(Timestamp::At(now + chrono::Duration::days(days)));
+    AccessLevel {
+        access_level_id: "premium".into(),
+        store: "app_store".into(),
+        store_product_id: "weekly.premium.599".into(),
+        store_base_plan_id: None,
+        store_transaction_id: None,
+        store_original_transaction_id: None,
+        offer: None,
+        starts_at: None,
+        purchased_at: at(-4),
+        originally_purchased_at: at(-30),
+        expires_at: at(3),
+        renewal_cancelled_at: None,
+        billing_issue_detected_at: None,
+        is_in_grace_period: false,
+        cancellation_reason: None,
+        environment: None,
+    }
+}
+
 /// `null` where an array, a bool or a number was expected means "none".
 fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where

@@ -3,22 +3,23 @@
 //! What each cell says comes from `cells`; one component renders both tables.
 
 use super::cell::cell_content;
-use crate::cells::{self, Cell};
+use crate::cells::{Cell, Table};
 use crate::format::{self, Clock};
 use crate::listing::{self, Order, Page, Row};
 use crate::transport::Fetched;
 use leptos::prelude::*;
 use std::sync::Arc;
 
-/// Filter, sandbox toggle, order and page for one table, as one memoised page.
-fn paged<T: Row + 'static>(
-    items: fn(&Fetched) -> &[T],
+/// One long table of the profile: its own order and page, the shared filter
+/// and sandbox toggle, and one memoised page of rows.
+pub fn history<T: Row + Send + Sync + 'static>(
+    table: &'static Table<T>,
     found: Arc<Fetched>,
+    clock: Signal<Clock>,
     filter: RwSignal<String>,
     hide_sandbox: RwSignal<bool>,
-    order: RwSignal<Order>,
-    page: RwSignal<usize>,
-) -> Memo<Page> {
+) -> impl IntoView {
+    let (order, page) = (RwSignal::new(Order::NewestFirst), RwSignal::new(0));
     // A new filter or order starts again at the first page.
     Effect::new(move |_| {
         filter.track();
@@ -26,82 +27,33 @@ fn paged<T: Row + 'static>(
         order.track();
         page.set(0);
     });
-    Memo::new(move |_| {
-        let view = listing::View {
-            filter: filter.get(),
-            hide_sandbox: hide_sandbox.get(),
-            order: order.get(),
-            page: page.get(),
-        };
-        listing::page(items(&found), &view)
-    })
-}
-
-#[component]
-pub fn Subscriptions(
-    found: Arc<Fetched>,
-    clock: Signal<Clock>,
-    filter: RwSignal<String>,
-    hide_sandbox: RwSignal<bool>,
-) -> impl IntoView {
-    let (order, page) = (RwSignal::new(Order::NewestFirst), RwSignal::new(0));
-    let listing = paged(
-        |f| &f.profile.subscriptions,
-        found.clone(),
-        filter,
-        hide_sandbox,
-        order,
-        page,
-    );
-    let total = found.profile.subscriptions.len();
+    let listing = {
+        let found = found.clone();
+        Memo::new(move |_| {
+            let view = listing::View {
+                filter: filter.get(),
+                hide_sandbox: hide_sandbox.get(),
+                order: order.get(),
+                page: page.get(),
+            };
+            listing::page((table.items)(&found.profile), &view)
+        })
+    };
+    let total = (table.items)(&found.profile).len();
     let rows = Signal::derive(move || {
         let clock = clock.get();
+        let items = (table.items)(&found.profile);
         listing.with(|listing| {
             listing
                 .rows
                 .iter()
-                .map(|&index| cells::subscription_row(&found.profile.subscriptions[index], &clock))
+                .map(|&index| (table.row)(&items[index], &clock))
                 .collect()
         })
     });
     view! {
-        <HistoryTable title="Subscriptions" noun="subscriptions" total=total
-            columns=&cells::SUBSCRIPTION_COLUMNS sort_column=cells::SUBSCRIPTION_SORT_COLUMN
-            listing=listing order=order page=page rows=rows />
-    }
-}
-
-#[component]
-pub fn Purchases(
-    found: Arc<Fetched>,
-    clock: Signal<Clock>,
-    filter: RwSignal<String>,
-    hide_sandbox: RwSignal<bool>,
-) -> impl IntoView {
-    let (order, page) = (RwSignal::new(Order::NewestFirst), RwSignal::new(0));
-    let listing = paged(
-        |f| &f.profile.non_subscriptions,
-        found.clone(),
-        filter,
-        hide_sandbox,
-        order,
-        page,
-    );
-    let total = found.profile.non_subscriptions.len();
-    let rows = Signal::derive(move || {
-        let clock = clock.get();
-        listing.with(|listing| {
-            listing
-                .rows
-                .iter()
-                .map(|&index| cells::purchase_row(&found.profile.non_subscriptions[index], &clock))
-                .collect()
-        })
-    });
-    view! {
-        <HistoryTable title="Purchases" noun="purchases" total=total
-            columns=&cells::PURCHASE_COLUMNS sort_column=cells::PURCHASE_SORT_COLUMN
-            listing=listing order=order page=page rows=rows />
+        <HistoryTable title=table.title noun=table.noun total=total columns=table.columns
+            sort_column=table.sort_column listing=listing order=order page=page rows=rows />
     }
 }
 

@@ -2,9 +2,10 @@
 
 use super::access::AccessLevels;
 use super::cell::cell_content;
-use super::history::{Purchases, Subscriptions};
+use super::history::history;
 use crate::browser;
 use crate::cells::Cell;
+use crate::cells::{PURCHASES, SUBSCRIPTIONS};
 use crate::explain;
 use crate::format::{self, Clock};
 use crate::model::Timestamp;
@@ -40,8 +41,8 @@ pub fn ProfileView(found: Arc<Fetched>, clock: Signal<Clock>) -> impl IntoView {
                 </label>
             </div>
             <AccessLevels found=found.clone() clock=clock hide_sandbox=hide_sandbox />
-            <Subscriptions found=found.clone() clock=clock filter=filter hide_sandbox=hide_sandbox />
-            <Purchases found=found.clone() clock=clock filter=filter hide_sandbox=hide_sandbox />
+            {history(&SUBSCRIPTIONS, found.clone(), clock, filter, hide_sandbox)}
+            {history(&PURCHASES, found.clone(), clock, filter, hide_sandbox)}
             <Attributes found=found.clone() />
             <RawJson found=found />
         </article>
