@@ -7,7 +7,7 @@
 use crate::explain;
 use crate::format::{self, exact_utc, iso, Clock};
 use crate::model::{AccessLevel, NonSubscription, Profile, Subscription, Timestamp};
-use crate::status::{is_sandbox, Status};
+use crate::status::Status;
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Cell {
@@ -65,6 +65,21 @@ impl Cell {
                 instant: Some((iso(*at), exact_utc(*at))),
                 ..Cell::default()
             },
+        }
+    }
+
+    /// Production or sandbox as a badge; another environment verbatim.
+    pub fn environment(value: Option<&String>, absent: &str) -> Cell {
+        let badge = |label, class| Cell {
+            badges: vec![Badge { label, class }],
+            ..Cell::default()
+        };
+        match value.map(String::as_str) {
+            Some(env) if env.eq_ignore_ascii_case("production") => {
+                badge("Production", "env-production")
+            }
+            Some(env) if env.eq_ignore_ascii_case("sandbox") => badge("Sandbox", "flag"),
+            other => Cell::text(other.unwrap_or(absent)),
         }
     }
 
@@ -157,7 +172,7 @@ pub fn subscription_row(item: &Subscription, clock: &Clock) -> Vec<Cell> {
                 .as_ref()
                 .map_or_else(|| "—".into(), explain::offer_words),
         ),
-        Cell::or(item.environment.as_ref(), "—"),
+        Cell::environment(item.environment.as_ref(), "—"),
         Cell::when(item.purchased_at.as_ref(), clock, "—"),
         Cell::when(item.originally_purchased_at.as_ref(), clock, "—"),
         Cell::when(item.expires_at.as_ref(), clock, "never"),
@@ -173,7 +188,6 @@ pub fn purchase_row(item: &NonSubscription, clock: &Clock) -> Vec<Cell> {
     let marks = [
         (item.is_refund, "Refunded", "tone-bad"),
         (item.is_consumable, "Consumable", "flag"),
-        (is_sandbox(item.environment.as_deref()), "Sandbox", "flag"),
     ]
     .into_iter()
     .filter(|(set, _, _)| *set)
@@ -183,7 +197,7 @@ pub fn purchase_row(item: &NonSubscription, clock: &Clock) -> Vec<Cell> {
         Cell::text(format::store(&item.store)),
         Cell::code(item.store_product_id.clone()),
         Cell::code_or(item.store_base_plan_id.as_ref(), "—"),
-        Cell::or(item.environment.as_ref(), "—"),
+        Cell::environment(item.environment.as_ref(), "—"),
         Cell::when(item.purchased_at.as_ref(), clock, "—"),
         Cell {
             badges: marks,
@@ -296,6 +310,18 @@ mod tests {
         assert_eq!(
             purchase_row(&purchase, &clock()).len(),
             PURCHASES.columns.len()
+        );
+    }
+
+    #[test]
+    fn environments_are_badges_and_unknown_ones_text() {
+        let env = |value: &str| Cell::environment(Some(&value.to_owned()), "—");
+        assert_eq!(env("Production").badges[0].label, "Production");
+        assert_eq!(env("Sandbox").badges[0].label, "Sandbox");
+        assert_eq!(env("Staging"), Cell::text("Staging"));
+        assert_eq!(
+            Cell::environment(None, "not given"),
+            Cell::text("not given")
         );
     }
 
