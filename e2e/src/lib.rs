@@ -5,9 +5,9 @@
 //! `cargo xtask test` builds everything and passes the paths in `E2E_*`
 //! variables; run alone, a test says what is missing.
 
-mod fault;
+pub mod fault;
 
-pub use fault::Fault;
+pub use testkit::Raw;
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -74,8 +74,8 @@ impl Panel {
     }
 
     /// The relay in production mode, in front of an upstream that misbehaves.
-    pub async fn in_front_of(fault: Fault) -> Panel {
-        let upstream = fault.serve().await;
+    pub async fn in_front_of(fault: Raw) -> Panel {
+        let (upstream, _) = testkit::raw_upstream(vec![fault]).await;
         Panel::start(
             &["--api-base", &upstream, "--upstream-timeout-secs", "1"],
             &[("ADAPTY_API_KEY", "secret_live_e2e")],

@@ -1,7 +1,7 @@
 //! What an admin sees in a real browser: the release relay and the built
 //! panel, in demo mode or in front of a failing upstream.
 
-use e2e::{Fault, Panel, ANONYMOUS_PROFILE_ID, SEED_CUSTOMER_USER_ID, SEED_PROFILE_ID};
+use e2e::{fault, Panel, ANONYMOUS_PROFILE_ID, SEED_CUSTOMER_USER_ID, SEED_PROFILE_ID};
 
 #[tokio::test]
 async fn typing_the_seed_id_shows_the_profile_with_local_times() {
@@ -335,7 +335,7 @@ async fn the_keyboard_is_enough() {
 
 #[tokio::test]
 async fn a_rejected_key_is_the_operators_problem() {
-    let panel = Panel::in_front_of(Fault::WRONG_KEY).await;
+    let panel = Panel::in_front_of(fault::wrong_key()).await;
     panel
         .open(&format!("/?customer_user_id={SEED_CUSTOMER_USER_ID}"))
         .await;
@@ -348,7 +348,7 @@ async fn a_rejected_key_is_the_operators_problem() {
 
 #[tokio::test]
 async fn rate_limiting_says_when_to_retry() {
-    let panel = Panel::in_front_of(Fault::RATE_LIMITED).await;
+    let panel = Panel::in_front_of(fault::rate_limited()).await;
     panel.open("/?customer_user_id=someone").await;
     let error = panel
         .wait_for_text(".error", "Too many lookups right now")
@@ -360,7 +360,7 @@ async fn rate_limiting_says_when_to_retry() {
 
 #[tokio::test]
 async fn an_upstream_outage_and_a_timeout_are_told_apart() {
-    let down = Panel::in_front_of(Fault::DOWN).await;
+    let down = Panel::in_front_of(fault::down()).await;
     down.open("/?customer_user_id=someone").await;
     let error = down
         .wait_for_text(".error", "Adapty is not answering properly")
@@ -368,7 +368,7 @@ async fn an_upstream_outage_and_a_timeout_are_told_apart() {
     assert!(error.contains("HTTP 503"), "{error}");
     down.close().await;
 
-    let stalled = Panel::in_front_of(Fault::Stall).await;
+    let stalled = Panel::in_front_of(fault::stall()).await;
     stalled.open("/?customer_user_id=someone").await;
     stalled
         .wait_for_text(".loading", "Looking up customer user ID someone")

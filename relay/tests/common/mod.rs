@@ -1,6 +1,6 @@
 //! Shared by the relay's socket tests: the relay on a loopback port, with a
 //! configuration each test adjusts, and upstreams that record or misbehave.
-#![allow(dead_code)] // Each test file uses part of this.
+#![allow(dead_code, unused_imports)] // Each test file uses part of this.
 
 use axum::http::HeaderMap;
 use axum::routing::get;
@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+pub use testkit::{http, ok_json, raw_upstream, Raw};
 use tokio::net::TcpListener;
 
 pub const SEED: &str = include_str!("../../../fixtures/seed.json");
@@ -130,74 +130,6 @@ pub async fn recording_upstream() -> (String, Arc<Mutex<Vec<HeaderMap>>>) {
         }),
     );
     (serve(router).await, seen)
-}
-
-/// What a raw upstream does with each connection, in order; the last repeats.
-#[derive(Clone)]
-pub enum Raw {
-    /// Writes these bytes, then closes.
-    Send(Vec<u8>),
-    /// Writes these bytes, then waits this long before closing.
-    SendThenStall(Vec<u8>, Duration),
-    /// Closes at once with a TCP reset.
-    Reset,
-}
-
-pub fn http(status: &str, headers: &str, body: &str) -> Raw {
-    Raw::Send(
-        format!(
-            "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .into_bytes(),
-    )
-}
-
-pub fn ok_json(body: &str) -> Raw {
-    http("200 OK", "Content-Type: application/json\r\n", body)
-}
-
-/// A raw TCP upstream, where HTTP libraries would tidy a fault away. Counts
-/// the requests it receives.
-pub async fn raw_upstream(script: Vec<Raw>) -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let calls = Arc::new(AtomicUsize::new(0));
-    let counter = calls.clone();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let index = counter.fetch_add(1, Ordering::SeqCst);
-            let step = script[index.min(script.len() - 1)].clone();
-            tokio::spawn(async move {
-                let mut request = Vec::new();
-                let mut buffer = [0u8; 4096];
-                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match socket.read(&mut buffer).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(read) => request.extend_from_slice(&buffer[..read]),
-                    }
-                }
-                match step {
-                    Raw::Send(bytes) => {
-                        let _ = socket.write_all(&bytes).await;
-                        let _ = socket.shutdown().await;
-                    }
-                    Raw::SendThenStall(bytes, wait) => {
-                        let _ = socket.write_all(&bytes).await;
-                        tokio::time::sleep(wait).await;
-                    }
-                    Raw::Reset => {
-                        // Zero linger is what makes the close a reset; it
-                        // does not block, which is what the deprecation warns of.
-                        #[allow(deprecated)]
-                        let _ = socket.set_linger(Some(Duration::ZERO));
-                        drop(socket);
-                    }
-                }
-            });
-        }
-    });
-    (url, calls)
 }
 
 pub fn client() -> reqwest::Client {
