@@ -139,17 +139,16 @@ impl Upstream {
             | StatusCode::GATEWAY_TIMEOUT => Retry::After(retry_after.map(Duration::from_secs)),
             _ => Retry::No,
         };
-        let result = match read_capped(response, self.config.max_body_bytes).await {
-            Ok(body) => interpret(status, retry_after, body),
+        let (result, retry) = match read_capped(response, self.config.max_body_bytes).await {
+            Ok(body) => (interpret(status, retry_after, body), retry),
+            Err(BodyError::TooLarge) => (Err(RelayError::UpstreamTooLarge), retry),
             // A body cut off mid-way is a connection failure: worth another try.
-            Err(error) if error == RelayError::Upstream(BROKE_OFF.into()) => {
-                return Attempt {
-                    result: Err(error),
-                    status: Some(status),
-                    retry: Retry::After(None),
-                }
-            }
-            Err(error) => Err(error),
+            Err(BodyError::BrokeOff) => (
+                Err(RelayError::Upstream(
+                    "Adapty's answer broke off before it was complete".into(),
+                )),
+                Retry::After(None),
+            ),
         };
         Attempt {
             result,
@@ -197,23 +196,27 @@ fn retry_after_secs(headers: &HeaderMap) -> Option<u64> {
         .ok()
 }
 
-const BROKE_OFF: &str = "Adapty's answer broke off before it was complete";
+/// Why a body could not be read; the caller decides what each means.
+enum BodyError {
+    TooLarge,
+    BrokeOff,
+}
 
 /// Reads the body, refusing to hold more than `cap` bytes in memory.
-async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Bytes, RelayError> {
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Bytes, BodyError> {
     if response
         .content_length()
         .is_some_and(|length| length > cap as u64)
     {
-        return Err(RelayError::UpstreamTooLarge);
+        return Err(BodyError::TooLarge);
     }
     let mut body = BytesMut::new();
     while let Some(chunk) = response.chunk().await.map_err(|error| {
         tracing::warn!(error = %error, "reading Adapty's answer failed");
-        RelayError::Upstream(BROKE_OFF.into())
+        BodyError::BrokeOff
     })? {
         if body.len() + chunk.len() > cap {
-            return Err(RelayError::UpstreamTooLarge);
+            return Err(BodyError::TooLarge);
         }
         body.extend_from_slice(&chunk);
     }

@@ -107,9 +107,14 @@ fn locked_version(lock: &str, package: &str) -> Option<String> {
     )
 }
 
+/// Where the npm packages the commands need are installed.
+fn npm_prefix() -> PathBuf {
+    root().join("target").join("tools")
+}
+
 /// Installs binaryen from npm into `target/tools`; returns its `.bin` folder.
 fn wasm_opt() -> Result<PathBuf> {
-    let prefix = root().join("target").join("tools");
+    let prefix = npm_prefix();
     let bin = prefix.join("node_modules").join(".bin");
     let major = BINARYEN_VERSION.split('.').next().unwrap_or_default();
     let wanted = format!("wasm-opt version {major}");
@@ -124,7 +129,7 @@ fn wasm_opt() -> Result<PathBuf> {
 
 /// axe-core from npm, for the accessibility checks in the browser tests.
 pub fn axe() -> Result<PathBuf> {
-    let prefix = root().join("target").join("tools");
+    let prefix = npm_prefix();
     let script = prefix
         .join("node_modules")
         .join("axe-core")
