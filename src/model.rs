@@ -58,96 +58,170 @@ pub struct CustomAttribute {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "Record")]
 pub struct AccessLevel {
     pub access_level_id: String,
-    #[serde(default)]
     pub store: String,
-    #[serde(default)]
     pub store_product_id: String,
-    #[serde(default)]
     pub store_base_plan_id: Option<String>,
-    #[serde(default)]
     pub store_transaction_id: Option<String>,
-    #[serde(default)]
     pub store_original_transaction_id: Option<String>,
-    #[serde(default)]
     pub offer: Option<Offer>,
-    #[serde(default)]
     pub starts_at: Option<Timestamp>,
-    #[serde(default)]
     pub purchased_at: Option<Timestamp>,
-    #[serde(default)]
     pub originally_purchased_at: Option<Timestamp>,
     /// `None` means lifetime access.
-    #[serde(default)]
     pub expires_at: Option<Timestamp>,
-    #[serde(default)]
     pub renewal_cancelled_at: Option<Timestamp>,
-    #[serde(default)]
     pub billing_issue_detected_at: Option<Timestamp>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub is_in_grace_period: bool,
-    #[serde(default)]
     pub cancellation_reason: Option<String>,
     /// Sometimes present, sometimes not.
-    #[serde(default)]
     pub environment: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(from = "Record")]
 pub struct Subscription {
-    #[serde(default)]
     pub store: String,
-    #[serde(default)]
     pub store_product_id: String,
-    #[serde(default)]
     pub store_base_plan_id: Option<String>,
-    #[serde(default)]
     pub store_transaction_id: Option<String>,
-    #[serde(default)]
     pub store_original_transaction_id: Option<String>,
-    #[serde(default)]
     pub offer: Option<Offer>,
-    #[serde(default)]
     pub environment: Option<String>,
-    #[serde(default)]
     pub purchased_at: Option<Timestamp>,
-    #[serde(default)]
     pub originally_purchased_at: Option<Timestamp>,
-    #[serde(default)]
     pub expires_at: Option<Timestamp>,
-    #[serde(default)]
     pub renewal_cancelled_at: Option<Timestamp>,
-    #[serde(default)]
     pub billing_issue_detected_at: Option<Timestamp>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub is_in_grace_period: bool,
-    #[serde(default)]
     pub cancellation_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(from = "Record")]
 pub struct NonSubscription {
-    #[serde(default)]
     pub purchase_id: Option<String>,
-    #[serde(default)]
     pub store: String,
-    #[serde(default)]
     pub store_product_id: String,
-    #[serde(default)]
     pub store_base_plan_id: Option<String>,
-    #[serde(default)]
     pub store_transaction_id: Option<String>,
-    #[serde(default)]
     pub store_original_transaction_id: Option<String>,
-    #[serde(default)]
     pub purchased_at: Option<Timestamp>,
-    #[serde(default)]
     pub environment: Option<String>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub is_refund: bool,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub is_consumable: bool,
+}
+
+/// An access level, subscription or one-time purchase as it arrives. The
+/// three share most of their fields, so one deserializer reads all three:
+/// serde's derive weighs on the wasm for every struct it reads, and the panel
+/// travels to every admin's browser. A missing or `null` value is the default.
+#[derive(Deserialize)]
+struct Record {
+    #[serde(default)]
+    access_level_id: Option<String>,
+    #[serde(default)]
+    purchase_id: Option<String>,
+    #[serde(default)]
+    store: String,
+    #[serde(default)]
+    store_product_id: String,
+    #[serde(default)]
+    store_base_plan_id: Option<String>,
+    #[serde(default)]
+    store_transaction_id: Option<String>,
+    #[serde(default)]
+    store_original_transaction_id: Option<String>,
+    #[serde(default)]
+    offer: Option<Offer>,
+    #[serde(default)]
+    environment: Option<String>,
+    #[serde(default)]
+    starts_at: Option<Timestamp>,
+    #[serde(default)]
+    purchased_at: Option<Timestamp>,
+    #[serde(default)]
+    originally_purchased_at: Option<Timestamp>,
+    #[serde(default)]
+    expires_at: Option<Timestamp>,
+    #[serde(default)]
+    renewal_cancelled_at: Option<Timestamp>,
+    #[serde(default)]
+    billing_issue_detected_at: Option<Timestamp>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    is_in_grace_period: bool,
+    #[serde(default)]
+    cancellation_reason: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    is_refund: bool,
+    #[serde(default, deserialize_with = "null_as_default")]
+    is_consumable: bool,
+}
+
+impl TryFrom<Record> for AccessLevel {
+    type Error = &'static str;
+    fn try_from(record: Record) -> Result<Self, Self::Error> {
+        Ok(AccessLevel {
+            access_level_id: record
+                .access_level_id
+                .ok_or("missing field `access_level_id`")?,
+            store: record.store,
+            store_product_id: record.store_product_id,
+            store_base_plan_id: record.store_base_plan_id,
+            store_transaction_id: record.store_transaction_id,
+            store_original_transaction_id: record.store_original_transaction_id,
+            offer: record.offer,
+            starts_at: record.starts_at,
+            purchased_at: record.purchased_at,
+            originally_purchased_at: record.originally_purchased_at,
+            expires_at: record.expires_at,
+            renewal_cancelled_at: record.renewal_cancelled_at,
+            billing_issue_detected_at: record.billing_issue_detected_at,
+            is_in_grace_period: record.is_in_grace_period,
+            cancellation_reason: record.cancellation_reason,
+            environment: record.environment,
+        })
+    }
+}
+
+impl From<Record> for Subscription {
+    fn from(record: Record) -> Self {
+        Subscription {
+            store: record.store,
+            store_product_id: record.store_product_id,
+            store_base_plan_id: record.store_base_plan_id,
+            store_transaction_id: record.store_transaction_id,
+            store_original_transaction_id: record.store_original_transaction_id,
+            offer: record.offer,
+            environment: record.environment,
+            purchased_at: record.purchased_at,
+            originally_purchased_at: record.originally_purchased_at,
+            expires_at: record.expires_at,
+            renewal_cancelled_at: record.renewal_cancelled_at,
+            billing_issue_detected_at: record.billing_issue_detected_at,
+            is_in_grace_period: record.is_in_grace_period,
+            cancellation_reason: record.cancellation_reason,
+        }
+    }
+}
+
+impl From<Record> for NonSubscription {
+    fn from(record: Record) -> Self {
+        NonSubscription {
+            purchase_id: record.purchase_id,
+            store: record.store,
+            store_product_id: record.store_product_id,
+            store_base_plan_id: record.store_base_plan_id,
+            store_transaction_id: record.store_transaction_id,
+            store_original_transaction_id: record.store_original_transaction_id,
+            purchased_at: record.purchased_at,
+            environment: record.environment,
+            is_refund: record.is_refund,
+            is_consumable: record.is_consumable,
+        }
+    }
 }
 
 /// An offer applied to a purchase. Adapty spells its fields either
@@ -282,7 +356,11 @@ impl<'de> Deserialize<'de> for Loose {
                 Ok(Loose::Number(number.to_string()))
             }
             fn visit_f64<E: de::Error>(self, number: f64) -> Result<Loose, E> {
-                Ok(Loose::Number(number.to_string()))
+                // serde_json's float writer is in the wasm anyway; core's
+                // `Display for f64` would add its own ~10 KB.
+                Ok(Loose::Number(
+                    serde_json::to_string(&number).unwrap_or_default(),
+                ))
             }
             fn visit_bool<E: de::Error>(self, value: bool) -> Result<Loose, E> {
                 Ok(Loose::Bool(value))
@@ -346,9 +424,8 @@ where
 /// Revenue arrives as a number, but a string such as `"9.99"` must not lose it.
 fn number_or_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
     match Loose::deserialize(deserializer)? {
-        Loose::Number(text) | Loose::Text(text) => text
-            .trim()
-            .parse()
+        // serde_json's number parser, already in the wasm, rather than core's.
+        Loose::Number(text) | Loose::Text(text) => serde_json::from_str(text.trim())
             .map_err(|_| de::Error::custom(format!("total_revenue_usd is not a number: {text:?}"))),
         Loose::Null => Ok(0.0),
         other => Err(de::Error::custom(format!(
@@ -494,14 +571,32 @@ mod tests {
 
     #[test]
     fn attribute_values_may_be_numbers_and_revenue_may_be_a_string() {
-        let body = r#"{"data":{"profile_id":"p","total_revenue_usd":"12.5",
-            "custom_attributes":[{"key":"level","value":7},{"key":"name","value":"Ann"}]}}"#;
+        let body = r#"{"data":{"profile_id":"p","total_revenue_usd":" 12.5 ",
+            "custom_attributes":[{"key":"level","value":7},{"key":"name","value":"Ann"},
+            {"key":"score","value":0.25},{"key":"huge","value":1e300}]}}"#;
         let profile = Envelope::parse(body).unwrap();
         assert_eq!(profile.total_revenue_usd, 12.5);
-        assert_eq!(
-            profile.custom_attributes[0].value,
-            Loose::Number("7".into())
-        );
+        let values: Vec<String> = profile
+            .custom_attributes
+            .iter()
+            .map(|attribute| attribute.value.to_string())
+            .collect();
+        assert_eq!(values, ["7", "Ann", "0.25", "1e+300"]);
+        for revenue in [r#""twelve""#, r#""NaN""#, r#""""#, "[1]"] {
+            let body = format!(r#"{{"data":{{"profile_id":"p","total_revenue_usd":{revenue}}}}}"#);
+            let error = Envelope::parse(&body).unwrap_err().to_string();
+            assert!(
+                error.contains("total_revenue_usd is not a number"),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_access_level_without_its_id_is_an_error_that_says_so() {
+        let body = r#"{"data":{"profile_id":"p","access_levels":[{"store":"app_store"}]}}"#;
+        let error = Envelope::parse(body).unwrap_err().to_string();
+        assert!(error.contains("missing field `access_level_id`"), "{error}");
     }
 
     #[test]

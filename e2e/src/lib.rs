@@ -173,6 +173,15 @@ impl Panel {
         panic!("{css} never contained {expected:?}; last text:\n{last}");
     }
 
+    /// Whether the element is on screen (present, and not `hidden`).
+    pub async fn is_shown(&self, css: &str) -> bool {
+        self.wait_for(css)
+            .await
+            .is_displayed()
+            .await
+            .unwrap_or_else(|error| panic!("is {css} displayed: {error}"))
+    }
+
     pub async fn texts(&self, css: &str) -> Vec<String> {
         let mut texts = Vec::new();
         for element in self

@@ -14,7 +14,7 @@ use std::sync::Arc;
 #[component]
 pub fn AccessLevels(
     found: Arc<Fetched>,
-    clock: Signal<Clock>,
+    clock: RwSignal<Clock>,
     hide_sandbox: RwSignal<bool>,
 ) -> impl IntoView {
     let total = found.profile.access_levels.len();

@@ -8,12 +8,12 @@ use leptos::prelude::*;
 pub fn ErrorView(
     error: LookupError,
     lookup: Lookup,
-    on_retry: Callback<()>,
-    on_other: Callback<Lookup>,
+    on_retry: impl Fn() + Copy + Send + Sync + 'static,
+    on_other: impl Fn(Lookup) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let retry = error.can_retry().then(|| {
         view! {
-            <button type="button" class="secondary" on:click=move |_| on_retry.run(())>
+            <button type="button" class="secondary" on:click=move |_| on_retry()>
                 "Try again"
             </button>
         }
@@ -28,7 +28,7 @@ pub fn ErrorView(
             id: lookup.id.clone(),
         };
         view! {
-            <button type="button" class="secondary" on:click=move |_| on_other.run(other.clone())>
+            <button type="button" class="secondary" on:click=move |_| on_other(other.clone())>
                 {label}
             </button>
         }

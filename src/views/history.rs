@@ -10,23 +10,18 @@ use crate::transport::Fetched;
 use leptos::prelude::*;
 use std::sync::Arc;
 
-/// One long table of the profile: its own order and page, the shared filter
-/// and sandbox toggle, and one memoised page of rows.
+/// One long table of the profile: its own order, the shared filter, sandbox
+/// toggle and page (whoever changes the filter or the toggle sets the page
+/// back to the first), and one memoised page of rows.
 pub fn history<T: Row + Send + Sync + 'static>(
     table: &'static Table<T>,
     found: Arc<Fetched>,
-    clock: Signal<Clock>,
+    clock: RwSignal<Clock>,
     filter: RwSignal<String>,
     hide_sandbox: RwSignal<bool>,
+    page: RwSignal<usize>,
 ) -> impl IntoView {
-    let (order, page) = (RwSignal::new(Order::NewestFirst), RwSignal::new(0));
-    // A new filter or order starts again at the first page.
-    Effect::new(move |_| {
-        filter.track();
-        hide_sandbox.track();
-        order.track();
-        page.set(0);
-    });
+    let order = RwSignal::new(Order::NewestFirst);
     let listing = {
         let found = found.clone();
         Memo::new(move |_| {
@@ -40,7 +35,7 @@ pub fn history<T: Row + Send + Sync + 'static>(
         })
     };
     let total = (table.items)(&found.profile).len();
-    let rows = Signal::derive(move || {
+    let rows: Rows = Arc::new(move || {
         let clock = clock.get();
         let items = (table.items)(&found.profile);
         listing.with(|listing| {
@@ -57,6 +52,10 @@ pub fn history<T: Row + Send + Sync + 'static>(
     }
 }
 
+/// The cells of the rows on screen; reading it tracks the page, the order,
+/// the filter and the clock.
+type Rows = Arc<dyn Fn() -> Vec<Vec<Cell>> + Send + Sync>;
+
 #[component]
 fn HistoryTable(
     title: &'static str,
@@ -67,7 +66,7 @@ fn HistoryTable(
     listing: Memo<Page>,
     order: RwSignal<Order>,
     page: RwSignal<usize>,
-    rows: Signal<Vec<Vec<Cell>>>,
+    rows: Rows,
 ) -> impl IntoView {
     let heading = format!("{noun}-heading");
     let labelled_by = heading.clone();
@@ -76,14 +75,14 @@ fn HistoryTable(
         .enumerate()
         .map(|(index, name)| {
             if index == sort_column {
-                view! { <SortHeader order=order /> }.into_any()
+                view! { <SortHeader order=order page=page /> }.into_any()
             } else {
                 view! { <th scope="col">{*name}</th> }.into_any()
             }
         })
         .collect_view();
     let body = move || {
-        rows.get()
+        rows()
             .into_iter()
             .map(|row| {
                 let cells = row
@@ -111,11 +110,14 @@ fn HistoryTable(
 
 /// The "Purchased" column header, which flips the order.
 #[component]
-fn SortHeader(order: RwSignal<Order>) -> impl IntoView {
+fn SortHeader(order: RwSignal<Order>, page: RwSignal<usize>) -> impl IntoView {
     let newest = move || order.get() == Order::NewestFirst;
     view! {
         <th scope="col" aria-sort=move || if newest() { "descending" } else { "ascending" }>
-            <button type="button" class="sort" on:click=move |_| order.update(|o| *o = o.flipped())>
+            <button type="button" class="sort" on:click=move |_| {
+                order.update(|o| *o = o.flipped());
+                page.set(0);
+            }>
                 {move || if newest() { "Purchased ↓ newest first" } else { "Purchased ↑ oldest first" }}
             </button>
         </th>
@@ -130,13 +132,13 @@ fn Pager(listing: Memo<Page>, page: RwSignal<usize>, noun: &'static str) -> impl
     view! {
         <div class="pager">
             <span class="pager-summary" aria-live="polite">{summary}</span>
-            <Show when=more_than_one>
+            <span class="pager-pages" hidden=move || !more_than_one()>
                 <button type="button" class="secondary" disabled=move || listing.with(|l| l.page == 0)
                     on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>"Previous"</button>
                 <span class="muted">{move || listing.with(|l| format!("page {} of {}", l.page + 1, l.pages))}</span>
                 <button type="button" class="secondary" disabled=move || listing.with(|l| l.page + 1 >= l.pages)
                     on:click=move |_| page.update(|p| *p += 1)>"Next"</button>
-            </Show>
+            </span>
         </div>
     }
 }

@@ -10,11 +10,11 @@ mod search;
 
 use crate::browser;
 use crate::error::LookupError;
-use crate::format::Clock;
 use crate::lookup::{remember, IdKind, Lookup};
 use crate::transport::{fetch_profile, Fetched};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Where the page is: nothing asked yet, a lookup on its way, or its answer.
@@ -26,6 +26,10 @@ enum Outcome {
     Failed(Lookup, LookupError),
 }
 
+/// Only the newest lookup may show its answer, however the responses race.
+/// A plain counter: the page has one App, and a reactive value would cost wasm.
+static NEWEST_LOOKUP: AtomicU64 = AtomicU64::new(0);
+
 #[component]
 pub fn App() -> impl IntoView {
     let from_url = browser::lookup_in_url();
@@ -36,18 +40,15 @@ pub fn App() -> impl IntoView {
     // Read when a profile arrives, so every "in 3 days" on screen is
     // relative to the same moment; the zone toggle keeps that moment.
     let clock = RwSignal::new(browser::clock(false));
-    // Only the newest lookup may show its answer, however the responses race.
-    let newest = StoredValue::new(0_u64);
 
     let run = move |lookup: Lookup| {
-        let ticket = newest.get_value() + 1;
-        newest.set_value(ticket);
+        let ticket = NEWEST_LOOKUP.fetch_add(1, Ordering::Relaxed) + 1;
         kind.set(lookup.kind);
         text.set(lookup.id.clone());
         outcome.set(Outcome::Loading(lookup.clone()));
         spawn_local(async move {
             let result = fetch_profile(&lookup).await;
-            if newest.get_value() != ticket {
+            if NEWEST_LOOKUP.load(Ordering::Relaxed) != ticket {
                 return;
             }
             match result {
@@ -67,20 +68,20 @@ pub fn App() -> impl IntoView {
             }
         });
     };
-    let open = Callback::new(move |lookup: Lookup| {
+    let open = move |lookup: Lookup| {
         browser::push_url(&lookup);
         run(lookup);
-    });
-    let submit = Callback::new(move |()| {
+    };
+    let submit = move || {
         if let Some(lookup) = Lookup::from_input(kind.get_untracked(), &text.get_untracked()) {
-            open.run(lookup);
+            open(lookup);
         }
-    });
-    let retry = Callback::new(move |()| {
+    };
+    let retry = move || {
         if let Outcome::Failed(lookup, _) = outcome.get_untracked() {
             run(lookup);
         }
-    });
+    };
 
     // The URL is the state: back and forward replay the lookup they name.
     let _ = window_event_listener(
@@ -108,8 +109,7 @@ pub fn App() -> impl IntoView {
         run(lookup);
     }
     request_animation_frame(|| browser::mark("panel:ready"));
-    let busy = Signal::derive(move || outcome.with(|o| matches!(o, Outcome::Loading(_))));
-    let read_clock: Signal<Clock> = clock.into();
+    let busy = move || outcome.with(|o| matches!(o, Outcome::Loading(_)));
 
     view! {
         <header class="topbar">
@@ -136,7 +136,7 @@ pub fn App() -> impl IntoView {
                             "Looking up " {lookup.kind.label()} " " <code>{lookup.id}</code> "…"
                         </p>
                     }.into_any(),
-                    Outcome::Loaded(found) => view! { <profile::ProfileView found=found clock=read_clock /> }.into_any(),
+                    Outcome::Loaded(found) => view! { <profile::ProfileView found=found clock=clock /> }.into_any(),
                     Outcome::Failed(lookup, error) => view! {
                         <error::ErrorView error=error lookup=lookup on_retry=retry on_other=open />
                     }.into_any(),

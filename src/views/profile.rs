@@ -14,10 +14,16 @@ use leptos::prelude::*;
 use std::sync::Arc;
 
 #[component]
-pub fn ProfileView(found: Arc<Fetched>, clock: Signal<Clock>) -> impl IntoView {
+pub fn ProfileView(found: Arc<Fetched>, clock: RwSignal<Clock>) -> impl IntoView {
     // Shared by the lists below, and kept while the zone toggles.
     let filter = RwSignal::new(String::new());
     let hide_sandbox = RwSignal::new(false);
+    // Each long table's page. A new filter starts them again at the first.
+    let (subscriptions_page, purchases_page) = (RwSignal::new(0), RwSignal::new(0));
+    let first_pages = move || {
+        subscriptions_page.set(0);
+        purchases_page.set(0);
+    };
     let summary = found.clone();
     view! {
         <article class="profile" aria-labelledby="result-heading">
@@ -31,18 +37,24 @@ pub fn ProfileView(found: Arc<Fetched>, clock: Signal<Clock>) -> impl IntoView {
                         autocomplete="off"
                         spellcheck="false"
                         prop:value=move || filter.get()
-                        on:input=move |event| filter.set(event_target_value(&event))
+                        on:input=move |event| {
+                            filter.set(event_target_value(&event));
+                            first_pages();
+                        }
                     />
                 </label>
                 <label class="choice">
                     <input type="checkbox" id="hide-sandbox" prop:checked=move || hide_sandbox.get()
-                        on:change=move |_| hide_sandbox.update(|hide| *hide = !*hide) />
+                        on:change=move |_| {
+                            hide_sandbox.update(|hide| *hide = !*hide);
+                            first_pages();
+                        } />
                     "Hide sandbox"
                 </label>
             </div>
             <AccessLevels found=found.clone() clock=clock hide_sandbox=hide_sandbox />
-            {history(&SUBSCRIPTIONS, found.clone(), clock, filter, hide_sandbox)}
-            {history(&PURCHASES, found.clone(), clock, filter, hide_sandbox)}
+            {history(&SUBSCRIPTIONS, found.clone(), clock, filter, hide_sandbox, subscriptions_page)}
+            {history(&PURCHASES, found.clone(), clock, filter, hide_sandbox, purchases_page)}
             <Attributes found=found.clone() />
             <RawJson found=found />
         </article>

@@ -8,10 +8,10 @@ use leptos::prelude::*;
 pub fn LookupForm(
     kind: RwSignal<IdKind>,
     text: RwSignal<String>,
-    busy: Signal<bool>,
-    on_submit: Callback<()>,
+    busy: impl Fn() -> bool + Copy + Send + Sync + 'static,
+    on_submit: impl Fn() + Copy + Send + Sync + 'static,
     recent: RwSignal<Vec<Lookup>>,
-    on_pick: Callback<Lookup>,
+    on_pick: impl Fn(Lookup) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let kind_choice = move |value: IdKind, label: &'static str| {
         view! {
@@ -34,7 +34,7 @@ pub fn LookupForm(
             aria-label="Look up a customer"
             on:submit=move |event| {
                 event.prevent_default();
-                on_submit.run(());
+                on_submit();
             }
         >
             <fieldset class="kinds">
@@ -60,30 +60,28 @@ pub fn LookupForm(
                     prop:value=move || text.get()
                     on:input=move |event| text.set(event_target_value(&event))
                 />
-                <button type="submit" disabled=move || busy.get()>
-                    {move || if busy.get() { "Looking up…" } else { "Look up" }}
+                <button type="submit" disabled=busy>
+                    {move || if busy() { "Looking up…" } else { "Look up" }}
                 </button>
             </div>
         </form>
-        <Show when=move || !recent.with(Vec::is_empty)>
-            <nav class="recent" aria-label="Recent lookups in this tab">
-                <span class="recent-title">"Recent:"</span>
-                {move || {
-                    recent
-                        .get()
-                        .into_iter()
-                        .map(|lookup| {
-                            let title = format!("Look up {} {}", lookup.kind.label(), lookup.id);
-                            let label = lookup.id.clone();
-                            view! {
-                                <button type="button" class="link" title=title on:click=move |_| on_pick.run(lookup.clone())>
-                                    {label}
-                                </button>
-                            }
-                        })
-                        .collect_view()
-                }}
-            </nav>
-        </Show>
+        <nav class="recent" aria-label="Recent lookups in this tab" hidden=move || recent.with(Vec::is_empty)>
+            <span class="recent-title">"Recent:"</span>
+            {move || {
+                recent
+                    .get()
+                    .into_iter()
+                    .map(|lookup| {
+                        let title = format!("Look up {} {}", lookup.kind.label(), lookup.id);
+                        let label = lookup.id.clone();
+                        view! {
+                            <button type="button" class="link" title=title on:click=move |_| on_pick(lookup.clone())>
+                                {label}
+                            </button>
+                        }
+                    })
+                    .collect_view()
+            }}
+        </nav>
     }
 }

@@ -1,7 +1,7 @@
 //! `cargo xtask test`: every check, in the order that fails fastest.
 
 use crate::run::{self, root, status, Result};
-use crate::{build, tools};
+use crate::{bench, build, tools};
 use std::path::Path;
 
 pub fn run() -> Result {
@@ -35,6 +35,7 @@ pub fn run() -> Result {
     status(run::cargo().args(["test", "--workspace", "--exclude", "e2e"]))?;
 
     let dist = build::panel(&panel_tools)?;
+    bench::check_weight(&dist)?;
     let relay = build::relay()?;
     run::step("End-to-end tests in headless Chromium against the relay");
     browser_tests(
