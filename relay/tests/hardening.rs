@@ -74,8 +74,49 @@ async fn static_files_are_compressed() {
             .unwrap();
         assert_eq!(response.headers()["content-encoding"], encoding);
         let size = response.bytes().await.unwrap().len();
-        assert!(size < 4600 / 4, "{encoding}: {size} bytes");
+        assert!(size < 23_000 / 4, "{encoding}: {size} bytes");
     }
+}
+
+#[tokio::test]
+async fn big_answers_are_compressed_and_small_ones_go_as_they_are() {
+    let attributes: Vec<String> = (0..1000)
+        .map(|n| format!(r#"{{"key":"attribute_{n}","value":"value {n}"}}"#))
+        .collect();
+    let big = format!(
+        r#"{{"data":{{"profile_id":"p","custom_attributes":[{}]}}}}"#,
+        attributes.join(",")
+    );
+    let (upstream, _) = raw_upstream(vec![ok_json(SEED), ok_json(&big)]).await;
+    let relay = relay_to(&upstream, KEY).await;
+    let ask = || {
+        client()
+            .get(format!("{}/api/profile?customer_user_id=u", relay.url))
+            .header("X-CSRF", "1")
+            .header("accept-encoding", "gzip")
+            .send()
+    };
+
+    let small = ask().await.unwrap();
+    assert!(!small.headers().contains_key("content-encoding"));
+    assert_eq!(small.bytes().await.unwrap(), SEED.as_bytes());
+
+    let large = ask().await.unwrap();
+    assert_eq!(large.headers()["content-encoding"], "gzip");
+    let compressed = large.bytes().await.unwrap();
+    assert!(
+        compressed.len() < big.len() / 4,
+        "{} bytes",
+        compressed.len()
+    );
+    let mut decoded = String::new();
+    flate2::read::GzDecoder::new(&compressed[..])
+        .read_to_string(&mut decoded)
+        .unwrap();
+    assert_eq!(
+        decoded, big,
+        "the profile arrives exactly as Adapty sent it"
+    );
 }
 
 #[tokio::test]

@@ -197,9 +197,11 @@ http {{
             rewrite ^ /seed.json break;
         }}
     }}
-    # What an operator might write instead of the relay: inject the key.
+    # What an operator might write instead of the relay: inject the key,
+    # and keep nginx's default access log, as the relay keeps its audit log.
     server {{
         listen 127.0.0.1:{proxy_port};
+        access_log {prefix}/access.log;
         location = /api/profile {{
             proxy_pass http://adapty/api/v2/server-side-api/profile/;
             proxy_http_version 1.1;

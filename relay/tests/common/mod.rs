@@ -52,7 +52,7 @@ pub fn static_dir() -> PathBuf {
     .unwrap();
     std::fs::write(
         dir.join("main-0123456789abcdef.css"),
-        "body { color: black; }\n".repeat(200),
+        "body { color: black; }\n".repeat(1000),
     )
     .unwrap();
     dir
