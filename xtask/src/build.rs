@@ -20,8 +20,52 @@ pub fn panel(tools: &PanelTools) -> Result<PathBuf> {
             .env_remove("CARGO_PKG_NAME"),
     )?;
     let dist = root().join("dist");
+    minify_js(&dist, &tools.terser)?;
     precompress(&dist)?;
     Ok(dist)
+}
+
+/// Minifies wasm-bindgen's JavaScript with terser (Trunk's minifier cannot
+/// parse it), and updates its subresource-integrity hash in `index.html`,
+/// which Trunk computed for the file as it was.
+fn minify_js(dist: &Path, terser: &Path) -> Result {
+    let index_path = dist.join("index.html");
+    let mut index = std::fs::read_to_string(&index_path)
+        .map_err(|error| format!("cannot read {}: {error}", index_path.display()))?;
+    for entry in std::fs::read_dir(dist).map_err(|error| error.to_string())? {
+        let path = entry.map_err(|error| error.to_string())?.path();
+        if path.extension().is_none_or(|ext| ext != "js") {
+            continue;
+        }
+        let before = std::fs::read(&path).map_err(|error| error.to_string())?;
+        status(
+            Command::new(terser)
+                .arg(&path)
+                .args(["--module", "--compress", "--mangle", "--output"])
+                .arg(&path),
+        )?;
+        let after = std::fs::read(&path).map_err(|error| error.to_string())?;
+        let (old, new) = (integrity(&before), integrity(&after));
+        if !index.contains(&old) {
+            return Err(format!(
+                "index.html has no integrity {old} for {}",
+                path.display()
+            ));
+        }
+        index = index.replace(&old, &new);
+    }
+    std::fs::write(&index_path, index).map_err(|error| error.to_string())
+}
+
+/// A subresource-integrity value as Trunk writes it: `sha384-<base64>`.
+fn integrity(bytes: &[u8]) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha384::digest(bytes);
+    format!(
+        "sha384-{}",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
 }
 
 /// Writes `name.br` and `name.gz` beside each built file, at the highest

@@ -17,11 +17,14 @@ const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_VERSION: &str = "132.0.0";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const AXE_VERSION: &str = "4.14.1";
+const TERSER_VERSION: &str = "5.51.4";
 const OHA_VERSION: &str = "1.16.0";
 
-/// A PATH on which Trunk finds exactly the tools installed here.
+/// A PATH on which Trunk finds exactly the tools installed here, and the
+/// JavaScript minifier run after it.
 pub struct PanelTools {
     pub path: OsString,
+    pub terser: PathBuf,
 }
 
 pub struct Browser {
@@ -36,6 +39,7 @@ pub fn panel_tools() -> Result<PanelTools> {
     trunk(&cargo_bin)?;
     wasm_bindgen(&cargo_bin)?;
     let npm_bin = wasm_opt()?;
+    let terser = terser()?;
     let path = std::env::join_paths(
         [npm_bin, cargo_bin]
             .into_iter()
@@ -44,7 +48,7 @@ pub fn panel_tools() -> Result<PanelTools> {
             )),
     )
     .map_err(|error| format!("cannot build PATH: {error}"))?;
-    Ok(PanelTools { path })
+    Ok(PanelTools { path, terser })
 }
 
 fn cargo_bin_dir() -> PathBuf {
@@ -124,6 +128,20 @@ fn wasm_opt() -> Result<PathBuf> {
         return Ok(bin);
     }
     npm_install(&prefix, &format!("binaryen@{BINARYEN_VERSION}"))?;
+    Ok(bin)
+}
+
+/// terser from npm: Trunk's own JavaScript minifier cannot read the ES
+/// module wasm-bindgen writes, and the panel has a weight budget.
+fn terser() -> Result<PathBuf> {
+    let prefix = npm_prefix();
+    let bin = prefix.join("node_modules").join(".bin").join("terser");
+    let found = output(Command::new(&bin).arg("--version"));
+    if found.is_some_and(|version| version.trim() == format!("terser {TERSER_VERSION}")) {
+        println!("ok  terser {TERSER_VERSION} (npm)");
+        return Ok(bin);
+    }
+    npm_install(&prefix, &format!("terser@{TERSER_VERSION}"))?;
     Ok(bin)
 }
 
