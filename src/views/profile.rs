@@ -13,6 +13,8 @@ use crate::transport::Fetched;
 use leptos::prelude::*;
 use std::sync::Arc;
 
+/// `clock` is only read below the app: it is passed as the app's own
+/// `RwSignal` because every other wrapper type would add wasm.
 #[component]
 pub fn ProfileView(found: Arc<Fetched>, clock: RwSignal<Clock>) -> impl IntoView {
     // Shared by the lists below, and kept while the zone toggles.
