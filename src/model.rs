@@ -58,170 +58,96 @@ pub struct CustomAttribute {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(try_from = "Record")]
 pub struct AccessLevel {
     pub access_level_id: String,
+    #[serde(default)]
     pub store: String,
+    #[serde(default)]
     pub store_product_id: String,
+    #[serde(default)]
     pub store_base_plan_id: Option<String>,
+    #[serde(default)]
     pub store_transaction_id: Option<String>,
+    #[serde(default)]
     pub store_original_transaction_id: Option<String>,
+    #[serde(default)]
     pub offer: Option<Offer>,
+    #[serde(default)]
     pub starts_at: Option<Timestamp>,
+    #[serde(default)]
     pub purchased_at: Option<Timestamp>,
+    #[serde(default)]
     pub originally_purchased_at: Option<Timestamp>,
     /// `None` means lifetime access.
+    #[serde(default)]
     pub expires_at: Option<Timestamp>,
+    #[serde(default)]
     pub renewal_cancelled_at: Option<Timestamp>,
+    #[serde(default)]
     pub billing_issue_detected_at: Option<Timestamp>,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub is_in_grace_period: bool,
+    #[serde(default)]
     pub cancellation_reason: Option<String>,
     /// Sometimes present, sometimes not.
+    #[serde(default)]
     pub environment: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(from = "Record")]
 pub struct Subscription {
+    #[serde(default)]
     pub store: String,
+    #[serde(default)]
     pub store_product_id: String,
+    #[serde(default)]
     pub store_base_plan_id: Option<String>,
+    #[serde(default)]
     pub store_transaction_id: Option<String>,
+    #[serde(default)]
     pub store_original_transaction_id: Option<String>,
+    #[serde(default)]
     pub offer: Option<Offer>,
+    #[serde(default)]
     pub environment: Option<String>,
+    #[serde(default)]
     pub purchased_at: Option<Timestamp>,
+    #[serde(default)]
     pub originally_purchased_at: Option<Timestamp>,
+    #[serde(default)]
     pub expires_at: Option<Timestamp>,
+    #[serde(default)]
     pub renewal_cancelled_at: Option<Timestamp>,
+    #[serde(default)]
     pub billing_issue_detected_at: Option<Timestamp>,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub is_in_grace_period: bool,
+    #[serde(default)]
     pub cancellation_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(from = "Record")]
 pub struct NonSubscription {
+    #[serde(default)]
     pub purchase_id: Option<String>,
+    #[serde(default)]
     pub store: String,
+    #[serde(default)]
     pub store_product_id: String,
+    #[serde(default)]
     pub store_base_plan_id: Option<String>,
+    #[serde(default)]
     pub store_transaction_id: Option<String>,
+    #[serde(default)]
     pub store_original_transaction_id: Option<String>,
+    #[serde(default)]
     pub purchased_at: Option<Timestamp>,
+    #[serde(default)]
     pub environment: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub is_refund: bool,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub is_consumable: bool,
-}
-
-/// An access level, subscription or one-time purchase as it arrives. The
-/// three share most of their fields, so one deserializer reads all three:
-/// serde's derive weighs on the wasm for every struct it reads, and the panel
-/// travels to every admin's browser. A missing or `null` value is the default.
-#[derive(Deserialize)]
-struct Record {
-    #[serde(default)]
-    access_level_id: Option<String>,
-    #[serde(default)]
-    purchase_id: Option<String>,
-    #[serde(default)]
-    store: String,
-    #[serde(default)]
-    store_product_id: String,
-    #[serde(default)]
-    store_base_plan_id: Option<String>,
-    #[serde(default)]
-    store_transaction_id: Option<String>,
-    #[serde(default)]
-    store_original_transaction_id: Option<String>,
-    #[serde(default)]
-    offer: Option<Offer>,
-    #[serde(default)]
-    environment: Option<String>,
-    #[serde(default)]
-    starts_at: Option<Timestamp>,
-    #[serde(default)]
-    purchased_at: Option<Timestamp>,
-    #[serde(default)]
-    originally_purchased_at: Option<Timestamp>,
-    #[serde(default)]
-    expires_at: Option<Timestamp>,
-    #[serde(default)]
-    renewal_cancelled_at: Option<Timestamp>,
-    #[serde(default)]
-    billing_issue_detected_at: Option<Timestamp>,
-    #[serde(default, deserialize_with = "null_as_default")]
-    is_in_grace_period: bool,
-    #[serde(default)]
-    cancellation_reason: Option<String>,
-    #[serde(default, deserialize_with = "null_as_default")]
-    is_refund: bool,
-    #[serde(default, deserialize_with = "null_as_default")]
-    is_consumable: bool,
-}
-
-impl TryFrom<Record> for AccessLevel {
-    type Error = &'static str;
-    fn try_from(record: Record) -> Result<Self, Self::Error> {
-        Ok(AccessLevel {
-            access_level_id: record
-                .access_level_id
-                .ok_or("missing field `access_level_id`")?,
-            store: record.store,
-            store_product_id: record.store_product_id,
-            store_base_plan_id: record.store_base_plan_id,
-            store_transaction_id: record.store_transaction_id,
-            store_original_transaction_id: record.store_original_transaction_id,
-            offer: record.offer,
-            starts_at: record.starts_at,
-            purchased_at: record.purchased_at,
-            originally_purchased_at: record.originally_purchased_at,
-            expires_at: record.expires_at,
-            renewal_cancelled_at: record.renewal_cancelled_at,
-            billing_issue_detected_at: record.billing_issue_detected_at,
-            is_in_grace_period: record.is_in_grace_period,
-            cancellation_reason: record.cancellation_reason,
-            environment: record.environment,
-        })
-    }
-}
-
-impl From<Record> for Subscription {
-    fn from(record: Record) -> Self {
-        Subscription {
-            store: record.store,
-            store_product_id: record.store_product_id,
-            store_base_plan_id: record.store_base_plan_id,
-            store_transaction_id: record.store_transaction_id,
-            store_original_transaction_id: record.store_original_transaction_id,
-            offer: record.offer,
-            environment: record.environment,
-            purchased_at: record.purchased_at,
-            originally_purchased_at: record.originally_purchased_at,
-            expires_at: record.expires_at,
-            renewal_cancelled_at: record.renewal_cancelled_at,
-            billing_issue_detected_at: record.billing_issue_detected_at,
-            is_in_grace_period: record.is_in_grace_period,
-            cancellation_reason: record.cancellation_reason,
-        }
-    }
-}
-
-impl From<Record> for NonSubscription {
-    fn from(record: Record) -> Self {
-        NonSubscription {
-            purchase_id: record.purchase_id,
-            store: record.store,
-            store_product_id: record.store_product_id,
-            store_base_plan_id: record.store_base_plan_id,
-            store_transaction_id: record.store_transaction_id,
-            store_original_transaction_id: record.store_original_transaction_id,
-            purchased_at: record.purchased_at,
-            environment: record.environment,
-            is_refund: record.is_refund,
-            is_consumable: record.is_consumable,
-        }
-    }
 }
 
 /// An offer applied to a purchase. Adapty spells its fields either
@@ -590,6 +516,18 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    #[test]
+    fn a_field_a_list_does_not_use_cannot_fail_the_profile() {
+        // Each list reads only its own fields: a stray field of another
+        // list, of any type, is ignored rather than failing the profile.
+        let body = r#"{"data":{"profile_id":"p",
+            "access_levels":[{"access_level_id":"premium","purchase_id":7,"is_refund":"yes"}],
+            "non_subscriptions":[{"store":"app_store","is_in_grace_period":"x","offer":3}]}}"#;
+        let profile = Envelope::parse(body).unwrap();
+        assert_eq!(profile.access_levels[0].access_level_id, "premium");
+        assert_eq!(profile.non_subscriptions[0].store, "app_store");
     }
 
     #[test]
