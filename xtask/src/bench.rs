@@ -7,7 +7,7 @@
 use crate::run::{self, output, root, Result};
 use crate::{build, compress, test, tools};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -79,18 +79,7 @@ fn weight(dist: &Path) -> Result<Weight> {
     run::step("Panel weight");
     let mut files = Vec::new();
     let (mut raw_total, mut gzip_total, mut brotli_total) = (0u64, 0u64, 0u64);
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dist)
-        .map_err(|error| format!("cannot read {}: {error}", dist.display()))?
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| path.is_file())
-        // The precompressed copies are the same files, not more of them.
-        .filter(|path| {
-            !path
-                .extension()
-                .is_some_and(|ext| ext == "br" || ext == "gz")
-        })
-        .collect();
-    entries.sort();
+    let entries = build::built_files(dist)?;
     println!(
         "{:<48} {:>10} {:>10} {:>10}",
         "file", "raw", "gzip", "brotli"

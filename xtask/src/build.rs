@@ -32,8 +32,7 @@ fn minify_js(dist: &Path, terser: &Path) -> Result {
     let index_path = dist.join("index.html");
     let mut index = std::fs::read_to_string(&index_path)
         .map_err(|error| format!("cannot read {}: {error}", index_path.display()))?;
-    for entry in std::fs::read_dir(dist).map_err(|error| error.to_string())? {
-        let path = entry.map_err(|error| error.to_string())?.path();
+    for path in built_files(dist)? {
         if path.extension().is_none_or(|ext| ext != "js") {
             continue;
         }
@@ -71,16 +70,7 @@ fn integrity(bytes: &[u8]) -> String {
 /// Writes `name.br` and `name.gz` beside each built file, at the highest
 /// levels, so the relay serves them without compressing on every request.
 fn precompress(dist: &Path) -> Result {
-    for entry in std::fs::read_dir(dist)
-        .map_err(|error| format!("cannot read {}: {error}", dist.display()))?
-    {
-        let path = entry.map_err(|error| error.to_string())?.path();
-        let compressed = path
-            .extension()
-            .is_some_and(|ext| ext == "br" || ext == "gz");
-        if !path.is_file() || compressed {
-            continue;
-        }
+    for path in built_files(dist)? {
         let bytes = std::fs::read(&path).map_err(|error| error.to_string())?;
         let mut name = path.clone().into_os_string();
         name.push(".br");
@@ -90,6 +80,25 @@ fn precompress(dist: &Path) -> Result {
         std::fs::write(&name, compress::gzip(&bytes)).map_err(|error| error.to_string())?;
     }
     Ok(())
+}
+
+/// The files of `dist/`, in name order, without the precompressed copies:
+/// those are the same files, not more of them.
+pub fn built_files(dist: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dist)
+        .map_err(|error| format!("cannot read {}: {error}", dist.display()))?
+    {
+        let path = entry.map_err(|error| error.to_string())?.path();
+        let compressed = path
+            .extension()
+            .is_some_and(|ext| ext == "br" || ext == "gz");
+        if path.is_file() && !compressed {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
 }
 
 pub fn relay() -> Result<PathBuf> {
