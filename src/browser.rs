@@ -3,7 +3,7 @@
 //! Thin on purpose: every decision lives in plain Rust elsewhere.
 
 use crate::format::Clock;
-use crate::lookup::{decode_recent, encode_recent, Lookup};
+use crate::lookup::{decode_recent, encode_recent, IdKind, Lookup};
 use chrono::{DateTime, Utc};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::UrlSearchParams;
@@ -18,7 +18,10 @@ fn window() -> web_sys::Window {
 pub fn lookup_in_url() -> Option<Lookup> {
     let search = window().location().search().ok()?;
     let params = UrlSearchParams::new_with_str(&search).ok()?;
-    Lookup::from_url(params.get("customer_user_id"), params.get("profile_id"))
+    Lookup::from_url(
+        params.get(IdKind::CustomerUserId.param()),
+        params.get(IdKind::ProfileId.param()),
+    )
 }
 
 /// Adds the lookup to the history, so it can be shared, reloaded and gone back to.

@@ -4,6 +4,7 @@
 //! panel's one error type, and `views::error` its one view.
 
 use crate::lookup::IdKind;
+use protocol::ErrorCode;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -56,18 +57,29 @@ impl LookupError {
                 _ => LookupError::Unexpected(format!("HTTP {status} without an explanation")),
             };
         };
-        match error.code.as_str() {
-            "invalid_request" => LookupError::InvalidInput(error.message),
-            "profile_not_found" => LookupError::NotFound(kind),
-            "relay_misconfigured" => LookupError::RelayMisconfigured,
-            "rate_limited" => LookupError::RateLimited {
+        let Some(code) = ErrorCode::parse(&error.code) else {
+            // A newer relay's code: said as it is, for the team that runs it.
+            return LookupError::Unexpected(format!("{} ({})", error.message, error.code));
+        };
+        // Exhaustive on purpose: a code added to `protocol` must be decided here.
+        match code {
+            ErrorCode::InvalidRequest => LookupError::InvalidInput(error.message),
+            ErrorCode::ProfileNotFound => LookupError::NotFound(kind),
+            ErrorCode::RelayMisconfigured => LookupError::RelayMisconfigured,
+            ErrorCode::RateLimited => LookupError::RateLimited {
                 retry_after_secs: retry_after.and_then(|value| value.trim().parse().ok()),
             },
-            "unauthenticated" => LookupError::Unauthenticated,
-            "forbidden" => LookupError::Forbidden,
-            "upstream_timeout" => LookupError::UpstreamTimeout,
-            "upstream_error" | "upstream_too_large" => LookupError::UpstreamFailed(error.message),
-            _ => LookupError::Unexpected(format!("{} ({})", error.message, error.code)),
+            ErrorCode::Unauthenticated => LookupError::Unauthenticated,
+            ErrorCode::Forbidden => LookupError::Forbidden,
+            ErrorCode::UpstreamTimeout => LookupError::UpstreamTimeout,
+            ErrorCode::UpstreamError | ErrorCode::UpstreamTooLarge => {
+                LookupError::UpstreamFailed(error.message)
+            }
+            // The panel asks only for paths and methods that exist: one of
+            // these means panel and relay are of different versions.
+            ErrorCode::NotFound | ErrorCode::MethodNotAllowed => {
+                LookupError::Unexpected(format!("{} ({})", error.message, error.code))
+            }
         }
     }
 
@@ -175,6 +187,20 @@ mod tests {
             relay(500, "something_new"),
             LookupError::Unexpected(_)
         ));
+    }
+
+    #[test]
+    fn every_code_the_relay_can_send_is_understood() {
+        for &code in ErrorCode::ALL {
+            let error = relay(400, code.as_str());
+            let expected_unexpected =
+                matches!(code, ErrorCode::NotFound | ErrorCode::MethodNotAllowed);
+            assert_eq!(
+                matches!(error, LookupError::Unexpected(_)),
+                expected_unexpected,
+                "{code:?} became {error:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! What the admin asked for: one customer, by one kind of ID.
 
+use protocol::param;
+
 /// The two ways Adapty finds a profile. Anonymous profiles have no customer
 /// user ID, so only the profile ID finds them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,15 +14,15 @@ impl IdKind {
     /// The relay's query parameter, and the panel's own URL parameter.
     pub fn param(self) -> &'static str {
         match self {
-            IdKind::CustomerUserId => "customer_user_id",
-            IdKind::ProfileId => "profile_id",
+            IdKind::CustomerUserId => param::CUSTOMER_USER_ID,
+            IdKind::ProfileId => param::PROFILE_ID,
         }
     }
 
     pub fn from_param(param: &str) -> Option<IdKind> {
         match param {
-            "customer_user_id" => Some(IdKind::CustomerUserId),
-            "profile_id" => Some(IdKind::ProfileId),
+            param::CUSTOMER_USER_ID => Some(IdKind::CustomerUserId),
+            param::PROFILE_ID => Some(IdKind::ProfileId),
             _ => None,
         }
     }

@@ -5,8 +5,6 @@ use crate::error::LookupError;
 use crate::lookup::Lookup;
 use crate::model::{Envelope, Profile};
 
-pub const PROFILE_PATH: &str = "api/profile";
-
 /// Turns the relay's answer into a profile or an error the admin can act on.
 pub fn read_response(
     lookup: &Lookup,
@@ -48,11 +46,11 @@ pub async fn fetch_profile(lookup: &Lookup) -> Result<Fetched, LookupError> {
             LookupError::Offline
         }
     };
-    let response = Request::get(PROFILE_PATH)
+    let response = Request::get(protocol::path::PROFILE)
         .query([(lookup.kind.param(), lookup.id.as_str())])
         // Proves to the relay that this is the panel's own script, not a
         // cross-site form or link.
-        .header("X-CSRF", "1")
+        .header(protocol::CSRF_HEADER, protocol::CSRF_VALUE)
         .send()
         .await
         .map_err(network)?;

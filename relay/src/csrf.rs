@@ -4,13 +4,14 @@
 
 use crate::error::RelayError;
 use axum::http::{header, HeaderMap};
-
-/// The header the panel sends; its value is fixed.
-pub const CSRF_HEADER: &str = "x-csrf";
+use protocol::{CSRF_HEADER, CSRF_VALUE};
 
 pub fn check(headers: &HeaderMap, public_origin: Option<&str>) -> Result<(), RelayError> {
     let forbidden = |why: &str| Err(RelayError::Forbidden(why.to_owned()));
-    if headers.get(CSRF_HEADER).is_none_or(|value| value != "1") {
+    if headers
+        .get(CSRF_HEADER)
+        .is_none_or(|value| value != CSRF_VALUE)
+    {
         return forbidden("API calls must come from the panel (X-CSRF: 1 is missing)");
     }
     if let Some(site) = headers.get("sec-fetch-site") {

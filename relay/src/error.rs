@@ -7,6 +7,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+pub use protocol::ErrorCode;
 use serde_json::json;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -48,19 +49,19 @@ impl RelayError {
     }
 
     /// The stable code the panel keys off.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            RelayError::InvalidRequest(_) => "invalid_request",
-            RelayError::Unauthenticated(_) => "unauthenticated",
-            RelayError::Forbidden(_) => "forbidden",
-            RelayError::NotFound => "not_found",
-            RelayError::MethodNotAllowed => "method_not_allowed",
-            RelayError::ProfileNotFound => "profile_not_found",
-            RelayError::RelayMisconfigured => "relay_misconfigured",
-            RelayError::RateLimited { .. } => "rate_limited",
-            RelayError::Upstream(_) => "upstream_error",
-            RelayError::UpstreamTooLarge => "upstream_too_large",
-            RelayError::UpstreamTimeout => "upstream_timeout",
+            RelayError::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            RelayError::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            RelayError::Forbidden(_) => ErrorCode::Forbidden,
+            RelayError::NotFound => ErrorCode::NotFound,
+            RelayError::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            RelayError::ProfileNotFound => ErrorCode::ProfileNotFound,
+            RelayError::RelayMisconfigured => ErrorCode::RelayMisconfigured,
+            RelayError::RateLimited { .. } => ErrorCode::RateLimited,
+            RelayError::Upstream(_) => ErrorCode::UpstreamError,
+            RelayError::UpstreamTooLarge => ErrorCode::UpstreamTooLarge,
+            RelayError::UpstreamTimeout => ErrorCode::UpstreamTimeout,
         }
     }
 
@@ -87,7 +88,7 @@ impl RelayError {
 
 impl IntoResponse for RelayError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.code(), "message": self.message()}});
+        let body = json!({"error": {"code": self.code().as_str(), "message": self.message()}});
         let mut response = (self.status(), Json(body)).into_response();
         let headers = response.headers_mut();
         match self {

@@ -4,6 +4,7 @@
 
 use crate::error::RelayError;
 use axum::http::{HeaderName, HeaderValue};
+use protocol::param;
 use uuid::Uuid;
 
 /// Adapty's customer user IDs are the app's own; 512 bytes is far beyond any
@@ -22,7 +23,7 @@ impl Lookup {
     pub fn from_query(query: Option<&str>) -> Result<Lookup, RelayError> {
         let mut found: Option<(String, String)> = None;
         for (name, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-            if name != "customer_user_id" && name != "profile_id" {
+            if name != param::CUSTOMER_USER_ID && name != param::PROFILE_ID {
                 return Err(invalid(format!(
                     "unknown parameter {name:?}; use customer_user_id or profile_id"
                 )));
@@ -38,7 +39,7 @@ impl Lookup {
         }
         match found {
             None => Err(invalid("give customer_user_id or profile_id".into())),
-            Some((name, value)) if name == "profile_id" => parse_profile_id(&value),
+            Some((name, value)) if name == param::PROFILE_ID => parse_profile_id(&value),
             Some((_, value)) => parse_customer_user_id(value),
         }
     }
@@ -53,8 +54,8 @@ impl Lookup {
 
     pub fn kind(&self) -> &'static str {
         match self {
-            Lookup::CustomerUserId(_) => "customer_user_id",
-            Lookup::ProfileId(_) => "profile_id",
+            Lookup::CustomerUserId(_) => param::CUSTOMER_USER_ID,
+            Lookup::ProfileId(_) => param::PROFILE_ID,
         }
     }
 

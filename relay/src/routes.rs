@@ -79,8 +79,9 @@ pub fn app(config: Config) -> std::io::Result<Router> {
         );
     let csp = panel::content_security_policy(&config.static_dir);
 
+    let profile_path = format!("/{}", protocol::path::PROFILE);
     let router = Router::new()
-        .route("/api/profile", get(profile).fallback(method_not_allowed))
+        .route(&profile_path, get(profile).fallback(method_not_allowed))
         .route("/api/{*rest}", any(api_not_found))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(render_metrics))
@@ -120,7 +121,10 @@ async fn profile(
 ) -> Response {
     let started = Instant::now();
     let done = run_lookup(&state, &headers, query.as_deref()).await;
-    let outcome = done.result.as_ref().map_or_else(RelayError::code, |_| "ok");
+    let outcome = done
+        .result
+        .as_ref()
+        .map_or_else(|error| error.code().as_str(), |_| "ok");
     let response = match done.result {
         Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
         Err(error) => error.into_response(),
@@ -204,11 +208,11 @@ async fn count_requests(
     let route = match request
         .extensions()
         .get::<MatchedPath>()
-        .map(MatchedPath::as_str)
+        .map(|path| path.as_str().trim_start_matches('/'))
     {
-        Some("/api/profile") => "/api/profile",
-        Some("/healthz") => "/healthz",
-        Some("/metrics") => "/metrics",
+        Some(protocol::path::PROFILE) => "/api/profile",
+        Some("healthz") => "/healthz",
+        Some("metrics") => "/metrics",
         Some(_) => "/api/other",
         None => "static",
     };

@@ -39,6 +39,9 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Build the panel and the relay, then run only the browser tests whose
+    /// names contain one of FILTER (all when none is given).
+    E2e { filter: Vec<String> },
     /// Retake README's screenshot (docs/panel.png) with the browser tests.
     Screenshot,
 }
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Demo { listen } => demo::run(&listen),
         Command::Test => test::run(),
+        Command::E2e { filter } => test::e2e(&filter),
         Command::Screenshot => test::screenshot(),
         Command::Bench { check } => bench::run(check),
     };

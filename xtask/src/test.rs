@@ -68,6 +68,20 @@ pub fn browser_tests(relay: &Path, dist: &Path, screenshots: &Path, filter: &[&s
     )
 }
 
+/// The browser tests alone, for working on the panel: `cargo xtask e2e NAME…`.
+pub fn e2e(filter: &[String]) -> Result {
+    let tools = tools::panel_tools()?;
+    let dist = build::panel(&tools)?;
+    let relay = build::relay()?;
+    let filter: Vec<&str> = filter.iter().map(String::as_str).collect();
+    browser_tests(
+        &relay,
+        &dist,
+        &root().join("target").join("screenshots"),
+        &filter,
+    )
+}
+
 /// README's picture of the panel, taken by the same browser test that checks
 /// the page for accessibility, so it always shows what the tests saw.
 pub fn screenshot() -> Result {

@@ -1,0 +1,110 @@
+//! What the panel and the relay both speak, written once: the API's paths,
+//! its parameter and header names, and its error codes.
+//!
+//! The relay answers every failure with one of [`ErrorCode`]; the panel
+//! matches on it exhaustively, so a code added here that the panel does not
+//! handle is a compile error rather than a silent "unexpected answer".
+//! No dependencies: the panel's wasm carries only the strings.
+
+/// The relay's API paths, relative: the panel calls them relative to its
+/// own URL, so one build works under any host and path prefix; the relay
+/// mounts them under its base path.
+pub mod path {
+    pub const PROFILE: &str = "api/profile";
+}
+
+/// The two ways of naming a customer, as query parameters of a lookup (and
+/// of the panel's own URL).
+pub mod param {
+    pub const CUSTOMER_USER_ID: &str = "customer_user_id";
+    pub const PROFILE_ID: &str = "profile_id";
+}
+
+/// The header the panel adds to every API call, with its one value. A
+/// cross-site page cannot add it without a CORS preflight the relay never
+/// grants, so it proves the call comes from the panel's own script.
+pub const CSRF_HEADER: &str = "x-csrf";
+pub const CSRF_VALUE: &str = "1";
+
+/// The stable `code` of the relay's error body
+/// `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// The request is malformed; the message says how.
+    InvalidRequest,
+    /// No valid SSO identity came with the request.
+    Unauthenticated,
+    /// Not the panel's own call: cross-site, foreign origin, no CSRF header.
+    Forbidden,
+    /// No such API path.
+    NotFound,
+    MethodNotAllowed,
+    /// Adapty has no profile with this ID.
+    ProfileNotFound,
+    /// Adapty rejected the relay's key: the operator's problem.
+    RelayMisconfigured,
+    RateLimited,
+    /// Adapty failed, or answered something that is not a profile.
+    UpstreamError,
+    UpstreamTooLarge,
+    UpstreamTimeout,
+}
+
+impl ErrorCode {
+    /// Every code, for tests that must cover them all.
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::InvalidRequest,
+        ErrorCode::Unauthenticated,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::ProfileNotFound,
+        ErrorCode::RelayMisconfigured,
+        ErrorCode::RateLimited,
+        ErrorCode::UpstreamError,
+        ErrorCode::UpstreamTooLarge,
+        ErrorCode::UpstreamTimeout,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::ProfileNotFound => "profile_not_found",
+            ErrorCode::RelayMisconfigured => "relay_misconfigured",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::UpstreamError => "upstream_error",
+            ErrorCode::UpstreamTooLarge => "upstream_too_large",
+            ErrorCode::UpstreamTimeout => "upstream_timeout",
+        }
+    }
+
+    /// The code of this name; `None` for one this build does not know (a
+    /// newer relay), which the panel reports as an unexpected answer.
+    pub fn parse(code: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL
+            .iter()
+            .copied()
+            .find(|known| known.as_str() == code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_reads_back_as_itself_and_names_are_unique() {
+        for &code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+        }
+        let mut names: Vec<_> = ErrorCode::ALL.iter().map(|code| code.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ErrorCode::ALL.len());
+        assert_eq!(ErrorCode::parse("no_such_code"), None);
+    }
+}
