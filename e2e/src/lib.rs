@@ -6,6 +6,7 @@
 //! variables; run alone, a test says what is missing.
 
 pub mod fault;
+pub mod sso;
 
 pub use testkit::Raw;
 
@@ -38,7 +39,7 @@ pub struct Panel {
     _driver: Child,
 }
 
-fn required(variable: &str) -> PathBuf {
+pub(crate) fn required(variable: &str) -> PathBuf {
     std::env::var_os(variable)
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -46,14 +47,14 @@ fn required(variable: &str) -> PathBuf {
         })
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("a free loopback port")
         .port()
 }
 
-async fn wait_until_up(url: &str, what: &str) {
+pub(crate) async fn wait_until_up(url: &str, what: &str) {
     let started = Instant::now();
     while started.elapsed() < PATIENCE {
         if reqwest::get(url)
@@ -83,7 +84,9 @@ impl Panel {
         .await
     }
 
-    async fn start(relay_args: &[&str], relay_env: &[(&str, &str)]) -> Panel {
+    /// The relay with these arguments (beside the panel's files and a
+    /// loopback port), and a browser.
+    pub async fn start(relay_args: &[&str], relay_env: &[(&str, &str)]) -> Panel {
         let relay_port = free_port();
         let base_url = format!("http://127.0.0.1:{relay_port}");
         let relay = Command::new(required("E2E_RELAY"))

@@ -37,7 +37,9 @@ pub fn run() -> Result {
     let dist = build::panel(&panel_tools)?;
     bench::check_weight(&dist)?;
     let relay = build::relay()?;
-    run::step("End-to-end tests in headless Chromium against the relay");
+    run::step(
+        "End-to-end tests in headless Chromium, against the relay and behind a real SSO proxy",
+    );
     browser_tests(
         &relay,
         &dist,
@@ -54,6 +56,7 @@ pub fn run() -> Result {
 pub fn browser_tests(relay: &Path, dist: &Path, screenshots: &Path, filter: &[&str]) -> Result {
     let browser = tools::browser()?;
     let axe = tools::axe()?;
+    let sign_in = tools::sign_in()?;
     status(
         run::cargo()
             .args(["test", "--package", "e2e", "--"])
@@ -64,7 +67,14 @@ pub fn browser_tests(relay: &Path, dist: &Path, screenshots: &Path, filter: &[&s
             .env("E2E_CHROMIUM", browser.chromium)
             .env("E2E_CHROMEDRIVER", browser.chromedriver)
             .env("E2E_AXE", axe)
-            .env("E2E_SCREENSHOT_DIR", screenshots),
+            .env("E2E_SCREENSHOT_DIR", screenshots)
+            .env("E2E_APACHE", sign_in.apache)
+            .env("E2E_APACHE_MODULES", sign_in.apache_modules)
+            .env("E2E_OIDC_PYTHON", sign_in.python)
+            .env(
+                "E2E_OIDC_PROVIDER",
+                root().join("e2e").join("sso").join("provider.py"),
+            ),
     )
 }
 

@@ -13,11 +13,10 @@ use std::process::Command;
 
 /// trunk 0.22 needs a newer rustc than this project's 1.95.
 const TRUNK_VERSION: &str = "0.21.14";
-/// Must match `wasm_opt` in Trunk.toml.
-const BINARYEN_VERSION: &str = "132.0.0";
+/// Must match `wasm_opt` in Trunk.toml; the exact version is pinned by
+/// xtask/package-lock.json with terser's and axe-core's.
+const BINARYEN_MAJOR: &str = "132";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
-const AXE_VERSION: &str = "4.14.1";
-const TERSER_VERSION: &str = "5.51.4";
 const OHA_VERSION: &str = "1.16.0";
 
 /// A PATH on which Trunk finds exactly the tools installed here, and the
@@ -116,64 +115,76 @@ fn npm_prefix() -> PathBuf {
     root().join("target").join("tools")
 }
 
-/// Installs binaryen from npm into `target/tools`; returns its `.bin` folder.
-fn wasm_opt() -> Result<PathBuf> {
+/// binaryen (wasm-opt), terser and axe-core, exactly as `xtask/package-lock.json`
+/// pins them: `npm ci` into `target/tools` whenever the installed lock file
+/// differs from the committed one, so a changed version is always picked up.
+fn npm_tools() -> Result<PathBuf> {
     let prefix = npm_prefix();
-    let bin = prefix.join("node_modules").join(".bin");
-    let major = BINARYEN_VERSION.split('.').next().unwrap_or_default();
-    let wanted = format!("wasm-opt version {major}");
-    let found = output(Command::new(bin.join("wasm-opt")).arg("--version"));
-    if found.is_some_and(|version| version.starts_with(&wanted)) {
-        println!("ok  {wanted} (npm binaryen)");
-        return Ok(bin);
+    let modules = prefix.join("node_modules");
+    let wanted = std::fs::read(root().join("xtask").join("package-lock.json"))
+        .map_err(|error| format!("cannot read xtask/package-lock.json: {error}"))?;
+    // npm writes its own record of what it installed inside node_modules.
+    let installed = std::fs::read(prefix.join("package-lock.json")).ok();
+    if installed.as_deref() == Some(wanted.as_slice())
+        && modules.join(".package-lock.json").is_file()
+    {
+        return Ok(modules);
     }
-    npm_install(&prefix, &format!("binaryen@{BINARYEN_VERSION}"))?;
-    Ok(bin)
+    if output(Command::new("npm").arg("--version")).is_none() {
+        return Err(
+            "npm is needed for binaryen, terser and axe-core: install Node.js and npm, \
+             e.g. `apt-get install nodejs npm`"
+                .into(),
+        );
+    }
+    std::fs::create_dir_all(&prefix)
+        .map_err(|error| format!("cannot create {}: {error}", prefix.display()))?;
+    for file in ["package.json", "package-lock.json"] {
+        std::fs::copy(root().join("xtask").join(file), prefix.join(file))
+            .map_err(|error| format!("cannot copy xtask/{file}: {error}"))?;
+    }
+    status(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&prefix),
+    )?;
+    Ok(modules)
+}
+
+/// wasm-opt from npm's binaryen; returns its `.bin` folder for Trunk's PATH.
+fn wasm_opt() -> Result<PathBuf> {
+    let bin = npm_tools()?.join(".bin");
+    let wanted = format!("wasm-opt version {BINARYEN_MAJOR}");
+    match output(Command::new(bin.join("wasm-opt")).arg("--version")) {
+        Some(version) if version.starts_with(&wanted) => {
+            println!("ok  {wanted} (npm binaryen)");
+            Ok(bin)
+        }
+        found => Err(format!(
+            "xtask/package-lock.json must pin binaryen {BINARYEN_MAJOR} (Trunk.toml's wasm_opt); \
+             found {found:?}"
+        )),
+    }
 }
 
 /// terser from npm: Trunk's own JavaScript minifier cannot read the ES
 /// module wasm-bindgen writes, and the panel has a weight budget.
 fn terser() -> Result<PathBuf> {
-    let prefix = npm_prefix();
-    let bin = prefix.join("node_modules").join(".bin").join("terser");
-    let found = output(Command::new(&bin).arg("--version"));
-    if found.is_some_and(|version| version.trim() == format!("terser {TERSER_VERSION}")) {
-        println!("ok  terser {TERSER_VERSION} (npm)");
-        return Ok(bin);
-    }
-    npm_install(&prefix, &format!("terser@{TERSER_VERSION}"))?;
+    let bin = npm_tools()?.join(".bin").join("terser");
+    let version =
+        output(Command::new(&bin).arg("--version")).ok_or("terser is missing after npm ci")?;
+    println!("ok  {} (npm)", version.trim());
     Ok(bin)
 }
 
 /// axe-core from npm, for the accessibility checks in the browser tests.
 pub fn axe() -> Result<PathBuf> {
-    let prefix = npm_prefix();
-    let script = prefix
-        .join("node_modules")
-        .join("axe-core")
-        .join("axe.min.js");
-    if script.is_file() {
-        println!("ok  axe-core (npm)");
-        return Ok(script);
+    let script = npm_tools()?.join("axe-core").join("axe.min.js");
+    if !script.is_file() {
+        return Err("axe-core is missing after npm ci".into());
     }
-    npm_install(&prefix, &format!("axe-core@{AXE_VERSION}"))?;
+    println!("ok  axe-core (npm)");
     Ok(script)
-}
-
-fn npm_install(prefix: &Path, package: &str) -> Result {
-    if output(Command::new("npm").arg("--version")).is_none() {
-        return Err(format!(
-            "npm is needed to install {package}: install Node.js and npm, e.g. `apt-get install nodejs npm`"
-        ));
-    }
-    std::fs::create_dir_all(prefix)
-        .map_err(|error| format!("cannot create {}: {error}", prefix.display()))?;
-    status(
-        Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--prefix"])
-            .arg(prefix)
-            .arg(package),
-    )
 }
 
 /// Chromium and ChromeDriver from Debian, installed when missing and root.
@@ -212,6 +223,114 @@ pub fn browser() -> Result<Browser> {
         chromium,
         chromedriver,
     })
+}
+
+/// What the sign-in tests run: a real SSO proxy and a real OpenID Connect provider.
+pub struct SignIn {
+    pub apache: PathBuf,
+    pub apache_modules: PathBuf,
+    /// The venv's Python, which has oidc-provider-mock.
+    pub python: PathBuf,
+}
+
+/// Apache httpd with mod_auth_openidc from Debian (installed when missing and
+/// root), and PyPI's oidc-provider-mock in a Python 3.12 venv under
+/// `target/tools`, exactly as `e2e/sso/requirements.txt` pins it.
+pub fn sign_in() -> Result<SignIn> {
+    run::step("SSO proxy and OpenID Connect provider for the sign-in tests");
+    let apache = PathBuf::from("/usr/sbin/apache2");
+    let apache_modules = PathBuf::from("/usr/lib/apache2/modules");
+    let present = || apache.is_file() && apache_modules.join("mod_auth_openidc.so").is_file();
+    if !present() {
+        if !is_root() {
+            return Err(
+                "the sign-in tests need Debian's apache2 and libapache2-mod-auth-openidc: \
+                        apt-get install apache2 libapache2-mod-auth-openidc"
+                    .into(),
+            );
+        }
+        status(Command::new("apt-get").arg("update"))?;
+        status(
+            Command::new("apt-get")
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .args([
+                    "install",
+                    "-y",
+                    "--no-install-recommends",
+                    "apache2",
+                    "libapache2-mod-auth-openidc",
+                ]),
+        )?;
+        if !present() {
+            return Err(
+                "apache2 or mod_auth_openidc is still missing after apt-get install".into(),
+            );
+        }
+    }
+    println!("ok  {} with mod_auth_openidc", apache.display());
+    let python = oidc_provider_venv()?;
+    Ok(SignIn {
+        apache,
+        apache_modules,
+        python,
+    })
+}
+
+/// A venv with exactly `e2e/sso/requirements.txt`, remade when that file changes.
+fn oidc_provider_venv() -> Result<PathBuf> {
+    let venv = npm_prefix().join("oidc-venv");
+    let python = venv.join("bin").join("python");
+    let wanted = std::fs::read(root().join("e2e").join("sso").join("requirements.txt"))
+        .map_err(|error| format!("cannot read e2e/sso/requirements.txt: {error}"))?;
+    let installed = venv.join("requirements.txt");
+    if python.is_file() && std::fs::read(&installed).ok().as_deref() == Some(wanted.as_slice()) {
+        println!("ok  oidc-provider-mock (venv {})", venv.display());
+        return Ok(python);
+    }
+    let base = python312().ok_or(
+        "oidc-provider-mock needs Python 3.12 or newer: install it (pyenv install 3.12) \
+         or put python3.12 on PATH",
+    )?;
+    let _ = std::fs::remove_dir_all(&venv);
+    status(Command::new(&base).args(["-m", "venv"]).arg(&venv))?;
+    status(
+        Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+            ])
+            .arg(root().join("e2e").join("sso").join("requirements.txt")),
+    )?;
+    std::fs::write(&installed, wanted).map_err(|error| error.to_string())?;
+    Ok(python)
+}
+
+/// A Python of at least 3.12: on PATH, or one of pyenv's versions.
+fn python312() -> Option<PathBuf> {
+    let recent_enough = |python: &Path| {
+        output(Command::new(python).args([
+            "-c",
+            "import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)",
+        ]))
+        .is_some()
+    };
+    let on_path = ["python3.13", "python3.12", "python3"]
+        .into_iter()
+        .map(PathBuf::from);
+    let mut pyenv: Vec<PathBuf> = output(Command::new("pyenv").arg("root"))
+        .map(|root| PathBuf::from(root.trim()).join("versions"))
+        .and_then(|versions| std::fs::read_dir(versions).ok())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path().join("bin").join("python3"))
+        .collect();
+    pyenv.sort();
+    on_path.chain(pyenv).find(|python| recent_enough(python))
 }
 
 /// The load generators and the proxy the benchmark compares against.

@@ -1,0 +1,312 @@
+//! Behind a real single sign-on: Apache httpd with mod_auth_openidc in front
+//! of the relay, a real OpenID Connect provider, and Chromium signing in as
+//! an admin would. The proxy's configuration is README's recipe.
+
+use e2e::sso::{Identity, Prefix, Setup, SignedIn, Unauthenticated, CLIENT_ID, PREFIX};
+use e2e::sso::{PROVIDER_KEY_ID, PROVIDER_KEY_PEM};
+use e2e::SEED_CUSTOMER_USER_ID;
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const ANN: &str = "ann@example.com";
+
+#[tokio::test]
+async fn the_signed_in_user_is_the_actor_and_a_header_sent_by_the_browser_is_replaced() {
+    let sso = SignedIn::start(Setup::default()).await;
+    sso.panel
+        .open(&format!("/?customer_user_id={SEED_CUSTOMER_USER_ID}"))
+        .await;
+    sso.sign_in_as(ANN).await;
+    sso.panel
+        .wait_for_text("#result-heading", "Has premium")
+        .await;
+
+    // A page script that claims to be someone else, as the browser can.
+    let status = sso
+        .panel
+        .browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch('api/profile?customer_user_id=demo-expired', {headers: {
+                 'X-CSRF': '1', 'X-Forwarded-Email': 'mallory@example.com'}})
+             .then((response) => done(response.status), (error) => done(String(error)));",
+            vec![],
+        )
+        .await
+        .expect("run a fetch in the page");
+    assert_eq!(status, json!(200));
+
+    let lines = sso.audit_lines();
+    let ids: Vec<&str> = lines
+        .iter()
+        .filter_map(|line| line["id"].as_str())
+        .collect();
+    assert_eq!(ids, [SEED_CUSTOMER_USER_ID, "demo-expired"], "{lines:?}");
+    for line in &lines {
+        assert_eq!(line["actor"], ANN, "{line}");
+    }
+    sso.panel.close().await;
+}
+
+/// Claims the provider would sign, for `minutes` from now (negative: past).
+fn claims(provider: &str, overrides: Value) -> Value {
+    let now = jsonwebtoken::get_current_timestamp() as i64;
+    let mut claims = json!({
+        "iss": provider, "aud": CLIENT_ID, "sub": "mallory", "email": "mallory@example.com",
+        "iat": now, "exp": now + 300,
+    });
+    for (name, value) in overrides.as_object().expect("an object") {
+        claims[name] = value.clone();
+    }
+    claims
+}
+
+fn signed(claims: &Value, kid: &str, key: &EncodingKey, algorithm: Algorithm) -> String {
+    let mut header = Header::new(algorithm);
+    header.kid = Some(kid.to_owned());
+    encode(&header, claims, key).expect("sign a token")
+}
+
+async fn upstream_calls(relay: &str) -> u64 {
+    let metrics = reqwest::get(format!("{relay}/metrics"))
+        .await
+        .expect("read the metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("relay_upstream_request_seconds_count "))
+        .map_or(0, |count| count.trim().parse().expect("a count"))
+}
+
+#[tokio::test]
+async fn in_jwt_mode_the_providers_token_is_verified_and_forged_or_stale_ones_are_refused() {
+    let sso = SignedIn::start(Setup {
+        identity: Identity::Jwt,
+        ..Setup::default()
+    })
+    .await;
+    sso.panel.open("/?customer_user_id=demo-lifetime").await;
+    sso.sign_in_as(ANN).await;
+    sso.panel
+        .wait_for_text("#result-heading", "Has premium")
+        .await;
+    let signed_in = sso.audit_lines();
+    assert_eq!(signed_in.len(), 1, "{signed_in:?}");
+    assert_eq!(signed_in[0]["actor"], ANN);
+    assert_eq!(signed_in[0]["outcome"], "ok");
+
+    // Straight at the relay, bypassing the proxy, with tokens of every kind
+    // that must not pass; one properly signed token shows the others fail
+    // for their flaw alone.
+    let provider_key = EncodingKey::from_rsa_pem(PROVIDER_KEY_PEM).unwrap();
+    let other_key = EncodingKey::from_ec_pem(include_bytes!(
+        "../../relay/tests/keys/ec-other-test-only.pem"
+    ))
+    .unwrap();
+    let now = jsonwebtoken::get_current_timestamp() as i64;
+    let provider = sso.provider_url.as_str();
+    let good = signed(
+        &claims(provider, json!({})),
+        PROVIDER_KEY_ID,
+        &provider_key,
+        Algorithm::RS256,
+    );
+    let mut tampered = good.clone();
+    tampered.replace_range(tampered.len() - 6.., "AAAAAA");
+    let cases = [
+        ("a signature that does not match", tampered),
+        (
+            "another key",
+            signed(
+                &claims(provider, json!({})),
+                "someone-elses-key",
+                &other_key,
+                Algorithm::ES256,
+            ),
+        ),
+        (
+            "expired an hour ago",
+            signed(
+                &claims(provider, json!({"iat": now - 7200, "exp": now - 3600})),
+                PROVIDER_KEY_ID,
+                &provider_key,
+                Algorithm::RS256,
+            ),
+        ),
+        (
+            "valid only from tomorrow",
+            signed(
+                &claims(provider, json!({"nbf": now + 86_400, "exp": now + 90_000})),
+                PROVIDER_KEY_ID,
+                &provider_key,
+                Algorithm::RS256,
+            ),
+        ),
+    ];
+    let client = reqwest::Client::new();
+    let ask = |token: String| {
+        client
+            .get(format!(
+                "{}/api/profile?customer_user_id=demo-lifetime",
+                sso.relay
+            ))
+            .header("X-CSRF", "1")
+            .header("Authorization", format!("Bearer {token}"))
+            .send()
+    };
+    assert_eq!(
+        ask(good).await.unwrap().status(),
+        200,
+        "a good token passes"
+    );
+    let calls_before = upstream_calls(&sso.relay).await;
+    for (flaw, token) in cases {
+        let response = ask(token).await.unwrap();
+        assert_eq!(response.status(), 401, "{flaw}");
+        let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+        assert_eq!(body["error"]["code"], "unauthenticated", "{flaw}: {body}");
+    }
+    assert_eq!(
+        upstream_calls(&sso.relay).await,
+        calls_before,
+        "no refused token reached Adapty"
+    );
+    sso.panel.close().await;
+}
+
+#[tokio::test]
+async fn a_deep_link_under_a_prefix_the_proxy_strips_survives_the_sign_in() {
+    let sso = SignedIn::start(Setup {
+        prefix: Prefix::StrippedByProxy,
+        ..Setup::default()
+    })
+    .await;
+    sso.panel.open("/?customer_user_id=demo-expired").await;
+    sso.sign_in_as(ANN).await;
+    sso.panel
+        .wait_for_text("#result-heading", "No active access")
+        .await;
+    let url = sso.panel.browser.current_url().await.unwrap();
+    assert_eq!(url.path(), format!("{PREFIX}/"));
+    assert_eq!(url.query(), Some("customer_user_id=demo-expired"));
+
+    // The prefix without its slash still leads to the panel, query and all.
+    sso.panel.open("?customer_user_id=demo-lifetime").await;
+    sso.panel
+        .wait_for_text("#result-heading", "Has premium")
+        .await;
+    let url = sso.panel.browser.current_url().await.unwrap();
+    assert_eq!(url.path(), format!("{PREFIX}/"));
+    sso.panel.close().await;
+}
+
+#[tokio::test]
+async fn a_deep_link_under_the_relays_base_path_survives_the_sign_in() {
+    let sso = SignedIn::start(Setup {
+        prefix: Prefix::RelayBasePath,
+        ..Setup::default()
+    })
+    .await;
+    // Straight to the bare prefix: the relay adds the slash after sign-in.
+    sso.panel.open("?customer_user_id=demo-expired").await;
+    sso.sign_in_as(ANN).await;
+    sso.panel
+        .wait_for_text("#result-heading", "No active access")
+        .await;
+    let url = sso.panel.browser.current_url().await.unwrap();
+    assert_eq!(url.path(), format!("{PREFIX}/"));
+    assert_eq!(url.query(), Some("customer_user_id=demo-expired"));
+    assert_eq!(sso.audit_lines()[0]["actor"], ANN);
+    sso.panel.close().await;
+}
+
+/// After the proxy forgets the session, a lookup in the open page says the
+/// sign-in expired (and nothing else), keeps the profile on screen, and
+/// *Sign in again* leads through the provider back to that lookup.
+async fn an_expired_session_leads_back_through_the_provider(unauthenticated: Unauthenticated) {
+    let mut sso = SignedIn::start(Setup {
+        unauthenticated,
+        ..Setup::default()
+    })
+    .await;
+    sso.panel.open("/?customer_user_id=demo-lifetime").await;
+    sso.sign_in_as(ANN).await;
+    sso.panel
+        .wait_for_text("#result-heading", "Has premium")
+        .await;
+
+    sso.proxy_forgets_every_session().await;
+    sso.panel.look_up("customer_user_id", "demo-expired").await;
+    let notice = sso
+        .panel
+        .wait_for_text("#sign-in-expired", "Your sign-in has expired")
+        .await;
+    assert!(!notice.contains("cannot be reached"), "{notice}");
+    let buttons = sso.panel.texts("#sign-in-expired button").await;
+    assert_eq!(buttons, ["Sign in again"]);
+    assert!(
+        sso.panel
+            .texts("button")
+            .await
+            .iter()
+            .all(|text| text != "Try again"),
+        "nothing to try again"
+    );
+    assert_eq!(
+        sso.panel.texts("#result-heading").await,
+        ["Has premium"],
+        "the profile on screen stays"
+    );
+
+    sso.panel.click("#sign-in-expired button").await;
+    sso.sign_in_as(ANN).await;
+    sso.panel
+        .wait_for_text("#result-heading", "No active access")
+        .await;
+    let url = sso.panel.browser.current_url().await.unwrap();
+    assert_eq!(url.query(), Some("customer_user_id=demo-expired"));
+    sso.panel.close().await;
+}
+
+#[tokio::test]
+async fn an_expired_session_redirected_by_the_proxy_asks_to_sign_in_again() {
+    an_expired_session_leads_back_through_the_provider(Unauthenticated::Redirect).await;
+}
+
+#[tokio::test]
+async fn an_expired_session_answered_401_by_the_proxy_asks_to_sign_in_again() {
+    an_expired_session_leads_back_through_the_provider(Unauthenticated::Status401).await;
+}
+
+#[tokio::test]
+async fn in_jwt_mode_the_proxy_session_ends_with_the_token() {
+    let lifetime = Duration::from_secs(5);
+    let sso = SignedIn::start(Setup {
+        identity: Identity::Jwt,
+        token_lifetime: lifetime,
+        ..Setup::default()
+    })
+    .await;
+    sso.panel.open("/?customer_user_id=demo-lifetime").await;
+    sso.sign_in_as(ANN).await;
+    sso.panel
+        .wait_for_text("#result-heading", "Has premium")
+        .await;
+    tokio::time::sleep(lifetime + Duration::from_secs(1)).await;
+
+    // The proxy no longer vouches for a token it knows has expired: the
+    // page asks to sign in again, and doing so works at once.
+    sso.panel.look_up("customer_user_id", "demo-expired").await;
+    sso.panel
+        .wait_for_text("#sign-in-expired", "Your sign-in has expired")
+        .await;
+    sso.panel.click("#sign-in-expired button").await;
+    sso.sign_in_as(ANN).await;
+    sso.panel
+        .wait_for_text("#result-heading", "No active access")
+        .await;
+    sso.panel.close().await;
+}
