@@ -64,6 +64,13 @@ impl Clock {
         )
     }
 
+    /// `14:34` in the admin's zone, `11:34 UTC` in UTC.
+    pub fn time(&self, at: DateTime<Utc>) -> String {
+        let local = self.local(at);
+        let zone = if self.utc { " UTC" } else { "" };
+        format!("{:02}:{:02}{zone}", local.hour(), local.minute())
+    }
+
     /// `in 3 days`, `2 months ago`, `just now`.
     pub fn relative(&self, at: DateTime<Utc>) -> String {
         relative(at - self.now)

@@ -5,6 +5,7 @@
 
 pub mod cells;
 pub mod error;
+pub mod events;
 pub mod explain;
 pub mod format;
 pub mod listing;

@@ -1,0 +1,524 @@
+//! The customer's history: what happened, and when, derived from the dates
+//! of the profile alone (the server-side profile is the only source; no
+//! event feed is asked).
+//!
+//! The rules, item by item:
+//!
+//! - **Subscription**: *subscribed* at `originally_purchased_at` (with its
+//!   offer when it was bought then); *renewed* at `purchased_at` when that is
+//!   later (with its offer); *auto-renew turned off* at
+//!   `renewal_cancelled_at`; *billing issue detected* at
+//!   `billing_issue_detected_at`; at `expires_at`, *grace period ends* while
+//!   in one, else *expires* (upcoming) or *expired*, with the cancellation
+//!   reason.
+//! - **Purchase** (non-subscription): *bought* at `purchased_at`, said as a
+//!   consumable where it is one.
+//! - **Access level**: *starts* at `starts_at` (*scheduled* while upcoming)
+//!   and *ends* at `expires_at` (none for lifetime access).
+//! - **Refunds** (cancellation reason `refund`, `is_refund`): the profile
+//!   gives no date of a refund, so none is invented: the item's purchase
+//!   event is marked refunded, and its end says so.
+//! - An instant after now is **upcoming**. Events of sandbox items are
+//!   marked. A date that cannot be read is kept verbatim; its events come
+//!   last, never dropped.
+//!
+//! Order: newest first (upcoming ones above the others), then unreadable
+//! dates; events of the same instant keep the profile's order.
+
+use crate::explain::offer_words;
+use crate::format::{self, Clock};
+use crate::model::{AccessLevel, NonSubscription, Profile, Subscription, Timestamp};
+use crate::status::is_sandbox;
+use chrono::{DateTime, Utc};
+
+/// Which row of the profile an event belongs to: the index in its list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Item {
+    AccessLevel(usize),
+    Subscription(usize),
+    Purchase(usize),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum When {
+    At(DateTime<Utc>),
+    /// Adapty's spelling, verbatim.
+    Unreadable(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub when: When,
+    /// A short sentence without the date: "Renewed weekly.premium.599".
+    pub text: String,
+    pub item: Item,
+    pub sandbox: bool,
+    /// The item's purchase was refunded (a mark, not a dated event).
+    pub refunded: bool,
+}
+
+impl Event {
+    pub fn is_upcoming(&self, now: DateTime<Utc>) -> bool {
+        matches!(self.when, When::At(at) if at > now)
+    }
+}
+
+/// Every event of the profile, newest first, unreadable dates last.
+pub fn history(profile: &Profile, now: DateTime<Utc>) -> Vec<Event> {
+    let mut events = Vec::new();
+    for (index, subscription) in profile.subscriptions.iter().enumerate() {
+        subscription_events(subscription, Item::Subscription(index), now, &mut events);
+    }
+    for (index, purchase) in profile.non_subscriptions.iter().enumerate() {
+        purchase_event(purchase, Item::Purchase(index), &mut events);
+    }
+    for (index, level) in profile.access_levels.iter().enumerate() {
+        access_level_events(level, Item::AccessLevel(index), now, &mut events);
+    }
+    // An access level repeats facts of its subscription: the same sentence
+    // at the same instant is one event.
+    let mut seen = std::collections::HashSet::new();
+    events.retain(|event| seen.insert((event.when.clone(), event.text.clone())));
+    // Stable: events of one instant keep the order they were made in.
+    events.sort_by(|a, b| match (&a.when, &b.when) {
+        (When::At(a), When::At(b)) => b.cmp(a),
+        (When::At(_), When::Unreadable(_)) => std::cmp::Ordering::Less,
+        (When::Unreadable(_), When::At(_)) => std::cmp::Ordering::Greater,
+        (When::Unreadable(_), When::Unreadable(_)) => std::cmp::Ordering::Equal,
+    });
+    events
+}
+
+/// Collects events of one item, each with the item's marks.
+struct Events<'a> {
+    out: &'a mut Vec<Event>,
+    item: Item,
+    sandbox: bool,
+}
+
+impl Events<'_> {
+    fn push(&mut self, when: Option<&Timestamp>, text: String, refunded: bool) {
+        let when = match when {
+            None => return,
+            Some(Timestamp::At(at)) => When::At(*at),
+            Some(Timestamp::Unreadable(raw)) => When::Unreadable(raw.clone()),
+        };
+        self.out.push(Event {
+            when,
+            text,
+            item: self.item,
+            sandbox: self.sandbox,
+            refunded,
+        });
+    }
+}
+
+fn is_upcoming(value: Option<&Timestamp>, now: DateTime<Utc>) -> bool {
+    matches!(value, Some(Timestamp::At(at)) if *at > now)
+}
+
+/// "weekly.premium.599 (App Store)"
+fn product(product: &str, store: &str) -> String {
+    format!("{product} ({})", format::store(store))
+}
+
+fn subscription_events(
+    subscription: &Subscription,
+    item: Item,
+    now: DateTime<Utc>,
+    out: &mut Vec<Event>,
+) {
+    let name = &subscription.store_product_id;
+    let refunded = subscription.cancellation_reason.as_deref() == Some("refund");
+    let mut events = Events {
+        out,
+        item,
+        sandbox: is_sandbox(subscription.environment.as_deref()),
+    };
+    let offer = subscription
+        .offer
+        .as_ref()
+        .map(|offer| format!(", with {}", offer_words(offer)))
+        .unwrap_or_default();
+    let first = subscription
+        .originally_purchased_at
+        .as_ref()
+        .or(subscription.purchased_at.as_ref());
+    let renewed = match (first, subscription.purchased_at.as_ref()) {
+        (Some(Timestamp::At(first)), Some(Timestamp::At(latest))) => latest > first,
+        (Some(first), Some(latest)) => first != latest,
+        _ => false,
+    };
+    let on_store = product(name, &subscription.store);
+    if renewed {
+        events.push(first, format!("Subscribed to {on_store}"), false);
+        events.push(
+            subscription.purchased_at.as_ref(),
+            format!("Renewed {name}{offer}"),
+            refunded,
+        );
+    } else {
+        events.push(first, format!("Subscribed to {on_store}{offer}"), refunded);
+    }
+    events.push(
+        subscription.renewal_cancelled_at.as_ref(),
+        format!("Auto-renew turned off for {name}"),
+        false,
+    );
+    events.push(
+        subscription.billing_issue_detected_at.as_ref(),
+        format!("Billing issue detected on {name}"),
+        false,
+    );
+    let expires = subscription.expires_at.as_ref();
+    let upcoming = is_upcoming(expires, now);
+    let end = if subscription.is_in_grace_period && upcoming {
+        format!("Grace period for {name} ends")
+    } else if upcoming {
+        format!("{name} expires")
+    } else {
+        format!("{name} expired")
+    };
+    let why = match subscription.cancellation_reason.as_deref() {
+        None => String::new(),
+        Some("refund") => " (refunded)".into(),
+        Some(reason) => format!(" ({})", format::cancellation_reason(reason)),
+    };
+    events.push(expires, end + &why, false);
+}
+
+fn purchase_event(purchase: &NonSubscription, item: Item, out: &mut Vec<Event>) {
+    let mut events = Events {
+        out,
+        item,
+        sandbox: is_sandbox(purchase.environment.as_deref()),
+    };
+    let name = &purchase.store_product_id;
+    let store = format::store(&purchase.store);
+    let text = if purchase.is_consumable {
+        format!("Bought {name} (consumable, {store})")
+    } else {
+        format!("Bought {name} ({store})")
+    };
+    events.push(purchase.purchased_at.as_ref(), text, purchase.is_refund);
+}
+
+fn access_level_events(level: &AccessLevel, item: Item, now: DateTime<Utc>, out: &mut Vec<Event>) {
+    let id = &level.access_level_id;
+    let mut events = Events {
+        out,
+        item,
+        sandbox: is_sandbox(level.environment.as_deref()),
+    };
+    let starts = level.starts_at.as_ref();
+    let start = if is_upcoming(starts, now) {
+        format!("{id} access is scheduled to start")
+    } else {
+        format!("{id} access started")
+    };
+    events.push(starts, start, false);
+    // The same facts as the subscription behind it, when there is one;
+    // `history` keeps one of two identical events.
+    let name = &level.store_product_id;
+    events.push(
+        level.renewal_cancelled_at.as_ref(),
+        format!("Auto-renew turned off for {name}"),
+        false,
+    );
+    events.push(
+        level.billing_issue_detected_at.as_ref(),
+        format!("Billing issue detected on {name}"),
+        false,
+    );
+    let expires = level.expires_at.as_ref();
+    let end = if is_upcoming(expires, now) {
+        format!("{id} access ends")
+    } else {
+        format!("{id} access ended")
+    };
+    let refunded = level.cancellation_reason.as_deref() == Some("refund");
+    events.push(
+        expires,
+        end + if refunded { " (refunded)" } else { "" },
+        false,
+    );
+}
+
+/// Events grouped by day as the admin reads dates (their zone, or UTC):
+/// each day's label and its events with their time of day. Unreadable
+/// dates form the last group, labelled with their raw text per event.
+pub fn by_day<'a>(events: &'a [Event], clock: &Clock) -> Vec<(String, Vec<(String, &'a Event)>)> {
+    let mut days: Vec<(String, Vec<(String, &Event)>)> = Vec::new();
+    for event in events {
+        let (day, time) = match &event.when {
+            When::At(at) => (clock.date(*at), clock.time(*at)),
+            When::Unreadable(raw) => ("Unreadable dates".to_owned(), raw.clone()),
+        };
+        match days.last_mut() {
+            Some((label, list)) if *label == day => list.push((time, event)),
+            _ => days.push((day, vec![(time, event)])),
+        }
+    }
+    days
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Envelope;
+
+    const SEED: &str = include_str!("../fixtures/seed.json");
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn summary(events: &[Event]) -> Vec<(String, String)> {
+        events
+            .iter()
+            .map(|event| {
+                let when = match &event.when {
+                    When::At(at) => format::iso(*at),
+                    When::Unreadable(raw) => raw.clone(),
+                };
+                (when, event.text.clone())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_seeds_history_exactly() {
+        let profile = Envelope::parse(SEED).unwrap();
+        let events = history(&profile, at("2025-01-07T00:00:00Z"));
+        let expected = [
+            ("2025-01-10T11:34:40Z", "weekly.premium.599 expires"),
+            (
+                "2025-01-05T13:27:47Z",
+                "Auto-renew turned off for unlimited.9999",
+            ),
+            (
+                "2024-12-24T11:13:04Z",
+                "Subscribed to weekly.premium.599 (App Store)",
+            ),
+            (
+                "2024-12-24T10:50:23Z",
+                "Subscribed to unlimited.9999 (App Store)",
+            ),
+            ("2022-10-12T09:42:50Z", "Bought 1year.premium (App Store)"),
+        ];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(when, text)| (when.to_string(), text.to_string()))
+            .collect();
+        assert_eq!(summary(&events), expected);
+        assert!(events[0].is_upcoming(at("2025-01-07T00:00:00Z")));
+        assert!(!events[1].is_upcoming(at("2025-01-07T00:00:00Z")));
+        // Both subscriptions are sandbox; the one-time purchase is not.
+        let sandbox: Vec<bool> = events.iter().map(|event| event.sandbox).collect();
+        assert_eq!(sandbox, [true, false, true, true, false]);
+        assert_eq!(events[0].item, Item::Subscription(1));
+        assert_eq!(events[4].item, Item::Purchase(0));
+    }
+
+    fn parse(body: &str) -> Profile {
+        Envelope::parse(body).unwrap()
+    }
+
+    #[test]
+    fn a_renewal_a_billing_issue_and_a_grace_period_in_order() {
+        let profile = parse(
+            r#"{"data":{"profile_id":"p","subscriptions":[{
+                "store":"play_store","store_product_id":"monthly","environment":"Production",
+                "originally_purchased_at":"2026-09-01T10:00:00+00:00",
+                "purchased_at":"2026-11-01T10:00:00+00:00",
+                "offer":{"category":"promotional","type":"pay_as_you_go","id":"winter"},
+                "billing_issue_detected_at":"2026-11-27T08:00:00+0000",
+                "is_in_grace_period":true,
+                "expires_at":"2026-12-04T10:00:00+00:00"}]}}"#,
+        );
+        let now = at("2026-11-28T12:00:00Z");
+        let events = history(&profile, now);
+        let texts: Vec<&str> = events.iter().map(|event| event.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "Grace period for monthly ends",
+                "Billing issue detected on monthly",
+                "Renewed monthly, with a promotional pay as you go offer (winter)",
+                "Subscribed to monthly (Play Store)",
+            ]
+        );
+        let upcoming: Vec<bool> = events.iter().map(|event| event.is_upcoming(now)).collect();
+        assert_eq!(upcoming, [true, false, false, false]);
+        assert!(events.iter().all(|event| !event.sandbox));
+    }
+
+    #[test]
+    fn a_first_purchase_carries_its_offer_and_an_ending_its_reason() {
+        let profile = parse(
+            r#"{"data":{"profile_id":"p","subscriptions":[{
+                "store":"app_store","store_product_id":"weekly",
+                "originally_purchased_at":"2026-10-01T10:00:00+00:00",
+                "purchased_at":"2026-10-01T10:00:00+00:00",
+                "offer":{"offer_category":"introductory","offer_type":"free_trial","offer_id":null},
+                "renewal_cancelled_at":"2026-10-03T10:00:00+00:00",
+                "cancellation_reason":"voluntarily_cancelled",
+                "expires_at":"2026-10-08T10:00:00+00:00"}]}}"#,
+        );
+        let texts: Vec<String> = history(&profile, at("2026-11-28T12:00:00Z"))
+            .into_iter()
+            .map(|event| event.text)
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "weekly expired (the customer cancelled)",
+                "Auto-renew turned off for weekly",
+                "Subscribed to weekly (App Store), with an introductory free trial offer",
+            ]
+        );
+    }
+
+    #[test]
+    fn refunds_are_marked_on_the_purchase_and_never_dated() {
+        let profile = parse(
+            r#"{"data":{"profile_id":"p",
+                "access_levels":[{"access_level_id":"premium","store":"app_store",
+                    "store_product_id":"yearly","cancellation_reason":"refund",
+                    "expires_at":"2026-11-25T10:00:00+00:00"}],
+                "subscriptions":[{"store":"app_store","store_product_id":"yearly",
+                    "originally_purchased_at":"2026-11-01T10:00:00+00:00",
+                    "purchased_at":"2026-11-01T10:00:00+00:00",
+                    "cancellation_reason":"refund","expires_at":"2026-11-25T10:00:00+00:00"}],
+                "non_subscriptions":[{"store":"stripe","store_product_id":"coins_100",
+                    "purchased_at":"2026-11-02T10:00:00+00:00","is_refund":true,"is_consumable":true}]}}"#,
+        );
+        let events = history(&profile, at("2026-11-28T12:00:00Z"));
+        let marked: Vec<(&str, bool)> = events
+            .iter()
+            .map(|event| (event.text.as_str(), event.refunded))
+            .collect();
+        assert_eq!(
+            marked,
+            [
+                ("yearly expired (refunded)", false),
+                ("premium access ended (refunded)", false),
+                ("Bought coins_100 (consumable, Stripe)", true),
+                ("Subscribed to yearly (App Store)", true),
+            ]
+        );
+    }
+
+    #[test]
+    fn access_that_starts_later_is_scheduled_and_lifetime_access_never_ends() {
+        let profile = parse(
+            r#"{"data":{"profile_id":"p","access_levels":[
+                {"access_level_id":"premium","store":"adapty","store_product_id":"granted",
+                 "starts_at":"2026-12-05T00:00:00+00:00","expires_at":"2027-01-05T00:00:00+00:00"},
+                {"access_level_id":"vip","store":"app_store","store_product_id":"lifetime",
+                 "starts_at":"2025-01-01T00:00:00+00:00","expires_at":null}]}}"#,
+        );
+        let now = at("2026-11-28T12:00:00Z");
+        let events = history(&profile, now);
+        let texts: Vec<&str> = events.iter().map(|event| event.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "premium access ends",
+                "premium access is scheduled to start",
+                "vip access started",
+            ]
+        );
+        assert_eq!(events[2].item, Item::AccessLevel(1));
+    }
+
+    #[test]
+    fn unreadable_dates_come_last_verbatim_and_null_lists_have_no_events() {
+        let profile = parse(
+            r#"{"data":{"profile_id":"p","access_levels":null,"subscriptions":null,
+                "non_subscriptions":[
+                    {"store":"app_store","store_product_id":"a","purchased_at":"yesterday-ish"},
+                    {"store":"app_store","store_product_id":"b","purchased_at":"2026-01-01T00:00:00+00:00"},
+                    {"store":"app_store","store_product_id":"c","purchased_at":null}]}}"#,
+        );
+        let events = history(&profile, at("2026-11-28T12:00:00Z"));
+        assert_eq!(
+            summary(&events),
+            [
+                (
+                    "2026-01-01T00:00:00Z".to_owned(),
+                    "Bought b (App Store)".to_owned()
+                ),
+                (
+                    "yesterday-ish".to_owned(),
+                    "Bought a (App Store)".to_owned()
+                ),
+            ]
+        );
+        let empty = parse(
+            r#"{"data":{"profile_id":"p","access_levels":null,"subscriptions":null,"non_subscriptions":null}}"#,
+        );
+        assert!(history(&empty, at("2026-11-28T12:00:00Z")).is_empty());
+    }
+
+    #[test]
+    fn days_follow_the_admins_zone_or_utc() {
+        let profile = Envelope::parse(SEED).unwrap();
+        let now = at("2025-01-07T00:00:00Z");
+        let events = history(&profile, now);
+        // Tokyo, UTC+9: 10:50 and 11:13 UTC on 24 Dec are the evening there.
+        let tokyo = Clock {
+            now,
+            offset_minutes: |_| 9 * 60,
+            utc: false,
+        };
+        let days: Vec<(String, Vec<String>)> = by_day(&events, &tokyo)
+            .into_iter()
+            .map(|(day, list)| (day, list.into_iter().map(|(time, _)| time).collect()))
+            .collect();
+        assert_eq!(
+            days,
+            [
+                ("10 Jan 2025".to_owned(), vec!["20:34".to_owned()]),
+                ("5 Jan 2025".to_owned(), vec!["22:27".to_owned()]),
+                (
+                    "24 Dec 2024".to_owned(),
+                    vec!["20:13".to_owned(), "19:50".to_owned()]
+                ),
+                ("12 Oct 2022".to_owned(), vec!["18:42".to_owned()]),
+            ]
+        );
+        let utc = by_day(&events, &Clock::in_utc(now));
+        assert_eq!(utc[2].0, "24 Dec 2024");
+        assert_eq!(utc[2].1[0].0, "11:13 UTC");
+    }
+
+    #[test]
+    fn thousands_of_purchases_are_all_there_newest_first() {
+        let purchases: Vec<String> = (0..8000)
+            .map(|n| {
+                format!(
+                    r#"{{"store":"app_store","store_product_id":"coins_{n}","is_consumable":true,
+                        "purchased_at":"{}"}}"#,
+                    format::iso(at("2020-01-01T00:00:00Z") + chrono::Duration::hours(n))
+                )
+            })
+            .collect();
+        let body = format!(
+            r#"{{"data":{{"profile_id":"p","non_subscriptions":[{}]}}}}"#,
+            purchases.join(",")
+        );
+        let events = history(&parse(&body), at("2026-11-28T12:00:00Z"));
+        assert_eq!(events.len(), 8000);
+        assert_eq!(events[0].item, Item::Purchase(7999));
+        assert_eq!(events[7999].item, Item::Purchase(0));
+        assert!(events
+            .windows(2)
+            .all(|pair| match (&pair[0].when, &pair[1].when) {
+                (When::At(newer), When::At(older)) => newer >= older,
+                _ => false,
+            }));
+    }
+}
