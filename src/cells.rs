@@ -250,7 +250,13 @@ pub fn access_details(level: &AccessLevel, clock: &Clock) -> Vec<(&'static str, 
         ),
         (
             "Environment",
-            Cell::or(level.environment.as_ref(), "not given"),
+            match &level.linked_environment {
+                Some((environment, link)) => Cell {
+                    detail: Some(link.words().into()),
+                    ..Cell::environment(Some(environment), "")
+                },
+                None => Cell::environment(level.environment.as_ref(), "not given"),
+            },
         ),
     ]);
     fields
@@ -333,11 +339,22 @@ mod tests {
             .find(|(label, _)| *label == "Expires")
             .unwrap();
         assert_eq!(expires.1.text, "never (lifetime)");
-        let environment = details
-            .iter()
-            .find(|(label, _)| *label == "Environment")
-            .unwrap();
-        assert_eq!(environment.1.text, "not given");
+        let environment = |level: &AccessLevel| {
+            access_details(level, &clock())
+                .into_iter()
+                .find(|(label, _)| *label == "Environment")
+                .unwrap()
+                .1
+        };
+        let mut premium = seed().access_levels[0].clone();
+        let linked = environment(&premium);
+        assert_eq!(linked.badges[0].label, "Sandbox");
+        assert_eq!(
+            linked.detail.as_deref(),
+            Some("not given by Adapty; from the purchases of the same product")
+        );
+        premium.linked_environment = None;
+        assert_eq!(environment(&premium).text, "not given");
         assert!(
             !details.iter().any(|(label, _)| *label == "Offer"),
             "no offer, no row"

@@ -11,8 +11,9 @@ async fn typing_the_seed_id_shows_the_profile_with_local_times() {
         .look_up("customer_user_id", SEED_CUSTOMER_USER_ID)
         .await;
 
+    // The seed's premium gives no environment; its product is sold only in sandbox.
     let headline = panel.wait_for_text("#result-heading", "Has premium").await;
-    assert_eq!(headline, "Has premium");
+    assert_eq!(headline, "Has premium — sandbox (test) purchase only");
     assert_eq!(
         panel.focused_id().await,
         "result-heading",
@@ -43,6 +44,10 @@ async fn typing_the_seed_id_shows_the_profile_with_local_times() {
     }
     let access = panel.texts("article.access-level").await.join("\n");
     assert!(access.contains("Lifetime"), "{access}");
+    assert!(
+        access.contains("not given by Adapty; from the purchases of the same product"),
+        "the linked environment is said on the card: {access}"
+    );
     assert!(
         access.contains(
             "premium is lifetime access through the App Store product unlimited.9999, purchased on \
@@ -96,19 +101,19 @@ async fn typing_the_seed_id_shows_the_profile_with_local_times() {
 #[tokio::test]
 async fn every_demo_state_is_visible() {
     let cases: &[(&str, &str, &str, &[&str], &str)] = &[
-        ("customer_user_id", "demo-play-store", "Has premium", &["Active"],
+        ("customer_user_id", "demo-play-store", "Has premium until", &["Active"],
          "through the Play Store product premium_monthly (base plan monthly-autorenew), with an introductory free trial offer (trial-7-days) and renews automatically."),
-        ("customer_user_id", "demo-expired", "No active access: premium expired on", &["Expired"],
+        ("customer_user_id", "demo-expired", "No access: premium expired on", &["Expired"],
          "auto-renew had been turned off on"),
-        ("customer_user_id", "demo-lifetime", "Has premium", &["Lifetime"], "premium is lifetime access through the App Store product lifetime.premium"),
-        ("customer_user_id", "demo-sandbox", "Has premium", &["Active", "Sandbox"], "This is a sandbox (test) purchase: no real money was charged."),
-        ("customer_user_id", "demo-grace-period", "Has premium — with a billing issue", &["Active", "Billing issue", "Grace period"],
+        ("customer_user_id", "demo-lifetime", "Has premium for life", &["Lifetime"], "premium is lifetime access through the App Store product lifetime.premium"),
+        ("customer_user_id", "demo-sandbox", "Has premium — sandbox (test) purchase only", &["Active", "Sandbox"], "This is a sandbox (test) purchase: no real money was charged."),
+        ("customer_user_id", "demo-grace-period", "Has premium in a grace period until", &["Active", "Billing issue", "Grace period"],
          "access continues while the store retries the payment."),
-        ("customer_user_id", "demo-billing-issue", "Has premium — with a billing issue", &["Active", "Billing issue"],
+        ("customer_user_id", "demo-billing-issue", "Has premium until", &["Active", "Billing issue"],
          "; the store reported a billing issue on"),
-        ("customer_user_id", "demo-scheduled", "No active access: premium starts on", &["Scheduled"], "(in 7 days) through the Adapty product granted.premium and runs until"),
-        ("customer_user_id", "demo-refunded", "No active access: premium expired on", &["Expired", "Refunded"], "the purchase was refunded."),
-        ("customer_user_id", "demo-custom-store", "Has vip", &["Active"],
+        ("customer_user_id", "demo-scheduled", "No access yet: premium starts on", &["Scheduled"], "(in 7 days) through the Adapty product granted.premium and runs until"),
+        ("customer_user_id", "demo-refunded", "No access: premium was refunded on", &["Expired", "Refunded"], "the purchase was refunded."),
+        ("customer_user_id", "demo-custom-store", "Has vip until", &["Active"],
          "through the acme_web_store product vip_monthly, with a seasonal_sale half_price offer and renews automatically."),
     ];
     let panel = Panel::demo().await;
@@ -149,10 +154,7 @@ async fn an_anonymous_profile_is_found_by_a_deep_link() {
         .await;
     let summary = panel.wait_for_text(".summary", ANONYMOUS_PROFILE_ID).await;
     assert!(summary.contains("none (anonymous profile)"), "{summary}");
-    assert!(
-        summary.contains("No active access: no access levels"),
-        "{summary}"
-    );
+    assert!(summary.contains("No access: no access levels"), "{summary}");
     let purchases = panel
         .wait_for_text("#purchases-heading + .pager + .table-wrap", "coins_100")
         .await;
@@ -260,6 +262,71 @@ async fn a_big_customer_is_paged_filtered_and_sorted() {
             "No subscriptions match (400 in all).",
         )
         .await;
+    panel.close().await;
+}
+
+/// The headline names the fact that decides the answer, and *Hide sandbox*
+/// changes it.
+#[tokio::test]
+async fn the_headline_names_the_deciding_fact() {
+    let panel = Panel::demo().await;
+    let headline = |id: &'static str| {
+        let panel = &panel;
+        async move {
+            panel.open(&format!("/?customer_user_id={id}")).await;
+            let heading = panel.wait_for("#result-heading").await;
+            let text = panel.wait_for_text("#result-heading", " ").await;
+            let class = heading.attr("class").await.unwrap().unwrap_or_default();
+            (text, class)
+        }
+    };
+    let (text, class) = headline("demo-refunded").await;
+    assert!(
+        text.starts_with("No access: premium was refunded on "),
+        "{text}"
+    );
+    assert!(text.ends_with("(3 days ago)"), "{text}");
+    assert!(class.contains("tone-bad"), "{class}");
+
+    let (text, class) = headline("demo-billing-issue").await;
+    assert!(text.starts_with("Has premium until "), "{text}");
+    assert!(
+        text.ends_with(
+            "(in 2 days) — billing issue: the customer must update payment in the Play Store"
+        ),
+        "{text}"
+    );
+    assert!(class.contains("tone-warning"), "{class}");
+
+    let (text, _) = headline("demo-grace-period").await;
+    assert!(
+        text.starts_with("Has premium in a grace period until "),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(
+            "(in 6 days) — a payment failed: the customer must update payment in the App Store before then"
+        ),
+        "{text}"
+    );
+
+    let (text, class) = headline("demo-sandbox").await;
+    assert_eq!(text, "Has premium — sandbox (test) purchase only");
+    assert!(!class.contains("tone-good"), "never green: {class}");
+    panel.click("#hide-sandbox").await;
+    panel
+        .wait_for_text(
+            "#result-heading",
+            "No production access: premium is sandbox (test) only, hidden",
+        )
+        .await;
+    let class = panel
+        .wait_for("#result-heading")
+        .await
+        .attr("class")
+        .await
+        .unwrap();
+    assert!(!class.unwrap_or_default().contains("tone-good"));
     panel.close().await;
 }
 

@@ -28,7 +28,7 @@ pub fn AccessLevels(
                     .profile
                     .access_levels
                     .iter()
-                    .filter(|level| !(hide && is_sandbox(level.environment.as_deref())))
+                    .filter(|level| !(hide && is_sandbox(level.effective_environment())))
                     .map(|level| access_level_card(level, &clock))
                     .collect();
                 if shown.is_empty() {

@@ -29,7 +29,7 @@ pub fn ProfileView(found: Arc<Fetched>, clock: RwSignal<Clock>) -> impl IntoView
     let summary = found.clone();
     view! {
         <article class="profile" aria-labelledby="result-heading">
-            {move || view! { <Summary found=summary.clone() clock=clock.get() /> }}
+            {move || view! { <Summary found=summary.clone() clock=clock.get() hide_sandbox=hide_sandbox.get() /> }}
             <div class="toolbar" role="group" aria-label="Filter the lists">
                 <label class="filter">
                     <span>"Filter by product or transaction ID"</span>
@@ -64,9 +64,9 @@ pub fn ProfileView(found: Arc<Fetched>, clock: RwSignal<Clock>) -> impl IntoView
 }
 
 #[component]
-fn Summary(found: Arc<Fetched>, clock: Clock) -> impl IntoView {
+fn Summary(found: Arc<Fetched>, clock: Clock, hide_sandbox: bool) -> impl IntoView {
     let profile = &found.profile;
-    let (headline, tone) = explain::headline(profile, &clock);
+    let headline = explain::headline(profile, &clock, hide_sandbox);
     let customer = match &profile.customer_user_id {
         Some(id) => view! { <code>{id.clone()}</code> <CopyButton text=id.clone() what="customer user ID" /> }.into_any(),
         None => view! { <span class="absent">"none (anonymous profile)"</span> }.into_any(),
@@ -78,7 +78,7 @@ fn Summary(found: Arc<Fetched>, clock: Clock) -> impl IntoView {
     let fetched = cell_content(Cell::when(fetched.as_ref(), &clock, "not given"));
     view! {
         <section class="summary">
-            <h2 id="result-heading" tabindex="-1" class=format!("headline {}", tone.class())>{headline}</h2>
+            <h2 id="result-heading" tabindex="-1" class=format!("headline {}", headline.tone.class())>{headline.text}</h2>
             <dl>
                 <div><dt>"Customer user ID"</dt><dd>{customer}</dd></div>
                 <div>
