@@ -173,6 +173,18 @@ impl Panel {
         panic!("{css} never contained {expected:?}; last text:\n{last}");
     }
 
+    /// Polls until nothing matches `css`.
+    pub async fn wait_for_gone(&self, css: &str) {
+        let started = Instant::now();
+        while started.elapsed() < PATIENCE {
+            match self.browser.find_all(Locator::Css(css)).await {
+                Ok(found) if found.is_empty() => return,
+                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        panic!("{css} never went away");
+    }
+
     /// Whether the element is on screen (present, and not `hidden`).
     pub async fn is_shown(&self, css: &str) -> bool {
         self.wait_for(css)
@@ -221,6 +233,48 @@ impl Panel {
             .await
             .expect("the focused element");
         element.attr("id").await.ok().flatten().unwrap_or_default()
+    }
+
+    /// What scrolls sideways: the page itself, or a table inside its wrapper,
+    /// each as "what: scroll width > visible width".
+    pub async fn sideways_overflow(&self) -> Vec<String> {
+        let script = r#"
+            const out = [];
+            const check = (element, name) => {
+                if (element.scrollWidth > element.clientWidth) {
+                    out.push(name + ': ' + element.scrollWidth + ' > ' + element.clientWidth);
+                }
+            };
+            check(document.documentElement, 'page');
+            document.querySelectorAll('.table-wrap').forEach((wrap, index) => check(wrap, 'table ' + index));
+            return out;
+        "#;
+        let result = self
+            .browser
+            .execute(script, vec![])
+            .await
+            .expect("measure the page");
+        serde_json::from_value(result).expect("a list of overflows")
+    }
+
+    /// Resizes the browser window, e.g. to a phone's width.
+    pub async fn set_window_width(&self, width: u32) {
+        self.browser
+            .set_window_size(width, 900)
+            .await
+            .expect("resize the window");
+    }
+
+    /// A CSS property of the first element matching `css`, as computed.
+    pub async fn computed_style(&self, css: &str, property: &str) -> String {
+        self.wait_for(css).await;
+        let script = "return getComputedStyle(document.querySelector(arguments[0])).getPropertyValue(arguments[1]);";
+        let value = self
+            .browser
+            .execute(script, vec![json!(css), json!(property)])
+            .await
+            .expect("read a computed style");
+        value.as_str().unwrap_or_default().to_owned()
     }
 
     /// Runs axe-core in the page; returns the serious and critical violations.

@@ -134,15 +134,141 @@ async fn every_demo_state_is_visible() {
     // Unknown values stay verbatim in the tables too.
     panel.open("/?customer_user_id=demo-custom-store").await;
     let subscriptions = panel
+        .wait_for_text("#subscriptions-heading ~ .table-wrap", "Staging")
+        .await;
+    assert!(subscriptions.contains("acme_web_store"), "{subscriptions}");
+    panel
+        .click("#subscriptions-heading ~ .table-wrap tbody tr")
+        .await;
+    panel
         .wait_for_text(
-            "#subscriptions-heading + .pager + .table-wrap",
+            "#subscriptions-heading ~ .table-wrap tr.row-detail",
             "moved_to_partner_plan",
         )
         .await;
+    panel.close().await;
+}
+
+const DEMO_CUSTOMERS: &[&str] = &[
+    "customer_user_id=77B14FB4-FD2A-4D38-AA3A-4C433F79863C",
+    "customer_user_id=demo-play-store",
+    "customer_user_id=demo-expired",
+    "customer_user_id=demo-lifetime",
+    "customer_user_id=demo-sandbox",
+    "profile_id=5e1f0a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b",
+    "customer_user_id=demo-many-purchases",
+    "customer_user_id=demo-grace-period",
+    "customer_user_id=demo-billing-issue",
+    "customer_user_id=demo-scheduled",
+    "customer_user_id=demo-refunded",
+    "customer_user_id=demo-custom-store",
+    "customer_user_id=demo-big",
+];
+
+/// At 1280 px nothing scrolls sideways, for any demo customer, with a row's
+/// detail open; the columns an agent reads come first.
+#[tokio::test]
+async fn tables_fit_at_1280_px_and_the_rest_opens_in_a_row_detail() {
+    let panel = Panel::demo().await;
+    for customer in DEMO_CUSTOMERS {
+        panel.open(&format!("/?{customer}")).await;
+        panel.wait_for(".summary").await;
+        // Open the first row of each table.
+        for row in panel
+            .browser
+            .find_all(e2e::fantoccini::Locator::Css(
+                ".table-wrap tbody tr:first-child button.disclosure",
+            ))
+            .await
+            .unwrap()
+        {
+            row.click().await.unwrap();
+        }
+        assert_eq!(
+            panel.sideways_overflow().await,
+            Vec::<String>::new(),
+            "{customer}"
+        );
+    }
+
+    panel.open("/?customer_user_id=demo-refunded").await;
+    let headers = panel
+        .texts("#purchases-heading ~ .table-wrap thead th")
+        .await;
+    assert_eq!(headers[..3], ["State", "Product", "Store"]);
+    let row = "#purchases-heading ~ .table-wrap tbody tr";
+    let first = panel.wait_for_text(row, "remove_ads").await;
     assert!(
-        subscriptions.contains("Staging") && subscriptions.contains("acme_web_store"),
-        "{subscriptions}"
+        first.contains("Refunded"),
+        "the refund is the row's state: {first}"
     );
+    // The keyboard opens a row's detail as a click does.
+    let button = panel.wait_for(&format!("{row} button.disclosure")).await;
+    assert_eq!(
+        button.attr("aria-expanded").await.unwrap().as_deref(),
+        Some("false")
+    );
+    button.send_keys("\u{E007}").await.unwrap(); // Enter
+    let detail = panel
+        .wait_for_text(
+            "#purchases-heading ~ .table-wrap tr.row-detail",
+            "Transaction",
+        )
+        .await;
+    assert!(detail.contains("2000000400000009"), "{detail}");
+    assert_eq!(
+        button.attr("aria-expanded").await.unwrap().as_deref(),
+        Some("true")
+    );
+    button.send_keys(" ").await.unwrap();
+    panel
+        .wait_for_gone("#purchases-heading ~ .table-wrap tr.row-detail")
+        .await;
+    assert_eq!(panel.accessibility_violations().await, Vec::<String>::new());
+    panel.close().await;
+}
+
+/// On a phone each row is a card with its labels, and nothing scrolls sideways.
+#[tokio::test]
+async fn a_phone_shows_each_row_as_a_card() {
+    let panel = Panel::demo().await;
+    panel.set_window_width(390).await;
+    for customer in [
+        "customer_user_id=demo-refunded",
+        "customer_user_id=demo-big",
+    ] {
+        panel.open(&format!("/?{customer}")).await;
+        panel.wait_for(".summary").await;
+        let row = "#purchases-heading ~ .table-wrap tbody tr";
+        assert_eq!(
+            panel.computed_style(row, "display").await,
+            "block",
+            "{customer}"
+        );
+        assert_eq!(
+            panel
+                .computed_style("#purchases-heading ~ .table-wrap thead", "position")
+                .await,
+            "absolute",
+            "the header row is only for screen readers"
+        );
+        // Each value is shown under its column's name, from data-label.
+        let cell = panel.wait_for(&format!("{row} td:nth-child(2)")).await;
+        assert_eq!(
+            cell.attr("data-label").await.unwrap().as_deref(),
+            Some("Product")
+        );
+        panel.click(row).await;
+        panel.wait_for(".table-wrap tr.row-detail").await;
+        assert_eq!(
+            panel.sideways_overflow().await,
+            Vec::<String>::new(),
+            "{customer}"
+        );
+        panel
+            .screenshot(&format!("phone-{}", customer.rsplit('=').next().unwrap()))
+            .await;
+    }
     panel.close().await;
 }
 

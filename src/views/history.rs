@@ -1,8 +1,9 @@
 //! Subscriptions and purchases as tables: newest first, sortable by purchase
 //! date, filtered and paged by `listing`, so thousands of rows stay smooth.
-//! What each cell says comes from `cells`; one component renders both tables.
+//! What each cell and row detail says comes from `cells`; one component
+//! renders both tables. Below 700 px each row is a card (style/main.css).
 
-use super::cell::cell_content;
+use super::cell::{cell_content, details_list};
 use crate::cells::{Cell, Table};
 use crate::format::{self, Clock};
 use crate::listing::{self, Order, Page, Row};
@@ -42,7 +43,10 @@ pub fn history<T: Row + Send + Sync + 'static>(
             listing
                 .rows
                 .iter()
-                .map(|&index| (table.row)(&items[index], &clock))
+                .map(|&index| {
+                    let item = &items[index];
+                    ((table.row)(item, &clock), (table.details)(item, &clock))
+                })
                 .collect()
         })
     });
@@ -52,9 +56,9 @@ pub fn history<T: Row + Send + Sync + 'static>(
     }
 }
 
-/// The cells of the rows on screen; reading it tracks the page, the order,
-/// the filter and the clock.
-type Rows = Arc<dyn Fn() -> Vec<Vec<Cell>> + Send + Sync>;
+/// The cells of the rows on screen, each with its detail; reading it tracks
+/// the page, the order, the filter and the clock.
+type Rows = Arc<dyn Fn() -> Vec<(Vec<Cell>, Vec<(&'static str, Cell)>)> + Send + Sync>;
 
 #[component]
 fn HistoryTable(
@@ -81,15 +85,37 @@ fn HistoryTable(
             }
         })
         .collect_view();
+    // A row opens its detail on a click anywhere in it, or with the
+    // disclosure button in its first cell (Enter or Space: the button's
+    // click bubbles to the row). Each row keeps its own open state, so
+    // opening one re-renders nothing else and focus stays where it is.
     let body = move || {
         rows()
             .into_iter()
-            .map(|row| {
+            .map(|(row, details)| {
+                let open = RwSignal::new(false);
                 let cells = row
                     .into_iter()
-                    .map(|cell| view! { <td>{cell_content(cell)}</td> })
+                    .zip(columns)
+                    .enumerate()
+                    .map(|(index, (cell, label))| {
+                        let disclosure = (index == 0).then(|| {
+                            view! {
+                                <button type="button" class="disclosure" aria-label="Details"
+                                    aria-expanded=move || open.get().to_string()></button>
+                            }
+                        });
+                        view! { <td data-label=*label>{disclosure}{cell_content(cell)}</td> }
+                    })
                     .collect_view();
-                view! { <tr>{cells}</tr> }
+                view! {
+                    <tr on:click=move |_| open.update(|open| *open = !*open)>{cells}</tr>
+                    {move || open.get().then(|| view! {
+                        <tr class="row-detail">
+                            <td colspan=columns.len()>{details_list(details.clone())}</td>
+                        </tr>
+                    })}
+                }
             })
             .collect_view()
     };
