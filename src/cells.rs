@@ -6,6 +6,7 @@
 
 use crate::explain;
 use crate::format::{self, exact_utc, iso, Clock};
+use crate::listing::SortKey;
 use crate::model::{AccessLevel, NonSubscription, Profile, Subscription, Timestamp};
 use crate::status::Status;
 
@@ -108,8 +109,8 @@ pub struct Table<T: 'static> {
     /// The rows in words, for counts: "subscriptions", "purchases".
     pub noun: &'static str,
     pub columns: &'static [&'static str],
-    /// Where "Purchased", the sortable column, stands.
-    pub sort_column: usize,
+    /// The columns that sort the table, and by which date.
+    pub sortable: &'static [(usize, SortKey)],
     pub items: fn(&Profile) -> &[T],
     pub row: fn(&T, &Clock) -> Vec<Cell>,
     pub details: fn(&T, &Clock) -> Vec<(&'static str, Cell)>,
@@ -126,7 +127,7 @@ pub const SUBSCRIPTIONS: Table<Subscription> = Table {
         "Expires",
         "Environment",
     ],
-    sort_column: 3,
+    sortable: &[(3, SortKey::Purchased), (4, SortKey::Expires)],
     items: |profile| &profile.subscriptions,
     row: subscription_row,
     details: subscription_details,
@@ -136,7 +137,7 @@ pub const PURCHASES: Table<NonSubscription> = Table {
     title: "Purchases",
     noun: "purchases",
     columns: &["State", "Product", "Store", "Purchased", "Environment"],
-    sort_column: 3,
+    sortable: &[(3, SortKey::Purchased)],
     items: |profile| &profile.non_subscriptions,
     row: purchase_row,
     details: purchase_details,
@@ -330,10 +331,14 @@ mod tests {
         let item = &seed().subscriptions[1];
         let row = subscription_row(item, &clock());
         assert_eq!(row.len(), SUBSCRIPTIONS.columns.len());
-        assert_eq!(
-            SUBSCRIPTIONS.columns[SUBSCRIPTIONS.sort_column],
-            "Purchased"
-        );
+        let sorted_by = |table: &Table<_>| -> Vec<&str> {
+            table
+                .sortable
+                .iter()
+                .map(|(column, _)| table.columns[*column])
+                .collect()
+        };
+        assert_eq!(sorted_by(&SUBSCRIPTIONS), ["Purchased", "Expires"]);
         assert_eq!(row[0].badges[0].label, "Active");
         assert_eq!(row[0].badges[1].label, "Sandbox");
         assert_eq!(row[1], Cell::code("weekly.premium.599"));
@@ -382,7 +387,7 @@ mod tests {
         purchase.is_refund = true;
         purchase.is_consumable = true;
         assert_eq!(badges(&purchase), ["Refunded", "Consumable"]);
-        assert_eq!(PURCHASES.columns[PURCHASES.sort_column], "Purchased");
+        assert_eq!(PURCHASES.columns[PURCHASES.sortable[0].0], "Purchased");
         assert_eq!(
             purchase_row(&purchase, &clock()).len(),
             PURCHASES.columns.len()

@@ -57,22 +57,17 @@ async fn typing_the_seed_id_shows_the_profile_with_local_times() {
     );
     // Times are in the browser's zone (Tokyo, UTC+9), with the UTC instant on hover.
     let subscriptions = panel
-        .wait_for_text(
-            "#subscriptions-heading + .pager + .table-wrap",
-            "weekly.premium.599",
-        )
+        .wait_for_text("#subscriptions .table-wrap", "weekly.premium.599")
         .await;
     assert!(
         subscriptions.contains("10 Jan 2025, 20:34"),
         "{subscriptions}"
     );
     let purchases = panel
-        .wait_for_text("#purchases-heading + .pager + .table-wrap", "1year.premium")
+        .wait_for_text("#purchases .table-wrap", "1year.premium")
         .await;
     assert!(purchases.contains("12 Oct 2022, 18:42"), "{purchases}");
-    let hover = panel
-        .wait_for("#purchases-heading + .pager + .table-wrap time")
-        .await;
+    let hover = panel.wait_for("#purchases .table-wrap time").await;
     assert_eq!(
         hover.attr("title").await.unwrap().as_deref(),
         Some("2022-10-12 09:42:50 UTC")
@@ -81,10 +76,7 @@ async fn typing_the_seed_id_shows_the_profile_with_local_times() {
 
     panel.click("#utc-toggle").await;
     panel
-        .wait_for_text(
-            "#purchases-heading + .pager + .table-wrap",
-            "12 Oct 2022, 09:42 UTC",
-        )
+        .wait_for_text("#purchases .table-wrap", "12 Oct 2022, 09:42 UTC")
         .await;
 
     let url = panel.browser.current_url().await.unwrap();
@@ -134,15 +126,13 @@ async fn every_demo_state_is_visible() {
     // Unknown values stay verbatim in the tables too.
     panel.open("/?customer_user_id=demo-custom-store").await;
     let subscriptions = panel
-        .wait_for_text("#subscriptions-heading ~ .table-wrap", "Staging")
+        .wait_for_text("#subscriptions .table-wrap", "Staging")
         .await;
     assert!(subscriptions.contains("acme_web_store"), "{subscriptions}");
-    panel
-        .click("#subscriptions-heading ~ .table-wrap tbody tr")
-        .await;
+    panel.click("#subscriptions .table-wrap tbody tr").await;
     panel
         .wait_for_text(
-            "#subscriptions-heading ~ .table-wrap tr.row-detail",
+            "#subscriptions .table-wrap tr.row-detail",
             "moved_to_partner_plan",
         )
         .await;
@@ -192,11 +182,9 @@ async fn tables_fit_at_1280_px_and_the_rest_opens_in_a_row_detail() {
     }
 
     panel.open("/?customer_user_id=demo-refunded").await;
-    let headers = panel
-        .texts("#purchases-heading ~ .table-wrap thead th")
-        .await;
+    let headers = panel.texts("#purchases .table-wrap thead th").await;
     assert_eq!(headers[..3], ["State", "Product", "Store"]);
-    let row = "#purchases-heading ~ .table-wrap tbody tr";
+    let row = "#purchases .table-wrap tbody tr";
     let first = panel.wait_for_text(row, "remove_ads").await;
     assert!(
         first.contains("Refunded"),
@@ -210,10 +198,7 @@ async fn tables_fit_at_1280_px_and_the_rest_opens_in_a_row_detail() {
     );
     button.send_keys("\u{E007}").await.unwrap(); // Enter
     let detail = panel
-        .wait_for_text(
-            "#purchases-heading ~ .table-wrap tr.row-detail",
-            "Transaction",
-        )
+        .wait_for_text("#purchases .table-wrap tr.row-detail", "Transaction")
         .await;
     assert!(detail.contains("2000000400000009"), "{detail}");
     assert_eq!(
@@ -222,7 +207,7 @@ async fn tables_fit_at_1280_px_and_the_rest_opens_in_a_row_detail() {
     );
     button.send_keys(" ").await.unwrap();
     panel
-        .wait_for_gone("#purchases-heading ~ .table-wrap tr.row-detail")
+        .wait_for_gone("#purchases .table-wrap tr.row-detail")
         .await;
     assert_eq!(panel.accessibility_violations().await, Vec::<String>::new());
     panel.close().await;
@@ -239,7 +224,7 @@ async fn a_phone_shows_each_row_as_a_card() {
     ] {
         panel.open(&format!("/?{customer}")).await;
         panel.wait_for(".summary").await;
-        let row = "#purchases-heading ~ .table-wrap tbody tr";
+        let row = "#purchases .table-wrap tbody tr";
         assert_eq!(
             panel.computed_style(row, "display").await,
             "block",
@@ -247,7 +232,7 @@ async fn a_phone_shows_each_row_as_a_card() {
         );
         assert_eq!(
             panel
-                .computed_style("#purchases-heading ~ .table-wrap thead", "position")
+                .computed_style("#purchases .table-wrap thead", "position")
                 .await,
             "absolute",
             "the header row is only for screen readers"
@@ -282,7 +267,7 @@ async fn an_anonymous_profile_is_found_by_a_deep_link() {
     assert!(summary.contains("none (anonymous profile)"), "{summary}");
     assert!(summary.contains("No access: no access levels"), "{summary}");
     let purchases = panel
-        .wait_for_text("#purchases-heading + .pager + .table-wrap", "coins_100")
+        .wait_for_text("#purchases .table-wrap", "coins_100")
         .await;
     assert!(
         purchases.contains("Consumable") && purchases.contains("Stripe"),
@@ -300,94 +285,158 @@ async fn an_anonymous_profile_is_found_by_a_deep_link() {
 async fn a_big_customer_is_paged_filtered_and_sorted() {
     let panel = Panel::demo().await;
     panel.open("/?customer_user_id=demo-big").await;
+    let summary = "#purchases .pager-summary";
     panel
-        .wait_for_text(
-            "#purchases-heading + .pager",
-            "Showing 1–50 of 8,000 purchases",
-        )
+        .wait_for_text(summary, "Showing 1–50 of 8,000 purchases")
         .await;
     panel
         .wait_for_text(
-            "#subscriptions-heading + .pager",
+            "#subscriptions .pager-summary",
             "Showing 1–50 of 400 subscriptions",
         )
         .await;
-    let rows = panel
-        .texts("#purchases-heading ~ .table-wrap tbody tr")
-        .await;
-    assert_eq!(rows.len(), 50);
-
-    panel
-        .click("#purchases-heading ~ .pager button:last-of-type")
-        .await;
-    panel
-        .wait_for_text(
-            "#purchases-heading + .pager",
-            "Showing 51–100 of 8,000 purchases",
-        )
-        .await;
-
-    // Newest first by default; the header flips it.
-    let newest = panel
-        .texts("#purchases-heading ~ .table-wrap tbody tr")
-        .await[0]
-        .clone();
-    assert!(
-        newest.contains("400000000050"),
-        "page 2 starts at the 51st newest: {newest}"
+    let rows = "#purchases .table-wrap tbody tr";
+    assert_eq!(panel.texts(rows).await.len(), 50);
+    // A pager above and below the table, each with first and last.
+    let pagers = panel.texts("#purchases .pager").await;
+    assert_eq!(pagers.len(), 2);
+    for pager in &pagers {
+        assert!(pager.contains("Page 1 of 160"), "{pager}");
+    }
+    assert_eq!(
+        panel.texts("#purchases .pager button").await,
+        ["First", "Previous", "Next", "Last"].repeat(2)
     );
-    // A new order, or a new filter, starts again at the first page.
+    panel.click("#purchases .pager button:last-of-type").await;
     panel
-        .click("#purchases-heading ~ .table-wrap button.sort")
+        .wait_for_text("#purchases .pager", "Page 160 of 160")
         .await;
     panel
-        .wait_for_text("#purchases-heading ~ .table-wrap tbody tr", "400000007999")
+        .wait_for_text(summary, "Showing 7,951–8,000 of 8,000 purchases")
         .await;
     panel
-        .wait_for_text(
-            "#purchases-heading + .pager",
-            "Showing 1–50 of 8,000 purchases",
-        )
+        .click("#purchases .table-wrap + .pager button:first-of-type")
         .await;
     panel
-        .click("#purchases-heading ~ .pager button:last-of-type")
+        .wait_for_text("#purchases .pager", "Page 1 of 160")
         .await;
     panel
-        .wait_for_text("#purchases-heading + .pager", "Showing 51–100")
+        .click("#purchases .pager button:nth-last-of-type(2)")
         .await;
+    panel
+        .wait_for_text(summary, "Showing 51–100 of 8,000 purchases")
+        .await;
+
+    // Newest first by default; the header flips it, and starts again at page 1.
+    panel.click("#purchases .table-wrap button.sort").await;
+    panel
+        .wait_for_text(summary, "Showing 1–50 of 8,000 purchases")
+        .await;
+    panel.click(&format!("{rows} button.disclosure")).await;
+    panel
+        .wait_for_text("#purchases tr.row-detail", "400000007999")
+        .await;
+    let header = panel.wait_for("#purchases th[aria-sort=ascending]").await;
+    assert_eq!(header.text().await.unwrap(), "Purchased ↑");
+
+    // Subscriptions sort by expiry too, latest first.
+    panel
+        .click("#subscriptions th:nth-child(5) button.sort")
+        .await;
+    panel
+        .wait_for("#subscriptions th:nth-child(5)[aria-sort=descending]")
+        .await;
+    let purchased = panel.wait_for("#subscriptions th:nth-child(4)").await;
+    assert_eq!(
+        purchased.attr("aria-sort").await.unwrap().as_deref(),
+        Some("none")
+    );
+
+    // The filter box matches IDs, and a new filter starts at the first page.
+    panel
+        .click("#purchases .pager button:nth-last-of-type(2)")
+        .await;
+    panel.wait_for_text(summary, "Showing 51–100").await;
     let filter = panel.wait_for("#row-filter").await;
     filter.send_keys("4000000000").await.unwrap();
     panel
-        .wait_for_text(
-            "#purchases-heading + .pager",
-            "Showing 1–50 of 100 matching of 8,000 purchases",
-        )
+        .wait_for_text(summary, "Showing 1–50 of 100 matching of 8,000 purchases")
         .await;
-    assert!(
-        panel
-            .is_shown("#purchases-heading + .pager button:last-of-type")
-            .await
-    );
-
+    assert!(panel.is_shown("#purchases .pager").await);
     filter.send_keys("42").await.unwrap();
     panel
-        .wait_for_text(
-            "#purchases-heading + .pager",
-            "Showing 1–1 of 1 matching of 8,000 purchases",
-        )
+        .wait_for_text(summary, "Showing 1–1 of 1 matching of 8,000 purchases")
         .await;
     assert!(
-        !panel
-            .is_shown("#purchases-heading + .pager button:last-of-type")
-            .await,
-        "one page needs no Previous and Next"
+        !panel.is_shown("#purchases .pager").await,
+        "one page needs no pager"
     );
     panel
         .wait_for_text(
-            "#subscriptions-heading + .pager",
+            "#subscriptions .pager-summary",
             "No subscriptions match (400 in all).",
         )
         .await;
+    panel.close().await;
+}
+
+/// Quick filters with their counts, and the filter box finding marks and states.
+#[tokio::test]
+async fn a_big_customer_has_quick_filters_and_finds_refunds_by_word() {
+    let panel = Panel::demo().await;
+    panel.open("/?customer_user_id=demo-big").await;
+    let summary = "#purchases .pager-summary";
+    panel
+        .wait_for_text(summary, "Showing 1–50 of 8,000 purchases")
+        .await;
+    let chips = panel.texts("#purchases .quick button").await;
+    assert_eq!(
+        chips,
+        [
+            "Refunded 83",
+            "Sandbox 80",
+            "Play Store 1,600",
+            "App Store 6,400"
+        ]
+    );
+    let refunded = "#purchases .quick button:first-child";
+    panel.click(refunded).await;
+    panel
+        .wait_for_text(summary, "Showing 1–50 of 83 matching of 8,000 purchases")
+        .await;
+    let pressed = panel.wait_for(refunded).await;
+    assert_eq!(
+        pressed.attr("aria-pressed").await.unwrap().as_deref(),
+        Some("true")
+    );
+    for row in panel.texts("#purchases .table-wrap tbody tr").await {
+        assert!(row.contains("Refunded"), "{row}");
+    }
+    panel.click(refunded).await;
+    panel
+        .wait_for_text(summary, "Showing 1–50 of 8,000 purchases")
+        .await;
+
+    let filter = panel.wait_for("#row-filter").await;
+    filter.send_keys("refund").await.unwrap();
+    panel
+        .wait_for_text(summary, "Showing 1–50 of 83 matching of 8,000 purchases")
+        .await;
+    filter.clear().await.unwrap();
+    filter.send_keys("consumable").await.unwrap();
+    panel
+        .wait_for_text(summary, "of 6,000 matching of 8,000 purchases")
+        .await;
+    filter.clear().await.unwrap();
+    filter.send_keys("expired").await.unwrap();
+    panel
+        .wait_for_text(
+            "#subscriptions .pager-summary",
+            "Showing 1–50 of 399 matching of 400 subscriptions",
+        )
+        .await;
+    panel.wait_for_text(summary, "No purchases match").await;
+    assert_eq!(panel.accessibility_violations().await, Vec::<String>::new());
     panel.close().await;
 }
 
@@ -467,7 +516,7 @@ async fn sandbox_items_can_be_hidden() {
         .await;
     panel
         .wait_for_text(
-            "#subscriptions-heading + .pager",
+            "#subscriptions .pager-summary",
             "No subscriptions match (1 in all).",
         )
         .await;

@@ -265,7 +265,8 @@ fn big(now: DateTime<Utc>) -> Value {
     );
     let subscriptions: Vec<Value> = (0..400i64)
         .map(|n| {
-            let bought = now - Duration::days(30 * (400 - n));
+            // The last renewal is 10 days old: premium is active.
+            let bought = now - Duration::days(30 * (399 - n) + 10);
             let plan = Plan {
                 store: if n % 3 == 0 {
                     "play_store"
