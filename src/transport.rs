@@ -19,12 +19,7 @@ pub fn read_response(
             ))
         })
     } else {
-        Err(LookupError::from_relay(
-            status,
-            body,
-            lookup.kind,
-            retry_after,
-        ))
+        Err(LookupError::from_relay(status, body, lookup, retry_after))
     }
 }
 

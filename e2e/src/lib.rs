@@ -327,6 +327,21 @@ impl Panel {
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write the screenshot");
     }
 
+    /// How many lookups reached the relay, from its own metrics.
+    pub async fn lookups_at_the_relay(&self) -> u64 {
+        let metrics = reqwest::get(format!("{}/metrics", self.base_url))
+            .await
+            .expect("the relay's metrics")
+            .text()
+            .await
+            .expect("the metrics' text");
+        metrics
+            .lines()
+            .filter(|line| line.starts_with("relay_lookups_total{"))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    }
+
     /// Takes the relay away, as a crashed or redeployed service would.
     pub async fn stop_relay(&mut self) {
         self.relay.kill().await.expect("stop the relay");

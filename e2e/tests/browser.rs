@@ -539,16 +539,67 @@ async fn not_found_and_bad_input_explain_the_next_step() {
     panel.click(".error button.secondary").await;
     panel.wait_for_text(".summary", SEED_CUSTOMER_USER_ID).await;
 
+    // A malformed profile ID is refused in the panel, with the shape it must have.
+    let asked = panel.lookups_at_the_relay().await;
     panel.look_up("profile_id", "not-a-uuid").await;
     let error = panel
         .wait_for_text(".error", "That ID cannot be looked up")
         .await;
-    assert!(error.contains("profile_id must be a UUID"), "{error}");
+    assert!(
+        error.contains(
+            "A profile ID is 32 letters and digits in five groups, such as \
+             d8533a10-bcce-4e33-8c9d-88b05ac56559"
+        ),
+        "{error}"
+    );
     assert!(
         panel.texts(".error button").await.is_empty(),
         "retrying unchanged input cannot help"
     );
+    assert_eq!(
+        panel.lookups_at_the_relay().await,
+        asked,
+        "no request for an ID the panel can tell is wrong"
+    );
     assert_eq!(panel.accessibility_violations().await, Vec::<String>::new());
+    panel.close().await;
+}
+
+/// An email is looked up as any ID; when it finds no one, the panel says it
+/// cannot search by email and where the IDs are. A non-ASCII one gets a
+/// plain sentence before any request.
+#[tokio::test]
+async fn an_email_gets_support_words_not_http_words() {
+    let panel = Panel::demo().await;
+    panel.open("/").await;
+    panel.look_up("customer_user_id", "ann@example.com").await;
+    let error = panel
+        .wait_for_text(".error", "No profile has this customer user ID")
+        .await;
+    assert!(
+        error.contains("The panel cannot search by email: an email finds a customer only if the app uses emails as its customer user IDs"),
+        "{error}"
+    );
+    assert!(error.contains("Adapty's dashboard (Profiles)"), "{error}");
+    assert!(
+        panel.texts(".error button").await.is_empty(),
+        "an email is no profile ID: no other reading to offer"
+    );
+
+    let asked = panel.lookups_at_the_relay().await;
+    panel.look_up("customer_user_id", "josé@example.com").await;
+    let error = panel
+        .wait_for_text(".error", "That ID cannot be looked up")
+        .await;
+    assert!(
+        error.contains("This ID contains \"é\", and the panel can only look up IDs written with unaccented letters"),
+        "{error}"
+    );
+    assert!(error.contains("cannot search by email"), "{error}");
+    for jargon in ["HTTP", "header", "ASCII"] {
+        assert!(!error.contains(jargon), "{error}");
+    }
+    assert_eq!(panel.lookups_at_the_relay().await, asked);
     panel.close().await;
 }
 

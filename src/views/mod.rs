@@ -45,6 +45,11 @@ pub fn App() -> impl IntoView {
         let ticket = NEWEST_LOOKUP.fetch_add(1, Ordering::Relaxed) + 1;
         kind.set(lookup.kind);
         text.set(lookup.id.clone());
+        // What the panel can tell is wrong never goes to the relay.
+        if let Err(why) = lookup.check() {
+            outcome.set(Outcome::Failed(lookup, LookupError::InvalidInput(why)));
+            return;
+        }
         outcome.set(Outcome::Loading(lookup.clone()));
         spawn_local(async move {
             let result = fetch_profile(&lookup).await;
