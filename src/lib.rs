@@ -8,6 +8,7 @@ pub mod environment;
 pub mod error;
 pub mod explain;
 pub mod format;
+pub mod handoff;
 pub mod listing;
 pub mod lookup;
 pub mod model;

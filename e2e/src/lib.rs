@@ -83,7 +83,9 @@ impl Panel {
         .await
     }
 
-    async fn start(relay_args: &[&str], relay_env: &[(&str, &str)]) -> Panel {
+    /// The relay with these arguments and environment (say `--demo` for the
+    /// stand-in), and a fresh browser on it.
+    pub async fn start(relay_args: &[&str], relay_env: &[(&str, &str)]) -> Panel {
         let relay_port = free_port();
         let base_url = format!("http://127.0.0.1:{relay_port}");
         let relay = Command::new(required("E2E_RELAY"))
@@ -342,6 +344,28 @@ impl Panel {
             .sum()
     }
 
+    /// Lets the open page's origin read the clipboard, as a person allowing it would.
+    pub async fn allow_clipboard_reading(&self) {
+        self.browser
+            .issue_cmd(SetPermission("clipboard-read"))
+            .await
+            .expect("grant clipboard-read");
+    }
+
+    /// What the clipboard holds, read by the page itself.
+    pub async fn clipboard(&self) -> String {
+        let script = r#"
+            const done = arguments[arguments.length - 1];
+            navigator.clipboard.readText().then(done, (error) => done('cannot read: ' + error));
+        "#;
+        let text = self
+            .browser
+            .execute_async(script, vec![])
+            .await
+            .expect("read the clipboard");
+        text.as_str().unwrap_or_default().to_owned()
+    }
+
     /// Takes the relay away, as a crashed or redeployed service would.
     pub async fn stop_relay(&mut self) {
         self.relay.kill().await.expect("stop the relay");
@@ -403,5 +427,28 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Offline {
             "offline": true, "latency": 0, "download_throughput": -1, "upload_throughput": -1
         }});
         (http::Method::POST, Some(conditions.to_string()))
+    }
+}
+
+/// WebDriver's Permissions extension (`POST /session/{id}/permissions`),
+/// which ChromeDriver implements and fantoccini has no method for.
+#[derive(Debug)]
+struct SetPermission(&'static str);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for SetPermission {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/permissions",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({"descriptor": {"name": self.0}, "state": "granted"});
+        (http::Method::POST, Some(body.to_string()))
     }
 }

@@ -84,6 +84,10 @@ async fn typing_the_seed_id_shows_the_profile_with_local_times() {
         url.query(),
         Some(format!("customer_user_id={SEED_CUSTOMER_USER_ID}").as_str())
     );
+    assert!(
+        panel.texts(".handoff a").await.is_empty(),
+        "no dashboard link unless the operator sets one"
+    );
     assert_eq!(panel.severe_console_messages().await, Vec::<String>::new());
     panel.screenshot("seed").await;
     panel.close().await;
@@ -750,5 +754,86 @@ async fn the_raw_response_is_the_exact_json() {
         parsed["data"]["non_subscriptions"][0]["store_product_id"],
         "1year.premium"
     );
+    panel.close().await;
+}
+
+/// The tab names the customer and the answer, *Copy summary* puts a ticket's
+/// text on the clipboard, and the operator's dashboard link opens the profile
+/// in Adapty.
+#[tokio::test]
+async fn hand_offs_name_the_tab_copy_a_summary_and_link_to_adapty() {
+    let panel = Panel::start(
+        &[
+            "--demo",
+            "--dashboard-profile-url",
+            "https://app.adapty.io/profiles/{profile_id}?from=lookup",
+        ],
+        &[],
+    )
+    .await;
+    panel.open("/?customer_user_id=demo-refunded").await;
+    // For the page's origin, so only once it is open.
+    panel.allow_clipboard_reading().await;
+    panel.wait_for_text("#result-heading", "refunded").await;
+    assert_eq!(
+        panel.browser.title().await.unwrap(),
+        "demo-refunded — No access (refunded) · Adapty lookup"
+    );
+
+    let link = panel.wait_for(".handoff a").await;
+    assert_eq!(link.text().await.unwrap(), "Open in Adapty");
+    assert_eq!(
+        link.attr("href").await.unwrap().as_deref(),
+        Some("https://app.adapty.io/profiles/8d0e01df-4c9f-4d0a-bf1b-0f2a4b6c8d9e?from=lookup")
+    );
+    assert_eq!(
+        link.attr("target").await.unwrap().as_deref(),
+        Some("_blank")
+    );
+    assert_eq!(
+        link.attr("rel").await.unwrap().as_deref(),
+        Some("noreferrer")
+    );
+
+    panel.click(".handoff button").await;
+    panel.wait_for_text(".handoff button", "Copied").await;
+    let copied = panel.clipboard().await;
+    assert!(
+        copied.starts_with(
+            "Customer user ID: demo-refunded\nProfile ID: 8d0e01df-4c9f-4d0a-bf1b-0f2a4b6c8d9e\n\
+             No access: premium was refunded on "
+        ),
+        "{copied}"
+    );
+    assert!(
+        copied.contains("\n- premium expired on ") && copied.contains("the purchase was refunded."),
+        "{copied}"
+    );
+    assert!(
+        copied.contains(" UTC"),
+        "times for a ticket are in UTC: {copied}"
+    );
+    assert!(copied.contains("\nData as of "), "{copied}");
+
+    // Hide sandbox changes the headline, and the title with it.
+    panel.open("/?customer_user_id=demo-sandbox").await;
+    panel.wait_for_text("#result-heading", "sandbox").await;
+    assert_eq!(
+        panel.browser.title().await.unwrap(),
+        "demo-sandbox — Has premium (sandbox only) · Adapty lookup"
+    );
+    panel.click("#hide-sandbox").await;
+    panel
+        .wait_for_text("#result-heading", "No production access")
+        .await;
+    assert_eq!(
+        panel.browser.title().await.unwrap(),
+        "demo-sandbox — No production access · Adapty lookup"
+    );
+    // No profile on screen, no customer in the title.
+    panel.look_up("customer_user_id", "nobody-here").await;
+    panel.wait_for_text(".error", "No profile").await;
+    assert_eq!(panel.browser.title().await.unwrap(), "Adapty lookup");
+    assert_eq!(panel.accessibility_violations().await, Vec::<String>::new());
     panel.close().await;
 }
