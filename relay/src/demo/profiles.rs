@@ -1,5 +1,8 @@
-//! The demo's sample customers. Each covers a part of the contract; dates are
-//! relative to the start so that "active" stays active whenever it runs.
+//! The demo's sample customers. Each covers a part of the contract. Their
+//! dates are relative to `now`, which the stand-in sets to the moment of
+//! each response, so that every sample keeps its story (active stays
+//! active, "expired 40 days ago" stays 40 days ago) however long the demo
+//! runs.
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
@@ -9,50 +12,117 @@ pub const SEED: &str = include_str!("../../../fixtures/seed.json");
 pub const SEED_CUSTOMER_USER_ID: &str = "77B14FB4-FD2A-4D38-AA3A-4C433F79863C";
 pub const ANONYMOUS_PROFILE_ID: &str = "5e1f0a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b";
 
-/// A sample to try: what it shows, and how to look it up.
+/// A sample to try: what it shows, how to look it up, and how it is built.
 pub struct Sample {
     pub about: &'static str,
     pub param: &'static str,
     pub id: &'static str,
+    /// The profile as of `now`.
+    pub build: fn(DateTime<Utc>) -> Value,
 }
 
+const BY_USER: &str = "customer_user_id";
+
+/// Every sample the stand-in serves, in the order the demo lists them
+/// (the start-up banner and README's table are this list).
 pub const SAMPLES: &[Sample] = &[
     Sample {
         about: "Adapty's documentation example",
-        param: "customer_user_id",
+        param: BY_USER,
         id: SEED_CUSTOMER_USER_ID,
+        build: |_| seed(),
     },
     Sample {
-        about: "Play Store, base plan and a free-trial offer",
-        param: "customer_user_id",
+        about: "Play Store, base plan, free-trial offer",
+        param: BY_USER,
         id: "demo-play-store",
+        build: play_store,
     },
     Sample {
-        about: "expired and cancelled",
-        param: "customer_user_id",
+        about: "Expired and cancelled (`+0000` dates)",
+        param: BY_USER,
         id: "demo-expired",
+        build: expired,
     },
     Sample {
-        about: "lifetime purchase",
-        param: "customer_user_id",
+        about: "Lifetime purchase",
+        param: BY_USER,
         id: "demo-lifetime",
+        build: lifetime,
     },
     Sample {
-        about: "sandbox only",
-        param: "customer_user_id",
+        about: "Sandbox only",
+        param: BY_USER,
         id: "demo-sandbox",
+        build: sandbox,
     },
     Sample {
-        about: "anonymous, found only by profile ID",
+        about: "Anonymous (`null` arrays)",
         param: "profile_id",
         id: ANONYMOUS_PROFILE_ID,
+        build: anonymous,
     },
     Sample {
-        about: "many purchases, refunds and consumables",
-        param: "customer_user_id",
+        about: "Many purchases, refunds, consumables",
+        param: BY_USER,
         id: "demo-many-purchases",
+        build: many_purchases,
+    },
+    Sample {
+        about: "Billing grace period",
+        param: BY_USER,
+        id: "demo-grace-period",
+        build: grace_period,
+    },
+    Sample {
+        about: "Billing issue, still active",
+        param: BY_USER,
+        id: "demo-billing-issue",
+        build: billing_issue,
+    },
+    Sample {
+        about: "Access scheduled to start next week",
+        param: BY_USER,
+        id: "demo-scheduled",
+        build: scheduled,
+    },
+    Sample {
+        about: "Refunded",
+        param: BY_USER,
+        id: "demo-refunded",
+        build: refunded,
+    },
+    Sample {
+        about: "Custom store, unknown values, no environment",
+        param: BY_USER,
+        id: "demo-custom-store",
+        build: custom_store,
+    },
+    Sample {
+        about: "8,000 purchases and 400 subscriptions (2.9 MB)",
+        param: BY_USER,
+        id: "demo-big",
+        build: big,
     },
 ];
+
+/// The sample looked up by `param` = `id`, as of `now`.
+pub fn find(param: &str, id: &str, now: DateTime<Utc>) -> Option<Value> {
+    SAMPLES
+        .iter()
+        .find(|sample| sample.param == param && sample.id == id)
+        .map(|sample| (sample.build)(now))
+}
+
+/// Every sample as of `now`.
+pub fn all(now: DateTime<Utc>) -> Vec<Value> {
+    SAMPLES.iter().map(|sample| (sample.build)(now)).collect()
+}
+
+fn seed() -> Value {
+    let seed: Value = serde_json::from_str(SEED).expect("the seed fixture is valid JSON");
+    seed["data"].clone()
+}
 
 /// Adapty writes `+00:00`; some samples use `+0000` on purpose, as Adapty also does.
 fn iso(at: DateTime<Utc>) -> String {
@@ -61,25 +131,6 @@ fn iso(at: DateTime<Utc>) -> String {
 
 fn iso_no_colon(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S+0000").to_string()
-}
-
-pub fn all(now: DateTime<Utc>) -> Vec<Value> {
-    let seed: Value = serde_json::from_str(SEED).expect("the seed fixture is valid JSON");
-    vec![
-        seed["data"].clone(),
-        play_store(now),
-        expired(now),
-        lifetime(now),
-        sandbox(now),
-        anonymous(now),
-        many_purchases(now),
-        grace_period(now),
-        billing_issue(now),
-        scheduled(now),
-        refunded(now),
-        custom_store(now),
-        big(now),
-    ]
 }
 
 /// An access level and the subscription behind it, from a few facts.
@@ -508,14 +559,54 @@ mod tests {
     }
 
     #[test]
-    fn every_sample_is_found_by_its_advertised_id() {
-        let profiles = all(Utc::now());
+    fn every_sample_is_found_by_its_advertised_id_and_ids_are_unique() {
+        let now = Utc::now();
+        assert_eq!(SAMPLES.len(), 13);
         for sample in SAMPLES {
-            let matches = profiles
+            let profile = find(sample.param, sample.id, now).unwrap();
+            assert_eq!(
+                profile[sample.param].as_str(),
+                Some(sample.id),
+                "{}",
+                sample.id
+            );
+            let same = SAMPLES
                 .iter()
-                .filter(|profile| profile[sample.param].as_str() == Some(sample.id))
+                .filter(|other| other.param == sample.param && other.id == sample.id)
                 .count();
-            assert_eq!(matches, 1, "{} by {}", sample.id, sample.param);
+            assert_eq!(same, 1, "{} is advertised twice", sample.id);
+        }
+        assert_eq!(find("customer_user_id", "nobody", now), None);
+        assert_eq!(all(now).len(), SAMPLES.len());
+    }
+
+    #[test]
+    fn dates_follow_the_moment_asked() {
+        let earlier = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let later = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let expiry = |now| {
+            let profile = find("customer_user_id", "demo-sandbox", now).unwrap();
+            let expires = profile["access_levels"][0]["expires_at"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            DateTime::parse_from_rfc3339(&expires).unwrap().to_utc() - now
+        };
+        assert_eq!(expiry(earlier), Duration::minutes(3));
+        assert_eq!(expiry(later), Duration::minutes(3));
+    }
+
+    /// README's sample table is this list, row for row.
+    #[test]
+    fn readme_lists_every_sample() {
+        let readme = include_str!("../../../README.md");
+        for sample in SAMPLES {
+            let by = match sample.param {
+                "profile_id" => "profile ID",
+                _ => "customer user ID",
+            };
+            let row = format!("| {} | {by} | `{}` |", sample.about, sample.id);
+            assert!(readme.contains(&row), "README lacks the row {row}");
         }
     }
 }
