@@ -58,6 +58,11 @@ async fn every_sample_is_served_and_an_unknown_id_is_not_found() {
         let (status, _, body) = get_json(&url).await;
         assert_eq!(status, 200, "{}: {body}", sample.id);
         assert_eq!(body["data"][sample.param], sample.id);
+        // Found by its profile ID too, as Adapty finds every profile.
+        let url = format!("{}/api/profile?profile_id={}", relay.url, sample.profile_id);
+        let (status, _, body) = get_json(&url).await;
+        assert_eq!(status, 200, "{}: {body}", sample.profile_id);
+        assert_eq!(body["data"]["profile_id"], sample.profile_id);
     }
     let (status, _, body) = get_json(&format!(
         "{}/api/profile?customer_user_id=nobody",

@@ -15,8 +15,11 @@ pub const ANONYMOUS_PROFILE_ID: &str = "5e1f0a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b";
 /// A sample to try: what it shows, how to look it up, and how it is built.
 pub struct Sample {
     pub about: &'static str,
+    /// How the demo advertises it: `customer_user_id` or `profile_id`, and the ID.
     pub param: &'static str,
     pub id: &'static str,
+    /// Every sample is also found by its profile ID, as in Adapty.
+    pub profile_id: &'static str,
     /// The profile as of `now`.
     pub build: fn(DateTime<Utc>) -> Value,
 }
@@ -30,78 +33,91 @@ pub const SAMPLES: &[Sample] = &[
         about: "Adapty's documentation example",
         param: BY_USER,
         id: SEED_CUSTOMER_USER_ID,
+        profile_id: "d8533a10-bcce-4e33-8c9d-88b05ac56559",
         build: |_| seed(),
     },
     Sample {
         about: "Play Store, base plan, free-trial offer",
         param: BY_USER,
         id: "demo-play-store",
+        profile_id: "0b2c8f5e-6a1d-4b7e-9c3f-2d4e6f8a0b1c",
         build: play_store,
     },
     Sample {
         about: "Expired and cancelled (`+0000` dates)",
         param: BY_USER,
         id: "demo-expired",
+        profile_id: "1c3d9a6f-7b2e-4c8f-8d4a-3e5f7a9b1c2d",
         build: expired,
     },
     Sample {
         about: "Lifetime purchase",
         param: BY_USER,
         id: "demo-lifetime",
+        profile_id: "2d4eab7a-8c3f-4d9a-9e5b-4f6a8b0c2d3e",
         build: lifetime,
     },
     Sample {
         about: "Sandbox only",
         param: BY_USER,
         id: "demo-sandbox",
+        profile_id: "3e5fbc8b-9d4a-4eab-af6c-5a7b9c1d3e4f",
         build: sandbox,
     },
     Sample {
         about: "Anonymous (`null` arrays)",
         param: "profile_id",
         id: ANONYMOUS_PROFILE_ID,
+        profile_id: ANONYMOUS_PROFILE_ID,
         build: anonymous,
     },
     Sample {
         about: "Many purchases, refunds, consumables",
         param: BY_USER,
         id: "demo-many-purchases",
+        profile_id: "4f6acd9c-0e5b-4fbc-b07d-6b8c0d2e4f5a",
         build: many_purchases,
     },
     Sample {
         about: "Billing grace period",
         param: BY_USER,
         id: "demo-grace-period",
+        profile_id: "5a7bdeac-1f6c-4acd-8c8e-7c9d1e3f5a6b",
         build: grace_period,
     },
     Sample {
         about: "Billing issue, still active",
         param: BY_USER,
         id: "demo-billing-issue",
+        profile_id: "6b8cefbd-2a7d-4bde-9d9f-8d0e2f4a6b7c",
         build: billing_issue,
     },
     Sample {
         about: "Access scheduled to start next week",
         param: BY_USER,
         id: "demo-scheduled",
+        profile_id: "7c9df0ce-3b8e-4cef-ae0a-9e1f3a5b7c8d",
         build: scheduled,
     },
     Sample {
         about: "Refunded",
         param: BY_USER,
         id: "demo-refunded",
+        profile_id: "8d0e01df-4c9f-4d0a-bf1b-0f2a4b6c8d9e",
         build: refunded,
     },
     Sample {
         about: "Custom store, unknown values, no environment",
         param: BY_USER,
         id: "demo-custom-store",
+        profile_id: "9e1f12e0-5d0a-4e1b-8c2c-1a3b5c7d9e0f",
         build: custom_store,
     },
     Sample {
         about: "8,000 purchases and 400 subscriptions (2.9 MB)",
         param: BY_USER,
         id: "demo-big",
+        profile_id: "0f2a23f1-6e1b-4f2c-9d3d-2b4c6d8e0f1a",
         build: big,
     },
 ];
@@ -110,7 +126,10 @@ pub const SAMPLES: &[Sample] = &[
 pub fn find(param: &str, id: &str, now: DateTime<Utc>) -> Option<Value> {
     SAMPLES
         .iter()
-        .find(|sample| sample.param == param && sample.id == id)
+        .find(|sample| {
+            (sample.param == param && sample.id == id)
+                || (param == "profile_id" && sample.profile_id == id)
+        })
         .map(|sample| (sample.build)(now))
 }
 
@@ -567,6 +586,13 @@ mod tests {
             assert_eq!(
                 profile[sample.param].as_str(),
                 Some(sample.id),
+                "{}",
+                sample.id
+            );
+            let by_profile_id = find("profile_id", sample.profile_id, now).unwrap();
+            assert_eq!(
+                by_profile_id["profile_id"].as_str(),
+                Some(sample.profile_id),
                 "{}",
                 sample.id
             );
