@@ -43,28 +43,29 @@ struct Purchase<'a> {
 
 /// Fills `linked_environment` of every access level that lacks `environment`.
 pub fn link(profile: &mut Profile) {
-    let purchases: Vec<Purchase> = profile
-        .subscriptions
-        .iter()
-        .filter_map(|item| {
-            Some(Purchase {
+    let mut purchases = Vec::new();
+    for item in &profile.subscriptions {
+        if let Some(environment) = &item.environment {
+            purchases.push(Purchase {
                 store: &item.store,
                 product: &item.store_product_id,
                 transaction: item.store_transaction_id.as_deref(),
                 original_transaction: item.store_original_transaction_id.as_deref(),
-                environment: item.environment.as_deref()?,
-            })
-        })
-        .chain(profile.non_subscriptions.iter().filter_map(|item| {
-            Some(Purchase {
+                environment,
+            });
+        }
+    }
+    for item in &profile.non_subscriptions {
+        if let Some(environment) = &item.environment {
+            purchases.push(Purchase {
                 store: &item.store,
                 product: &item.store_product_id,
                 transaction: item.store_transaction_id.as_deref(),
                 original_transaction: item.store_original_transaction_id.as_deref(),
-                environment: item.environment.as_deref()?,
-            })
-        }))
-        .collect();
+                environment,
+            });
+        }
+    }
     let found: Vec<_> = profile
         .access_levels
         .iter()

@@ -186,71 +186,72 @@ impl Headline {
 ///   production access"); a scheduled level; the level that expired last;
 ///   an unreadable date; no access levels at all.
 pub fn headline(profile: &Profile, clock: &Clock, hide_sandbox: bool) -> Headline {
-    let now = clock.now;
-    let levels: Vec<(&AccessLevel, Status)> = profile
-        .access_levels
-        .iter()
-        .map(|level| (level, level.status(now)))
-        .collect();
-    let visible: Vec<_> = levels
-        .iter()
-        .filter(|(_, status)| !(hide_sandbox && status.flags.sandbox))
-        .collect();
-    let granted = |sandbox: bool| -> Vec<&(&AccessLevel, Status)> {
-        levels
-            .iter()
-            .filter(|(_, status)| status.grants_access() && status.flags.sandbox == sandbox)
-            .collect()
-    };
-    let (real, sandbox) = (granted(false), granted(true));
+    // One pass: the phrases of real granted levels, the names of granted
+    // sandbox ones, and among the visible levels the one that decides each
+    // "no access" rule.
+    let mut real: Vec<Phrase> = Vec::new();
+    let mut sandbox: Vec<&str> = Vec::new();
+    let mut refunded: Option<&AccessLevel> = None;
+    let mut expired: Option<&AccessLevel> = None;
+    let mut scheduled: Option<&AccessLevel> = None;
+    let mut unknown: Option<&AccessLevel> = None;
+    let ended = |level: &AccessLevel| level.expires_at.as_ref().and_then(Timestamp::instant);
+    let later =
+        |slot: Option<&AccessLevel>, level| slot.is_none_or(|old| ended(old) <= ended(level));
+    for level in &profile.access_levels {
+        let status = level.status(clock.now);
+        match (status.grants_access(), status.flags.sandbox) {
+            (true, false) => real.push(granted_phrase(level, status, clock)),
+            (true, true) => sandbox.push(&level.access_level_id),
+            _ => {}
+        }
+        if hide_sandbox && status.flags.sandbox {
+            continue;
+        }
+        match status.state {
+            State::Expired if status.flags.refunded && later(refunded, level) => {
+                refunded = Some(level)
+            }
+            State::Expired if later(expired, level) => expired = Some(level),
+            State::Scheduled if scheduled.is_none() => scheduled = Some(level),
+            State::Unknown if unknown.is_none() => unknown = Some(level),
+            _ => {}
+        }
+    }
+    let id = |level: &AccessLevel| level.access_level_id.clone();
     let when = |value: Option<&Timestamp>| date_words(value, clock, true);
-    let names = |levels: &[&(&AccessLevel, Status)]| {
-        levels
-            .iter()
-            .map(|(level, _)| level.access_level_id.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let sandbox_names = sandbox.join(", ");
 
     if !real.is_empty() {
-        let phrases: Vec<(u8, String, &str, Tone)> = real
-            .iter()
-            .map(|(level, status)| granted_phrase(level, *status, clock))
-            .collect();
-        // The deciding fact first: the phrases in the rules' order. Sorted as
-        // plain (key, index) pairs, the one sort the wasm already carries.
-        let mut order: Vec<(i64, usize)> = phrases
-            .iter()
-            .enumerate()
-            .map(|(index, (rank, ..))| (i64::from(*rank), index))
-            .collect();
-        order.sort_unstable();
-        let mut text: Vec<&str> = order
-            .iter()
-            .map(|&(_, index)| phrases[index].1.as_str())
-            .collect();
-        let sandbox_phrase = format!("{} — sandbox (test) purchase only", names(&sandbox));
+        // The most pressing fact first: the phrases in the rules' order.
+        let mut text = Vec::new();
+        for rank in 0..=4 {
+            text.extend(
+                real.iter()
+                    .filter(|phrase| phrase.rank == rank)
+                    .map(|phrase| phrase.text.as_str()),
+            );
+        }
+        let sandbox_phrase = format!("{sandbox_names} — sandbox (test) purchase only");
         if !hide_sandbox && !sandbox.is_empty() {
             text.push(&sandbox_phrase);
         }
-        let (_, _, fact, tone) = phrases[order[0].1];
-        let mut short = format!("Has {}", names(&real));
-        if !fact.is_empty() {
-            short += &format!(" ({fact})");
-        }
-        return Headline::new(format!("Has {}", text.join("; ")), short, tone);
-    }
-    let ended_last = |wanted: &dyn Fn(&Status) -> bool| {
-        visible
+        let first = real
             .iter()
-            .filter(|(_, status)| status.state == State::Expired && wanted(status))
-            .max_by_key(|(level, _)| level.expires_at.as_ref().and_then(Timestamp::instant))
-    };
-    if let Some((level, _)) = ended_last(&|status| status.flags.refunded) {
+            .min_by_key(|phrase| phrase.rank)
+            .expect("not empty");
+        let names: Vec<&str> = real.iter().map(|phrase| phrase.id).collect();
+        let mut short = format!("Has {}", names.join(", "));
+        if !first.fact.is_empty() {
+            short += &format!(" ({})", first.fact);
+        }
+        return Headline::new(format!("Has {}", text.join("; ")), short, first.tone);
+    }
+    if let Some(level) = refunded {
         return Headline::new(
             format!(
                 "No access: {} was refunded on {}",
-                level.access_level_id,
+                id(level),
                 when(level.expires_at.as_ref())
             ),
             "No access (refunded)",
@@ -258,60 +259,53 @@ pub fn headline(profile: &Profile, clock: &Clock, hide_sandbox: bool) -> Headlin
         );
     }
     if !sandbox.is_empty() {
-        let names = names(&sandbox);
         return if hide_sandbox {
             Headline::new(
-                format!("No production access: {names} is sandbox (test) only, hidden"),
+                format!("No production access: {sandbox_names} is sandbox (test) only, hidden"),
                 "No production access",
                 Tone::Muted,
             )
         } else {
             Headline::new(
-                format!("Has {names} — sandbox (test) purchase only"),
-                format!("Has {names} (sandbox only)"),
+                format!("Has {sandbox_names} — sandbox (test) purchase only"),
+                format!("Has {sandbox_names} (sandbox only)"),
                 Tone::Warning,
             )
         };
     }
-    if let Some((level, _)) = visible
-        .iter()
-        .find(|(_, status)| status.state == State::Scheduled)
-    {
+    if let Some(level) = scheduled {
         return Headline::new(
             format!(
                 "No access yet: {} starts on {}",
-                level.access_level_id,
+                id(level),
                 when(level.starts_at.as_ref())
             ),
             "No access yet (scheduled)",
             Tone::Info,
         );
     }
-    if let Some((level, _)) = ended_last(&|_| true) {
+    if let Some(level) = expired {
         return Headline::new(
             format!(
                 "No access: {} expired on {}",
-                level.access_level_id,
+                id(level),
                 when(level.expires_at.as_ref())
             ),
             "No access (expired)",
             Tone::Muted,
         );
     }
-    if let Some((level, _)) = visible
-        .iter()
-        .find(|(_, status)| status.state == State::Unknown)
-    {
+    if let Some(level) = unknown {
         return Headline::new(
             format!(
                 "Access unknown: {} has a date the panel cannot read",
-                level.access_level_id
+                id(level)
             ),
             "Access unknown",
             Tone::Muted,
         );
     }
-    let why = if levels.is_empty() {
+    let why = if profile.access_levels.is_empty() {
         "No access: no access levels"
     } else {
         "No access: only sandbox access levels, hidden"
@@ -319,14 +313,19 @@ pub fn headline(profile: &Profile, clock: &Clock, hide_sandbox: bool) -> Headlin
     Headline::new(why.into(), "No access", Tone::Muted)
 }
 
-/// A granted real access level's phrase: its rank in the rules, the words,
-/// the fact in a word or two for the title, and its tone.
-fn granted_phrase(
-    level: &AccessLevel,
-    status: Status,
-    clock: &Clock,
-) -> (u8, String, &'static str, Tone) {
-    let id = &level.access_level_id;
+/// A granted real access level in the headline.
+struct Phrase<'a> {
+    /// Its place in the rules' order: the lowest comes first.
+    rank: u8,
+    id: &'a str,
+    text: String,
+    /// The fact in a word or two, for the tab's title; empty when all is well.
+    fact: &'static str,
+    tone: Tone,
+}
+
+fn granted_phrase<'a>(level: &'a AccessLevel, status: Status, clock: &Clock) -> Phrase<'a> {
+    let id = level.access_level_id.as_str();
     let until = match status.state {
         State::Lifetime => "for life".into(),
         _ => format!(
@@ -336,7 +335,7 @@ fn granted_phrase(
     };
     let flags = status.flags;
     let pay = format::payment_place(&level.store);
-    if flags.refunded {
+    let (rank, text, fact, tone) = if flags.refunded {
         (
             0,
             format!("{id} {until} — but the purchase was refunded"),
@@ -376,6 +375,13 @@ fn granted_phrase(
             "",
             Tone::Good,
         )
+    };
+    Phrase {
+        rank,
+        id,
+        text,
+        fact,
+        tone,
     }
 }
 

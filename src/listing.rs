@@ -65,7 +65,7 @@ impl Quick {
         }
     }
 
-    fn admits<T: Row>(&self, item: &T, now: DateTime<Utc>) -> bool {
+    fn admits(&self, item: &dyn Row, now: DateTime<Utc>) -> bool {
         match self {
             Quick::Active => item.marks(now).contains(&"Active"),
             Quick::Refunded => item.marks(now).contains(&"Refunded"),
@@ -79,6 +79,16 @@ impl Quick {
 /// Refunded, Sandbox, then one per store in order of appearance; only those
 /// that narrow the list (some rows, not all).
 pub fn quick_filters<T: Row>(items: &[T], now: DateTime<Utc>) -> Vec<(Quick, usize)> {
+    quick_filters_of(&rows(items), now)
+}
+
+/// The rows as trait objects: the listing's code then exists once in the
+/// wasm, not once per kind of row.
+fn rows<T: Row>(items: &[T]) -> Vec<&dyn Row> {
+    items.iter().map(|item| item as &dyn Row).collect()
+}
+
+fn quick_filters_of(items: &[&dyn Row], now: DateTime<Utc>) -> Vec<(Quick, usize)> {
     let mut offered = vec![Quick::Active, Quick::Refunded, Quick::Sandbox];
     for item in items {
         let store = Quick::Store(item.store().to_owned());
@@ -89,7 +99,10 @@ pub fn quick_filters<T: Row>(items: &[T], now: DateTime<Utc>) -> Vec<(Quick, usi
     offered
         .into_iter()
         .map(|quick| {
-            let count = items.iter().filter(|item| quick.admits(*item, now)).count();
+            let count = items
+                .iter()
+                .filter(|item| quick.admits(**item, now))
+                .count();
             (quick, count)
         })
         .filter(|(_, count)| *count > 0 && *count < items.len())
@@ -241,35 +254,30 @@ fn contains(haystack: &str, needle: &str) -> bool {
         .any(|window| window.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
-fn matches<T: Row>(item: &T, words: &[String], now: DateTime<Utc>) -> bool {
+fn matches(item: &dyn Row, words: &[String], now: DateTime<Utc>) -> bool {
     if words.is_empty() {
         return true;
     }
     let store = format::store(item.store());
-    let marks = item.marks(now);
-    let fields: Vec<&str> = item
-        .ids()
-        .into_iter()
-        .flatten()
-        .chain([
-            item.store(),
-            store.as_str(),
-            item.environment().unwrap_or_default(),
-        ])
-        .chain(marks)
-        .collect();
+    let mut fields: Vec<&str> = item.marks(now);
+    fields.extend_from_slice(&[item.store(), &store, item.environment().unwrap_or_default()]);
+    fields.extend(item.ids().into_iter().flatten());
     words
         .iter()
         .all(|word| fields.iter().any(|field| contains(field, word)))
 }
 
 pub fn page<T: Row>(items: &[T], view: &View, now: DateTime<Utc>) -> Page {
+    page_of(&rows(items), view, now)
+}
+
+fn page_of(items: &[&dyn Row], view: &View, now: DateTime<Utc>) -> Page {
     let words: Vec<String> = view
         .filter
         .split_whitespace()
         .map(str::to_ascii_lowercase)
         .collect();
-    let shown = |item: &T| {
+    let shown = |item: &dyn Row| {
         !(view.hide_sandbox && is_sandbox(item.environment()))
             && view
                 .quick
@@ -283,7 +291,7 @@ pub fn page<T: Row>(items: &[T], view: &View, now: DateTime<Utc>) -> Page {
     let mut keyed: Vec<(i64, usize)> = items
         .iter()
         .enumerate()
-        .filter(|(_, item)| shown(item))
+        .filter(|(_, item)| shown(**item))
         .map(|(index, item)| {
             let date = match view.sort.key {
                 SortKey::Purchased => item.purchased(),

@@ -61,13 +61,35 @@ pub fn history<T: Row + Send + Sync + 'static>(
                 .collect()
         })
     });
+    view! {
+        <HistoryCard title=table.title noun=table.noun columns=table.columns sortable=table.sortable
+            total=total quick=quick chosen=chosen listing=listing sort=sort page=page rows=rows />
+    }
+}
+
+/// The card of one long table. Not generic, unlike `history`: its view
+/// exists once in the wasm for both tables.
+#[component]
+fn HistoryCard(
+    title: &'static str,
+    noun: &'static str,
+    columns: &'static [&'static str],
+    sortable: &'static [(usize, SortKey)],
+    total: usize,
+    quick: Arc<[(Quick, usize)]>,
+    chosen: RwSignal<usize>,
+    listing: Memo<Page>,
+    sort: RwSignal<Sort>,
+    page: RwSignal<usize>,
+    rows: Rows,
+) -> impl IntoView {
     let quick_buttons = quick
         .iter()
         .enumerate()
         .map(|(index, (filter, count))| {
             let pressed = move || chosen.get() == index + 1;
             view! {
-                <button type="button" class="chip" aria-pressed=move || pressed().to_string()
+                <button type="button" class="chip" aria-pressed=move || aria_bool(pressed())
                     on:click=move |_| {
                         chosen.set(if pressed() { 0 } else { index + 1 });
                         page.set(0);
@@ -77,11 +99,10 @@ pub fn history<T: Row + Send + Sync + 'static>(
             }
         })
         .collect_view();
-    let noun = table.noun;
     view! {
         <section class="card" id=noun aria-labelledby=format!("{noun}-heading")>
             <h2 id=format!("{noun}-heading")>
-                {table.title} " " <span class="count">{format::thousands(total as u64)}</span>
+                {title} " " <span class="count">{format::thousands(total as u64)}</span>
             </h2>
             <div class="quick" role="group" aria-label=format!("Quick filters for {noun}") hidden=quick.is_empty()>
                 {quick_buttons}
@@ -90,7 +111,7 @@ pub fn history<T: Row + Send + Sync + 'static>(
                 {move || listing.with(|listing| listing::summary(listing, noun))}
             </p>
             <Pager listing=listing page=page />
-            <HistoryTable title=table.title columns=table.columns sortable=table.sortable
+            <HistoryTable title=title columns=columns sortable=sortable
                 listing=listing sort=sort page=page rows=rows />
             <Pager listing=listing page=page />
         </section>
@@ -140,7 +161,7 @@ fn HistoryTable(
                         let disclosure = (index == 0).then(|| {
                             view! {
                                 <button type="button" class="disclosure" aria-label="Details"
-                                    aria-expanded=move || open.get().to_string()></button>
+                                    aria-expanded=move || aria_bool(open.get())></button>
                             }
                         });
                         view! { <td data-label=*label>{disclosure}{cell_content(cell)}</td> }
@@ -223,5 +244,14 @@ fn pager_button(
     view! {
         <button type="button" class="secondary" disabled=move || !listing.with(enabled)
             on:click=move |_| page.set(listing.with_untracked(target))>{label}</button>
+    }
+}
+
+/// "true" or "false" for an ARIA state, as one static string type.
+fn aria_bool(value: bool) -> &'static str {
+    if value {
+        "true"
+    } else {
+        "false"
     }
 }
