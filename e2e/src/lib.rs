@@ -259,6 +259,18 @@ impl Panel {
         serde_json::from_value(result).expect("a list of overflows")
     }
 
+    /// Scrolls the first element matching `css` to the top of the window.
+    pub async fn scroll_to(&self, css: &str) {
+        self.wait_for(css).await;
+        self.browser
+            .execute(
+                "document.querySelector(arguments[0]).scrollIntoView();",
+                vec![json!(css)],
+            )
+            .await
+            .expect("scroll");
+    }
+
     /// Resizes the browser window, e.g. to a phone's width.
     pub async fn set_window_width(&self, width: u32) {
         self.browser

@@ -184,12 +184,18 @@ async fn tables_fit_at_1280_px_and_the_rest_opens_in_a_row_detail() {
             "{customer}"
         );
     }
+    // The last customer is demo-big: a picture of its tables.
+    panel.scroll_to("#subscriptions").await;
+    panel.screenshot("tables-demo-big").await;
 
     panel.open("/?customer_user_id=demo-refunded").await;
-    let headers = panel.texts("#purchases .table-wrap thead th").await;
-    assert_eq!(headers[..3], ["State", "Product", "Store"]);
     let row = "#purchases .table-wrap tbody tr";
     let first = panel.wait_for_text(row, "remove_ads").await;
+    let headers = panel.texts("#purchases .table-wrap thead th").await;
+    assert_eq!(
+        headers,
+        ["State", "Product", "Store", "Purchased ↓", "Environment"]
+    );
     assert!(
         first.contains("Refunded"),
         "the refund is the row's state: {first}"
@@ -228,6 +234,8 @@ async fn a_phone_shows_each_row_as_a_card() {
     ] {
         panel.open(&format!("/?{customer}")).await;
         panel.wait_for(".summary").await;
+        let name = customer.rsplit('=').next().unwrap();
+        panel.screenshot(&format!("phone-top-{name}")).await;
         let row = "#purchases .table-wrap tbody tr";
         assert_eq!(
             panel.computed_style(row, "display").await,
@@ -254,9 +262,8 @@ async fn a_phone_shows_each_row_as_a_card() {
             Vec::<String>::new(),
             "{customer}"
         );
-        panel
-            .screenshot(&format!("phone-{}", customer.rsplit('=').next().unwrap()))
-            .await;
+        panel.scroll_to("#purchases").await;
+        panel.screenshot(&format!("phone-{name}")).await;
     }
     panel.close().await;
 }

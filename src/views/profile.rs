@@ -40,7 +40,7 @@ pub fn ProfileView(
             }}
             <div class="toolbar" role="group" aria-label="Filter the lists">
                 <label class="filter">
-                    <span>"Filter by product or transaction ID"</span>
+                    <span>"Filter by ID, product, store, state or mark (e.g. refund, sandbox)"</span>
                     <input
                         type="search"
                         id="row-filter"
