@@ -395,13 +395,13 @@ mod tests {
     #[test]
     fn a_header_flips_its_own_order_and_another_starts_newest_first() {
         let sort = Sort::default();
-        assert_eq!(sort.by(SortKey::Purchased).newest_first, false);
+        assert!(!sort.by(SortKey::Purchased).newest_first);
         let expires = sort.by(SortKey::Expires);
         assert_eq!(
             (expires.key, expires.newest_first),
             (SortKey::Expires, true)
         );
-        assert_eq!(expires.by(SortKey::Expires).newest_first, false);
+        assert!(!expires.by(SortKey::Expires).newest_first);
         assert_eq!(
             expires.by(SortKey::Expires).by(SortKey::Purchased),
             Sort::default()
