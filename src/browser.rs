@@ -70,6 +70,13 @@ pub fn store_recent_lookups(recent: &[Lookup]) {
     }
 }
 
+/// The tab's title, so that several customers in several tabs can be told apart.
+pub fn set_title(title: &str) {
+    if let Some(document) = window().document() {
+        document.set_title(title);
+    }
+}
+
 pub fn copy_to_clipboard(text: &str) {
     let _ = window().navigator().clipboard().write_text(text);
 }

@@ -6,6 +6,7 @@
 
 use crate::explain;
 use crate::format::{self, exact_utc, iso, Clock};
+use crate::listing::SortKey;
 use crate::model::{AccessLevel, NonSubscription, Profile, Subscription, Timestamp};
 use crate::status::Status;
 
@@ -101,109 +102,154 @@ impl Cell {
 }
 
 /// One of the long tables: where its rows come from and what each shows.
+/// The columns are the ones an agent reads first; the rest of a row opens
+/// in its detail.
 pub struct Table<T: 'static> {
     pub title: &'static str,
     /// The rows in words, for counts: "subscriptions", "purchases".
     pub noun: &'static str,
     pub columns: &'static [&'static str],
-    /// Where "Purchased", the sortable column, stands.
-    pub sort_column: usize,
+    /// The columns that sort the table, and by which date.
+    pub sortable: &'static [(usize, SortKey)],
     pub items: fn(&Profile) -> &[T],
     pub row: fn(&T, &Clock) -> Vec<Cell>,
+    pub details: fn(&T, &Clock) -> Vec<(&'static str, Cell)>,
 }
 
 pub const SUBSCRIPTIONS: Table<Subscription> = Table {
     title: "Subscriptions",
     noun: "subscriptions",
-    columns: &SUBSCRIPTION_COLUMNS,
-    sort_column: 6,
+    columns: &[
+        "State",
+        "Product",
+        "Store",
+        "Purchased",
+        "Expires",
+        "Environment",
+    ],
+    sortable: &[(3, SortKey::Purchased), (4, SortKey::Expires)],
     items: |profile| &profile.subscriptions,
     row: subscription_row,
+    details: subscription_details,
 };
 
 pub const PURCHASES: Table<NonSubscription> = Table {
     title: "Purchases",
     noun: "purchases",
-    columns: &PURCHASE_COLUMNS,
-    sort_column: 4,
+    columns: &["State", "Product", "Store", "Purchased", "Environment"],
+    sortable: &[(3, SortKey::Purchased)],
     items: |profile| &profile.non_subscriptions,
     row: purchase_row,
+    details: purchase_details,
 };
 
-const SUBSCRIPTION_COLUMNS: [&str; 14] = [
-    "State",
-    "Store",
-    "Product",
-    "Base plan",
-    "Offer",
-    "Environment",
-    "Purchased",
-    "Originally purchased",
-    "Expires",
-    "Renewal cancelled",
-    "Billing issue",
-    "Grace period",
-    "Cancellation reason",
-    "Transaction",
-];
-
-const PURCHASE_COLUMNS: [&str; 7] = [
-    "Store",
-    "Product",
-    "Base plan",
-    "Environment",
-    "Purchased",
-    "Marks",
-    "Transaction",
-];
-
 pub fn subscription_row(item: &Subscription, clock: &Clock) -> Vec<Cell> {
+    vec![
+        Cell::status(item.status(clock.now)),
+        Cell::code(item.store_product_id.clone()),
+        Cell::text(format::store(&item.store)),
+        Cell::when(item.purchased_at.as_ref(), clock, "—"),
+        Cell::when(item.expires_at.as_ref(), clock, "never"),
+        Cell::environment(item.environment.as_ref(), "—"),
+    ]
+}
+
+pub fn subscription_details(item: &Subscription, clock: &Clock) -> Vec<(&'static str, Cell)> {
     let reason = item
         .cancellation_reason
         .as_deref()
         .map(format::cancellation_reason);
     vec![
-        Cell::status(item.status(clock.now)),
-        Cell::text(format::store(&item.store)),
-        Cell::code(item.store_product_id.clone()),
-        Cell::code_or(item.store_base_plan_id.as_ref(), "—"),
-        Cell::text(
-            item.offer
-                .as_ref()
-                .map_or_else(|| "—".into(), explain::offer_words),
+        (
+            "Base plan",
+            Cell::code_or(item.store_base_plan_id.as_ref(), "—"),
         ),
-        Cell::environment(item.environment.as_ref(), "—"),
-        Cell::when(item.purchased_at.as_ref(), clock, "—"),
-        Cell::when(item.originally_purchased_at.as_ref(), clock, "—"),
-        Cell::when(item.expires_at.as_ref(), clock, "never"),
-        Cell::when(item.renewal_cancelled_at.as_ref(), clock, "—"),
-        Cell::when(item.billing_issue_detected_at.as_ref(), clock, "none"),
-        Cell::text(if item.is_in_grace_period { "yes" } else { "no" }),
-        Cell::or(reason.as_ref(), "—"),
-        Cell::code_or(item.store_transaction_id.as_ref(), "—"),
+        (
+            "Offer",
+            Cell::text(
+                item.offer
+                    .as_ref()
+                    .map_or_else(|| "—".into(), explain::offer_words),
+            ),
+        ),
+        (
+            "Originally purchased",
+            Cell::when(item.originally_purchased_at.as_ref(), clock, "—"),
+        ),
+        (
+            "Renewal cancelled",
+            Cell::when(item.renewal_cancelled_at.as_ref(), clock, "—"),
+        ),
+        (
+            "Billing issue",
+            Cell::when(item.billing_issue_detected_at.as_ref(), clock, "none"),
+        ),
+        (
+            "Grace period",
+            Cell::text(if item.is_in_grace_period { "yes" } else { "no" }),
+        ),
+        ("Cancellation reason", Cell::or(reason.as_ref(), "—")),
+        (
+            "Transaction",
+            Cell::code_or(item.store_transaction_id.as_ref(), "—"),
+        ),
+        (
+            "Original transaction",
+            Cell::code_or(item.store_original_transaction_id.as_ref(), "—"),
+        ),
     ]
 }
 
 pub fn purchase_row(item: &NonSubscription, clock: &Clock) -> Vec<Cell> {
-    let marks = [
-        (item.is_refund, "Refunded", "tone-bad"),
-        (item.is_consumable, "Consumable", "flag"),
-    ]
-    .into_iter()
-    .filter(|(set, _, _)| *set)
-    .map(|(_, label, class)| Badge { label, class })
-    .collect();
+    let state = if item.is_refund {
+        Badge {
+            label: "Refunded",
+            class: "tone-bad",
+        }
+    } else {
+        Badge {
+            label: "Purchased",
+            class: "tone-good",
+        }
+    };
+    let mut badges = vec![state];
+    if item.is_consumable {
+        badges.push(Badge {
+            label: "Consumable",
+            class: "flag",
+        });
+    }
     vec![
-        Cell::text(format::store(&item.store)),
-        Cell::code(item.store_product_id.clone()),
-        Cell::code_or(item.store_base_plan_id.as_ref(), "—"),
-        Cell::environment(item.environment.as_ref(), "—"),
-        Cell::when(item.purchased_at.as_ref(), clock, "—"),
         Cell {
-            badges: marks,
+            badges,
             ..Cell::default()
         },
-        Cell::code_or(item.store_transaction_id.as_ref(), "—"),
+        Cell::code(item.store_product_id.clone()),
+        Cell::text(format::store(&item.store)),
+        Cell::when(item.purchased_at.as_ref(), clock, "—"),
+        Cell::environment(item.environment.as_ref(), "—"),
+    ]
+}
+
+pub fn purchase_details(item: &NonSubscription, _: &Clock) -> Vec<(&'static str, Cell)> {
+    vec![
+        (
+            "Base plan",
+            Cell::code_or(item.store_base_plan_id.as_ref(), "—"),
+        ),
+        (
+            "Consumable",
+            Cell::text(if item.is_consumable { "yes" } else { "no" }),
+        ),
+        (
+            "Transaction",
+            Cell::code_or(item.store_transaction_id.as_ref(), "—"),
+        ),
+        (
+            "Original transaction",
+            Cell::code_or(item.store_original_transaction_id.as_ref(), "—"),
+        ),
+        ("Purchase ID", Cell::code_or(item.purchase_id.as_ref(), "—")),
     ]
 }
 
@@ -250,7 +296,13 @@ pub fn access_details(level: &AccessLevel, clock: &Clock) -> Vec<(&'static str, 
         ),
         (
             "Environment",
-            Cell::or(level.environment.as_ref(), "not given"),
+            match &level.linked_environment {
+                Some((environment, link)) => Cell {
+                    detail: Some(link.words().into()),
+                    ..Cell::environment(Some(environment), "")
+                },
+                None => Cell::environment(level.environment.as_ref(), "not given"),
+            },
         ),
     ]);
     fields
@@ -270,18 +322,28 @@ mod tests {
         Envelope::parse(include_str!("../fixtures/seed.json")).unwrap()
     }
 
+    fn labels(details: &[(&'static str, Cell)]) -> Vec<&'static str> {
+        details.iter().map(|(label, _)| *label).collect()
+    }
+
     #[test]
-    fn a_subscription_row_has_every_column() {
-        let row = subscription_row(&seed().subscriptions[1], &clock());
+    fn a_subscription_row_has_the_first_columns_and_its_detail_the_rest() {
+        let item = &seed().subscriptions[1];
+        let row = subscription_row(item, &clock());
         assert_eq!(row.len(), SUBSCRIPTIONS.columns.len());
-        assert_eq!(
-            SUBSCRIPTIONS.columns[SUBSCRIPTIONS.sort_column],
-            "Purchased"
-        );
+        let sorted_by = |table: &Table<_>| -> Vec<&str> {
+            table
+                .sortable
+                .iter()
+                .map(|(column, _)| table.columns[*column])
+                .collect()
+        };
+        assert_eq!(sorted_by(&SUBSCRIPTIONS), ["Purchased", "Expires"]);
         assert_eq!(row[0].badges[0].label, "Active");
         assert_eq!(row[0].badges[1].label, "Sandbox");
-        assert_eq!(row[2], Cell::code("weekly.premium.599"));
-        let expires = &row[8];
+        assert_eq!(row[1], Cell::code("weekly.premium.599"));
+        assert_eq!(row[2].text, "App Store");
+        let expires = &row[4];
         assert_eq!(expires.text, "10 Jan 2025, 11:34 UTC");
         assert_eq!(expires.detail.as_deref(), Some("in 3 days"));
         assert_eq!(
@@ -291,25 +353,59 @@ mod tests {
                 "2025-01-10 11:34:40 UTC".into()
             ))
         );
-        assert_eq!(row[11].text, "no");
+        assert_eq!(row[5].badges[0].label, "Sandbox");
+        let details = subscription_details(item, &clock());
+        assert_eq!(
+            labels(&details),
+            [
+                "Base plan",
+                "Offer",
+                "Originally purchased",
+                "Renewal cancelled",
+                "Billing issue",
+                "Grace period",
+                "Cancellation reason",
+                "Transaction",
+                "Original transaction"
+            ]
+        );
+        assert_eq!(details[5].1.text, "no");
+        assert_eq!(details[7].1, Cell::code("2000000825768152"));
     }
 
     #[test]
-    fn a_purchase_row_marks_refunds_and_consumables() {
+    fn a_purchase_row_states_refunds_and_consumables() {
         let mut purchase = seed().non_subscriptions[0].clone();
-        assert_eq!(purchase_row(&purchase, &clock())[5].badges, vec![]);
+        let badges = |purchase: &NonSubscription| -> Vec<&str> {
+            purchase_row(purchase, &clock())[0]
+                .badges
+                .iter()
+                .map(|b| b.label)
+                .collect()
+        };
+        assert_eq!(badges(&purchase), ["Purchased"]);
         purchase.is_refund = true;
         purchase.is_consumable = true;
-        let labels: Vec<_> = purchase_row(&purchase, &clock())[5]
-            .badges
-            .iter()
-            .map(|b| b.label)
-            .collect();
-        assert_eq!(labels, ["Refunded", "Consumable"]);
-        assert_eq!(PURCHASES.columns[PURCHASES.sort_column], "Purchased");
+        assert_eq!(badges(&purchase), ["Refunded", "Consumable"]);
+        assert_eq!(PURCHASES.columns[PURCHASES.sortable[0].0], "Purchased");
         assert_eq!(
             purchase_row(&purchase, &clock()).len(),
             PURCHASES.columns.len()
+        );
+        let details = purchase_details(&purchase, &clock());
+        assert_eq!(
+            labels(&details),
+            [
+                "Base plan",
+                "Consumable",
+                "Transaction",
+                "Original transaction",
+                "Purchase ID"
+            ]
+        );
+        assert_eq!(
+            details[4].1,
+            Cell::code("7a5f9a7d-e236-33e6-96d8-53a3c59c5562")
         );
     }
 
@@ -333,11 +429,22 @@ mod tests {
             .find(|(label, _)| *label == "Expires")
             .unwrap();
         assert_eq!(expires.1.text, "never (lifetime)");
-        let environment = details
-            .iter()
-            .find(|(label, _)| *label == "Environment")
-            .unwrap();
-        assert_eq!(environment.1.text, "not given");
+        let environment = |level: &AccessLevel| {
+            access_details(level, &clock())
+                .into_iter()
+                .find(|(label, _)| *label == "Environment")
+                .unwrap()
+                .1
+        };
+        let mut premium = seed().access_levels[0].clone();
+        let linked = environment(&premium);
+        assert_eq!(linked.badges[0].label, "Sandbox");
+        assert_eq!(
+            linked.detail.as_deref(),
+            Some("not given by Adapty; from the purchases of the same product")
+        );
+        premium.linked_environment = None;
+        assert_eq!(environment(&premium).text, "not given");
         assert!(
             !details.iter().any(|(label, _)| *label == "Offer"),
             "no offer, no row"

@@ -3,15 +3,19 @@
 //! The relay answers errors as `{"error": {"code", "message"}}`; this is the
 //! panel's one error type, and `views::error` its one view.
 
-use crate::lookup::IdKind;
+use crate::lookup::{email_hint, IdKind, Lookup};
 use protocol::ErrorCode;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum LookupError {
-    /// The relay rejected the ID; its message says why.
+    /// The panel or the relay rejected the ID; the message says why.
     InvalidInput(String),
-    NotFound(IdKind),
+    NotFound {
+        kind: IdKind,
+        /// The ID has `@`: say that the panel cannot search by email.
+        email: bool,
+    },
     /// Adapty refused the relay's key: the operator must fix it.
     RelayMisconfigured,
     RateLimited {
@@ -45,7 +49,7 @@ struct ErrorDetail {
 
 impl LookupError {
     /// Reads a non-200 answer of the relay.
-    pub fn from_relay(status: u16, body: &str, kind: IdKind, retry_after: Option<&str>) -> Self {
+    pub fn from_relay(status: u16, body: &str, lookup: &Lookup, retry_after: Option<&str>) -> Self {
         let Ok(ErrorBody { error }) = serde_json::from_str::<ErrorBody>(body) else {
             // Not the relay's JSON: a proxy in front of it answered.
             return match status {
@@ -64,7 +68,10 @@ impl LookupError {
         // Exhaustive on purpose: a code added to `protocol` must be decided here.
         match code {
             ErrorCode::InvalidRequest => LookupError::InvalidInput(error.message),
-            ErrorCode::ProfileNotFound => LookupError::NotFound(kind),
+            ErrorCode::ProfileNotFound => LookupError::NotFound {
+                kind: lookup.kind,
+                email: lookup.id.contains('@'),
+            },
             ErrorCode::RelayMisconfigured => LookupError::RelayMisconfigured,
             ErrorCode::RateLimited => LookupError::RateLimited {
                 retry_after_secs: retry_after.and_then(|value| value.trim().parse().ok()),
@@ -86,7 +93,7 @@ impl LookupError {
     pub fn title(&self) -> String {
         match self {
             LookupError::InvalidInput(_) => "That ID cannot be looked up".into(),
-            LookupError::NotFound(kind) => format!("No profile has this {}", kind.label()),
+            LookupError::NotFound { kind, .. } => format!("No profile has this {}", kind.label()),
             LookupError::RelayMisconfigured => "The lookup service is misconfigured".into(),
             LookupError::RateLimited { .. } => "Too many lookups right now".into(),
             LookupError::Unauthenticated => "Your sign-in has expired".into(),
@@ -105,11 +112,14 @@ impl LookupError {
             LookupError::InvalidInput(message) => {
                 format!("{message}. Correct the ID and try again.")
             }
-            LookupError::NotFound(kind) => format!(
+            LookupError::NotFound { kind, email: false } => format!(
                 "Check the ID for typos. If you have the customer's {} instead, search by that: \
                  anonymous customers are only found by their profile ID.",
                 kind.other().label()
             ),
+            LookupError::NotFound { email: true, .. } => {
+                format!("Check the ID for typos{}.", email_hint("@"))
+            }
             LookupError::RelayMisconfigured => {
                 "This is not something you did: Adapty rejected the service's API key. \
                  Please tell the team that runs this tool."
@@ -142,7 +152,7 @@ impl LookupError {
         !matches!(
             self,
             LookupError::InvalidInput(_)
-                | LookupError::NotFound(_)
+                | LookupError::NotFound { .. }
                 | LookupError::RelayMisconfigured
         )
     }
@@ -152,10 +162,14 @@ impl LookupError {
 mod tests {
     use super::*;
 
+    fn lookup(id: &str) -> Lookup {
+        Lookup::from_input(IdKind::CustomerUserId, id).unwrap()
+    }
+
     fn relay(status: u16, code: &str) -> LookupError {
         let body =
             format!(r#"{{"error":{{"code":"{code}","message":"profile_id must be a UUID"}}}}"#);
-        LookupError::from_relay(status, &body, IdKind::CustomerUserId, Some("30"))
+        LookupError::from_relay(status, &body, &lookup("u1"), Some("30"))
     }
 
     #[test]
@@ -166,7 +180,10 @@ mod tests {
         );
         assert_eq!(
             relay(404, "profile_not_found"),
-            LookupError::NotFound(IdKind::CustomerUserId)
+            LookupError::NotFound {
+                kind: IdKind::CustomerUserId,
+                email: false
+            }
         );
         assert_eq!(
             relay(502, "relay_misconfigured"),
@@ -205,19 +222,34 @@ mod tests {
 
     #[test]
     fn a_proxy_page_instead_of_relay_json_is_still_explained() {
-        let gateway =
-            LookupError::from_relay(502, "<html>Bad Gateway</html>", IdKind::ProfileId, None);
+        let gateway = LookupError::from_relay(502, "<html>Bad Gateway</html>", &lookup("u"), None);
         assert!(matches!(gateway, LookupError::Network(_)));
-        let sso = LookupError::from_relay(401, "", IdKind::ProfileId, None);
+        let sso = LookupError::from_relay(401, "", &lookup("u"), None);
         assert_eq!(sso, LookupError::Unauthenticated);
     }
 
     #[test]
     fn not_found_suggests_the_other_kind_of_id() {
-        let advice = LookupError::NotFound(IdKind::CustomerUserId).advice();
+        let not_found = |kind| LookupError::NotFound { kind, email: false };
+        let advice = not_found(IdKind::CustomerUserId).advice();
         assert!(advice.contains("profile ID"), "{advice}");
-        let advice = LookupError::NotFound(IdKind::ProfileId).advice();
+        let advice = not_found(IdKind::ProfileId).advice();
         assert!(advice.contains("customer user ID"), "{advice}");
+        assert!(!advice.contains("email"), "{advice}");
+    }
+
+    #[test]
+    fn an_email_that_is_not_a_customer_user_id_says_email_search_does_not_exist() {
+        let body = r#"{"error":{"code":"profile_not_found","message":"no profile"}}"#;
+        let error = LookupError::from_relay(404, body, &lookup("ann@example.com"), None);
+        assert_eq!(error.title(), "No profile has this customer user ID");
+        assert_eq!(
+            error.advice(),
+            "Check the ID for typos. The panel cannot search by email: an email finds a customer \
+             only if the app uses emails as its customer user IDs. Find the customer user ID or \
+             the profile ID in Adapty's dashboard (Profiles) or in the app's own account screen, \
+             and look up that."
+        );
     }
 
     #[test]

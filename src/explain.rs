@@ -3,7 +3,7 @@
 
 use crate::format::{self, Clock};
 use crate::model::{AccessLevel, Offer, Profile, Timestamp};
-use crate::status::{State, Tone};
+use crate::status::{State, Status, Tone};
 
 /// "premium is active until 10 Jan 2025 (in 3 days) through the App Store
 /// product weekly.premium.599; auto-renew was turned off on 5 Jan 2025."
@@ -150,62 +150,238 @@ fn date_words(value: Option<&Timestamp>, clock: &Clock, relative: bool) -> Strin
     }
 }
 
-/// The profile in one line: "Has premium", "No active access", …
-pub fn headline(profile: &Profile, clock: &Clock) -> (String, Tone) {
-    let statuses: Vec<_> = profile
-        .access_levels
-        .iter()
-        .map(|level| (level, level.status(clock.now)))
-        .collect();
-    let granted: Vec<_> = statuses
-        .iter()
-        .filter(|(_, status)| status.grants_access())
-        .collect();
-    if !granted.is_empty() {
-        let names: Vec<&str> = granted
-            .iter()
-            .map(|(level, _)| level.access_level_id.as_str())
-            .collect();
-        let worst = granted
-            .iter()
-            .map(|(_, status)| status.tone())
-            .max_by_key(|tone| *tone as u8);
-        let trouble = granted
-            .iter()
-            .find(|(_, status)| status.flags.billing_issue || status.flags.grace_period);
-        let text = match trouble {
-            Some(_) => format!("Has {} — with a billing issue", names.join(", ")),
-            None => format!("Has {}", names.join(", ")),
-        };
-        return (text, worst.unwrap_or(Tone::Good));
+/// The profile in one line, naming the fact that decides the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Headline {
+    /// "No access: premium was refunded on 25 Nov 2026 (3 days ago)"
+    pub text: String,
+    /// The same in a few words, for the tab's title: "No access (refunded)".
+    pub short: String,
+    pub tone: Tone,
+}
+
+impl Headline {
+    fn new(text: String, short: impl Into<String>, tone: Tone) -> Headline {
+        Headline {
+            text,
+            short: short.into(),
+            tone,
+        }
     }
-    if let Some((level, _)) = statuses
-        .iter()
-        .find(|(_, status)| status.state == State::Scheduled)
-    {
-        let starts = date_words(level.starts_at.as_ref(), clock, true);
-        return (
+}
+
+/// The headline, by these rules (README, "The headline"). Access levels are
+/// real (production or unknown) or sandbox; `hide_sandbox` takes the sandbox
+/// ones out of view, as it does on the cards.
+///
+/// - Real access granted: "Has " and, for each such level, the phrase of its
+///   first fact in this order: refunded, billing issue (the end date and
+///   where the customer pays), grace period (its end), auto-renew off
+///   ("until …, won't renew"), lifetime, else "until …, renews
+///   automatically". Granted sandbox levels follow as "sandbox (test)
+///   purchase only".
+/// - Otherwise, first match: a refunded level that ended ("No access: premium
+///   was refunded on …", the day access ended); a granted sandbox level ("Has
+///   premium — sandbox (test) purchase only", or with `hide_sandbox` "No
+///   production access"); a scheduled level; the level that expired last;
+///   an unreadable date; no access levels at all.
+pub fn headline(profile: &Profile, clock: &Clock, hide_sandbox: bool) -> Headline {
+    // One pass: the phrases of real granted levels, the names of granted
+    // sandbox ones, and among the visible levels the one that decides each
+    // "no access" rule.
+    let mut real: Vec<Phrase> = Vec::new();
+    let mut sandbox: Vec<&str> = Vec::new();
+    let mut refunded: Option<&AccessLevel> = None;
+    let mut expired: Option<&AccessLevel> = None;
+    let mut scheduled: Option<&AccessLevel> = None;
+    let mut unknown: Option<&AccessLevel> = None;
+    let ended = |level: &AccessLevel| level.expires_at.as_ref().and_then(Timestamp::instant);
+    let later =
+        |slot: Option<&AccessLevel>, level| slot.is_none_or(|old| ended(old) <= ended(level));
+    for level in &profile.access_levels {
+        let status = level.status(clock.now);
+        match (status.grants_access(), status.flags.sandbox) {
+            (true, false) => real.push(granted_phrase(level, status, clock)),
+            (true, true) => sandbox.push(&level.access_level_id),
+            _ => {}
+        }
+        if hide_sandbox && status.flags.sandbox {
+            continue;
+        }
+        match status.state {
+            State::Expired if status.flags.refunded && later(refunded, level) => {
+                refunded = Some(level)
+            }
+            State::Expired if later(expired, level) => expired = Some(level),
+            State::Scheduled if scheduled.is_none() => scheduled = Some(level),
+            State::Unknown if unknown.is_none() => unknown = Some(level),
+            _ => {}
+        }
+    }
+    let id = |level: &AccessLevel| level.access_level_id.clone();
+    let when = |value: Option<&Timestamp>| date_words(value, clock, true);
+    let sandbox_names = sandbox.join(", ");
+
+    if !real.is_empty() {
+        // The most pressing fact first: the phrases in the rules' order.
+        let mut text = Vec::new();
+        for rank in 0..=4 {
+            text.extend(
+                real.iter()
+                    .filter(|phrase| phrase.rank == rank)
+                    .map(|phrase| phrase.text.as_str()),
+            );
+        }
+        let sandbox_phrase = format!("{sandbox_names} — sandbox (test) purchase only");
+        if !hide_sandbox && !sandbox.is_empty() {
+            text.push(&sandbox_phrase);
+        }
+        let first = real
+            .iter()
+            .min_by_key(|phrase| phrase.rank)
+            .expect("not empty");
+        let names: Vec<&str> = real.iter().map(|phrase| phrase.id).collect();
+        let mut short = format!("Has {}", names.join(", "));
+        if !first.fact.is_empty() {
+            short += &format!(" ({})", first.fact);
+        }
+        return Headline::new(format!("Has {}", text.join("; ")), short, first.tone);
+    }
+    if let Some(level) = refunded {
+        return Headline::new(
             format!(
-                "No active access: {} starts on {starts}",
-                level.access_level_id
+                "No access: {} was refunded on {}",
+                id(level),
+                when(level.expires_at.as_ref())
             ),
+            "No access (refunded)",
+            Tone::Bad,
+        );
+    }
+    if !sandbox.is_empty() {
+        return if hide_sandbox {
+            Headline::new(
+                format!("No production access: {sandbox_names} is sandbox (test) only, hidden"),
+                "No production access",
+                Tone::Muted,
+            )
+        } else {
+            Headline::new(
+                format!("Has {sandbox_names} — sandbox (test) purchase only"),
+                format!("Has {sandbox_names} (sandbox only)"),
+                Tone::Warning,
+            )
+        };
+    }
+    if let Some(level) = scheduled {
+        return Headline::new(
+            format!(
+                "No access yet: {} starts on {}",
+                id(level),
+                when(level.starts_at.as_ref())
+            ),
+            "No access yet (scheduled)",
             Tone::Info,
         );
     }
-    match statuses
-        .iter()
-        .find(|(_, status)| status.state == State::Expired)
-    {
-        Some((level, _)) => (
+    if let Some(level) = expired {
+        return Headline::new(
             format!(
-                "No active access: {} expired on {}",
-                level.access_level_id,
-                date_words(level.expires_at.as_ref(), clock, true)
+                "No access: {} expired on {}",
+                id(level),
+                when(level.expires_at.as_ref())
             ),
+            "No access (expired)",
             Tone::Muted,
+        );
+    }
+    if let Some(level) = unknown {
+        return Headline::new(
+            format!(
+                "Access unknown: {} has a date the panel cannot read",
+                id(level)
+            ),
+            "Access unknown",
+            Tone::Muted,
+        );
+    }
+    let why = if profile.access_levels.is_empty() {
+        "No access: no access levels"
+    } else {
+        "No access: only sandbox access levels, hidden"
+    };
+    Headline::new(why.into(), "No access", Tone::Muted)
+}
+
+/// A granted real access level in the headline.
+struct Phrase<'a> {
+    /// Its place in the rules' order: the lowest comes first.
+    rank: u8,
+    id: &'a str,
+    text: String,
+    /// The fact in a word or two, for the tab's title; empty when all is well.
+    fact: &'static str,
+    tone: Tone,
+}
+
+fn granted_phrase<'a>(level: &'a AccessLevel, status: Status, clock: &Clock) -> Phrase<'a> {
+    let id = level.access_level_id.as_str();
+    let until = match status.state {
+        State::Lifetime => "for life".into(),
+        _ => format!(
+            "until {}",
+            date_words(level.expires_at.as_ref(), clock, true)
         ),
-        None if statuses.is_empty() => ("No active access: no access levels".into(), Tone::Muted),
-        None => ("No active access".into(), Tone::Muted),
+    };
+    let flags = status.flags;
+    let pay = format::payment_place(&level.store);
+    let (rank, text, fact, tone) = if flags.refunded {
+        (
+            0,
+            format!("{id} {until} — but the purchase was refunded"),
+            "refunded",
+            Tone::Bad,
+        )
+    } else if flags.billing_issue && !flags.grace_period {
+        (
+            1,
+            format!("{id} {until} — billing issue: the customer must update payment {pay}"),
+            "billing issue",
+            Tone::Warning,
+        )
+    } else if flags.grace_period {
+        (
+            2,
+            format!(
+                "{id} in a grace period {until} — a payment failed: the customer must update \
+                 payment {pay} before then"
+            ),
+            "grace period",
+            Tone::Warning,
+        )
+    } else if flags.auto_renew_off {
+        (
+            3,
+            format!("{id} {until}, won't renew"),
+            "won't renew",
+            Tone::Warning,
+        )
+    } else if status.state == State::Lifetime {
+        (4, format!("{id} {until}"), "", Tone::Good)
+    } else {
+        (
+            4,
+            format!("{id} {until}, renews automatically"),
+            "",
+            Tone::Good,
+        )
+    };
+    Phrase {
+        rank,
+        id,
+        text,
+        fact,
+        tone,
     }
 }
 
@@ -395,48 +571,262 @@ mod tests {
         assert_eq!(offer_words(&offer(None, None, None)), "an offer");
     }
 
+    fn profile(levels: Vec<AccessLevel>) -> Profile {
+        let mut profile = Envelope::parse(r#"{"data":{"profile_id":"p"}}"#).unwrap();
+        profile.access_levels = levels;
+        profile
+    }
+
+    fn headline_of(levels: Vec<AccessLevel>, hide_sandbox: bool) -> Headline {
+        headline(&profile(levels), &clock(), hide_sandbox)
+    }
+
+    fn sandbox(level: AccessLevel) -> AccessLevel {
+        AccessLevel {
+            environment: Some("Sandbox".into()),
+            ..level
+        }
+    }
+
     #[test]
-    fn headlines() {
-        let profile = |levels: Vec<AccessLevel>| {
-            let mut profile = Envelope::parse(r#"{"data":{"profile_id":"p"}}"#).unwrap();
-            profile.access_levels = levels;
-            profile
-        };
+    fn headline_of_each_rule() {
+        let cases = [
+            (weekly(), "Has premium until 10 Jan 2025 (in 3 days), renews automatically", "Has premium", Tone::Good),
+            (
+                AccessLevel { expires_at: None, ..weekly() },
+                "Has premium for life", "Has premium", Tone::Good,
+            ),
+            (
+                AccessLevel { renewal_cancelled_at: at(-2), ..weekly() },
+                "Has premium until 10 Jan 2025 (in 3 days), won't renew",
+                "Has premium (won't renew)", Tone::Warning,
+            ),
+            (
+                AccessLevel { billing_issue_detected_at: at(-1), ..weekly() },
+                "Has premium until 10 Jan 2025 (in 3 days) — billing issue: the customer must update \
+                 payment in the App Store",
+                "Has premium (billing issue)", Tone::Warning,
+            ),
+            (
+                AccessLevel { billing_issue_detected_at: at(-1), is_in_grace_period: true, store: "play_store".into(), ..weekly() },
+                "Has premium in a grace period until 10 Jan 2025 (in 3 days) — a payment failed: the \
+                 customer must update payment in the Play Store before then",
+                "Has premium (grace period)", Tone::Warning,
+            ),
+            (
+                AccessLevel { expires_at: at(-3), cancellation_reason: Some("refund".into()), ..weekly() },
+                "No access: premium was refunded on 4 Jan 2025 (3 days ago)",
+                "No access (refunded)", Tone::Bad,
+            ),
+            (
+                sandbox(weekly()),
+                "Has premium — sandbox (test) purchase only", "Has premium (sandbox only)", Tone::Warning,
+            ),
+            (
+                AccessLevel { starts_at: at(5), ..weekly() },
+                "No access yet: premium starts on 12 Jan 2025 (in 5 days)",
+                "No access yet (scheduled)", Tone::Info,
+            ),
+            (
+                AccessLevel { expires_at: at(-40), ..weekly() },
+                "No access: premium expired on 28 Nov 2024 (40 days ago)", "No access (expired)", Tone::Muted,
+            ),
+            (
+                AccessLevel { expires_at: Some(Timestamp::Unreadable("soon".into())), ..weekly() },
+                "Access unknown: premium has a date the panel cannot read", "Access unknown", Tone::Muted,
+            ),
+        ];
+        for (level, text, short, tone) in cases {
+            assert_eq!(
+                headline_of(vec![level], false),
+                Headline {
+                    text: text.into(),
+                    short: short.into(),
+                    tone
+                }
+            );
+        }
         assert_eq!(
-            headline(&profile(vec![weekly()]), &clock()),
-            ("Has premium".into(), Tone::Good)
+            headline_of(vec![], false).text,
+            "No access: no access levels"
         );
-        let trouble = AccessLevel {
-            is_in_grace_period: true,
+    }
+
+    #[test]
+    fn hide_sandbox_changes_the_headline() {
+        let hidden = headline_of(vec![sandbox(weekly())], true);
+        assert_eq!(
+            hidden.text,
+            "No production access: premium is sandbox (test) only, hidden"
+        );
+        assert_eq!(hidden.tone, Tone::Muted);
+        let expired_sandbox = sandbox(AccessLevel {
+            expires_at: at(-1),
+            ..weekly()
+        });
+        assert_eq!(
+            headline_of(vec![expired_sandbox], true).text,
+            "No access: only sandbox access levels, hidden"
+        );
+    }
+
+    #[test]
+    fn the_seeds_lifetime_premium_is_sandbox_by_its_product() {
+        let seed = Envelope::parse(include_str!("../fixtures/seed.json")).unwrap();
+        let shown = headline(&seed, &clock(), false);
+        assert_eq!(shown.text, "Has premium — sandbox (test) purchase only");
+        assert_eq!(
+            headline(&seed, &clock(), true).text,
+            "No production access: premium is sandbox (test) only, hidden"
+        );
+    }
+
+    #[test]
+    fn several_levels_put_the_deciding_fact_first() {
+        let vip = AccessLevel {
+            access_level_id: "vip".into(),
+            expires_at: None,
+            ..weekly()
+        };
+        let troubled = AccessLevel {
             billing_issue_detected_at: at(-1),
             ..weekly()
         };
-        assert_eq!(
-            headline(&profile(vec![trouble]), &clock()),
-            ("Has premium — with a billing issue".into(), Tone::Warning)
+        let both = headline_of(vec![vip.clone(), troubled], false);
+        assert!(
+            both.text
+                .starts_with("Has premium until 10 Jan 2025 (in 3 days) — billing issue"),
+            "{}",
+            both.text
         );
-        let expired = AccessLevel {
-            expires_at: at(-40),
+        assert!(both.text.ends_with("; vip for life"), "{}", both.text);
+        assert_eq!(both.short, "Has vip, premium (billing issue)");
+        assert_eq!(both.tone, Tone::Warning);
+
+        // Real access is the answer; a sandbox level only follows it.
+        let tester = sandbox(AccessLevel {
+            access_level_id: "beta".into(),
+            ..weekly()
+        });
+        let mixed = headline_of(vec![tester.clone(), vip.clone()], false);
+        assert_eq!(
+            mixed.text,
+            "Has vip for life; beta — sandbox (test) purchase only"
+        );
+        assert_eq!(mixed.tone, Tone::Good);
+        assert_eq!(
+            headline_of(vec![tester.clone(), vip], true).text,
+            "Has vip for life"
+        );
+
+        // A refund is told before sandbox access, and before an older expiry.
+        let refunded = AccessLevel {
+            expires_at: at(-3),
+            cancellation_reason: Some("refund".into()),
+            ..weekly()
+        };
+        let old = AccessLevel {
+            access_level_id: "old".into(),
+            expires_at: at(-1),
             ..weekly()
         };
         assert_eq!(
-            headline(&profile(vec![expired]), &clock()).0,
-            "No active access: premium expired on 28 Nov 2024 (40 days ago)"
+            headline_of(vec![old.clone(), tester, refunded], false).text,
+            "No access: premium was refunded on 4 Jan 2025 (3 days ago)"
         );
-        let scheduled = AccessLevel {
-            starts_at: at(5),
-            ..weekly()
+        let older = AccessLevel {
+            expires_at: at(-9),
+            ..old.clone()
         };
         assert_eq!(
-            headline(&profile(vec![scheduled]), &clock()),
+            headline_of(vec![older, old], false).text,
+            "No access: old expired on 6 Jan 2025 (1 day ago)",
+            "the level that ended last"
+        );
+    }
+
+    /// Every combination of one access level's state and facts, with and
+    /// without *Hide sandbox*: the headline is the one its rule names, and
+    /// never green unless real access renews or lasts for life.
+    #[test]
+    fn headline_for_every_combination() {
+        let states = [
+            ("active", weekly()),
             (
-                "No active access: premium starts on 12 Jan 2025 (in 5 days)".into(),
-                Tone::Info
-            )
-        );
-        assert_eq!(
-            headline(&profile(vec![]), &clock()).0,
-            "No active access: no access levels"
-        );
+                "lifetime",
+                AccessLevel {
+                    expires_at: None,
+                    ..weekly()
+                },
+            ),
+            (
+                "expired",
+                AccessLevel {
+                    expires_at: at(-2),
+                    ..weekly()
+                },
+            ),
+            (
+                "scheduled",
+                AccessLevel {
+                    starts_at: at(5),
+                    ..weekly()
+                },
+            ),
+            (
+                "unknown",
+                AccessLevel {
+                    expires_at: Some(Timestamp::Unreadable("?".into())),
+                    ..weekly()
+                },
+            ),
+        ];
+        for (state, base) in states {
+            for bits in 0..64u8 {
+                let [refunded, in_sandbox, billing, grace, cancelled, hide] =
+                    [0, 1, 2, 3, 4, 5].map(|bit| bits & (1 << bit) != 0);
+                let level = AccessLevel {
+                    cancellation_reason: refunded.then(|| "refund".into()),
+                    environment: Some(if in_sandbox { "Sandbox" } else { "Production" }.into()),
+                    billing_issue_detected_at: if billing { at(-1) } else { None },
+                    is_in_grace_period: grace,
+                    renewal_cancelled_at: if cancelled { at(-1) } else { None },
+                    ..base.clone()
+                };
+                let shown = headline_of(vec![level], hide);
+                let case = format!("{state} refunded={refunded} sandbox={in_sandbox} billing={billing} grace={grace} cancelled={cancelled} hide={hide}: {shown:?}");
+                let text = shown.text.as_str();
+                let granted = matches!(state, "active" | "lifetime");
+                let expected_start = match state {
+                    _ if granted && in_sandbox && hide => "No production access: premium is sandbox (test) only, hidden",
+                    _ if granted && in_sandbox => "Has premium — sandbox (test) purchase only",
+                    "lifetime" if refunded => "Has premium for life — but the purchase was refunded",
+                    "lifetime" if billing => "Has premium for life — billing issue: the customer must update payment in the App Store",
+                    "active" if refunded => "Has premium until 10 Jan 2025 (in 3 days) — but the purchase was refunded",
+                    "active" if billing && !grace => "Has premium until 10 Jan 2025 (in 3 days) — billing issue: the customer must update payment in the App Store",
+                    "active" if grace => "Has premium in a grace period until 10 Jan 2025 (in 3 days) — a payment failed",
+                    "active" if cancelled => "Has premium until 10 Jan 2025 (in 3 days), won't renew",
+                    "active" => "Has premium until 10 Jan 2025 (in 3 days), renews automatically",
+                    "lifetime" => "Has premium for life",
+                    _ if in_sandbox && hide => "No access: only sandbox access levels, hidden",
+                    "expired" if refunded => "No access: premium was refunded on 5 Jan 2025",
+                    "expired" => "No access: premium expired on 5 Jan 2025",
+                    "scheduled" => "No access yet: premium starts on 12 Jan 2025",
+                    _ => "Access unknown: premium has a date the panel cannot read",
+                };
+                assert!(text.starts_with(expected_start), "{case}");
+                let good = granted
+                    && !in_sandbox
+                    && !refunded
+                    && !billing
+                    && !(state == "active" && (grace || cancelled));
+                assert_eq!(shown.tone == Tone::Good, good, "{case}");
+                assert!(
+                    shown.tone != Tone::Good || text.starts_with("Has "),
+                    "{case}"
+                );
+                assert!(!(hide && in_sandbox && text.starts_with("Has")), "{case}");
+            }
+        }
     }
 }

@@ -181,6 +181,15 @@ pub fn store(code: &str) -> String {
     }
 }
 
+/// Where a customer fixes a failed payment: "in the App Store", "with Stripe".
+pub fn payment_place(code: &str) -> String {
+    match code {
+        "app_store" | "play_store" => format!("in the {}", store(code)),
+        "" => "with the store".into(),
+        other => format!("with {}", store(other)),
+    }
+}
+
 /// Adapty's cancellation reasons in words; an unknown one verbatim.
 pub fn cancellation_reason(code: &str) -> String {
     match code {
@@ -289,6 +298,10 @@ mod tests {
         assert_eq!(thousands(1234567), "1,234,567");
         assert_eq!(store("play_store"), "Play Store");
         assert_eq!(store("my_custom_store"), "my_custom_store");
+        assert_eq!(payment_place("app_store"), "in the App Store");
+        assert_eq!(payment_place("play_store"), "in the Play Store");
+        assert_eq!(payment_place("stripe"), "with Stripe");
+        assert_eq!(payment_place("acme"), "with acme");
         assert_eq!(cancellation_reason("billing_error"), "a billing error");
         assert_eq!(cancellation_reason("alien_abduction"), "alien_abduction");
         assert_eq!(offer_category("win_back"), "win-back");

@@ -4,10 +4,12 @@
 //! tested natively; `views` and the fetch itself only exist in the browser.
 
 pub mod cells;
+pub mod environment;
 pub mod error;
 pub mod events;
 pub mod explain;
 pub mod format;
+pub mod handoff;
 pub mod listing;
 pub mod lookup;
 pub mod model;

@@ -1,36 +1,122 @@
-//! Which rows of a long table are on screen: filtered by product or
-//! transaction ID, sandbox hidden on request, sorted by purchase date, one
-//! page at a time, so a customer with 8,000 purchases stays smooth.
+//! Which rows of a long table are on screen: narrowed by a quick filter
+//! and by the filter box (IDs, store, states and marks), sandbox hidden on
+//! request, sorted by purchase or expiry date, one page at a time, so a
+//! customer with 8,000 purchases stays smooth.
 
-use crate::format::thousands;
+use crate::format::{self, thousands};
 use crate::model::{NonSubscription, Subscription, Timestamp};
 use crate::status::is_sandbox;
 use chrono::{DateTime, Utc};
 
 pub const PAGE_SIZE: usize = 50;
 
+/// The date a table is sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Order {
+pub enum SortKey {
     #[default]
-    NewestFirst,
-    OldestFirst,
+    Purchased,
+    Expires,
 }
 
-impl Order {
-    pub fn flipped(self) -> Order {
-        match self {
-            Order::NewestFirst => Order::OldestFirst,
-            Order::OldestFirst => Order::NewestFirst,
+/// Newest first by purchase date unless the admin chose otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    pub key: SortKey,
+    pub newest_first: bool,
+}
+
+impl Default for Sort {
+    fn default() -> Sort {
+        Sort {
+            key: SortKey::Purchased,
+            newest_first: true,
         }
     }
 }
 
+impl Sort {
+    /// A column's header was pressed: its own order flips, another column
+    /// starts newest first.
+    pub fn by(self, key: SortKey) -> Sort {
+        Sort {
+            key,
+            newest_first: self.key != key || !self.newest_first,
+        }
+    }
+}
+
+/// A one-press narrowing of a table, offered with its count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Quick {
+    Active,
+    Refunded,
+    Sandbox,
+    /// Adapty's store code.
+    Store(String),
+}
+
+impl Quick {
+    pub fn label(&self) -> String {
+        match self {
+            Quick::Active => "Active".into(),
+            Quick::Refunded => "Refunded".into(),
+            Quick::Sandbox => "Sandbox".into(),
+            Quick::Store(code) => format::store(code),
+        }
+    }
+
+    fn admits(&self, item: &dyn Row, now: DateTime<Utc>) -> bool {
+        match self {
+            Quick::Active => item.marks(now).contains(&"Active"),
+            Quick::Refunded => item.marks(now).contains(&"Refunded"),
+            Quick::Sandbox => is_sandbox(item.environment()),
+            Quick::Store(code) => item.store() == code,
+        }
+    }
+}
+
+/// The quick filters worth offering, with how many rows each keeps: Active,
+/// Refunded, Sandbox, then one per store in order of appearance; only those
+/// that narrow the list (some rows, not all).
+pub fn quick_filters<T: Row>(items: &[T], now: DateTime<Utc>) -> Vec<(Quick, usize)> {
+    quick_filters_of(&rows(items), now)
+}
+
+/// The rows as trait objects: the listing's code then exists once in the
+/// wasm, not once per kind of row.
+fn rows<T: Row>(items: &[T]) -> Vec<&dyn Row> {
+    items.iter().map(|item| item as &dyn Row).collect()
+}
+
+fn quick_filters_of(items: &[&dyn Row], now: DateTime<Utc>) -> Vec<(Quick, usize)> {
+    let mut offered = vec![Quick::Active, Quick::Refunded, Quick::Sandbox];
+    for item in items {
+        let store = Quick::Store(item.store().to_owned());
+        if !offered.contains(&store) {
+            offered.push(store);
+        }
+    }
+    offered
+        .into_iter()
+        .map(|quick| {
+            let count = items
+                .iter()
+                .filter(|item| quick.admits(**item, now))
+                .count();
+            (quick, count)
+        })
+        .filter(|(_, count)| *count > 0 && *count < items.len())
+        .collect()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct View {
-    /// Part of a product, base plan or transaction ID; ASCII case does not matter.
+    /// Words that must each appear, ASCII case aside, in an ID, the store,
+    /// the environment, or a state or mark ("refund", "consumable", "expired").
     pub filter: String,
+    pub quick: Option<Quick>,
     pub hide_sandbox: bool,
-    pub order: Order,
+    pub sort: Sort,
     /// Zero-based; clamped to the pages there are.
     pub page: usize,
 }
@@ -81,8 +167,13 @@ pub fn summary(page: &Page, noun: &str) -> String {
 /// What a row offers to the listing.
 pub trait Row {
     fn purchased(&self) -> Option<DateTime<Utc>>;
+    /// Purchases never expire.
+    fn expires(&self) -> Option<DateTime<Utc>>;
     fn ids(&self) -> [Option<&str>; 4];
     fn environment(&self) -> Option<&str>;
+    fn store(&self) -> &str;
+    /// Its state and marks in the words of its badges: "Active", "Refunded", …
+    fn marks(&self, now: DateTime<Utc>) -> Vec<&'static str>;
 }
 
 fn instant(value: &Option<Timestamp>) -> Option<DateTime<Utc>> {
@@ -92,6 +183,9 @@ fn instant(value: &Option<Timestamp>) -> Option<DateTime<Utc>> {
 impl Row for Subscription {
     fn purchased(&self) -> Option<DateTime<Utc>> {
         instant(&self.purchased_at)
+    }
+    fn expires(&self) -> Option<DateTime<Utc>> {
+        instant(&self.expires_at)
     }
     fn ids(&self) -> [Option<&str>; 4] {
         [
@@ -104,11 +198,23 @@ impl Row for Subscription {
     fn environment(&self) -> Option<&str> {
         self.environment.as_deref()
     }
+    fn store(&self) -> &str {
+        &self.store
+    }
+    fn marks(&self, now: DateTime<Utc>) -> Vec<&'static str> {
+        let status = self.status(now);
+        let mut marks = status.flags.labels();
+        marks.push(status.state.label());
+        marks
+    }
 }
 
 impl Row for NonSubscription {
     fn purchased(&self) -> Option<DateTime<Utc>> {
         instant(&self.purchased_at)
+    }
+    fn expires(&self) -> Option<DateTime<Utc>> {
+        None
     }
     fn ids(&self) -> [Option<&str>; 4] {
         [
@@ -121,18 +227,63 @@ impl Row for NonSubscription {
     fn environment(&self) -> Option<&str> {
         self.environment.as_deref()
     }
+    fn store(&self) -> &str {
+        &self.store
+    }
+    fn marks(&self, _: DateTime<Utc>) -> Vec<&'static str> {
+        let mut marks = vec![if self.is_refund {
+            "Refunded"
+        } else {
+            "Purchased"
+        }];
+        if self.is_consumable {
+            marks.push("Consumable");
+        }
+        if is_sandbox(self.environment()) {
+            marks.push("Sandbox");
+        }
+        marks
+    }
 }
 
-pub fn page<T: Row>(items: &[T], view: &View) -> Page {
-    let needle = view.filter.trim().to_ascii_lowercase();
-    let shown = |item: &T| {
+/// `needle` (one word of the filter, lower case) in `haystack`, ASCII case aside.
+fn contains(haystack: &str, needle: &str) -> bool {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .any(|window| window.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+fn matches(item: &dyn Row, words: &[String], now: DateTime<Utc>) -> bool {
+    if words.is_empty() {
+        return true;
+    }
+    let store = format::store(item.store());
+    let mut fields: Vec<&str> = item.marks(now);
+    fields.extend_from_slice(&[item.store(), &store, item.environment().unwrap_or_default()]);
+    fields.extend(item.ids().into_iter().flatten());
+    words
+        .iter()
+        .all(|word| fields.iter().any(|field| contains(field, word)))
+}
+
+pub fn page<T: Row>(items: &[T], view: &View, now: DateTime<Utc>) -> Page {
+    page_of(&rows(items), view, now)
+}
+
+fn page_of(items: &[&dyn Row], view: &View, now: DateTime<Utc>) -> Page {
+    let words: Vec<String> = view
+        .filter
+        .split_whitespace()
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let shown = |item: &dyn Row| {
         !(view.hide_sandbox && is_sandbox(item.environment()))
-            && (needle.is_empty()
-                || item
-                    .ids()
-                    .into_iter()
-                    .flatten()
-                    .any(|id| id.to_ascii_lowercase().contains(&needle)))
+            && view
+                .quick
+                .as_ref()
+                .is_none_or(|quick| quick.admits(item, now))
+            && matches(item, &words, now)
     };
     // Sorted on plain (key, index) pairs: one small sort for every kind of
     // row, stable because the index breaks ties in Adapty's order. Undated
@@ -140,11 +291,15 @@ pub fn page<T: Row>(items: &[T], view: &View) -> Page {
     let mut keyed: Vec<(i64, usize)> = items
         .iter()
         .enumerate()
-        .filter(|(_, item)| shown(item))
+        .filter(|(_, item)| shown(**item))
         .map(|(index, item)| {
-            let key = match (item.purchased(), view.order) {
-                (Some(at), Order::NewestFirst) => -at.timestamp_micros(),
-                (Some(at), Order::OldestFirst) => at.timestamp_micros(),
+            let date = match view.sort.key {
+                SortKey::Purchased => item.purchased(),
+                SortKey::Expires => item.expires(),
+            };
+            let key = match (date, view.sort.newest_first) {
+                (Some(at), true) => -at.timestamp_micros(),
+                (Some(at), false) => at.timestamp_micros(),
                 (None, _) => i64::MAX,
             };
             (key, index)
@@ -173,21 +328,38 @@ pub fn page<T: Row>(items: &[T], view: &View) -> Page {
 mod tests {
     use super::*;
     use crate::model::Envelope;
+    use chrono::TimeZone;
 
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 1, 7, 12, 0, 0).unwrap()
+    }
+
+    /// Shaped as the demo's 8,000-purchase customer: every 97th refunded
+    /// (from the 5th), every 100th sandbox, every 5th on the Play Store,
+    /// three products in four consumable.
     fn purchases(count: usize) -> Vec<NonSubscription> {
         let items: Vec<String> = (0..count)
             .map(|n| {
                 format!(
-                    r#"{{"store":"app_store","store_product_id":"{}","store_transaction_id":"tx{n}",
-                    "purchased_at":"2024-01-01T00:{:02}:{:02}+00:00","environment":"{}"}}"#,
-                    if n % 2 == 0 {
-                        "coins_100"
+                    r#"{{"store":"{}","store_product_id":"{}","store_transaction_id":"tx{n}",
+                    "purchased_at":"2024-01-01T{:02}:{:02}:{:02}+00:00","environment":"{}",
+                    "is_refund":{},"is_consumable":{}}}"#,
+                    if n % 5 == 0 {
+                        "play_store"
                     } else {
-                        "remove_ads"
+                        "app_store"
                     },
+                    ["coins_100", "coins_500", "remove_ads", "hint_pack"][n % 4],
+                    n / 3600,
                     n / 60 % 60,
                     n % 60,
-                    if n % 10 == 0 { "Sandbox" } else { "Production" }
+                    if n % 100 == 0 {
+                        "Sandbox"
+                    } else {
+                        "Production"
+                    },
+                    n % 97 == 5,
+                    n % 4 != 2,
                 )
             })
             .collect();
@@ -198,21 +370,67 @@ mod tests {
         Envelope::parse(&body).unwrap().non_subscriptions
     }
 
+    fn view(filter: &str) -> View {
+        View {
+            filter: filter.into(),
+            ..View::default()
+        }
+    }
+
+    fn matching(items: &[NonSubscription], view: &View) -> usize {
+        page(items, view, now()).matching
+    }
+
     #[test]
     fn newest_first_by_default_and_flippable() {
         let items = purchases(5);
-        assert_eq!(page(&items, &View::default()).rows, [4, 3, 2, 1, 0]);
+        assert_eq!(page(&items, &View::default(), now()).rows, [4, 3, 2, 1, 0]);
         let oldest = View {
-            order: Order::OldestFirst,
+            sort: Sort::default().by(SortKey::Purchased),
             ..View::default()
         };
-        assert_eq!(page(&items, &oldest).rows, [0, 1, 2, 3, 4]);
+        assert_eq!(page(&items, &oldest, now()).rows, [0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_header_flips_its_own_order_and_another_starts_newest_first() {
+        let sort = Sort::default();
+        assert!(!sort.by(SortKey::Purchased).newest_first);
+        let expires = sort.by(SortKey::Expires);
+        assert_eq!(
+            (expires.key, expires.newest_first),
+            (SortKey::Expires, true)
+        );
+        assert!(!expires.by(SortKey::Expires).newest_first);
+        assert_eq!(
+            expires.by(SortKey::Expires).by(SortKey::Purchased),
+            Sort::default()
+        );
+    }
+
+    #[test]
+    fn subscriptions_sort_by_expiry_both_ways() {
+        let body = r#"{"data":{"profile_id":"p","subscriptions":[
+            {"store_product_id":"a","purchased_at":"2024-03-01T00:00:00+00:00","expires_at":"2024-04-01T00:00:00+00:00"},
+            {"store_product_id":"b","purchased_at":"2024-02-01T00:00:00+00:00","expires_at":"2025-02-01T00:00:00+00:00"},
+            {"store_product_id":"c","purchased_at":"2024-01-01T00:00:00+00:00"}]}}"#;
+        let items = Envelope::parse(body).unwrap().subscriptions;
+        let by = |newest_first| View {
+            sort: Sort {
+                key: SortKey::Expires,
+                newest_first,
+            },
+            ..View::default()
+        };
+        assert_eq!(page(&items, &by(true), now()).rows, [1, 0, 2]);
+        assert_eq!(page(&items, &by(false), now()).rows, [0, 1, 2]);
+        assert_eq!(page(&items, &View::default(), now()).rows, [0, 1, 2]);
     }
 
     #[test]
     fn pages_of_fifty_with_counts() {
         let items = purchases(8000);
-        let first = page(&items, &View::default());
+        let first = page(&items, &View::default(), now());
         assert_eq!(
             (first.rows.len(), first.matching, first.total, first.pages),
             (50, 8000, 8000, 160)
@@ -224,6 +442,7 @@ mod tests {
                 page: 999,
                 ..View::default()
             },
+            now(),
         );
         assert_eq!(last.page, 159, "clamped to the last page");
         assert_eq!(last.range(), Some((7951, 8000)));
@@ -232,65 +451,99 @@ mod tests {
     #[test]
     fn filter_by_product_or_transaction_and_hide_sandbox() {
         let items = purchases(100);
-        let ads = page(
-            &items,
-            &View {
-                filter: "REMOVE".into(),
-                ..View::default()
-            },
-        );
-        assert_eq!(ads.matching, 50);
-        let one = page(
-            &items,
-            &View {
-                filter: " tx42 ".into(),
-                ..View::default()
-            },
-        );
-        assert_eq!(one.rows, [42]);
-        let production = page(
-            &items,
-            &View {
-                hide_sandbox: true,
-                ..View::default()
-            },
-        );
-        assert_eq!(production.matching, 90);
-        let none = page(
-            &items,
-            &View {
-                filter: "nothing".into(),
-                ..View::default()
-            },
-        );
+        assert_eq!(matching(&items, &view("REMOVE")), 25);
+        assert_eq!(page(&items, &view(" tx42 "), now()).rows, [42]);
+        let production = View {
+            hide_sandbox: true,
+            ..View::default()
+        };
+        assert_eq!(matching(&items, &production), 99);
+        let none = page(&items, &view("nothing"), now());
         assert_eq!((none.matching, none.range(), none.pages), (0, None, 1));
+    }
+
+    #[test]
+    fn the_filter_box_matches_states_marks_and_stores() {
+        let items = purchases(8000);
+        assert_eq!(matching(&items, &view("refund")), 83);
+        assert_eq!(matching(&items, &view("Consumable")), 6000);
+        assert_eq!(matching(&items, &view("sandbox")), 80);
+        assert_eq!(matching(&items, &view("play store")), 1600);
+        assert_eq!(matching(&items, &view("play_store refunded")), 17);
+        let body = r#"{"data":{"profile_id":"p","subscriptions":[
+            {"store_product_id":"a","expires_at":"2024-04-01T00:00:00+00:00"},
+            {"store_product_id":"b","expires_at":"2025-02-01T00:00:00+00:00","renewal_cancelled_at":"2025-01-01T00:00:00+00:00"},
+            {"store_product_id":"c","expires_at":"2025-02-01T00:00:00+00:00","cancellation_reason":"refund"}]}}"#;
+        let subscriptions = Envelope::parse(body).unwrap().subscriptions;
+        let found = |filter| page(&subscriptions, &view(filter), now()).rows;
+        assert_eq!(found("expired"), [0]);
+        assert_eq!(found("active"), [1, 2]);
+        assert_eq!(found("auto-renew"), [1]);
+        assert_eq!(found("refund"), [2]);
+    }
+
+    #[test]
+    fn quick_filters_of_the_8000_purchases_with_counts() {
+        let items = purchases(8000);
+        let offered = quick_filters(&items, now());
+        let labels: Vec<(String, usize)> = offered
+            .iter()
+            .map(|(quick, count)| (quick.label(), *count))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("Refunded".into(), 83),
+                ("Sandbox".into(), 80),
+                ("Play Store".into(), 1600),
+                ("App Store".into(), 6400)
+            ],
+            "Active keeps none of the purchases, so it is not offered"
+        );
+        for (quick, count) in offered {
+            let chosen = View {
+                quick: Some(quick),
+                ..View::default()
+            };
+            assert_eq!(matching(&items, &chosen), count);
+        }
+        let refunded_on_play = View {
+            quick: Some(Quick::Refunded),
+            filter: "play".into(),
+            ..View::default()
+        };
+        assert_eq!(matching(&items, &refunded_on_play), 17);
+    }
+
+    #[test]
+    fn a_quick_filter_that_keeps_every_row_is_not_offered() {
+        let items = purchases(3);
+        let labels: Vec<String> = quick_filters(&items, now())
+            .iter()
+            .map(|(quick, _)| quick.label())
+            .collect();
+        assert_eq!(labels, ["Sandbox", "Play Store", "App Store"]);
+        assert!(quick_filters(&purchases(1), now()).is_empty());
     }
 
     #[test]
     fn the_summary_says_what_is_shown() {
         let items = purchases(8000);
+        let summary_of = |view: &View| summary(&page(&items, view, now()), "purchases");
         assert_eq!(
-            summary(&page(&items, &View::default()), "purchases"),
+            summary_of(&View::default()),
             "Showing 1–50 of 8,000 purchases"
         );
-        let filtered = View {
-            filter: "tx42".into(),
-            ..View::default()
-        };
         assert_eq!(
-            summary(&page(&items, &filtered), "purchases"),
+            summary_of(&view("tx42")),
             "Showing 1–50 of 111 matching of 8,000 purchases"
         );
-        let none = View {
-            filter: "nothing".into(),
-            ..View::default()
-        };
         assert_eq!(
-            summary(&page(&items, &none), "purchases"),
+            summary_of(&view("nothing")),
             "No purchases match (8,000 in all)."
         );
         assert_eq!(
-            summary(&page(&purchases(0), &View::default()), "purchases"),
+            summary(&page(&purchases(0), &View::default(), now()), "purchases"),
             "No purchases."
         );
     }
@@ -302,11 +555,11 @@ mod tests {
             {"store_product_id":"b","purchased_at":"2024-01-01T00:00:00+00:00"},
             {"store_product_id":"c","purchased_at":"2024-02-01T00:00:00+00:00"}]}}"#;
         let items = Envelope::parse(body).unwrap().non_subscriptions;
-        assert_eq!(page(&items, &View::default()).rows, [2, 1, 0]);
+        assert_eq!(page(&items, &View::default(), now()).rows, [2, 1, 0]);
         let oldest = View {
-            order: Order::OldestFirst,
+            sort: Sort::default().by(SortKey::Purchased),
             ..View::default()
         };
-        assert_eq!(page(&items, &oldest).rows, [1, 2, 0]);
+        assert_eq!(page(&items, &oldest, now()).rows, [1, 2, 0]);
     }
 }

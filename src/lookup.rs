@@ -50,7 +50,7 @@ pub struct Lookup {
 
 impl Lookup {
     /// From the form: surrounding spaces are a copy-and-paste accident, not
-    /// part of the ID. The relay validates the rest and says what is wrong.
+    /// part of the ID. `check` says what else is wrong, the relay the rest.
     pub fn from_input(kind: IdKind, text: &str) -> Option<Lookup> {
         let id = text.trim();
         (!id.is_empty()).then(|| Lookup {
@@ -69,6 +69,65 @@ impl Lookup {
         customer_user_id
             .and_then(|id| Lookup::from_input(IdKind::CustomerUserId, &id))
             .or_else(|| profile_id.and_then(|id| Lookup::from_input(IdKind::ProfileId, &id)))
+    }
+}
+
+impl Lookup {
+    /// What the panel can tell is wrong before asking: a profile ID that is
+    /// not a UUID, or a customer user ID with characters Adapty cannot be
+    /// asked about (the relay refuses them too, in words for API clients).
+    /// The answer is a sentence for a support agent.
+    pub fn check(&self) -> Result<(), String> {
+        match self.kind {
+            IdKind::ProfileId if !is_uuid(&self.id) => Err(format!(
+                "A profile ID is 32 letters and digits in five groups, such as \
+                 {EXAMPLE_PROFILE_ID}{}",
+                email_hint(&self.id)
+            )),
+            IdKind::CustomerUserId => match self.id.chars().find(|c| !c.is_ascii()) {
+                Some(letter) => Err(format!(
+                    "This ID contains \"{letter}\", and the panel can only look up IDs written \
+                     with unaccented letters, digits and common symbols. Look the customer up by \
+                     their profile ID instead{}",
+                    email_hint(&self.id)
+                )),
+                None => Ok(()),
+            },
+            IdKind::ProfileId => Ok(()),
+        }
+    }
+
+    /// The same ID read as the other kind, when that reading can be asked.
+    pub fn as_other(&self) -> Option<Lookup> {
+        let other = Lookup {
+            kind: self.kind.other(),
+            id: self.id.clone(),
+        };
+        other.check().is_ok().then_some(other)
+    }
+}
+
+pub const EXAMPLE_PROFILE_ID: &str = "d8533a10-bcce-4e33-8c9d-88b05ac56559";
+
+/// The usual hyphenated form, 8-4-4-4-12 hexadecimal digits, as Adapty
+/// shows it and as the relay accepts it.
+fn is_uuid(id: &str) -> bool {
+    id.len() == 36
+        && id.char_indices().all(|(at, c)| match at {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// Added to what is said about an ID with `@`: some apps use emails as
+/// customer user IDs, but the panel cannot search by email.
+pub fn email_hint(id: &str) -> &'static str {
+    if id.contains('@') {
+        ". The panel cannot search by email: an email finds a customer only if the app uses \
+         emails as its customer user IDs. Find the customer user ID or the profile ID in \
+         Adapty's dashboard (Profiles) or in the app's own account screen, and look up that"
+    } else {
+        ""
     }
 }
 
@@ -123,6 +182,66 @@ mod tests {
             })
         );
         assert_eq!(Lookup::from_input(IdKind::CustomerUserId, "   "), None);
+    }
+
+    fn check(kind: IdKind, id: &str) -> Result<(), String> {
+        Lookup::from_input(kind, id).unwrap().check()
+    }
+
+    #[test]
+    fn a_profile_id_must_be_a_uuid_before_any_request() {
+        assert_eq!(check(IdKind::ProfileId, EXAMPLE_PROFILE_ID), Ok(()));
+        assert_eq!(
+            check(IdKind::ProfileId, "D8533A10-BCCE-4E33-8C9D-88B05AC56559"),
+            Ok(())
+        );
+        for wrong in [
+            "not-a-uuid",
+            "d8533a10bcce4e338c9d88b05ac56559",
+            "{d8533a10-bcce-4e33-8c9d-88b05ac56559}",
+            "d8533a10-bcce-4e33-8c9d-88b05ac5655g",
+            "d8533a1-0bcce-4e33-8c9d-88b05ac56559",
+            "d8533a10-bcce-4e33-8c9d-88b05ac5655é",
+        ] {
+            let message = check(IdKind::ProfileId, wrong).unwrap_err();
+            assert!(
+                message.starts_with(
+                    "A profile ID is 32 letters and digits in five groups, such as d8533a10-"
+                ),
+                "{wrong}: {message}"
+            );
+        }
+        let email = check(IdKind::ProfileId, "ann@example.com").unwrap_err();
+        assert!(email.contains("cannot search by email"), "{email}");
+    }
+
+    #[test]
+    fn a_non_ascii_id_gets_a_plain_sentence_and_an_email_the_hint() {
+        let message = check(IdKind::CustomerUserId, "josé@example.com").unwrap_err();
+        assert!(
+            message.starts_with("This ID contains \"é\", and the panel can only look up IDs"),
+            "{message}"
+        );
+        assert!(message.contains("by their profile ID instead"), "{message}");
+        assert!(message.contains("cannot search by email"), "{message}");
+        for jargon in ["HTTP", "header", "ASCII"] {
+            assert!(!message.contains(jargon), "{message}");
+        }
+        let plain = check(IdKind::CustomerUserId, "Ärger-42").unwrap_err();
+        assert!(plain.contains("\"Ä\""), "{plain}");
+        assert!(!plain.contains("email"), "{plain}");
+        assert_eq!(check(IdKind::CustomerUserId, "ann@example.com"), Ok(()));
+        assert_eq!(check(IdKind::CustomerUserId, "77B14FB4 x"), Ok(()));
+    }
+
+    #[test]
+    fn the_other_reading_is_offered_only_when_it_can_be_asked() {
+        let email = Lookup::from_input(IdKind::CustomerUserId, "ann@example.com").unwrap();
+        assert_eq!(email.as_other(), None, "an email is no profile ID");
+        let uuid = Lookup::from_input(IdKind::CustomerUserId, EXAMPLE_PROFILE_ID).unwrap();
+        assert_eq!(uuid.as_other().unwrap().kind, IdKind::ProfileId);
+        let profile = Lookup::from_input(IdKind::ProfileId, EXAMPLE_PROFILE_ID).unwrap();
+        assert_eq!(profile.as_other().unwrap().kind, IdKind::CustomerUserId);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! always see the profile, so nothing here fails on a value it merely does not
 //! know: unknown stores, reasons or unreadable dates are kept verbatim.
 
+use crate::environment::Link;
 use chrono::{DateTime, Utc};
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -19,9 +20,13 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    /// Parses a response body; the error says what did not fit.
+    /// Parses a response body; the error says what did not fit. Access
+    /// levels without an environment get the one their purchase has
+    /// (`environment::link`).
     pub fn parse(body: &str) -> Result<Profile, serde_json::Error> {
-        serde_json::from_str::<Envelope>(body).map(|envelope| envelope.data)
+        let mut profile = serde_json::from_str::<Envelope>(body)?.data;
+        crate::environment::link(&mut profile);
+        Ok(profile)
     }
 }
 
@@ -92,6 +97,20 @@ pub struct AccessLevel {
     /// Sometimes present, sometimes not.
     #[serde(default)]
     pub environment: Option<String>,
+    /// Not Adapty's: when `environment` is absent, the one of the purchase
+    /// this access level comes from, and how it was found.
+    #[serde(skip)]
+    pub linked_environment: Option<(String, Link)>,
+}
+
+impl AccessLevel {
+    /// The environment Adapty gave, or else the linked one.
+    pub fn effective_environment(&self) -> Option<&str> {
+        self.environment.as_deref().or(self
+            .linked_environment
+            .as_ref()
+            .map(|(env, _)| env.as_str()))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -335,6 +354,7 @@ pub(crate) fn sample_access_level(now: DateTime<Utc>) -> AccessLevel {
         is_in_grace_period: false,
         cancellation_reason: None,
         environment: None,
+        linked_environment: None,
     }
 }
 
@@ -391,6 +411,7 @@ mod tests {
         assert_eq!(premium.access_level_id, "premium");
         assert_eq!(premium.expires_at, None, "lifetime access has no expiry");
         assert_eq!(premium.environment, None, "the seed omits it here");
+        assert_eq!(premium.effective_environment(), Some("Sandbox"));
         let cancelled = premium.renewal_cancelled_at.as_ref().unwrap();
         assert_eq!(
             cancelled.instant().unwrap(),

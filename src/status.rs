@@ -9,7 +9,8 @@
 //! - **Flags** are facts shown beside the state: *grace period* (only while
 //!   active), *billing issue* and *auto-renew off* (only while not yet expired:
 //!   on an expired item they are history, told in its sentence), *refunded*
-//!   (cancellation reason `refund`), *sandbox* (environment `Sandbox`).
+//!   (cancellation reason `refund`), *sandbox* (environment `Sandbox`; an
+//!   access level without one takes its purchase's, see `environment`).
 //! - **Tone**, for the badge colour, is the worst that applies: refunded,
 //!   then expired, then billing issue or grace period, then auto-renew off,
 //!   then scheduled; otherwise good.
@@ -71,7 +72,7 @@ impl AccessLevel {
             billing_issue_detected_at: self.billing_issue_detected_at.as_ref(),
             is_in_grace_period: self.is_in_grace_period,
             cancellation_reason: self.cancellation_reason.as_deref(),
-            environment: self.environment.as_deref(),
+            environment: self.effective_environment(),
         }
     }
 

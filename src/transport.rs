@@ -4,6 +4,7 @@
 use crate::error::LookupError;
 use crate::lookup::Lookup;
 use crate::model::{Envelope, Profile};
+use serde::Deserialize;
 
 /// Turns the relay's answer into a profile or an error the admin can act on.
 pub fn read_response(
@@ -19,13 +20,39 @@ pub fn read_response(
             ))
         })
     } else {
-        Err(LookupError::from_relay(
-            status,
-            body,
-            lookup.kind,
-            retry_after,
-        ))
+        Err(LookupError::from_relay(status, body, lookup, retry_after))
     }
+}
+
+/// What the relay tells the panel at start (`GET api/session`); the panel
+/// uses only the dashboard link.
+#[derive(Deserialize)]
+struct Session {
+    #[serde(default)]
+    dashboard_profile_url: Option<String>,
+}
+
+/// The dashboard link template from the session's body, if the operator set one.
+pub fn read_session(body: &str) -> Option<String> {
+    serde_json::from_str::<Session>(body)
+        .ok()?
+        .dashboard_profile_url
+        .filter(|url| url.contains("{profile_id}"))
+}
+
+/// The session, asked once at start. Any failure means no link, never an
+/// error on screen: the lookup will say what is wrong, if anything is.
+#[cfg(target_arch = "wasm32")]
+pub async fn fetch_dashboard_link() -> Option<String> {
+    let response = gloo_net::http::Request::get(protocol::path::SESSION)
+        .header(protocol::CSRF_HEADER, protocol::CSRF_VALUE)
+        .send()
+        .await
+        .ok()?;
+    if !response.ok() {
+        return None;
+    }
+    read_session(&response.text().await.ok()?)
 }
 
 /// A found profile with the exact body it came in, for the raw view and download.
@@ -78,6 +105,24 @@ mod tests {
         let profile =
             read_response(&lookup(), 200, include_str!("../fixtures/seed.json"), None).unwrap();
         assert_eq!(profile.subscriptions.len(), 2);
+    }
+
+    #[test]
+    fn the_session_gives_the_dashboard_link_or_nothing() {
+        let body = r#"{"actor":"a@b.c","dashboard_profile_url":"https://x.test/{profile_id}"}"#;
+        assert_eq!(
+            read_session(body).as_deref(),
+            Some("https://x.test/{profile_id}")
+        );
+        for nothing in [
+            r#"{"actor":"a","dashboard_profile_url":null}"#,
+            r#"{"actor":"a"}"#,
+            r#"{"dashboard_profile_url":"https://x.test/no-place-for-the-id"}"#,
+            "<html>",
+            "",
+        ] {
+            assert_eq!(read_session(nothing), None, "{nothing}");
+        }
     }
 
     #[test]

@@ -84,8 +84,8 @@ impl Panel {
         .await
     }
 
-    /// The relay with these arguments (beside the panel's files and a
-    /// loopback port), and a browser.
+    /// The relay with these arguments and environment (say `--demo` for the
+    /// stand-in), and a fresh browser on it.
     pub async fn start(relay_args: &[&str], relay_env: &[(&str, &str)]) -> Panel {
         let relay_port = free_port();
         let base_url = format!("http://127.0.0.1:{relay_port}");
@@ -176,6 +176,18 @@ impl Panel {
         panic!("{css} never contained {expected:?}; last text:\n{last}");
     }
 
+    /// Polls until nothing matches `css`.
+    pub async fn wait_for_gone(&self, css: &str) {
+        let started = Instant::now();
+        while started.elapsed() < PATIENCE {
+            match self.browser.find_all(Locator::Css(css)).await {
+                Ok(found) if found.is_empty() => return,
+                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        panic!("{css} never went away");
+    }
+
     /// Whether the element is on screen (present, and not `hidden`).
     pub async fn is_shown(&self, css: &str) -> bool {
         self.wait_for(css)
@@ -226,6 +238,60 @@ impl Panel {
         element.attr("id").await.ok().flatten().unwrap_or_default()
     }
 
+    /// What scrolls sideways: the page itself, or a table inside its wrapper,
+    /// each as "what: scroll width > visible width".
+    pub async fn sideways_overflow(&self) -> Vec<String> {
+        let script = r#"
+            const out = [];
+            const check = (element, name) => {
+                if (element.scrollWidth > element.clientWidth) {
+                    out.push(name + ': ' + element.scrollWidth + ' > ' + element.clientWidth);
+                }
+            };
+            check(document.documentElement, 'page');
+            document.querySelectorAll('.table-wrap').forEach((wrap, index) => check(wrap, 'table ' + index));
+            return out;
+        "#;
+        let result = self
+            .browser
+            .execute(script, vec![])
+            .await
+            .expect("measure the page");
+        serde_json::from_value(result).expect("a list of overflows")
+    }
+
+    /// Scrolls the first element matching `css` to the top of the window.
+    pub async fn scroll_to(&self, css: &str) {
+        self.wait_for(css).await;
+        self.browser
+            .execute(
+                "document.querySelector(arguments[0]).scrollIntoView();",
+                vec![json!(css)],
+            )
+            .await
+            .expect("scroll");
+    }
+
+    /// Resizes the browser window, e.g. to a phone's width.
+    pub async fn set_window_width(&self, width: u32) {
+        self.browser
+            .set_window_size(width, 900)
+            .await
+            .expect("resize the window");
+    }
+
+    /// A CSS property of the first element matching `css`, as computed.
+    pub async fn computed_style(&self, css: &str, property: &str) -> String {
+        self.wait_for(css).await;
+        let script = "return getComputedStyle(document.querySelector(arguments[0])).getPropertyValue(arguments[1]);";
+        let value = self
+            .browser
+            .execute(script, vec![json!(css), json!(property)])
+            .await
+            .expect("read a computed style");
+        value.as_str().unwrap_or_default().to_owned()
+    }
+
     /// Runs axe-core in the page; returns the serious and critical violations.
     pub async fn accessibility_violations(&self) -> Vec<String> {
         let axe = std::fs::read_to_string(required("E2E_AXE")).expect("read axe-core");
@@ -274,6 +340,43 @@ impl Panel {
         let png = self.browser.screenshot().await.expect("take a screenshot");
         std::fs::create_dir_all(&dir).expect("create the screenshot folder");
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write the screenshot");
+    }
+
+    /// How many lookups reached the relay, from its own metrics.
+    pub async fn lookups_at_the_relay(&self) -> u64 {
+        let metrics = reqwest::get(format!("{}/metrics", self.base_url))
+            .await
+            .expect("the relay's metrics")
+            .text()
+            .await
+            .expect("the metrics' text");
+        metrics
+            .lines()
+            .filter(|line| line.starts_with("relay_lookups_total{"))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    }
+
+    /// Lets the open page's origin read the clipboard, as a person allowing it would.
+    pub async fn allow_clipboard_reading(&self) {
+        self.browser
+            .issue_cmd(SetPermission("clipboard-read"))
+            .await
+            .expect("grant clipboard-read");
+    }
+
+    /// What the clipboard holds, read by the page itself.
+    pub async fn clipboard(&self) -> String {
+        let script = r#"
+            const done = arguments[arguments.length - 1];
+            navigator.clipboard.readText().then(done, (error) => done('cannot read: ' + error));
+        "#;
+        let text = self
+            .browser
+            .execute_async(script, vec![])
+            .await
+            .expect("read the clipboard");
+        text.as_str().unwrap_or_default().to_owned()
     }
 
     /// Takes the relay away, as a crashed or redeployed service would.
@@ -337,5 +440,28 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Offline {
             "offline": true, "latency": 0, "download_throughput": -1, "upload_throughput": -1
         }});
         (http::Method::POST, Some(conditions.to_string()))
+    }
+}
+
+/// WebDriver's Permissions extension (`POST /session/{id}/permissions`),
+/// which ChromeDriver implements and fantoccini has no method for.
+#[derive(Debug)]
+struct SetPermission(&'static str);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for SetPermission {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/permissions",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({"descriptor": {"name": self.0}, "state": "granted"});
+        (http::Method::POST, Some(body.to_string()))
     }
 }

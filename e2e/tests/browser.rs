@@ -11,8 +11,9 @@ async fn typing_the_seed_id_shows_the_profile_with_local_times() {
         .look_up("customer_user_id", SEED_CUSTOMER_USER_ID)
         .await;
 
+    // The seed's premium gives no environment; its product is sold only in sandbox.
     let headline = panel.wait_for_text("#result-heading", "Has premium").await;
-    assert_eq!(headline, "Has premium");
+    assert_eq!(headline, "Has premium — sandbox (test) purchase only");
     assert_eq!(
         panel.focused_id().await,
         "result-heading",
@@ -44,6 +45,10 @@ async fn typing_the_seed_id_shows_the_profile_with_local_times() {
     let access = panel.texts("article.access-level").await.join("\n");
     assert!(access.contains("Lifetime"), "{access}");
     assert!(
+        access.contains("not given by Adapty; from the purchases of the same product"),
+        "the linked environment is said on the card: {access}"
+    );
+    assert!(
         access.contains(
             "premium is lifetime access through the App Store product unlimited.9999, purchased on \
              24 Dec 2024; auto-renew had been turned off on 5 Jan 2025."
@@ -52,22 +57,17 @@ async fn typing_the_seed_id_shows_the_profile_with_local_times() {
     );
     // Times are in the browser's zone (Tokyo, UTC+9), with the UTC instant on hover.
     let subscriptions = panel
-        .wait_for_text(
-            "#subscriptions-heading + .pager + .table-wrap",
-            "weekly.premium.599",
-        )
+        .wait_for_text("#subscriptions .table-wrap", "weekly.premium.599")
         .await;
     assert!(
         subscriptions.contains("10 Jan 2025, 20:34"),
         "{subscriptions}"
     );
     let purchases = panel
-        .wait_for_text("#purchases-heading + .pager + .table-wrap", "1year.premium")
+        .wait_for_text("#purchases .table-wrap", "1year.premium")
         .await;
     assert!(purchases.contains("12 Oct 2022, 18:42"), "{purchases}");
-    let hover = panel
-        .wait_for("#purchases-heading + .pager + .table-wrap time")
-        .await;
+    let hover = panel.wait_for("#purchases .table-wrap time").await;
     assert_eq!(
         hover.attr("title").await.unwrap().as_deref(),
         Some("2022-10-12 09:42:50 UTC")
@@ -76,16 +76,17 @@ async fn typing_the_seed_id_shows_the_profile_with_local_times() {
 
     panel.click("#utc-toggle").await;
     panel
-        .wait_for_text(
-            "#purchases-heading + .pager + .table-wrap",
-            "12 Oct 2022, 09:42 UTC",
-        )
+        .wait_for_text("#purchases .table-wrap", "12 Oct 2022, 09:42 UTC")
         .await;
 
     let url = panel.browser.current_url().await.unwrap();
     assert_eq!(
         url.query(),
         Some(format!("customer_user_id={SEED_CUSTOMER_USER_ID}").as_str())
+    );
+    assert!(
+        panel.texts(".handoff a").await.is_empty(),
+        "no dashboard link unless the operator sets one"
     );
     assert_eq!(panel.severe_console_messages().await, Vec::<String>::new());
     panel.screenshot("seed").await;
@@ -96,19 +97,19 @@ async fn typing_the_seed_id_shows_the_profile_with_local_times() {
 #[tokio::test]
 async fn every_demo_state_is_visible() {
     let cases: &[(&str, &str, &str, &[&str], &str)] = &[
-        ("customer_user_id", "demo-play-store", "Has premium", &["Active"],
+        ("customer_user_id", "demo-play-store", "Has premium until", &["Active"],
          "through the Play Store product premium_monthly (base plan monthly-autorenew), with an introductory free trial offer (trial-7-days) and renews automatically."),
-        ("customer_user_id", "demo-expired", "No active access: premium expired on", &["Expired"],
+        ("customer_user_id", "demo-expired", "No access: premium expired on", &["Expired"],
          "auto-renew had been turned off on"),
-        ("customer_user_id", "demo-lifetime", "Has premium", &["Lifetime"], "premium is lifetime access through the App Store product lifetime.premium"),
-        ("customer_user_id", "demo-sandbox", "Has premium", &["Active", "Sandbox"], "This is a sandbox (test) purchase: no real money was charged."),
-        ("customer_user_id", "demo-grace-period", "Has premium — with a billing issue", &["Active", "Billing issue", "Grace period"],
+        ("customer_user_id", "demo-lifetime", "Has premium for life", &["Lifetime"], "premium is lifetime access through the App Store product lifetime.premium"),
+        ("customer_user_id", "demo-sandbox", "Has premium — sandbox (test) purchase only", &["Active", "Sandbox"], "This is a sandbox (test) purchase: no real money was charged."),
+        ("customer_user_id", "demo-grace-period", "Has premium in a grace period until", &["Active", "Billing issue", "Grace period"],
          "access continues while the store retries the payment."),
-        ("customer_user_id", "demo-billing-issue", "Has premium — with a billing issue", &["Active", "Billing issue"],
+        ("customer_user_id", "demo-billing-issue", "Has premium until", &["Active", "Billing issue"],
          "; the store reported a billing issue on"),
-        ("customer_user_id", "demo-scheduled", "No active access: premium starts on", &["Scheduled"], "(in 7 days) through the Adapty product granted.premium and runs until"),
-        ("customer_user_id", "demo-refunded", "No active access: premium expired on", &["Expired", "Refunded"], "the purchase was refunded."),
-        ("customer_user_id", "demo-custom-store", "Has vip", &["Active"],
+        ("customer_user_id", "demo-scheduled", "No access yet: premium starts on", &["Scheduled"], "(in 7 days) through the Adapty product granted.premium and runs until"),
+        ("customer_user_id", "demo-refunded", "No access: premium was refunded on", &["Expired", "Refunded"], "the purchase was refunded."),
+        ("customer_user_id", "demo-custom-store", "Has vip until", &["Active"],
          "through the acme_web_store product vip_monthly, with a seasonal_sale half_price offer and renews automatically."),
     ];
     let panel = Panel::demo().await;
@@ -129,15 +130,141 @@ async fn every_demo_state_is_visible() {
     // Unknown values stay verbatim in the tables too.
     panel.open("/?customer_user_id=demo-custom-store").await;
     let subscriptions = panel
+        .wait_for_text("#subscriptions .table-wrap", "Staging")
+        .await;
+    assert!(subscriptions.contains("acme_web_store"), "{subscriptions}");
+    panel.click("#subscriptions .table-wrap tbody tr").await;
+    panel
         .wait_for_text(
-            "#subscriptions-heading + .pager + .table-wrap",
+            "#subscriptions .table-wrap tr.row-detail",
             "moved_to_partner_plan",
         )
         .await;
-    assert!(
-        subscriptions.contains("Staging") && subscriptions.contains("acme_web_store"),
-        "{subscriptions}"
+    panel.close().await;
+}
+
+const DEMO_CUSTOMERS: &[&str] = &[
+    "customer_user_id=77B14FB4-FD2A-4D38-AA3A-4C433F79863C",
+    "customer_user_id=demo-play-store",
+    "customer_user_id=demo-expired",
+    "customer_user_id=demo-lifetime",
+    "customer_user_id=demo-sandbox",
+    "profile_id=5e1f0a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b",
+    "customer_user_id=demo-many-purchases",
+    "customer_user_id=demo-grace-period",
+    "customer_user_id=demo-billing-issue",
+    "customer_user_id=demo-scheduled",
+    "customer_user_id=demo-refunded",
+    "customer_user_id=demo-custom-store",
+    "customer_user_id=demo-big",
+];
+
+/// At 1280 px nothing scrolls sideways, for any demo customer, with a row's
+/// detail open; the columns an agent reads come first.
+#[tokio::test]
+async fn tables_fit_at_1280_px_and_the_rest_opens_in_a_row_detail() {
+    let panel = Panel::demo().await;
+    for customer in DEMO_CUSTOMERS {
+        panel.open(&format!("/?{customer}")).await;
+        panel.wait_for(".summary").await;
+        // Open the first row of each table.
+        for row in panel
+            .browser
+            .find_all(e2e::fantoccini::Locator::Css(
+                ".table-wrap tbody tr:first-child button.disclosure",
+            ))
+            .await
+            .unwrap()
+        {
+            row.click().await.unwrap();
+        }
+        assert_eq!(
+            panel.sideways_overflow().await,
+            Vec::<String>::new(),
+            "{customer}"
+        );
+    }
+    // The last customer is demo-big: a picture of its tables.
+    panel.scroll_to("#subscriptions").await;
+    panel.screenshot("tables-demo-big").await;
+
+    panel.open("/?customer_user_id=demo-refunded").await;
+    let row = "#purchases .table-wrap tbody tr";
+    let first = panel.wait_for_text(row, "remove_ads").await;
+    let headers = panel.texts("#purchases .table-wrap thead th").await;
+    assert_eq!(
+        headers,
+        ["State", "Product", "Store", "Purchased ↓", "Environment"]
     );
+    assert!(
+        first.contains("Refunded"),
+        "the refund is the row's state: {first}"
+    );
+    // The keyboard opens a row's detail as a click does.
+    let button = panel.wait_for(&format!("{row} button.disclosure")).await;
+    assert_eq!(
+        button.attr("aria-expanded").await.unwrap().as_deref(),
+        Some("false")
+    );
+    button.send_keys("\u{E007}").await.unwrap(); // Enter
+    let detail = panel
+        .wait_for_text("#purchases .table-wrap tr.row-detail", "Transaction")
+        .await;
+    assert!(detail.contains("2000000400000009"), "{detail}");
+    assert_eq!(
+        button.attr("aria-expanded").await.unwrap().as_deref(),
+        Some("true")
+    );
+    button.send_keys(" ").await.unwrap();
+    panel
+        .wait_for_gone("#purchases .table-wrap tr.row-detail")
+        .await;
+    assert_eq!(panel.accessibility_violations().await, Vec::<String>::new());
+    panel.close().await;
+}
+
+/// On a phone each row is a card with its labels, and nothing scrolls sideways.
+#[tokio::test]
+async fn a_phone_shows_each_row_as_a_card() {
+    let panel = Panel::demo().await;
+    panel.set_window_width(390).await;
+    for customer in [
+        "customer_user_id=demo-refunded",
+        "customer_user_id=demo-big",
+    ] {
+        panel.open(&format!("/?{customer}")).await;
+        panel.wait_for(".summary").await;
+        let name = customer.rsplit('=').next().unwrap();
+        panel.screenshot(&format!("phone-top-{name}")).await;
+        let row = "#purchases .table-wrap tbody tr";
+        assert_eq!(
+            panel.computed_style(row, "display").await,
+            "block",
+            "{customer}"
+        );
+        assert_eq!(
+            panel
+                .computed_style("#purchases .table-wrap thead", "position")
+                .await,
+            "absolute",
+            "the header row is only for screen readers"
+        );
+        // Each value is shown under its column's name, from data-label.
+        let cell = panel.wait_for(&format!("{row} td:nth-child(2)")).await;
+        assert_eq!(
+            cell.attr("data-label").await.unwrap().as_deref(),
+            Some("Product")
+        );
+        panel.click(row).await;
+        panel.wait_for(".table-wrap tr.row-detail").await;
+        assert_eq!(
+            panel.sideways_overflow().await,
+            Vec::<String>::new(),
+            "{customer}"
+        );
+        panel.scroll_to("#purchases").await;
+        panel.screenshot(&format!("phone-{name}")).await;
+    }
     panel.close().await;
 }
 
@@ -149,12 +276,9 @@ async fn an_anonymous_profile_is_found_by_a_deep_link() {
         .await;
     let summary = panel.wait_for_text(".summary", ANONYMOUS_PROFILE_ID).await;
     assert!(summary.contains("none (anonymous profile)"), "{summary}");
-    assert!(
-        summary.contains("No active access: no access levels"),
-        "{summary}"
-    );
+    assert!(summary.contains("No access: no access levels"), "{summary}");
     let purchases = panel
-        .wait_for_text("#purchases-heading + .pager + .table-wrap", "coins_100")
+        .wait_for_text("#purchases .table-wrap", "coins_100")
         .await;
     assert!(
         purchases.contains("Consumable") && purchases.contains("Stripe"),
@@ -172,94 +296,223 @@ async fn an_anonymous_profile_is_found_by_a_deep_link() {
 async fn a_big_customer_is_paged_filtered_and_sorted() {
     let panel = Panel::demo().await;
     panel.open("/?customer_user_id=demo-big").await;
+    let summary = "#purchases .pager-summary";
     panel
-        .wait_for_text(
-            "#purchases-heading + .pager",
-            "Showing 1–50 of 8,000 purchases",
-        )
+        .wait_for_text(summary, "Showing 1–50 of 8,000 purchases")
         .await;
     panel
         .wait_for_text(
-            "#subscriptions-heading + .pager",
+            "#subscriptions .pager-summary",
             "Showing 1–50 of 400 subscriptions",
         )
         .await;
-    let rows = panel
-        .texts("#purchases-heading ~ .table-wrap tbody tr")
-        .await;
-    assert_eq!(rows.len(), 50);
-
-    panel
-        .click("#purchases-heading ~ .pager button:last-of-type")
-        .await;
-    panel
-        .wait_for_text(
-            "#purchases-heading + .pager",
-            "Showing 51–100 of 8,000 purchases",
-        )
-        .await;
-
-    // Newest first by default; the header flips it.
-    let newest = panel
-        .texts("#purchases-heading ~ .table-wrap tbody tr")
-        .await[0]
-        .clone();
-    assert!(
-        newest.contains("400000000050"),
-        "page 2 starts at the 51st newest: {newest}"
+    let rows = "#purchases .table-wrap tbody tr";
+    assert_eq!(panel.texts(rows).await.len(), 50);
+    // A pager above and below the table, each with first and last.
+    let pagers = panel.texts("#purchases .pager").await;
+    assert_eq!(pagers.len(), 2);
+    for pager in &pagers {
+        assert!(pager.contains("Page 1 of 160"), "{pager}");
+    }
+    assert_eq!(
+        panel.texts("#purchases .pager button").await,
+        ["First", "Previous", "Next", "Last"].repeat(2)
     );
-    // A new order, or a new filter, starts again at the first page.
+    panel.click("#purchases .pager button:last-of-type").await;
     panel
-        .click("#purchases-heading ~ .table-wrap button.sort")
+        .wait_for_text("#purchases .pager", "Page 160 of 160")
         .await;
     panel
-        .wait_for_text("#purchases-heading ~ .table-wrap tbody tr", "400000007999")
+        .wait_for_text(summary, "Showing 7,951–8,000 of 8,000 purchases")
         .await;
     panel
-        .wait_for_text(
-            "#purchases-heading + .pager",
-            "Showing 1–50 of 8,000 purchases",
-        )
+        .click("#purchases .table-wrap + .pager button:first-of-type")
         .await;
     panel
-        .click("#purchases-heading ~ .pager button:last-of-type")
+        .wait_for_text("#purchases .pager", "Page 1 of 160")
         .await;
     panel
-        .wait_for_text("#purchases-heading + .pager", "Showing 51–100")
+        .click("#purchases .pager button:nth-last-of-type(2)")
         .await;
+    panel
+        .wait_for_text(summary, "Showing 51–100 of 8,000 purchases")
+        .await;
+
+    // Newest first by default; the header flips it, and starts again at page 1.
+    panel.click("#purchases .table-wrap button.sort").await;
+    panel
+        .wait_for_text(summary, "Showing 1–50 of 8,000 purchases")
+        .await;
+    panel.click(&format!("{rows} button.disclosure")).await;
+    panel
+        .wait_for_text("#purchases tr.row-detail", "400000007999")
+        .await;
+    let header = panel.wait_for("#purchases th[aria-sort=ascending]").await;
+    assert_eq!(header.text().await.unwrap(), "Purchased ↑");
+
+    // Subscriptions sort by expiry too, latest first.
+    panel
+        .click("#subscriptions th:nth-child(5) button.sort")
+        .await;
+    panel
+        .wait_for("#subscriptions th:nth-child(5)[aria-sort=descending]")
+        .await;
+    let purchased = panel.wait_for("#subscriptions th:nth-child(4)").await;
+    assert_eq!(
+        purchased.attr("aria-sort").await.unwrap().as_deref(),
+        Some("none")
+    );
+
+    // The filter box matches IDs, and a new filter starts at the first page.
+    panel
+        .click("#purchases .pager button:nth-last-of-type(2)")
+        .await;
+    panel.wait_for_text(summary, "Showing 51–100").await;
     let filter = panel.wait_for("#row-filter").await;
     filter.send_keys("4000000000").await.unwrap();
     panel
-        .wait_for_text(
-            "#purchases-heading + .pager",
-            "Showing 1–50 of 100 matching of 8,000 purchases",
-        )
+        .wait_for_text(summary, "Showing 1–50 of 100 matching of 8,000 purchases")
         .await;
-    assert!(
-        panel
-            .is_shown("#purchases-heading + .pager button:last-of-type")
-            .await
-    );
-
+    assert!(panel.is_shown("#purchases .pager").await);
     filter.send_keys("42").await.unwrap();
     panel
-        .wait_for_text(
-            "#purchases-heading + .pager",
-            "Showing 1–1 of 1 matching of 8,000 purchases",
-        )
+        .wait_for_text(summary, "Showing 1–1 of 1 matching of 8,000 purchases")
         .await;
     assert!(
-        !panel
-            .is_shown("#purchases-heading + .pager button:last-of-type")
-            .await,
-        "one page needs no Previous and Next"
+        !panel.is_shown("#purchases .pager").await,
+        "one page needs no pager"
     );
     panel
         .wait_for_text(
-            "#subscriptions-heading + .pager",
+            "#subscriptions .pager-summary",
             "No subscriptions match (400 in all).",
         )
         .await;
+    panel.close().await;
+}
+
+/// Quick filters with their counts, and the filter box finding marks and states.
+#[tokio::test]
+async fn a_big_customer_has_quick_filters_and_finds_refunds_by_word() {
+    let panel = Panel::demo().await;
+    panel.open("/?customer_user_id=demo-big").await;
+    let summary = "#purchases .pager-summary";
+    panel
+        .wait_for_text(summary, "Showing 1–50 of 8,000 purchases")
+        .await;
+    let chips = panel.texts("#purchases .quick button").await;
+    assert_eq!(
+        chips,
+        [
+            "Refunded 83",
+            "Sandbox 80",
+            "Play Store 1,600",
+            "App Store 6,400"
+        ]
+    );
+    let refunded = "#purchases .quick button:first-child";
+    panel.click(refunded).await;
+    panel
+        .wait_for_text(summary, "Showing 1–50 of 83 matching of 8,000 purchases")
+        .await;
+    let pressed = panel.wait_for(refunded).await;
+    assert_eq!(
+        pressed.attr("aria-pressed").await.unwrap().as_deref(),
+        Some("true")
+    );
+    for row in panel.texts("#purchases .table-wrap tbody tr").await {
+        assert!(row.contains("Refunded"), "{row}");
+    }
+    panel.click(refunded).await;
+    panel
+        .wait_for_text(summary, "Showing 1–50 of 8,000 purchases")
+        .await;
+
+    let filter = panel.wait_for("#row-filter").await;
+    filter.send_keys("refund").await.unwrap();
+    panel
+        .wait_for_text(summary, "Showing 1–50 of 83 matching of 8,000 purchases")
+        .await;
+    filter.clear().await.unwrap();
+    filter.send_keys("consumable").await.unwrap();
+    panel
+        .wait_for_text(summary, "of 6,000 matching of 8,000 purchases")
+        .await;
+    filter.clear().await.unwrap();
+    filter.send_keys("expired").await.unwrap();
+    panel
+        .wait_for_text(
+            "#subscriptions .pager-summary",
+            "Showing 1–50 of 399 matching of 400 subscriptions",
+        )
+        .await;
+    panel.wait_for_text(summary, "No purchases match").await;
+    assert_eq!(panel.accessibility_violations().await, Vec::<String>::new());
+    panel.close().await;
+}
+
+/// The headline names the fact that decides the answer, and *Hide sandbox*
+/// changes it.
+#[tokio::test]
+async fn the_headline_names_the_deciding_fact() {
+    let panel = Panel::demo().await;
+    let headline = |id: &'static str| {
+        let panel = &panel;
+        async move {
+            panel.open(&format!("/?customer_user_id={id}")).await;
+            let heading = panel.wait_for("#result-heading").await;
+            let text = panel.wait_for_text("#result-heading", " ").await;
+            let class = heading.attr("class").await.unwrap().unwrap_or_default();
+            (text, class)
+        }
+    };
+    let (text, class) = headline("demo-refunded").await;
+    assert!(
+        text.starts_with("No access: premium was refunded on "),
+        "{text}"
+    );
+    assert!(text.ends_with("(3 days ago)"), "{text}");
+    assert!(class.contains("tone-bad"), "{class}");
+
+    let (text, class) = headline("demo-billing-issue").await;
+    assert!(text.starts_with("Has premium until "), "{text}");
+    assert!(
+        text.ends_with(
+            "(in 2 days) — billing issue: the customer must update payment in the Play Store"
+        ),
+        "{text}"
+    );
+    assert!(class.contains("tone-warning"), "{class}");
+
+    let (text, _) = headline("demo-grace-period").await;
+    assert!(
+        text.starts_with("Has premium in a grace period until "),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(
+            "(in 6 days) — a payment failed: the customer must update payment in the App Store before then"
+        ),
+        "{text}"
+    );
+
+    let (text, class) = headline("demo-sandbox").await;
+    assert_eq!(text, "Has premium — sandbox (test) purchase only");
+    assert!(!class.contains("tone-good"), "never green: {class}");
+    panel.click("#hide-sandbox").await;
+    panel
+        .wait_for_text(
+            "#result-heading",
+            "No production access: premium is sandbox (test) only, hidden",
+        )
+        .await;
+    let class = panel
+        .wait_for("#result-heading")
+        .await
+        .attr("class")
+        .await
+        .unwrap();
+    assert!(!class.unwrap_or_default().contains("tone-good"));
     panel.close().await;
 }
 
@@ -274,7 +527,7 @@ async fn sandbox_items_can_be_hidden() {
         .await;
     panel
         .wait_for_text(
-            "#subscriptions-heading + .pager",
+            "#subscriptions .pager-summary",
             "No subscriptions match (1 in all).",
         )
         .await;
@@ -297,16 +550,67 @@ async fn not_found_and_bad_input_explain_the_next_step() {
     panel.click(".error button.secondary").await;
     panel.wait_for_text(".summary", SEED_CUSTOMER_USER_ID).await;
 
+    // A malformed profile ID is refused in the panel, with the shape it must have.
+    let asked = panel.lookups_at_the_relay().await;
     panel.look_up("profile_id", "not-a-uuid").await;
     let error = panel
         .wait_for_text(".error", "That ID cannot be looked up")
         .await;
-    assert!(error.contains("profile_id must be a UUID"), "{error}");
+    assert!(
+        error.contains(
+            "A profile ID is 32 letters and digits in five groups, such as \
+             d8533a10-bcce-4e33-8c9d-88b05ac56559"
+        ),
+        "{error}"
+    );
     assert!(
         panel.texts(".error button").await.is_empty(),
         "retrying unchanged input cannot help"
     );
+    assert_eq!(
+        panel.lookups_at_the_relay().await,
+        asked,
+        "no request for an ID the panel can tell is wrong"
+    );
     assert_eq!(panel.accessibility_violations().await, Vec::<String>::new());
+    panel.close().await;
+}
+
+/// An email is looked up as any ID; when it finds no one, the panel says it
+/// cannot search by email and where the IDs are. A non-ASCII one gets a
+/// plain sentence before any request.
+#[tokio::test]
+async fn an_email_gets_support_words_not_http_words() {
+    let panel = Panel::demo().await;
+    panel.open("/").await;
+    panel.look_up("customer_user_id", "ann@example.com").await;
+    let error = panel
+        .wait_for_text(".error", "No profile has this customer user ID")
+        .await;
+    assert!(
+        error.contains("The panel cannot search by email: an email finds a customer only if the app uses emails as its customer user IDs"),
+        "{error}"
+    );
+    assert!(error.contains("Adapty's dashboard (Profiles)"), "{error}");
+    assert!(
+        panel.texts(".error button").await.is_empty(),
+        "an email is no profile ID: no other reading to offer"
+    );
+
+    let asked = panel.lookups_at_the_relay().await;
+    panel.look_up("customer_user_id", "josé@example.com").await;
+    let error = panel
+        .wait_for_text(".error", "That ID cannot be looked up")
+        .await;
+    assert!(
+        error.contains("This ID contains \"é\", and the panel can only look up IDs written with unaccented letters"),
+        "{error}"
+    );
+    assert!(error.contains("cannot search by email"), "{error}");
+    for jargon in ["HTTP", "header", "ASCII"] {
+        assert!(!error.contains(jargon), "{error}");
+    }
+    assert_eq!(panel.lookups_at_the_relay().await, asked);
     panel.close().await;
 }
 
@@ -457,5 +761,86 @@ async fn the_raw_response_is_the_exact_json() {
         parsed["data"]["non_subscriptions"][0]["store_product_id"],
         "1year.premium"
     );
+    panel.close().await;
+}
+
+/// The tab names the customer and the answer, *Copy summary* puts a ticket's
+/// text on the clipboard, and the operator's dashboard link opens the profile
+/// in Adapty.
+#[tokio::test]
+async fn hand_offs_name_the_tab_copy_a_summary_and_link_to_adapty() {
+    let panel = Panel::start(
+        &[
+            "--demo",
+            "--dashboard-profile-url",
+            "https://app.adapty.io/profiles/{profile_id}?from=lookup",
+        ],
+        &[],
+    )
+    .await;
+    panel.open("/?customer_user_id=demo-refunded").await;
+    // For the page's origin, so only once it is open.
+    panel.allow_clipboard_reading().await;
+    panel.wait_for_text("#result-heading", "refunded").await;
+    assert_eq!(
+        panel.browser.title().await.unwrap(),
+        "demo-refunded — No access (refunded) · Adapty lookup"
+    );
+
+    let link = panel.wait_for(".handoff a").await;
+    assert_eq!(link.text().await.unwrap(), "Open in Adapty");
+    assert_eq!(
+        link.attr("href").await.unwrap().as_deref(),
+        Some("https://app.adapty.io/profiles/8d0e01df-4c9f-4d0a-bf1b-0f2a4b6c8d9e?from=lookup")
+    );
+    assert_eq!(
+        link.attr("target").await.unwrap().as_deref(),
+        Some("_blank")
+    );
+    assert_eq!(
+        link.attr("rel").await.unwrap().as_deref(),
+        Some("noreferrer")
+    );
+
+    panel.click(".handoff button").await;
+    panel.wait_for_text(".handoff button", "Copied").await;
+    let copied = panel.clipboard().await;
+    assert!(
+        copied.starts_with(
+            "Customer user ID: demo-refunded\nProfile ID: 8d0e01df-4c9f-4d0a-bf1b-0f2a4b6c8d9e\n\
+             No access: premium was refunded on "
+        ),
+        "{copied}"
+    );
+    assert!(
+        copied.contains("\n- premium expired on ") && copied.contains("the purchase was refunded."),
+        "{copied}"
+    );
+    assert!(
+        copied.contains(" UTC"),
+        "times for a ticket are in UTC: {copied}"
+    );
+    assert!(copied.contains("\nData as of "), "{copied}");
+
+    // Hide sandbox changes the headline, and the title with it.
+    panel.open("/?customer_user_id=demo-sandbox").await;
+    panel.wait_for_text("#result-heading", "sandbox").await;
+    assert_eq!(
+        panel.browser.title().await.unwrap(),
+        "demo-sandbox — Has premium (sandbox only) · Adapty lookup"
+    );
+    panel.click("#hide-sandbox").await;
+    panel
+        .wait_for_text("#result-heading", "No production access")
+        .await;
+    assert_eq!(
+        panel.browser.title().await.unwrap(),
+        "demo-sandbox — No production access · Adapty lookup"
+    );
+    // No profile on screen, no customer in the title.
+    panel.look_up("customer_user_id", "nobody-here").await;
+    panel.wait_for_text(".error", "No profile").await;
+    assert_eq!(panel.browser.title().await.unwrap(), "Adapty lookup");
+    assert_eq!(panel.accessibility_violations().await, Vec::<String>::new());
     panel.close().await;
 }

@@ -11,6 +11,9 @@
 /// mounts them under its base path.
 pub mod path {
     pub const PROFILE: &str = "api/profile";
+    /// Who is signed in and what this deployment offers, fetched once at start:
+    /// `{"actor": "...", "dashboard_profile_url": "https://…/{profile_id}" | null}`.
+    pub const SESSION: &str = "api/session";
 }
 
 /// The two ways of naming a customer, as query parameters of a lookup (and

@@ -102,6 +102,12 @@ pub struct Args {
     #[arg(long, env = "RELAY_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
 
+    /// Link to a profile in Adapty's dashboard, shown in the panel as "Open in
+    /// Adapty": an https URL with {profile_id} where the profile's ID goes,
+    /// e.g. 'https://app.adapty.io/…/profiles/{profile_id}'.
+    #[arg(long, env = "RELAY_DASHBOARD_PROFILE_URL")]
+    pub dashboard_profile_url: Option<String>,
+
     /// Run against a built-in stand-in for Adapty with sample profiles; no key needed.
     #[arg(long)]
     pub demo: bool,
@@ -122,6 +128,14 @@ pub struct Config {
     pub access: AccessConfig,
     pub audit: AuditConfig,
     pub limits: Limits,
+    pub panel: PanelConfig,
+}
+
+/// What the panel is told about this deployment (`GET /api/session`).
+#[derive(Debug, Clone, Default)]
+pub struct PanelConfig {
+    /// Checked: https, with `{profile_id}` in it.
+    pub dashboard_profile_url: Option<String>,
 }
 
 /// Who may ask: the SSO identity and the cross-site rules.
@@ -222,6 +236,7 @@ pub enum ConfigError {
     BaseUrlNotHttps(String),
     HeaderNameInvalid(String),
     LimitZero(&'static str),
+    DashboardUrlInvalid(String),
 }
 
 impl fmt::Display for ConfigError {
@@ -245,6 +260,11 @@ impl fmt::Display for ConfigError {
             ),
             ConfigError::HeaderNameInvalid(name) => write!(f, "not a valid HTTP header name: {name:?}"),
             ConfigError::LimitZero(what) => write!(f, "{what} must be at least 1"),
+            ConfigError::DashboardUrlInvalid(url) => write!(
+                f,
+                "RELAY_DASHBOARD_PROFILE_URL must be an https URL with {{profile_id}} in it, \
+                 e.g. https://app.adapty.io/profiles/{{profile_id}}: {url}"
+            ),
         }
     }
 }
@@ -321,6 +341,13 @@ impl Args {
                 path: self.audit_log,
                 hash_ids: self.audit_hash_ids,
             },
+            panel: PanelConfig {
+                dashboard_profile_url: self
+                    .dashboard_profile_url
+                    .as_deref()
+                    .map(checked_dashboard_url)
+                    .transpose()?,
+            },
             limits: Limits {
                 per_actor_per_minute: self.rate_limit_per_minute,
                 global_per_minute: self.global_rate_limit_per_minute,
@@ -349,9 +376,42 @@ pub fn checked_base_url(base: &str) -> Result<Url, ConfigError> {
     }
 }
 
+/// The dashboard link template: https, and `{profile_id}` where the ID goes
+/// (checked with an ID in its place, as the panel will fill it).
+pub fn checked_dashboard_url(template: &str) -> Result<String, ConfigError> {
+    let invalid = || ConfigError::DashboardUrlInvalid(template.to_owned());
+    if !template.contains("{profile_id}") {
+        return Err(invalid());
+    }
+    let example = template.replace("{profile_id}", "d8533a10-bcce-4e33-8c9d-88b05ac56559");
+    match Url::parse(&example) {
+        Ok(url) if url.scheme() == "https" && url.host().is_some() => Ok(template.to_owned()),
+        _ => Err(invalid()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dashboard_link_must_be_https_with_a_place_for_the_profile_id() {
+        let good = "https://app.adapty.io/overview/profiles/{profile_id}?tab=events";
+        assert_eq!(checked_dashboard_url(good).unwrap(), good);
+        for bad in [
+            "https://app.adapty.io/profiles/",
+            "http://app.adapty.io/profiles/{profile_id}",
+            "app.adapty.io/profiles/{profile_id}",
+            "ftp://app.adapty.io/{profile_id}",
+            "{profile_id}",
+        ] {
+            let error = checked_dashboard_url(bad).unwrap_err().to_string();
+            assert!(
+                error.contains("https URL with {profile_id} in it"),
+                "{bad}: {error}"
+            );
+        }
+    }
 
     #[test]
     fn the_key_never_shows_in_debug_output() {

@@ -7,8 +7,9 @@
 //! the panel may call), `identity` (who is asking), `lookup` (what may be
 //! asked), `limits` (how often); `upstream` (how Adapty is asked), `error`
 //! (every failure as one JSON shape), `audit`, `metrics`, `panel` (static
-//! files and security headers), `server` (connections and shutdown), and
-//! `demo` (a stand-in Adapty).
+//! files and security headers), `session` (what the panel is told at
+//! start), `server` (connections and shutdown), and `demo` (a stand-in
+//! Adapty).
 
 pub mod audit;
 pub mod config;
@@ -22,6 +23,7 @@ pub mod metrics;
 pub mod panel;
 pub mod routes;
 pub mod server;
+pub mod session;
 pub mod upstream;
 
 pub use config::{Config, ConfigError};

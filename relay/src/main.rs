@@ -25,7 +25,7 @@ async fn main() -> ExitCode {
 
     let config = if demo {
         // Same relay, another upstream: a stand-in on loopback with its own key.
-        let stand_in = match StandIn::start(profiles::all(chrono::Utc::now())).await {
+        let stand_in = match StandIn::start_samples().await {
             Ok(stand_in) => stand_in,
             Err(error) => return fail(&format!("cannot start the demo stand-in: {error}")),
         };
@@ -52,12 +52,13 @@ async fn main() -> ExitCode {
     );
     if demo {
         println!("adapty-lookup demo: open {url}");
-        println!("Sample customers (Adapty stand-in, no key needed):");
+        println!(
+            "Sample customers (Adapty stand-in, no key needed; dates relative to each lookup):"
+        );
         for sample in profiles::SAMPLES {
-            println!(
-                "  {url}/?{}={}  ({})",
-                sample.param, sample.id, sample.about
-            );
+            // README's table wants Markdown; a terminal does not.
+            let about = sample.about.replace('`', "");
+            println!("  {url}/?{}={}  — {about}", sample.param, sample.id);
         }
     }
     tracing::info!(%url, "relay listening");

@@ -2,7 +2,7 @@
 //! panel, with the layers every response passes through.
 
 use crate::audit::{self, AuditLog};
-use crate::config::Config;
+use crate::config::{Config, PanelConfig};
 use crate::csrf;
 use crate::error::RelayError;
 use crate::identity::{Actor, Identity};
@@ -39,11 +39,12 @@ const COMPRESS_ABOVE_BYTES: u16 = 14 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     upstream: Arc<Upstream>,
-    identity: Arc<Identity>,
+    pub(crate) identity: Arc<Identity>,
     limits: Arc<RateLimits>,
     audit: Arc<AuditLog>,
     metrics: Arc<Metrics>,
-    public_origin: Option<Arc<str>>,
+    pub(crate) public_origin: Option<Arc<str>>,
+    pub(crate) panel: Arc<PanelConfig>,
 }
 
 /// The whole relay as a router; `main` and the tests serve it on a socket.
@@ -64,6 +65,7 @@ pub fn app(config: Config) -> std::io::Result<Router> {
         limits: Arc::new(RateLimits::new(&config.limits)),
         metrics: metrics.clone(),
         public_origin: config.access.public_origin.as_deref().map(Arc::from),
+        panel: Arc::new(config.panel),
     };
 
     let index = config.static_dir.join("index.html");
@@ -82,6 +84,10 @@ pub fn app(config: Config) -> std::io::Result<Router> {
     let profile_path = format!("/{}", protocol::path::PROFILE);
     let router = Router::new()
         .route(&profile_path, get(profile).fallback(method_not_allowed))
+        .route(
+            &format!("/{}", protocol::path::SESSION),
+            get(crate::session::session).fallback(method_not_allowed),
+        )
         .route("/api/{*rest}", any(api_not_found))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(render_metrics))

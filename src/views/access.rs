@@ -1,7 +1,7 @@
 //! Access levels: one card each, with its state, flags and the sentence that
 //! explains it.
 
-use super::cell::cell_content;
+use super::cell::{cell_content, details_list};
 use crate::cells::{self, Cell};
 use crate::explain;
 use crate::format::Clock;
@@ -28,7 +28,7 @@ pub fn AccessLevels(
                     .profile
                     .access_levels
                     .iter()
-                    .filter(|level| !(hide && is_sandbox(level.environment.as_deref())))
+                    .filter(|level| !(hide && is_sandbox(level.effective_environment())))
                     .map(|level| access_level_card(level, &clock))
                     .collect();
                 if shown.is_empty() {
@@ -44,10 +44,7 @@ pub fn AccessLevels(
 
 fn access_level_card(level: &AccessLevel, clock: &Clock) -> impl IntoView {
     let status = level.status(clock.now);
-    let details = cells::access_details(level, clock)
-        .into_iter()
-        .map(|(label, cell)| view! { <div><dt>{label}</dt><dd>{cell_content(cell)}</dd></div> })
-        .collect_view();
+
     view! {
         <article class=format!("access-level {}", status.tone().class())>
             <header>
@@ -55,7 +52,7 @@ fn access_level_card(level: &AccessLevel, clock: &Clock) -> impl IntoView {
                 {cell_content(Cell::status(status))}
             </header>
             <p class="explain">{explain::access_level(level, clock)}</p>
-            <dl class="details">{details}</dl>
+            {details_list(cells::access_details(level, clock))}
         </article>
     }
 }

@@ -22,3 +22,12 @@ pub fn cell_content(cell: Cell) -> impl IntoView {
         {cell.detail.map(|detail| view! { <span class="relative">{detail}</span> })}
     }
 }
+
+/// Label and value pairs: an access level's details, a table row's detail.
+pub fn details_list(fields: Vec<(&'static str, Cell)>) -> impl IntoView {
+    let fields = fields
+        .into_iter()
+        .map(|(label, cell)| view! { <div><dt>{label}</dt><dd>{cell_content(cell)}</dd></div> })
+        .collect_view();
+    view! { <dl class="details">{fields}</dl> }
+}

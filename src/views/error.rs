@@ -19,20 +19,19 @@ pub fn ErrorView(
         }
     });
     // A profile ID pasted as a customer user ID (or the reverse) is the most
-    // common "not found": offer the other reading in one click.
-    let other = matches!(error, LookupError::NotFound(_)).then(|| {
-        let other_kind = lookup.kind.other();
-        let label = format!("Look up as {} instead", other_kind.label());
-        let other = Lookup {
-            kind: other_kind,
-            id: lookup.id.clone(),
-        };
-        view! {
-            <button type="button" class="secondary" on:click=move |_| on_other(other.clone())>
-                {label}
-            </button>
-        }
-    });
+    // common "not found": offer the other reading in one click, when the ID
+    // can be read that way.
+    let other = matches!(error, LookupError::NotFound { .. })
+        .then(|| lookup.as_other())
+        .flatten()
+        .map(|other| {
+            let label = format!("Look up as {} instead", other.kind.label());
+            view! {
+                <button type="button" class="secondary" on:click=move |_| on_other(other.clone())>
+                    {label}
+                </button>
+            }
+        });
     view! {
         <section class="error" role="alert" aria-labelledby="error-title">
             <h2 id="error-title">{error.title()}</h2>

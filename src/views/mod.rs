@@ -10,8 +10,9 @@ mod search;
 
 use crate::browser;
 use crate::error::LookupError;
+use crate::handoff;
 use crate::lookup::{remember, IdKind, Lookup};
-use crate::transport::{fetch_profile, Fetched};
+use crate::transport::{fetch_dashboard_link, fetch_profile, Fetched};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,10 +42,25 @@ pub fn App() -> impl IntoView {
     // relative to the same moment; the zone toggle keeps that moment.
     let clock = RwSignal::new(browser::clock(false));
 
+    // The operator's "Open in Adapty" link template; empty when there is none.
+    let dashboard = RwSignal::new(String::new());
+    spawn_local(async move {
+        if let Some(link) = fetch_dashboard_link().await {
+            dashboard.set(link);
+        }
+    });
+
     let run = move |lookup: Lookup| {
         let ticket = NEWEST_LOOKUP.fetch_add(1, Ordering::Relaxed) + 1;
         kind.set(lookup.kind);
         text.set(lookup.id.clone());
+        // Until a profile names the tab again.
+        browser::set_title(handoff::IDLE_TITLE);
+        // What the panel can tell is wrong never goes to the relay.
+        if let Err(why) = lookup.check() {
+            outcome.set(Outcome::Failed(lookup, LookupError::InvalidInput(why)));
+            return;
+        }
         outcome.set(Outcome::Loading(lookup.clone()));
         spawn_local(async move {
             let result = fetch_profile(&lookup).await;
@@ -91,6 +107,7 @@ pub fn App() -> impl IntoView {
             None => {
                 text.set(String::new());
                 outcome.set(Outcome::Idle);
+                browser::set_title(handoff::IDLE_TITLE);
             }
         },
     );
@@ -136,7 +153,7 @@ pub fn App() -> impl IntoView {
                             "Looking up " {lookup.kind.label()} " " <code>{lookup.id}</code> "…"
                         </p>
                     }.into_any(),
-                    Outcome::Loaded(found) => view! { <profile::ProfileView found=found clock=clock /> }.into_any(),
+                    Outcome::Loaded(found) => view! { <profile::ProfileView found=found clock=clock dashboard=dashboard /> }.into_any(),
                     Outcome::Failed(lookup, error) => view! {
                         <error::ErrorView error=error lookup=lookup on_retry=retry on_other=open />
                     }.into_any(),

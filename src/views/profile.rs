@@ -8,6 +8,7 @@ use crate::cells::Cell;
 use crate::cells::{PURCHASES, SUBSCRIPTIONS};
 use crate::explain;
 use crate::format::{self, Clock};
+use crate::handoff;
 use crate::model::Timestamp;
 use crate::transport::Fetched;
 use leptos::prelude::*;
@@ -16,7 +17,11 @@ use std::sync::Arc;
 /// `clock` is only read below the app: it is passed as the app's own
 /// `RwSignal` because every other wrapper type would add wasm.
 #[component]
-pub fn ProfileView(found: Arc<Fetched>, clock: RwSignal<Clock>) -> impl IntoView {
+pub fn ProfileView(
+    found: Arc<Fetched>,
+    clock: RwSignal<Clock>,
+    dashboard: RwSignal<String>,
+) -> impl IntoView {
     // Shared by the lists below, and kept while the zone toggles.
     let filter = RwSignal::new(String::new());
     let hide_sandbox = RwSignal::new(false);
@@ -29,10 +34,13 @@ pub fn ProfileView(found: Arc<Fetched>, clock: RwSignal<Clock>) -> impl IntoView
     let summary = found.clone();
     view! {
         <article class="profile" aria-labelledby="result-heading">
-            {move || view! { <Summary found=summary.clone() clock=clock.get() /> }}
+            {move || view! {
+                <Summary found=summary.clone() clock=clock.get() hide_sandbox=hide_sandbox.get()
+                    dashboard=dashboard.get() />
+            }}
             <div class="toolbar" role="group" aria-label="Filter the lists">
                 <label class="filter">
-                    <span>"Filter by product or transaction ID"</span>
+                    <span>"Filter by ID, product, store, state or mark (e.g. refund, sandbox)"</span>
                     <input
                         type="search"
                         id="row-filter"
@@ -64,11 +72,22 @@ pub fn ProfileView(found: Arc<Fetched>, clock: RwSignal<Clock>) -> impl IntoView
 }
 
 #[component]
-fn Summary(found: Arc<Fetched>, clock: Clock) -> impl IntoView {
+fn Summary(
+    found: Arc<Fetched>,
+    clock: Clock,
+    hide_sandbox: bool,
+    dashboard: String,
+) -> impl IntoView {
     let profile = &found.profile;
-    let (headline, tone) = explain::headline(profile, &clock);
+    let headline = explain::headline(profile, &clock, hide_sandbox);
+    // The tab's title follows the headline, as this summary does.
+    browser::set_title(&handoff::tab_title(profile, &headline));
+    let open_in_adapty = (!dashboard.is_empty()).then(|| {
+        let href = handoff::dashboard_link(&dashboard, &profile.profile_id);
+        view! { <a class="button" href=href target="_blank" rel="noreferrer">"Open in Adapty"</a> }
+    });
     let customer = match &profile.customer_user_id {
-        Some(id) => view! { <code>{id.clone()}</code> <CopyButton text=id.clone() what="customer user ID" /> }.into_any(),
+        Some(id) => view! { <code>{id.clone()}</code> <CopyButton text=id.clone() what="customer user ID" label="Copy" /> }.into_any(),
         None => view! { <span class="absent">"none (anonymous profile)"</span> }.into_any(),
     };
     let fetched = profile
@@ -78,12 +97,16 @@ fn Summary(found: Arc<Fetched>, clock: Clock) -> impl IntoView {
     let fetched = cell_content(Cell::when(fetched.as_ref(), &clock, "not given"));
     view! {
         <section class="summary">
-            <h2 id="result-heading" tabindex="-1" class=format!("headline {}", tone.class())>{headline}</h2>
+            <h2 id="result-heading" tabindex="-1" class=format!("headline {}", headline.tone.class())>{headline.text}</h2>
+            <div class="actions handoff">
+                <CopyButton text=handoff::summary(profile, &clock) what="summary" label="Copy summary" />
+                {open_in_adapty}
+            </div>
             <dl>
                 <div><dt>"Customer user ID"</dt><dd>{customer}</dd></div>
                 <div>
                     <dt>"Profile ID"</dt>
-                    <dd><code>{profile.profile_id.clone()}</code> <CopyButton text=profile.profile_id.clone() what="profile ID" /></dd>
+                    <dd><code>{profile.profile_id.clone()}</code> <CopyButton text=profile.profile_id.clone() what="profile ID" label="Copy" /></dd>
                 </div>
                 <div><dt>"App ID"</dt><dd><code>{profile.app_id.clone()}</code></dd></div>
                 <div><dt>"Total revenue"</dt><dd class="revenue">{format::usd(profile.total_revenue_usd)}</dd></div>
@@ -94,7 +117,7 @@ fn Summary(found: Arc<Fetched>, clock: Clock) -> impl IntoView {
 }
 
 #[component]
-fn CopyButton(text: String, what: &'static str) -> impl IntoView {
+fn CopyButton(text: String, what: &'static str, label: &'static str) -> impl IntoView {
     let copied = RwSignal::new(false);
     view! {
         <button
@@ -107,7 +130,7 @@ fn CopyButton(text: String, what: &'static str) -> impl IntoView {
                 set_timeout(move || copied.set(false), std::time::Duration::from_secs(2));
             }
         >
-            {move || if copied.get() { "Copied" } else { "Copy" }}
+            {move || if copied.get() { "Copied" } else { label }}
         </button>
     }
 }

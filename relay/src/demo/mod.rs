@@ -26,13 +26,25 @@ pub struct StandIn {
 
 struct Data {
     key: String,
-    profiles: Vec<Value>,
+    /// Fixed profiles, or `None` for the demo's samples, each built as of
+    /// the moment it is asked for.
+    profiles: Option<Vec<Value>>,
 }
 
 impl StandIn {
     /// Starts serving `profiles` (each a bare profile object, not an envelope)
     /// on a free loopback port, in the background of the current runtime.
     pub async fn start(profiles: Vec<Value>) -> std::io::Result<StandIn> {
+        Self::serve(Some(profiles)).await
+    }
+
+    /// The demo's samples (`profiles::SAMPLES`), their dates relative to
+    /// each response: a sample's story holds however long the demo runs.
+    pub async fn start_samples() -> std::io::Result<StandIn> {
+        Self::serve(None).await
+    }
+
+    async fn serve(profiles: Option<Vec<Value>>) -> std::io::Result<StandIn> {
         let key = format!("secret_demo_{}", uuid::Uuid::new_v4().simple());
         let data = Arc::new(Data {
             key: key.clone(),
@@ -84,11 +96,14 @@ async fn get_profile(State(data): State<Arc<Data>>, headers: HeaderMap) -> Respo
         }
     };
     let wanted = String::from_utf8_lossy(wanted.as_bytes());
-    match data
-        .profiles
-        .iter()
-        .find(|profile| profile[field].as_str() == Some(wanted.as_ref()))
-    {
+    let found = match &data.profiles {
+        Some(fixed) => fixed
+            .iter()
+            .find(|profile| profile[field].as_str() == Some(wanted.as_ref()))
+            .cloned(),
+        None => profiles::find(field, &wanted, chrono::Utc::now()),
+    };
+    match found {
         Some(profile) => Json(json!({ "data": profile })).into_response(),
         None => adapty_error(
             StatusCode::NOT_FOUND,

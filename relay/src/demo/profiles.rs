@@ -1,5 +1,8 @@
-//! The demo's sample customers. Each covers a part of the contract; dates are
-//! relative to the start so that "active" stays active whenever it runs.
+//! The demo's sample customers. Each covers a part of the contract. Their
+//! dates are relative to `now`, which the stand-in sets to the moment of
+//! each response, so that every sample keeps its story (active stays
+//! active, "expired 40 days ago" stays 40 days ago) however long the demo
+//! runs.
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
@@ -9,50 +12,136 @@ pub const SEED: &str = include_str!("../../../fixtures/seed.json");
 pub const SEED_CUSTOMER_USER_ID: &str = "77B14FB4-FD2A-4D38-AA3A-4C433F79863C";
 pub const ANONYMOUS_PROFILE_ID: &str = "5e1f0a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b";
 
-/// A sample to try: what it shows, and how to look it up.
+/// A sample to try: what it shows, how to look it up, and how it is built.
 pub struct Sample {
     pub about: &'static str,
+    /// How the demo advertises it: `customer_user_id` or `profile_id`, and the ID.
     pub param: &'static str,
     pub id: &'static str,
+    /// Every sample is also found by its profile ID, as in Adapty.
+    pub profile_id: &'static str,
+    /// The profile as of `now`.
+    pub build: fn(DateTime<Utc>) -> Value,
 }
 
+const BY_USER: &str = "customer_user_id";
+
+/// Every sample the stand-in serves, in the order the demo lists them
+/// (the start-up banner and README's table are this list).
 pub const SAMPLES: &[Sample] = &[
     Sample {
         about: "Adapty's documentation example",
-        param: "customer_user_id",
+        param: BY_USER,
         id: SEED_CUSTOMER_USER_ID,
+        profile_id: "d8533a10-bcce-4e33-8c9d-88b05ac56559",
+        build: |_| seed(),
     },
     Sample {
-        about: "Play Store, base plan and a free-trial offer",
-        param: "customer_user_id",
+        about: "Play Store, base plan, free-trial offer",
+        param: BY_USER,
         id: "demo-play-store",
+        profile_id: "0b2c8f5e-6a1d-4b7e-9c3f-2d4e6f8a0b1c",
+        build: play_store,
     },
     Sample {
-        about: "expired and cancelled",
-        param: "customer_user_id",
+        about: "Expired and cancelled (`+0000` dates)",
+        param: BY_USER,
         id: "demo-expired",
+        profile_id: "1c3d9a6f-7b2e-4c8f-8d4a-3e5f7a9b1c2d",
+        build: expired,
     },
     Sample {
-        about: "lifetime purchase",
-        param: "customer_user_id",
+        about: "Lifetime purchase",
+        param: BY_USER,
         id: "demo-lifetime",
+        profile_id: "2d4eab7a-8c3f-4d9a-9e5b-4f6a8b0c2d3e",
+        build: lifetime,
     },
     Sample {
-        about: "sandbox only",
-        param: "customer_user_id",
+        about: "Sandbox only",
+        param: BY_USER,
         id: "demo-sandbox",
+        profile_id: "3e5fbc8b-9d4a-4eab-af6c-5a7b9c1d3e4f",
+        build: sandbox,
     },
     Sample {
-        about: "anonymous, found only by profile ID",
+        about: "Anonymous (`null` arrays)",
         param: "profile_id",
         id: ANONYMOUS_PROFILE_ID,
+        profile_id: ANONYMOUS_PROFILE_ID,
+        build: anonymous,
     },
     Sample {
-        about: "many purchases, refunds and consumables",
-        param: "customer_user_id",
+        about: "Many purchases, refunds, consumables",
+        param: BY_USER,
         id: "demo-many-purchases",
+        profile_id: "4f6acd9c-0e5b-4fbc-b07d-6b8c0d2e4f5a",
+        build: many_purchases,
+    },
+    Sample {
+        about: "Billing grace period",
+        param: BY_USER,
+        id: "demo-grace-period",
+        profile_id: "5a7bdeac-1f6c-4acd-8c8e-7c9d1e3f5a6b",
+        build: grace_period,
+    },
+    Sample {
+        about: "Billing issue, still active",
+        param: BY_USER,
+        id: "demo-billing-issue",
+        profile_id: "6b8cefbd-2a7d-4bde-9d9f-8d0e2f4a6b7c",
+        build: billing_issue,
+    },
+    Sample {
+        about: "Access scheduled to start next week",
+        param: BY_USER,
+        id: "demo-scheduled",
+        profile_id: "7c9df0ce-3b8e-4cef-ae0a-9e1f3a5b7c8d",
+        build: scheduled,
+    },
+    Sample {
+        about: "Refunded",
+        param: BY_USER,
+        id: "demo-refunded",
+        profile_id: "8d0e01df-4c9f-4d0a-bf1b-0f2a4b6c8d9e",
+        build: refunded,
+    },
+    Sample {
+        about: "Custom store, unknown values, no environment",
+        param: BY_USER,
+        id: "demo-custom-store",
+        profile_id: "9e1f12e0-5d0a-4e1b-8c2c-1a3b5c7d9e0f",
+        build: custom_store,
+    },
+    Sample {
+        about: "8,000 purchases and 400 subscriptions (2.9 MB)",
+        param: BY_USER,
+        id: "demo-big",
+        profile_id: "0f2a23f1-6e1b-4f2c-9d3d-2b4c6d8e0f1a",
+        build: big,
     },
 ];
+
+/// The sample looked up by `param` = `id`, as of `now`.
+pub fn find(param: &str, id: &str, now: DateTime<Utc>) -> Option<Value> {
+    SAMPLES
+        .iter()
+        .find(|sample| {
+            (sample.param == param && sample.id == id)
+                || (param == "profile_id" && sample.profile_id == id)
+        })
+        .map(|sample| (sample.build)(now))
+}
+
+/// Every sample as of `now`.
+pub fn all(now: DateTime<Utc>) -> Vec<Value> {
+    SAMPLES.iter().map(|sample| (sample.build)(now)).collect()
+}
+
+fn seed() -> Value {
+    let seed: Value = serde_json::from_str(SEED).expect("the seed fixture is valid JSON");
+    seed["data"].clone()
+}
 
 /// Adapty writes `+00:00`; some samples use `+0000` on purpose, as Adapty also does.
 fn iso(at: DateTime<Utc>) -> String {
@@ -61,25 +150,6 @@ fn iso(at: DateTime<Utc>) -> String {
 
 fn iso_no_colon(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S+0000").to_string()
-}
-
-pub fn all(now: DateTime<Utc>) -> Vec<Value> {
-    let seed: Value = serde_json::from_str(SEED).expect("the seed fixture is valid JSON");
-    vec![
-        seed["data"].clone(),
-        play_store(now),
-        expired(now),
-        lifetime(now),
-        sandbox(now),
-        anonymous(now),
-        many_purchases(now),
-        grace_period(now),
-        billing_issue(now),
-        scheduled(now),
-        refunded(now),
-        custom_store(now),
-        big(now),
-    ]
 }
 
 /// An access level and the subscription behind it, from a few facts.
@@ -265,7 +335,8 @@ fn big(now: DateTime<Utc>) -> Value {
     );
     let subscriptions: Vec<Value> = (0..400i64)
         .map(|n| {
-            let bought = now - Duration::days(30 * (400 - n));
+            // The last renewal is 10 days old: premium is active.
+            let bought = now - Duration::days(30 * (399 - n) + 10);
             let plan = Plan {
                 store: if n % 3 == 0 {
                     "play_store"
@@ -507,14 +578,61 @@ mod tests {
     }
 
     #[test]
-    fn every_sample_is_found_by_its_advertised_id() {
-        let profiles = all(Utc::now());
+    fn every_sample_is_found_by_its_advertised_id_and_ids_are_unique() {
+        let now = Utc::now();
+        assert_eq!(SAMPLES.len(), 13);
         for sample in SAMPLES {
-            let matches = profiles
+            let profile = find(sample.param, sample.id, now).unwrap();
+            assert_eq!(
+                profile[sample.param].as_str(),
+                Some(sample.id),
+                "{}",
+                sample.id
+            );
+            let by_profile_id = find("profile_id", sample.profile_id, now).unwrap();
+            assert_eq!(
+                by_profile_id["profile_id"].as_str(),
+                Some(sample.profile_id),
+                "{}",
+                sample.id
+            );
+            let same = SAMPLES
                 .iter()
-                .filter(|profile| profile[sample.param].as_str() == Some(sample.id))
+                .filter(|other| other.param == sample.param && other.id == sample.id)
                 .count();
-            assert_eq!(matches, 1, "{} by {}", sample.id, sample.param);
+            assert_eq!(same, 1, "{} is advertised twice", sample.id);
+        }
+        assert_eq!(find("customer_user_id", "nobody", now), None);
+        assert_eq!(all(now).len(), SAMPLES.len());
+    }
+
+    #[test]
+    fn dates_follow_the_moment_asked() {
+        let earlier = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let later = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let expiry = |now| {
+            let profile = find("customer_user_id", "demo-sandbox", now).unwrap();
+            let expires = profile["access_levels"][0]["expires_at"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            DateTime::parse_from_rfc3339(&expires).unwrap().to_utc() - now
+        };
+        assert_eq!(expiry(earlier), Duration::minutes(3));
+        assert_eq!(expiry(later), Duration::minutes(3));
+    }
+
+    /// README's sample table is this list, row for row.
+    #[test]
+    fn readme_lists_every_sample() {
+        let readme = include_str!("../../../README.md");
+        for sample in SAMPLES {
+            let by = match sample.param {
+                "profile_id" => "profile ID",
+                _ => "customer user ID",
+            };
+            let row = format!("| {} | {by} | `{}` |", sample.about, sample.id);
+            assert!(readme.contains(&row), "README lacks the row {row}");
         }
     }
 }

@@ -79,6 +79,7 @@ pub fn config(upstream: &str, key: &str) -> Config {
             ..Limits::default()
         },
         static_dir: dir,
+        panel: Default::default(),
     }
 }
 

@@ -1,0 +1,34 @@
+//! `GET /api/session`: what the panel is told once at start, after the same
+//! checks as a lookup (only the panel's own script, a signed-in person), and
+//! without asking Adapty anything.
+
+use crate::csrf;
+use crate::routes::AppState;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Session<'a> {
+    /// Who the relay takes the caller to be, as the audit log names them.
+    actor: &'a str,
+    /// The "Open in Adapty" link, `{profile_id}` to be filled in; `null`
+    /// when the operator set none.
+    dashboard_profile_url: Option<&'a str>,
+}
+
+pub async fn session(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(error) = csrf::check(&headers, state.public_origin.as_deref()) {
+        return error.into_response();
+    }
+    match state.identity.actor(&headers).await {
+        Ok(actor) => Json(Session {
+            actor: &actor.0,
+            dashboard_profile_url: state.panel.dashboard_profile_url.as_deref(),
+        })
+        .into_response(),
+        Err(error) => error.into_response(),
+    }
+}
