@@ -77,6 +77,11 @@ pub fn set_title(title: &str) {
     }
 }
 
+/// Loads the page's URL again; behind an SSO proxy, through its sign-in.
+pub fn reload() {
+    let _ = window().location().reload();
+}
+
 pub fn copy_to_clipboard(text: &str) {
     let _ = window().navigator().clipboard().write_text(text);
 }

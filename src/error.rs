@@ -21,8 +21,10 @@ pub enum LookupError {
     RateLimited {
         retry_after_secs: Option<u64>,
     },
-    /// The relay asks for an SSO identity this request did not carry.
-    Unauthenticated,
+    /// The sign-in is gone: the SSO proxy answered instead of the relay (a
+    /// redirect to its sign-in page, a bare 401 or 403, an HTML page), or
+    /// the relay found no valid identity. Only signing in again helps.
+    SignInExpired,
     Forbidden,
     /// Adapty failed or answered nonsense.
     UpstreamFailed(String),
@@ -53,8 +55,7 @@ impl LookupError {
         let Ok(ErrorBody { error }) = serde_json::from_str::<ErrorBody>(body) else {
             // Not the relay's JSON: a proxy in front of it answered.
             return match status {
-                401 => LookupError::Unauthenticated,
-                403 => LookupError::Forbidden,
+                401 | 403 => LookupError::SignInExpired,
                 502..=504 => {
                     LookupError::Network(format!("the relay is unreachable (HTTP {status})"))
                 }
@@ -76,7 +77,7 @@ impl LookupError {
             ErrorCode::RateLimited => LookupError::RateLimited {
                 retry_after_secs: retry_after.and_then(|value| value.trim().parse().ok()),
             },
-            ErrorCode::Unauthenticated => LookupError::Unauthenticated,
+            ErrorCode::Unauthenticated => LookupError::SignInExpired,
             ErrorCode::Forbidden => LookupError::Forbidden,
             ErrorCode::UpstreamTimeout => LookupError::UpstreamTimeout,
             ErrorCode::UpstreamError | ErrorCode::UpstreamTooLarge => {
@@ -96,7 +97,7 @@ impl LookupError {
             LookupError::NotFound { kind, .. } => format!("No profile has this {}", kind.label()),
             LookupError::RelayMisconfigured => "The lookup service is misconfigured".into(),
             LookupError::RateLimited { .. } => "Too many lookups right now".into(),
-            LookupError::Unauthenticated => "Your sign-in has expired".into(),
+            LookupError::SignInExpired => "Your sign-in has expired".into(),
             LookupError::Forbidden => "The lookup service refused this request".into(),
             LookupError::UpstreamFailed(_) => "Adapty is not answering properly".into(),
             LookupError::UpstreamTimeout => "Adapty took too long to answer".into(),
@@ -129,7 +130,10 @@ impl LookupError {
                 retry_after_secs: Some(seconds),
             } => format!("Try again in {seconds} seconds."),
             LookupError::RateLimited { .. } => "Wait a minute, then try again.".into(),
-            LookupError::Unauthenticated => "Reload the page to sign in again.".into(),
+            LookupError::SignInExpired => {
+                "Sign in again: the page reloads, and once you are signed in it repeats this lookup."
+                    .into()
+            }
             LookupError::Forbidden => "Reload the page and try again from this tab.".into(),
             LookupError::UpstreamFailed(detail) => {
                 format!("{detail}. This is usually brief: try again in a moment.")
@@ -154,6 +158,7 @@ impl LookupError {
             LookupError::InvalidInput(_)
                 | LookupError::NotFound { .. }
                 | LookupError::RelayMisconfigured
+                | LookupError::SignInExpired
         )
     }
 }
@@ -224,8 +229,14 @@ mod tests {
     fn a_proxy_page_instead_of_relay_json_is_still_explained() {
         let gateway = LookupError::from_relay(502, "<html>Bad Gateway</html>", &lookup("u"), None);
         assert!(matches!(gateway, LookupError::Network(_)));
-        let sso = LookupError::from_relay(401, "", &lookup("u"), None);
-        assert_eq!(sso, LookupError::Unauthenticated);
+        for status in [401, 403] {
+            let sso = LookupError::from_relay(status, "", &lookup("u"), None);
+            assert_eq!(sso, LookupError::SignInExpired, "{status}");
+        }
+        assert_eq!(relay(401, "unauthenticated"), LookupError::SignInExpired);
+        // The relay's own 403 (a cross-site call) is not about signing in.
+        assert_eq!(relay(403, "forbidden"), LookupError::Forbidden);
+        assert!(!LookupError::SignInExpired.can_retry());
     }
 
     #[test]

@@ -10,9 +10,13 @@ use serde::Deserialize;
 pub fn read_response(
     lookup: &Lookup,
     status: u16,
+    content_type: Option<&str>,
     body: &str,
     retry_after: Option<&str>,
 ) -> Result<Profile, LookupError> {
+    if is_sign_in_page(status, content_type) {
+        return Err(LookupError::SignInExpired);
+    }
     if status == 200 {
         Envelope::parse(body).map_err(|error| {
             LookupError::Unexpected(format!(
@@ -22,6 +26,12 @@ pub fn read_response(
     } else {
         Err(LookupError::from_relay(status, body, lookup, retry_after))
     }
+}
+
+/// The relay answers JSON only: an HTML page where JSON was asked for is the
+/// SSO proxy's sign-in page (a gateway's error page, 5xx, is not).
+pub fn is_sign_in_page(status: u16, content_type: Option<&str>) -> bool {
+    status < 500 && content_type.is_some_and(|value| value.trim_start().starts_with("text/html"))
 }
 
 /// What the relay tells the panel at start (`GET api/session`); the panel
@@ -40,16 +50,30 @@ pub fn read_session(body: &str) -> Option<String> {
         .filter(|url| url.contains("{profile_id}"))
 }
 
+/// Every call to the relay: the header that proves it is the panel's own
+/// script, JSON asked for, and redirects not followed. Behind an SSO proxy a
+/// redirect means the sign-in expired; followed, it would be blocked by the
+/// page's `connect-src 'self'` and read as a network failure.
+#[cfg(target_arch = "wasm32")]
+fn api_get(path: &str) -> gloo_net::http::RequestBuilder {
+    gloo_net::http::Request::get(path)
+        .header(protocol::CSRF_HEADER, protocol::CSRF_VALUE)
+        .header("accept", "application/json")
+        .redirect(web_sys::RequestRedirect::Manual)
+}
+
+/// A redirect the browser did not follow: the proxy sent the call to sign in.
+#[cfg(target_arch = "wasm32")]
+fn is_redirect(response: &gloo_net::http::Response) -> bool {
+    response.type_() == web_sys::ResponseType::Opaqueredirect
+}
+
 /// The session, asked once at start. Any failure means no link, never an
 /// error on screen: the lookup will say what is wrong, if anything is.
 #[cfg(target_arch = "wasm32")]
 pub async fn fetch_dashboard_link() -> Option<String> {
-    let response = gloo_net::http::Request::get(protocol::path::SESSION)
-        .header(protocol::CSRF_HEADER, protocol::CSRF_VALUE)
-        .send()
-        .await
-        .ok()?;
-    if !response.ok() {
+    let response = api_get(protocol::path::SESSION).send().await.ok()?;
+    if !response.ok() || is_redirect(&response) {
         return None;
     }
     read_session(&response.text().await.ok()?)
@@ -63,8 +87,6 @@ pub struct Fetched {
 
 #[cfg(target_arch = "wasm32")]
 pub async fn fetch_profile(lookup: &Lookup) -> Result<Fetched, LookupError> {
-    use gloo_net::http::Request;
-
     let network = |error: gloo_net::Error| {
         let online = web_sys::window().is_none_or(|window| window.navigator().on_line());
         if online {
@@ -73,18 +95,24 @@ pub async fn fetch_profile(lookup: &Lookup) -> Result<Fetched, LookupError> {
             LookupError::Offline
         }
     };
-    let response = Request::get(protocol::path::PROFILE)
+    let response = api_get(protocol::path::PROFILE)
         .query([(lookup.kind.param(), lookup.id.as_str())])
-        // Proves to the relay that this is the panel's own script, not a
-        // cross-site form or link.
-        .header(protocol::CSRF_HEADER, protocol::CSRF_VALUE)
         .send()
         .await
         .map_err(network)?;
-    let retry_after = response.headers().get("retry-after");
+    if is_redirect(&response) {
+        return Err(LookupError::SignInExpired);
+    }
+    let headers = response.headers();
     let body = response.text().await.map_err(network)?;
     crate::browser::mark("lookup:response");
-    let profile = read_response(lookup, response.status(), &body, retry_after.as_deref())?;
+    let profile = read_response(
+        lookup,
+        response.status(),
+        headers.get("content-type").as_deref(),
+        &body,
+        headers.get("retry-after").as_deref(),
+    )?;
     Ok(Fetched { profile, body })
 }
 
@@ -92,6 +120,8 @@ pub async fn fetch_profile(lookup: &Lookup) -> Result<Fetched, LookupError> {
 mod tests {
     use super::*;
     use crate::lookup::IdKind;
+
+    const JSON: Option<&str> = Some("application/json");
 
     fn lookup() -> Lookup {
         Lookup {
@@ -102,8 +132,14 @@ mod tests {
 
     #[test]
     fn a_200_is_parsed_into_the_profile() {
-        let profile =
-            read_response(&lookup(), 200, include_str!("../fixtures/seed.json"), None).unwrap();
+        let profile = read_response(
+            &lookup(),
+            200,
+            JSON,
+            include_str!("../fixtures/seed.json"),
+            None,
+        )
+        .unwrap();
         assert_eq!(profile.subscriptions.len(), 2);
     }
 
@@ -127,7 +163,22 @@ mod tests {
 
     #[test]
     fn a_200_that_is_not_a_profile_says_so() {
-        let error = read_response(&lookup(), 200, "<html></html>", None).unwrap_err();
+        let error = read_response(&lookup(), 200, JSON, "<html></html>", None).unwrap_err();
         assert!(matches!(error, LookupError::Unexpected(ref m) if m.contains("expected shape")));
+    }
+
+    #[test]
+    fn the_proxys_sign_in_page_means_the_sign_in_expired() {
+        let html = Some("text/html; charset=utf-8");
+        for status in [200, 401, 403] {
+            let error = read_response(&lookup(), status, html, "<html>Sign in</html>", None);
+            assert_eq!(error.unwrap_err(), LookupError::SignInExpired, "{status}");
+        }
+        // A bare 401 from the proxy, without a body the panel can read.
+        let bare = read_response(&lookup(), 401, None, "", None).unwrap_err();
+        assert_eq!(bare, LookupError::SignInExpired);
+        // A gateway's error page is the relay being down, not the sign-in.
+        let gateway = read_response(&lookup(), 502, html, "<html>Bad Gateway</html>", None);
+        assert!(matches!(gateway.unwrap_err(), LookupError::Network(_)));
     }
 }

@@ -86,6 +86,8 @@ pub struct SignedIn {
     _provider: Child,
 }
 
+/// Apache's parent process. Stopped with SIGTERM, never SIGKILL: killed
+/// outright, the parent would leave its workers behind, still listening.
 struct Apache {
     config: PathBuf,
     child: Child,
@@ -99,7 +101,6 @@ impl Apache {
             .arg("-DFOREGROUND")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
-            .kill_on_drop(true)
             .spawn()
             .expect("start Apache");
         // Any answer will do: everything but the callback asks for a sign-in.
@@ -108,6 +109,29 @@ impl Apache {
             config: config.to_owned(),
             child,
         }
+    }
+
+    /// Asks Apache to stop and waits until it and its workers are gone.
+    fn stop(&mut self) {
+        let Some(pid) = self.child.id() else {
+            return;
+        };
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
+        for _ in 0..100 {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.start_kill();
+    }
+}
+
+impl Drop for Apache {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
@@ -238,9 +262,9 @@ impl SignedIn {
     /// Stops and restarts Apache: its sessions live in shared memory, so it
     /// forgets every sign-in, as when a session ends on the proxy's side.
     pub async fn proxy_forgets_every_session(&mut self) {
-        self.apache.child.kill().await.expect("stop Apache");
-        let _ = self.apache.child.wait().await;
-        self.apache = Apache::start(&self.apache.config, &self.proxy).await;
+        self.apache.stop();
+        let config = self.apache.config.clone();
+        self.apache = Apache::start(&config, &self.proxy).await;
     }
 
     /// The audit log's lines, as JSON.

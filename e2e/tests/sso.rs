@@ -187,7 +187,7 @@ async fn a_deep_link_under_a_prefix_the_proxy_strips_survives_the_sign_in() {
     sso.panel.open("/?customer_user_id=demo-expired").await;
     sso.sign_in_as(ANN).await;
     sso.panel
-        .wait_for_text("#result-heading", "No active access")
+        .wait_for_text("#result-heading", "No access: premium expired")
         .await;
     let url = sso.panel.browser.current_url().await.unwrap();
     assert_eq!(url.path(), format!("{PREFIX}/"));
@@ -214,7 +214,7 @@ async fn a_deep_link_under_the_relays_base_path_survives_the_sign_in() {
     sso.panel.open("?customer_user_id=demo-expired").await;
     sso.sign_in_as(ANN).await;
     sso.panel
-        .wait_for_text("#result-heading", "No active access")
+        .wait_for_text("#result-heading", "No access: premium expired")
         .await;
     let url = sso.panel.browser.current_url().await.unwrap();
     assert_eq!(url.path(), format!("{PREFIX}/"));
@@ -257,14 +257,14 @@ async fn an_expired_session_leads_back_through_the_provider(unauthenticated: Una
     );
     assert_eq!(
         sso.panel.texts("#result-heading").await,
-        ["Has premium"],
+        ["Has premium for life"],
         "the profile on screen stays"
     );
 
     sso.panel.click("#sign-in-expired button").await;
     sso.sign_in_as(ANN).await;
     sso.panel
-        .wait_for_text("#result-heading", "No active access")
+        .wait_for_text("#result-heading", "No access: premium expired")
         .await;
     let url = sso.panel.browser.current_url().await.unwrap();
     assert_eq!(url.query(), Some("customer_user_id=demo-expired"));
@@ -306,7 +306,7 @@ async fn in_jwt_mode_the_proxy_session_ends_with_the_token() {
     sso.panel.click("#sign-in-expired button").await;
     sso.sign_in_as(ANN).await;
     sso.panel
-        .wait_for_text("#result-heading", "No active access")
+        .wait_for_text("#result-heading", "No access: premium expired")
         .await;
     sso.panel.close().await;
 }

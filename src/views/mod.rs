@@ -50,8 +50,12 @@ pub fn App() -> impl IntoView {
         }
     });
 
+    // The SSO session ended: said above whatever is on screen, which stays.
+    let signed_out = RwSignal::new(false);
+
     let run = move |lookup: Lookup| {
         let ticket = NEWEST_LOOKUP.fetch_add(1, Ordering::Relaxed) + 1;
+        let shown = outcome.get_untracked();
         kind.set(lookup.kind);
         text.set(lookup.id.clone());
         // Until a profile names the tab again.
@@ -69,6 +73,7 @@ pub fn App() -> impl IntoView {
             }
             match result {
                 Ok(fetched) => {
+                    signed_out.set(false);
                     recent.update(|list| *list = remember(list, &lookup));
                     browser::store_recent_lookups(&recent.get_untracked());
                     clock.set(browser::clock(clock.get_untracked().utc));
@@ -79,6 +84,15 @@ pub fn App() -> impl IntoView {
                         // After this frame is painted, the page takes input again.
                         set_timeout(|| browser::mark("lookup:ready"), std::time::Duration::ZERO);
                     });
+                }
+                Err(LookupError::SignInExpired) => {
+                    signed_out.set(true);
+                    // A profile already on screen stays; sign-in repeats the lookup.
+                    outcome.set(match shown {
+                        Outcome::Loaded(found) => Outcome::Loaded(found),
+                        _ => Outcome::Idle,
+                    });
+                    request_animation_frame(|| browser::focus("sign-in-again"));
                 }
                 Err(error) => outcome.set(Outcome::Failed(lookup, error)),
             }
@@ -139,6 +153,18 @@ pub fn App() -> impl IntoView {
         </header>
         <main id="main">
             <search::LookupForm kind=kind text=text busy=busy on_submit=submit recent=recent on_pick=open />
+            <section id="sign-in-expired" class="error" role="alert" aria-labelledby="sign-in-title"
+                hidden=move || !signed_out.get()>
+                <h2 id="sign-in-title">{LookupError::SignInExpired.title()}</h2>
+                <p>{LookupError::SignInExpired.advice()}</p>
+                <div class="actions">
+                    // Reloading the page's URL goes through the proxy's sign-in
+                    // and back to this lookup.
+                    <button type="button" id="sign-in-again" on:click=|_| browser::reload()>
+                        "Sign in again"
+                    </button>
+                </div>
+            </section>
             <div class="result" aria-live="polite">
                 {move || match outcome.get() {
                     Outcome::Idle => view! {
