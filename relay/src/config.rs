@@ -5,6 +5,7 @@ use clap::Parser;
 use reqwest::Url;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -34,12 +35,12 @@ pub struct Args {
     pub static_dir: PathBuf,
 
     /// Total time one lookup may spend on Adapty, in seconds.
-    #[arg(long, env = "RELAY_UPSTREAM_TIMEOUT_SECS", default_value_t = 10)]
-    pub upstream_timeout_secs: u64,
+    #[arg(long, env = "RELAY_UPSTREAM_TIMEOUT_SECS", default_value = "10")]
+    pub upstream_timeout_secs: NonZeroU64,
 
     /// Largest profile body accepted from Adapty, in bytes.
-    #[arg(long, env = "RELAY_UPSTREAM_MAX_BYTES", default_value_t = 16 * 1024 * 1024)]
-    pub upstream_max_bytes: usize,
+    #[arg(long, env = "RELAY_UPSTREAM_MAX_BYTES", default_value = "16777216")]
+    pub upstream_max_bytes: NonZeroUsize,
 
     /// Header carrying the signed-in user's identity, set by the SSO proxy
     /// (e.g. X-Forwarded-Email from oauth2-proxy); API calls without it get 401.
@@ -78,25 +79,25 @@ pub struct Args {
     pub audit_hash_ids: bool,
 
     /// Lookups one person may make per minute.
-    #[arg(long, env = "RELAY_RATE_LIMIT_PER_MINUTE", default_value_t = 60)]
-    pub rate_limit_per_minute: u32,
+    #[arg(long, env = "RELAY_RATE_LIMIT_PER_MINUTE", default_value = "60")]
+    pub rate_limit_per_minute: NonZeroU32,
 
     /// Lookups the whole relay may make per minute, to protect the app's
     /// shared Adapty quota.
     #[arg(
         long,
         env = "RELAY_GLOBAL_RATE_LIMIT_PER_MINUTE",
-        default_value_t = 600
+        default_value = "600"
     )]
-    pub global_rate_limit_per_minute: u32,
+    pub global_rate_limit_per_minute: NonZeroU32,
 
     /// Time a client may take to send its request headers (slowloris guard).
-    #[arg(long, env = "RELAY_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
-    pub header_read_timeout_secs: u64,
+    #[arg(long, env = "RELAY_HEADER_READ_TIMEOUT_SECS", default_value = "10")]
+    pub header_read_timeout_secs: NonZeroU64,
 
     /// Requests handled at once; more wait.
-    #[arg(long, env = "RELAY_MAX_CONCURRENT_REQUESTS", default_value_t = 256)]
-    pub max_concurrent_requests: usize,
+    #[arg(long, env = "RELAY_MAX_CONCURRENT_REQUESTS", default_value = "256")]
+    pub max_concurrent_requests: NonZeroUsize,
 
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, env = "RELAY_LOG_FORMAT", default_value = "text")]
@@ -148,21 +149,10 @@ pub struct AuditConfig {
 
 #[derive(Debug, Clone)]
 pub struct Limits {
-    pub per_actor_per_minute: u32,
-    pub global_per_minute: u32,
+    pub per_actor_per_minute: NonZeroU32,
+    pub global_per_minute: NonZeroU32,
     pub header_read_timeout: Duration,
-    pub max_concurrent_requests: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            per_actor_per_minute: 60,
-            global_per_minute: 600,
-            header_read_timeout: Duration::from_secs(10),
-            max_concurrent_requests: 256,
-        }
-    }
+    pub max_concurrent_requests: NonZeroUsize,
 }
 
 #[derive(Debug, Clone)]
@@ -170,7 +160,7 @@ pub struct UpstreamConfig {
     pub base: Url,
     pub key: ApiKey,
     pub timeout: Duration,
-    pub max_body_bytes: usize,
+    pub max_body_bytes: NonZeroUsize,
 }
 
 /// The `Authorization` value for Adapty, marked sensitive so that HTTP
@@ -221,7 +211,6 @@ pub enum ConfigError {
     BaseUrlInvalid(String),
     BaseUrlNotHttps(String),
     HeaderNameInvalid(String),
-    LimitZero(&'static str),
 }
 
 impl fmt::Display for ConfigError {
@@ -244,7 +233,6 @@ impl fmt::Display for ConfigError {
                 "{url} must use https (plain http is allowed only to loopback)"
             ),
             ConfigError::HeaderNameInvalid(name) => write!(f, "not a valid HTTP header name: {name:?}"),
-            ConfigError::LimitZero(what) => write!(f, "{what} must be at least 1"),
         }
     }
 }
@@ -294,22 +282,13 @@ impl Args {
             }),
             _ => None,
         };
-        if self.rate_limit_per_minute == 0 {
-            return Err(ConfigError::LimitZero("RELAY_RATE_LIMIT_PER_MINUTE"));
-        }
-        if self.global_rate_limit_per_minute == 0 {
-            return Err(ConfigError::LimitZero("RELAY_GLOBAL_RATE_LIMIT_PER_MINUTE"));
-        }
-        if self.max_concurrent_requests == 0 {
-            return Err(ConfigError::LimitZero("RELAY_MAX_CONCURRENT_REQUESTS"));
-        }
         Ok(Config {
             listen: self.listen,
             static_dir: self.static_dir,
             upstream: UpstreamConfig {
                 base: checked_base_url(base)?,
                 key,
-                timeout: Duration::from_secs(self.upstream_timeout_secs.max(1)),
+                timeout: Duration::from_secs(self.upstream_timeout_secs.get()),
                 max_body_bytes: self.upstream_max_bytes,
             },
             access: AccessConfig {
@@ -324,7 +303,7 @@ impl Args {
             limits: Limits {
                 per_actor_per_minute: self.rate_limit_per_minute,
                 global_per_minute: self.global_rate_limit_per_minute,
-                header_read_timeout: Duration::from_secs(self.header_read_timeout_secs.max(1)),
+                header_read_timeout: Duration::from_secs(self.header_read_timeout_secs.get()),
                 max_concurrent_requests: self.max_concurrent_requests,
             },
         })
@@ -360,7 +339,7 @@ mod tests {
             base: checked_base_url("https://api.adapty.io").unwrap(),
             key,
             timeout: Duration::from_secs(1),
-            max_body_bytes: 1,
+            max_body_bytes: NonZeroUsize::MIN,
         };
         let debug = format!("{config:?}");
         assert!(!debug.contains("abc123"), "{debug}");
@@ -375,6 +354,28 @@ mod tests {
             ApiKey::new("a\u{7}b"),
             Err(ConfigError::KeyNotPrintable)
         ));
+    }
+
+    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("relay").chain(args.iter().copied()))
+    }
+
+    /// Bounds live in the parser, so a zero is refused with the flag's name,
+    /// never silently raised to 1 or checked again by hand.
+    #[test]
+    fn zeros_are_refused_by_the_parser_naming_the_flag() {
+        for flag in [
+            "--upstream-timeout-secs",
+            "--upstream-max-bytes",
+            "--rate-limit-per-minute",
+            "--global-rate-limit-per-minute",
+            "--header-read-timeout-secs",
+            "--max-concurrent-requests",
+        ] {
+            let error = parse(&[flag, "0"]).expect_err(flag).to_string();
+            assert!(error.contains(flag), "{error}");
+            assert!(parse(&[flag, "1"]).is_ok(), "{flag} 1");
+        }
     }
 
     #[test]

@@ -97,7 +97,7 @@ pub fn app(config: Config) -> std::io::Result<Router> {
         )
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(GlobalConcurrencyLimitLayer::new(
-            config.limits.max_concurrent_requests,
+            config.limits.max_concurrent_requests.get(),
         ))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http())

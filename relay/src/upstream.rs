@@ -139,7 +139,7 @@ impl Upstream {
             | StatusCode::GATEWAY_TIMEOUT => Retry::After(retry_after.map(Duration::from_secs)),
             _ => Retry::No,
         };
-        let (result, retry) = match read_capped(response, self.config.max_body_bytes).await {
+        let (result, retry) = match read_capped(response, self.config.max_body_bytes.get()).await {
             Ok(body) => (interpret(status, retry_after, body), retry),
             Err(BodyError::TooLarge) => (Err(RelayError::UpstreamTooLarge), retry),
             // A body cut off mid-way is a connection failure: worth another try.

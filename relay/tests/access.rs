@@ -8,7 +8,6 @@ use axum::{Json, Router};
 use common::*;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
-use relay::config::{AccessConfig, JwtConfig};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -81,16 +80,20 @@ const ASSERTION: &str = "cf-access-jwt-assertion";
 async fn relay_with_jwt() -> (Relay, Arc<AtomicUsize>, Arc<AtomicUsize>) {
     let (upstream, calls) = raw_upstream(vec![ok_json(SEED)]).await;
     let (jwks_url, fetches) = jwks().await;
-    let mut config = config(&upstream, KEY);
-    config.access = AccessConfig {
-        jwt: Some(JwtConfig {
-            header: ASSERTION.try_into().unwrap(),
-            jwks_url: jwks_url.parse().unwrap(),
-            audience: AUDIENCE.into(),
-            issuer: ISSUER.into(),
-        }),
-        ..AccessConfig::default()
-    };
+    let config = config_with(
+        &upstream,
+        KEY,
+        &[
+            "--jwt-header",
+            ASSERTION,
+            "--jwks-url",
+            &jwks_url,
+            "--jwt-audience",
+            AUDIENCE,
+            "--jwt-issuer",
+            ISSUER,
+        ],
+    );
     (start(config).await, calls, fetches)
 }
 
@@ -140,9 +143,12 @@ async fn cross_site_requests_are_forbidden_and_never_reach_adapty() {
 #[tokio::test]
 async fn an_identity_header_is_required_when_configured_and_names_the_actor() {
     let (upstream, calls) = raw_upstream(vec![ok_json(SEED)]).await;
-    let mut config = config(&upstream, KEY);
-    config.access.identity_header = Some("x-forwarded-email".try_into().unwrap());
-    let relay = start(config).await;
+    let relay = start(config_with(
+        &upstream,
+        KEY,
+        &["--identity-header", "x-forwarded-email"],
+    ))
+    .await;
 
     let (status, body) = lookup_with(&relay, &[]).await;
     assert_eq!((status, error_code(&body)), (401, "unauthenticated"));
@@ -299,10 +305,17 @@ async fn unknown_keys_refetch_the_jwks_at_most_once_a_minute() {
 #[tokio::test]
 async fn the_per_person_limit_answers_429_without_calling_adapty() {
     let (upstream, calls) = raw_upstream(vec![ok_json(SEED)]).await;
-    let mut config = config(&upstream, KEY);
-    config.access.identity_header = Some("x-forwarded-email".try_into().unwrap());
-    config.limits.per_actor_per_minute = 2;
-    let relay = start(config).await;
+    let relay = start(config_with(
+        &upstream,
+        KEY,
+        &[
+            "--identity-header",
+            "x-forwarded-email",
+            "--rate-limit-per-minute",
+            "2",
+        ],
+    ))
+    .await;
     let ann = [("x-forwarded-email", "ann@example.com")];
     assert_eq!(lookup_with(&relay, &ann).await.0, 200);
     assert_eq!(lookup_with(&relay, &ann).await.0, 200);

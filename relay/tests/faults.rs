@@ -141,10 +141,18 @@ async fn each_fault_is_a_distinct_error_within_the_deadline_and_the_relay_recove
         let mut script = case.faults;
         script.push(ok_json(SEED));
         let (upstream, calls) = raw_upstream(script).await;
-        let mut config = config(&upstream, KEY);
-        config.upstream.timeout = DEADLINE;
-        config.upstream.max_body_bytes = 10_000;
-        let relay = start(config).await;
+        let deadline = DEADLINE.as_secs().to_string();
+        let relay = start(config_with(
+            &upstream,
+            KEY,
+            &[
+                "--upstream-timeout-secs",
+                &deadline,
+                "--upstream-max-bytes",
+                "10000",
+            ],
+        ))
+        .await;
 
         let started = Instant::now();
         let (status, headers, body) =

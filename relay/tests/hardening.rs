@@ -122,9 +122,12 @@ async fn big_answers_are_compressed_and_small_ones_go_as_they_are() {
 #[tokio::test]
 async fn a_client_that_sends_headers_too_slowly_is_cut_off() {
     let (upstream, _) = recording_upstream().await;
-    let mut config = config(&upstream, KEY);
-    config.limits.header_read_timeout = Duration::from_secs(1);
-    let relay = start(config).await;
+    let relay = start(config_with(
+        &upstream,
+        KEY,
+        &["--header-read-timeout-secs", "1"],
+    ))
+    .await;
     let mut socket = TcpStream::connect(relay.url.trim_start_matches("http://"))
         .await
         .unwrap();
@@ -177,9 +180,12 @@ async fn oversized_headers_and_bodies_are_refused() {
 #[tokio::test]
 async fn the_audit_log_has_one_whole_line_per_lookup_under_concurrency() {
     let (upstream, _) = recording_upstream().await;
-    let mut config = config(&upstream, KEY);
-    config.access.identity_header = Some("x-forwarded-email".try_into().unwrap());
-    let relay = start(config).await;
+    let relay = start(config_with(
+        &upstream,
+        KEY,
+        &["--identity-header", "x-forwarded-email"],
+    ))
+    .await;
     // IDs with quotes and braces: the log must escape them, not break.
     let mut tasks = Vec::new();
     for n in 0..200 {
@@ -243,9 +249,7 @@ async fn the_audit_log_has_one_whole_line_per_lookup_under_concurrency() {
 #[tokio::test]
 async fn audited_ids_can_be_keyed_hashes() {
     let (upstream, _) = recording_upstream().await;
-    let mut config = config(&upstream, KEY);
-    config.audit.hash_ids = true;
-    let relay = start(config).await;
+    let relay = start(config_with(&upstream, KEY, &["--audit-hash-ids"])).await;
     for _ in 0..2 {
         get_json(&format!(
             "{}/api/profile?customer_user_id={SEED_USER}",
@@ -422,9 +426,12 @@ async fn the_concurrency_limit_holds_requests_back_instead_of_piling_them_on_ada
         }),
     );
     let upstream = serve(slow).await;
-    let mut config = config(&upstream, KEY);
-    config.limits.max_concurrent_requests = 2;
-    let relay = start(config).await;
+    let relay = start(config_with(
+        &upstream,
+        KEY,
+        &["--max-concurrent-requests", "2"],
+    ))
+    .await;
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let url = format!("{}/api/profile?customer_user_id=u", relay.url);

@@ -5,9 +5,8 @@
 use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::Router;
-use relay::config::{
-    checked_base_url, AccessConfig, ApiKey, AuditConfig, Config, Limits, UpstreamConfig,
-};
+use clap::Parser;
+use relay::config::{ApiKey, Args, Config};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -59,27 +58,35 @@ pub fn static_dir() -> PathBuf {
 }
 
 pub fn config(upstream: &str, key: &str) -> Config {
+    config_with(upstream, key, &[])
+}
+
+/// The configuration the relay's own parser makes of these flags, on top of
+/// test defaults (a fresh panel folder and audit log, limits out of the way)
+/// that a flag in `args` replaces.
+pub fn config_with(upstream: &str, key: &str, args: &[&str]) -> Config {
     let dir = static_dir();
-    Config {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        upstream: UpstreamConfig {
-            base: checked_base_url(upstream).unwrap(),
-            key: ApiKey::new(key).unwrap(),
-            timeout: Duration::from_secs(5),
-            max_body_bytes: 16 * 1024 * 1024,
-        },
-        access: AccessConfig::default(),
-        audit: AuditConfig {
-            path: Some(dir.join("audit.log")),
-            hash_ids: false,
-        },
-        limits: Limits {
-            per_actor_per_minute: 100_000,
-            global_per_minute: 100_000,
-            ..Limits::default()
-        },
-        static_dir: dir,
+    let static_dir = dir.display().to_string();
+    let audit_log = dir.join("audit.log").display().to_string();
+    let defaults = [
+        ("--static-dir", static_dir.as_str()),
+        ("--audit-log", audit_log.as_str()),
+        ("--listen", "127.0.0.1:0"),
+        ("--upstream-timeout-secs", "5"),
+        ("--rate-limit-per-minute", "100000"),
+        ("--global-rate-limit-per-minute", "100000"),
+    ];
+    let mut argv = vec!["relay"];
+    for (flag, value) in defaults {
+        if !args.contains(&flag) {
+            argv.extend([flag, value]);
+        }
     }
+    argv.extend(args);
+    Args::try_parse_from(argv)
+        .unwrap_or_else(|error| panic!("{error}"))
+        .into_config_with(upstream, ApiKey::new(key).unwrap())
+        .unwrap()
 }
 
 pub struct Relay {
