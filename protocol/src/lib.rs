@@ -48,6 +48,8 @@ pub enum ErrorCode {
     UpstreamError,
     UpstreamTooLarge,
     UpstreamTimeout,
+    /// A bug in the relay failed this one request; it is logged.
+    InternalError,
 }
 
 impl ErrorCode {
@@ -64,6 +66,7 @@ impl ErrorCode {
         ErrorCode::UpstreamError,
         ErrorCode::UpstreamTooLarge,
         ErrorCode::UpstreamTimeout,
+        ErrorCode::InternalError,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -79,6 +82,7 @@ impl ErrorCode {
             ErrorCode::UpstreamError => "upstream_error",
             ErrorCode::UpstreamTooLarge => "upstream_too_large",
             ErrorCode::UpstreamTimeout => "upstream_timeout",
+            ErrorCode::InternalError => "internal_error",
         }
     }
 

@@ -5,7 +5,7 @@ use clap::Parser;
 use reqwest::Url;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
-use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
+use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -35,8 +35,9 @@ pub struct Args {
     pub static_dir: PathBuf,
 
     /// Total time one lookup may spend on Adapty, in seconds.
-    #[arg(long, env = "RELAY_UPSTREAM_TIMEOUT_SECS", default_value = "10")]
-    pub upstream_timeout_secs: NonZeroU64,
+    #[arg(long, env = "RELAY_UPSTREAM_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub upstream_timeout_secs: u64,
 
     /// Largest profile body accepted from Adapty, in bytes.
     #[arg(long, env = "RELAY_UPSTREAM_MAX_BYTES", default_value = "16777216")]
@@ -92,8 +93,9 @@ pub struct Args {
     pub global_rate_limit_per_minute: NonZeroU32,
 
     /// Time a client may take to send its request headers (slowloris guard).
-    #[arg(long, env = "RELAY_HEADER_READ_TIMEOUT_SECS", default_value = "10")]
-    pub header_read_timeout_secs: NonZeroU64,
+    #[arg(long, env = "RELAY_HEADER_READ_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub header_read_timeout_secs: u64,
 
     /// Requests handled at once; more wait.
     #[arg(long, env = "RELAY_MAX_CONCURRENT_REQUESTS", default_value = "256")]
@@ -288,7 +290,7 @@ impl Args {
             upstream: UpstreamConfig {
                 base: checked_base_url(base)?,
                 key,
-                timeout: Duration::from_secs(self.upstream_timeout_secs.get()),
+                timeout: Duration::from_secs(self.upstream_timeout_secs),
                 max_body_bytes: self.upstream_max_bytes,
             },
             access: AccessConfig {
@@ -303,7 +305,7 @@ impl Args {
             limits: Limits {
                 per_actor_per_minute: self.rate_limit_per_minute,
                 global_per_minute: self.global_rate_limit_per_minute,
-                header_read_timeout: Duration::from_secs(self.header_read_timeout_secs.get()),
+                header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
                 max_concurrent_requests: self.max_concurrent_requests,
             },
         })
@@ -375,6 +377,15 @@ mod tests {
             let error = parse(&[flag, "0"]).expect_err(flag).to_string();
             assert!(error.contains(flag), "{error}");
             assert!(parse(&[flag, "1"]).is_ok(), "{flag} 1");
+        }
+    }
+
+    /// Durations have a ceiling too: the relay adds them to the clock.
+    #[test]
+    fn timeouts_beyond_their_range_are_refused() {
+        for flag in ["--upstream-timeout-secs", "--header-read-timeout-secs"] {
+            let error = parse(&[flag, "18446744073709551615"]).expect_err(flag);
+            assert!(error.to_string().contains("1..=600"), "{error}");
         }
     }
 

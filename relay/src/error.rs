@@ -30,6 +30,8 @@ pub enum RelayError {
     Upstream(String),
     UpstreamTooLarge,
     UpstreamTimeout,
+    /// A bug: a handler panicked. The panic is logged, never shown.
+    Internal,
 }
 
 impl RelayError {
@@ -45,6 +47,7 @@ impl RelayError {
             | RelayError::Upstream(_)
             | RelayError::UpstreamTooLarge => StatusCode::BAD_GATEWAY,
             RelayError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
+            RelayError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -62,6 +65,7 @@ impl RelayError {
             RelayError::Upstream(_) => ErrorCode::UpstreamError,
             RelayError::UpstreamTooLarge => ErrorCode::UpstreamTooLarge,
             RelayError::UpstreamTimeout => ErrorCode::UpstreamTimeout,
+            RelayError::Internal => ErrorCode::InternalError,
         }
     }
 
@@ -82,6 +86,9 @@ impl RelayError {
                 "Adapty's answer is larger than the relay accepts (RELAY_UPSTREAM_MAX_BYTES)".into()
             }
             RelayError::UpstreamTimeout => "Adapty did not answer in time".into(),
+            RelayError::Internal => {
+                "the relay failed on this request; the operator will find it in its log".into()
+            }
         }
     }
 }

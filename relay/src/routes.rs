@@ -21,6 +21,7 @@ use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Instant;
 use tower::limit::GlobalConcurrencyLimitLayer;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -49,6 +50,13 @@ pub struct AppState {
 /// The whole relay as a router; `main` and the tests serve it on a socket.
 /// Fails only when the audit log cannot be opened.
 pub fn app(config: Config) -> std::io::Result<Router> {
+    app_with(config, Router::new())
+}
+
+/// The relay with `extra` routes beside its own, under exactly the same
+/// layers: the tests use it to see what those layers make of a handler
+/// that fails in ways the relay's own never should.
+pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
     let metrics = Arc::new(Metrics::default());
     let identity = Identity::new(&config.access);
     if !identity.is_configured() {
@@ -85,7 +93,10 @@ pub fn app(config: Config) -> std::io::Result<Router> {
         .route("/api/{*rest}", any(api_not_found))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(render_metrics))
+        .with_state(state)
+        .merge(extra)
         .fallback_service(panel)
+        .layer(CatchPanicLayer::custom(answer_panic))
         .layer(middleware::from_fn_with_state(metrics, count_requests))
         .layer(middleware::from_fn_with_state(csp, panel::security_headers))
         // The fastest level: a big profile is compressed on every lookup, and
@@ -101,8 +112,7 @@ pub fn app(config: Config) -> std::io::Result<Router> {
         ))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .with_state(state);
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
     Ok(router)
 }
 
@@ -219,6 +229,18 @@ async fn count_requests(
     let response = next.run(request).await;
     metrics.request(route, response.status().as_u16());
     response
+}
+
+/// A panic fails its own request only: logged for the operator, answered
+/// as a plain 500; the panic's text may hold anything and is not shown.
+fn answer_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let text = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    tracing::error!(panic = text, "a request handler panicked");
+    RelayError::Internal.into_response()
 }
 
 async fn method_not_allowed() -> RelayError {

@@ -11,13 +11,16 @@ use rand::Rng;
 use reqwest::{redirect, Client, Url};
 use serde::Deserialize;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 pub const PROFILE_PATH: &str = "api/v2/server-side-api/profile/";
 /// Tries of one lookup, the first included, all within the deadline.
 const MAX_ATTEMPTS: u32 = 3;
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// The longest wait passed on to the panel: whatever Adapty says beyond
+/// this is a fault, not advice an admin can follow.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 
 pub struct Upstream {
     http: Client,
@@ -67,6 +70,7 @@ impl Upstream {
     /// Transient failures are retried with jittered exponential backoff,
     /// honouring Retry-After, all within the one total deadline.
     pub async fn fetch_profile(&self, lookup: &Lookup) -> Fetched {
+        // The timeout is bounded by its flag's range, so this cannot overflow.
         let deadline = Instant::now() + self.config.timeout;
         let mut tries = 0;
         loop {
@@ -87,8 +91,9 @@ impl Upstream {
             let Retry::After(asked) = attempt.retry else {
                 return fetched;
             };
+            // Adapty's wish may be any size: compared, never added to an instant.
             let wait = backoff(tries).max(asked.unwrap_or_default());
-            if tries >= MAX_ATTEMPTS || Instant::now() + wait >= deadline {
+            if tries >= MAX_ATTEMPTS || wait >= deadline.saturating_duration_since(Instant::now()) {
                 return fetched;
             }
             tracing::warn!(
@@ -131,12 +136,12 @@ impl Upstream {
             }
         };
         let status = response.status();
-        let retry_after = retry_after_secs(response.headers());
+        let retry_after = retry_after(response.headers(), SystemTime::now());
         let retry = match status {
             StatusCode::TOO_MANY_REQUESTS
             | StatusCode::BAD_GATEWAY
             | StatusCode::SERVICE_UNAVAILABLE
-            | StatusCode::GATEWAY_TIMEOUT => Retry::After(retry_after.map(Duration::from_secs)),
+            | StatusCode::GATEWAY_TIMEOUT => Retry::After(retry_after),
             _ => Retry::No,
         };
         let (result, retry) = match read_capped(response, self.config.max_body_bytes.get()).await {
@@ -186,14 +191,22 @@ fn transport_error(error: reqwest::Error) -> RelayError {
     }
 }
 
-fn retry_after_secs(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+/// Adapty's `Retry-After`: delta-seconds of any size (saturating) or an
+/// HTTP-date, one in the past meaning now; anything else is no advice.
+fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit()) {
+        // All digits, so the parse fails only by being too large.
+        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(now).unwrap_or_default())
+}
+
+/// Whole seconds for the panel, rounded up, at most a day.
+fn retry_after_secs(wait: Duration) -> u64 {
+    let wait = wait.min(MAX_RETRY_AFTER);
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
 
 /// Why a body could not be read; the caller decides what each means.
@@ -251,9 +264,11 @@ struct AdaptyError {
 
 fn interpret(
     status: StatusCode,
-    retry_after: Option<u64>,
+    retry_after: Option<Duration>,
     body: Bytes,
 ) -> Result<Bytes, RelayError> {
+    // A wait already over is no wait: the panel then just says "shortly".
+    let retry_after = retry_after.map(retry_after_secs).filter(|&secs| secs > 0);
     if status == StatusCode::OK {
         return match serde_json::from_slice::<ProfileShape>(&body) {
             Ok(_) => Ok(body),
@@ -319,7 +334,7 @@ mod tests {
     fn answer(status: u16, body: &str) -> Result<Bytes, RelayError> {
         interpret(
             StatusCode::from_u16(status).unwrap(),
-            Some(7),
+            Some(Duration::from_secs(7)),
             Bytes::from(body.to_owned()),
         )
     }
@@ -366,6 +381,34 @@ mod tests {
                 "{nonsense}"
             );
         }
+    }
+
+    #[test]
+    fn retry_after_of_any_size_or_form_is_read_without_overflow() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let read = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::RETRY_AFTER, value.parse().unwrap());
+            retry_after(&headers, now)
+        };
+        assert_eq!(read("7"), Some(Duration::from_secs(7)));
+        assert_eq!(read(" 0 "), Some(Duration::ZERO));
+        let huge = Some(Duration::from_secs(u64::MAX));
+        assert_eq!(read("18446744073709551615"), huge);
+        assert_eq!(read("99999999999999999999999999"), huge);
+        assert_eq!(read("-5"), None);
+        assert_eq!(read("1.5"), None);
+        assert_eq!(read("soon"), None);
+        assert_eq!(read(""), None);
+        assert_eq!(read("Thu, 01 Jan 1970 00:00:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(
+            read("Tue, 14 Nov 2023 22:13:30 GMT"),
+            Some(Duration::from_secs(10))
+        );
+        assert!(read("Fri, 31 Dec 9999 23:59:59 GMT").unwrap() > MAX_RETRY_AFTER);
+        assert_eq!(retry_after_secs(Duration::from_secs(u64::MAX)), 86_400);
+        assert_eq!(retry_after_secs(Duration::from_millis(1_500)), 2);
+        assert_eq!(retry_after_secs(Duration::ZERO), 0);
     }
 
     #[test]

@@ -442,3 +442,36 @@ async fn the_concurrency_limit_holds_requests_back_instead_of_piling_them_on_ada
     }
     assert_eq!(peak.load(Ordering::SeqCst), 2);
 }
+
+/// A bug that panics in one request costs that request, not the process:
+/// a 500 in the relay's JSON shape, with the usual headers, and the next
+/// request is served.
+#[tokio::test]
+async fn a_panic_in_a_handler_is_a_500_json_error_for_that_request_only() {
+    let (upstream, _) = recording_upstream().await;
+    let panicking = axum::Router::new().route(
+        "/boom",
+        axum::routing::get(|| async {
+            if true {
+                panic!("a bug in a handler");
+            }
+        }),
+    );
+    let url = start_with(config(&upstream, KEY), panicking).await.url;
+    let response = client()
+        .get(format!("{url}/boom"))
+        .send()
+        .await
+        .expect("an answer, not a dropped connection");
+    assert_eq!(response.status(), 500);
+    assert!(response.headers().contains_key("content-security-policy"));
+    assert!(response.headers().contains_key("x-request-id"));
+    let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    assert_eq!(error_code(&body), "internal_error");
+    assert!(
+        !body.to_string().contains("a bug in a handler"),
+        "the panic's text stays in the log: {body}"
+    );
+    let (status, _, _) = get_json(&format!("{url}/api/profile?customer_user_id=u")).await;
+    assert_eq!(status, 200, "the relay goes on");
+}

@@ -105,13 +105,19 @@ impl Relay {
 
 /// The relay with `config`, served by its own server loop (header timeouts included).
 pub async fn start(config: Config) -> Relay {
+    start_with(config, Router::new()).await
+}
+
+/// The relay with `extra` routes under its own layers, on a loopback port.
+pub async fn start_with(mut config: Config, extra: Router) -> Relay {
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    config.listen = listener.local_addr().unwrap();
+    let url = format!("http://{}", config.listen);
     let audit_log = config.audit.path.clone();
     let header_timeout = config.limits.header_read_timeout;
-    let app = relay::app(config).unwrap();
+    let app = relay::routes::app_with(config, extra).unwrap();
     tokio::spawn(relay::server::serve(
         listener,
         app,
