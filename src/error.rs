@@ -70,7 +70,7 @@ impl LookupError {
                 retry_after_secs: retry_after.and_then(|value| value.trim().parse().ok()),
             },
             ErrorCode::Unauthenticated => LookupError::Unauthenticated,
-            ErrorCode::Forbidden => LookupError::Forbidden,
+            ErrorCode::Forbidden | ErrorCode::HostNotAllowed => LookupError::Forbidden,
             ErrorCode::UpstreamTimeout => LookupError::UpstreamTimeout,
             ErrorCode::UpstreamError | ErrorCode::UpstreamTooLarge => {
                 LookupError::UpstreamFailed(error.message)

@@ -50,6 +50,8 @@ pub enum ErrorCode {
     UpstreamTimeout,
     /// A bug in the relay failed this one request; it is logged.
     InternalError,
+    /// The request names a host the relay does not serve (421).
+    HostNotAllowed,
 }
 
 impl ErrorCode {
@@ -67,6 +69,7 @@ impl ErrorCode {
         ErrorCode::UpstreamTooLarge,
         ErrorCode::UpstreamTimeout,
         ErrorCode::InternalError,
+        ErrorCode::HostNotAllowed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -83,6 +86,7 @@ impl ErrorCode {
             ErrorCode::UpstreamTooLarge => "upstream_too_large",
             ErrorCode::UpstreamTimeout => "upstream_timeout",
             ErrorCode::InternalError => "internal_error",
+            ErrorCode::HostNotAllowed => "host_not_allowed",
         }
     }
 

@@ -1,5 +1,6 @@
 //! What the operator sets: flags, each with an environment equivalent.
 
+use axum::http::uri::Authority;
 use axum::http::{HeaderName, HeaderValue};
 use clap::Parser;
 use reqwest::Url;
@@ -66,10 +67,16 @@ pub struct Args {
     #[arg(long, env = "RELAY_JWT_ISSUER")]
     pub jwt_issuer: Option<String>,
 
-    /// The panel's public origin (https://lookup.example.com) when the proxy
-    /// rewrites Host; cross-site checks compare Origin against it.
-    #[arg(long, env = "RELAY_PUBLIC_ORIGIN")]
-    pub public_origin: Option<String>,
+    /// The panel's public origin (https://lookup.example.com); repeatable,
+    /// or comma-separated in the environment. Requests must name its host
+    /// (DNS rebinding guard) and cross-site checks compare Origin against it.
+    #[arg(long, env = "RELAY_PUBLIC_ORIGIN", value_delimiter = ',')]
+    pub public_origin: Vec<String>,
+
+    /// Another Host clients may name (`name` on any port, or `name:port`),
+    /// e.g. what a proxy sends; repeatable, or comma-separated in the environment.
+    #[arg(long, env = "RELAY_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_host: Vec<String>,
 
     /// Audit log file (one JSON line per lookup); standard output when unset.
     #[arg(long, env = "RELAY_AUDIT_LOG")]
@@ -127,12 +134,13 @@ pub struct Config {
     pub limits: Limits,
 }
 
-/// Who may ask: the SSO identity and the cross-site rules.
+/// Who may ask: the SSO identity, the cross-site rules and the hosts served.
 #[derive(Debug, Clone, Default)]
 pub struct AccessConfig {
     pub identity_header: Option<HeaderName>,
     pub jwt: Option<JwtConfig>,
-    pub public_origin: Option<String>,
+    pub public_origins: Vec<Url>,
+    pub allowed_hosts: Vec<Authority>,
 }
 
 #[derive(Debug, Clone)]
@@ -209,10 +217,17 @@ pub enum ConfigError {
     KeyMissing,
     KeyEmpty,
     KeyNotPrintable,
-    KeyFileUnreadable { path: PathBuf, reason: String },
+    KeyFileUnreadable {
+        path: PathBuf,
+        reason: String,
+    },
     BaseUrlInvalid(String),
     BaseUrlNotHttps(String),
     HeaderNameInvalid(String),
+    OriginInvalid(String),
+    HostInvalid(String),
+    /// Listening beyond loopback without knowing the names clients use.
+    HostsUnknown(SocketAddr),
 }
 
 impl fmt::Display for ConfigError {
@@ -235,6 +250,22 @@ impl fmt::Display for ConfigError {
                 "{url} must use https (plain http is allowed only to loopback)"
             ),
             ConfigError::HeaderNameInvalid(name) => write!(f, "not a valid HTTP header name: {name:?}"),
+            ConfigError::OriginInvalid(origin) => write!(
+                f,
+                "--public-origin {origin:?} is not an origin such as https://lookup.example.com \
+                 (scheme and host, no path)"
+            ),
+            ConfigError::HostInvalid(host) => write!(
+                f,
+                "--allowed-host {host:?} is not a host name or host:port"
+            ),
+            ConfigError::HostsUnknown(listen) => write!(
+                f,
+                "listening on {listen}, beyond loopback, the relay must know the host names \
+                 clients use to reach it, and refuses every other (against DNS rebinding): set \
+                 --public-origin (RELAY_PUBLIC_ORIGIN) to the panel's public URL, or \
+                 --allowed-host (RELAY_ALLOWED_HOSTS) to each Host your proxy sends"
+            ),
         }
     }
 }
@@ -284,6 +315,25 @@ impl Args {
             }),
             _ => None,
         };
+        let public_origins = self
+            .public_origin
+            .iter()
+            .map(|origin| checked_origin(origin))
+            .collect::<Result<Vec<_>, _>>()?;
+        let allowed_hosts = self
+            .allowed_host
+            .iter()
+            .map(|host| {
+                host.parse::<Authority>()
+                    .ok()
+                    .filter(|parsed| !parsed.as_str().contains('@'))
+                    .ok_or_else(|| ConfigError::HostInvalid(host.clone()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if !self.listen.ip().is_loopback() && public_origins.is_empty() && allowed_hosts.is_empty()
+        {
+            return Err(ConfigError::HostsUnknown(self.listen));
+        }
         Ok(Config {
             listen: self.listen,
             static_dir: self.static_dir,
@@ -296,7 +346,8 @@ impl Args {
             access: AccessConfig {
                 identity_header: self.identity_header.as_deref().map(header).transpose()?,
                 jwt,
-                public_origin: self.public_origin,
+                public_origins,
+                allowed_hosts,
             },
             audit: AuditConfig {
                 path: self.audit_log,
@@ -310,6 +361,17 @@ impl Args {
             },
         })
     }
+}
+
+/// An origin as browsers send it: http(s), a host, nothing after.
+fn checked_origin(origin: &str) -> Result<Url, ConfigError> {
+    let invalid = || ConfigError::OriginInvalid(origin.to_owned());
+    let url = Url::parse(origin).map_err(|_| invalid())?;
+    let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || !bare {
+        return Err(invalid());
+    }
+    Ok(url)
 }
 
 /// https only: the key (and, for the JWKS, the trust in identities) must
@@ -386,6 +448,66 @@ mod tests {
         for flag in ["--upstream-timeout-secs", "--header-read-timeout-secs"] {
             let error = parse(&[flag, "18446744073709551615"]).expect_err(flag);
             assert!(error.to_string().contains("1..=600"), "{error}");
+        }
+    }
+
+    #[test]
+    fn beyond_loopback_the_relay_must_know_its_host_names() {
+        let config = |args: &[&str]| {
+            parse(args)
+                .unwrap()
+                .into_config_with("https://api.adapty.io", ApiKey::new("k").unwrap())
+        };
+        let error = config(&["--listen", "0.0.0.0:8080"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("--public-origin")
+                && error.contains("--allowed-host")
+                && error.contains("DNS rebinding"),
+            "{error}"
+        );
+        assert!(config(&["--listen", "127.0.0.1:8080"]).is_ok());
+        assert!(config(&["--listen", "[::1]:8080"]).is_ok());
+        assert!(config(&[
+            "--listen",
+            "0.0.0.0:8080",
+            "--allowed-host",
+            "relay.internal:8080"
+        ])
+        .is_ok());
+        let both = config(&[
+            "--listen",
+            "0.0.0.0:8080",
+            "--public-origin",
+            "https://a.example.com",
+            "--public-origin",
+            "https://b.example.com",
+        ])
+        .unwrap();
+        assert_eq!(both.access.public_origins.len(), 2);
+        for bad in [
+            "lookup.example.com",
+            "https://a.example.com/panel",
+            "ftp://a.example.com",
+            "null",
+        ] {
+            assert!(
+                matches!(
+                    config(&["--public-origin", bad]),
+                    Err(ConfigError::OriginInvalid(_))
+                ),
+                "{bad}"
+            );
+        }
+        for bad in ["a b", "user@host", "host:port"] {
+            assert!(
+                matches!(
+                    config(&["--allowed-host", bad]),
+                    Err(ConfigError::HostInvalid(_))
+                ),
+                "{bad}"
+            );
         }
     }
 

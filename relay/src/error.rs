@@ -30,6 +30,8 @@ pub enum RelayError {
     Upstream(String),
     UpstreamTooLarge,
     UpstreamTimeout,
+    /// The request names a host this relay does not serve (DNS rebinding).
+    HostNotAllowed,
     /// A bug: a handler panicked. The panic is logged, never shown.
     Internal,
 }
@@ -48,6 +50,7 @@ impl RelayError {
             | RelayError::UpstreamTooLarge => StatusCode::BAD_GATEWAY,
             RelayError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             RelayError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            RelayError::HostNotAllowed => StatusCode::MISDIRECTED_REQUEST,
         }
     }
 
@@ -66,6 +69,7 @@ impl RelayError {
             RelayError::UpstreamTooLarge => ErrorCode::UpstreamTooLarge,
             RelayError::UpstreamTimeout => ErrorCode::UpstreamTimeout,
             RelayError::Internal => ErrorCode::InternalError,
+            RelayError::HostNotAllowed => ErrorCode::HostNotAllowed,
         }
     }
 
@@ -86,6 +90,11 @@ impl RelayError {
                 "Adapty's answer is larger than the relay accepts (RELAY_UPSTREAM_MAX_BYTES)".into()
             }
             RelayError::UpstreamTimeout => "Adapty did not answer in time".into(),
+            RelayError::HostNotAllowed => {
+                "this relay does not serve the host this request names (Host header); \
+                 the operator can add it with --public-origin or --allowed-host"
+                    .into()
+            }
             RelayError::Internal => {
                 "the relay failed on this request; the operator will find it in its log".into()
             }

@@ -3,8 +3,8 @@
 //! It forwards exactly one read, `GET /api/profile`, to Adapty's profile
 //! endpoint with the key added, and serves the panel's static files.
 //! Reading order: `config` (what the operator sets), `routes` (the HTTP
-//! surface and the order of checks), then what each check is: `csrf` (only
-//! the panel may call), `identity` (who is asking), `lookup` (what may be
+//! surface and the order of checks), then what each check is: `host` (only
+//! the host names the operator expects), `csrf` (only the panel may call), `identity` (who is asking), `lookup` (what may be
 //! asked), `limits` (how often); `upstream` (how Adapty is asked), `error`
 //! (every failure as one JSON shape), `audit`, `metrics`, `panel` (static
 //! files and security headers), `server` (connections and shutdown), and
@@ -15,6 +15,7 @@ pub mod config;
 pub mod csrf;
 pub mod demo;
 pub mod error;
+pub mod host;
 pub mod identity;
 pub mod limits;
 pub mod lookup;

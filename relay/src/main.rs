@@ -34,7 +34,7 @@ async fn main() -> ExitCode {
     } else {
         args.into_config()
     };
-    let config = match config {
+    let mut config = match config {
         Ok(config) => config,
         Err(error) => return fail(&error.to_string()),
     };
@@ -46,10 +46,11 @@ async fn main() -> ExitCode {
         Ok(listener) => listener,
         Err(error) => return fail(&format!("cannot listen on {}: {error}", config.listen)),
     };
-    let url = format!(
-        "http://{}",
-        listener.local_addr().map_or(config.listen, |addr| addr)
-    );
+    // The port actually bound (when asked for port 0) names the loopback hosts allowed.
+    if let Ok(bound) = listener.local_addr() {
+        config.listen = bound;
+    }
+    let url = format!("http://{}", config.listen);
     if demo {
         println!("adapty-lookup demo: open {url}");
         println!("Sample customers (Adapty stand-in, no key needed):");

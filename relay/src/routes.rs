@@ -5,6 +5,7 @@ use crate::audit::{self, AuditLog};
 use crate::config::Config;
 use crate::csrf;
 use crate::error::RelayError;
+use crate::host::{self, AllowedHosts};
 use crate::identity::{Actor, Identity};
 use crate::limits::RateLimits;
 use crate::lookup::Lookup;
@@ -28,6 +29,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
+use url::Url;
 
 /// A GET carries no body; anything larger than this is refused outright.
 const MAX_BODY_BYTES: usize = 1024;
@@ -44,11 +46,12 @@ pub struct AppState {
     limits: Arc<RateLimits>,
     audit: Arc<AuditLog>,
     metrics: Arc<Metrics>,
-    public_origin: Option<Arc<str>>,
+    public_origins: Arc<[Url]>,
 }
 
-/// The whole relay as a router; `main` and the tests serve it on a socket.
-/// Fails only when the audit log cannot be opened.
+/// The whole relay as a router; `main` and the tests serve it on a socket,
+/// `config.listen` being the address actually bound (its port names the
+/// loopback hosts allowed). Fails only when the audit log cannot be opened.
 pub fn app(config: Config) -> std::io::Result<Router> {
     app_with(config, Router::new())
 }
@@ -71,8 +74,13 @@ pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
         identity: Arc::new(identity),
         limits: Arc::new(RateLimits::new(&config.limits)),
         metrics: metrics.clone(),
-        public_origin: config.access.public_origin.as_deref().map(Arc::from),
+        public_origins: config.access.public_origins.clone().into(),
     };
+    let hosts = Arc::new(AllowedHosts::new(
+        &config.access.public_origins,
+        &config.access.allowed_hosts,
+        config.listen,
+    ));
 
     let index = config.static_dir.join("index.html");
     // `cargo xtask` writes .br and .gz beside each built file, compressed once
@@ -91,11 +99,14 @@ pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
     let router = Router::new()
         .route(&profile_path, get(profile).fallback(method_not_allowed))
         .route("/api/{*rest}", any(api_not_found))
-        .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(render_metrics))
         .with_state(state)
         .merge(extra)
         .fallback_service(panel)
+        .layer(middleware::from_fn_with_state(hosts, host::check))
+        // Added after the host check, so outside it: health checkers often
+        // use an IP, and the answer carries nothing.
+        .route("/healthz", get(|| async { "ok" }))
         .layer(CatchPanicLayer::custom(answer_panic))
         .layer(middleware::from_fn_with_state(metrics, count_requests))
         .layer(middleware::from_fn_with_state(csp, panel::security_headers))
@@ -169,7 +180,7 @@ async fn run_lookup(state: &AppState, headers: &HeaderMap, query: Option<&str>) 
         upstream_status: None,
         result: Err(RelayError::NotFound),
     };
-    if let Err(error) = csrf::check(headers, state.public_origin.as_deref()) {
+    if let Err(error) = csrf::check(headers, &state.public_origins) {
         done.result = Err(error);
         return done;
     }

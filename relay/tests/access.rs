@@ -11,6 +11,7 @@ use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 const RSA_PEM: &[u8] = include_bytes!("keys/rsa-test-only.pem");
 const EC_PEM: &[u8] = include_bytes!("keys/ec-test-only.pem");
@@ -334,4 +335,128 @@ async fn the_per_person_limit_answers_429_without_calling_adapty() {
         200,
         "bob has his own allowance"
     );
+}
+
+/// DNS rebinding: a page can point its own name at the relay and set any
+/// identity header itself, but its requests name its own host. Only the
+/// hosts the operator expects are served, before any other check.
+#[tokio::test]
+async fn requests_naming_a_host_not_served_here_are_refused_before_anything_else() {
+    let (upstream, calls) = raw_upstream(vec![ok_json(SEED)]).await;
+    let relay = start(config_with(
+        &upstream,
+        KEY,
+        &["--identity-header", "x-forwarded-email"],
+    ))
+    .await;
+    let port = relay.url.rsplit(':').next().unwrap().to_owned();
+    let ask = |path: &str, host: Option<&str>| {
+        let host = host.map_or(String::new(), |host| format!("Host: {host}\r\n"));
+        format!(
+            "GET {path} HTTP/1.1\r\n{host}X-CSRF: 1\r\nX-Forwarded-Email: ann@example.com\r\n\
+             Connection: close\r\n\r\n"
+        )
+    };
+    let lookup = "/api/profile?customer_user_id=u";
+    let rebound = format!("evil.example:{port}");
+    let other_port = format!("127.0.0.1:{}", port.parse::<u16>().unwrap() - 1);
+    let refused = [
+        ask(lookup, Some(&rebound)),
+        ask(lookup, Some("evil.example")),
+        ask(lookup, Some(&format!("127.0.0.1.evil.example:{port}"))),
+        ask(lookup, Some(&other_port)),
+        ask(lookup, None),
+        ask(
+            &format!("http://evil.example{lookup}"),
+            Some(&format!("127.0.0.1:{port}")),
+        ),
+        ask("/", Some(&rebound)),
+        ask("/metrics", Some(&rebound)),
+    ];
+    for request in &refused {
+        let answer = raw_exchange(&relay.url, request.as_bytes(), Duration::from_secs(5)).await;
+        let (status, body) = status_and_body(&answer);
+        assert_eq!(status, 421, "{request}\n{answer}");
+        let body: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(error_code(&body), "host_not_allowed", "{request}");
+    }
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "nothing refused reached Adapty"
+    );
+    assert!(
+        relay.audit_lines().is_empty(),
+        "refused before the lookup began"
+    );
+
+    // Health checkers may use any name or an IP.
+    let answer = raw_exchange(
+        &relay.url,
+        ask("/healthz", Some(&rebound)).as_bytes(),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(status_and_body(&answer), (200, "ok"));
+    for host in [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        format!("LocalHost:{port}"),
+    ] {
+        let answer = raw_exchange(
+            &relay.url,
+            ask(lookup, Some(&host)).as_bytes(),
+            Duration::from_secs(5),
+        )
+        .await;
+        assert_eq!(status_and_body(&answer).0, 200, "{host}: {answer}");
+    }
+}
+
+#[tokio::test]
+async fn every_public_origin_and_allowed_host_is_served() {
+    let (upstream, _) = raw_upstream(vec![ok_json(SEED)]).await;
+    let relay = start(config_with(
+        &upstream,
+        KEY,
+        &[
+            "--public-origin",
+            "https://lookup.example.com,https://other.example.com:8443",
+            "--allowed-host",
+            "relay.internal",
+        ],
+    ))
+    .await;
+    let lookup = |host: &str, origin: &str| {
+        format!(
+            "GET /api/profile?customer_user_id=u HTTP/1.1\r\nHost: {host}\r\nOrigin: {origin}\r\n\
+             X-CSRF: 1\r\nConnection: close\r\n\r\n"
+        )
+    };
+    for (host, origin, status) in [
+        ("lookup.example.com", "https://lookup.example.com", 200),
+        ("lookup.example.com:443", "https://lookup.example.com", 200),
+        (
+            "other.example.com:8443",
+            "https://other.example.com:8443",
+            200,
+        ),
+        ("lookup.example.com", "https://other.example.com:8443", 200),
+        ("relay.internal:9000", "https://lookup.example.com", 200),
+        ("lookup.example.com", "https://evil.example", 403),
+        ("other.example.com", "https://other.example.com:8443", 421),
+        ("evil.example", "https://evil.example", 421),
+    ] {
+        let answer = raw_exchange(
+            &relay.url,
+            lookup(host, origin).as_bytes(),
+            Duration::from_secs(5),
+        )
+        .await;
+        assert_eq!(
+            status_and_body(&answer).0,
+            status,
+            "{host} from {origin}: {answer}"
+        );
+    }
 }

@@ -259,3 +259,22 @@ fn a_key_file_is_read_and_plain_http_to_a_remote_host_is_refused() {
         "the key leaked into an error: {stderr}"
     );
 }
+
+#[test]
+fn listening_beyond_loopback_without_host_names_refuses_to_start_and_says_why() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_relay"))
+        .env("ADAPTY_API_KEY", KEY)
+        .env_remove("RELAY_PUBLIC_ORIGIN")
+        .env_remove("RELAY_ALLOWED_HOSTS")
+        .args(["--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--public-origin")
+            && stderr.contains("--allowed-host")
+            && stderr.contains("DNS rebinding"),
+        "{stderr}"
+    );
+}

@@ -167,6 +167,31 @@ pub async fn get_json_with(url: &str, headers: &[(&str, &str)]) -> (u16, HeaderM
     (status, headers, json)
 }
 
+/// Sends `request` as it is over a new connection to the relay at `url`
+/// and reads until the relay closes it or `within` passes: the answer of a
+/// server to bytes no HTTP client would send.
+pub async fn raw_exchange(url: &str, request: &[u8], within: Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut socket = tokio::net::TcpStream::connect(url.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    socket.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(within, socket.read_to_end(&mut answer)).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// The status of a raw HTTP/1.1 answer, and its body after the head.
+pub fn status_and_body(answer: &str) -> (u16, &str) {
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {answer:?}"));
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    (status, body)
+}
+
 pub fn error_code(body: &Value) -> &str {
     body["error"]["code"]
         .as_str()
