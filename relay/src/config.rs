@@ -324,10 +324,7 @@ impl Args {
             .allowed_host
             .iter()
             .map(|host| {
-                host.parse::<Authority>()
-                    .ok()
-                    .filter(|parsed| !parsed.as_str().contains('@'))
-                    .ok_or_else(|| ConfigError::HostInvalid(host.clone()))
+                crate::host::parse(host).ok_or_else(|| ConfigError::HostInvalid(host.clone()))
             })
             .collect::<Result<Vec<_>, _>>()?;
         if !self.listen.ip().is_loopback() && public_origins.is_empty() && allowed_hosts.is_empty()

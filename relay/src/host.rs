@@ -62,19 +62,24 @@ impl AllowedHosts {
     }
 
     pub fn allows(&self, host: &str) -> bool {
-        let Ok(authority) = host.parse::<Authority>() else {
+        let Some(authority) = parse(host) else {
             return false;
         };
         let name = authority.host().to_ascii_lowercase();
-        // An authority carries no user info here: `a@b` would not be a Host.
-        if authority.as_str().contains('@') {
-            return false;
-        }
         self.any_port.contains(&name)
             || self
                 .exact
                 .contains(&authority.as_str().to_ascii_lowercase())
     }
+}
+
+/// A host as a `Host` header names it: a name or address, and a numeric
+/// port or none; no user info.
+pub fn parse(host: &str) -> Option<Authority> {
+    let authority: Authority = host.parse().ok()?;
+    let has_port = authority.as_str().len() > authority.host().len();
+    let port_ok = !has_port || authority.port_u16().is_some();
+    (port_ok && !host.contains('@')).then_some(authority)
 }
 
 /// Refuses (421) a request whose host is not allowed; a request in
