@@ -86,6 +86,11 @@ pub struct Args {
     #[arg(long, env = "RELAY_AUDIT_HASH_IDS")]
     pub audit_hash_ids: bool,
 
+    /// Refused calls (before Adapty) audited per client address a minute;
+    /// the rest are counted in one line a minute.
+    #[arg(long, env = "RELAY_AUDIT_REFUSED_PER_MINUTE", default_value = "60")]
+    pub audit_refused_per_minute: NonZeroU32,
+
     /// Lookups one person may make per minute.
     #[arg(long, env = "RELAY_RATE_LIMIT_PER_MINUTE", default_value = "60")]
     pub rate_limit_per_minute: NonZeroU32,
@@ -151,10 +156,11 @@ pub struct JwtConfig {
     pub issuer: String,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AuditConfig {
     pub path: Option<PathBuf>,
     pub hash_ids: bool,
+    pub refused_per_minute: NonZeroU32,
 }
 
 #[derive(Debug, Clone)]
@@ -349,6 +355,7 @@ impl Args {
             audit: AuditConfig {
                 path: self.audit_log,
                 hash_ids: self.audit_hash_ids,
+                refused_per_minute: self.audit_refused_per_minute,
             },
             limits: Limits {
                 per_actor_per_minute: self.rate_limit_per_minute,
@@ -432,6 +439,7 @@ mod tests {
             "--global-rate-limit-per-minute",
             "--header-read-timeout-secs",
             "--max-concurrent-requests",
+            "--audit-refused-per-minute",
         ] {
             let error = parse(&[flag, "0"]).expect_err(flag).to_string();
             assert!(error.contains(flag), "{error}");

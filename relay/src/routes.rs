@@ -12,13 +12,14 @@ use crate::lookup::Lookup;
 use crate::metrics::Metrics;
 use crate::panel;
 use crate::upstream::Upstream;
-use axum::extract::{MatchedPath, RawQuery, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, RawQuery, Request, State};
 use axum::http::{header, HeaderMap};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use axum::Router;
+use axum::{Extension, Router};
 use bytes::Bytes;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 use tower::limit::GlobalConcurrencyLimitLayer;
@@ -38,6 +39,7 @@ const MAX_BODY_BYTES: usize = 1024;
 /// the admin nothing, and costs the relay about 0.1 ms a lookup (measured:
 /// the encoder's set-up, not the bytes, is most of it).
 const COMPRESS_ABOVE_BYTES: u16 = 14 * 1024;
+const REQUEST_ID: &str = "x-request-id";
 
 #[derive(Clone)]
 pub struct AppState {
@@ -68,8 +70,10 @@ pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
              'anonymous'; only run it like this where nothing but the SSO proxy can reach it"
         );
     }
+    let audit = Arc::new(AuditLog::open(&config.audit, &config.upstream.key)?);
+    tokio::spawn(audit::count_left_out_every_minute(Arc::downgrade(&audit)));
     let state = AppState {
-        audit: Arc::new(AuditLog::open(&config.audit, &config.upstream.key)?),
+        audit,
         upstream: Arc::new(Upstream::new(config.upstream, metrics.clone())),
         identity: Arc::new(identity),
         limits: Arc::new(RateLimits::new(&config.limits)),
@@ -123,20 +127,43 @@ pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
         ))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(middleware::map_request(drop_unusable_request_id));
     Ok(router)
+}
+
+/// A client's (or its proxy's) request ID is kept for the log and the
+/// answer only when it is 1–64 characters of `[A-Za-z0-9._-]`; otherwise
+/// it is dropped, and `SetRequestIdLayer` makes one.
+async fn drop_unusable_request_id(mut request: Request) -> Request {
+    let usable = |id: &[u8]| {
+        (1..=64).contains(&id.len())
+            && id
+                .iter()
+                .all(|&byte| byte.is_ascii_alphanumeric() || b"._-".contains(&byte))
+    };
+    let headers = request.headers_mut();
+    let mut ids = headers.get_all(REQUEST_ID).iter();
+    let keep = ids.next().is_some_and(|id| usable(id.as_bytes())) && ids.next().is_none();
+    if !keep {
+        headers.remove(REQUEST_ID);
+    }
+    request
 }
 
 /// What one lookup came to, for the answer, the audit log and the metrics.
 struct Done {
     actor: Option<Actor>,
     lookup: Option<Lookup>,
+    /// Whether Adapty was asked: such a call is always audited.
+    asked_adapty: bool,
     upstream_status: Option<u16>,
     result: Result<Bytes, RelayError>,
 }
 
 async fn profile(
     State(state): State<AppState>,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -152,11 +179,11 @@ async fn profile(
     };
     state.metrics.lookup(outcome);
     let request_id = headers
-        .get("x-request-id")
+        .get(REQUEST_ID)
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default();
-    state.audit.record(&audit::Entry {
-        time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    let entry = audit::Entry {
+        time: audit::now(),
         request_id,
         actor: done.actor.as_ref().map(|actor| actor.0.as_str()),
         kind: done.lookup.as_ref().map(Lookup::kind),
@@ -168,7 +195,14 @@ async fn profile(
         status: response.status().as_u16(),
         upstream_status: done.upstream_status,
         latency_ms: started.elapsed().as_millis() as u64,
-    });
+        truncated: false,
+    };
+    if done.asked_adapty {
+        state.audit.record(&entry);
+    } else {
+        let client = client.map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0 .0.ip());
+        state.audit.record_refused(&entry, client);
+    }
     response
 }
 
@@ -177,6 +211,7 @@ async fn run_lookup(state: &AppState, headers: &HeaderMap, query: Option<&str>) 
     let mut done = Done {
         actor: None,
         lookup: None,
+        asked_adapty: false,
         upstream_status: None,
         result: Err(RelayError::NotFound),
     };
@@ -202,6 +237,7 @@ async fn run_lookup(state: &AppState, headers: &HeaderMap, query: Option<&str>) 
         done.result = Err(error);
         return done;
     }
+    done.asked_adapty = true;
     let fetched = state.upstream.fetch_profile(&lookup).await;
     done.upstream_status = fetched.upstream_status;
     done.result = fetched.result;

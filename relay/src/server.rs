@@ -2,7 +2,9 @@
 //! shutting down gracefully: on Ctrl-C or SIGTERM the relay stops accepting
 //! and finishes the requests in flight.
 
+use axum::extract::ConnectInfo;
 use axum::Router;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -10,6 +12,7 @@ use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tower::ServiceExt;
 
 /// Request headers larger than this are refused (431): hyper's minimum, and
 /// room enough for an SSO proxy's session cookies and signed assertion.
@@ -30,9 +33,9 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     // Out of file descriptors and the like: pause, don't spin.
                     tracing::warn!(%error, "accept failed");
@@ -44,7 +47,13 @@ pub async fn serve(
         };
         // Small responses go out at once instead of waiting on Nagle's algorithm.
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
+        // The client's address, for what is counted per client (the audit log's share).
+        let service = TowerToHyperService::new(app.clone().map_request(
+            move |mut request: axum::http::Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            },
+        ));
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             let _ = connection.await;

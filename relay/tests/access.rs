@@ -460,3 +460,28 @@ async fn every_public_origin_and_allowed_host_is_served() {
         );
     }
 }
+
+/// The longest values a client can choose, in their most expensive JSON
+/// spelling, still make an audit line of at most 2 KiB, whole and readable.
+#[tokio::test]
+async fn no_audit_line_exceeds_two_kib() {
+    let (relay, _, _) = relay_with_jwt().await;
+    let actor = "\u{1}".repeat(320);
+    let assertion = token(Algorithm::RS256, "rsa-1", &rsa(), json!({ "email": actor }));
+    let id = "%22".repeat(512);
+    let request_id = "r".repeat(64);
+    let (status, _, body) = get_json_with(
+        &format!("{}/api/profile?customer_user_id={id}", relay.url),
+        &[(ASSERTION, &assertion), ("x-request-id", &request_id)],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let text = std::fs::read_to_string(relay.audit_log.as_ref().unwrap()).unwrap();
+    let line = text.lines().next().unwrap();
+    assert!(line.len() <= 2048, "{} bytes: {line}", line.len());
+    let line: Value = serde_json::from_str(line).unwrap();
+    assert_eq!(line["request_id"], request_id.as_str());
+    assert_eq!(line["outcome"], "ok");
+    assert!(line["id"].as_str().unwrap().starts_with("\"\"\""));
+    assert_eq!(line["truncated"], true);
+}

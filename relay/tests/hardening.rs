@@ -180,10 +180,16 @@ async fn oversized_headers_and_bodies_are_refused() {
 #[tokio::test]
 async fn the_audit_log_has_one_whole_line_per_lookup_under_concurrency() {
     let (upstream, _) = recording_upstream().await;
+    // Refused calls are audited too; here all of them, however many a minute.
     let relay = start(config_with(
         &upstream,
         KEY,
-        &["--identity-header", "x-forwarded-email"],
+        &[
+            "--identity-header",
+            "x-forwarded-email",
+            "--audit-refused-per-minute",
+            "1000",
+        ],
     ))
     .await;
     // IDs with quotes and braces: the log must escape them, not break.
@@ -474,4 +480,113 @@ async fn a_panic_in_a_handler_is_a_500_json_error_for_that_request_only() {
     );
     let (status, _, _) = get_json(&format!("{url}/api/profile?customer_user_id=u")).await;
     assert_eq!(status, 200, "the relay goes on");
+}
+
+/// A client's request ID reaches the audit log and the answer only when it
+/// is short and plain; anything else is replaced by one the relay makes.
+#[tokio::test]
+async fn a_client_request_id_is_kept_only_when_short_and_plain() {
+    let (upstream, _) = recording_upstream().await;
+    let relay = relay_to(&upstream, KEY).await;
+    let url = format!("{}/api/profile?customer_user_id=u", relay.url);
+    let longest = "a".repeat(64);
+    let plain = ["abc-123._XYZ", longest.as_str()];
+    let too_long = "a".repeat(65);
+    let huge = "x".repeat(15 * 1024);
+    let unusable = [
+        too_long.as_str(),
+        huge.as_str(),
+        "a b",
+        "a\"b",
+        "a/b",
+        "a,b",
+        "ä",
+    ];
+    for id in plain.iter().chain(&unusable) {
+        let (_, headers, _) = get_json_with(&url, &[("x-request-id", id)]).await;
+        let echoed = headers["x-request-id"].to_str().unwrap();
+        if plain.contains(id) {
+            assert_eq!(echoed, *id);
+        } else {
+            assert_ne!(echoed, *id);
+            assert!(uuid::Uuid::parse_str(echoed).is_ok(), "{echoed}");
+        }
+    }
+    let logged: Vec<String> = relay
+        .audit_lines()
+        .iter()
+        .map(|line| line["request_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(&logged[..2], &plain);
+    for id in &logged[2..] {
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+    }
+}
+
+/// Refused calls from one address are written at most N a minute, then
+/// counted; every call that reached Adapty is written. The count reaches
+/// the file even when nothing else comes: here, at shutdown.
+#[tokio::test]
+async fn refused_calls_cannot_flood_the_audit_log_and_none_that_reached_adapty_is_left_out() {
+    let (upstream, calls) = raw_upstream(vec![ok_json(SEED)]).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let audit_log = static_dir().join("audit.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_relay"))
+        .env("ADAPTY_API_KEY", KEY)
+        .args([
+            "--api-base",
+            &upstream,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args(["--audit-refused-per-minute", "5"])
+        .arg("--audit-log")
+        .arg(&audit_log)
+        .arg("--static-dir")
+        .arg(static_dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if client().get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let refused = format!("{base}/api/profile?customer_user_id=%0A");
+    let found = format!("{base}/api/profile?customer_user_id=u");
+    for round in 0..40 {
+        assert_eq!(get_json(&refused).await.0, 400);
+        if round % 10 == 0 {
+            assert_eq!(get_json(&found).await.0, 200);
+        }
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+
+    let text = std::fs::read_to_string(&audit_log).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let outcome = |name: &str| lines.iter().filter(|line| line["outcome"] == name).count();
+    assert_eq!(outcome("ok"), 4, "every call that reached Adapty: {text}");
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 4);
+    assert_eq!(outcome("invalid_request"), 5, "{text}");
+    let counted: Vec<&Value> = lines
+        .iter()
+        .filter(|line| line["outcome"] == "audit_suppressed")
+        .collect();
+    assert_eq!(counted.len(), 1, "{text}");
+    assert_eq!(counted[0]["count"], 35, "{text}");
+    assert_eq!(counted[0]["client"], "127.0.0.1");
 }
