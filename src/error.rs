@@ -66,7 +66,7 @@ impl LookupError {
             ErrorCode::InvalidRequest => LookupError::InvalidInput(error.message),
             ErrorCode::ProfileNotFound => LookupError::NotFound(kind),
             ErrorCode::RelayMisconfigured => LookupError::RelayMisconfigured,
-            ErrorCode::RateLimited => LookupError::RateLimited {
+            ErrorCode::RateLimited | ErrorCode::Busy => LookupError::RateLimited {
                 retry_after_secs: retry_after.and_then(|value| value.trim().parse().ok()),
             },
             ErrorCode::Unauthenticated => LookupError::Unauthenticated,

@@ -52,6 +52,9 @@ pub enum ErrorCode {
     InternalError,
     /// The request names a host the relay does not serve (421).
     HostNotAllowed,
+    /// The relay is at a limit of its own (connections, memory); with
+    /// `Retry-After` (503).
+    Busy,
 }
 
 impl ErrorCode {
@@ -70,6 +73,7 @@ impl ErrorCode {
         ErrorCode::UpstreamTimeout,
         ErrorCode::InternalError,
         ErrorCode::HostNotAllowed,
+        ErrorCode::Busy,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -87,6 +91,7 @@ impl ErrorCode {
             ErrorCode::UpstreamTimeout => "upstream_timeout",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::HostNotAllowed => "host_not_allowed",
+            ErrorCode::Busy => "busy",
         }
     }
 

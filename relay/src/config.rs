@@ -109,6 +109,22 @@ pub struct Args {
           value_parser = clap::value_parser!(u64).range(1..=600))]
     pub header_read_timeout_secs: u64,
 
+    /// Time a write to a client may wait for the client to read; then the
+    /// connection and the answer it holds are dropped (slow readers).
+    #[arg(long, env = "RELAY_WRITE_TIMEOUT_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub write_timeout_secs: u64,
+
+    /// Open client connections; beyond them a connection gets only
+    /// /healthz, or 503 for anything else.
+    #[arg(long, env = "RELAY_MAX_CONNECTIONS", default_value = "1024")]
+    pub max_connections: NonZeroUsize,
+
+    /// Bytes of Adapty's answers held in memory at once, for all clients
+    /// together; at least --upstream-max-bytes. Beyond it a lookup gets 503.
+    #[arg(long, env = "RELAY_RESPONSE_MEMORY_BYTES", default_value = "16777216")]
+    pub response_memory_bytes: NonZeroUsize,
+
     /// Requests handled at once; more wait.
     #[arg(long, env = "RELAY_MAX_CONCURRENT_REQUESTS", default_value = "256")]
     pub max_concurrent_requests: NonZeroUsize,
@@ -168,6 +184,9 @@ pub struct Limits {
     pub per_actor_per_minute: NonZeroU32,
     pub global_per_minute: NonZeroU32,
     pub header_read_timeout: Duration,
+    pub write_timeout: Duration,
+    pub max_connections: NonZeroUsize,
+    pub response_memory_bytes: NonZeroUsize,
     pub max_concurrent_requests: NonZeroUsize,
 }
 
@@ -232,6 +251,8 @@ pub enum ConfigError {
     HeaderNameInvalid(String),
     OriginInvalid(String),
     HostInvalid(String),
+    /// Room for answers smaller than the largest answer accepted.
+    MemoryBelowMaxBody,
     /// Listening beyond loopback without knowing the names clients use.
     HostsUnknown(SocketAddr),
 }
@@ -264,6 +285,10 @@ impl fmt::Display for ConfigError {
             ConfigError::HostInvalid(host) => write!(
                 f,
                 "--allowed-host {host:?} is not a host name or host:port"
+            ),
+            ConfigError::MemoryBelowMaxBody => f.write_str(
+                "--response-memory-bytes must be at least --upstream-max-bytes, \
+                 or the largest answer accepted could never be held",
             ),
             ConfigError::HostsUnknown(listen) => write!(
                 f,
@@ -333,6 +358,9 @@ impl Args {
                 crate::host::parse(host).ok_or_else(|| ConfigError::HostInvalid(host.clone()))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        if self.response_memory_bytes < self.upstream_max_bytes {
+            return Err(ConfigError::MemoryBelowMaxBody);
+        }
         if !self.listen.ip().is_loopback() && public_origins.is_empty() && allowed_hosts.is_empty()
         {
             return Err(ConfigError::HostsUnknown(self.listen));
@@ -361,6 +389,9 @@ impl Args {
                 per_actor_per_minute: self.rate_limit_per_minute,
                 global_per_minute: self.global_rate_limit_per_minute,
                 header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+                write_timeout: Duration::from_secs(self.write_timeout_secs),
+                max_connections: self.max_connections,
+                response_memory_bytes: self.response_memory_bytes,
                 max_concurrent_requests: self.max_concurrent_requests,
             },
         })
@@ -439,6 +470,9 @@ mod tests {
             "--global-rate-limit-per-minute",
             "--header-read-timeout-secs",
             "--max-concurrent-requests",
+            "--max-connections",
+            "--write-timeout-secs",
+            "--response-memory-bytes",
             "--audit-refused-per-minute",
         ] {
             let error = parse(&[flag, "0"]).expect_err(flag).to_string();

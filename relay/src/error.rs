@@ -30,6 +30,10 @@ pub enum RelayError {
     Upstream(String),
     UpstreamTooLarge,
     UpstreamTimeout,
+    /// The relay is at its limit (connections, memory): try again shortly.
+    Busy {
+        retry_after_secs: u64,
+    },
     /// The request names a host this relay does not serve (DNS rebinding).
     HostNotAllowed,
     /// A bug: a handler panicked. The panic is logged, never shown.
@@ -50,6 +54,7 @@ impl RelayError {
             | RelayError::UpstreamTooLarge => StatusCode::BAD_GATEWAY,
             RelayError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             RelayError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            RelayError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             RelayError::HostNotAllowed => StatusCode::MISDIRECTED_REQUEST,
         }
     }
@@ -69,6 +74,7 @@ impl RelayError {
             RelayError::UpstreamTooLarge => ErrorCode::UpstreamTooLarge,
             RelayError::UpstreamTimeout => ErrorCode::UpstreamTimeout,
             RelayError::Internal => ErrorCode::InternalError,
+            RelayError::Busy { .. } => ErrorCode::Busy,
             RelayError::HostNotAllowed => ErrorCode::HostNotAllowed,
         }
     }
@@ -90,6 +96,7 @@ impl RelayError {
                 "Adapty's answer is larger than the relay accepts (RELAY_UPSTREAM_MAX_BYTES)".into()
             }
             RelayError::UpstreamTimeout => "Adapty did not answer in time".into(),
+            RelayError::Busy { .. } => "the relay is busy; try again shortly".into(),
             RelayError::HostNotAllowed => {
                 "this relay does not serve the host this request names (Host header); \
                  the operator can add it with --public-origin or --allowed-host"
@@ -110,6 +117,9 @@ impl IntoResponse for RelayError {
         match self {
             RelayError::RateLimited {
                 retry_after_secs: Some(seconds),
+            }
+            | RelayError::Busy {
+                retry_after_secs: seconds,
             } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             }

@@ -5,12 +5,14 @@
 //! Reading order: `config` (what the operator sets), `routes` (the HTTP
 //! surface and the order of checks), then what each check is: `host` (only
 //! the host names the operator expects), `csrf` (only the panel may call), `identity` (who is asking), `lookup` (what may be
-//! asked), `limits` (how often); `upstream` (how Adapty is asked), `error`
+//! asked), `limits` (how often); `upstream` (how Adapty is asked), `budget` (how
+//! much of its answers is held at once), `error`
 //! (every failure as one JSON shape), `audit`, `metrics`, `panel` (static
 //! files and security headers), `server` (connections and shutdown), and
 //! `demo` (a stand-in Adapty).
 
 pub mod audit;
+pub mod budget;
 pub mod config;
 pub mod csrf;
 pub mod demo;

@@ -63,12 +63,12 @@ async fn main() -> ExitCode {
     }
     tracing::info!(%url, "relay listening");
 
-    let header_read_timeout = config.limits.header_read_timeout;
+    let limits = config.limits.clone();
     let app = match relay::app(config) {
         Ok(app) => app,
         Err(error) => return fail(&format!("cannot open the audit log: {error}")),
     };
-    relay::server::serve(listener, app, header_read_timeout, shutdown_signal()).await;
+    relay::server::serve(listener, app, &limits, shutdown_signal()).await;
     ExitCode::SUCCESS
 }
 

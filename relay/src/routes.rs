@@ -2,6 +2,7 @@
 //! panel, with the layers every response passes through.
 
 use crate::audit::{self, AuditLog};
+use crate::budget::{Budget, HeldBody};
 use crate::config::Config;
 use crate::csrf;
 use crate::error::RelayError;
@@ -11,14 +12,14 @@ use crate::limits::RateLimits;
 use crate::lookup::Lookup;
 use crate::metrics::Metrics;
 use crate::panel;
-use crate::upstream::Upstream;
+use crate::server;
+use crate::upstream::{Profile, Upstream};
 use axum::extract::{ConnectInfo, MatchedPath, RawQuery, Request, State};
 use axum::http::{header, HeaderMap};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Extension, Router};
-use bytes::Bytes;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
@@ -74,7 +75,11 @@ pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
     tokio::spawn(audit::count_left_out_every_minute(Arc::downgrade(&audit)));
     let state = AppState {
         audit,
-        upstream: Arc::new(Upstream::new(config.upstream, metrics.clone())),
+        upstream: Arc::new(Upstream::new(
+            config.upstream,
+            metrics.clone(),
+            Budget::new(config.limits.response_memory_bytes),
+        )),
         identity: Arc::new(identity),
         limits: Arc::new(RateLimits::new(&config.limits)),
         metrics: metrics.clone(),
@@ -125,6 +130,8 @@ pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
         .layer(GlobalConcurrencyLimitLayer::new(
             config.limits.max_concurrent_requests.get(),
         ))
+        // Outside the concurrency limit: a connection beyond the cap never waits.
+        .layer(middleware::from_fn(server::refuse_over_capacity))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -158,7 +165,7 @@ struct Done {
     /// Whether Adapty was asked: such a call is always audited.
     asked_adapty: bool,
     upstream_status: Option<u16>,
-    result: Result<Bytes, RelayError>,
+    result: Result<Profile, RelayError>,
 }
 
 async fn profile(
@@ -174,7 +181,11 @@ async fn profile(
         .as_ref()
         .map_or_else(|error| error.code().as_str(), |_| "ok");
     let response = match done.result {
-        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Ok(profile) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            HeldBody::body(profile.bytes, profile.reservation),
+        )
+            .into_response(),
         Err(error) => error.into_response(),
     };
     state.metrics.lookup(outcome);

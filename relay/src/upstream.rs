@@ -1,6 +1,7 @@
 //! How Adapty is asked: one pooled client, a request built from scratch for
 //! every lookup, and every answer sorted into a profile or a `RelayError`.
 
+use crate::budget::{Budget, Reservation};
 use crate::config::UpstreamConfig;
 use crate::error::RelayError;
 use crate::lookup::Lookup;
@@ -27,12 +28,19 @@ pub struct Upstream {
     profile_url: Url,
     config: UpstreamConfig,
     metrics: Arc<Metrics>,
+    budget: Budget,
 }
 
 /// What one lookup came to, with Adapty's last status for the audit log.
 pub struct Fetched {
-    pub result: Result<Bytes, RelayError>,
+    pub result: Result<Profile, RelayError>,
     pub upstream_status: Option<u16>,
+}
+
+/// A profile envelope as Adapty sent it, with the room it takes in the budget.
+pub struct Profile {
+    pub bytes: Bytes,
+    pub reservation: Reservation,
 }
 
 /// Whether a failed try may be repeated: the read is idempotent, but only
@@ -43,13 +51,13 @@ enum Retry {
 }
 
 struct Attempt {
-    result: Result<Bytes, RelayError>,
+    result: Result<Profile, RelayError>,
     status: Option<StatusCode>,
     retry: Retry,
 }
 
 impl Upstream {
-    pub fn new(config: UpstreamConfig, metrics: Arc<Metrics>) -> Upstream {
+    pub fn new(config: UpstreamConfig, metrics: Arc<Metrics>, budget: Budget) -> Upstream {
         let http = Client::builder()
             // A redirect could carry the key to another host: treat it as a fault.
             .redirect(redirect::Policy::none())
@@ -63,6 +71,7 @@ impl Upstream {
             profile_url,
             config,
             metrics,
+            budget,
         }
     }
 
@@ -107,6 +116,17 @@ impl Upstream {
     }
 
     async fn attempt(&self, lookup: &Lookup) -> Attempt {
+        // A relay full of answers no one takes asks Adapty for nothing more.
+        let reservation = match self.budget.reserve().await {
+            Ok(reservation) => reservation,
+            Err(busy) => {
+                return Attempt {
+                    result: Err(busy),
+                    status: None,
+                    retry: Retry::No,
+                }
+            }
+        };
         let (identity_name, identity_value) = lookup.header();
         let sent = self
             .http
@@ -144,9 +164,13 @@ impl Upstream {
             | StatusCode::GATEWAY_TIMEOUT => Retry::After(retry_after),
             _ => Retry::No,
         };
-        let (result, retry) = match read_capped(response, self.config.max_body_bytes.get()).await {
-            Ok(body) => (interpret(status, retry_after, body), retry),
+        let (result, retry) = match self.read_capped(response, reservation).await {
+            Ok((bytes, reservation)) => (
+                interpret(status, retry_after, bytes).map(|bytes| Profile { bytes, reservation }),
+                retry,
+            ),
             Err(BodyError::TooLarge) => (Err(RelayError::UpstreamTooLarge), retry),
+            Err(BodyError::NoRoom(busy)) => (Err(busy), Retry::No),
             // A body cut off mid-way is a connection failure: worth another try.
             Err(BodyError::BrokeOff) => (
                 Err(RelayError::Upstream(
@@ -213,27 +237,46 @@ fn retry_after_secs(wait: Duration) -> u64 {
 enum BodyError {
     TooLarge,
     BrokeOff,
+    /// The budget for answers held in memory is spent.
+    NoRoom(RelayError),
 }
 
-/// Reads the body, refusing to hold more than `cap` bytes in memory.
-async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Bytes, BodyError> {
-    if response
-        .content_length()
-        .is_some_and(|length| length > cap as u64)
-    {
-        return Err(BodyError::TooLarge);
-    }
-    let mut body = BytesMut::new();
-    while let Some(chunk) = response.chunk().await.map_err(|error| {
-        tracing::warn!(error = %error, "reading Adapty's answer failed");
-        BodyError::BrokeOff
-    })? {
-        if body.len() + chunk.len() > cap {
+impl Upstream {
+    /// Reads the body, refusing to hold more than the size cap, and only in
+    /// room reserved in the budget: for the Content-Length before reading,
+    /// or as the buffer grows when Adapty does not say.
+    async fn read_capped(
+        &self,
+        mut response: reqwest::Response,
+        reservation: Reservation,
+    ) -> Result<(Bytes, Reservation), BodyError> {
+        let cap = self.config.max_body_bytes.get();
+        let announced = response.content_length().unwrap_or(0);
+        if announced > cap as u64 {
             return Err(BodyError::TooLarge);
         }
-        body.extend_from_slice(&chunk);
+        // Room first, then the buffer; no waiting now that Adapty is answering.
+        let mut reservation = reservation;
+        self.budget
+            .grow(&mut reservation, announced as usize)
+            .map_err(BodyError::NoRoom)?;
+        let mut body = BytesMut::with_capacity(announced as usize);
+        while let Some(chunk) = response.chunk().await.map_err(|error| {
+            tracing::warn!(error = %error, "reading Adapty's answer failed");
+            BodyError::BrokeOff
+        })? {
+            if body.len() + chunk.len() > cap {
+                return Err(BodyError::TooLarge);
+            }
+            body.reserve(chunk.len());
+            self.budget
+                .grow(&mut reservation, body.capacity())
+                .map_err(BodyError::NoRoom)?;
+            body.extend_from_slice(&chunk);
+        }
+        reservation.shrink_to(body.capacity());
+        Ok((body.freeze(), reservation))
     }
-    Ok(body.freeze())
 }
 
 /// The least a 200 body must be to reach the panel: a JSON envelope with a

@@ -590,3 +590,154 @@ async fn refused_calls_cannot_flood_the_audit_log_and_none_that_reached_adapty_i
     assert_eq!(counted[0]["count"], 35, "{text}");
     assert_eq!(counted[0]["client"], "127.0.0.1");
 }
+
+/// A client that asks for a big answer and stops reading holds the relay's
+/// memory only until the write timeout: then its connection is dropped.
+#[tokio::test]
+async fn a_client_that_stops_reading_is_cut_off_after_the_write_timeout() {
+    // Larger than the kernel's socket buffers on both sides can absorb.
+    let big = format!(
+        r#"{{"data":{{"profile_id":"p","pad":"{}"}}}}"#,
+        "x".repeat(10 * 1024 * 1024)
+    );
+    let (upstream, _) = raw_upstream(vec![ok_json(&big)]).await;
+    let relay = start(config_with(&upstream, KEY, &["--write-timeout-secs", "1"])).await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut socket = socket
+        .connect(relay.url.trim_start_matches("http://").parse().unwrap())
+        .await
+        .unwrap();
+    let host = relay.url.trim_start_matches("http://");
+    socket
+        .write_all(
+            format!(
+                "GET /api/profile?customer_user_id=u HTTP/1.1\r\nHost: {host}\r\nX-CSRF: 1\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    // Not reading, well past the write timeout.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            match socket.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => received.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(
+        read.is_ok(),
+        "the connection is still open after the write timeout"
+    );
+    assert!(
+        received.len() < big.len(),
+        "the whole answer was delivered ({} bytes): the relay waited",
+        received.len()
+    );
+    // Others are served as ever.
+    let (status, _, _) = get_json(&format!("{}/api/profile?customer_user_id=u", relay.url)).await;
+    assert_eq!(status, 200);
+}
+
+/// Beyond the connection cap a client still reaches /healthz, and is told
+/// to come back for anything else; once a connection closes, all is served.
+#[tokio::test]
+async fn at_the_connection_cap_health_checks_are_answered_and_the_rest_waits() {
+    let (upstream, _) = recording_upstream().await;
+    let relay = start(config_with(&upstream, KEY, &["--max-connections", "2"])).await;
+    let address = relay.url.trim_start_matches("http://").to_owned();
+    let first = TcpStream::connect(&address).await.unwrap();
+    let _second = TcpStream::connect(&address).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let ask = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nX-CSRF: 1\r\n\r\n");
+    let answer = raw_exchange(
+        &relay.url,
+        ask("/healthz").as_bytes(),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(status_and_body(&answer), (200, "ok"), "{answer}");
+    let answer = raw_exchange(
+        &relay.url,
+        ask("/api/profile?customer_user_id=u").as_bytes(),
+        Duration::from_secs(5),
+    )
+    .await;
+    let (status, body) = status_and_body(&answer);
+    assert_eq!(status, 503, "{answer}");
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(error_code(&body), "busy");
+    let head = answer.to_ascii_lowercase();
+    assert!(
+        head.contains("retry-after: 5") && head.contains("connection: close"),
+        "{answer}"
+    );
+
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (status, _, _) = get_json(&format!("{}/api/profile?customer_user_id=u", relay.url)).await;
+    assert_eq!(status, 200);
+}
+
+/// The answers held for clients that do not read are bounded: beyond the
+/// budget, a lookup is told the relay is busy (at once, holding nothing),
+/// and is served again once the slow reader is cut off.
+#[tokio::test]
+async fn answers_no_one_takes_cannot_hold_more_than_the_memory_budget() {
+    let big = format!(
+        r#"{{"data":{{"profile_id":"p","pad":"{}"}}}}"#,
+        "x".repeat(6 * 1024 * 1024)
+    );
+    let (upstream, calls) = raw_upstream(vec![ok_json(&big)]).await;
+    let eight_mib = (8 * 1024 * 1024).to_string();
+    let relay = start(config_with(
+        &upstream,
+        KEY,
+        &[
+            "--response-memory-bytes",
+            &eight_mib,
+            "--upstream-max-bytes",
+            &eight_mib,
+            "--write-timeout-secs",
+            "2",
+        ],
+    ))
+    .await;
+    let host = relay.url.trim_start_matches("http://").to_owned();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut slow = socket.connect(host.parse().unwrap()).await.unwrap();
+    slow.write_all(
+        format!(
+            "GET /api/profile?customer_user_id=u HTTP/1.1\r\nHost: {host}\r\nX-CSRF: 1\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let url = format!("{}/api/profile?customer_user_id=u", relay.url);
+    let (status, headers, body) = get_json(&url).await;
+    assert_eq!((status, error_code(&body)), (503, "busy"), "{body}");
+    assert_eq!(headers["retry-after"], "5");
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+
+    // Past the write timeout the slow reader is gone, and its room with it.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let response = client()
+        .get(&url)
+        .header("X-CSRF", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.bytes().await.unwrap().len(), big.len());
+    drop(slow);
+}

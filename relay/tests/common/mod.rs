@@ -116,14 +116,11 @@ pub async fn start_with(mut config: Config, extra: Router) -> Relay {
     config.listen = listener.local_addr().unwrap();
     let url = format!("http://{}", config.listen);
     let audit_log = config.audit.path.clone();
-    let header_timeout = config.limits.header_read_timeout;
+    let limits = config.limits.clone();
     let app = relay::routes::app_with(config, extra).unwrap();
-    tokio::spawn(relay::server::serve(
-        listener,
-        app,
-        header_timeout,
-        std::future::pending(),
-    ));
+    tokio::spawn(async move {
+        relay::server::serve(listener, app, &limits, std::future::pending()).await
+    });
     Relay { url, audit_log }
 }
 
