@@ -50,8 +50,8 @@ pub struct Args {
     pub identity_header: Option<String>,
 
     /// Header carrying a signed JWT assertion (Cf-Access-Jwt-Assertion,
-    /// x-goog-iap-jwt-assertion, X-Pomerium-Jwt-Assertion); needs --jwks-url,
-    /// --jwt-audience and --jwt-issuer.
+    /// x-goog-iap-jwt-assertion, X-Pomerium-Jwt-Assertion, or Authorization
+    /// with `Bearer`); needs --jwks-url, --jwt-audience and --jwt-issuer.
     #[arg(long, env = "RELAY_JWT_HEADER", requires_all = ["jwks_url", "jwt_audience", "jwt_issuer"])]
     pub jwt_header: Option<String>,
 
@@ -170,6 +170,9 @@ pub struct JwtConfig {
     pub jwks_url: Url,
     pub audience: String,
     pub issuer: String,
+    /// How soon an unknown key ID may make the relay fetch the JWKS again
+    /// (a minute; not a flag, the tests shorten it).
+    pub refetch_after: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -343,6 +346,7 @@ impl Args {
                 jwks_url: checked_base_url(url)?,
                 audience: audience.clone(),
                 issuer: issuer.clone(),
+                refetch_after: Duration::from_secs(60),
             }),
             _ => None,
         };
