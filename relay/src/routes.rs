@@ -106,7 +106,14 @@ pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
 
     let profile_path = format!("/{}", protocol::path::PROFILE);
     let router = Router::new()
-        .route(&profile_path, get(profile).fallback(method_not_allowed))
+        // HEAD explicitly: axum would otherwise answer it with the GET
+        // handler, asking Adapty for a body it then throws away.
+        .route(
+            &profile_path,
+            get(profile)
+                .head(method_not_allowed)
+                .fallback(method_not_allowed),
+        )
         .route("/api/{*rest}", any(api_not_found))
         .route("/metrics", get(render_metrics))
         .with_state(state)

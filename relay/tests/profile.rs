@@ -278,3 +278,24 @@ fn listening_beyond_loopback_without_host_names_refuses_to_start_and_says_why() 
         "{stderr}"
     );
 }
+
+/// HEAD is a method like any other but GET: refused, and Adapty is not asked.
+#[tokio::test]
+async fn head_and_every_method_but_get_are_405_and_never_reach_adapty() {
+    let (upstream, calls) = raw_upstream(vec![ok_json(SEED)]).await;
+    let relay = relay_to(&upstream, KEY).await.url;
+    for method in ["HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"] {
+        let response = reqwest::Client::new()
+            .request(
+                method.parse().unwrap(),
+                format!("{relay}/api/profile?customer_user_id=u"),
+            )
+            .header("X-CSRF", "1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 405, "{method}");
+        assert_eq!(response.headers()["allow"], "GET", "{method}");
+    }
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
