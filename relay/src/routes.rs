@@ -140,10 +140,27 @@ pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
         // Outside the concurrency limit: a connection beyond the cap never waits.
         .layer(middleware::from_fn(server::refuse_over_capacity))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(middleware::map_request(drop_unusable_request_id));
     Ok(router)
+}
+
+/// The span of a request in the relay's own log: method and path, never
+/// the query (it names the customer), and for the API only the route.
+fn request_span(request: &Request) -> tracing::Span {
+    let path = request.uri().path();
+    let path = match path.strip_prefix('/') {
+        Some(protocol::path::PROFILE) => path,
+        Some(api) if api.starts_with("api/") => "/api/…",
+        _ => path,
+    };
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|id| id.to_str().ok())
+        .unwrap_or_default();
+    tracing::debug_span!("request", method = %request.method(), path, request_id)
 }
 
 /// A client's (or its proxy's) request ID is kept for the log and the

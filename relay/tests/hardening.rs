@@ -741,3 +741,87 @@ async fn answers_no_one_takes_cannot_hold_more_than_the_memory_budget() {
     assert_eq!(response.bytes().await.unwrap().len(), big.len());
     drop(slow);
 }
+
+/// With hashed IDs, the ID a customer is looked up by appears in no line
+/// the relay prints, at the most verbose log level, whatever the lookup
+/// came to.
+#[tokio::test]
+async fn with_hashed_ids_no_customer_id_is_in_any_log_line_at_trace() {
+    let (upstream, _) = raw_upstream(vec![
+        ok_json(SEED),
+        http(
+            "404 Not Found",
+            "",
+            r#"{"error_code":"profile_does_not_exist","status_code":404}"#,
+        ),
+    ])
+    .await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_relay"))
+        .env("ADAPTY_API_KEY", KEY)
+        .env("RUST_LOG", "trace")
+        .args([
+            "--api-base",
+            &upstream,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .arg("--audit-hash-ids")
+        .arg("--static-dir")
+        .arg(static_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if client().get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ids = [
+        ("customer_user_id=", "cust-7Q9Z-found"),
+        ("customer_user_id=", "cust-7Q9Z-missing"),
+        ("customer_user_id=", "cust-7Q9Z-bad%0A"),
+        ("profile_id=", "7a9c0e1f-d00d-4e33-8c9d-88b05ac56559"),
+        ("profile_id=", "5f1d2c3b-0a9e-4e33-8c9d-d7a9c0e1f7q9"),
+    ];
+    let mut statuses = Vec::new();
+    for (param, id) in ids {
+        let (status, _, _) = get_json(&format!("{base}/api/profile?{param}{id}")).await;
+        statuses.push(status);
+    }
+    assert_eq!(statuses, [200, 404, 400, 404, 400]);
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let mut output = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut output)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut output)
+        .unwrap();
+    assert!(
+        output.contains("hmac-sha256:"),
+        "the audit log is in the output"
+    );
+    assert!(output.contains("TRACE"), "the relay logged at trace");
+    for needle in ["7Q9Z", "7q9z", "cust-", "7a9c0e1f"] {
+        let line = output.lines().find(|line| line.contains(needle));
+        assert!(line.is_none(), "{needle} in: {}", line.unwrap_or_default());
+    }
+}
