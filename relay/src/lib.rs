@@ -8,12 +8,14 @@
 //! asked), `limits` (how often); `upstream` (how Adapty is asked), `budget` (how
 //! much of its answers is held at once), `error`
 //! (every failure as one JSON shape), `audit`, `metrics`, `panel` (static
-//! files and security headers), `server` (connections and shutdown), and
+//! files and security headers), `server` (connections and shutdown),
+//! `connection` (a write deadline, and headers on hyper's own answers), and
 //! `demo` (a stand-in Adapty).
 
 pub mod audit;
 pub mod budget;
 pub mod config;
+pub mod connection;
 pub mod csrf;
 pub mod demo;
 pub mod error;

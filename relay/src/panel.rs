@@ -22,13 +22,26 @@ pub fn content_security_policy(static_dir: &Path) -> HeaderValue {
             )
         })
         .collect();
-    let policy = format!(
-        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; \
+    HeaderValue::try_from(policy(&hashes)).expect("the policy is ASCII")
+}
+
+/// The policy, allowing the inline scripts of these hashes (`'sha256-…'`,
+/// each after a space); with none, no script but the panel's own files.
+pub fn policy(script_hashes: &str) -> String {
+    format!(
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{script_hashes}; style-src 'self'; \
          img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; \
          frame-ancestors 'none'"
-    );
-    HeaderValue::try_from(policy).expect("the policy is ASCII")
+    )
 }
+
+/// The headers every answer carries besides its policy and caching.
+pub const HEADERS: [(&str, &str); 4] = [
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("x-frame-options", "DENY"),
+    ("cross-origin-opener-policy", "same-origin"),
+];
 
 /// The bodies of `<script>` elements without `src`.
 fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
@@ -52,19 +65,9 @@ pub async fn security_headers(
     let succeeded = response.status().is_success();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_SECURITY_POLICY, csp);
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        "cross-origin-opener-policy",
-        HeaderValue::from_static("same-origin"),
-    );
+    for (name, value) in HEADERS {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
     let cache = if api {
         // Personal data: no browser or proxy may keep a copy.
         "no-store"

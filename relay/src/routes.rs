@@ -124,8 +124,12 @@ pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
         // use an IP, and the answer carries nothing.
         .route("/healthz", get(|| async { "ok" }))
         .layer(CatchPanicLayer::custom(answer_panic))
-        .layer(middleware::from_fn_with_state(metrics, count_requests))
-        .layer(middleware::from_fn_with_state(csp, panel::security_headers))
+        .layer(GlobalConcurrencyLimitLayer::new(
+            config.limits.max_concurrent_requests.get(),
+        ))
+        // Outside the concurrency limit: a connection beyond the cap never waits.
+        .layer(middleware::from_fn(server::refuse_over_capacity))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // The fastest level: a big profile is compressed on every lookup, and
         // the default brotli level costs more time than it saves on a LAN or VPN.
         .layer(
@@ -133,12 +137,10 @@ pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
                 .quality(CompressionLevel::Fastest)
                 .compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_ABOVE_BYTES))),
         )
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(GlobalConcurrencyLimitLayer::new(
-            config.limits.max_concurrent_requests.get(),
-        ))
-        // Outside the concurrency limit: a connection beyond the cap never waits.
-        .layer(middleware::from_fn(server::refuse_over_capacity))
+        .layer(middleware::from_fn_with_state(metrics, count_requests))
+        // Outside every layer that answers by itself (the body limit's 413,
+        // the cap's 503), so that every answer carries the headers.
+        .layer(middleware::from_fn_with_state(csp, panel::security_headers))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

@@ -3,6 +3,7 @@
 //! relay stops accepting and finishes the requests in flight.
 
 use crate::config::Limits;
+use crate::connection::Connection;
 use crate::error::RelayError;
 use axum::extract::{ConnectInfo, Request};
 use axum::middleware::Next;
@@ -18,7 +19,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tokio_io_timeout::TimeoutStream;
 use tower::ServiceExt;
 
 /// Request headers larger than this are refused (431): hyper's minimum, and
@@ -66,10 +66,7 @@ pub async fn serve(
         };
         // Small responses go out at once instead of waiting on Nagle's algorithm.
         let _ = stream.set_nodelay(true);
-        // A client that stops reading makes a write wait: after the write
-        // timeout it fails, hyper drops the connection and the answer it held.
-        let mut stream = TimeoutStream::new(stream);
-        stream.set_write_timeout(Some(limits.write_timeout));
+        let stream = Connection::new(stream, limits.write_timeout);
         let permit = open.clone().try_acquire_owned().ok();
         let over = permit.is_none();
         let service = TowerToHyperService::new(app.clone().map_request(
@@ -83,8 +80,7 @@ pub async fn serve(
             },
         ));
         let builder = if over { &over_capacity } else { &http };
-        let connection =
-            graceful.watch(builder.serve_connection(TokioIo::new(Box::pin(stream)), service));
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             let _ = connection.await;
             drop(permit);

@@ -825,3 +825,61 @@ async fn with_hashed_ids_no_customer_id_is_in_any_log_line_at_trace() {
         assert!(line.is_none(), "{needle} in: {}", line.unwrap_or_default());
     }
 }
+
+/// Security headers on every answer, also those made below the relay's
+/// handlers: the body limit's 413, and hyper's own answers to requests it
+/// cannot parse (written straight to the socket).
+#[tokio::test]
+async fn answers_made_below_the_handlers_carry_the_security_headers_too() {
+    let (upstream, seen) = recording_upstream().await;
+    let relay = relay_to(&upstream, KEY).await;
+    let host = relay.url.trim_start_matches("http://").to_owned();
+    let long_uri = format!("/api/profile?customer_user_id={}", "u".repeat(20 * 1024));
+    let many_headers: String = (0..400)
+        .map(|n| format!("X-Padding-{n}: {}\r\n", "p".repeat(40)))
+        .collect();
+    let cases: Vec<(&str, String, u16)> = vec![
+        ("garbage request line", "NOT HTTP AT ALL\r\n\r\n".into(), 400),
+        (
+            "header line without colon",
+            format!("GET / HTTP/1.1\r\nHost: {host}\r\nno colon here\r\n\r\n"),
+            400,
+        ),
+        (
+            "headers over the limit",
+            format!("GET / HTTP/1.1\r\nHost: {host}\r\n{many_headers}\r\n"),
+            431,
+        ),
+        ("a 20 KB URI", format!("GET {long_uri} HTTP/1.1\r\nHost: {host}\r\n\r\n"), 431),
+        (
+            "a body over the limit",
+            format!(
+                "POST /api/profile HTTP/1.1\r\nHost: {host}\r\nX-CSRF: 1\r\nContent-Length: 65536\r\n\r\n{}",
+                "b".repeat(65536)
+            ),
+            413,
+        ),
+    ];
+    for (name, request, status) in cases {
+        let answer = raw_exchange(&relay.url, request.as_bytes(), Duration::from_secs(5)).await;
+        let head = answer
+            .split("\r\n\r\n")
+            .next()
+            .unwrap()
+            .to_ascii_lowercase();
+        assert_eq!(status_and_body(&answer).0, status, "{name}: {answer}");
+        for header in [
+            "content-security-policy: default-src 'none'",
+            "x-content-type-options: nosniff",
+            "x-frame-options: deny",
+            "referrer-policy: no-referrer",
+            "cross-origin-opener-policy: same-origin",
+        ] {
+            assert!(head.contains(header), "{name}: no {header} in\n{head}");
+        }
+    }
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "none of them reached Adapty"
+    );
+}
