@@ -1,12 +1,107 @@
 //! Serving the built panel, and the security headers every response carries.
+//!
+//! A path whose last segment has an extension names a file: it is served
+//! only if it is a regular file inside the static folder (no symlink
+//! leading out, no dotfile), else it is a 404 nobody keeps. Any other path
+//! is one of the panel's pages: index.html.
 
+use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use sha2::{Digest, Sha256};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use tower::ServiceExt;
+use tower_http::services::{ServeDir, ServeFile};
+
+/// The built panel: its folder, its files, and its page.
+#[derive(Clone)]
+pub struct Panel {
+    dir: PathBuf,
+    files: ServeDir,
+    page: ServeFile,
+}
+
+impl Panel {
+    pub fn new(static_dir: &Path) -> Panel {
+        // `cargo xtask` writes .br and .gz beside each built file, compressed
+        // once at the highest level; everything else is compressed per response.
+        let dir = static_dir
+            .canonicalize()
+            .unwrap_or_else(|_| static_dir.to_owned());
+        Panel {
+            files: ServeDir::new(&dir).precompressed_br().precompressed_gzip(),
+            page: ServeFile::new(dir.join("index.html"))
+                .precompressed_br()
+                .precompressed_gzip(),
+            dir,
+        }
+    }
+
+    /// Whether `path` (decoded, relative) and its precompressed siblings
+    /// are regular files inside the folder, symlinks resolved.
+    async fn holds(&self, path: &str) -> bool {
+        let file = self.dir.join(path);
+        let inside = |candidate: PathBuf| async move {
+            match tokio::fs::canonicalize(&candidate).await {
+                Ok(real) => {
+                    real.starts_with(&self.dir)
+                        && tokio::fs::metadata(&real)
+                            .await
+                            .is_ok_and(|meta| meta.is_file())
+                }
+                Err(_) => false,
+            }
+        };
+        if !inside(file.clone()).await {
+            return false;
+        }
+        for suffix in ["br", "gz"] {
+            let sibling = PathBuf::from(format!("{}.{suffix}", file.display()));
+            if tokio::fs::symlink_metadata(&sibling).await.is_ok() && !inside(sibling).await {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Everything that is not the API: a file of the panel, or its page.
+pub async fn serve(State(panel): State<Panel>, request: Request) -> Response {
+    let Ok(path) = percent_encoding::percent_decode_str(request.uri().path()).decode_utf8() else {
+        return not_found();
+    };
+    let segments: Vec<&str> = path
+        .split('/')
+        .filter(|segment| !segment.is_empty())
+        .collect();
+    if segments.iter().any(|segment| segment.starts_with('.')) {
+        return not_found();
+    }
+    let names_a_file = segments.last().is_some_and(|last| last.contains('.'));
+    let served = if !names_a_file {
+        panel.page.oneshot(request).await
+    } else if panel.holds(&segments.join("/")).await {
+        panel.files.oneshot(request).await
+    } else {
+        return not_found();
+    };
+    let Ok(response) = served;
+    response.map(Body::new)
+}
+
+/// A missing file: not the page (a CDN would keep a page served for a
+/// missing hashed asset for a year), and kept by no one.
+fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CACHE_CONTROL, "no-store")],
+        "not found\n",
+    )
+        .into_response()
+}
 
 /// A strict Content-Security-Policy that still lets the panel run: its wasm
 /// (`'wasm-unsafe-eval'`) and the inline start-up script Trunk writes into
@@ -76,7 +171,10 @@ pub async fn security_headers(
     } else {
         "no-cache"
     };
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    // An answer that says how to keep it (a missing file: not at all) is left so.
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    }
     response
 }
 

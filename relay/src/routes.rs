@@ -11,7 +11,7 @@ use crate::identity::{Actor, Identity};
 use crate::limits::RateLimits;
 use crate::lookup::Lookup;
 use crate::metrics::Metrics;
-use crate::panel;
+use crate::panel::{self, Panel};
 use crate::server;
 use crate::upstream::{Profile, Upstream};
 use axum::extract::{ConnectInfo, MatchedPath, RawQuery, Request, State};
@@ -29,7 +29,6 @@ use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove}
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 use url::Url;
 
@@ -91,17 +90,7 @@ pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
         config.listen,
     ));
 
-    let index = config.static_dir.join("index.html");
-    // `cargo xtask` writes .br and .gz beside each built file, compressed once
-    // at the highest level; everything else is compressed per response.
-    let panel = ServeDir::new(&config.static_dir)
-        .precompressed_br()
-        .precompressed_gzip()
-        .fallback(
-            ServeFile::new(index)
-                .precompressed_br()
-                .precompressed_gzip(),
-        );
+    let panel = Panel::new(&config.static_dir);
     let csp = panel::content_security_policy(&config.static_dir);
 
     let profile_path = format!("/{}", protocol::path::PROFILE);
@@ -117,8 +106,9 @@ pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
         .route("/api/{*rest}", any(api_not_found))
         .route("/metrics", get(render_metrics))
         .with_state(state)
+        .fallback(panel::serve)
+        .with_state(panel)
         .merge(extra)
-        .fallback_service(panel)
         .layer(middleware::from_fn_with_state(hosts, host::check))
         // Added after the host check, so outside it: health checkers often
         // use an IP, and the answer carries nothing.

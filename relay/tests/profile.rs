@@ -299,3 +299,57 @@ async fn head_and_every_method_but_get_are_405_and_never_reach_adapty() {
     }
     assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 0);
 }
+
+/// The panel's files are regular files inside the static folder; a path
+/// that names a file (it has an extension) is that file or a 404 nobody
+/// keeps, never the page; the page is for paths without an extension.
+#[tokio::test]
+async fn only_the_panels_own_files_are_served_and_a_missing_one_is_a_404_kept_nowhere() {
+    let (upstream, _) = recording_upstream().await;
+    let config = config(&upstream, KEY);
+    let dir = config.static_dir.clone();
+    let outside = std::env::temp_dir().join(format!("relay-outside-{}.txt", std::process::id()));
+    std::fs::write(&outside, "a secret beside the panel").unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("leak.txt")).unwrap();
+    std::os::unix::fs::symlink(dir.join("main-0123456789abcdef.css"), dir.join("alias.css"))
+        .unwrap();
+    std::fs::write(dir.join(".env"), "SECRET=1").unwrap();
+    std::fs::create_dir_all(dir.join(".git")).unwrap();
+    std::fs::write(dir.join(".git/config"), "[core]").unwrap();
+    std::fs::create_dir_all(dir.join("snippets.d")).unwrap();
+    let relay = start(config).await.url;
+
+    let page = "<title>panel</title>";
+    for (path, status, cache, body) in [
+        ("/", 200, "no-cache", Some(page)),
+        ("/customers/42", 200, "no-cache", Some(page)),
+        (
+            "/main-0123456789abcdef.css",
+            200,
+            "public, max-age=31536000, immutable",
+            Some("body"),
+        ),
+        ("/alias.css", 200, "no-cache", Some("body")),
+        ("/missing-0123456789abcdef.js", 404, "no-store", None),
+        ("/missing.css", 404, "no-store", None),
+        ("/favicon.ico", 404, "no-store", None),
+        ("/leak.txt", 404, "no-store", None),
+        ("/.env", 404, "no-store", None),
+        ("/%2eenv", 404, "no-store", None),
+        ("/.git/config", 404, "no-store", None),
+        ("/snippets.d", 404, "no-store", None),
+    ] {
+        let response = reqwest::get(format!("{relay}{path}")).await.unwrap();
+        assert_eq!(response.status(), status, "{path}");
+        assert_eq!(response.headers()["cache-control"], cache, "{path}");
+        let text = response.text().await.unwrap();
+        assert!(
+            !text.contains("secret") && !text.contains("SECRET"),
+            "{path}: {text}"
+        );
+        match body {
+            Some(expected) => assert!(text.contains(expected), "{path}: {text}"),
+            None => assert!(!text.contains(page), "{path} must not be the page"),
+        }
+    }
+}
