@@ -3,7 +3,9 @@
 //! A path whose last segment has an extension names a file: it is served
 //! only if it is a regular file inside the static folder (no symlink
 //! leading out, no dotfile), else it is a 404 nobody keeps. Any other path
-//! is one of the panel's pages: index.html.
+//! is one of the panel's pages: index.html, read for each request (it is
+//! about a kilobyte), with a policy allowing exactly its inline start-up
+//! script, so a panel deployed under a running relay runs at once.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -14,40 +16,40 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use tower::ServiceExt;
-use tower_http::services::{ServeDir, ServeFile};
+use tower_http::services::ServeDir;
 
-/// The built panel: its folder, its files, and its page.
+/// The built panel: its folder, and its files.
 #[derive(Clone)]
 pub struct Panel {
     dir: PathBuf,
     files: ServeDir,
-    page: ServeFile,
 }
 
 impl Panel {
     pub fn new(static_dir: &Path) -> Panel {
         // `cargo xtask` writes .br and .gz beside each built file, compressed
         // once at the highest level; everything else is compressed per response.
-        let dir = static_dir
-            .canonicalize()
-            .unwrap_or_else(|_| static_dir.to_owned());
         Panel {
-            files: ServeDir::new(&dir).precompressed_br().precompressed_gzip(),
-            page: ServeFile::new(dir.join("index.html"))
+            files: ServeDir::new(static_dir)
                 .precompressed_br()
                 .precompressed_gzip(),
-            dir,
+            dir: static_dir.to_owned(),
         }
     }
 
     /// Whether `path` (decoded, relative) and its precompressed siblings
-    /// are regular files inside the folder, symlinks resolved.
+    /// are regular files inside the folder, symlinks resolved (the folder's
+    /// own too, each time: a deploy may swap a symlink to it).
     async fn holds(&self, path: &str) -> bool {
+        let Ok(dir) = tokio::fs::canonicalize(&self.dir).await else {
+            return false;
+        };
+        let dir = &dir;
         let file = self.dir.join(path);
         let inside = |candidate: PathBuf| async move {
             match tokio::fs::canonicalize(&candidate).await {
                 Ok(real) => {
-                    real.starts_with(&self.dir)
+                    real.starts_with(dir)
                         && tokio::fs::metadata(&real)
                             .await
                             .is_ok_and(|meta| meta.is_file())
@@ -81,15 +83,45 @@ pub async fn serve(State(panel): State<Panel>, request: Request) -> Response {
         return not_found();
     }
     let names_a_file = segments.last().is_some_and(|last| last.contains('.'));
-    let served = if !names_a_file {
-        panel.page.oneshot(request).await
-    } else if panel.holds(&segments.join("/")).await {
+    if !names_a_file || segments == ["index.html"] {
+        return page(&panel.dir).await;
+    }
+    let served = if panel.holds(&segments.join("/")).await {
         panel.files.oneshot(request).await
     } else {
         return not_found();
     };
     let Ok(response) = served;
     response.map(Body::new)
+}
+
+/// index.html as it is now, with the policy that lets its scripts run.
+async fn page(dir: &Path) -> Response {
+    let Ok(html) = tokio::fs::read_to_string(dir.join("index.html")).await else {
+        tracing::warn!(dir = %dir.display(), "no built panel here; build it with `cargo xtask demo`");
+        return not_found();
+    };
+    let hashes: String = inline_scripts(&html)
+        .map(|script| {
+            let digest = Sha256::digest(script.as_bytes());
+            format!(
+                " 'sha256-{}'",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            )
+        })
+        .collect();
+    let policy = HeaderValue::try_from(policy(&hashes)).expect("the policy is ASCII");
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (header::CONTENT_SECURITY_POLICY, policy),
+        ],
+        html,
+    )
+        .into_response()
 }
 
 /// A missing file: not the page (a CDN would keep a page served for a
@@ -104,24 +136,9 @@ fn not_found() -> Response {
 }
 
 /// A strict Content-Security-Policy that still lets the panel run: its wasm
-/// (`'wasm-unsafe-eval'`) and the inline start-up script Trunk writes into
-/// index.html, allowed by its hash, computed from the file at start.
-pub fn content_security_policy(static_dir: &Path) -> HeaderValue {
-    let index = std::fs::read_to_string(static_dir.join("index.html")).unwrap_or_default();
-    let hashes: String = inline_scripts(&index)
-        .map(|script| {
-            let digest = Sha256::digest(script.as_bytes());
-            format!(
-                " 'sha256-{}'",
-                base64::engine::general_purpose::STANDARD.encode(digest)
-            )
-        })
-        .collect();
-    HeaderValue::try_from(policy(&hashes)).expect("the policy is ASCII")
-}
-
-/// The policy, allowing the inline scripts of these hashes (`'sha256-…'`,
-/// each after a space); with none, no script but the panel's own files.
+/// (`'wasm-unsafe-eval'`) and, on its page, the inline start-up script
+/// Trunk writes into index.html, allowed by its hash (`'sha256-…'`, each
+/// after a space). Without hashes, no script but the panel's own files.
 pub fn policy(script_hashes: &str) -> String {
     format!(
         "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{script_hashes}; style-src 'self'; \
@@ -129,6 +146,9 @@ pub fn policy(script_hashes: &str) -> String {
          frame-ancestors 'none'"
     )
 }
+
+static STRICT_POLICY: std::sync::LazyLock<HeaderValue> =
+    std::sync::LazyLock::new(|| HeaderValue::try_from(policy("")).expect("the policy is ASCII"));
 
 /// The headers every answer carries besides its policy and caching.
 pub const HEADERS: [(&str, &str); 4] = [
@@ -149,17 +169,16 @@ fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
 
 /// Headers every response gets, and caching by kind of file: Trunk's hashed
 /// assets never change, index.html must be revalidated so a deploy shows.
-pub async fn security_headers(
-    State(csp): State<HeaderValue>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// The page brings its own policy; every other answer gets the strict one.
+pub async fn security_headers(request: Request, next: Next) -> Response {
     let hashed_asset = is_hashed_asset(request.uri().path());
     let api = request.uri().path().starts_with("/api/");
     let mut response = next.run(request).await;
     let succeeded = response.status().is_success();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, STRICT_POLICY.clone());
+    }
     for (name, value) in HEADERS {
         headers.insert(name, HeaderValue::from_static(value));
     }

@@ -91,7 +91,6 @@ pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
     ));
 
     let panel = Panel::new(&config.static_dir);
-    let csp = panel::content_security_policy(&config.static_dir);
 
     let profile_path = format!("/{}", protocol::path::PROFILE);
     let router = Router::new()
@@ -130,7 +129,7 @@ pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
         .layer(middleware::from_fn_with_state(metrics, count_requests))
         // Outside every layer that answers by itself (the body limit's 413,
         // the cap's 503), so that every answer carries the headers.
-        .layer(middleware::from_fn_with_state(csp, panel::security_headers))
+        .layer(middleware::from_fn(panel::security_headers))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

@@ -353,3 +353,56 @@ async fn only_the_panels_own_files_are_served_and_a_missing_one_is_a_404_kept_no
         }
     }
 }
+
+/// A new panel deployed under a running relay runs: the policy of the page
+/// allows the inline start-up script of the index.html being served.
+#[tokio::test]
+async fn the_page_policy_follows_the_index_html_served_so_a_redeploy_needs_no_restart() {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let (upstream, _) = recording_upstream().await;
+    let config = config(&upstream, KEY);
+    let dir = config.static_dir.clone();
+    let relay = start(config).await.url;
+    let hash = |script: &str| {
+        let digest = Sha256::digest(script.as_bytes());
+        format!(
+            "'sha256-{}'",
+            base64::engine::general_purpose::STANDARD.encode(digest)
+        )
+    };
+    let policy = |path: &'static str| {
+        let relay = relay.clone();
+        async move {
+            let response = reqwest::get(format!("{relay}{path}")).await.unwrap();
+            response.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    assert!(policy("/").await.contains(&hash("start();")));
+
+    std::fs::write(
+        dir.join("index.html"),
+        "<!DOCTYPE html><title>panel v2</title><script type=\"module\">start(2);</script>",
+    )
+    .unwrap();
+    for path in ["/", "/index.html", "/customers/42"] {
+        let csp = policy(path).await;
+        assert!(csp.contains(&hash("start(2);")), "{path}: {csp}");
+        assert!(!csp.contains(&hash("start();")), "{path}: {csp}");
+    }
+    for path in [
+        "/api/profile?customer_user_id=u",
+        "/main-0123456789abcdef.css",
+        "/healthz",
+    ] {
+        let csp = policy(path).await;
+        assert!(
+            !csp.contains("sha256-"),
+            "{path}: no script runs from it: {csp}"
+        );
+        assert!(csp.contains("default-src 'none'"), "{path}: {csp}");
+    }
+}
