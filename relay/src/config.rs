@@ -31,6 +31,11 @@ pub struct Args {
     #[arg(long, env = "RELAY_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
+    /// The path prefix to serve the panel and the API under
+    /// (/tools/adapty); the bare prefix redirects to it with a slash.
+    #[arg(long, env = "RELAY_BASE_PATH", default_value = "/")]
+    pub base_path: String,
+
     /// The built panel (Trunk's `dist/`).
     #[arg(long, env = "RELAY_STATIC_DIR", default_value = "dist")]
     pub static_dir: PathBuf,
@@ -148,6 +153,8 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// `/tools/adapty`, or `None` for the root.
+    pub base_path: Option<String>,
     pub static_dir: PathBuf,
     pub upstream: UpstreamConfig,
     pub access: AccessConfig,
@@ -253,6 +260,7 @@ pub enum ConfigError {
     BaseUrlNotHttps(String),
     HeaderNameInvalid(String),
     OriginInvalid(String),
+    BasePathInvalid(String),
     HostInvalid(String),
     /// Room for answers smaller than the largest answer accepted.
     MemoryBelowMaxBody,
@@ -284,6 +292,11 @@ impl fmt::Display for ConfigError {
                 f,
                 "--public-origin {origin:?} is not an origin such as https://lookup.example.com \
                  (scheme and host, no path)"
+            ),
+            ConfigError::BasePathInvalid(base) => write!(
+                f,
+                "--base-path {base:?} is not a plain path such as /tools/adapty \
+                 (letters, digits, - . _ ~ between slashes)"
             ),
             ConfigError::HostInvalid(host) => write!(
                 f,
@@ -369,8 +382,11 @@ impl Args {
         {
             return Err(ConfigError::HostsUnknown(self.listen));
         }
+        let base_path = crate::base_path::normalized(&self.base_path)
+            .ok_or_else(|| ConfigError::BasePathInvalid(self.base_path.clone()))?;
         Ok(Config {
             listen: self.listen,
+            base_path,
             static_dir: self.static_dir,
             upstream: UpstreamConfig {
                 base: checked_base_url(base)?,

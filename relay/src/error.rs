@@ -114,6 +114,8 @@ impl IntoResponse for RelayError {
         let body = json!({"error": {"code": self.code().as_str(), "message": self.message()}});
         let mut response = (self.status(), Json(body)).into_response();
         let headers = response.headers_mut();
+        // It may be about a customer: no browser or proxy keeps a copy.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         match self {
             RelayError::RateLimited {
                 retry_after_secs: Some(seconds),

@@ -3,7 +3,7 @@
 //! It forwards exactly one read, `GET /api/profile`, to Adapty's profile
 //! endpoint with the key added, and serves the panel's static files.
 //! Reading order: `config` (what the operator sets), `routes` (the HTTP
-//! surface and the order of checks), then what each check is: `host` (only
+//! surface and the order of checks, under `base_path`), then what each check is: `host` (only
 //! the host names the operator expects), `csrf` (only the panel may call), `identity` (who is asking), `lookup` (what may be
 //! asked), `limits` (how often); `upstream` (how Adapty is asked), `budget` (how
 //! much of its answers is held at once), `error`
@@ -13,6 +13,7 @@
 //! `demo` (a stand-in Adapty).
 
 pub mod audit;
+pub mod base_path;
 pub mod budget;
 pub mod config;
 pub mod connection;

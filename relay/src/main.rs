@@ -50,7 +50,8 @@ async fn main() -> ExitCode {
     if let Ok(bound) = listener.local_addr() {
         config.listen = bound;
     }
-    let url = format!("http://{}", config.listen);
+    let base_path = config.base_path.as_deref().unwrap_or_default();
+    let url = format!("http://{}{base_path}", config.listen);
     if demo {
         println!("adapty-lookup demo: open {url}");
         println!("Sample customers (Adapty stand-in, no key needed):");

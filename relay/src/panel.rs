@@ -172,7 +172,6 @@ fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
 /// The page brings its own policy; every other answer gets the strict one.
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let hashed_asset = is_hashed_asset(request.uri().path());
-    let api = request.uri().path().starts_with("/api/");
     let mut response = next.run(request).await;
     let succeeded = response.status().is_success();
     let headers = response.headers_mut();
@@ -182,15 +181,13 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     for (name, value) in HEADERS {
         headers.insert(name, HeaderValue::from_static(value));
     }
-    let cache = if api {
-        // Personal data: no browser or proxy may keep a copy.
-        "no-store"
-    } else if hashed_asset && succeeded {
+    let cache = if hashed_asset && succeeded {
         "public, max-age=31536000, immutable"
     } else {
         "no-cache"
     };
-    // An answer that says how to keep it (a missing file: not at all) is left so.
+    // An answer that says how to keep it is left so: the API's (personal
+    // data: no-store), a missing file's (no-store).
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     }

@@ -2,6 +2,7 @@
 //! panel, with the layers every response passes through.
 
 use crate::audit::{self, AuditLog};
+use crate::base_path;
 use crate::budget::{Budget, HeldBody};
 use crate::config::Config;
 use crate::csrf;
@@ -126,9 +127,21 @@ pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
                 .quality(CompressionLevel::Fastest)
                 .compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_ABOVE_BYTES))),
         )
-        .layer(middleware::from_fn_with_state(metrics, count_requests))
+        .layer(middleware::from_fn_with_state(metrics, count_requests));
+    let router = match config.base_path {
+        None => router,
+        Some(base) => {
+            let base: Arc<str> = base.into();
+            // A service of its own, so that the prefix is taken off before routing.
+            Router::new().fallback_service(tower::Layer::layer(
+                &middleware::from_fn_with_state(base, base_path::strip),
+                router,
+            ))
+        }
+    };
+    let router = router
         // Outside every layer that answers by itself (the body limit's 413,
-        // the cap's 503), so that every answer carries the headers.
+        // the cap's 503, the base path's redirect), so every answer has them.
         .layer(middleware::from_fn(panel::security_headers))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
@@ -141,10 +154,11 @@ pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
 /// the query (it names the customer), and for the API only the route.
 fn request_span(request: &Request) -> tracing::Span {
     let path = request.uri().path();
-    let path = match path.strip_prefix('/') {
-        Some(protocol::path::PROFILE) => path,
-        Some(api) if api.starts_with("api/") => "/api/…",
-        _ => path,
+    // Under a base path too: whatever follows /api/ is the route or hidden.
+    let path = match path.find("/api/") {
+        Some(at) if &path[at + 1..] == protocol::path::PROFILE => path.to_owned(),
+        Some(at) => format!("{}/api/…", &path[..at]),
+        None => path.to_owned(),
     };
     let request_id = request
         .headers()
@@ -197,7 +211,11 @@ async fn profile(
         .map_or_else(|error| error.code().as_str(), |_| "ok");
     let response = match done.result {
         Ok(profile) => (
-            [(header::CONTENT_TYPE, "application/json")],
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                // Personal data: no browser or proxy may keep a copy.
+                (header::CACHE_CONTROL, "no-store"),
+            ],
             HeldBody::body(profile.bytes, profile.reservation),
         )
             .into_response(),

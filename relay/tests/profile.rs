@@ -406,3 +406,76 @@ async fn the_page_policy_follows_the_index_html_served_so_a_redeploy_needs_no_re
         assert!(csp.contains("default-src 'none'"), "{path}: {csp}");
     }
 }
+
+/// Under a path prefix, without help from the proxy: the panel, the API,
+/// health and metrics under it (the last two at the root too), the bare
+/// prefix redirected to itself with a slash, nothing outside it.
+#[tokio::test]
+async fn the_relay_serves_under_a_base_path_and_redirects_the_bare_prefix() {
+    let (upstream, calls) = raw_upstream(vec![ok_json(SEED)]).await;
+    let relay = start(config_with(
+        &upstream,
+        KEY,
+        &["--base-path", "tools/adapty/"],
+    ))
+    .await
+    .url;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = |path: &str| {
+        client
+            .get(format!("{relay}{path}"))
+            .header("X-CSRF", "1")
+            .send()
+    };
+
+    for (path, location) in [
+        ("/tools/adapty", "/tools/adapty/"),
+        (
+            "/tools/adapty?customer_user_id=x%20y",
+            "/tools/adapty/?customer_user_id=x%20y",
+        ),
+    ] {
+        let response = get(path).await.unwrap();
+        assert_eq!(response.status(), 308, "{path}");
+        assert_eq!(response.headers()["location"], location, "{path}");
+        assert!(response.headers().contains_key("content-security-policy"));
+    }
+    let page = get("/tools/adapty/").await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("<title>panel</title>"));
+    let profile = get("/tools/adapty/api/profile?customer_user_id=u")
+        .await
+        .unwrap();
+    assert_eq!(profile.status(), 200);
+    assert_eq!(profile.headers()["cache-control"], "no-store");
+    assert_eq!(profile.text().await.unwrap(), SEED);
+    let asset = get("/tools/adapty/main-0123456789abcdef.css")
+        .await
+        .unwrap();
+    assert_eq!(asset.status(), 200);
+    for path in [
+        "/tools/adapty/healthz",
+        "/healthz",
+        "/tools/adapty/metrics",
+        "/metrics",
+    ] {
+        assert_eq!(get(path).await.unwrap().status(), 200, "{path}");
+    }
+    for path in [
+        "/",
+        "/api/profile?customer_user_id=u",
+        "/tools/adaptyx",
+        "/tools",
+    ] {
+        let response = get(path).await.unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+        assert!(
+            response.headers().contains_key("content-security-policy"),
+            "{path}"
+        );
+    }
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
