@@ -74,15 +74,17 @@ impl LookupError {
                 email: lookup.id.contains('@'),
             },
             ErrorCode::RelayMisconfigured => LookupError::RelayMisconfigured,
-            ErrorCode::RateLimited => LookupError::RateLimited {
+            ErrorCode::RateLimited | ErrorCode::Busy => LookupError::RateLimited {
                 retry_after_secs: retry_after.and_then(|value| value.trim().parse().ok()),
             },
             ErrorCode::Unauthenticated => LookupError::SignInExpired,
-            ErrorCode::Forbidden => LookupError::Forbidden,
+            ErrorCode::Forbidden | ErrorCode::HostNotAllowed => LookupError::Forbidden,
             ErrorCode::UpstreamTimeout => LookupError::UpstreamTimeout,
             ErrorCode::UpstreamError | ErrorCode::UpstreamTooLarge => {
                 LookupError::UpstreamFailed(error.message)
             }
+            // A bug in the relay: its message says so, and to tell the operator.
+            ErrorCode::InternalError => LookupError::Unexpected(error.message),
             // The panel asks only for paths and methods that exist: one of
             // these means panel and relay are of different versions.
             ErrorCode::NotFound | ErrorCode::MethodNotAllowed => {
@@ -215,8 +217,10 @@ mod tests {
     fn every_code_the_relay_can_send_is_understood() {
         for &code in ErrorCode::ALL {
             let error = relay(400, code.as_str());
-            let expected_unexpected =
-                matches!(code, ErrorCode::NotFound | ErrorCode::MethodNotAllowed);
+            let expected_unexpected = matches!(
+                code,
+                ErrorCode::NotFound | ErrorCode::MethodNotAllowed | ErrorCode::InternalError
+            );
             assert_eq!(
                 matches!(error, LookupError::Unexpected(_)),
                 expected_unexpected,

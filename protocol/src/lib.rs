@@ -51,6 +51,13 @@ pub enum ErrorCode {
     UpstreamError,
     UpstreamTooLarge,
     UpstreamTimeout,
+    /// A bug in the relay failed this one request; it is logged.
+    InternalError,
+    /// The request names a host the relay does not serve (421).
+    HostNotAllowed,
+    /// The relay is at a limit of its own (connections, memory); with
+    /// `Retry-After` (503).
+    Busy,
 }
 
 impl ErrorCode {
@@ -67,6 +74,9 @@ impl ErrorCode {
         ErrorCode::UpstreamError,
         ErrorCode::UpstreamTooLarge,
         ErrorCode::UpstreamTimeout,
+        ErrorCode::InternalError,
+        ErrorCode::HostNotAllowed,
+        ErrorCode::Busy,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -82,6 +92,9 @@ impl ErrorCode {
             ErrorCode::UpstreamError => "upstream_error",
             ErrorCode::UpstreamTooLarge => "upstream_too_large",
             ErrorCode::UpstreamTimeout => "upstream_timeout",
+            ErrorCode::InternalError => "internal_error",
+            ErrorCode::HostNotAllowed => "host_not_allowed",
+            ErrorCode::Busy => "busy",
         }
     }
 

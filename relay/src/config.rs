@@ -1,10 +1,12 @@
 //! What the operator sets: flags, each with an environment equivalent.
 
+use axum::http::uri::Authority;
 use axum::http::{HeaderName, HeaderValue};
 use clap::Parser;
 use reqwest::Url;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -29,17 +31,23 @@ pub struct Args {
     #[arg(long, env = "RELAY_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
+    /// The path prefix to serve the panel and the API under
+    /// (/tools/adapty); the bare prefix redirects to it with a slash.
+    #[arg(long, env = "RELAY_BASE_PATH", default_value = "/")]
+    pub base_path: String,
+
     /// The built panel (Trunk's `dist/`).
     #[arg(long, env = "RELAY_STATIC_DIR", default_value = "dist")]
     pub static_dir: PathBuf,
 
     /// Total time one lookup may spend on Adapty, in seconds.
-    #[arg(long, env = "RELAY_UPSTREAM_TIMEOUT_SECS", default_value_t = 10)]
+    #[arg(long, env = "RELAY_UPSTREAM_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
     pub upstream_timeout_secs: u64,
 
     /// Largest profile body accepted from Adapty, in bytes.
-    #[arg(long, env = "RELAY_UPSTREAM_MAX_BYTES", default_value_t = 16 * 1024 * 1024)]
-    pub upstream_max_bytes: usize,
+    #[arg(long, env = "RELAY_UPSTREAM_MAX_BYTES", default_value = "16777216")]
+    pub upstream_max_bytes: NonZeroUsize,
 
     /// Header carrying the signed-in user's identity, set by the SSO proxy
     /// (e.g. X-Forwarded-Email from oauth2-proxy); API calls without it get 401.
@@ -47,8 +55,8 @@ pub struct Args {
     pub identity_header: Option<String>,
 
     /// Header carrying a signed JWT assertion (Cf-Access-Jwt-Assertion,
-    /// x-goog-iap-jwt-assertion, X-Pomerium-Jwt-Assertion); needs --jwks-url,
-    /// --jwt-audience and --jwt-issuer.
+    /// x-goog-iap-jwt-assertion, X-Pomerium-Jwt-Assertion, or Authorization
+    /// with `Bearer`); needs --jwks-url, --jwt-audience and --jwt-issuer.
     #[arg(long, env = "RELAY_JWT_HEADER", requires_all = ["jwks_url", "jwt_audience", "jwt_issuer"])]
     pub jwt_header: Option<String>,
 
@@ -64,10 +72,16 @@ pub struct Args {
     #[arg(long, env = "RELAY_JWT_ISSUER")]
     pub jwt_issuer: Option<String>,
 
-    /// The panel's public origin (https://lookup.example.com) when the proxy
-    /// rewrites Host; cross-site checks compare Origin against it.
-    #[arg(long, env = "RELAY_PUBLIC_ORIGIN")]
-    pub public_origin: Option<String>,
+    /// The panel's public origin (https://lookup.example.com); repeatable,
+    /// or comma-separated in the environment. Requests must name its host
+    /// (DNS rebinding guard) and cross-site checks compare Origin against it.
+    #[arg(long, env = "RELAY_PUBLIC_ORIGIN", value_delimiter = ',')]
+    pub public_origin: Vec<String>,
+
+    /// Another Host clients may name (`name` on any port, or `name:port`),
+    /// e.g. what a proxy sends; repeatable, or comma-separated in the environment.
+    #[arg(long, env = "RELAY_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_host: Vec<String>,
 
     /// Audit log file (one JSON line per lookup); standard output when unset.
     #[arg(long, env = "RELAY_AUDIT_LOG")]
@@ -77,26 +91,48 @@ pub struct Args {
     #[arg(long, env = "RELAY_AUDIT_HASH_IDS")]
     pub audit_hash_ids: bool,
 
+    /// Refused calls (before Adapty) audited per client address a minute;
+    /// the rest are counted in one line a minute.
+    #[arg(long, env = "RELAY_AUDIT_REFUSED_PER_MINUTE", default_value = "60")]
+    pub audit_refused_per_minute: NonZeroU32,
+
     /// Lookups one person may make per minute.
-    #[arg(long, env = "RELAY_RATE_LIMIT_PER_MINUTE", default_value_t = 60)]
-    pub rate_limit_per_minute: u32,
+    #[arg(long, env = "RELAY_RATE_LIMIT_PER_MINUTE", default_value = "60")]
+    pub rate_limit_per_minute: NonZeroU32,
 
     /// Lookups the whole relay may make per minute, to protect the app's
     /// shared Adapty quota.
     #[arg(
         long,
         env = "RELAY_GLOBAL_RATE_LIMIT_PER_MINUTE",
-        default_value_t = 600
+        default_value = "600"
     )]
-    pub global_rate_limit_per_minute: u32,
+    pub global_rate_limit_per_minute: NonZeroU32,
 
     /// Time a client may take to send its request headers (slowloris guard).
-    #[arg(long, env = "RELAY_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    #[arg(long, env = "RELAY_HEADER_READ_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
     pub header_read_timeout_secs: u64,
 
+    /// Time a write to a client may wait for the client to read; then the
+    /// connection and the answer it holds are dropped (slow readers).
+    #[arg(long, env = "RELAY_WRITE_TIMEOUT_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub write_timeout_secs: u64,
+
+    /// Open client connections; beyond them a connection gets only
+    /// /healthz, or 503 for anything else.
+    #[arg(long, env = "RELAY_MAX_CONNECTIONS", default_value = "1024")]
+    pub max_connections: NonZeroUsize,
+
+    /// Bytes of Adapty's answers held in memory at once, for all clients
+    /// together; at least --upstream-max-bytes. Beyond it a lookup gets 503.
+    #[arg(long, env = "RELAY_RESPONSE_MEMORY_BYTES", default_value = "16777216")]
+    pub response_memory_bytes: NonZeroUsize,
+
     /// Requests handled at once; more wait.
-    #[arg(long, env = "RELAY_MAX_CONCURRENT_REQUESTS", default_value_t = 256)]
-    pub max_concurrent_requests: usize,
+    #[arg(long, env = "RELAY_MAX_CONCURRENT_REQUESTS", default_value = "256")]
+    pub max_concurrent_requests: NonZeroUsize,
 
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, env = "RELAY_LOG_FORMAT", default_value = "text")]
@@ -123,6 +159,8 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// `/tools/adapty`, or `None` for the root.
+    pub base_path: Option<String>,
     pub static_dir: PathBuf,
     pub upstream: UpstreamConfig,
     pub access: AccessConfig,
@@ -138,12 +176,13 @@ pub struct PanelConfig {
     pub dashboard_profile_url: Option<String>,
 }
 
-/// Who may ask: the SSO identity and the cross-site rules.
+/// Who may ask: the SSO identity, the cross-site rules and the hosts served.
 #[derive(Debug, Clone, Default)]
 pub struct AccessConfig {
     pub identity_header: Option<HeaderName>,
     pub jwt: Option<JwtConfig>,
-    pub public_origin: Option<String>,
+    pub public_origins: Vec<Url>,
+    pub allowed_hosts: Vec<Authority>,
 }
 
 #[derive(Debug, Clone)]
@@ -152,31 +191,27 @@ pub struct JwtConfig {
     pub jwks_url: Url,
     pub audience: String,
     pub issuer: String,
+    /// How soon an unknown key ID may make the relay fetch the JWKS again
+    /// (a minute; not a flag, the tests shorten it).
+    pub refetch_after: Duration,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AuditConfig {
     pub path: Option<PathBuf>,
     pub hash_ids: bool,
+    pub refused_per_minute: NonZeroU32,
 }
 
 #[derive(Debug, Clone)]
 pub struct Limits {
-    pub per_actor_per_minute: u32,
-    pub global_per_minute: u32,
+    pub per_actor_per_minute: NonZeroU32,
+    pub global_per_minute: NonZeroU32,
     pub header_read_timeout: Duration,
-    pub max_concurrent_requests: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            per_actor_per_minute: 60,
-            global_per_minute: 600,
-            header_read_timeout: Duration::from_secs(10),
-            max_concurrent_requests: 256,
-        }
-    }
+    pub write_timeout: Duration,
+    pub max_connections: NonZeroUsize,
+    pub response_memory_bytes: NonZeroUsize,
+    pub max_concurrent_requests: NonZeroUsize,
 }
 
 #[derive(Debug, Clone)]
@@ -184,7 +219,7 @@ pub struct UpstreamConfig {
     pub base: Url,
     pub key: ApiKey,
     pub timeout: Duration,
-    pub max_body_bytes: usize,
+    pub max_body_bytes: NonZeroUsize,
 }
 
 /// The `Authorization` value for Adapty, marked sensitive so that HTTP
@@ -231,12 +266,21 @@ pub enum ConfigError {
     KeyMissing,
     KeyEmpty,
     KeyNotPrintable,
-    KeyFileUnreadable { path: PathBuf, reason: String },
+    KeyFileUnreadable {
+        path: PathBuf,
+        reason: String,
+    },
     BaseUrlInvalid(String),
     BaseUrlNotHttps(String),
     HeaderNameInvalid(String),
-    LimitZero(&'static str),
     DashboardUrlInvalid(String),
+    OriginInvalid(String),
+    BasePathInvalid(String),
+    HostInvalid(String),
+    /// Room for answers smaller than the largest answer accepted.
+    MemoryBelowMaxBody,
+    /// Listening beyond loopback without knowing the names clients use.
+    HostsUnknown(SocketAddr),
 }
 
 impl fmt::Display for ConfigError {
@@ -259,11 +303,35 @@ impl fmt::Display for ConfigError {
                 "{url} must use https (plain http is allowed only to loopback)"
             ),
             ConfigError::HeaderNameInvalid(name) => write!(f, "not a valid HTTP header name: {name:?}"),
-            ConfigError::LimitZero(what) => write!(f, "{what} must be at least 1"),
             ConfigError::DashboardUrlInvalid(url) => write!(
                 f,
                 "RELAY_DASHBOARD_PROFILE_URL must be an https URL with {{profile_id}} in it, \
                  e.g. https://app.adapty.io/profiles/{{profile_id}}: {url}"
+            ),
+            ConfigError::OriginInvalid(origin) => write!(
+                f,
+                "--public-origin {origin:?} is not an origin such as https://lookup.example.com \
+                 (scheme and host, no path)"
+            ),
+            ConfigError::BasePathInvalid(base) => write!(
+                f,
+                "--base-path {base:?} is not a plain path such as /tools/adapty \
+                 (letters, digits, - . _ ~ between slashes)"
+            ),
+            ConfigError::HostInvalid(host) => write!(
+                f,
+                "--allowed-host {host:?} is not a host name or host:port"
+            ),
+            ConfigError::MemoryBelowMaxBody => f.write_str(
+                "--response-memory-bytes must be at least --upstream-max-bytes, \
+                 or the largest answer accepted could never be held",
+            ),
+            ConfigError::HostsUnknown(listen) => write!(
+                f,
+                "listening on {listen}, beyond loopback, the relay must know the host names \
+                 clients use to reach it, and refuses every other (against DNS rebinding): set \
+                 --public-origin (RELAY_PUBLIC_ORIGIN) to the panel's public URL, or \
+                 --allowed-host (RELAY_ALLOWED_HOSTS) to each Host your proxy sends"
             ),
         }
     }
@@ -311,35 +379,51 @@ impl Args {
                 jwks_url: checked_base_url(url)?,
                 audience: audience.clone(),
                 issuer: issuer.clone(),
+                refetch_after: Duration::from_secs(60),
             }),
             _ => None,
         };
-        if self.rate_limit_per_minute == 0 {
-            return Err(ConfigError::LimitZero("RELAY_RATE_LIMIT_PER_MINUTE"));
+        let public_origins = self
+            .public_origin
+            .iter()
+            .map(|origin| checked_origin(origin))
+            .collect::<Result<Vec<_>, _>>()?;
+        let allowed_hosts = self
+            .allowed_host
+            .iter()
+            .map(|host| {
+                crate::host::parse(host).ok_or_else(|| ConfigError::HostInvalid(host.clone()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if self.response_memory_bytes < self.upstream_max_bytes {
+            return Err(ConfigError::MemoryBelowMaxBody);
         }
-        if self.global_rate_limit_per_minute == 0 {
-            return Err(ConfigError::LimitZero("RELAY_GLOBAL_RATE_LIMIT_PER_MINUTE"));
+        if !self.listen.ip().is_loopback() && public_origins.is_empty() && allowed_hosts.is_empty()
+        {
+            return Err(ConfigError::HostsUnknown(self.listen));
         }
-        if self.max_concurrent_requests == 0 {
-            return Err(ConfigError::LimitZero("RELAY_MAX_CONCURRENT_REQUESTS"));
-        }
+        let base_path = crate::base_path::normalized(&self.base_path)
+            .ok_or_else(|| ConfigError::BasePathInvalid(self.base_path.clone()))?;
         Ok(Config {
             listen: self.listen,
+            base_path,
             static_dir: self.static_dir,
             upstream: UpstreamConfig {
                 base: checked_base_url(base)?,
                 key,
-                timeout: Duration::from_secs(self.upstream_timeout_secs.max(1)),
+                timeout: Duration::from_secs(self.upstream_timeout_secs),
                 max_body_bytes: self.upstream_max_bytes,
             },
             access: AccessConfig {
                 identity_header: self.identity_header.as_deref().map(header).transpose()?,
                 jwt,
-                public_origin: self.public_origin,
+                public_origins,
+                allowed_hosts,
             },
             audit: AuditConfig {
                 path: self.audit_log,
                 hash_ids: self.audit_hash_ids,
+                refused_per_minute: self.audit_refused_per_minute,
             },
             panel: PanelConfig {
                 dashboard_profile_url: self
@@ -351,11 +435,25 @@ impl Args {
             limits: Limits {
                 per_actor_per_minute: self.rate_limit_per_minute,
                 global_per_minute: self.global_rate_limit_per_minute,
-                header_read_timeout: Duration::from_secs(self.header_read_timeout_secs.max(1)),
+                header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+                write_timeout: Duration::from_secs(self.write_timeout_secs),
+                max_connections: self.max_connections,
+                response_memory_bytes: self.response_memory_bytes,
                 max_concurrent_requests: self.max_concurrent_requests,
             },
         })
     }
+}
+
+/// An origin as browsers send it: http(s), a host, nothing after.
+fn checked_origin(origin: &str) -> Result<Url, ConfigError> {
+    let invalid = || ConfigError::OriginInvalid(origin.to_owned());
+    let url = Url::parse(origin).map_err(|_| invalid())?;
+    let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || !bare {
+        return Err(invalid());
+    }
+    Ok(url)
 }
 
 /// https only: the key (and, for the JWKS, the trust in identities) must
@@ -420,7 +518,7 @@ mod tests {
             base: checked_base_url("https://api.adapty.io").unwrap(),
             key,
             timeout: Duration::from_secs(1),
-            max_body_bytes: 1,
+            max_body_bytes: NonZeroUsize::MIN,
         };
         let debug = format!("{config:?}");
         assert!(!debug.contains("abc123"), "{debug}");
@@ -435,6 +533,101 @@ mod tests {
             ApiKey::new("a\u{7}b"),
             Err(ConfigError::KeyNotPrintable)
         ));
+    }
+
+    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("relay").chain(args.iter().copied()))
+    }
+
+    /// Bounds live in the parser, so a zero is refused with the flag's name,
+    /// never silently raised to 1 or checked again by hand.
+    #[test]
+    fn zeros_are_refused_by_the_parser_naming_the_flag() {
+        for flag in [
+            "--upstream-timeout-secs",
+            "--upstream-max-bytes",
+            "--rate-limit-per-minute",
+            "--global-rate-limit-per-minute",
+            "--header-read-timeout-secs",
+            "--max-concurrent-requests",
+            "--max-connections",
+            "--write-timeout-secs",
+            "--response-memory-bytes",
+            "--audit-refused-per-minute",
+        ] {
+            let error = parse(&[flag, "0"]).expect_err(flag).to_string();
+            assert!(error.contains(flag), "{error}");
+            assert!(parse(&[flag, "1"]).is_ok(), "{flag} 1");
+        }
+    }
+
+    /// Durations have a ceiling too: the relay adds them to the clock.
+    #[test]
+    fn timeouts_beyond_their_range_are_refused() {
+        for flag in ["--upstream-timeout-secs", "--header-read-timeout-secs"] {
+            let error = parse(&[flag, "18446744073709551615"]).expect_err(flag);
+            assert!(error.to_string().contains("1..=600"), "{error}");
+        }
+    }
+
+    #[test]
+    fn beyond_loopback_the_relay_must_know_its_host_names() {
+        let config = |args: &[&str]| {
+            parse(args)
+                .unwrap()
+                .into_config_with("https://api.adapty.io", ApiKey::new("k").unwrap())
+        };
+        let error = config(&["--listen", "0.0.0.0:8080"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("--public-origin")
+                && error.contains("--allowed-host")
+                && error.contains("DNS rebinding"),
+            "{error}"
+        );
+        assert!(config(&["--listen", "127.0.0.1:8080"]).is_ok());
+        assert!(config(&["--listen", "[::1]:8080"]).is_ok());
+        assert!(config(&[
+            "--listen",
+            "0.0.0.0:8080",
+            "--allowed-host",
+            "relay.internal:8080"
+        ])
+        .is_ok());
+        let both = config(&[
+            "--listen",
+            "0.0.0.0:8080",
+            "--public-origin",
+            "https://a.example.com",
+            "--public-origin",
+            "https://b.example.com",
+        ])
+        .unwrap();
+        assert_eq!(both.access.public_origins.len(), 2);
+        for bad in [
+            "lookup.example.com",
+            "https://a.example.com/panel",
+            "ftp://a.example.com",
+            "null",
+        ] {
+            assert!(
+                matches!(
+                    config(&["--public-origin", bad]),
+                    Err(ConfigError::OriginInvalid(_))
+                ),
+                "{bad}"
+            );
+        }
+        for bad in ["a b", "user@host", "host:port"] {
+            assert!(
+                matches!(
+                    config(&["--allowed-host", bad]),
+                    Err(ConfigError::HostInvalid(_))
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -5,8 +5,9 @@
 use crate::error::RelayError;
 use axum::http::{header, HeaderMap};
 use protocol::{CSRF_HEADER, CSRF_VALUE};
+use url::Url;
 
-pub fn check(headers: &HeaderMap, public_origin: Option<&str>) -> Result<(), RelayError> {
+pub fn check(headers: &HeaderMap, public_origins: &[Url]) -> Result<(), RelayError> {
     let forbidden = |why: &str| Err(RelayError::Forbidden(why.to_owned()));
     if headers
         .get(CSRF_HEADER)
@@ -21,18 +22,23 @@ pub fn check(headers: &HeaderMap, public_origin: Option<&str>) -> Result<(), Rel
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or_default();
-        if !is_own_origin(origin, headers, public_origin) {
+        if !is_own_origin(origin, headers, public_origins) {
             return forbidden("requests from another origin are not allowed");
         }
     }
     Ok(())
 }
 
-/// The configured public origin, or else the host the request was sent to
-/// (as the proxy forwarded it).
-fn is_own_origin(origin: &str, headers: &HeaderMap, public_origin: Option<&str>) -> bool {
-    if let Some(public) = public_origin {
-        return origin.trim_end_matches('/') == public.trim_end_matches('/');
+/// One of the configured public origins, or else the host the request was
+/// sent to (as the proxy forwarded it).
+fn is_own_origin(origin: &str, headers: &HeaderMap, public_origins: &[Url]) -> bool {
+    if !public_origins.is_empty() {
+        // Opaque origins ("null") do not parse, and match nothing.
+        return Url::parse(origin).is_ok_and(|origin| {
+            public_origins
+                .iter()
+                .any(|public| public.origin() == origin.origin())
+        });
     }
     let Some(authority) = origin.split_once("://").map(|(_, rest)| rest) else {
         return false; // "null" and other opaque origins
@@ -53,6 +59,10 @@ mod tests {
     use super::*;
     use axum::http::HeaderValue;
 
+    fn origins(urls: &[&str]) -> Vec<Url> {
+        urls.iter().map(|url| url.parse().unwrap()).collect()
+    }
+
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for (name, value) in pairs {
@@ -63,20 +73,29 @@ mod tests {
 
     #[test]
     fn the_panels_own_calls_pass() {
-        assert!(check(&headers(&[("x-csrf", "1")]), None).is_ok());
+        assert!(check(&headers(&[("x-csrf", "1")]), &[]).is_ok());
         let same_origin = headers(&[
             ("x-csrf", "1"),
             ("sec-fetch-site", "same-origin"),
             ("origin", "https://lookup.example.com"),
             ("host", "lookup.example.com"),
         ]);
-        assert!(check(&same_origin, None).is_ok());
+        assert!(check(&same_origin, &[]).is_ok());
         let proxied = headers(&[
             ("x-csrf", "1"),
             ("origin", "https://lookup.example.com"),
             ("host", "127.0.0.1:8080"),
         ]);
-        assert!(check(&proxied, Some("https://lookup.example.com")).is_ok());
+        let public = origins(&[
+            "https://lookup.example.com",
+            "https://other.example.com:8443",
+        ]);
+        assert!(check(&proxied, &public).is_ok());
+        let second = headers(&[
+            ("x-csrf", "1"),
+            ("origin", "https://other.example.com:8443"),
+        ]);
+        assert!(check(&second, &public).is_ok(), "any of the public origins");
     }
 
     #[test]
@@ -99,7 +118,7 @@ mod tests {
         ];
         for case in cases {
             assert!(
-                matches!(check(&headers(case), None), Err(RelayError::Forbidden(_))),
+                matches!(check(&headers(case), &[]), Err(RelayError::Forbidden(_))),
                 "{case:?}"
             );
         }
@@ -108,6 +127,6 @@ mod tests {
             ("origin", "https://evil.example"),
             ("host", "evil.example"),
         ]);
-        assert!(check(&proxied, Some("https://lookup.example.com")).is_err());
+        assert!(check(&proxied, &origins(&["https://lookup.example.com"])).is_err());
     }
 }

@@ -30,6 +30,14 @@ pub enum RelayError {
     Upstream(String),
     UpstreamTooLarge,
     UpstreamTimeout,
+    /// The relay is at its limit (connections, memory): try again shortly.
+    Busy {
+        retry_after_secs: u64,
+    },
+    /// The request names a host this relay does not serve (DNS rebinding).
+    HostNotAllowed,
+    /// A bug: a handler panicked. The panic is logged, never shown.
+    Internal,
 }
 
 impl RelayError {
@@ -45,6 +53,9 @@ impl RelayError {
             | RelayError::Upstream(_)
             | RelayError::UpstreamTooLarge => StatusCode::BAD_GATEWAY,
             RelayError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
+            RelayError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            RelayError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            RelayError::HostNotAllowed => StatusCode::MISDIRECTED_REQUEST,
         }
     }
 
@@ -62,6 +73,9 @@ impl RelayError {
             RelayError::Upstream(_) => ErrorCode::UpstreamError,
             RelayError::UpstreamTooLarge => ErrorCode::UpstreamTooLarge,
             RelayError::UpstreamTimeout => ErrorCode::UpstreamTimeout,
+            RelayError::Internal => ErrorCode::InternalError,
+            RelayError::Busy { .. } => ErrorCode::Busy,
+            RelayError::HostNotAllowed => ErrorCode::HostNotAllowed,
         }
     }
 
@@ -82,6 +96,15 @@ impl RelayError {
                 "Adapty's answer is larger than the relay accepts (RELAY_UPSTREAM_MAX_BYTES)".into()
             }
             RelayError::UpstreamTimeout => "Adapty did not answer in time".into(),
+            RelayError::Busy { .. } => "the relay is busy; try again shortly".into(),
+            RelayError::HostNotAllowed => {
+                "this relay does not serve the host this request names (Host header); \
+                 the operator can add it with --public-origin or --allowed-host"
+                    .into()
+            }
+            RelayError::Internal => {
+                "the relay failed on this request; the operator will find it in its log".into()
+            }
         }
     }
 }
@@ -91,9 +114,14 @@ impl IntoResponse for RelayError {
         let body = json!({"error": {"code": self.code().as_str(), "message": self.message()}});
         let mut response = (self.status(), Json(body)).into_response();
         let headers = response.headers_mut();
+        // It may be about a customer: no browser or proxy keeps a copy.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         match self {
             RelayError::RateLimited {
                 retry_after_secs: Some(seconds),
+            }
+            | RelayError::Busy {
+                retry_after_secs: seconds,
             } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             }

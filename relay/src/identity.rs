@@ -6,25 +6,43 @@
 
 use crate::config::{AccessConfig, JwtConfig};
 use crate::error::RelayError;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName};
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet};
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
-use tokio::sync::Mutex;
 
-/// Unknown keys trigger a JWKS refetch at most this often, so a stream of
-/// forged `kid`s cannot turn the relay into a load generator.
-const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
 /// Identities longer than this are refused rather than logged.
 const MAX_ACTOR_LENGTH: usize = 320;
+/// Clock skew tolerated between the proxy and the relay, for `exp`, `nbf`
+/// and `iat`.
+pub const JWT_LEEWAY_SECS: u64 = 60;
+/// A JWKS larger than this is refused: real ones are a few KB.
+const MAX_JWKS_BYTES: usize = 1024 * 1024;
 
-/// The person behind a request, as the audit log and the rate limit name them.
+/// The person behind a request, as the audit log and the rate limit name
+/// them: trimmed, and an email address in lower case, so that `Ann@X.com`
+/// and `ann@x.com` are one person.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Actor(pub String);
 
+impl Actor {
+    fn normalized(name: &str) -> Option<Actor> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > MAX_ACTOR_LENGTH {
+            return None;
+        }
+        Some(Actor(if name.contains('@') {
+            name.to_lowercase()
+        } else {
+            name.to_owned()
+        }))
+    }
+}
+
 pub struct Identity {
-    header: Option<axum::http::HeaderName>,
+    header: Option<HeaderName>,
     jwt: Option<JwtVerifier>,
 }
 
@@ -49,40 +67,48 @@ impl Identity {
         let Some(name) = &self.header else {
             return Ok(Actor("anonymous".into()));
         };
-        let value = headers
-            .get(name)
-            .and_then(|value| value.to_str().ok())
-            .map(str::trim)
-            .filter(|value| !value.is_empty() && value.len() <= MAX_ACTOR_LENGTH)
-            .ok_or_else(|| {
-                RelayError::Unauthenticated(format!(
-                    "no signed-in user: the {name} header is missing"
-                ))
-            })?;
-        Ok(Actor(value.to_owned()))
+        let value = single(headers, name)?;
+        value
+            .and_then(Actor::normalized)
+            .ok_or_else(|| missing(name))
     }
 }
 
-/// The claims the relay reads; `exp`, `aud` and `iss` are checked by
-/// `jsonwebtoken` and required to be present.
+fn missing(name: &HeaderName) -> RelayError {
+    RelayError::Unauthenticated(format!("no signed-in user: the {name} header is missing"))
+}
+
+/// The header's one value; a header given twice names no one for sure.
+fn single<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Result<Option<&'a str>, RelayError> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(RelayError::Unauthenticated(format!(
+            "the {name} header is given more than once"
+        )));
+    }
+    Ok(first.and_then(|value| value.to_str().ok()))
+}
+
+/// The claims the relay reads; `exp`, `nbf`, `aud` and `iss` are checked by
+/// `jsonwebtoken` (`exp`, `aud` and `iss` required), `iat` here.
 #[derive(Deserialize)]
 struct Claims {
     #[serde(default)]
     email: Option<String>,
     #[serde(default)]
     sub: Option<String>,
+    #[serde(default)]
+    iat: Option<u64>,
 }
 
 struct JwtVerifier {
     config: JwtConfig,
     http: reqwest::Client,
-    keys: Mutex<KeyCache>,
-}
-
-#[derive(Default)]
-struct KeyCache {
-    set: Option<JwkSet>,
-    fetched_at: Option<Instant>,
+    /// The last usable key set: read without waiting, replaced whole.
+    keys: RwLock<Option<Arc<JwkSet>>>,
+    /// Held only by the one fetch in flight; remembers when it last ended.
+    fetching: tokio::sync::Mutex<Option<Instant>>,
 }
 
 fn unauthenticated(reason: &str) -> RelayError {
@@ -99,20 +125,19 @@ impl JwtVerifier {
         JwtVerifier {
             config,
             http,
-            keys: Mutex::new(KeyCache::default()),
+            keys: RwLock::new(None),
+            fetching: tokio::sync::Mutex::new(None),
         }
     }
 
     async fn verify(&self, headers: &HeaderMap) -> Result<Actor, RelayError> {
         let name = &self.config.header;
-        let token = headers
-            .get(name)
-            .and_then(|value| value.to_str().ok())
-            .ok_or_else(|| {
-                RelayError::Unauthenticated(format!(
-                    "no signed-in user: the {name} header is missing"
-                ))
-            })?;
+        let value = single(headers, name)?.ok_or_else(|| missing(name))?;
+        // oauth2-proxy passes the assertion as `Authorization: Bearer …`.
+        let token = match value.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+            _ => value,
+        };
         // `alg: none` and unknown algorithms fail here: jsonwebtoken knows neither.
         let header = decode_header(token).map_err(|_| unauthenticated("malformed"))?;
         let kid = header.kid.ok_or_else(|| unauthenticated("no key ID"))?;
@@ -127,45 +152,75 @@ impl JwtVerifier {
         validation.set_audience(&[&self.config.audience]);
         validation.set_issuer(&[&self.config.issuer]);
         validation.set_required_spec_claims(&["exp", "aud", "iss"]);
+        validation.validate_nbf = true;
+        validation.leeway = JWT_LEEWAY_SECS;
         let claims = decode::<Claims>(token, &key, &validation)
             .map_err(|error| unauthenticated(&describe(&error)))?
             .claims;
+        // jsonwebtoken does not look at `iat`: one in the future is a forged
+        // or mis-clocked token either way.
+        let now = jsonwebtoken::get_current_timestamp();
+        if claims
+            .iat
+            .is_some_and(|iat| iat > now.saturating_add(JWT_LEEWAY_SECS))
+        {
+            return Err(unauthenticated("issued in the future"));
+        }
         claims
             .email
-            .or(claims.sub)
-            .filter(|actor| !actor.is_empty() && actor.len() <= MAX_ACTOR_LENGTH)
-            .map(Actor)
+            .as_deref()
+            .or(claims.sub.as_deref())
+            .and_then(Actor::normalized)
             .ok_or_else(|| unauthenticated("no email or subject"))
     }
 
-    /// The key with this ID, refetching the set when it is unknown (rate-limited).
+    fn cached(&self, kid: &str) -> Option<Jwk> {
+        let keys = self
+            .keys
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        keys.as_ref()?.find(kid).cloned()
+    }
+
+    /// The key with this ID. A known one is read at once, never behind a
+    /// fetch; an unknown one waits for the one fetch in flight, or starts
+    /// one, at most once a refetch interval (so forged `kid`s cannot turn
+    /// the relay into a load generator).
     async fn key(&self, kid: &str) -> Result<Jwk, RelayError> {
-        let mut cache = self.keys.lock().await;
-        if let Some(jwk) = cache.set.as_ref().and_then(|set| set.find(kid)) {
-            return Ok(jwk.clone());
+        if let Some(jwk) = self.cached(kid) {
+            return Ok(jwk);
         }
-        let may_fetch = cache
-            .fetched_at
-            .is_none_or(|at| at.elapsed() >= JWKS_REFETCH_INTERVAL);
+        let mut last_fetch = self.fetching.lock().await;
+        // The fetch just waited for may have brought it.
+        if let Some(jwk) = self.cached(kid) {
+            return Ok(jwk);
+        }
+        let may_fetch = last_fetch.is_none_or(|at| at.elapsed() >= self.config.refetch_after);
         if may_fetch {
-            cache.fetched_at = Some(Instant::now());
-            match self.fetch().await {
-                Ok(set) => cache.set = Some(set),
+            let fetched = self.fetch().await;
+            // Counted from its end: those that waited for it do not fetch again.
+            *last_fetch = Some(Instant::now());
+            match fetched {
+                Ok(set) => {
+                    *self
+                        .keys
+                        .write()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Arc::new(set));
+                }
+                // The keys in hand stay: an empty or broken set would lock everyone out.
                 Err(reason) => {
-                    tracing::error!(url = %self.config.jwks_url, %reason, "cannot fetch the JWKS")
+                    tracing::error!(url = %self.config.jwks_url, %reason, "cannot use the JWKS fetched; keeping the keys in hand")
                 }
             }
         }
-        cache
-            .set
-            .as_ref()
-            .and_then(|set| set.find(kid))
-            .cloned()
+        drop(last_fetch);
+        self.cached(kid)
             .ok_or_else(|| unauthenticated("unknown signing key"))
     }
 
+    /// The key set, if it is small, readable and holds a key.
     async fn fetch(&self) -> Result<JwkSet, String> {
-        let response = self
+        let mut response = self
             .http
             .get(self.config.jwks_url.clone())
             .send()
@@ -174,8 +229,25 @@ impl JwtVerifier {
         if !response.status().is_success() {
             return Err(format!("HTTP {}", response.status()));
         }
-        let body = response.bytes().await.map_err(|error| error.to_string())?;
-        serde_json::from_slice(&body).map_err(|error| error.to_string())
+        let too_large = || format!("larger than {MAX_JWKS_BYTES} bytes");
+        if response
+            .content_length()
+            .is_some_and(|length| length > MAX_JWKS_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|error| error.to_string())? {
+            if body.len() + chunk.len() > MAX_JWKS_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let set: JwkSet = serde_json::from_slice(&body).map_err(|error| error.to_string())?;
+        if set.keys.is_empty() {
+            return Err("the set holds no key".into());
+        }
+        Ok(set)
     }
 }
 
@@ -205,5 +277,23 @@ fn describe(error: &jsonwebtoken::errors::Error) -> String {
         ErrorKind::MissingRequiredClaim(claim) => format!("no {claim} claim"),
         ErrorKind::ImmatureSignature => "not yet valid".into(),
         _ => "could not be verified".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actors_are_trimmed_and_emails_lowercased() {
+        let name = |raw: &str| Actor::normalized(raw).map(|actor| actor.0);
+        assert_eq!(name("  Ann@X.com "), Some("ann@x.com".into()));
+        assert_eq!(
+            name("User-123"),
+            Some("User-123".into()),
+            "not an email: as it is"
+        );
+        assert_eq!(name("   "), None);
+        assert_eq!(name(&"a".repeat(321)), None);
     }
 }

@@ -3,19 +3,25 @@
 //! It forwards exactly one read, `GET /api/profile`, to Adapty's profile
 //! endpoint with the key added, and serves the panel's static files.
 //! Reading order: `config` (what the operator sets), `routes` (the HTTP
-//! surface and the order of checks), then what each check is: `csrf` (only
-//! the panel may call), `identity` (who is asking), `lookup` (what may be
-//! asked), `limits` (how often); `upstream` (how Adapty is asked), `error`
+//! surface and the order of checks, under `base_path`), then what each check is: `host` (only
+//! the host names the operator expects), `csrf` (only the panel may call), `identity` (who is asking), `lookup` (what may be
+//! asked), `limits` (how often); `upstream` (how Adapty is asked), `budget` (how
+//! much of its answers is held at once), `error`
 //! (every failure as one JSON shape), `audit`, `metrics`, `panel` (static
 //! files and security headers), `session` (what the panel is told at
-//! start), `server` (connections and shutdown), and `demo` (a stand-in
+//! start), `server` (connections and shutdown), `connection` (a write
+//! deadline, and headers on hyper's own answers), and `demo` (a stand-in
 //! Adapty).
 
 pub mod audit;
+pub mod base_path;
+pub mod budget;
 pub mod config;
+pub mod connection;
 pub mod csrf;
 pub mod demo;
 pub mod error;
+pub mod host;
 pub mod identity;
 pub mod limits;
 pub mod lookup;

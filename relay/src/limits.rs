@@ -6,7 +6,6 @@ use crate::error::RelayError;
 use crate::identity::Actor;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
-use std::num::NonZeroU32;
 
 pub struct RateLimits {
     per_actor: DefaultKeyedRateLimiter<Actor>,
@@ -16,10 +15,9 @@ pub struct RateLimits {
 
 impl RateLimits {
     pub fn new(limits: &Limits) -> RateLimits {
-        let per_minute = |n: u32| Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
         RateLimits {
-            per_actor: RateLimiter::keyed(per_minute(limits.per_actor_per_minute)),
-            global: RateLimiter::direct(per_minute(limits.global_per_minute)),
+            per_actor: RateLimiter::keyed(Quota::per_minute(limits.per_actor_per_minute)),
+            global: RateLimiter::direct(Quota::per_minute(limits.global_per_minute)),
             clock: DefaultClock::default(),
         }
     }
@@ -45,14 +43,21 @@ impl RateLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
     #[test]
     fn each_actor_has_an_allowance_and_the_relay_has_one_for_all() {
-        let limits = RateLimits::new(&Limits {
-            per_actor_per_minute: 2,
-            global_per_minute: 3,
-            ..Limits::default()
-        });
+        let args = crate::config::Args::try_parse_from([
+            "relay",
+            "--rate-limit-per-minute",
+            "2",
+            "--global-rate-limit-per-minute",
+            "3",
+        ])
+        .unwrap();
+        let key = crate::config::ApiKey::new("k").unwrap();
+        let config = args.into_config_with("https://api.adapty.io", key).unwrap();
+        let limits = RateLimits::new(&config.limits);
         let ann = Actor("ann@example.com".into());
         let bob = Actor("bob@example.com".into());
         assert!(limits.check(&ann).is_ok());

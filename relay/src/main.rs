@@ -34,7 +34,7 @@ async fn main() -> ExitCode {
     } else {
         args.into_config()
     };
-    let config = match config {
+    let mut config = match config {
         Ok(config) => config,
         Err(error) => return fail(&error.to_string()),
     };
@@ -46,10 +46,12 @@ async fn main() -> ExitCode {
         Ok(listener) => listener,
         Err(error) => return fail(&format!("cannot listen on {}: {error}", config.listen)),
     };
-    let url = format!(
-        "http://{}",
-        listener.local_addr().map_or(config.listen, |addr| addr)
-    );
+    // The port actually bound (when asked for port 0) names the loopback hosts allowed.
+    if let Ok(bound) = listener.local_addr() {
+        config.listen = bound;
+    }
+    let base_path = config.base_path.as_deref().unwrap_or_default();
+    let url = format!("http://{}{base_path}", config.listen);
     if demo {
         println!("adapty-lookup demo: open {url}");
         println!(
@@ -63,12 +65,12 @@ async fn main() -> ExitCode {
     }
     tracing::info!(%url, "relay listening");
 
-    let header_read_timeout = config.limits.header_read_timeout;
+    let limits = config.limits.clone();
     let app = match relay::app(config) {
         Ok(app) => app,
         Err(error) => return fail(&format!("cannot open the audit log: {error}")),
     };
-    relay::server::serve(listener, app, header_read_timeout, shutdown_signal()).await;
+    relay::server::serve(listener, app, &limits, shutdown_signal()).await;
     ExitCode::SUCCESS
 }
 

@@ -1,19 +1,107 @@
 //! Serving the built panel, and the security headers every response carries.
+//!
+//! A path whose last segment has an extension names a file: it is served
+//! only if it is a regular file inside the static folder (no symlink
+//! leading out, no dotfile), else it is a 404 nobody keeps. Any other path
+//! is one of the panel's pages: index.html, read for each request (it is
+//! about a kilobyte), with a policy allowing exactly its inline start-up
+//! script, so a panel deployed under a running relay runs at once.
 
+use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use sha2::{Digest, Sha256};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use tower::ServiceExt;
+use tower_http::services::ServeDir;
 
-/// A strict Content-Security-Policy that still lets the panel run: its wasm
-/// (`'wasm-unsafe-eval'`) and the inline start-up script Trunk writes into
-/// index.html, allowed by its hash, computed from the file at start.
-pub fn content_security_policy(static_dir: &Path) -> HeaderValue {
-    let index = std::fs::read_to_string(static_dir.join("index.html")).unwrap_or_default();
-    let hashes: String = inline_scripts(&index)
+/// The built panel: its folder, and its files.
+#[derive(Clone)]
+pub struct Panel {
+    dir: PathBuf,
+    files: ServeDir,
+}
+
+impl Panel {
+    pub fn new(static_dir: &Path) -> Panel {
+        // `cargo xtask` writes .br and .gz beside each built file, compressed
+        // once at the highest level; everything else is compressed per response.
+        Panel {
+            files: ServeDir::new(static_dir)
+                .precompressed_br()
+                .precompressed_gzip(),
+            dir: static_dir.to_owned(),
+        }
+    }
+
+    /// Whether `path` (decoded, relative) and its precompressed siblings
+    /// are regular files inside the folder, symlinks resolved (the folder's
+    /// own too, each time: a deploy may swap a symlink to it).
+    async fn holds(&self, path: &str) -> bool {
+        let Ok(dir) = tokio::fs::canonicalize(&self.dir).await else {
+            return false;
+        };
+        let dir = &dir;
+        let file = self.dir.join(path);
+        let inside = |candidate: PathBuf| async move {
+            match tokio::fs::canonicalize(&candidate).await {
+                Ok(real) => {
+                    real.starts_with(dir)
+                        && tokio::fs::metadata(&real)
+                            .await
+                            .is_ok_and(|meta| meta.is_file())
+                }
+                Err(_) => false,
+            }
+        };
+        if !inside(file.clone()).await {
+            return false;
+        }
+        for suffix in ["br", "gz"] {
+            let sibling = PathBuf::from(format!("{}.{suffix}", file.display()));
+            if tokio::fs::symlink_metadata(&sibling).await.is_ok() && !inside(sibling).await {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Everything that is not the API: a file of the panel, or its page.
+pub async fn serve(State(panel): State<Panel>, request: Request) -> Response {
+    let Ok(path) = percent_encoding::percent_decode_str(request.uri().path()).decode_utf8() else {
+        return not_found();
+    };
+    let segments: Vec<&str> = path
+        .split('/')
+        .filter(|segment| !segment.is_empty())
+        .collect();
+    if segments.iter().any(|segment| segment.starts_with('.')) {
+        return not_found();
+    }
+    let names_a_file = segments.last().is_some_and(|last| last.contains('.'));
+    if !names_a_file || segments == ["index.html"] {
+        return page(&panel.dir).await;
+    }
+    let served = if panel.holds(&segments.join("/")).await {
+        panel.files.oneshot(request).await
+    } else {
+        return not_found();
+    };
+    let Ok(response) = served;
+    response.map(Body::new)
+}
+
+/// index.html as it is now, with the policy that lets its scripts run.
+async fn page(dir: &Path) -> Response {
+    let Ok(html) = tokio::fs::read_to_string(dir.join("index.html")).await else {
+        tracing::warn!(dir = %dir.display(), "no built panel here; build it with `cargo xtask demo`");
+        return not_found();
+    };
+    let hashes: String = inline_scripts(&html)
         .map(|script| {
             let digest = Sha256::digest(script.as_bytes());
             format!(
@@ -22,13 +110,53 @@ pub fn content_security_policy(static_dir: &Path) -> HeaderValue {
             )
         })
         .collect();
-    let policy = format!(
-        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; \
+    let policy = HeaderValue::try_from(policy(&hashes)).expect("the policy is ASCII");
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (header::CONTENT_SECURITY_POLICY, policy),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+/// A missing file: not the page (a CDN would keep a page served for a
+/// missing hashed asset for a year), and kept by no one.
+fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CACHE_CONTROL, "no-store")],
+        "not found\n",
+    )
+        .into_response()
+}
+
+/// A strict Content-Security-Policy that still lets the panel run: its wasm
+/// (`'wasm-unsafe-eval'`) and, on its page, the inline start-up script
+/// Trunk writes into index.html, allowed by its hash (`'sha256-…'`, each
+/// after a space). Without hashes, no script but the panel's own files.
+pub fn policy(script_hashes: &str) -> String {
+    format!(
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{script_hashes}; style-src 'self'; \
          img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; \
          frame-ancestors 'none'"
-    );
-    HeaderValue::try_from(policy).expect("the policy is ASCII")
+    )
 }
+
+static STRICT_POLICY: std::sync::LazyLock<HeaderValue> =
+    std::sync::LazyLock::new(|| HeaderValue::try_from(policy("")).expect("the policy is ASCII"));
+
+/// The headers every answer carries besides its policy and caching.
+pub const HEADERS: [(&str, &str); 4] = [
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("x-frame-options", "DENY"),
+    ("cross-origin-opener-policy", "same-origin"),
+];
 
 /// The bodies of `<script>` elements without `src`.
 fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
@@ -41,39 +169,28 @@ fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
 
 /// Headers every response gets, and caching by kind of file: Trunk's hashed
 /// assets never change, index.html must be revalidated so a deploy shows.
-pub async fn security_headers(
-    State(csp): State<HeaderValue>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// The page brings its own policy; every other answer gets the strict one.
+pub async fn security_headers(request: Request, next: Next) -> Response {
     let hashed_asset = is_hashed_asset(request.uri().path());
-    let api = request.uri().path().starts_with("/api/");
     let mut response = next.run(request).await;
     let succeeded = response.status().is_success();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, csp);
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        "cross-origin-opener-policy",
-        HeaderValue::from_static("same-origin"),
-    );
-    let cache = if api {
-        // Personal data: no browser or proxy may keep a copy.
-        "no-store"
-    } else if hashed_asset && succeeded {
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, STRICT_POLICY.clone());
+    }
+    for (name, value) in HEADERS {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    let cache = if hashed_asset && succeeded {
         "public, max-age=31536000, immutable"
     } else {
         "no-cache"
     };
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    // An answer that says how to keep it is left so: the API's (personal
+    // data: no-store), a missing file's (no-store).
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    }
     response
 }
 

@@ -1,38 +1,60 @@
-//! Accepting connections, guarded against slow or oversized requests, and
-//! shutting down gracefully: on Ctrl-C or SIGTERM the relay stops accepting
-//! and finishes the requests in flight.
+//! Accepting connections, guarded against slow or oversized requests and
+//! slow readers, and shutting down gracefully: on Ctrl-C or SIGTERM the
+//! relay stops accepting and finishes the requests in flight.
 
+use crate::config::Limits;
+use crate::connection::Connection;
+use crate::error::RelayError;
+use axum::extract::{ConnectInfo, Request};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
 
 /// Request headers larger than this are refused (431): hyper's minimum, and
 /// room enough for an SSO proxy's session cookies and signed assertion.
+/// It also bounds what hyper queues for writing before it asks the
+/// response body for more.
 const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// How long requests in flight may take to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
+/// What a client turned away at the connection cap is told to wait.
+pub const OVER_CAPACITY_RETRY_SECS: u64 = 5;
+
+/// Marks a request that came on a connection beyond the cap.
+#[derive(Clone, Copy)]
+pub struct OverCapacity;
 
 pub async fn serve(
     listener: TcpListener,
     app: Router,
-    header_read_timeout: Duration,
+    limits: &Limits,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout)
+        .header_read_timeout(limits.header_read_timeout)
         .max_buf_size(MAX_HEADER_BYTES);
+    // Beyond the cap, a connection gets one answer and is closed.
+    let mut over_capacity = http.clone();
+    over_capacity.keep_alive(false);
+    let open = Arc::new(Semaphore::new(limits.max_connections.get()));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     // Out of file descriptors and the like: pause, don't spin.
                     tracing::warn!(%error, "accept failed");
@@ -44,10 +66,24 @@ pub async fn serve(
         };
         // Small responses go out at once instead of waiting on Nagle's algorithm.
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let stream = Connection::new(stream, limits.write_timeout);
+        let permit = open.clone().try_acquire_owned().ok();
+        let over = permit.is_none();
+        let service = TowerToHyperService::new(app.clone().map_request(
+            move |mut request: axum::http::Request<Incoming>| {
+                // The client's address, for what is counted per client (the audit log's share).
+                request.extensions_mut().insert(ConnectInfo(peer));
+                if over {
+                    request.extensions_mut().insert(OverCapacity);
+                }
+                request
+            },
+        ));
+        let builder = if over { &over_capacity } else { &http };
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             let _ = connection.await;
+            drop(permit);
         });
     }
     drop(listener);
@@ -57,4 +93,17 @@ pub async fn serve(
     {
         tracing::warn!("requests still running after the drain timeout were cut off");
     }
+}
+
+/// On a connection beyond the cap, only health checks are answered; the
+/// rest get 503 with `Retry-After` (and the connection closes).
+pub async fn refuse_over_capacity(request: Request, next: Next) -> Response {
+    let over = request.extensions().get::<OverCapacity>().is_some();
+    if over && request.uri().path() != "/healthz" {
+        return RelayError::Busy {
+            retry_after_secs: OVER_CAPACITY_RETRY_SECS,
+        }
+        .into_response();
+    }
+    next.run(request).await
 }

@@ -5,7 +5,7 @@
 use crate::csrf;
 use crate::routes::AppState;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
@@ -20,15 +20,19 @@ struct Session<'a> {
 }
 
 pub async fn session(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(error) = csrf::check(&headers, state.public_origin.as_deref()) {
+    if let Err(error) = csrf::check(&headers, &state.public_origins) {
         return error.into_response();
     }
     match state.identity.actor(&headers).await {
-        Ok(actor) => Json(Session {
-            actor: &actor.0,
-            dashboard_profile_url: state.panel.dashboard_profile_url.as_deref(),
-        })
-        .into_response(),
+        Ok(actor) => (
+            // Names the person: no browser or proxy may keep a copy.
+            [(header::CACHE_CONTROL, "no-store")],
+            Json(Session {
+                actor: &actor.0,
+                dashboard_profile_url: state.panel.dashboard_profile_url.as_deref(),
+            }),
+        )
+            .into_response(),
         Err(error) => error.into_response(),
     }
 }

@@ -1,6 +1,7 @@
 //! How Adapty is asked: one pooled client, a request built from scratch for
 //! every lookup, and every answer sorted into a profile or a `RelayError`.
 
+use crate::budget::{Budget, Reservation};
 use crate::config::UpstreamConfig;
 use crate::error::RelayError;
 use crate::lookup::Lookup;
@@ -11,25 +12,35 @@ use rand::Rng;
 use reqwest::{redirect, Client, Url};
 use serde::Deserialize;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 pub const PROFILE_PATH: &str = "api/v2/server-side-api/profile/";
 /// Tries of one lookup, the first included, all within the deadline.
 const MAX_ATTEMPTS: u32 = 3;
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// The longest wait passed on to the panel: whatever Adapty says beyond
+/// this is a fault, not advice an admin can follow.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 
 pub struct Upstream {
     http: Client,
     profile_url: Url,
     config: UpstreamConfig,
     metrics: Arc<Metrics>,
+    budget: Budget,
 }
 
 /// What one lookup came to, with Adapty's last status for the audit log.
 pub struct Fetched {
-    pub result: Result<Bytes, RelayError>,
+    pub result: Result<Profile, RelayError>,
     pub upstream_status: Option<u16>,
+}
+
+/// A profile envelope as Adapty sent it, with the room it takes in the budget.
+pub struct Profile {
+    pub bytes: Bytes,
+    pub reservation: Reservation,
 }
 
 /// Whether a failed try may be repeated: the read is idempotent, but only
@@ -40,13 +51,13 @@ enum Retry {
 }
 
 struct Attempt {
-    result: Result<Bytes, RelayError>,
+    result: Result<Profile, RelayError>,
     status: Option<StatusCode>,
     retry: Retry,
 }
 
 impl Upstream {
-    pub fn new(config: UpstreamConfig, metrics: Arc<Metrics>) -> Upstream {
+    pub fn new(config: UpstreamConfig, metrics: Arc<Metrics>, budget: Budget) -> Upstream {
         let http = Client::builder()
             // A redirect could carry the key to another host: treat it as a fault.
             .redirect(redirect::Policy::none())
@@ -60,6 +71,7 @@ impl Upstream {
             profile_url,
             config,
             metrics,
+            budget,
         }
     }
 
@@ -67,6 +79,7 @@ impl Upstream {
     /// Transient failures are retried with jittered exponential backoff,
     /// honouring Retry-After, all within the one total deadline.
     pub async fn fetch_profile(&self, lookup: &Lookup) -> Fetched {
+        // The timeout is bounded by its flag's range, so this cannot overflow.
         let deadline = Instant::now() + self.config.timeout;
         let mut tries = 0;
         loop {
@@ -87,8 +100,9 @@ impl Upstream {
             let Retry::After(asked) = attempt.retry else {
                 return fetched;
             };
+            // Adapty's wish may be any size: compared, never added to an instant.
             let wait = backoff(tries).max(asked.unwrap_or_default());
-            if tries >= MAX_ATTEMPTS || Instant::now() + wait >= deadline {
+            if tries >= MAX_ATTEMPTS || wait >= deadline.saturating_duration_since(Instant::now()) {
                 return fetched;
             }
             tracing::warn!(
@@ -102,6 +116,17 @@ impl Upstream {
     }
 
     async fn attempt(&self, lookup: &Lookup) -> Attempt {
+        // A relay full of answers no one takes asks Adapty for nothing more.
+        let reservation = match self.budget.reserve().await {
+            Ok(reservation) => reservation,
+            Err(busy) => {
+                return Attempt {
+                    result: Err(busy),
+                    status: None,
+                    retry: Retry::No,
+                }
+            }
+        };
         let (identity_name, identity_value) = lookup.header();
         let sent = self
             .http
@@ -131,17 +156,21 @@ impl Upstream {
             }
         };
         let status = response.status();
-        let retry_after = retry_after_secs(response.headers());
+        let retry_after = retry_after(response.headers(), SystemTime::now());
         let retry = match status {
             StatusCode::TOO_MANY_REQUESTS
             | StatusCode::BAD_GATEWAY
             | StatusCode::SERVICE_UNAVAILABLE
-            | StatusCode::GATEWAY_TIMEOUT => Retry::After(retry_after.map(Duration::from_secs)),
+            | StatusCode::GATEWAY_TIMEOUT => Retry::After(retry_after),
             _ => Retry::No,
         };
-        let (result, retry) = match read_capped(response, self.config.max_body_bytes).await {
-            Ok(body) => (interpret(status, retry_after, body), retry),
+        let (result, retry) = match self.read_capped(response, reservation).await {
+            Ok((bytes, reservation)) => (
+                interpret(status, retry_after, bytes).map(|bytes| Profile { bytes, reservation }),
+                retry,
+            ),
             Err(BodyError::TooLarge) => (Err(RelayError::UpstreamTooLarge), retry),
+            Err(BodyError::NoRoom(busy)) => (Err(busy), Retry::No),
             // A body cut off mid-way is a connection failure: worth another try.
             Err(BodyError::BrokeOff) => (
                 Err(RelayError::Upstream(
@@ -186,41 +215,68 @@ fn transport_error(error: reqwest::Error) -> RelayError {
     }
 }
 
-fn retry_after_secs(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+/// Adapty's `Retry-After`: delta-seconds of any size (saturating) or an
+/// HTTP-date, one in the past meaning now; anything else is no advice.
+fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit()) {
+        // All digits, so the parse fails only by being too large.
+        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(now).unwrap_or_default())
+}
+
+/// Whole seconds for the panel, rounded up, at most a day.
+fn retry_after_secs(wait: Duration) -> u64 {
+    let wait = wait.min(MAX_RETRY_AFTER);
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
 
 /// Why a body could not be read; the caller decides what each means.
 enum BodyError {
     TooLarge,
     BrokeOff,
+    /// The budget for answers held in memory is spent.
+    NoRoom(RelayError),
 }
 
-/// Reads the body, refusing to hold more than `cap` bytes in memory.
-async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Bytes, BodyError> {
-    if response
-        .content_length()
-        .is_some_and(|length| length > cap as u64)
-    {
-        return Err(BodyError::TooLarge);
-    }
-    let mut body = BytesMut::new();
-    while let Some(chunk) = response.chunk().await.map_err(|error| {
-        tracing::warn!(error = %error, "reading Adapty's answer failed");
-        BodyError::BrokeOff
-    })? {
-        if body.len() + chunk.len() > cap {
+impl Upstream {
+    /// Reads the body, refusing to hold more than the size cap, and only in
+    /// room reserved in the budget: for the Content-Length before reading,
+    /// or as the buffer grows when Adapty does not say.
+    async fn read_capped(
+        &self,
+        mut response: reqwest::Response,
+        reservation: Reservation,
+    ) -> Result<(Bytes, Reservation), BodyError> {
+        let cap = self.config.max_body_bytes.get();
+        let announced = response.content_length().unwrap_or(0);
+        if announced > cap as u64 {
             return Err(BodyError::TooLarge);
         }
-        body.extend_from_slice(&chunk);
+        // Room first, then the buffer; no waiting now that Adapty is answering.
+        let mut reservation = reservation;
+        self.budget
+            .grow(&mut reservation, announced as usize)
+            .map_err(BodyError::NoRoom)?;
+        let mut body = BytesMut::with_capacity(announced as usize);
+        while let Some(chunk) = response.chunk().await.map_err(|error| {
+            tracing::warn!(error = %error, "reading Adapty's answer failed");
+            BodyError::BrokeOff
+        })? {
+            if body.len() + chunk.len() > cap {
+                return Err(BodyError::TooLarge);
+            }
+            body.reserve(chunk.len());
+            self.budget
+                .grow(&mut reservation, body.capacity())
+                .map_err(BodyError::NoRoom)?;
+            body.extend_from_slice(&chunk);
+        }
+        reservation.shrink_to(body.capacity());
+        Ok((body.freeze(), reservation))
     }
-    Ok(body.freeze())
 }
 
 /// The least a 200 body must be to reach the panel: a JSON envelope with a
@@ -251,9 +307,11 @@ struct AdaptyError {
 
 fn interpret(
     status: StatusCode,
-    retry_after: Option<u64>,
+    retry_after: Option<Duration>,
     body: Bytes,
 ) -> Result<Bytes, RelayError> {
+    // A wait already over is no wait: the panel then just says "shortly".
+    let retry_after = retry_after.map(retry_after_secs).filter(|&secs| secs > 0);
     if status == StatusCode::OK {
         return match serde_json::from_slice::<ProfileShape>(&body) {
             Ok(_) => Ok(body),
@@ -319,7 +377,7 @@ mod tests {
     fn answer(status: u16, body: &str) -> Result<Bytes, RelayError> {
         interpret(
             StatusCode::from_u16(status).unwrap(),
-            Some(7),
+            Some(Duration::from_secs(7)),
             Bytes::from(body.to_owned()),
         )
     }
@@ -366,6 +424,34 @@ mod tests {
                 "{nonsense}"
             );
         }
+    }
+
+    #[test]
+    fn retry_after_of_any_size_or_form_is_read_without_overflow() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let read = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::RETRY_AFTER, value.parse().unwrap());
+            retry_after(&headers, now)
+        };
+        assert_eq!(read("7"), Some(Duration::from_secs(7)));
+        assert_eq!(read(" 0 "), Some(Duration::ZERO));
+        let huge = Some(Duration::from_secs(u64::MAX));
+        assert_eq!(read("18446744073709551615"), huge);
+        assert_eq!(read("99999999999999999999999999"), huge);
+        assert_eq!(read("-5"), None);
+        assert_eq!(read("1.5"), None);
+        assert_eq!(read("soon"), None);
+        assert_eq!(read(""), None);
+        assert_eq!(read("Thu, 01 Jan 1970 00:00:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(
+            read("Tue, 14 Nov 2023 22:13:30 GMT"),
+            Some(Duration::from_secs(10))
+        );
+        assert!(read("Fri, 31 Dec 9999 23:59:59 GMT").unwrap() > MAX_RETRY_AFTER);
+        assert_eq!(retry_after_secs(Duration::from_secs(u64::MAX)), 86_400);
+        assert_eq!(retry_after_secs(Duration::from_millis(1_500)), 2);
+        assert_eq!(retry_after_secs(Duration::ZERO), 0);
     }
 
     #[test]

@@ -8,10 +8,10 @@ use axum::{Json, Router};
 use common::*;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
-use relay::config::{AccessConfig, JwtConfig};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 const RSA_PEM: &[u8] = include_bytes!("keys/rsa-test-only.pem");
 const EC_PEM: &[u8] = include_bytes!("keys/ec-test-only.pem");
@@ -81,16 +81,20 @@ const ASSERTION: &str = "cf-access-jwt-assertion";
 async fn relay_with_jwt() -> (Relay, Arc<AtomicUsize>, Arc<AtomicUsize>) {
     let (upstream, calls) = raw_upstream(vec![ok_json(SEED)]).await;
     let (jwks_url, fetches) = jwks().await;
-    let mut config = config(&upstream, KEY);
-    config.access = AccessConfig {
-        jwt: Some(JwtConfig {
-            header: ASSERTION.try_into().unwrap(),
-            jwks_url: jwks_url.parse().unwrap(),
-            audience: AUDIENCE.into(),
-            issuer: ISSUER.into(),
-        }),
-        ..AccessConfig::default()
-    };
+    let config = config_with(
+        &upstream,
+        KEY,
+        &[
+            "--jwt-header",
+            ASSERTION,
+            "--jwks-url",
+            &jwks_url,
+            "--jwt-audience",
+            AUDIENCE,
+            "--jwt-issuer",
+            ISSUER,
+        ],
+    );
     (start(config).await, calls, fetches)
 }
 
@@ -140,9 +144,12 @@ async fn cross_site_requests_are_forbidden_and_never_reach_adapty() {
 #[tokio::test]
 async fn an_identity_header_is_required_when_configured_and_names_the_actor() {
     let (upstream, calls) = raw_upstream(vec![ok_json(SEED)]).await;
-    let mut config = config(&upstream, KEY);
-    config.access.identity_header = Some("x-forwarded-email".try_into().unwrap());
-    let relay = start(config).await;
+    let relay = start(config_with(
+        &upstream,
+        KEY,
+        &["--identity-header", "x-forwarded-email"],
+    ))
+    .await;
 
     let (status, body) = lookup_with(&relay, &[]).await;
     assert_eq!((status, error_code(&body)), (401, "unauthenticated"));
@@ -299,10 +306,17 @@ async fn unknown_keys_refetch_the_jwks_at_most_once_a_minute() {
 #[tokio::test]
 async fn the_per_person_limit_answers_429_without_calling_adapty() {
     let (upstream, calls) = raw_upstream(vec![ok_json(SEED)]).await;
-    let mut config = config(&upstream, KEY);
-    config.access.identity_header = Some("x-forwarded-email".try_into().unwrap());
-    config.limits.per_actor_per_minute = 2;
-    let relay = start(config).await;
+    let relay = start(config_with(
+        &upstream,
+        KEY,
+        &[
+            "--identity-header",
+            "x-forwarded-email",
+            "--rate-limit-per-minute",
+            "2",
+        ],
+    ))
+    .await;
     let ann = [("x-forwarded-email", "ann@example.com")];
     assert_eq!(lookup_with(&relay, &ann).await.0, 200);
     assert_eq!(lookup_with(&relay, &ann).await.0, 200);
@@ -321,4 +335,405 @@ async fn the_per_person_limit_answers_429_without_calling_adapty() {
         200,
         "bob has his own allowance"
     );
+}
+
+/// DNS rebinding: a page can point its own name at the relay and set any
+/// identity header itself, but its requests name its own host. Only the
+/// hosts the operator expects are served, before any other check.
+#[tokio::test]
+async fn requests_naming_a_host_not_served_here_are_refused_before_anything_else() {
+    let (upstream, calls) = raw_upstream(vec![ok_json(SEED)]).await;
+    let relay = start(config_with(
+        &upstream,
+        KEY,
+        &["--identity-header", "x-forwarded-email"],
+    ))
+    .await;
+    let port = relay.url.rsplit(':').next().unwrap().to_owned();
+    let ask = |path: &str, host: Option<&str>| {
+        let host = host.map_or(String::new(), |host| format!("Host: {host}\r\n"));
+        format!(
+            "GET {path} HTTP/1.1\r\n{host}X-CSRF: 1\r\nX-Forwarded-Email: ann@example.com\r\n\
+             Connection: close\r\n\r\n"
+        )
+    };
+    let lookup = "/api/profile?customer_user_id=u";
+    let rebound = format!("evil.example:{port}");
+    let other_port = format!("127.0.0.1:{}", port.parse::<u16>().unwrap() - 1);
+    let refused = [
+        ask(lookup, Some(&rebound)),
+        ask(lookup, Some("evil.example")),
+        ask(lookup, Some(&format!("127.0.0.1.evil.example:{port}"))),
+        ask(lookup, Some(&other_port)),
+        ask(lookup, None),
+        ask(
+            &format!("http://evil.example{lookup}"),
+            Some(&format!("127.0.0.1:{port}")),
+        ),
+        ask("/", Some(&rebound)),
+        ask("/metrics", Some(&rebound)),
+    ];
+    for request in &refused {
+        let answer = raw_exchange(&relay.url, request.as_bytes(), Duration::from_secs(5)).await;
+        let (status, body) = status_and_body(&answer);
+        assert_eq!(status, 421, "{request}\n{answer}");
+        let body: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(error_code(&body), "host_not_allowed", "{request}");
+    }
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "nothing refused reached Adapty"
+    );
+    assert!(
+        relay.audit_lines().is_empty(),
+        "refused before the lookup began"
+    );
+
+    // Health checkers may use any name or an IP.
+    let answer = raw_exchange(
+        &relay.url,
+        ask("/healthz", Some(&rebound)).as_bytes(),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(status_and_body(&answer), (200, "ok"));
+    for host in [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        format!("LocalHost:{port}"),
+    ] {
+        let answer = raw_exchange(
+            &relay.url,
+            ask(lookup, Some(&host)).as_bytes(),
+            Duration::from_secs(5),
+        )
+        .await;
+        assert_eq!(status_and_body(&answer).0, 200, "{host}: {answer}");
+    }
+}
+
+#[tokio::test]
+async fn every_public_origin_and_allowed_host_is_served() {
+    let (upstream, _) = raw_upstream(vec![ok_json(SEED)]).await;
+    let relay = start(config_with(
+        &upstream,
+        KEY,
+        &[
+            "--public-origin",
+            "https://lookup.example.com,https://other.example.com:8443",
+            "--allowed-host",
+            "relay.internal",
+        ],
+    ))
+    .await;
+    let lookup = |host: &str, origin: &str| {
+        format!(
+            "GET /api/profile?customer_user_id=u HTTP/1.1\r\nHost: {host}\r\nOrigin: {origin}\r\n\
+             X-CSRF: 1\r\nConnection: close\r\n\r\n"
+        )
+    };
+    for (host, origin, status) in [
+        ("lookup.example.com", "https://lookup.example.com", 200),
+        ("lookup.example.com:443", "https://lookup.example.com", 200),
+        (
+            "other.example.com:8443",
+            "https://other.example.com:8443",
+            200,
+        ),
+        ("lookup.example.com", "https://other.example.com:8443", 200),
+        ("relay.internal:9000", "https://lookup.example.com", 200),
+        ("lookup.example.com", "https://evil.example", 403),
+        ("other.example.com", "https://other.example.com:8443", 421),
+        ("evil.example", "https://evil.example", 421),
+    ] {
+        let answer = raw_exchange(
+            &relay.url,
+            lookup(host, origin).as_bytes(),
+            Duration::from_secs(5),
+        )
+        .await;
+        assert_eq!(
+            status_and_body(&answer).0,
+            status,
+            "{host} from {origin}: {answer}"
+        );
+    }
+}
+
+/// The longest values a client can choose, in their most expensive JSON
+/// spelling, still make an audit line of at most 2 KiB, whole and readable.
+#[tokio::test]
+async fn no_audit_line_exceeds_two_kib() {
+    let (relay, _, _) = relay_with_jwt().await;
+    let actor = "\u{1}".repeat(320);
+    let assertion = token(Algorithm::RS256, "rsa-1", &rsa(), json!({ "email": actor }));
+    let id = "%22".repeat(512);
+    let request_id = "r".repeat(64);
+    let (status, _, body) = get_json_with(
+        &format!("{}/api/profile?customer_user_id={id}", relay.url),
+        &[(ASSERTION, &assertion), ("x-request-id", &request_id)],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let text = std::fs::read_to_string(relay.audit_log.as_ref().unwrap()).unwrap();
+    let line = text.lines().next().unwrap();
+    assert!(line.len() <= 2048, "{} bytes: {line}", line.len());
+    let line: Value = serde_json::from_str(line).unwrap();
+    assert_eq!(line["request_id"], request_id.as_str());
+    assert_eq!(line["outcome"], "ok");
+    assert!(line["id"].as_str().unwrap().starts_with("\"\"\""));
+    assert_eq!(line["truncated"], true);
+}
+
+#[tokio::test]
+async fn assertions_not_yet_valid_or_issued_in_the_future_are_refused() {
+    let (relay, calls, _) = relay_with_jwt().await;
+    let now = jsonwebtoken::get_current_timestamp();
+    let next_year = now + 365 * 24 * 3600;
+    for (name, overrides, status) in [
+        (
+            "valid from next year",
+            json!({"nbf": next_year, "exp": next_year + 300}),
+            401,
+        ),
+        ("issued next year", json!({"iat": next_year}), 401),
+        ("nbf within the leeway", json!({"nbf": now + 30}), 200),
+        ("iat within the leeway", json!({"iat": now + 30}), 200),
+        ("no iat", json!({"iat": null}), 200),
+    ] {
+        let assertion = token(Algorithm::RS256, "rsa-1", &rsa(), overrides);
+        let (got, body) = lookup_with(&relay, &[(ASSERTION, &assertion)]).await;
+        assert_eq!(got, status, "{name}: {body}");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
+
+/// oauth2-proxy's --pass-authorization-header sends `Authorization: Bearer <jwt>`.
+#[tokio::test]
+async fn an_assertion_in_authorization_may_carry_the_bearer_scheme() {
+    let (upstream, _) = raw_upstream(vec![ok_json(SEED)]).await;
+    let (jwks_url, _) = jwks().await;
+    let relay = start(config_with(
+        &upstream,
+        KEY,
+        &[
+            "--jwt-header",
+            "Authorization",
+            "--jwks-url",
+            &jwks_url,
+            "--jwt-audience",
+            AUDIENCE,
+            "--jwt-issuer",
+            ISSUER,
+        ],
+    ))
+    .await;
+    let assertion = token(Algorithm::RS256, "rsa-1", &rsa(), json!({}));
+    for value in [
+        format!("Bearer {assertion}"),
+        format!("bearer {assertion}"),
+        assertion.clone(),
+    ] {
+        let (status, body) = lookup_with(&relay, &[("authorization", &value)]).await;
+        assert_eq!(status, 200, "{value}: {body}");
+    }
+    let (status, _) = lookup_with(&relay, &[("authorization", "Bearer not.a.jwt")]).await;
+    assert_eq!(status, 401);
+}
+
+/// A JWKS server the test steers: it serves the usual keys, or holds a
+/// fetch until released, or serves a set that is huge or empty.
+struct SteeredJwks {
+    url: String,
+    fetches: Arc<AtomicUsize>,
+    mode: Arc<AtomicUsize>,
+    release: Arc<tokio::sync::Notify>,
+}
+
+const SERVE: usize = 0;
+const HOLD: usize = 1;
+const HUGE: usize = 2;
+const EMPTY: usize = 3;
+
+async fn steered_jwks() -> SteeredJwks {
+    let mut rsa_jwk = Jwk::from_encoding_key(&rsa(), Algorithm::RS256).unwrap();
+    rsa_jwk.common.key_id = Some("rsa-1".into());
+    let set = serde_json::to_string(&JwkSet {
+        keys: vec![rsa_jwk.clone()],
+    })
+    .unwrap();
+    // A readable set, without the key in use, padded beyond a megabyte.
+    let mut other = rsa_jwk;
+    other.common.key_id = Some("other".into());
+    let huge = serde_json::to_string(&JwkSet {
+        keys: vec![other; 5000],
+    })
+    .unwrap();
+    assert!(huge.len() > 1024 * 1024);
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let mode = Arc::new(AtomicUsize::new(SERVE));
+    let release = Arc::new(tokio::sync::Notify::new());
+    let (count, steer, gate) = (fetches.clone(), mode.clone(), release.clone());
+    let router = Router::new().route(
+        "/certs",
+        get(move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            let (set, huge, steer, gate) = (set.clone(), huge.clone(), steer.clone(), gate.clone());
+            async move {
+                match steer.load(Ordering::SeqCst) {
+                    HOLD => {
+                        gate.notified().await;
+                        set
+                    }
+                    HUGE => huge,
+                    EMPTY => r#"{"keys":[]}"#.to_owned(),
+                    _ => set,
+                }
+            }
+        }),
+    );
+    SteeredJwks {
+        url: format!("{}/certs", serve(router).await),
+        fetches,
+        mode,
+        release,
+    }
+}
+
+async fn relay_with_steered_jwks(jwks: &SteeredJwks) -> Relay {
+    let (upstream, _) = raw_upstream(vec![ok_json(SEED)]).await;
+    let mut config = config_with(
+        &upstream,
+        KEY,
+        &[
+            "--jwt-header",
+            ASSERTION,
+            "--jwks-url",
+            &jwks.url,
+            "--jwt-audience",
+            AUDIENCE,
+            "--jwt-issuer",
+            ISSUER,
+        ],
+    );
+    // Not a minute: the test would wait for it.
+    config.access.jwt.as_mut().unwrap().refetch_after = Duration::from_millis(100);
+    start(config).await
+}
+
+#[tokio::test]
+async fn a_fetch_for_a_forged_key_never_holds_up_a_known_one_and_runs_alone() {
+    let jwks = steered_jwks().await;
+    let relay = Arc::new(relay_with_steered_jwks(&jwks).await);
+    let good = token(Algorithm::RS256, "rsa-1", &rsa(), json!({}));
+    assert_eq!(lookup_with(&relay, &[(ASSERTION, &good)]).await.0, 200);
+    assert_eq!(jwks.fetches.load(Ordering::SeqCst), 1);
+
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    jwks.mode.store(HOLD, Ordering::SeqCst);
+    let forged = |n: usize| {
+        let relay = relay.clone();
+        let forged = token(Algorithm::RS256, &format!("forged-{n}"), &rsa(), json!({}));
+        tokio::spawn(async move { lookup_with(&relay, &[(ASSERTION, &forged)]).await.0 })
+    };
+    let first = forged(1);
+    while jwks.fetches.load(Ordering::SeqCst) < 2 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let others: Vec<_> = (2..6).map(forged).collect();
+    // The fetch is held for as long as the test likes; the known key is not.
+    let known = tokio::time::timeout(
+        Duration::from_secs(10),
+        lookup_with(&relay, &[(ASSERTION, &good)]),
+    )
+    .await
+    .expect("a known key waited for the fetch in flight");
+    assert_eq!(known.0, 200);
+    jwks.release.notify_one();
+    assert_eq!(first.await.unwrap(), 401);
+    for other in others {
+        assert_eq!(other.await.unwrap(), 401);
+    }
+    assert_eq!(
+        jwks.fetches.load(Ordering::SeqCst),
+        2,
+        "one fetch at a time"
+    );
+}
+
+#[tokio::test]
+async fn a_huge_or_empty_key_set_never_replaces_the_keys_in_hand() {
+    let jwks = steered_jwks().await;
+    let relay = relay_with_steered_jwks(&jwks).await;
+    let good = token(Algorithm::RS256, "rsa-1", &rsa(), json!({}));
+    assert_eq!(lookup_with(&relay, &[(ASSERTION, &good)]).await.0, 200);
+    for (mode, fetches) in [(HUGE, 2), (EMPTY, 3)] {
+        jwks.mode.store(mode, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let forged = token(Algorithm::RS256, "forged", &rsa(), json!({}));
+        assert_eq!(lookup_with(&relay, &[(ASSERTION, &forged)]).await.0, 401);
+        assert_eq!(
+            jwks.fetches.load(Ordering::SeqCst),
+            fetches,
+            "it was fetched"
+        );
+        let (status, body) = lookup_with(&relay, &[(ASSERTION, &good)]).await;
+        assert_eq!(
+            status, 200,
+            "mode {mode}: the keys in hand still work: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn one_person_is_one_actor_however_the_header_spells_them_and_only_once() {
+    let (upstream, calls) = raw_upstream(vec![ok_json(SEED)]).await;
+    let relay = start(config_with(
+        &upstream,
+        KEY,
+        &[
+            "--identity-header",
+            "x-forwarded-email",
+            "--rate-limit-per-minute",
+            "2",
+        ],
+    ))
+    .await;
+    assert_eq!(
+        lookup_with(&relay, &[("x-forwarded-email", "Ann@X.com")])
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        lookup_with(&relay, &[("x-forwarded-email", " ann@x.com ")])
+            .await
+            .0,
+        200
+    );
+    let (status, body) = lookup_with(&relay, &[("x-forwarded-email", "ANN@x.COM")]).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (429, "rate_limited"),
+        "one allowance"
+    );
+    let actors: Vec<Value> = relay
+        .audit_lines()
+        .iter()
+        .map(|line| line["actor"].clone())
+        .collect();
+    assert_eq!(actors[..2], [json!("ann@x.com"), json!("ann@x.com")]);
+
+    let host = relay.url.trim_start_matches("http://");
+    let twice = format!(
+        "GET /api/profile?customer_user_id=u HTTP/1.1\r\nHost: {host}\r\nX-CSRF: 1\r\n\
+         X-Forwarded-Email: bob@example.com\r\nX-Forwarded-Email: admin@example.com\r\n\
+         Connection: close\r\n\r\n"
+    );
+    let answer = raw_exchange(&relay.url, twice.as_bytes(), Duration::from_secs(5)).await;
+    let (status, body) = status_and_body(&answer);
+    assert_eq!(status, 401, "{answer}");
+    assert!(body.contains("more than once"), "{body}");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
 }

@@ -141,10 +141,18 @@ async fn each_fault_is_a_distinct_error_within_the_deadline_and_the_relay_recove
         let mut script = case.faults;
         script.push(ok_json(SEED));
         let (upstream, calls) = raw_upstream(script).await;
-        let mut config = config(&upstream, KEY);
-        config.upstream.timeout = DEADLINE;
-        config.upstream.max_body_bytes = 10_000;
-        let relay = start(config).await;
+        let deadline = DEADLINE.as_secs().to_string();
+        let relay = start(config_with(
+            &upstream,
+            KEY,
+            &[
+                "--upstream-timeout-secs",
+                &deadline,
+                "--upstream-max-bytes",
+                "10000",
+            ],
+        ))
+        .await;
 
         let started = Instant::now();
         let (status, headers, body) =
@@ -232,5 +240,208 @@ async fn other_client_errors_are_never_retried() {
         let (code, _, _) = get_json(&format!("{}/api/profile?customer_user_id=u", relay.url)).await;
         assert!(code >= 400);
         assert_eq!(calls.load(Ordering::SeqCst), 1, "{status} was retried");
+    }
+}
+
+/// Header values and statuses no real Adapty sends, as a hostile or broken
+/// one could: each answer is the profile or a JSON error, never a dropped
+/// connection, and the next lookup works.
+#[tokio::test]
+async fn extreme_header_values_from_adapty_are_answered_and_the_relay_goes_on() {
+    let limited = |retry_after: &str| {
+        http(
+            "429 Too Many Requests",
+            &format!("Retry-After: {retry_after}\r\n"),
+            r#"{"error_code":"rate_limited","status_code":429}"#,
+        )
+    };
+    let raw = |head: &str, body: &str| Raw::Send(format!("{head}\r\n\r\n{body}").into_bytes());
+    let a_day = Some("86400");
+    // (name, what the upstream does each time, status and code, Retry-After to the panel);
+    // a Retry-After that is no advice is retried after the usual backoff.
+    let cases: Vec<(&str, Raw, u16, &str, Option<&str>)> = vec![
+        (
+            "Retry-After u64::MAX",
+            limited("18446744073709551615"),
+            429,
+            "rate_limited",
+            a_day,
+        ),
+        (
+            "Retry-After 2^64",
+            limited("18446744073709551616"),
+            429,
+            "rate_limited",
+            a_day,
+        ),
+        (
+            "Retry-After 20 digits",
+            limited("99999999999999999999"),
+            429,
+            "rate_limited",
+            a_day,
+        ),
+        (
+            "Retry-After far future",
+            limited("Fri, 31 Dec 9999 23:59:59 GMT"),
+            429,
+            "rate_limited",
+            a_day,
+        ),
+        (
+            "Retry-After negative",
+            limited("-5"),
+            429,
+            "rate_limited",
+            None,
+        ),
+        (
+            "Retry-After far past",
+            limited("Thu, 01 Jan 1970 00:00:00 GMT"),
+            429,
+            "rate_limited",
+            None,
+        ),
+        (
+            "Retry-After garbage",
+            limited("soon, maybe"),
+            429,
+            "rate_limited",
+            None,
+        ),
+        (
+            "503 with Retry-After u64::MAX",
+            http(
+                "503 Service Unavailable",
+                "Retry-After: 18446744073709551615\r\n",
+                "",
+            ),
+            502,
+            "upstream_error",
+            None,
+        ),
+        (
+            "Content-Length longer than the body",
+            raw(
+                "HTTP/1.1 200 OK\r\nContent-Length: 99999\r\nConnection: close",
+                SEED,
+            ),
+            502,
+            "upstream_error",
+            None,
+        ),
+        (
+            "Content-Length shorter than the body",
+            raw(
+                "HTTP/1.1 200 OK\r\nContent-Length: 40\r\nConnection: close",
+                SEED,
+            ),
+            502,
+            "upstream_error",
+            None,
+        ),
+        (
+            "Content-Length beyond u64",
+            raw(
+                "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999",
+                SEED,
+            ),
+            502,
+            "upstream_error",
+            None,
+        ),
+        (
+            "Content-Length negative",
+            raw("HTTP/1.1 200 OK\r\nContent-Length: -1", SEED),
+            502,
+            "upstream_error",
+            None,
+        ),
+        (
+            "status 999",
+            http("999 Whatever", "", SEED),
+            502,
+            "upstream_error",
+            None,
+        ),
+        (
+            "status 204",
+            raw("HTTP/1.1 204 No Content\r\nConnection: close", ""),
+            502,
+            "upstream_error",
+            None,
+        ),
+        (
+            "status 304",
+            raw("HTTP/1.1 304 Not Modified\r\nConnection: close", ""),
+            502,
+            "upstream_error",
+            None,
+        ),
+        (
+            "a lone 1xx",
+            raw("HTTP/1.1 103 Early Hints", ""),
+            502,
+            "upstream_error",
+            None,
+        ),
+        (
+            "status 101",
+            raw(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: upgrade",
+                "",
+            ),
+            502,
+            "upstream_error",
+            None,
+        ),
+    ];
+    for (name, fault, status, code, retry_after) in cases {
+        // Each fault three times, so that retries meet it too; then a good answer.
+        let (upstream, _) =
+            raw_upstream(vec![fault.clone(), fault.clone(), fault, ok_json(SEED)]).await;
+        let relay = start(config_with(
+            &upstream,
+            KEY,
+            &["--upstream-timeout-secs", "2"],
+        ))
+        .await;
+        let url = format!("{}/api/profile?customer_user_id=u", relay.url);
+        let response = client()
+            .get(&url)
+            .header("X-CSRF", "1")
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("{name}: no answer at all: {error}"));
+        let got_status = response.status().as_u16();
+        let got_retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|value| value.to_str().unwrap().to_owned());
+        let body: serde_json::Value = serde_json::from_str(&response.text().await.unwrap())
+            .unwrap_or_else(|error| panic!("{name}: not JSON: {error}"));
+        if status == 200 {
+            assert_eq!(got_status, 200, "{name}: {body}");
+            assert_eq!(
+                body,
+                serde_json::from_str::<serde_json::Value>(SEED).unwrap()
+            );
+        } else {
+            assert_eq!(
+                (got_status, error_code(&body)),
+                (status, code),
+                "{name}: {body}"
+            );
+            assert_eq!(got_retry_after.as_deref(), retry_after, "{name}");
+        }
+        // Until the fault is used up, every answer is JSON; then the profile.
+        let mut status = 0;
+        for _ in 0..3 {
+            status = get_json(&url).await.0;
+            if status == 200 {
+                break;
+            }
+        }
+        assert_eq!(status, 200, "{name}: the relay must go on");
     }
 }

@@ -50,10 +50,12 @@ async fn every_response_carries_the_security_headers_and_fitting_caching() {
             "default-src 'none'",
             "script-src 'self' 'wasm-unsafe-eval'",
             "frame-ancestors 'none'",
-            script_hash,
         ] {
             assert!(csp.contains(part), "{path}: {csp} lacks {part}");
         }
+        // Only the page runs its inline start-up script.
+        let page = ["/", "/index.html", "/customers/42"].contains(&path);
+        assert_eq!(csp.contains(script_hash), page, "{path}: {csp}");
         assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
         assert_eq!(headers["cache-control"], cache, "{path}");
@@ -122,9 +124,12 @@ async fn big_answers_are_compressed_and_small_ones_go_as_they_are() {
 #[tokio::test]
 async fn a_client_that_sends_headers_too_slowly_is_cut_off() {
     let (upstream, _) = recording_upstream().await;
-    let mut config = config(&upstream, KEY);
-    config.limits.header_read_timeout = Duration::from_secs(1);
-    let relay = start(config).await;
+    let relay = start(config_with(
+        &upstream,
+        KEY,
+        &["--header-read-timeout-secs", "1"],
+    ))
+    .await;
     let mut socket = TcpStream::connect(relay.url.trim_start_matches("http://"))
         .await
         .unwrap();
@@ -177,9 +182,18 @@ async fn oversized_headers_and_bodies_are_refused() {
 #[tokio::test]
 async fn the_audit_log_has_one_whole_line_per_lookup_under_concurrency() {
     let (upstream, _) = recording_upstream().await;
-    let mut config = config(&upstream, KEY);
-    config.access.identity_header = Some("x-forwarded-email".try_into().unwrap());
-    let relay = start(config).await;
+    // Refused calls are audited too; here all of them, however many a minute.
+    let relay = start(config_with(
+        &upstream,
+        KEY,
+        &[
+            "--identity-header",
+            "x-forwarded-email",
+            "--audit-refused-per-minute",
+            "1000",
+        ],
+    ))
+    .await;
     // IDs with quotes and braces: the log must escape them, not break.
     let mut tasks = Vec::new();
     for n in 0..200 {
@@ -243,9 +257,7 @@ async fn the_audit_log_has_one_whole_line_per_lookup_under_concurrency() {
 #[tokio::test]
 async fn audited_ids_can_be_keyed_hashes() {
     let (upstream, _) = recording_upstream().await;
-    let mut config = config(&upstream, KEY);
-    config.audit.hash_ids = true;
-    let relay = start(config).await;
+    let relay = start(config_with(&upstream, KEY, &["--audit-hash-ids"])).await;
     for _ in 0..2 {
         get_json(&format!(
             "{}/api/profile?customer_user_id={SEED_USER}",
@@ -422,9 +434,12 @@ async fn the_concurrency_limit_holds_requests_back_instead_of_piling_them_on_ada
         }),
     );
     let upstream = serve(slow).await;
-    let mut config = config(&upstream, KEY);
-    config.limits.max_concurrent_requests = 2;
-    let relay = start(config).await;
+    let relay = start(config_with(
+        &upstream,
+        KEY,
+        &["--max-concurrent-requests", "2"],
+    ))
+    .await;
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let url = format!("{}/api/profile?customer_user_id=u", relay.url);
@@ -434,4 +449,439 @@ async fn the_concurrency_limit_holds_requests_back_instead_of_piling_them_on_ada
         assert_eq!(task.await.unwrap(), 200, "held back, not refused");
     }
     assert_eq!(peak.load(Ordering::SeqCst), 2);
+}
+
+/// A bug that panics in one request costs that request, not the process:
+/// a 500 in the relay's JSON shape, with the usual headers, and the next
+/// request is served.
+#[tokio::test]
+async fn a_panic_in_a_handler_is_a_500_json_error_for_that_request_only() {
+    let (upstream, _) = recording_upstream().await;
+    let panicking = axum::Router::new().route(
+        "/boom",
+        axum::routing::get(|| async {
+            if true {
+                panic!("a bug in a handler");
+            }
+        }),
+    );
+    let url = start_with(config(&upstream, KEY), panicking).await.url;
+    let response = client()
+        .get(format!("{url}/boom"))
+        .send()
+        .await
+        .expect("an answer, not a dropped connection");
+    assert_eq!(response.status(), 500);
+    assert!(response.headers().contains_key("content-security-policy"));
+    assert!(response.headers().contains_key("x-request-id"));
+    let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    assert_eq!(error_code(&body), "internal_error");
+    assert!(
+        !body.to_string().contains("a bug in a handler"),
+        "the panic's text stays in the log: {body}"
+    );
+    let (status, _, _) = get_json(&format!("{url}/api/profile?customer_user_id=u")).await;
+    assert_eq!(status, 200, "the relay goes on");
+}
+
+/// A client's request ID reaches the audit log and the answer only when it
+/// is short and plain; anything else is replaced by one the relay makes.
+#[tokio::test]
+async fn a_client_request_id_is_kept_only_when_short_and_plain() {
+    let (upstream, _) = recording_upstream().await;
+    let relay = relay_to(&upstream, KEY).await;
+    let url = format!("{}/api/profile?customer_user_id=u", relay.url);
+    let longest = "a".repeat(64);
+    let plain = ["abc-123._XYZ", longest.as_str()];
+    let too_long = "a".repeat(65);
+    let huge = "x".repeat(15 * 1024);
+    let unusable = [
+        too_long.as_str(),
+        huge.as_str(),
+        "a b",
+        "a\"b",
+        "a/b",
+        "a,b",
+        "ä",
+    ];
+    for id in plain.iter().chain(&unusable) {
+        let (_, headers, _) = get_json_with(&url, &[("x-request-id", id)]).await;
+        let echoed = headers["x-request-id"].to_str().unwrap();
+        if plain.contains(id) {
+            assert_eq!(echoed, *id);
+        } else {
+            assert_ne!(echoed, *id);
+            assert!(uuid::Uuid::parse_str(echoed).is_ok(), "{echoed}");
+        }
+    }
+    let logged: Vec<String> = relay
+        .audit_lines()
+        .iter()
+        .map(|line| line["request_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(&logged[..2], &plain);
+    for id in &logged[2..] {
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+    }
+}
+
+/// Refused calls from one address are written at most N a minute, then
+/// counted; every call that reached Adapty is written. The count reaches
+/// the file even when nothing else comes: here, at shutdown.
+#[tokio::test]
+async fn refused_calls_cannot_flood_the_audit_log_and_none_that_reached_adapty_is_left_out() {
+    let (upstream, calls) = raw_upstream(vec![ok_json(SEED)]).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let audit_log = static_dir().join("audit.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_relay"))
+        .env("ADAPTY_API_KEY", KEY)
+        .args([
+            "--api-base",
+            &upstream,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args(["--audit-refused-per-minute", "5"])
+        .arg("--audit-log")
+        .arg(&audit_log)
+        .arg("--static-dir")
+        .arg(static_dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if client().get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let refused = format!("{base}/api/profile?customer_user_id=%0A");
+    let found = format!("{base}/api/profile?customer_user_id=u");
+    for round in 0..40 {
+        assert_eq!(get_json(&refused).await.0, 400);
+        if round % 10 == 0 {
+            assert_eq!(get_json(&found).await.0, 200);
+        }
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+
+    let text = std::fs::read_to_string(&audit_log).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let outcome = |name: &str| lines.iter().filter(|line| line["outcome"] == name).count();
+    assert_eq!(outcome("ok"), 4, "every call that reached Adapty: {text}");
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 4);
+    assert_eq!(outcome("invalid_request"), 5, "{text}");
+    let counted: Vec<&Value> = lines
+        .iter()
+        .filter(|line| line["outcome"] == "audit_suppressed")
+        .collect();
+    assert_eq!(counted.len(), 1, "{text}");
+    assert_eq!(counted[0]["count"], 35, "{text}");
+    assert_eq!(counted[0]["client"], "127.0.0.1");
+}
+
+/// A client that asks for a big answer and stops reading holds the relay's
+/// memory only until the write timeout: then its connection is dropped.
+#[tokio::test]
+async fn a_client_that_stops_reading_is_cut_off_after_the_write_timeout() {
+    // Larger than the kernel's socket buffers on both sides can absorb.
+    let big = format!(
+        r#"{{"data":{{"profile_id":"p","pad":"{}"}}}}"#,
+        "x".repeat(10 * 1024 * 1024)
+    );
+    let (upstream, _) = raw_upstream(vec![ok_json(&big)]).await;
+    let relay = start(config_with(&upstream, KEY, &["--write-timeout-secs", "1"])).await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut socket = socket
+        .connect(relay.url.trim_start_matches("http://").parse().unwrap())
+        .await
+        .unwrap();
+    let host = relay.url.trim_start_matches("http://");
+    socket
+        .write_all(
+            format!(
+                "GET /api/profile?customer_user_id=u HTTP/1.1\r\nHost: {host}\r\nX-CSRF: 1\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    // Not reading, well past the write timeout.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            match socket.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => received.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(
+        read.is_ok(),
+        "the connection is still open after the write timeout"
+    );
+    assert!(
+        received.len() < big.len(),
+        "the whole answer was delivered ({} bytes): the relay waited",
+        received.len()
+    );
+    // Others are served as ever.
+    let (status, _, _) = get_json(&format!("{}/api/profile?customer_user_id=u", relay.url)).await;
+    assert_eq!(status, 200);
+}
+
+/// Beyond the connection cap a client still reaches /healthz, and is told
+/// to come back for anything else; once a connection closes, all is served.
+#[tokio::test]
+async fn at_the_connection_cap_health_checks_are_answered_and_the_rest_waits() {
+    let (upstream, _) = recording_upstream().await;
+    let relay = start(config_with(&upstream, KEY, &["--max-connections", "2"])).await;
+    let address = relay.url.trim_start_matches("http://").to_owned();
+    let first = TcpStream::connect(&address).await.unwrap();
+    let _second = TcpStream::connect(&address).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let ask = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nX-CSRF: 1\r\n\r\n");
+    let answer = raw_exchange(
+        &relay.url,
+        ask("/healthz").as_bytes(),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(status_and_body(&answer), (200, "ok"), "{answer}");
+    let answer = raw_exchange(
+        &relay.url,
+        ask("/api/profile?customer_user_id=u").as_bytes(),
+        Duration::from_secs(5),
+    )
+    .await;
+    let (status, body) = status_and_body(&answer);
+    assert_eq!(status, 503, "{answer}");
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(error_code(&body), "busy");
+    let head = answer.to_ascii_lowercase();
+    assert!(
+        head.contains("retry-after: 5") && head.contains("connection: close"),
+        "{answer}"
+    );
+
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (status, _, _) = get_json(&format!("{}/api/profile?customer_user_id=u", relay.url)).await;
+    assert_eq!(status, 200);
+}
+
+/// The answers held for clients that do not read are bounded: beyond the
+/// budget, a lookup is told the relay is busy (at once, holding nothing),
+/// and is served again once the slow reader is cut off.
+#[tokio::test]
+async fn answers_no_one_takes_cannot_hold_more_than_the_memory_budget() {
+    let big = format!(
+        r#"{{"data":{{"profile_id":"p","pad":"{}"}}}}"#,
+        "x".repeat(6 * 1024 * 1024)
+    );
+    let (upstream, calls) = raw_upstream(vec![ok_json(&big)]).await;
+    let eight_mib = (8 * 1024 * 1024).to_string();
+    let relay = start(config_with(
+        &upstream,
+        KEY,
+        &[
+            "--response-memory-bytes",
+            &eight_mib,
+            "--upstream-max-bytes",
+            &eight_mib,
+            "--write-timeout-secs",
+            "2",
+        ],
+    ))
+    .await;
+    let host = relay.url.trim_start_matches("http://").to_owned();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut slow = socket.connect(host.parse().unwrap()).await.unwrap();
+    slow.write_all(
+        format!(
+            "GET /api/profile?customer_user_id=u HTTP/1.1\r\nHost: {host}\r\nX-CSRF: 1\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let url = format!("{}/api/profile?customer_user_id=u", relay.url);
+    let (status, headers, body) = get_json(&url).await;
+    assert_eq!((status, error_code(&body)), (503, "busy"), "{body}");
+    assert_eq!(headers["retry-after"], "5");
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+
+    // Past the write timeout the slow reader is gone, and its room with it.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let response = client()
+        .get(&url)
+        .header("X-CSRF", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.bytes().await.unwrap().len(), big.len());
+    drop(slow);
+}
+
+/// With hashed IDs, the ID a customer is looked up by appears in no line
+/// the relay prints, at the most verbose log level, whatever the lookup
+/// came to.
+#[tokio::test]
+async fn with_hashed_ids_no_customer_id_is_in_any_log_line_at_trace() {
+    let (upstream, _) = raw_upstream(vec![
+        ok_json(SEED),
+        http(
+            "404 Not Found",
+            "",
+            r#"{"error_code":"profile_does_not_exist","status_code":404}"#,
+        ),
+    ])
+    .await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_relay"))
+        .env("ADAPTY_API_KEY", KEY)
+        .env("RUST_LOG", "trace")
+        .args([
+            "--api-base",
+            &upstream,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .arg("--audit-hash-ids")
+        .arg("--static-dir")
+        .arg(static_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if client().get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ids = [
+        ("customer_user_id=", "cust-7Q9Z-found"),
+        ("customer_user_id=", "cust-7Q9Z-missing"),
+        ("customer_user_id=", "cust-7Q9Z-bad%0A"),
+        ("profile_id=", "7a9c0e1f-d00d-4e33-8c9d-88b05ac56559"),
+        ("profile_id=", "5f1d2c3b-0a9e-4e33-8c9d-d7a9c0e1f7q9"),
+    ];
+    let mut statuses = Vec::new();
+    for (param, id) in ids {
+        let (status, _, _) = get_json(&format!("{base}/api/profile?{param}{id}")).await;
+        statuses.push(status);
+    }
+    assert_eq!(statuses, [200, 404, 400, 404, 400]);
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let mut output = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut output)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut output)
+        .unwrap();
+    assert!(
+        output.contains("hmac-sha256:"),
+        "the audit log is in the output"
+    );
+    assert!(output.contains("TRACE"), "the relay logged at trace");
+    for needle in ["7Q9Z", "7q9z", "cust-", "7a9c0e1f"] {
+        let line = output.lines().find(|line| line.contains(needle));
+        assert!(line.is_none(), "{needle} in: {}", line.unwrap_or_default());
+    }
+}
+
+/// Security headers on every answer, also those made below the relay's
+/// handlers: the body limit's 413, and hyper's own answers to requests it
+/// cannot parse (written straight to the socket).
+#[tokio::test]
+async fn answers_made_below_the_handlers_carry_the_security_headers_too() {
+    let (upstream, seen) = recording_upstream().await;
+    let relay = relay_to(&upstream, KEY).await;
+    let host = relay.url.trim_start_matches("http://").to_owned();
+    let long_uri = format!("/api/profile?customer_user_id={}", "u".repeat(20 * 1024));
+    let many_headers: String = (0..400)
+        .map(|n| format!("X-Padding-{n}: {}\r\n", "p".repeat(40)))
+        .collect();
+    let cases: Vec<(&str, String, u16)> = vec![
+        ("garbage request line", "NOT HTTP AT ALL\r\n\r\n".into(), 400),
+        (
+            "header line without colon",
+            format!("GET / HTTP/1.1\r\nHost: {host}\r\nno colon here\r\n\r\n"),
+            400,
+        ),
+        (
+            "headers over the limit",
+            format!("GET / HTTP/1.1\r\nHost: {host}\r\n{many_headers}\r\n"),
+            431,
+        ),
+        ("a 20 KB URI", format!("GET {long_uri} HTTP/1.1\r\nHost: {host}\r\n\r\n"), 431),
+        (
+            "a body over the limit",
+            format!(
+                "POST /api/profile HTTP/1.1\r\nHost: {host}\r\nX-CSRF: 1\r\nContent-Length: 65536\r\n\r\n{}",
+                "b".repeat(65536)
+            ),
+            413,
+        ),
+    ];
+    for (name, request, status) in cases {
+        let answer = raw_exchange(&relay.url, request.as_bytes(), Duration::from_secs(5)).await;
+        let head = answer
+            .split("\r\n\r\n")
+            .next()
+            .unwrap()
+            .to_ascii_lowercase();
+        assert_eq!(status_and_body(&answer).0, status, "{name}: {answer}");
+        for header in [
+            "content-security-policy: default-src 'none'",
+            "x-content-type-options: nosniff",
+            "x-frame-options: deny",
+            "referrer-policy: no-referrer",
+            "cross-origin-opener-policy: same-origin",
+        ] {
+            assert!(head.contains(header), "{name}: no {header} in\n{head}");
+        }
+    }
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "none of them reached Adapty"
+    );
 }

@@ -259,3 +259,223 @@ fn a_key_file_is_read_and_plain_http_to_a_remote_host_is_refused() {
         "the key leaked into an error: {stderr}"
     );
 }
+
+#[test]
+fn listening_beyond_loopback_without_host_names_refuses_to_start_and_says_why() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_relay"))
+        .env("ADAPTY_API_KEY", KEY)
+        .env_remove("RELAY_PUBLIC_ORIGIN")
+        .env_remove("RELAY_ALLOWED_HOSTS")
+        .args(["--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--public-origin")
+            && stderr.contains("--allowed-host")
+            && stderr.contains("DNS rebinding"),
+        "{stderr}"
+    );
+}
+
+/// HEAD is a method like any other but GET: refused, and Adapty is not asked.
+#[tokio::test]
+async fn head_and_every_method_but_get_are_405_and_never_reach_adapty() {
+    let (upstream, calls) = raw_upstream(vec![ok_json(SEED)]).await;
+    let relay = relay_to(&upstream, KEY).await.url;
+    for method in ["HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"] {
+        let response = reqwest::Client::new()
+            .request(
+                method.parse().unwrap(),
+                format!("{relay}/api/profile?customer_user_id=u"),
+            )
+            .header("X-CSRF", "1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 405, "{method}");
+        assert_eq!(response.headers()["allow"], "GET", "{method}");
+    }
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+/// The panel's files are regular files inside the static folder; a path
+/// that names a file (it has an extension) is that file or a 404 nobody
+/// keeps, never the page; the page is for paths without an extension.
+#[tokio::test]
+async fn only_the_panels_own_files_are_served_and_a_missing_one_is_a_404_kept_nowhere() {
+    let (upstream, _) = recording_upstream().await;
+    let config = config(&upstream, KEY);
+    let dir = config.static_dir.clone();
+    let outside = std::env::temp_dir().join(format!("relay-outside-{}.txt", std::process::id()));
+    std::fs::write(&outside, "a secret beside the panel").unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("leak.txt")).unwrap();
+    std::os::unix::fs::symlink(dir.join("main-0123456789abcdef.css"), dir.join("alias.css"))
+        .unwrap();
+    std::fs::write(dir.join(".env"), "SECRET=1").unwrap();
+    std::fs::create_dir_all(dir.join(".git")).unwrap();
+    std::fs::write(dir.join(".git/config"), "[core]").unwrap();
+    std::fs::create_dir_all(dir.join("snippets.d")).unwrap();
+    let relay = start(config).await.url;
+
+    let page = "<title>panel</title>";
+    for (path, status, cache, body) in [
+        ("/", 200, "no-cache", Some(page)),
+        ("/customers/42", 200, "no-cache", Some(page)),
+        (
+            "/main-0123456789abcdef.css",
+            200,
+            "public, max-age=31536000, immutable",
+            Some("body"),
+        ),
+        ("/alias.css", 200, "no-cache", Some("body")),
+        ("/missing-0123456789abcdef.js", 404, "no-store", None),
+        ("/missing.css", 404, "no-store", None),
+        ("/favicon.ico", 404, "no-store", None),
+        ("/leak.txt", 404, "no-store", None),
+        ("/.env", 404, "no-store", None),
+        ("/%2eenv", 404, "no-store", None),
+        ("/.git/config", 404, "no-store", None),
+        ("/snippets.d", 404, "no-store", None),
+    ] {
+        let response = reqwest::get(format!("{relay}{path}")).await.unwrap();
+        assert_eq!(response.status(), status, "{path}");
+        assert_eq!(response.headers()["cache-control"], cache, "{path}");
+        let text = response.text().await.unwrap();
+        assert!(
+            !text.contains("secret") && !text.contains("SECRET"),
+            "{path}: {text}"
+        );
+        match body {
+            Some(expected) => assert!(text.contains(expected), "{path}: {text}"),
+            None => assert!(!text.contains(page), "{path} must not be the page"),
+        }
+    }
+}
+
+/// A new panel deployed under a running relay runs: the policy of the page
+/// allows the inline start-up script of the index.html being served.
+#[tokio::test]
+async fn the_page_policy_follows_the_index_html_served_so_a_redeploy_needs_no_restart() {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let (upstream, _) = recording_upstream().await;
+    let config = config(&upstream, KEY);
+    let dir = config.static_dir.clone();
+    let relay = start(config).await.url;
+    let hash = |script: &str| {
+        let digest = Sha256::digest(script.as_bytes());
+        format!(
+            "'sha256-{}'",
+            base64::engine::general_purpose::STANDARD.encode(digest)
+        )
+    };
+    let policy = |path: &'static str| {
+        let relay = relay.clone();
+        async move {
+            let response = reqwest::get(format!("{relay}{path}")).await.unwrap();
+            response.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    assert!(policy("/").await.contains(&hash("start();")));
+
+    std::fs::write(
+        dir.join("index.html"),
+        "<!DOCTYPE html><title>panel v2</title><script type=\"module\">start(2);</script>",
+    )
+    .unwrap();
+    for path in ["/", "/index.html", "/customers/42"] {
+        let csp = policy(path).await;
+        assert!(csp.contains(&hash("start(2);")), "{path}: {csp}");
+        assert!(!csp.contains(&hash("start();")), "{path}: {csp}");
+    }
+    for path in [
+        "/api/profile?customer_user_id=u",
+        "/main-0123456789abcdef.css",
+        "/healthz",
+    ] {
+        let csp = policy(path).await;
+        assert!(
+            !csp.contains("sha256-"),
+            "{path}: no script runs from it: {csp}"
+        );
+        assert!(csp.contains("default-src 'none'"), "{path}: {csp}");
+    }
+}
+
+/// Under a path prefix, without help from the proxy: the panel, the API,
+/// health and metrics under it (the last two at the root too), the bare
+/// prefix redirected to itself with a slash, nothing outside it.
+#[tokio::test]
+async fn the_relay_serves_under_a_base_path_and_redirects_the_bare_prefix() {
+    let (upstream, calls) = raw_upstream(vec![ok_json(SEED)]).await;
+    let relay = start(config_with(
+        &upstream,
+        KEY,
+        &["--base-path", "tools/adapty/"],
+    ))
+    .await
+    .url;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = |path: &str| {
+        client
+            .get(format!("{relay}{path}"))
+            .header("X-CSRF", "1")
+            .send()
+    };
+
+    for (path, location) in [
+        ("/tools/adapty", "/tools/adapty/"),
+        (
+            "/tools/adapty?customer_user_id=x%20y",
+            "/tools/adapty/?customer_user_id=x%20y",
+        ),
+    ] {
+        let response = get(path).await.unwrap();
+        assert_eq!(response.status(), 308, "{path}");
+        assert_eq!(response.headers()["location"], location, "{path}");
+        assert!(response.headers().contains_key("content-security-policy"));
+    }
+    let page = get("/tools/adapty/").await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("<title>panel</title>"));
+    let profile = get("/tools/adapty/api/profile?customer_user_id=u")
+        .await
+        .unwrap();
+    assert_eq!(profile.status(), 200);
+    assert_eq!(profile.headers()["cache-control"], "no-store");
+    assert_eq!(profile.text().await.unwrap(), SEED);
+    let asset = get("/tools/adapty/main-0123456789abcdef.css")
+        .await
+        .unwrap();
+    assert_eq!(asset.status(), 200);
+    for path in [
+        "/tools/adapty/healthz",
+        "/healthz",
+        "/tools/adapty/metrics",
+        "/metrics",
+    ] {
+        assert_eq!(get(path).await.unwrap().status(), 200, "{path}");
+    }
+    for path in [
+        "/",
+        "/api/profile?customer_user_id=u",
+        "/tools/adaptyx",
+        "/tools",
+    ] {
+        let response = get(path).await.unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+        assert!(
+            response.headers().contains_key("content-security-policy"),
+            "{path}"
+        );
+    }
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+}

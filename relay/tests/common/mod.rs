@@ -5,9 +5,8 @@
 use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::Router;
-use relay::config::{
-    checked_base_url, AccessConfig, ApiKey, AuditConfig, Config, Limits, UpstreamConfig,
-};
+use clap::Parser;
+use relay::config::{ApiKey, Args, Config};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -59,28 +58,35 @@ pub fn static_dir() -> PathBuf {
 }
 
 pub fn config(upstream: &str, key: &str) -> Config {
+    config_with(upstream, key, &[])
+}
+
+/// The configuration the relay's own parser makes of these flags, on top of
+/// test defaults (a fresh panel folder and audit log, limits out of the way)
+/// that a flag in `args` replaces.
+pub fn config_with(upstream: &str, key: &str, args: &[&str]) -> Config {
     let dir = static_dir();
-    Config {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        upstream: UpstreamConfig {
-            base: checked_base_url(upstream).unwrap(),
-            key: ApiKey::new(key).unwrap(),
-            timeout: Duration::from_secs(5),
-            max_body_bytes: 16 * 1024 * 1024,
-        },
-        access: AccessConfig::default(),
-        audit: AuditConfig {
-            path: Some(dir.join("audit.log")),
-            hash_ids: false,
-        },
-        limits: Limits {
-            per_actor_per_minute: 100_000,
-            global_per_minute: 100_000,
-            ..Limits::default()
-        },
-        static_dir: dir,
-        panel: Default::default(),
+    let static_dir = dir.display().to_string();
+    let audit_log = dir.join("audit.log").display().to_string();
+    let defaults = [
+        ("--static-dir", static_dir.as_str()),
+        ("--audit-log", audit_log.as_str()),
+        ("--listen", "127.0.0.1:0"),
+        ("--upstream-timeout-secs", "5"),
+        ("--rate-limit-per-minute", "100000"),
+        ("--global-rate-limit-per-minute", "100000"),
+    ];
+    let mut argv = vec!["relay"];
+    for (flag, value) in defaults {
+        if !args.contains(&flag) {
+            argv.extend([flag, value]);
+        }
     }
+    argv.extend(args);
+    Args::try_parse_from(argv)
+        .unwrap_or_else(|error| panic!("{error}"))
+        .into_config_with(upstream, ApiKey::new(key).unwrap())
+        .unwrap()
 }
 
 pub struct Relay {
@@ -99,19 +105,22 @@ impl Relay {
 
 /// The relay with `config`, served by its own server loop (header timeouts included).
 pub async fn start(config: Config) -> Relay {
+    start_with(config, Router::new()).await
+}
+
+/// The relay with `extra` routes under its own layers, on a loopback port.
+pub async fn start_with(mut config: Config, extra: Router) -> Relay {
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    config.listen = listener.local_addr().unwrap();
+    let url = format!("http://{}", config.listen);
     let audit_log = config.audit.path.clone();
-    let header_timeout = config.limits.header_read_timeout;
-    let app = relay::app(config).unwrap();
-    tokio::spawn(relay::server::serve(
-        listener,
-        app,
-        header_timeout,
-        std::future::pending(),
-    ));
+    let limits = config.limits.clone();
+    let app = relay::routes::app_with(config, extra).unwrap();
+    tokio::spawn(async move {
+        relay::server::serve(listener, app, &limits, std::future::pending()).await
+    });
     Relay { url, audit_log }
 }
 
@@ -153,6 +162,31 @@ pub async fn get_json_with(url: &str, headers: &[(&str, &str)]) -> (u16, HeaderM
     let body = response.text().await.unwrap();
     let json = serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body}"));
     (status, headers, json)
+}
+
+/// Sends `request` as it is over a new connection to the relay at `url`
+/// and reads until the relay closes it or `within` passes: the answer of a
+/// server to bytes no HTTP client would send.
+pub async fn raw_exchange(url: &str, request: &[u8], within: Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut socket = tokio::net::TcpStream::connect(url.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    socket.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(within, socket.read_to_end(&mut answer)).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// The status of a raw HTTP/1.1 answer, and its body after the head.
+pub fn status_and_body(answer: &str) -> (u16, &str) {
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {answer:?}"));
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    (status, body)
 }
 
 pub fn error_code(body: &Value) -> &str {
