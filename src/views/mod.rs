@@ -153,7 +153,7 @@ pub fn App() -> impl IntoView {
         </header>
         <main id="main">
             <search::LookupForm kind=kind text=text busy=busy on_submit=submit recent=recent on_pick=open />
-            <section id="sign-in-expired" class="error" role="alert" aria-labelledby="sign-in-title"
+            <section id="sign-in-expired" class="signed-out" role="alert" aria-labelledby="sign-in-title"
                 hidden=move || !signed_out.get()>
                 <h2 id="sign-in-title">{LookupError::SignInExpired.title()}</h2>
                 <p>{LookupError::SignInExpired.advice()}</p>
