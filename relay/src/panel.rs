@@ -86,12 +86,21 @@ pub async fn serve(State(panel): State<Panel>, request: Request) -> Response {
     if !names_a_file || segments == ["index.html"] {
         return page(&panel.dir).await;
     }
-    let served = if panel.holds(&segments.join("/")).await {
-        panel.files.oneshot(request).await
-    } else {
+    if !panel.holds(&segments.join("/")).await {
         return not_found();
+    }
+    let hashed = is_hashed_asset(&path);
+    let Ok(mut response) = panel.files.oneshot(request).await;
+    // Decided here, where it is known that a file (not the page) is the answer:
+    // Trunk's hashed assets never change; anything else is revalidated.
+    let cache = if response.status().is_success() && hashed {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
     };
-    let Ok(response) = served;
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     response.map(Body::new)
 }
 
@@ -118,6 +127,8 @@ async fn page(dir: &Path) -> Response {
                 HeaderValue::from_static("text/html; charset=utf-8"),
             ),
             (header::CONTENT_SECURITY_POLICY, policy),
+            // Revalidated, so a deploy shows at once.
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
         html,
     )
@@ -167,13 +178,11 @@ fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// Headers every response gets, and caching by kind of file: Trunk's hashed
-/// assets never change, index.html must be revalidated so a deploy shows.
-/// The page brings its own policy; every other answer gets the strict one.
+/// Headers every response gets. The page brings its own policy; every
+/// other answer gets the strict one. An answer that says how to keep it is
+/// left so (the API's no-store, the panel's files); any other is revalidated.
 pub async fn security_headers(request: Request, next: Next) -> Response {
-    let hashed_asset = is_hashed_asset(request.uri().path());
     let mut response = next.run(request).await;
-    let succeeded = response.status().is_success();
     let headers = response.headers_mut();
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         headers.insert(header::CONTENT_SECURITY_POLICY, STRICT_POLICY.clone());
@@ -181,15 +190,8 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     for (name, value) in HEADERS {
         headers.insert(name, HeaderValue::from_static(value));
     }
-    let cache = if hashed_asset && succeeded {
-        "public, max-age=31536000, immutable"
-    } else {
-        "no-cache"
-    };
-    // An answer that says how to keep it is left so: the API's (personal
-    // data: no-store), a missing file's (no-store).
     if !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     }
     response
 }
@@ -197,7 +199,9 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
 /// Trunk names assets `name-<16 hex digits>.ext`.
 fn is_hashed_asset(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or_default();
-    let stem = file.split('.').next().unwrap_or_default();
+    let Some((stem, _extension)) = file.split_once('.') else {
+        return false;
+    };
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
     stem.rsplit_once('-')
         .is_some_and(|(_, hash)| hash.len() >= 12 && hash.chars().all(|c| c.is_ascii_hexdigit()))
@@ -224,5 +228,9 @@ import init from './a.js';
         assert!(!is_hashed_asset("/index.html"));
         assert!(!is_hashed_asset("/"));
         assert!(!is_hashed_asset("/customer-42"));
+        assert!(
+            !is_hashed_asset("/x-0123456789abcdef"),
+            "no extension: no file"
+        );
     }
 }
