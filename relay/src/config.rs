@@ -2,11 +2,17 @@
 
 use axum::http::uri::Authority;
 use axum::http::{HeaderName, HeaderValue};
+use clap::builder::RangedU64ValueParser;
 use clap::Parser;
 use reqwest::Url;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::num::{NonZeroU32, NonZeroUsize};
+
+/// Ceilings of the sizes an operator may set: beyond them the relay could
+/// not keep count (its memory budget counts kibibytes in 32 bits).
+const MAX_BODY_BYTES: u64 = 1 << 30;
+const MAX_MEMORY_BYTES: u64 = 64 << 30;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -45,9 +51,10 @@ pub struct Args {
           value_parser = clap::value_parser!(u64).range(1..=600))]
     pub upstream_timeout_secs: u64,
 
-    /// Largest profile body accepted from Adapty, in bytes.
-    #[arg(long, env = "RELAY_UPSTREAM_MAX_BYTES", default_value = "16777216")]
-    pub upstream_max_bytes: NonZeroUsize,
+    /// Largest profile body accepted from Adapty, in bytes (at most 1 GiB).
+    #[arg(long, env = "RELAY_UPSTREAM_MAX_BYTES", default_value_t = 16 * 1024 * 1024,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=MAX_BODY_BYTES))]
+    pub upstream_max_bytes: usize,
 
     /// Header carrying the signed-in user's identity, set by the SSO proxy
     /// (e.g. X-Forwarded-Email from oauth2-proxy); API calls without it get 401.
@@ -122,17 +129,21 @@ pub struct Args {
 
     /// Open client connections; beyond them a connection gets only
     /// /healthz, or 503 for anything else.
-    #[arg(long, env = "RELAY_MAX_CONNECTIONS", default_value = "1024")]
-    pub max_connections: NonZeroUsize,
+    #[arg(long, env = "RELAY_MAX_CONNECTIONS", default_value_t = 1024,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub max_connections: usize,
 
     /// Bytes of Adapty's answers held in memory at once, for all clients
     /// together; at least --upstream-max-bytes. Beyond it a lookup gets 503.
-    #[arg(long, env = "RELAY_RESPONSE_MEMORY_BYTES", default_value = "16777216")]
-    pub response_memory_bytes: NonZeroUsize,
+    #[arg(long, env = "RELAY_RESPONSE_MEMORY_BYTES", default_value_t = 16 * 1024 * 1024,
+          value_parser = RangedU64ValueParser::<usize>::new()
+              .range(crate::budget::FIRST_ROOM_BYTES as u64..=MAX_MEMORY_BYTES))]
+    pub response_memory_bytes: usize,
 
     /// Requests handled at once; more wait.
-    #[arg(long, env = "RELAY_MAX_CONCURRENT_REQUESTS", default_value = "256")]
-    pub max_concurrent_requests: NonZeroUsize,
+    #[arg(long, env = "RELAY_MAX_CONCURRENT_REQUESTS", default_value_t = 256,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+    pub max_concurrent_requests: usize,
 
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, env = "RELAY_LOG_FORMAT", default_value = "text")]
@@ -412,7 +423,7 @@ impl Args {
                 base: checked_base_url(base)?,
                 key,
                 timeout: Duration::from_secs(self.upstream_timeout_secs),
-                max_body_bytes: self.upstream_max_bytes,
+                max_body_bytes: at_least_one(self.upstream_max_bytes),
             },
             access: AccessConfig {
                 identity_header: self.identity_header.as_deref().map(header).transpose()?,
@@ -437,9 +448,9 @@ impl Args {
                 global_per_minute: self.global_rate_limit_per_minute,
                 header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
                 write_timeout: Duration::from_secs(self.write_timeout_secs),
-                max_connections: self.max_connections,
-                response_memory_bytes: self.response_memory_bytes,
-                max_concurrent_requests: self.max_concurrent_requests,
+                max_connections: at_least_one(self.max_connections),
+                response_memory_bytes: at_least_one(self.response_memory_bytes),
+                max_concurrent_requests: at_least_one(self.max_concurrent_requests),
             },
         })
     }
@@ -454,6 +465,11 @@ fn checked_origin(origin: &str) -> Result<Url, ConfigError> {
         return Err(invalid());
     }
     Ok(url)
+}
+
+/// The parser's ranges start at 1; this only carries that into the type.
+fn at_least_one(value: usize) -> NonZeroUsize {
+    NonZeroUsize::new(value).unwrap_or(NonZeroUsize::MIN)
 }
 
 /// https only: the key (and, for the JWKS, the trust in identities) must
@@ -557,8 +573,32 @@ mod tests {
         ] {
             let error = parse(&[flag, "0"]).expect_err(flag).to_string();
             assert!(error.contains(flag), "{error}");
-            assert!(parse(&[flag, "1"]).is_ok(), "{flag} 1");
         }
+    }
+
+    /// Counts and sizes have a floor and a ceiling: a value the parser takes
+    /// must work, never panic at start or refuse every lookup.
+    #[test]
+    fn counts_and_sizes_are_bounded_both_ways() {
+        let huge = "18446744073709551615";
+        for (flag, least, most) in [
+            ("--upstream-max-bytes", "1", "1073741824"),
+            ("--max-connections", "1", "1000000"),
+            ("--max-concurrent-requests", "1", "100000"),
+            ("--response-memory-bytes", "262144", "68719476736"),
+        ] {
+            assert!(parse(&[flag, least]).is_ok(), "{flag} {least}");
+            assert!(parse(&[flag, most]).is_ok(), "{flag} {most}");
+            for beyond in [huge, "1e9", "lots"] {
+                let error = parse(&[flag, beyond]).expect_err(flag).to_string();
+                assert!(error.contains(flag), "{error}");
+            }
+        }
+        // Less room than one lookup reserves would refuse every lookup.
+        let error = parse(&["--response-memory-bytes", "262143"])
+            .expect_err("below one lookup's room")
+            .to_string();
+        assert!(error.contains("262144"), "{error}");
     }
 
     /// Durations have a ceiling too: the relay adds them to the clock.

@@ -56,6 +56,10 @@ impl AllowedHosts {
                 "[::1]".into(),
             ] {
                 allowed.exact.insert(format!("{name}:{port}"));
+                // On port 80 a client names the host without its port.
+                if port == 80 {
+                    allowed.exact.insert(name);
+                }
             }
         }
         allowed
@@ -83,18 +87,20 @@ pub fn parse(host: &str) -> Option<Authority> {
 }
 
 /// Refuses (421) a request whose host is not allowed; a request in
-/// absolute form (`GET http://host/…`) is judged by that host.
+/// absolute form (`GET http://host/…`) is judged by that host. A request
+/// naming its host twice is refused too (RFC 9112, 3.2): a proxy in front
+/// might route by the other one.
 pub async fn check(
     State(allowed): State<Arc<AllowedHosts>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let host = match request.uri().authority() {
-        Some(authority) => Some(authority.as_str()),
-        None => request
-            .headers()
-            .get(header::HOST)
-            .and_then(|value| value.to_str().ok()),
+    let mut named = request.headers().get_all(header::HOST).iter();
+    let (first, second) = (named.next(), named.next());
+    let host = match (request.uri().authority(), second) {
+        (_, Some(_)) => None,
+        (Some(authority), _) => Some(authority.as_str()),
+        (None, None) => first.and_then(|value| value.to_str().ok()),
     };
     match host {
         Some(host) if allowed.allows(host) => next.run(request).await,
@@ -140,6 +146,12 @@ mod tests {
             assert!(!hosts.allows(host), "{host}");
         }
         assert!(!allowed(&[], &[], "0.0.0.0:8080").allows("127.0.0.1:8080"));
+        // On port 80 the port is left out by every client.
+        let on_80 = allowed(&[], &[], "127.0.0.1:80");
+        for host in ["127.0.0.1", "localhost", "127.0.0.1:80", "[::1]"] {
+            assert!(on_80.allows(host), "{host}");
+        }
+        assert!(!on_80.allows("evil.example"));
     }
 
     #[test]

@@ -372,6 +372,11 @@ async fn requests_naming_a_host_not_served_here_are_refused_before_anything_else
         ),
         ask("/", Some(&rebound)),
         ask("/metrics", Some(&rebound)),
+        // The right host and another: a proxy in front might route by either.
+        ask(
+            lookup,
+            Some(&format!("127.0.0.1:{port}\r\nHost: evil.example")),
+        ),
     ];
     for request in &refused {
         let answer = raw_exchange(&relay.url, request.as_bytes(), Duration::from_secs(5)).await;
