@@ -38,6 +38,9 @@ async fn main() -> ExitCode {
         Ok(config) => config,
         Err(error) => return fail(&error.to_string()),
     };
+    if let Err(error) = relay::server::ensure_open_files(&config.limits) {
+        return fail(&error);
+    }
     if !config.static_dir.join("index.html").is_file() {
         tracing::warn!(dir = %config.static_dir.display(), "no built panel here; build it with `cargo xtask demo`");
     }

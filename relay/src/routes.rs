@@ -118,13 +118,14 @@ pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
         .with_state(panel)
         .merge(extra)
         .layer(middleware::from_fn_with_state(hosts, host::check))
-        // Added after the host check, so outside it: health checkers often
-        // use an IP, and the answer carries nothing.
-        .route("/healthz", get(|| async { "ok" }))
         .layer(CatchPanicLayer::custom(answer_panic))
         .layer(GlobalConcurrencyLimitLayer::new(
             config.limits.max_concurrent_requests.get(),
         ))
+        // Added after the host check and the concurrency limit, so outside
+        // both: health checkers often use an IP, the answer carries nothing,
+        // and it must come at once when every request slot is taken.
+        .route("/healthz", get(|| async { "ok" }))
         // Outside the concurrency limit: a connection beyond the cap never waits.
         .layer(middleware::from_fn(server::refuse_over_capacity))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))

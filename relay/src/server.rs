@@ -30,6 +30,36 @@ const MAX_HEADER_BYTES: usize = 16 * 1024;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
 /// What a client turned away at the connection cap is told to wait.
 pub const OVER_CAPACITY_RETRY_SECS: u64 = 5;
+/// Connections beyond the cap still answered (health checks, a 503 for the
+/// rest), each given one second for its request; beyond these too, a new
+/// connection is closed at once, so a flood cannot run the relay out of
+/// file descriptors.
+pub const OVER_CAPACITY_CONNECTIONS: usize = 64;
+const OVER_CAPACITY_HEADER_TIMEOUT: Duration = Duration::from_secs(1);
+/// File descriptors the relay needs beyond its client connections: Adapty,
+/// the JWKS, the audit log, the panel's files, the runtime.
+const SPARE_FILES: u64 = 256;
+
+/// Raises the soft limit of open files to the hard one, and says (an error
+/// to refuse the start) when even that cannot hold every connection the
+/// flags allow: the connection cap must come before the system's limit, or
+/// a flood of connections takes `/healthz` down with the rest.
+pub fn ensure_open_files(limits: &Limits) -> Result<(), String> {
+    let needed = (limits.max_connections.get() + OVER_CAPACITY_CONNECTIONS) as u64
+        + limits.max_concurrent_requests.get() as u64
+        + SPARE_FILES;
+    let available = rlimit::increase_nofile_limit(u64::MAX)
+        .map_err(|error| format!("cannot read the limit of open files: {error}"))?;
+    if available < needed {
+        return Err(format!(
+            "--max-connections {} with --max-concurrent-requests {} needs {needed} open files, \
+             and the limit is {available}: raise it (ulimit -n, or LimitNOFILE= for systemd) \
+             or lower --max-connections",
+            limits.max_connections, limits.max_concurrent_requests
+        ));
+    }
+    Ok(())
+}
 
 /// Marks a request that came on a connection beyond the cap.
 #[derive(Clone, Copy)]
@@ -45,10 +75,14 @@ pub async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .max_buf_size(MAX_HEADER_BYTES);
-    // Beyond the cap, a connection gets one answer and is closed.
+    // Beyond the cap, a connection gets one answer, soon, and is closed.
     let mut over_capacity = http.clone();
-    over_capacity.keep_alive(false);
+    over_capacity
+        .keep_alive(false)
+        .header_read_timeout(OVER_CAPACITY_HEADER_TIMEOUT);
     let open = Arc::new(Semaphore::new(limits.max_connections.get()));
+    let spare = Arc::new(Semaphore::new(OVER_CAPACITY_CONNECTIONS));
+    let mut last_accept_warning: Option<std::time::Instant> = None;
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -56,8 +90,12 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
-                    // Out of file descriptors and the like: pause, don't spin.
-                    tracing::warn!(%error, "accept failed");
+                    // Out of file descriptors and the like: pause, don't spin,
+                    // and say so once in a while, not twenty times a second.
+                    if last_accept_warning.is_none_or(|at| at.elapsed() >= Duration::from_secs(10)) {
+                        tracing::warn!(%error, "accept failed");
+                        last_accept_warning = Some(std::time::Instant::now());
+                    }
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
@@ -66,9 +104,15 @@ pub async fn serve(
         };
         // Small responses go out at once instead of waiting on Nagle's algorithm.
         let _ = stream.set_nodelay(true);
+        let (permit, over) = match open.clone().try_acquire_owned() {
+            Ok(permit) => (permit, false),
+            Err(_) => match spare.clone().try_acquire_owned() {
+                Ok(permit) => (permit, true),
+                // Beyond the cap and its spare room too: closed at once.
+                Err(_) => continue,
+            },
+        };
         let stream = Connection::new(stream, limits.write_timeout);
-        let permit = open.clone().try_acquire_owned().ok();
-        let over = permit.is_none();
         let service = TowerToHyperService::new(app.clone().map_request(
             move |mut request: axum::http::Request<Incoming>| {
                 // The client's address, for what is counted per client (the audit log's share).

@@ -650,7 +650,7 @@ async fn a_client_that_stops_reading_is_cut_off_after_the_write_timeout() {
 /// Beyond the connection cap a client still reaches /healthz, and is told
 /// to come back for anything else; once a connection closes, all is served.
 #[tokio::test]
-async fn at_the_connection_cap_health_checks_are_answered_and_the_rest_waits() {
+async fn at_the_connection_cap_health_checks_are_answered_and_the_rest_told_to_wait() {
     let (upstream, _) = recording_upstream().await;
     let relay = start(config_with(&upstream, KEY, &["--max-connections", "2"])).await;
     let address = relay.url.trim_start_matches("http://").to_owned();
@@ -685,6 +685,90 @@ async fn at_the_connection_cap_health_checks_are_answered_and_the_rest_waits() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let (status, _, _) = get_json(&format!("{}/api/profile?customer_user_id=u", relay.url)).await;
     assert_eq!(status, 200);
+}
+
+/// A flood of connections cannot run the relay out of file descriptors:
+/// beyond the cap and a small spare room (where health checks are still
+/// answered), a new connection is closed at once, and the spare room frees
+/// itself within a second. Health checks answer through it all.
+#[tokio::test]
+async fn a_flood_of_connections_is_turned_away_and_health_checks_still_answer() {
+    let (upstream, _) = recording_upstream().await;
+    let relay = start(config_with(&upstream, KEY, &["--max-connections", "2"])).await;
+    let address = relay.url.trim_start_matches("http://").to_owned();
+    // Each sends the start of a request and never the rest.
+    let mut flood = Vec::new();
+    for _ in 0..300 {
+        let mut stream = TcpStream::connect(&address).await.unwrap();
+        let _ = stream.write_all(b"GET / HTTP/1.1\r\n").await;
+        flood.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Those beyond the cap and its spare room were closed by the relay.
+    let mut closed = 0;
+    for stream in &mut flood {
+        let mut byte = [0u8; 1];
+        match tokio::time::timeout(Duration::from_millis(20), stream.read(&mut byte)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => closed += 1,
+            _ => {}
+        }
+    }
+    assert!(
+        closed >= 300 - 2 - 64,
+        "only {closed} of 300 were turned away"
+    );
+    // The spare room frees itself: a health check gets an answer soon.
+    let healthz = format!("GET /healthz HTTP/1.1\r\nHost: {address}\r\n\r\n");
+    let mut answered = false;
+    for _ in 0..30 {
+        let answer = raw_exchange(&relay.url, healthz.as_bytes(), Duration::from_secs(2)).await;
+        if answer.starts_with("HTTP/1.1 200") {
+            answered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(answered, "no health check answered during the flood");
+}
+
+/// The relay needs a file descriptor per connection it allows: when the
+/// system's limit cannot hold them, it refuses to start and says what to do,
+/// rather than failing health checks once a flood arrives.
+#[tokio::test]
+async fn too_few_open_files_for_the_connection_cap_refuses_to_start() {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 200 && exec {} --demo --listen 127.0.0.1:0",
+            env!("CARGO_BIN_EXE_relay")
+        ))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("the relay started with too few open files for its connection cap");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(status.code(), Some(2));
+    let mut said = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut said)
+        .unwrap();
+    assert!(
+        said.contains("open files") && said.contains("--max-connections"),
+        "{said}"
+    );
 }
 
 /// The answers held for clients that do not read are bounded: beyond the
