@@ -1,0 +1,131 @@
+//! The History section: what happened, newest first, by day in the admin's
+//! zone, upcoming events above a "now" line, the first 20 until *Show all*.
+//! `events` decides every event and the layout; this only renders it. Each
+//! sentence links to its item: `follow` brings the table row or access level
+//! card on screen and moves focus to it.
+
+use crate::browser;
+use crate::events::{self, Day, Event, Item, When, FIRST_SHOWN};
+use crate::format::{self, Clock};
+use leptos::prelude::*;
+use std::sync::Arc;
+
+/// Brings an item's row or card on screen and moves focus to it.
+pub type Follow = Arc<dyn Fn(Item) + Send + Sync>;
+
+/// The id of the first event *Show all* adds, which then takes focus.
+const FIRST_ADDED: &str = "history-more";
+
+/// The section, re-rendered when the zone, *Hide sandbox* or *Show all*
+/// changes. A plain function, not a component: less wasm.
+pub fn history_section(
+    events: Arc<[Event]>,
+    clock: RwSignal<Clock>,
+    hide_sandbox: RwSignal<bool>,
+    follow: Follow,
+) -> impl IntoView {
+    let all = RwSignal::new(false);
+    let count = format::thousands(events.len() as u64);
+    let show_all = move |_| {
+        all.set(true);
+        request_animation_frame(|| browser::focus(FIRST_ADDED));
+    };
+    let body = move || {
+        let clock = clock.get();
+        let limit = if all.get() { usize::MAX } else { FIRST_SHOWN };
+        let timeline = events::timeline(&events, &clock, hide_sandbox.get(), limit);
+        let empty = match (timeline.total, timeline.hidden) {
+            (0, 0) => "No dated events in this profile.".to_owned(),
+            (0, hidden) => format!("Only sandbox events, hidden ({hidden})."),
+            (_, 0) => String::new(),
+            (_, hidden) => format!("{hidden} sandbox events hidden."),
+        };
+        // Counts the events as they are rendered, across days.
+        let mut place = 0;
+        let mut days = |days: Vec<Day>| {
+            days.into_iter()
+                .map(|day| day_view(day, &clock, &follow, &mut place))
+                .collect_view()
+        };
+        let upcoming = days(timeline.upcoming);
+        let past = days(timeline.past);
+        let total = format::thousands(timeline.total as u64);
+        let no_note = empty.is_empty();
+        view! {
+            <p class="empty" hidden=no_note>{empty}</p>
+            {upcoming}
+            <p class="now" hidden=timeline.total == 0>
+                "Now: " <time datetime=format::iso(clock.now)>{clock.date_time(clock.now)}</time>
+            </p>
+            {past}
+            <button type="button" class="secondary" hidden=timeline.shown == timeline.total
+                on:click=show_all>
+                "Show all " {total} " events"
+            </button>
+        }
+    };
+    view! {
+        <section class="card" id="history" aria-labelledby="history-heading">
+            <h2 id="history-heading">"History " <span class="count">{count}</span></h2>
+            {body}
+        </section>
+    }
+}
+
+/// A day's heading and the list of its events; `place` counts events so
+/// that the first one *Show all* adds can take focus.
+fn day_view(day: Day, clock: &Clock, follow: &Follow, place: &mut usize) -> impl IntoView {
+    let lines = day
+        .events
+        .into_iter()
+        .map(|(time, event)| {
+            let first_added = *place == FIRST_SHOWN;
+            *place += 1;
+            line(time, event, clock, follow.clone(), first_added)
+        })
+        .collect_view();
+    view! {
+        <h3 class="day">{day.label}</h3>
+        <ol class="events">{lines}</ol>
+    }
+}
+
+/// One event: its time (an unreadable date verbatim, with no `datetime`),
+/// its sentence linking to its item, its marks in words.
+fn line(
+    time: String,
+    event: &Event,
+    clock: &Clock,
+    follow: Follow,
+    first_added: bool,
+) -> impl IntoView {
+    let datetime = match event.when {
+        When::At(at) => Some(format::iso(at)),
+        When::Unreadable(_) => None,
+    };
+    let marks = event
+        .marks(clock.now)
+        .into_iter()
+        .map(|mark| {
+            let tone = match mark {
+                "Upcoming" => "tone-info",
+                "Refunded" => "tone-bad",
+                _ => "flag",
+            };
+            view! { <span class=format!("badge {tone}")>{mark}</span> }
+        })
+        .collect_view();
+    let item = event.item;
+    view! {
+        <li class:upcoming=event.is_upcoming(clock.now)
+            id=first_added.then_some(FIRST_ADDED) tabindex=first_added.then_some("-1")>
+            <time datetime=datetime>{time}</time>
+            <a href=format!("#{}", item.anchor()) on:click=move |click| {
+                // The page's URL names the lookup: a fragment would replay it.
+                click.prevent_default();
+                follow(item);
+            }>{event.text.clone()}</a>
+            {marks}
+        </li>
+    }
+}
