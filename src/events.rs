@@ -151,7 +151,9 @@ struct Events<'a> {
 }
 
 impl Events<'_> {
-    fn push(&mut self, when: Option<&Timestamp>, text: String, refunded: bool) {
+    /// An event at `when`, if there is one, told by `words` joined. Joined
+    /// rather than `format!`ted: the sentences cost less wasm so.
+    fn push(&mut self, when: Option<&Timestamp>, words: &[&str], refunded: bool) {
         let when = match when {
             None => return,
             Some(Timestamp::At(at)) => When::At(*at),
@@ -159,21 +161,27 @@ impl Events<'_> {
         };
         self.out.push(Event {
             when,
-            text,
+            text: words.concat(),
             item: self.item,
             sandbox: self.sandbox,
             refunded,
         });
     }
+
+    /// What a subscription and the access level it grants both tell.
+    fn payment_facts(
+        &mut self,
+        name: &str,
+        cancelled: Option<&Timestamp>,
+        issue: Option<&Timestamp>,
+    ) {
+        self.push(cancelled, &["Auto-renew turned off for ", name], false);
+        self.push(issue, &["Billing issue detected on ", name], false);
+    }
 }
 
 fn is_upcoming(value: Option<&Timestamp>, now: DateTime<Utc>) -> bool {
     matches!(value, Some(Timestamp::At(at)) if *at > now)
-}
-
-/// "weekly.premium.599 (App Store)"
-fn product(product: &str, store: &str) -> String {
-    format!("{product} ({})", format::store(store))
 }
 
 fn subscription_events(
@@ -182,8 +190,9 @@ fn subscription_events(
     now: DateTime<Utc>,
     out: &mut Vec<Event>,
 ) {
-    let name = &subscription.store_product_id;
-    let refunded = subscription.cancellation_reason.as_deref() == Some("refund");
+    let name = subscription.store_product_id.as_str();
+    let reason = subscription.cancellation_reason.as_deref();
+    let refunded = reason == Some("refund");
     let mut events = Events {
         out,
         item,
@@ -192,7 +201,7 @@ fn subscription_events(
     let offer = subscription
         .offer
         .as_ref()
-        .map(|offer| format!(", with {}", offer_words(offer)))
+        .map(|offer| [", with ", &offer_words(offer)].concat())
         .unwrap_or_default();
     let first = subscription
         .originally_purchased_at
@@ -203,42 +212,34 @@ fn subscription_events(
         (Some(first), Some(latest)) => first != latest,
         _ => false,
     };
-    let on_store = product(name, &subscription.store);
+    // "Subscribed to weekly.premium.599 (App Store)"
+    let store = format::store(&subscription.store);
+    let subscribed = ["Subscribed to ", name, " (", &store, ")"];
     if renewed {
-        events.push(first, format!("Subscribed to {on_store}"), false);
-        events.push(
-            subscription.purchased_at.as_ref(),
-            format!("Renewed {name}{offer}"),
-            refunded,
-        );
+        events.push(first, &subscribed, false);
+        let latest = subscription.purchased_at.as_ref();
+        events.push(latest, &["Renewed ", name, &offer], refunded);
     } else {
-        events.push(first, format!("Subscribed to {on_store}{offer}"), refunded);
+        events.push(first, &[&subscribed.concat(), &offer], refunded);
     }
-    events.push(
+    events.payment_facts(
+        name,
         subscription.renewal_cancelled_at.as_ref(),
-        format!("Auto-renew turned off for {name}"),
-        false,
-    );
-    events.push(
         subscription.billing_issue_detected_at.as_ref(),
-        format!("Billing issue detected on {name}"),
-        false,
     );
     let expires = subscription.expires_at.as_ref();
     let upcoming = is_upcoming(expires, now);
-    let end = if subscription.is_in_grace_period && upcoming {
-        format!("Grace period for {name} ends")
-    } else if upcoming {
-        format!("{name} expires")
-    } else {
-        format!("{name} expired")
+    let end = match (subscription.is_in_grace_period && upcoming, upcoming) {
+        (true, _) => ["Grace period for ", name, " ends"],
+        (false, true) => ["", name, " expires"],
+        (false, false) => ["", name, " expired"],
     };
-    let why = match subscription.cancellation_reason.as_deref() {
+    let why = match reason {
         None => String::new(),
         Some("refund") => " (refunded)".into(),
-        Some(reason) => format!(" ({})", format::cancellation_reason(reason)),
+        Some(reason) => [" (", &format::cancellation_reason(reason), ")"].concat(),
     };
-    events.push(expires, end + &why, false);
+    events.push(expires, &[&end.concat(), &why], false);
 }
 
 fn purchase_event(purchase: &NonSubscription, item: Item, out: &mut Vec<Event>) {
@@ -247,18 +248,24 @@ fn purchase_event(purchase: &NonSubscription, item: Item, out: &mut Vec<Event>) 
         item,
         sandbox: is_sandbox(purchase.environment.as_deref()),
     };
-    let name = &purchase.store_product_id;
-    let store = format::store(&purchase.store);
-    let text = if purchase.is_consumable {
-        format!("Bought {name} (consumable, {store})")
+    let consumable = if purchase.is_consumable {
+        "consumable, "
     } else {
-        format!("Bought {name} ({store})")
+        ""
     };
-    events.push(purchase.purchased_at.as_ref(), text, purchase.is_refund);
+    let words = [
+        "Bought ",
+        &purchase.store_product_id,
+        " (",
+        consumable,
+        &format::store(&purchase.store),
+        ")",
+    ];
+    events.push(purchase.purchased_at.as_ref(), &words, purchase.is_refund);
 }
 
 fn access_level_events(level: &AccessLevel, item: Item, now: DateTime<Utc>, out: &mut Vec<Event>) {
-    let id = &level.access_level_id;
+    let id = level.access_level_id.as_str();
     let mut events = Events {
         out,
         item,
@@ -266,36 +273,27 @@ fn access_level_events(level: &AccessLevel, item: Item, now: DateTime<Utc>, out:
     };
     let starts = level.starts_at.as_ref();
     let start = if is_upcoming(starts, now) {
-        format!("{id} access is scheduled to start")
+        " access is scheduled to start"
     } else {
-        format!("{id} access started")
+        " access started"
     };
-    events.push(starts, start, false);
+    events.push(starts, &[id, start], false);
     // The same facts as the subscription behind it, when there is one;
     // `history` keeps one of two identical events.
-    let name = &level.store_product_id;
-    events.push(
+    events.payment_facts(
+        &level.store_product_id,
         level.renewal_cancelled_at.as_ref(),
-        format!("Auto-renew turned off for {name}"),
-        false,
-    );
-    events.push(
         level.billing_issue_detected_at.as_ref(),
-        format!("Billing issue detected on {name}"),
-        false,
     );
     let expires = level.expires_at.as_ref();
     let end = if is_upcoming(expires, now) {
-        format!("{id} access ends")
+        " access ends"
     } else {
-        format!("{id} access ended")
+        " access ended"
     };
     let refunded = level.cancellation_reason.as_deref() == Some("refund");
-    events.push(
-        expires,
-        end + if refunded { " (refunded)" } else { "" },
-        false,
-    );
+    let why = if refunded { " (refunded)" } else { "" };
+    events.push(expires, &[id, end, why], false);
 }
 
 /// How many events the History section shows until all are asked for.

@@ -13,9 +13,6 @@ use std::sync::Arc;
 /// Brings an item's row or card on screen and moves focus to it.
 pub type Follow = Arc<dyn Fn(Item) + Send + Sync>;
 
-/// The id of the first event *Show all* adds, which then takes focus.
-const FIRST_ADDED: &str = "history-more";
-
 /// The section, re-rendered when the zone, *Hide sandbox* or *Show all*
 /// changes. A plain function, not a component: less wasm.
 pub fn history_section(
@@ -28,7 +25,8 @@ pub fn history_section(
     let count = format::thousands(events.len() as u64);
     let show_all = move |_| {
         all.set(true);
-        request_animation_frame(|| browser::focus(FIRST_ADDED));
+        // The first event it adds takes focus.
+        request_animation_frame(|| browser::focus(&format!("event-{FIRST_SHOWN}")));
     };
     let body = move || {
         let clock = clock.get();
@@ -72,16 +70,15 @@ pub fn history_section(
     }
 }
 
-/// A day's heading and the list of its events; `place` counts events so
-/// that the first one *Show all* adds can take focus.
+/// A day's heading and the list of its events; `place` counts events
+/// across days, to name each (`event-20`).
 fn day_view(day: Day, clock: &Clock, follow: &Follow, place: &mut usize) -> impl IntoView {
     let lines = day
         .events
         .into_iter()
         .map(|(time, event)| {
-            let first_added = *place == FIRST_SHOWN;
             *place += 1;
-            line(time, event, clock, follow.clone(), first_added)
+            line(time, event, clock, follow.clone(), *place - 1)
         })
         .collect_view();
     view! {
@@ -92,13 +89,7 @@ fn day_view(day: Day, clock: &Clock, follow: &Follow, place: &mut usize) -> impl
 
 /// One event: its time (an unreadable date verbatim, with no `datetime`),
 /// its sentence linking to its item, its marks in words.
-fn line(
-    time: String,
-    event: &Event,
-    clock: &Clock,
-    follow: Follow,
-    first_added: bool,
-) -> impl IntoView {
+fn line(time: String, event: &Event, clock: &Clock, follow: Follow, place: usize) -> impl IntoView {
     let datetime = match event.when {
         When::At(at) => Some(format::iso(at)),
         When::Unreadable(_) => None,
@@ -108,18 +99,18 @@ fn line(
         .into_iter()
         .map(|mark| {
             let tone = match mark {
-                "Upcoming" => "tone-info",
-                "Refunded" => "tone-bad",
-                _ => "flag",
+                "Upcoming" => "badge tone-info",
+                "Refunded" => "badge tone-bad",
+                _ => "badge flag",
             };
-            view! { <span class=format!("badge {tone}")>{mark}</span> }
+            view! { " " <span class=tone>{mark}</span> }
         })
         .collect_view();
     let item = event.item;
     view! {
-        <li class:upcoming=event.is_upcoming(clock.now)
-            id=first_added.then_some(FIRST_ADDED) tabindex=first_added.then_some("-1")>
+        <li class:upcoming=event.is_upcoming(clock.now) id=format!("event-{place}") tabindex="-1">
             <time datetime=datetime>{time}</time>
+            " "
             <a href=format!("#{}", item.anchor()) on:click=move |click| {
                 // The page's URL names the lookup: a fragment would replay it.
                 click.prevent_default();
