@@ -1080,3 +1080,22 @@ async fn a_history_link_brings_a_purchase_on_a_later_page_on_screen() {
     );
     panel.close().await;
 }
+
+/// On a phone the history wraps its lines; nothing scrolls sideways.
+#[tokio::test]
+async fn the_history_reads_on_a_phone() {
+    let panel = Panel::demo().await;
+    panel.set_window_width(390).await;
+    for customer in ["demo-big", "demo-custom-store", "demo-refunded"] {
+        panel.open(&format!("/?customer_user_id={customer}")).await;
+        panel.wait_for("#history li").await;
+        assert_eq!(
+            panel.sideways_overflow().await,
+            Vec::<String>::new(),
+            "{customer}"
+        );
+        panel.scroll_to("#history").await;
+        panel.screenshot(&format!("phone-history-{customer}")).await;
+    }
+    panel.close().await;
+}
