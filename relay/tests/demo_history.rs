@@ -43,7 +43,10 @@ fn told(events: &[Event]) -> Vec<Told> {
         .collect()
 }
 
-fn expect(lines: &[(Duration, &str, &[&'static str], Item)]) -> Vec<Told> {
+/// An expected event, as written below: from now, sentence, marks, item.
+type Line<'a> = (Duration, &'a str, &'a [&'static str], Item);
+
+fn expect(lines: &[Line]) -> Vec<Told> {
     lines
         .iter()
         .map(|(from_now, text, marks, item)| (*from_now, text.to_string(), marks.to_vec(), *item))
@@ -58,7 +61,7 @@ use Item::{AccessLevel, Purchase, Subscription};
 
 #[test]
 fn every_small_demo_customers_history_exactly() {
-    let cases: &[(&str, &[(Duration, &str, &[&str], Item)])] = &[
+    let cases: &[(&str, &[Line])] = &[
         ("demo-play-store", &[
             (days(20), "premium access ends", &["Upcoming"], AccessLevel(0)),
             (days(20), "premium_monthly expires", &["Upcoming"], Subscription(0)),
