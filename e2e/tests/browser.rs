@@ -845,6 +845,9 @@ async fn hand_offs_name_the_tab_copy_a_summary_and_link_to_adapty() {
     panel.close().await;
 }
 
+/// The events above the now line.
+const UPCOMING: &str = "#history ol:has(~ .now) li";
+
 /// Each day's heading and its events' texts, as shown in the History section.
 async fn history_days(panel: &Panel) -> Vec<(String, Vec<String>)> {
     let script = r#"
@@ -934,7 +937,7 @@ async fn the_seeds_history_by_day_in_tokyo_follows_utc_and_hide_sandbox() {
         .unwrap();
     let (instant, above) = (now[0].as_str().unwrap(), now[1].as_bool().unwrap());
     assert!(instant > "2025-01-10T11:34:40Z" && above, "{now}");
-    assert!(panel.texts("#history li.upcoming").await.is_empty());
+    assert!(panel.texts(UPCOMING).await.is_empty());
     assert!(
         !panel.is_shown("#history > button").await,
         "5 events: all shown"
@@ -1029,10 +1032,15 @@ async fn a_history_link_brings_a_purchase_on_a_later_page_on_screen() {
         .await;
 
     // Above the now line: the premium subscription's renewal in 20 days.
-    let upcoming = panel.texts("#history li.upcoming").await;
+    let upcoming = panel.texts(UPCOMING).await;
     assert_eq!(upcoming.len(), 2, "{upcoming:?}");
     assert!(upcoming[0].contains("premium access ends") && upcoming[0].contains("Upcoming"));
     assert!(upcoming[1].contains("monthly.premium.999 expires"));
+    assert_eq!(
+        panel.computed_style(UPCOMING, "border-left-style").await,
+        "dashed",
+        "upcoming events look apart from the past ones"
+    );
     // Purchase 1, four hours ago, is the third event.
     let link = "#history a[href='#purchases-1']";
     let text = panel.wait_for_text(link, "Bought coins_500").await;
@@ -1050,13 +1058,15 @@ async fn a_history_link_brings_a_purchase_on_a_later_page_on_screen() {
         .wait_for_text("#purchases tr.row-detail", "400000000001")
         .await;
     assert_eq!(panel.focused_id().await, "purchases-1");
-    let row = panel.wait_for("#purchases-1").await;
-    assert!(row
-        .attr("class")
-        .await
-        .unwrap()
-        .unwrap_or_default()
-        .contains("linked"));
+    assert_ne!(
+        panel
+            .computed_style("#purchases-1 > td", "background-color")
+            .await,
+        panel
+            .computed_style("#purchases-2 > td", "background-color")
+            .await,
+        "the row the link brought stands out"
+    );
     assert_eq!(
         panel
             .wait_for("#purchases th[aria-sort=ascending]")
@@ -1071,7 +1081,7 @@ async fn a_history_link_brings_a_purchase_on_a_later_page_on_screen() {
     assert_eq!(url.fragment(), None, "the URL still names only the lookup");
     panel.screenshot("history-link-demo-big").await;
 
-    panel.click("#history li.upcoming a").await;
+    panel.click(&format!("{UPCOMING} a")).await;
     panel.wait_for("#access-level-0").await;
     let focused = panel.browser.active_element().await.unwrap();
     assert_eq!(

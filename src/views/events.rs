@@ -13,8 +13,8 @@ use std::sync::Arc;
 /// Brings an item's row or card on screen and moves focus to it.
 pub type Follow = Arc<dyn Fn(Item) + Send + Sync>;
 
-/// The section, re-rendered when the zone, *Hide sandbox* or *Show all*
-/// changes. A plain function, not a component: less wasm.
+/// The section; its events are laid out again when the zone, *Hide
+/// sandbox* or *Show all* changes.
 pub fn history_section(
     events: Arc<[Event]>,
     clock: RwSignal<Clock>,
@@ -108,7 +108,7 @@ fn line(time: String, event: &Event, clock: &Clock, follow: Follow, place: usize
         .collect_view();
     let item = event.item;
     view! {
-        <li class:upcoming=event.is_upcoming(clock.now) id=format!("event-{place}") tabindex="-1">
+        <li id=format!("event-{place}") tabindex="-1">
             <time datetime=datetime>{time}</time>
             " "
             <a href=format!("#{}", item.anchor()) on:click=move |click| {

@@ -26,7 +26,7 @@ pub struct TableView {
     /// Which quick filter is pressed: its place among the table's, plus one.
     pub chosen: RwSignal<usize>,
     pub page: RwSignal<usize>,
-    /// The row a history link asked for, plus one: it opens and is marked.
+    /// The row a history link asked for, plus one: it opens.
     pub linked: RwSignal<usize>,
 }
 
@@ -224,7 +224,7 @@ fn HistoryTable(
     // disclosure button in its first cell (Enter or Space: the button's
     // click bubbles to the row). Each row keeps its own open state, so
     // opening one re-renders nothing else and focus stays where it is.
-    // A row a history link asked for starts open and marked; its id
+    // A row a history link asked for starts open; its id
     // (`events::Item::anchor`) lets the link focus it.
     let body = move || {
         let linked = linked.get();
@@ -248,7 +248,7 @@ fn HistoryTable(
                     })
                     .collect_view();
                 view! {
-                    <tr id=format!("{noun}-{index}") tabindex="-1" class:linked=asked
+                    <tr id=format!("{noun}-{index}") tabindex="-1"
                         on:click=move |_| open.update(|open| *open = !*open)>{cells}</tr>
                     {move || open.get().then(|| view! {
                         <tr class="row-detail">
