@@ -846,7 +846,7 @@ async fn hand_offs_name_the_tab_copy_a_summary_and_link_to_adapty() {
 }
 
 /// The events above the now line.
-const UPCOMING: &str = "#history ol:has(~ .now) li";
+const UPCOMING: &str = "#history .upcoming li";
 
 /// Each day's heading and its events' texts, as shown in the History section.
 async fn history_days(panel: &Panel) -> Vec<(String, Vec<String>)> {

@@ -51,7 +51,7 @@ pub fn history_section(
         let no_note = empty.is_empty();
         view! {
             <p class="empty" hidden=no_note>{empty}</p>
-            {upcoming}
+            <div class="upcoming">{upcoming}</div>
             <p class="now" hidden=timeline.total == 0>
                 "Now: " <time datetime=format::iso(clock.now)>{clock.date_time(clock.now)}</time>
             </p>

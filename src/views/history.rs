@@ -17,10 +17,10 @@ use std::sync::Arc;
 /// What one long table shows besides the shared filter box and sandbox
 /// toggle. The profile holds it, so that a link from the history can bring
 /// a row on screen (`show_row`).
-#[derive(Clone, Copy)]
 ///
 /// Two places are counted from one, 0 meaning none: plain numbers, since
 /// every other kind of reactive value adds wasm.
+#[derive(Clone, Copy)]
 pub struct TableView {
     pub sort: RwSignal<Sort>,
     /// Which quick filter is pressed: its place among the table's, plus one.
@@ -122,7 +122,7 @@ pub fn show_row<T: Row>(
         hide_sandbox.set(wanted.hide_sandbox);
         other.page.set(0);
     }
-    if wanted.quick.is_none() {
+    if wanted.quick != current.quick {
         shown.chosen.set(0);
     }
     shown.page.set(wanted.page);
