@@ -1008,6 +1008,7 @@ async fn the_history_shows_20_events_then_all() {
         "{datetimes:?}"
     );
     assert_eq!(history_days(&panel).await.len(), 60);
+    assert_eq!(panel.accessibility_violations().await, Vec::<String>::new());
     panel.close().await;
 }
 
