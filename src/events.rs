@@ -16,14 +16,22 @@
 //! - **Access level**: *starts* at `starts_at` (*scheduled* while upcoming)
 //!   and *ends* at `expires_at` (none for lifetime access).
 //! - **Refunds** (cancellation reason `refund`, `is_refund`): the profile
-//!   gives no date of a refund, so none is invented: the item's purchase
-//!   event is marked refunded, and its end says so.
+//!   has no refund date, so none is invented. A refunded subscription or
+//!   access level is dated where the profile dates it, by its end at
+//!   `expires_at` ("… expired (refunded)"); the purchase event of every
+//!   refunded item is marked refunded, the one-time purchase's only so.
 //! - An instant after now is **upcoming**. Events of sandbox items are
-//!   marked. A date that cannot be read is kept verbatim; its events come
-//!   last, never dropped.
+//!   marked; an access level without `environment` takes its purchase's
+//!   (`environment::link`). A date that cannot be read is kept verbatim; its
+//!   events come last, never dropped.
 //!
 //! Order: newest first (upcoming ones above the others), then unreadable
-//! dates; events of the same instant keep the profile's order.
+//! dates. Of events at the same instant the later fact comes first (an
+//! expiry above the auto-renew turned off that led to it).
+//!
+//! `timeline` lays the events out as the History section shows them: by day
+//! in the admin's zone, upcoming above the now line, the first
+//! [`FIRST_SHOWN`] until all are asked for.
 
 use crate::explain::offer_words;
 use crate::format::{self, Clock};
@@ -37,6 +45,18 @@ pub enum Item {
     AccessLevel(usize),
     Subscription(usize),
     Purchase(usize),
+}
+
+impl Item {
+    /// The id of the page element an event links to: the access level's
+    /// card, or the table row (`{noun}-{index}`, as `views::history` names it).
+    pub fn anchor(self) -> String {
+        match self {
+            Item::AccessLevel(index) => format!("access-level-{index}"),
+            Item::Subscription(index) => format!("subscriptions-{index}"),
+            Item::Purchase(index) => format!("purchases-{index}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -61,6 +81,21 @@ impl Event {
     pub fn is_upcoming(&self, now: DateTime<Utc>) -> bool {
         matches!(self.when, When::At(at) if at > now)
     }
+
+    /// Its marks in words, so that none is told by colour alone.
+    pub fn marks(&self, now: DateTime<Utc>) -> Vec<&'static str> {
+        let mut marks = Vec::new();
+        if self.is_upcoming(now) {
+            marks.push("Upcoming");
+        }
+        if self.refunded {
+            marks.push("Refunded");
+        }
+        if self.sandbox {
+            marks.push("Sandbox");
+        }
+        marks
+    }
 }
 
 /// Every event of the profile, newest first, unreadable dates last.
@@ -73,20 +108,39 @@ pub fn history(profile: &Profile, now: DateTime<Utc>) -> Vec<Event> {
         purchase_event(purchase, Item::Purchase(index), &mut events);
     }
     for (index, level) in profile.access_levels.iter().enumerate() {
-        access_level_events(level, Item::AccessLevel(index), now, &mut events);
+        let mut own = Vec::new();
+        access_level_events(level, Item::AccessLevel(index), now, &mut own);
+        // An access level repeats facts of its subscription: the same
+        // sentence at the same instant is one event, the subscription's.
+        own.retain(|event| {
+            !events
+                .iter()
+                .any(|other| other.when == event.when && other.text == event.text)
+        });
+        events.append(&mut own);
     }
-    // An access level repeats facts of its subscription: the same sentence
-    // at the same instant is one event.
-    let mut seen = std::collections::HashSet::new();
-    events.retain(|event| seen.insert((event.when.clone(), event.text.clone())));
-    // Stable: events of one instant keep the order they were made in.
-    events.sort_by(|a, b| match (&a.when, &b.when) {
-        (When::At(a), When::At(b)) => b.cmp(a),
-        (When::At(_), When::Unreadable(_)) => std::cmp::Ordering::Less,
-        (When::Unreadable(_), When::At(_)) => std::cmp::Ordering::Greater,
-        (When::Unreadable(_), When::Unreadable(_)) => std::cmp::Ordering::Equal,
-    });
-    events
+    // Sorted on plain (key, place) pairs, as `listing` sorts rows: the same
+    // small sort in the wasm. Events are made in the order things happen to
+    // each item; the place counted backwards puts the later of two facts at
+    // one instant first. Unreadable dates get the largest key: last.
+    let count = events.len();
+    let mut keyed: Vec<(i64, usize)> = events
+        .iter()
+        .enumerate()
+        .map(|(place, event)| {
+            let key = match event.when {
+                When::At(at) => -at.timestamp_micros(),
+                When::Unreadable(_) => i64::MAX,
+            };
+            (key, count - 1 - place)
+        })
+        .collect();
+    keyed.sort_unstable();
+    let mut slots: Vec<Option<Event>> = events.into_iter().map(Some).collect();
+    keyed
+        .into_iter()
+        .filter_map(|(_, place)| slots[count - 1 - place].take())
+        .collect()
 }
 
 /// Collects events of one item, each with the item's marks.
@@ -97,7 +151,9 @@ struct Events<'a> {
 }
 
 impl Events<'_> {
-    fn push(&mut self, when: Option<&Timestamp>, text: String, refunded: bool) {
+    /// An event at `when`, if there is one, told by `words` joined. Joined
+    /// rather than `format!`ted: the sentences cost less wasm so.
+    fn push(&mut self, when: Option<&Timestamp>, words: &[&str], refunded: bool) {
         let when = match when {
             None => return,
             Some(Timestamp::At(at)) => When::At(*at),
@@ -105,21 +161,27 @@ impl Events<'_> {
         };
         self.out.push(Event {
             when,
-            text,
+            text: words.concat(),
             item: self.item,
             sandbox: self.sandbox,
             refunded,
         });
     }
+
+    /// What a subscription and the access level it grants both tell.
+    fn payment_facts(
+        &mut self,
+        name: &str,
+        cancelled: Option<&Timestamp>,
+        issue: Option<&Timestamp>,
+    ) {
+        self.push(cancelled, &["Auto-renew turned off for ", name], false);
+        self.push(issue, &["Billing issue detected on ", name], false);
+    }
 }
 
 fn is_upcoming(value: Option<&Timestamp>, now: DateTime<Utc>) -> bool {
     matches!(value, Some(Timestamp::At(at)) if *at > now)
-}
-
-/// "weekly.premium.599 (App Store)"
-fn product(product: &str, store: &str) -> String {
-    format!("{product} ({})", format::store(store))
 }
 
 fn subscription_events(
@@ -128,8 +190,9 @@ fn subscription_events(
     now: DateTime<Utc>,
     out: &mut Vec<Event>,
 ) {
-    let name = &subscription.store_product_id;
-    let refunded = subscription.cancellation_reason.as_deref() == Some("refund");
+    let name = subscription.store_product_id.as_str();
+    let reason = subscription.cancellation_reason.as_deref();
+    let refunded = reason == Some("refund");
     let mut events = Events {
         out,
         item,
@@ -138,7 +201,7 @@ fn subscription_events(
     let offer = subscription
         .offer
         .as_ref()
-        .map(|offer| format!(", with {}", offer_words(offer)))
+        .map(|offer| [", with ", &offer_words(offer)].concat())
         .unwrap_or_default();
     let first = subscription
         .originally_purchased_at
@@ -149,42 +212,34 @@ fn subscription_events(
         (Some(first), Some(latest)) => first != latest,
         _ => false,
     };
-    let on_store = product(name, &subscription.store);
+    // "Subscribed to weekly.premium.599 (App Store)"
+    let store = format::store(&subscription.store);
+    let subscribed = ["Subscribed to ", name, " (", &store, ")"];
     if renewed {
-        events.push(first, format!("Subscribed to {on_store}"), false);
-        events.push(
-            subscription.purchased_at.as_ref(),
-            format!("Renewed {name}{offer}"),
-            refunded,
-        );
+        events.push(first, &subscribed, false);
+        let latest = subscription.purchased_at.as_ref();
+        events.push(latest, &["Renewed ", name, &offer], refunded);
     } else {
-        events.push(first, format!("Subscribed to {on_store}{offer}"), refunded);
+        events.push(first, &[&subscribed.concat(), &offer], refunded);
     }
-    events.push(
+    events.payment_facts(
+        name,
         subscription.renewal_cancelled_at.as_ref(),
-        format!("Auto-renew turned off for {name}"),
-        false,
-    );
-    events.push(
         subscription.billing_issue_detected_at.as_ref(),
-        format!("Billing issue detected on {name}"),
-        false,
     );
     let expires = subscription.expires_at.as_ref();
     let upcoming = is_upcoming(expires, now);
-    let end = if subscription.is_in_grace_period && upcoming {
-        format!("Grace period for {name} ends")
-    } else if upcoming {
-        format!("{name} expires")
-    } else {
-        format!("{name} expired")
+    let end = match (subscription.is_in_grace_period && upcoming, upcoming) {
+        (true, _) => ["Grace period for ", name, " ends"],
+        (false, true) => ["", name, " expires"],
+        (false, false) => ["", name, " expired"],
     };
-    let why = match subscription.cancellation_reason.as_deref() {
+    let why = match reason {
         None => String::new(),
         Some("refund") => " (refunded)".into(),
-        Some(reason) => format!(" ({})", format::cancellation_reason(reason)),
+        Some(reason) => [" (", &format::cancellation_reason(reason), ")"].concat(),
     };
-    events.push(expires, end + &why, false);
+    events.push(expires, &[&end.concat(), &why], false);
 }
 
 fn purchase_event(purchase: &NonSubscription, item: Item, out: &mut Vec<Event>) {
@@ -193,73 +248,125 @@ fn purchase_event(purchase: &NonSubscription, item: Item, out: &mut Vec<Event>) 
         item,
         sandbox: is_sandbox(purchase.environment.as_deref()),
     };
-    let name = &purchase.store_product_id;
-    let store = format::store(&purchase.store);
-    let text = if purchase.is_consumable {
-        format!("Bought {name} (consumable, {store})")
+    let consumable = if purchase.is_consumable {
+        "consumable, "
     } else {
-        format!("Bought {name} ({store})")
+        ""
     };
-    events.push(purchase.purchased_at.as_ref(), text, purchase.is_refund);
+    let words = [
+        "Bought ",
+        &purchase.store_product_id,
+        " (",
+        consumable,
+        &format::store(&purchase.store),
+        ")",
+    ];
+    events.push(purchase.purchased_at.as_ref(), &words, purchase.is_refund);
 }
 
 fn access_level_events(level: &AccessLevel, item: Item, now: DateTime<Utc>, out: &mut Vec<Event>) {
-    let id = &level.access_level_id;
+    let id = level.access_level_id.as_str();
     let mut events = Events {
         out,
         item,
-        sandbox: is_sandbox(level.environment.as_deref()),
+        sandbox: is_sandbox(level.effective_environment()),
     };
     let starts = level.starts_at.as_ref();
     let start = if is_upcoming(starts, now) {
-        format!("{id} access is scheduled to start")
+        " access is scheduled to start"
     } else {
-        format!("{id} access started")
+        " access started"
     };
-    events.push(starts, start, false);
+    events.push(starts, &[id, start], false);
     // The same facts as the subscription behind it, when there is one;
     // `history` keeps one of two identical events.
-    let name = &level.store_product_id;
-    events.push(
+    events.payment_facts(
+        &level.store_product_id,
         level.renewal_cancelled_at.as_ref(),
-        format!("Auto-renew turned off for {name}"),
-        false,
-    );
-    events.push(
         level.billing_issue_detected_at.as_ref(),
-        format!("Billing issue detected on {name}"),
-        false,
     );
     let expires = level.expires_at.as_ref();
     let end = if is_upcoming(expires, now) {
-        format!("{id} access ends")
+        " access ends"
     } else {
-        format!("{id} access ended")
+        " access ended"
     };
     let refunded = level.cancellation_reason.as_deref() == Some("refund");
-    events.push(
-        expires,
-        end + if refunded { " (refunded)" } else { "" },
-        false,
-    );
+    let why = if refunded { " (refunded)" } else { "" };
+    events.push(expires, &[id, end, why], false);
 }
 
-/// Events grouped by day as the admin reads dates (their zone, or UTC):
-/// each day's label and its events with their time of day. Unreadable
-/// dates form the last group, labelled with their raw text per event.
-pub fn by_day<'a>(events: &'a [Event], clock: &Clock) -> Vec<(String, Vec<(String, &'a Event)>)> {
-    let mut days: Vec<(String, Vec<(String, &Event)>)> = Vec::new();
+/// How many events the History section shows until all are asked for.
+pub const FIRST_SHOWN: usize = 20;
+
+/// One day of the History section.
+#[derive(Debug)]
+pub struct Day<'a> {
+    /// `10 Jan 2025` as the admin reads dates (their zone, or UTC);
+    /// "Unreadable dates" for the last group.
+    pub label: String,
+    /// Each event with its time of day (`20:34`, `11:34 UTC`), or with its
+    /// date verbatim when that cannot be read.
+    pub events: Vec<(String, &'a Event)>,
+}
+
+/// The events as the History section lays them out.
+#[derive(Debug)]
+pub struct Timeline<'a> {
+    /// Above the now line, by day, the latest first.
+    pub upcoming: Vec<Day<'a>>,
+    /// Below it, by day, then the unreadable dates.
+    pub past: Vec<Day<'a>>,
+    /// Events on screen, of `total` to show.
+    pub shown: usize,
+    pub total: usize,
+    /// Sandbox events kept out by *Hide sandbox*.
+    pub hidden: usize,
+}
+
+/// The first `limit` events (newest first, as `history` orders them) by
+/// day, sandbox ones left out when hidden.
+pub fn timeline<'a>(
+    events: &'a [Event],
+    clock: &Clock,
+    hide_sandbox: bool,
+    limit: usize,
+) -> Timeline<'a> {
+    let mut timeline = Timeline {
+        upcoming: Vec::new(),
+        past: Vec::new(),
+        shown: 0,
+        total: 0,
+        hidden: 0,
+    };
     for event in events {
-        let (day, time) = match &event.when {
+        if hide_sandbox && event.sandbox {
+            timeline.hidden += 1;
+            continue;
+        }
+        timeline.total += 1;
+        if timeline.shown == limit {
+            continue;
+        }
+        timeline.shown += 1;
+        let (label, time) = match &event.when {
             When::At(at) => (clock.date(*at), clock.time(*at)),
             When::Unreadable(raw) => ("Unreadable dates".to_owned(), raw.clone()),
         };
+        let days = if event.is_upcoming(clock.now) {
+            &mut timeline.upcoming
+        } else {
+            &mut timeline.past
+        };
         match days.last_mut() {
-            Some((label, list)) if *label == day => list.push((time, event)),
-            _ => days.push((day, vec![(time, event)])),
+            Some(day) if day.label == label => day.events.push((time, event)),
+            _ => days.push(Day {
+                label,
+                events: vec![(time, event)],
+            }),
         }
     }
-    days
+    timeline
 }
 
 #[cfg(test)]
@@ -315,11 +422,33 @@ mod tests {
         assert_eq!(summary(&events), expected);
         assert!(events[0].is_upcoming(at("2025-01-07T00:00:00Z")));
         assert!(!events[1].is_upcoming(at("2025-01-07T00:00:00Z")));
-        // Both subscriptions are sandbox; the one-time purchase is not.
-        let sandbox: Vec<bool> = events.iter().map(|event| event.sandbox).collect();
-        assert_eq!(sandbox, [true, false, true, true, false]);
-        assert_eq!(events[0].item, Item::Subscription(1));
-        assert_eq!(events[4].item, Item::Purchase(0));
+        // Both subscriptions are sandbox, and so is premium, which takes the
+        // environment of its product's purchases; the one-time purchase is not.
+        let marks: Vec<Vec<&str>> = events
+            .iter()
+            .map(|event| event.marks(at("2025-01-07T00:00:00Z")))
+            .collect();
+        assert_eq!(
+            marks,
+            [
+                vec!["Upcoming", "Sandbox"],
+                vec!["Sandbox"],
+                vec!["Sandbox"],
+                vec!["Sandbox"],
+                vec![]
+            ]
+        );
+        let items: Vec<Item> = events.iter().map(|event| event.item).collect();
+        assert_eq!(
+            items,
+            [
+                Item::Subscription(1),
+                Item::AccessLevel(0),
+                Item::Subscription(1),
+                Item::Subscription(0),
+                Item::Purchase(0)
+            ]
+        );
     }
 
     fn parse(body: &str) -> Profile {
@@ -403,11 +532,58 @@ mod tests {
         assert_eq!(
             marked,
             [
-                ("yearly expired (refunded)", false),
                 ("premium access ended (refunded)", false),
+                ("yearly expired (refunded)", false),
                 ("Bought coins_100 (consumable, Stripe)", true),
                 ("Subscribed to yearly (App Store)", true),
             ]
+        );
+        assert_eq!(events[2].marks(at("2026-11-28T12:00:00Z")), ["Refunded"]);
+    }
+
+    #[test]
+    fn of_two_facts_at_one_instant_the_later_comes_first() {
+        // Refunded: auto-renew off and the end at the same instant, repeated
+        // by the access level, whose copy of the auto-renew fact is one event.
+        let profile = parse(
+            r#"{"data":{"profile_id":"p",
+                "access_levels":[{"access_level_id":"premium","store":"app_store",
+                    "store_product_id":"yearly","cancellation_reason":"refund",
+                    "renewal_cancelled_at":"2026-11-25T10:00:00+00:00",
+                    "expires_at":"2026-11-25T10:00:00+00:00"}],
+                "subscriptions":[{"store":"app_store","store_product_id":"yearly",
+                    "environment":"Production",
+                    "originally_purchased_at":"2026-11-01T10:00:00+00:00",
+                    "renewal_cancelled_at":"2026-11-25T10:00:00+00:00",
+                    "cancellation_reason":"refund","expires_at":"2026-11-25T10:00:00+00:00"}]}}"#,
+        );
+        let events = history(&profile, at("2026-11-28T12:00:00Z"));
+        let told: Vec<(&str, Item)> = events
+            .iter()
+            .map(|event| (event.text.as_str(), event.item))
+            .collect();
+        assert_eq!(
+            told,
+            [
+                ("premium access ended (refunded)", Item::AccessLevel(0)),
+                ("yearly expired (refunded)", Item::Subscription(0)),
+                ("Auto-renew turned off for yearly", Item::Subscription(0)),
+                ("Subscribed to yearly (App Store)", Item::Subscription(0)),
+            ]
+        );
+    }
+
+    #[test]
+    fn each_item_links_to_its_card_or_its_tables_row() {
+        use crate::cells::{PURCHASES, SUBSCRIPTIONS};
+        assert_eq!(Item::AccessLevel(0).anchor(), "access-level-0");
+        assert_eq!(
+            Item::Subscription(12).anchor(),
+            format!("{}-12", SUBSCRIPTIONS.noun)
+        );
+        assert_eq!(
+            Item::Purchase(7999).anchor(),
+            format!("{}-7999", PURCHASES.noun)
         );
     }
 
@@ -463,8 +639,27 @@ mod tests {
         assert!(history(&empty, at("2026-11-28T12:00:00Z")).is_empty());
     }
 
+    /// Each day's label and its times, from the History's layout.
+    fn days(days: &[Day]) -> Vec<(String, Vec<String>)> {
+        days.iter()
+            .map(|day| {
+                let times = day.events.iter().map(|(time, _)| time.clone()).collect();
+                (day.label.clone(), times)
+            })
+            .collect()
+    }
+
+    fn strings(days: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {
+        days.iter()
+            .map(|(day, times)| {
+                let times = times.iter().map(|time| time.to_string()).collect();
+                (day.to_string(), times)
+            })
+            .collect()
+    }
+
     #[test]
-    fn days_follow_the_admins_zone_or_utc() {
+    fn days_follow_the_admins_zone_or_utc_and_upcoming_ones_are_above_now() {
         let profile = Envelope::parse(SEED).unwrap();
         let now = at("2025-01-07T00:00:00Z");
         let events = history(&profile, now);
@@ -474,25 +669,79 @@ mod tests {
             offset_minutes: |_| 9 * 60,
             utc: false,
         };
-        let days: Vec<(String, Vec<String>)> = by_day(&events, &tokyo)
-            .into_iter()
-            .map(|(day, list)| (day, list.into_iter().map(|(time, _)| time).collect()))
-            .collect();
+        let laid_out = timeline(&events, &tokyo, false, FIRST_SHOWN);
         assert_eq!(
-            days,
-            [
-                ("10 Jan 2025".to_owned(), vec!["20:34".to_owned()]),
-                ("5 Jan 2025".to_owned(), vec!["22:27".to_owned()]),
-                (
-                    "24 Dec 2024".to_owned(),
-                    vec!["20:13".to_owned(), "19:50".to_owned()]
-                ),
-                ("12 Oct 2022".to_owned(), vec!["18:42".to_owned()]),
-            ]
+            days(&laid_out.upcoming),
+            strings(&[("10 Jan 2025", &["20:34"])])
         );
-        let utc = by_day(&events, &Clock::in_utc(now));
-        assert_eq!(utc[2].0, "24 Dec 2024");
-        assert_eq!(utc[2].1[0].0, "11:13 UTC");
+        assert_eq!(
+            days(&laid_out.past),
+            strings(&[
+                ("5 Jan 2025", &["22:27"]),
+                ("24 Dec 2024", &["20:13", "19:50"]),
+                ("12 Oct 2022", &["18:42"]),
+            ])
+        );
+        assert_eq!((laid_out.shown, laid_out.total, laid_out.hidden), (5, 5, 0));
+        let utc = timeline(&events, &Clock::in_utc(now), false, FIRST_SHOWN);
+        assert_eq!(
+            days(&utc.past)[1],
+            strings(&[("24 Dec 2024", &["11:13 UTC", "10:50 UTC"])])[0]
+        );
+        // Years later, nothing is upcoming.
+        let later = timeline(
+            &events,
+            &Clock::in_utc(at("2026-11-28T12:00:00Z")),
+            false,
+            FIRST_SHOWN,
+        );
+        assert!(later.upcoming.is_empty());
+        assert_eq!(later.past[0].label, "10 Jan 2025");
+    }
+
+    #[test]
+    fn hide_sandbox_leaves_the_seeds_one_real_purchase() {
+        let profile = Envelope::parse(SEED).unwrap();
+        let now = at("2025-01-07T00:00:00Z");
+        let events = history(&profile, now);
+        let real = timeline(&events, &Clock::in_utc(now), true, FIRST_SHOWN);
+        assert!(real.upcoming.is_empty());
+        assert_eq!(
+            days(&real.past),
+            strings(&[("12 Oct 2022", &["09:42 UTC"])])
+        );
+        assert_eq!(
+            real.past[0].events[0].1.text,
+            "Bought 1year.premium (App Store)"
+        );
+        assert_eq!((real.shown, real.total, real.hidden), (1, 1, 4));
+    }
+
+    #[test]
+    fn an_unreadable_date_is_the_last_group_with_its_text_as_time() {
+        let profile = parse(
+            r#"{"data":{"profile_id":"p","non_subscriptions":[
+                {"store":"app_store","store_product_id":"a","purchased_at":"yesterday-ish"},
+                {"store":"app_store","store_product_id":"b","purchased_at":"2026-01-01T00:00:00+00:00"}]}}"#,
+        );
+        let events = history(&profile, at("2026-11-28T12:00:00Z"));
+        let laid_out = timeline(
+            &events,
+            &Clock::in_utc(at("2026-11-28T12:00:00Z")),
+            false,
+            FIRST_SHOWN,
+        );
+        assert_eq!(
+            days(&laid_out.past),
+            strings(&[
+                ("1 Jan 2026", &["00:00 UTC"]),
+                ("Unreadable dates", &["yesterday-ish"]),
+            ])
+        );
+        assert!(laid_out.past[1].events[0]
+            .1
+            .marks(at("2026-11-28T12:00:00Z"))
+            .is_empty());
     }
 
     #[test]
@@ -520,5 +769,20 @@ mod tests {
                 (When::At(newer), When::At(older)) => newer >= older,
                 _ => false,
             }));
+        // The History shows the first 20, all of them on request.
+        let clock = Clock::in_utc(at("2026-11-28T12:00:00Z"));
+        let first = timeline(&events, &clock, false, FIRST_SHOWN);
+        assert_eq!((first.shown, first.total), (20, 8000));
+        let shown: Vec<&Event> = first
+            .past
+            .iter()
+            .flat_map(|day| day.events.iter().map(|(_, event)| *event))
+            .collect();
+        assert_eq!(shown.len(), 20);
+        assert_eq!(shown[19].item, Item::Purchase(7980));
+        let all = timeline(&events, &clock, false, usize::MAX);
+        assert_eq!((all.shown, all.total), (8000, 8000));
+        // An hour apart: 24 a day, 334 days.
+        assert_eq!(all.past.len(), 334);
     }
 }

@@ -1,7 +1,8 @@
 //! Which rows of a long table are on screen: narrowed by a quick filter
 //! and by the filter box (IDs, store, states and marks), sandbox hidden on
 //! request, sorted by purchase or expiry date, one page at a time, so a
-//! customer with 8,000 purchases stays smooth.
+//! customer with 8,000 purchases stays smooth; and which view brings a
+//! given row on screen when the history links to it.
 
 use crate::format::{self, thousands};
 use crate::model::{NonSubscription, Subscription, Timestamp};
@@ -272,11 +273,34 @@ pub fn page<T: Row>(items: &[T], view: &View, now: DateTime<Utc>) -> Page {
 }
 
 fn page_of(items: &[&dyn Row], view: &View, now: DateTime<Utc>) -> Page {
-    let words: Vec<String> = view
-        .filter
+    let shown = order(items, view, now);
+    let matching = shown.len();
+    let pages = matching.div_ceil(PAGE_SIZE).max(1);
+    let page = view.page.min(pages - 1);
+    let rows = shown
+        .into_iter()
+        .skip(page * PAGE_SIZE)
+        .take(PAGE_SIZE)
+        .collect();
+    Page {
+        rows,
+        matching,
+        total: items.len(),
+        page,
+        pages,
+    }
+}
+
+fn words(filter: &str) -> Vec<String> {
+    filter
         .split_whitespace()
         .map(str::to_ascii_lowercase)
-        .collect();
+        .collect()
+}
+
+/// The indices of the rows `view` shows, on all pages, in its order.
+fn order(items: &[&dyn Row], view: &View, now: DateTime<Utc>) -> Vec<usize> {
+    let words = words(&view.filter);
     let shown = |item: &dyn Row| {
         !(view.hide_sandbox && is_sandbox(item.environment()))
             && view
@@ -306,22 +330,40 @@ fn page_of(items: &[&dyn Row], view: &View, now: DateTime<Utc>) -> Page {
         })
         .collect();
     keyed.sort_unstable();
-    let matching = keyed.len();
-    let pages = matching.div_ceil(PAGE_SIZE).max(1);
-    let page = view.page.min(pages - 1);
-    let rows = keyed
-        .into_iter()
-        .skip(page * PAGE_SIZE)
-        .take(PAGE_SIZE)
-        .map(|(_, index)| index)
-        .collect();
-    Page {
-        rows,
-        matching,
-        total: items.len(),
-        page,
-        pages,
+    keyed.into_iter().map(|(_, index)| index).collect()
+}
+
+/// The view that brings row `index` on screen, for a link from the
+/// history: `view` without whichever of the filter box, the quick filter and
+/// sandbox hiding keeps the row out, in the same order, on the row's page.
+pub fn reveal<T: Row>(items: &[T], view: &View, now: DateTime<Utc>, index: usize) -> View {
+    reveal_of(&rows(items), view, now, index)
+}
+
+fn reveal_of(items: &[&dyn Row], view: &View, now: DateTime<Utc>, index: usize) -> View {
+    let mut wanted = view.clone();
+    let Some(&item) = items.get(index) else {
+        return wanted;
+    };
+    if !matches(item, &words(&view.filter), now) {
+        wanted.filter.clear();
     }
+    if view
+        .quick
+        .as_ref()
+        .is_some_and(|quick| !quick.admits(item, now))
+    {
+        wanted.quick = None;
+    }
+    if view.hide_sandbox && is_sandbox(item.environment()) {
+        wanted.hide_sandbox = false;
+    }
+    let place = order(items, &wanted, now)
+        .iter()
+        .position(|&shown| shown == index)
+        .unwrap_or_default();
+    wanted.page = place / PAGE_SIZE;
+    wanted
 }
 
 #[cfg(test)]
@@ -546,6 +588,59 @@ mod tests {
             summary(&page(&purchases(0), &View::default(), now()), "purchases"),
             "No purchases."
         );
+    }
+
+    #[test]
+    fn a_link_finds_its_rows_page_in_the_current_order() {
+        let items = purchases(8000);
+        // Newest first, purchase 0 is the last row of the last page.
+        let wanted = reveal(&items, &View::default(), now(), 0);
+        assert_eq!(
+            wanted,
+            View {
+                page: 159,
+                ..View::default()
+            }
+        );
+        assert!(page(&items, &wanted, now()).rows.contains(&0));
+        let oldest_first = View {
+            sort: Sort::default().by(SortKey::Purchased),
+            page: 7,
+            ..View::default()
+        };
+        let wanted = reveal(&items, &oldest_first, now(), 120);
+        assert_eq!((wanted.page, wanted.sort), (2, oldest_first.sort));
+        assert_eq!(page(&items, &wanted, now()).rows[20], 120);
+    }
+
+    #[test]
+    fn a_link_clears_only_the_filters_that_hide_its_row() {
+        let items = purchases(8000);
+        // Purchase 102 is refunded, on the App Store, in production.
+        let narrowed = View {
+            filter: "refund".into(),
+            quick: Some(Quick::Store("play_store".into())),
+            hide_sandbox: true,
+            ..View::default()
+        };
+        let wanted = reveal(&items, &narrowed, now(), 102);
+        assert_eq!(
+            (wanted.filter.as_str(), &wanted.quick, wanted.hide_sandbox),
+            ("refund", &None, true)
+        );
+        assert!(page(&items, &wanted, now()).rows.contains(&102));
+        let by_word = reveal(&items, &view("tx42"), now(), 7);
+        assert_eq!(by_word.filter, "");
+        // Purchase 100 is sandbox.
+        let hidden = View {
+            hide_sandbox: true,
+            ..View::default()
+        };
+        let wanted = reveal(&items, &hidden, now(), 100);
+        assert!(!wanted.hide_sandbox);
+        assert!(page(&items, &wanted, now()).rows.contains(&100));
+        // A row the profile does not have changes nothing.
+        assert_eq!(reveal(&items, &narrowed, now(), 9000), narrowed);
     }
 
     #[test]

@@ -844,3 +844,269 @@ async fn hand_offs_name_the_tab_copy_a_summary_and_link_to_adapty() {
     assert_eq!(panel.accessibility_violations().await, Vec::<String>::new());
     panel.close().await;
 }
+
+/// The events above the now line.
+const UPCOMING: &str = "#history .upcoming li";
+
+/// Each day's heading and its events' texts, as shown in the History section.
+async fn history_days(panel: &Panel) -> Vec<(String, Vec<String>)> {
+    let script = r#"
+        return [...document.querySelectorAll('#history h3')].map((heading) => [
+            heading.textContent,
+            [...heading.nextElementSibling.querySelectorAll('li')]
+                .map((line) => line.textContent.replace(/\s+/g, ' ').trim()),
+        ]);
+    "#;
+    let days = panel
+        .browser
+        .execute(script, vec![])
+        .await
+        .expect("read the history");
+    serde_json::from_value(days).expect("days and their events")
+}
+
+fn days(expected: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {
+    expected
+        .iter()
+        .map(|(day, lines)| {
+            let lines = lines.iter().map(|line| line.to_string()).collect();
+            (day.to_string(), lines)
+        })
+        .collect()
+}
+
+/// The seed's history in the browser's zone (Tokyo, UTC+9), in UTC, and
+/// without its sandbox events.
+#[tokio::test]
+async fn the_seeds_history_by_day_in_tokyo_follows_utc_and_hide_sandbox() {
+    let panel = Panel::demo().await;
+    panel
+        .open(&format!("/?customer_user_id={SEED_CUSTOMER_USER_ID}"))
+        .await;
+    panel
+        .wait_for_text("#history", "Bought 1year.premium")
+        .await;
+    assert_eq!(
+        history_days(&panel).await,
+        days(&[
+            ("10 Jan 2025", &["20:34 weekly.premium.599 expired Sandbox"]),
+            (
+                "5 Jan 2025",
+                &["22:27 Auto-renew turned off for unlimited.9999 Sandbox"]
+            ),
+            (
+                "24 Dec 2024",
+                &[
+                    "20:13 Subscribed to weekly.premium.599 (App Store) Sandbox",
+                    "19:50 Subscribed to unlimited.9999 (App Store) Sandbox",
+                ]
+            ),
+            ("12 Oct 2022", &["18:42 Bought 1year.premium (App Store)"]),
+        ])
+    );
+    // Each time is machine-readable, to the second, in UTC.
+    let times = panel
+        .browser
+        .execute(
+            "return [...document.querySelectorAll('#history li time')].map((t) => t.dateTime);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        times,
+        serde_json::json!([
+            "2025-01-10T11:34:40Z",
+            "2025-01-05T13:27:47Z",
+            "2024-12-24T11:13:04Z",
+            "2024-12-24T10:50:23Z",
+            "2022-10-12T09:42:50Z"
+        ])
+    );
+    // Nothing is upcoming years later: the now line is above every event.
+    let now = panel
+        .browser
+        .execute(
+            "const now = document.querySelector('#history .now'); \
+             const first = document.querySelector('#history h3'); \
+             return [now.querySelector('time').dateTime, \
+                     !!(now.compareDocumentPosition(first) & Node.DOCUMENT_POSITION_FOLLOWING)];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (instant, above) = (now[0].as_str().unwrap(), now[1].as_bool().unwrap());
+    assert!(instant > "2025-01-10T11:34:40Z" && above, "{now}");
+    assert!(panel.texts(UPCOMING).await.is_empty());
+    assert!(
+        !panel.is_shown("#history > button").await,
+        "5 events: all shown"
+    );
+    panel.scroll_to("#history").await;
+    panel.screenshot("history-seed").await;
+
+    panel.click("#utc-toggle").await;
+    panel.wait_for_text("#history", "11:34 UTC").await;
+    let utc = history_days(&panel).await;
+    assert_eq!(
+        utc[2],
+        days(&[(
+            "24 Dec 2024",
+            &[
+                "11:13 UTC Subscribed to weekly.premium.599 (App Store) Sandbox",
+                "10:50 UTC Subscribed to unlimited.9999 (App Store) Sandbox",
+            ]
+        )])[0]
+    );
+
+    panel.click("#hide-sandbox").await;
+    panel
+        .wait_for_text("#history", "4 sandbox events hidden.")
+        .await;
+    assert_eq!(
+        history_days(&panel).await,
+        days(&[(
+            "12 Oct 2022",
+            &["09:42 UTC Bought 1year.premium (App Store)"]
+        )])
+    );
+    assert_eq!(panel.accessibility_violations().await, Vec::<String>::new());
+    panel.close().await;
+}
+
+/// The first 20 events, then all of them, the first added taking focus.
+#[tokio::test]
+async fn the_history_shows_20_events_then_all() {
+    let panel = Panel::demo().await;
+    panel.open("/?customer_user_id=demo-many-purchases").await;
+    let more = panel
+        .wait_for_text("#history > button", "Show all 60 events")
+        .await;
+    assert_eq!(more, "Show all 60 events");
+    let lines = "#history li";
+    let first = panel.texts(lines).await;
+    assert_eq!(first.len(), 20);
+    panel.click("#history > button").await;
+    panel.wait_for("#event-59").await;
+    let all = panel.texts(lines).await;
+    assert_eq!(all.len(), 60);
+    assert_eq!(all[..20], first[..], "the first 20 stay first");
+    assert_eq!(panel.focused_id().await, "event-20");
+    assert!(!panel.is_shown("#history > button").await);
+    // Newest first: every third day, one purchase each.
+    let datetimes = panel
+        .browser
+        .execute(
+            "return [...document.querySelectorAll('#history li time')].map((t) => t.dateTime);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let datetimes: Vec<String> = serde_json::from_value(datetimes).unwrap();
+    assert!(
+        datetimes.windows(2).all(|pair| pair[0] > pair[1]),
+        "{datetimes:?}"
+    );
+    assert_eq!(history_days(&panel).await.len(), 60);
+    assert_eq!(panel.accessibility_violations().await, Vec::<String>::new());
+    panel.close().await;
+}
+
+/// A link in the history brings its row on screen: the filter that hides
+/// it is cleared, its page (in the table's current order) is shown, the row
+/// opens and takes focus. An access level's event goes to its card.
+#[tokio::test]
+async fn a_history_link_brings_a_purchase_on_a_later_page_on_screen() {
+    let panel = Panel::demo().await;
+    panel.open("/?customer_user_id=demo-big").await;
+    let summary = "#purchases .pager-summary";
+    panel
+        .wait_for_text(summary, "Showing 1–50 of 8,000 purchases")
+        .await;
+    // Oldest first: the newest purchases are on the last page; and a filter
+    // that hides them.
+    panel.click("#purchases .table-wrap button.sort").await;
+    let filter = panel.wait_for("#row-filter").await;
+    filter.send_keys("hint_pack").await.unwrap();
+    panel
+        .wait_for_text(summary, "of 2,000 matching of 8,000 purchases")
+        .await;
+
+    // Above the now line: the premium subscription's renewal in 20 days.
+    let upcoming = panel.texts(UPCOMING).await;
+    assert_eq!(upcoming.len(), 2, "{upcoming:?}");
+    assert!(upcoming[0].contains("premium access ends") && upcoming[0].contains("Upcoming"));
+    assert!(upcoming[1].contains("monthly.premium.999 expires"));
+    assert_eq!(
+        panel.computed_style(UPCOMING, "border-left-style").await,
+        "dashed",
+        "upcoming events look apart from the past ones"
+    );
+    // Purchase 1, four hours ago, is the third event.
+    let link = "#history a[href='#purchases-1']";
+    let text = panel.wait_for_text(link, "Bought coins_500").await;
+    assert_eq!(text, "Bought coins_500 (consumable, App Store)");
+    panel.click(link).await;
+    panel
+        .wait_for_text(summary, "Showing 7,951–8,000 of 8,000 purchases")
+        .await;
+    let input = panel.wait_for("#row-filter").await;
+    assert_eq!(input.prop("value").await.unwrap().as_deref(), Some(""));
+    panel
+        .wait_for_text("#purchases .pager", "Page 160 of 160")
+        .await;
+    panel
+        .wait_for_text("#purchases tr.row-detail", "400000000001")
+        .await;
+    assert_eq!(panel.focused_id().await, "purchases-1");
+    assert_ne!(
+        panel
+            .computed_style("#purchases-1 > td", "background-color")
+            .await,
+        panel
+            .computed_style("#purchases-2 > td", "background-color")
+            .await,
+        "the row the link brought stands out"
+    );
+    assert_eq!(
+        panel
+            .wait_for("#purchases th[aria-sort=ascending]")
+            .await
+            .text()
+            .await
+            .unwrap(),
+        "Purchased ↑",
+        "the order the agent chose stays"
+    );
+    let url = panel.browser.current_url().await.unwrap();
+    assert_eq!(url.fragment(), None, "the URL still names only the lookup");
+    panel.screenshot("history-link-demo-big").await;
+
+    panel.click(&format!("{UPCOMING} a")).await;
+    panel.wait_for("#access-level-0").await;
+    let focused = panel.browser.active_element().await.unwrap();
+    assert_eq!(
+        focused.attr("id").await.unwrap().as_deref(),
+        Some("access-level-0")
+    );
+    panel.close().await;
+}
+
+/// On a phone the history wraps its lines; nothing scrolls sideways.
+#[tokio::test]
+async fn the_history_reads_on_a_phone() {
+    let panel = Panel::demo().await;
+    panel.set_window_width(390).await;
+    for customer in ["demo-big", "demo-custom-store", "demo-refunded"] {
+        panel.open(&format!("/?customer_user_id={customer}")).await;
+        panel.wait_for("#history li").await;
+        assert_eq!(
+            panel.sideways_overflow().await,
+            Vec::<String>::new(),
+            "{customer}"
+        );
+        panel.scroll_to("#history").await;
+        panel.screenshot(&format!("phone-history-{customer}")).await;
+    }
+    panel.close().await;
+}

@@ -28,8 +28,9 @@ pub fn AccessLevels(
                     .profile
                     .access_levels
                     .iter()
-                    .filter(|level| !(hide && is_sandbox(level.effective_environment())))
-                    .map(|level| access_level_card(level, &clock))
+                    .enumerate()
+                    .filter(|(_, level)| !(hide && is_sandbox(level.effective_environment())))
+                    .map(|(index, level)| access_level_card(index, level, &clock))
                     .collect();
                 if shown.is_empty() {
                     let why = if total == 0 { "This customer has no access levels." } else { "Only sandbox access levels, hidden." };
@@ -42,11 +43,13 @@ pub fn AccessLevels(
     }
 }
 
-fn access_level_card(level: &AccessLevel, clock: &Clock) -> impl IntoView {
+/// `index` names the card (`events::Item::anchor`), for the history's links.
+fn access_level_card(index: usize, level: &AccessLevel, clock: &Clock) -> impl IntoView {
     let status = level.status(clock.now);
 
     view! {
-        <article class=format!("access-level {}", status.tone().class())>
+        <article class=format!("access-level {}", status.tone().class())
+            id=format!("access-level-{index}") tabindex="-1">
             <header>
                 <h3>{level.access_level_id.clone()}</h3>
                 {cell_content(Cell::status(status))}

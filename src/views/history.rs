@@ -8,12 +8,41 @@ use super::cell::{cell_content, details_list};
 use crate::cells::{Cell, Table};
 use crate::format::{self, Clock};
 use crate::listing::{self, Page, Quick, Row, Sort, SortKey};
+use crate::model::Profile;
 use crate::transport::Fetched;
+use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use std::sync::Arc;
 
-/// One long table of the profile: its own sort and quick filter, the shared
-/// filter, sandbox toggle and page (whoever changes what is shown sets the
+/// What one long table shows besides the shared filter box and sandbox
+/// toggle. The profile holds it, so that a link from the history can bring
+/// a row on screen (`show_row`).
+///
+/// Two places are counted from one, 0 meaning none: plain numbers, since
+/// every other kind of reactive value adds wasm.
+#[derive(Clone, Copy)]
+pub struct TableView {
+    pub sort: RwSignal<Sort>,
+    /// Which quick filter is pressed: its place among the table's, plus one.
+    pub chosen: RwSignal<usize>,
+    pub page: RwSignal<usize>,
+    /// The row a history link asked for, plus one: it opens.
+    pub linked: RwSignal<usize>,
+}
+
+impl TableView {
+    pub fn new() -> TableView {
+        TableView {
+            sort: RwSignal::new(Sort::default()),
+            chosen: RwSignal::new(0),
+            page: RwSignal::new(0),
+            linked: RwSignal::new(0),
+        }
+    }
+}
+
+/// One long table of the profile: its own sort, quick filter and page, the
+/// shared filter and sandbox toggle (whoever changes what is shown sets the
 /// page back to the first), and one memoised page of rows.
 pub fn history<T: Row + Send + Sync + 'static>(
     table: &'static Table<T>,
@@ -21,28 +50,22 @@ pub fn history<T: Row + Send + Sync + 'static>(
     clock: RwSignal<Clock>,
     filter: RwSignal<String>,
     hide_sandbox: RwSignal<bool>,
-    page: RwSignal<usize>,
+    shown: TableView,
 ) -> impl IntoView {
     // "Now" is the moment the profile arrived; the zone toggle keeps it.
     let now = clock.get_untracked().now;
     let items = (table.items)(&found.profile);
     let quick: Arc<[(Quick, usize)]> = listing::quick_filters(items, now).into();
     let total = items.len();
-    let sort = RwSignal::new(Sort::default());
-    // Which quick filter is pressed: its place in `quick`, plus one; 0 for none.
-    let chosen = RwSignal::new(0usize);
     let listing = {
         let (found, quick) = (found.clone(), quick.clone());
         Memo::new(move |_| {
             let view = listing::View {
                 filter: filter.get(),
-                quick: chosen
-                    .get()
-                    .checked_sub(1)
-                    .map(|index| quick[index].0.clone()),
+                quick: chosen(&quick, shown.chosen.get()),
                 hide_sandbox: hide_sandbox.get(),
-                sort: sort.get(),
-                page: page.get(),
+                sort: shown.sort.get(),
+                page: shown.page.get(),
             };
             listing::page((table.items)(&found.profile), &view, now)
         })
@@ -56,15 +79,60 @@ pub fn history<T: Row + Send + Sync + 'static>(
                 .iter()
                 .map(|&index| {
                     let item = &items[index];
-                    ((table.row)(item, &clock), (table.details)(item, &clock))
+                    let cells = (table.row)(item, &clock);
+                    (index, cells, (table.details)(item, &clock))
                 })
                 .collect()
         })
     });
     view! {
         <HistoryCard title=table.title noun=table.noun columns=table.columns sortable=table.sortable
-            total=total quick=quick chosen=chosen listing=listing sort=sort page=page rows=rows />
+            total=total quick=quick listing=listing shown=shown rows=rows />
     }
+}
+
+/// Brings row `index` of `table` on screen for a history link: clears what
+/// hides it, goes to its page and opens it (`listing::reveal`). A change of
+/// the shared filters sends `other` table back to its first page, as a new
+/// filter does.
+#[allow(clippy::too_many_arguments)]
+pub fn show_row<T: Row>(
+    table: &Table<T>,
+    profile: &Profile,
+    now: DateTime<Utc>,
+    index: usize,
+    filter: RwSignal<String>,
+    hide_sandbox: RwSignal<bool>,
+    shown: TableView,
+    other: TableView,
+) {
+    let items = (table.items)(profile);
+    // The same list `history` offers, counted again on this one click.
+    let quick = listing::quick_filters(items, now);
+    let current = listing::View {
+        filter: filter.get_untracked(),
+        quick: chosen(&quick, shown.chosen.get_untracked()),
+        hide_sandbox: hide_sandbox.get_untracked(),
+        sort: shown.sort.get_untracked(),
+        page: shown.page.get_untracked(),
+    };
+    let wanted = listing::reveal(items, &current, now, index);
+    if wanted.filter != current.filter || wanted.hide_sandbox != current.hide_sandbox {
+        filter.set(wanted.filter);
+        hide_sandbox.set(wanted.hide_sandbox);
+        other.page.set(0);
+    }
+    if wanted.quick != current.quick {
+        shown.chosen.set(0);
+    }
+    shown.page.set(wanted.page);
+    shown.linked.set(index + 1);
+}
+
+/// The quick filter at `place` (counted from one) among `quick`, if any.
+fn chosen(quick: &[(Quick, usize)], place: usize) -> Option<Quick> {
+    let (filter, _) = quick.get(place.checked_sub(1)?)?;
+    Some(filter.clone())
 }
 
 /// The card of one long table. Not generic, unlike `history`: its view
@@ -77,12 +145,16 @@ fn HistoryCard(
     sortable: &'static [(usize, SortKey)],
     total: usize,
     quick: Arc<[(Quick, usize)]>,
-    chosen: RwSignal<usize>,
     listing: Memo<Page>,
-    sort: RwSignal<Sort>,
-    page: RwSignal<usize>,
+    shown: TableView,
     rows: Rows,
 ) -> impl IntoView {
+    let TableView {
+        sort,
+        chosen,
+        page,
+        linked,
+    } = shown;
     let quick_buttons = quick
         .iter()
         .enumerate()
@@ -111,25 +183,29 @@ fn HistoryCard(
                 {move || listing.with(|listing| listing::summary(listing, noun))}
             </p>
             <Pager listing=listing page=page />
-            <HistoryTable title=title columns=columns sortable=sortable
-                listing=listing sort=sort page=page rows=rows />
+            <HistoryTable title=title noun=noun columns=columns sortable=sortable
+                listing=listing sort=sort page=page linked=linked rows=rows />
             <Pager listing=listing page=page />
         </section>
     }
 }
 
-/// The cells of the rows on screen, each with its detail; reading it tracks
-/// the page, the order, the filters and the clock.
-type Rows = Arc<dyn Fn() -> Vec<(Vec<Cell>, Vec<(&'static str, Cell)>)> + Send + Sync>;
+/// The rows on screen, each with its index in the profile's list, its
+/// cells and its detail; reading it tracks the page, the order, the
+/// filters and the clock.
+type Rows = Arc<dyn Fn() -> Vec<(usize, Vec<Cell>, Vec<(&'static str, Cell)>)> + Send + Sync>;
 
+#[allow(clippy::too_many_arguments)]
 #[component]
 fn HistoryTable(
     title: &'static str,
+    noun: &'static str,
     columns: &'static [&'static str],
     sortable: &'static [(usize, SortKey)],
     listing: Memo<Page>,
     sort: RwSignal<Sort>,
     page: RwSignal<usize>,
+    linked: RwSignal<usize>,
     rows: Rows,
 ) -> impl IntoView {
     let headers = columns
@@ -148,11 +224,15 @@ fn HistoryTable(
     // disclosure button in its first cell (Enter or Space: the button's
     // click bubbles to the row). Each row keeps its own open state, so
     // opening one re-renders nothing else and focus stays where it is.
+    // A row a history link asked for starts open; its id
+    // (`events::Item::anchor`) lets the link focus it.
     let body = move || {
+        let linked = linked.get();
         rows()
             .into_iter()
-            .map(|(row, details)| {
-                let open = RwSignal::new(false);
+            .map(|(index, row, details)| {
+                let asked = linked == index + 1;
+                let open = RwSignal::new(asked);
                 let cells = row
                     .into_iter()
                     .zip(columns)
@@ -168,7 +248,8 @@ fn HistoryTable(
                     })
                     .collect_view();
                 view! {
-                    <tr on:click=move |_| open.update(|open| *open = !*open)>{cells}</tr>
+                    <tr id=format!("{noun}-{index}") tabindex="-1"
+                        on:click=move |_| open.update(|open| *open = !*open)>{cells}</tr>
                     {move || open.get().then(|| view! {
                         <tr class="row-detail">
                             <td colspan=columns.len()>{details_list(details.clone())}</td>

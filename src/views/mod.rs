@@ -4,6 +4,7 @@
 mod access;
 mod cell;
 mod error;
+mod events;
 mod history;
 mod profile;
 mod search;

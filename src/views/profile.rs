@@ -2,10 +2,12 @@
 
 use super::access::AccessLevels;
 use super::cell::cell_content;
-use super::history::history;
+use super::events::{history_section, Follow};
+use super::history::{history, show_row, TableView};
 use crate::browser;
 use crate::cells::Cell;
 use crate::cells::{PURCHASES, SUBSCRIPTIONS};
+use crate::events::{self, Item};
 use crate::explain;
 use crate::format::{self, Clock};
 use crate::handoff;
@@ -25,11 +27,48 @@ pub fn ProfileView(
     // Shared by the lists below, and kept while the zone toggles.
     let filter = RwSignal::new(String::new());
     let hide_sandbox = RwSignal::new(false);
-    // Each long table's page. A new filter starts them again at the first.
-    let (subscriptions_page, purchases_page) = (RwSignal::new(0), RwSignal::new(0));
+    // Each long table's order, quick filter and page. A new filter starts
+    // them again at the first page.
+    let (subscriptions, purchases) = (TableView::new(), TableView::new());
     let first_pages = move || {
-        subscriptions_page.set(0);
-        purchases_page.set(0);
+        subscriptions.page.set(0);
+        purchases.page.set(0);
+    };
+    // "Now" is the moment the profile arrived; the zone toggle keeps it.
+    let now = clock.get_untracked().now;
+    let history_events = events::history(&found.profile, now).into();
+    // An event's link brings its row or card on screen and focuses it.
+    let follow: Follow = {
+        let found = found.clone();
+        Arc::new(move |item: Item| {
+            let profile = &found.profile;
+            match item {
+                Item::Subscription(index) => show_row(
+                    &SUBSCRIPTIONS,
+                    profile,
+                    now,
+                    index,
+                    filter,
+                    hide_sandbox,
+                    subscriptions,
+                    purchases,
+                ),
+                Item::Purchase(index) => show_row(
+                    &PURCHASES,
+                    profile,
+                    now,
+                    index,
+                    filter,
+                    hide_sandbox,
+                    purchases,
+                    subscriptions,
+                ),
+                Item::AccessLevel(_) => {}
+            }
+            // Once the row is on screen: focus scrolls it into view.
+            let anchor = item.anchor();
+            request_animation_frame(move || browser::focus(&anchor));
+        })
     };
     let summary = found.clone();
     view! {
@@ -63,8 +102,9 @@ pub fn ProfileView(
                 </label>
             </div>
             <AccessLevels found=found.clone() clock=clock hide_sandbox=hide_sandbox />
-            {history(&SUBSCRIPTIONS, found.clone(), clock, filter, hide_sandbox, subscriptions_page)}
-            {history(&PURCHASES, found.clone(), clock, filter, hide_sandbox, purchases_page)}
+            {history_section(history_events, clock, hide_sandbox, follow)}
+            {history(&SUBSCRIPTIONS, found.clone(), clock, filter, hide_sandbox, subscriptions)}
+            {history(&PURCHASES, found.clone(), clock, filter, hide_sandbox, purchases)}
             <Attributes found=found.clone() />
             <RawJson found=found />
         </article>
