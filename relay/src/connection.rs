@@ -1,5 +1,6 @@
-//! The bytes of one client connection, under hyper: a write deadline, so a
-//! client that stops reading cannot hold an answer for ever, and the
+//! The bytes of one client connection, under hyper: a write deadline and a
+//! least pace, so a client that stops reading, or reads a trickle, cannot
+//! hold an answer (and its share of the relay's memory) for long; and the
 //! security headers on the few answers hyper writes by itself.
 //!
 //! hyper answers a request it cannot parse (400, 414, 431) straight to the
@@ -13,7 +14,7 @@ use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::LazyLock;
 use std::task::{ready, Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_io_timeout::TimeoutStream;
@@ -22,6 +23,62 @@ pub struct Connection {
     inner: Pin<Box<TimeoutStream<TcpStream>>>,
     /// hyper's own answer, with the headers added, while it is being written.
     rewritten: Option<Rewritten>,
+    pace: Pace,
+}
+
+/// The least a client must take while bytes wait for it: this many a
+/// second, counted over windows of the write timeout. A modem's pace;
+/// a client reading a trickle to keep an answer held gets cut off.
+const LEAST_BYTES_PER_SEC: u64 = 8 * 1024;
+
+/// How fast a client takes what waits for it. The clock runs from the
+/// first write the socket could not take at once until everything written
+/// has gone out (a flush that completes): an idle connection is not slow.
+struct Pace {
+    window: Duration,
+    least: u64,
+    /// Since when bytes have been waiting, and how many went out since.
+    waiting: Option<(Instant, u64)>,
+}
+
+impl Pace {
+    fn new(window: Duration) -> Pace {
+        Pace {
+            window,
+            least: LEAST_BYTES_PER_SEC.saturating_mul(window.as_secs().max(1)),
+            waiting: None,
+        }
+    }
+
+    /// Before a write: fails once a whole window passed with too little taken.
+    fn check(&mut self) -> io::Result<()> {
+        let Some((since, taken)) = self.waiting else {
+            return Ok(());
+        };
+        if since.elapsed() < self.window {
+            return Ok(());
+        }
+        if taken < self.least {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client takes its answer too slowly",
+            ));
+        }
+        self.waiting = Some((Instant::now(), 0));
+        Ok(())
+    }
+
+    fn wrote(&mut self, result: &Poll<io::Result<usize>>) {
+        match (result, &mut self.waiting) {
+            (Poll::Pending, None) => self.waiting = Some((Instant::now(), 0)),
+            (Poll::Ready(Ok(written)), Some((_, taken))) => *taken += *written as u64,
+            _ => {}
+        }
+    }
+
+    fn caught_up(&mut self) {
+        self.waiting = None;
+    }
 }
 
 struct Rewritten {
@@ -52,6 +109,7 @@ impl Connection {
         Connection {
             inner: Box::pin(inner),
             rewritten: None,
+            pace: Pace::new(write_timeout),
         }
     }
 
@@ -120,7 +178,10 @@ impl AsyncWrite for Connection {
         if self.rewritten.is_some() {
             return self.poll_rewritten(cx);
         }
-        self.inner.as_mut().poll_write(cx, buf)
+        self.pace.check()?;
+        let result = self.inner.as_mut().poll_write(cx, buf);
+        self.pace.wrote(&result);
+        result
     }
 
     fn poll_write_vectored(
@@ -132,7 +193,10 @@ impl AsyncWrite for Connection {
         if let (Some(only), None) = (filled.next(), filled.next()) {
             return self.poll_write(cx, only);
         }
-        self.inner.as_mut().poll_write_vectored(cx, bufs)
+        self.pace.check()?;
+        let result = self.inner.as_mut().poll_write_vectored(cx, bufs);
+        self.pace.wrote(&result);
+        result
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -140,7 +204,11 @@ impl AsyncWrite for Connection {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.inner.as_mut().poll_flush(cx)
+        let flushed = self.inner.as_mut().poll_flush(cx);
+        if let Poll::Ready(Ok(())) = flushed {
+            self.pace.caught_up();
+        }
+        flushed
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -151,6 +219,37 @@ impl AsyncWrite for Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_client_that_takes_too_little_while_bytes_wait_is_cut_off() {
+        let window = Duration::from_millis(50);
+        let mut pace = Pace::new(window);
+        assert_eq!(
+            pace.least, LEAST_BYTES_PER_SEC,
+            "a window under a second counts as one"
+        );
+        // Idle, or writing at once: no clock runs.
+        pace.wrote(&Poll::Ready(Ok(100)));
+        std::thread::sleep(window * 2);
+        assert!(pace.check().is_ok());
+        // Bytes wait; a whole window passes with a trickle taken.
+        pace.wrote(&Poll::Pending);
+        pace.wrote(&Poll::Ready(Ok(1024)));
+        std::thread::sleep(window * 2);
+        assert_eq!(pace.check().unwrap_err().kind(), io::ErrorKind::TimedOut);
+        // Enough taken in the window: a new window starts.
+        let mut pace = Pace::new(window);
+        pace.wrote(&Poll::Pending);
+        pace.wrote(&Poll::Ready(Ok(LEAST_BYTES_PER_SEC as usize)));
+        std::thread::sleep(window * 2);
+        assert!(pace.check().is_ok());
+        assert!(pace.check().is_ok(), "the new window has just begun");
+        // Everything went out: the clock stops.
+        pace.wrote(&Poll::Pending);
+        pace.caught_up();
+        std::thread::sleep(window * 2);
+        assert!(pace.check().is_ok());
+    }
 
     #[test]
     fn only_a_lone_head_without_the_policy_is_taken_for_hypers_own() {

@@ -828,6 +828,70 @@ async fn answers_no_one_takes_cannot_hold_more_than_the_memory_budget() {
     drop(slow);
 }
 
+/// A client that reads, but only a trickle, cannot hold an answer either:
+/// while bytes wait for it, it must take a modem's pace (8 KiB a second over
+/// each window of the write timeout) or be cut off, its room given back.
+#[tokio::test]
+async fn a_client_reading_a_trickle_cannot_keep_its_answers_room() {
+    let big = format!(
+        r#"{{"data":{{"profile_id":"p","pad":"{}"}}}}"#,
+        "x".repeat(6 * 1024 * 1024)
+    );
+    let (upstream, _) = raw_upstream(vec![ok_json(&big)]).await;
+    let eight_mib = (8 * 1024 * 1024).to_string();
+    let relay = start(config_with(
+        &upstream,
+        KEY,
+        &[
+            "--response-memory-bytes",
+            &eight_mib,
+            "--upstream-max-bytes",
+            &eight_mib,
+            "--write-timeout-secs",
+            "1",
+        ],
+    ))
+    .await;
+    let host = relay.url.trim_start_matches("http://").to_owned();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut trickle = socket.connect(host.parse().unwrap()).await.unwrap();
+    trickle
+        .write_all(
+            format!(
+                "GET /api/profile?customer_user_id=u HTTP/1.1\r\nHost: {host}\r\nX-CSRF: 1\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    // 1 KiB every 250 ms: always some progress, never the write timeout.
+    let reader = tokio::spawn(async move {
+        let mut buffer = [0u8; 1024];
+        loop {
+            match trickle.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+            }
+        }
+    });
+    // Soon its room is free again (the kernel may still be handing it what
+    // was sent): a big lookup is served, not told the relay is busy.
+    let url = format!("{}/api/profile?customer_user_id=u", relay.url);
+    let started = Instant::now();
+    let mut statuses = Vec::new();
+    while started.elapsed() < Duration::from_secs(8) {
+        let (status, _, _) = get_json(&url).await;
+        statuses.push(status);
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(statuses.last(), Some(&200), "{statuses:?}");
+    reader.abort();
+}
+
 /// With hashed IDs, the ID a customer is looked up by appears in no line
 /// the relay prints, at the most verbose log level, whatever the lookup
 /// came to.
