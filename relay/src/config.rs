@@ -281,8 +281,9 @@ pub enum ConfigError {
         path: PathBuf,
         reason: String,
     },
-    BaseUrlInvalid(String),
-    BaseUrlNotHttps(String),
+    /// The setting's name, and what was given.
+    UrlInvalid(&'static str, String),
+    UrlNotHttps(&'static str, String),
     HeaderNameInvalid(String),
     DashboardUrlInvalid(String),
     OriginInvalid(String),
@@ -308,10 +309,10 @@ impl fmt::Display for ConfigError {
             ConfigError::KeyFileUnreadable { path, reason } => {
                 write!(f, "cannot read the key file {}: {reason}", path.display())
             }
-            ConfigError::BaseUrlInvalid(url) => write!(f, "ADAPTY_API_BASE is not a URL: {url}"),
-            ConfigError::BaseUrlNotHttps(url) => write!(
+            ConfigError::UrlInvalid(setting, url) => write!(f, "{setting} is not a URL: {url}"),
+            ConfigError::UrlNotHttps(setting, url) => write!(
                 f,
-                "{url} must use https (plain http is allowed only to loopback)"
+                "{setting} {url} must use https (plain http is allowed only to loopback)"
             ),
             ConfigError::HeaderNameInvalid(name) => write!(f, "not a valid HTTP header name: {name:?}"),
             ConfigError::DashboardUrlInvalid(url) => write!(
@@ -387,7 +388,7 @@ impl Args {
         ) {
             (Some(name), Some(url), Some(audience), Some(issuer)) => Some(JwtConfig {
                 header: header(name)?,
-                jwks_url: checked_base_url(url)?,
+                jwks_url: checked_url("RELAY_JWKS_URL", url)?,
                 audience: audience.clone(),
                 issuer: issuer.clone(),
                 refetch_after: Duration::from_secs(60),
@@ -476,17 +477,23 @@ fn at_least_one(value: usize) -> NonZeroUsize {
 /// never cross a network in clear text. Loopback is the exception, for the
 /// demo stand-in and tests.
 pub fn checked_base_url(base: &str) -> Result<Url, ConfigError> {
-    let url = Url::parse(base).map_err(|_| ConfigError::BaseUrlInvalid(base.to_owned()))?;
+    checked_url("ADAPTY_API_BASE", base)
+}
+
+/// The same rule for any URL the relay calls, named by its setting in errors.
+pub fn checked_url(setting: &'static str, given: &str) -> Result<Url, ConfigError> {
+    let invalid = || ConfigError::UrlInvalid(setting, given.to_owned());
+    let url = Url::parse(given).map_err(|_| invalid())?;
     let loopback = match url.host() {
         Some(url::Host::Domain(name)) => name == "localhost",
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
         Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => return Err(ConfigError::BaseUrlInvalid(base.to_owned())),
+        None => return Err(invalid()),
     };
     match url.scheme() {
         "https" => Ok(url),
         "http" if loopback => Ok(url),
-        _ => Err(ConfigError::BaseUrlNotHttps(base.to_owned())),
+        _ => Err(ConfigError::UrlNotHttps(setting, given.to_owned())),
     }
 }
 
@@ -574,6 +581,25 @@ mod tests {
             let error = parse(&[flag, "0"]).expect_err(flag).to_string();
             assert!(error.contains(flag), "{error}");
         }
+    }
+
+    #[test]
+    fn a_bad_url_is_named_by_its_own_setting() {
+        let error = parse(&[
+            "--jwt-header",
+            "authorization",
+            "--jwks-url",
+            "not a url",
+            "--jwt-audience",
+            "a",
+            "--jwt-issuer",
+            "i",
+        ])
+        .unwrap()
+        .into_config_with("https://api.adapty.io", ApiKey::new("k").unwrap())
+        .unwrap_err()
+        .to_string();
+        assert!(error.starts_with("RELAY_JWKS_URL is not a URL"), "{error}");
     }
 
     /// Counts and sizes have a floor and a ceiling: a value the parser takes
@@ -678,15 +704,15 @@ mod tests {
         assert!(checked_base_url("http://[::1]:9000").is_ok());
         assert!(matches!(
             checked_base_url("http://api.adapty.io"),
-            Err(ConfigError::BaseUrlNotHttps(_))
+            Err(ConfigError::UrlNotHttps(..))
         ));
         assert!(matches!(
             checked_base_url("ftp://127.0.0.1"),
-            Err(ConfigError::BaseUrlNotHttps(_))
+            Err(ConfigError::UrlNotHttps(..))
         ));
         assert!(matches!(
             checked_base_url("not a url"),
-            Err(ConfigError::BaseUrlInvalid(_))
+            Err(ConfigError::UrlInvalid(..))
         ));
     }
 }

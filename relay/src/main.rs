@@ -56,14 +56,15 @@ async fn main() -> ExitCode {
     let base_path = config.base_path.as_deref().unwrap_or_default();
     let url = format!("http://{}{base_path}", config.listen);
     if demo {
-        println!("adapty-lookup demo: open {url}");
-        println!(
+        // To standard error: standard output is the audit log's by default.
+        eprintln!("adapty-lookup demo: open {url}");
+        eprintln!(
             "Sample customers (Adapty stand-in, no key needed; dates relative to each lookup):"
         );
         for sample in profiles::SAMPLES {
             // README's table wants Markdown; a terminal does not.
             let about = sample.about.replace('`', "");
-            println!("  {url}/?{}={}  — {about}", sample.param, sample.id);
+            eprintln!("  {url}/?{}={}  — {about}", sample.param, sample.id);
         }
     }
     tracing::info!(%url, "relay listening");

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""A stand-in Adapty in its own process, for docs/slow-readers.py: every
+"""A stand-in Adapty in its own process, for xtask/slow-readers.py: every
 answer is the same bytes (a saved profile envelope), shared, so that the
 RSS measured is the relay's alone.
 
-    python3 docs/slow-readers-upstream.py PORT PROFILE.json
+    python3 xtask/slow-readers-upstream.py PORT PROFILE.json
 """
 import sys
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler

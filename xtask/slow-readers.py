@@ -3,7 +3,7 @@
 profile and never read. Prints the relay's RSS (from /proc) while they hang
 on, the peak, and the RSS after they are cut off.
 
-    python3 docs/slow-readers.py PID PORT [CLIENTS] [WATCH_SECONDS]
+    python3 xtask/slow-readers.py PID PORT [CLIENTS] [WATCH_SECONDS]
 """
 import os, socket, sys, time
 
