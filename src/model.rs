@@ -44,62 +44,45 @@ pub struct Profile {
     /// When Adapty produced the answer, in milliseconds since the epoch.
     #[serde(default)]
     pub timestamp: Option<i64>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "custom_attributes")]
     pub custom_attributes: Vec<CustomAttribute>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "access_levels")]
     pub access_levels: Vec<AccessLevel>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "subscriptions")]
     pub subscriptions: Vec<Subscription>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "non_subscriptions")]
     pub non_subscriptions: Vec<NonSubscription>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CustomAttribute {
     pub key: String,
     /// A string or a number in practice.
-    #[serde(default)]
     pub value: Loose,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AccessLevel {
     pub access_level_id: String,
-    #[serde(default)]
     pub store: String,
-    #[serde(default)]
     pub store_product_id: String,
-    #[serde(default)]
     pub store_base_plan_id: Option<String>,
-    #[serde(default)]
     pub store_transaction_id: Option<String>,
-    #[serde(default)]
     pub store_original_transaction_id: Option<String>,
-    #[serde(default)]
     pub offer: Option<Offer>,
-    #[serde(default)]
     pub starts_at: Option<Timestamp>,
-    #[serde(default)]
     pub purchased_at: Option<Timestamp>,
-    #[serde(default)]
     pub originally_purchased_at: Option<Timestamp>,
     /// `None` means lifetime access.
-    #[serde(default)]
     pub expires_at: Option<Timestamp>,
-    #[serde(default)]
     pub renewal_cancelled_at: Option<Timestamp>,
-    #[serde(default)]
     pub billing_issue_detected_at: Option<Timestamp>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub is_in_grace_period: bool,
-    #[serde(default)]
     pub cancellation_reason: Option<String>,
     /// Sometimes present, sometimes not.
-    #[serde(default)]
     pub environment: Option<String>,
     /// Not Adapty's: when `environment` is absent, the one of the purchase
     /// this access level comes from, and how it was found.
-    #[serde(skip)]
     pub linked_environment: Option<(String, Link)>,
 }
 
@@ -113,66 +96,43 @@ impl AccessLevel {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Subscription {
-    #[serde(default)]
     pub store: String,
-    #[serde(default)]
     pub store_product_id: String,
-    #[serde(default)]
     pub store_base_plan_id: Option<String>,
-    #[serde(default)]
     pub store_transaction_id: Option<String>,
-    #[serde(default)]
     pub store_original_transaction_id: Option<String>,
-    #[serde(default)]
     pub offer: Option<Offer>,
-    #[serde(default)]
     pub environment: Option<String>,
-    #[serde(default)]
     pub purchased_at: Option<Timestamp>,
-    #[serde(default)]
     pub originally_purchased_at: Option<Timestamp>,
-    #[serde(default)]
     pub expires_at: Option<Timestamp>,
-    #[serde(default)]
     pub renewal_cancelled_at: Option<Timestamp>,
-    #[serde(default)]
     pub billing_issue_detected_at: Option<Timestamp>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub is_in_grace_period: bool,
-    #[serde(default)]
     pub cancellation_reason: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NonSubscription {
-    #[serde(default)]
     pub purchase_id: Option<String>,
-    #[serde(default)]
     pub store: String,
-    #[serde(default)]
     pub store_product_id: String,
-    #[serde(default)]
     pub store_base_plan_id: Option<String>,
-    #[serde(default)]
     pub store_transaction_id: Option<String>,
-    #[serde(default)]
     pub store_original_transaction_id: Option<String>,
-    #[serde(default)]
     pub purchased_at: Option<Timestamp>,
-    #[serde(default)]
     pub environment: Option<String>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub is_refund: bool,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub is_consumable: bool,
 }
 
 /// An offer applied to a purchase. Adapty spells its fields either
-/// `category`/`type`/`id` or `offer_category`/`offer_type`/`offer_id`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(from = "OfferSpellings")]
+/// `category`/`type`/`id` or `offer_category`/`offer_type`/`offer_id`; a body
+/// carrying both spellings does not fail as a duplicate field would with
+/// `#[serde(alias)]`: the short one wins.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Offer {
     /// `introductory`, `promotional`, `offer_code`, `win_back`, or a newer one.
     pub category: Option<String>,
@@ -181,31 +141,9 @@ pub struct Offer {
     pub id: Option<String>,
 }
 
-/// Both spellings side by side, so that a body carrying both does not fail as
-/// a duplicate field would with `#[serde(alias)]`.
-#[derive(Deserialize)]
-struct OfferSpellings {
-    #[serde(default)]
-    category: Option<String>,
-    #[serde(default)]
-    offer_category: Option<String>,
-    #[serde(default, rename = "type")]
-    kind: Option<String>,
-    #[serde(default)]
-    offer_type: Option<String>,
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
-    offer_id: Option<String>,
-}
-
-impl From<OfferSpellings> for Offer {
-    fn from(raw: OfferSpellings) -> Self {
-        Offer {
-            category: raw.category.or(raw.offer_category),
-            offer_type: raw.kind.or(raw.offer_type),
-            id: raw.id.or(raw.offer_id),
-        }
+impl<'de> Deserialize<'de> for Offer {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(Record::Offer).map(Offer::from)
     }
 }
 
@@ -332,6 +270,329 @@ impl<'de> Deserialize<'de> for Loose {
     }
 }
 
+/// The objects of a profile that are read field by field, by one reader
+/// rather than one derived `Deserialize` each: the derived ones, with their
+/// copies of every field's code, were the largest part of the panel's own
+/// wasm. Each kind reads only its own fields and skips any other unread, so
+/// a stray field of another list, of any type, cannot fail it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Record {
+    AccessLevel,
+    Subscription,
+    NonSubscription,
+    Offer,
+    CustomAttribute,
+}
+
+/// The fields of one object as read.
+#[derive(Default)]
+struct Fields {
+    /// The fields read so far, one bit each, to refuse a repeated one.
+    seen: u32,
+    access_level_id: Option<String>,
+    purchase_id: Option<String>,
+    store: Option<String>,
+    store_product_id: Option<String>,
+    store_base_plan_id: Option<String>,
+    store_transaction_id: Option<String>,
+    store_original_transaction_id: Option<String>,
+    environment: Option<String>,
+    offer: Option<Offer>,
+    starts_at: Option<Timestamp>,
+    purchased_at: Option<Timestamp>,
+    originally_purchased_at: Option<Timestamp>,
+    expires_at: Option<Timestamp>,
+    renewal_cancelled_at: Option<Timestamp>,
+    billing_issue_detected_at: Option<Timestamp>,
+    is_in_grace_period: Option<bool>,
+    cancellation_reason: Option<String>,
+    is_refund: Option<bool>,
+    is_consumable: Option<bool>,
+    category: Option<String>,
+    offer_category: Option<String>,
+    kind: Option<String>,
+    offer_type: Option<String>,
+    id: Option<String>,
+    offer_id: Option<String>,
+    key: Option<String>,
+    value: Option<Loose>,
+}
+
+/// Where a field's value goes, and so how it is read.
+enum Place<'a> {
+    /// A string, which `null` is not.
+    Text(&'a mut Option<String>),
+    OptionalText(&'a mut Option<String>),
+    Time(&'a mut Option<Timestamp>),
+    /// `null` means `false`.
+    Flag(&'a mut Option<bool>),
+    Offer(&'a mut Option<Offer>),
+    Value(&'a mut Option<Loose>),
+    /// Not a field of this kind of object.
+    Skip,
+}
+
+impl Record {
+    /// Where the value of the field `name` goes, or `None` if the object
+    /// had that field already.
+    fn place<'a>(self, name: &str, fields: &'a mut Fields) -> Option<Place<'a>> {
+        use Place::*;
+        use Record as R;
+        let purchase = matches!(self, R::AccessLevel | R::Subscription | R::NonSubscription);
+        let renewing = matches!(self, R::AccessLevel | R::Subscription);
+        let offer = self == R::Offer;
+        let f = fields;
+        // Each field's bit in `Fields::seen`.
+        let (bit, place) = match name {
+            "access_level_id" if self == R::AccessLevel => (0, Text(&mut f.access_level_id)),
+            "purchase_id" if self == R::NonSubscription => (1, OptionalText(&mut f.purchase_id)),
+            "store" if purchase => (2, Text(&mut f.store)),
+            "store_product_id" if purchase => (3, Text(&mut f.store_product_id)),
+            "store_base_plan_id" if purchase => (4, OptionalText(&mut f.store_base_plan_id)),
+            "store_transaction_id" if purchase => (5, OptionalText(&mut f.store_transaction_id)),
+            "store_original_transaction_id" if purchase => {
+                (6, OptionalText(&mut f.store_original_transaction_id))
+            }
+            "environment" if purchase => (7, OptionalText(&mut f.environment)),
+            "purchased_at" if purchase => (8, Time(&mut f.purchased_at)),
+            "starts_at" if self == R::AccessLevel => (9, Time(&mut f.starts_at)),
+            "offer" if renewing => (10, Offer(&mut f.offer)),
+            "originally_purchased_at" if renewing => (11, Time(&mut f.originally_purchased_at)),
+            "expires_at" if renewing => (12, Time(&mut f.expires_at)),
+            "renewal_cancelled_at" if renewing => (13, Time(&mut f.renewal_cancelled_at)),
+            "billing_issue_detected_at" if renewing => (14, Time(&mut f.billing_issue_detected_at)),
+            "is_in_grace_period" if renewing => (15, Flag(&mut f.is_in_grace_period)),
+            "cancellation_reason" if renewing => (16, OptionalText(&mut f.cancellation_reason)),
+            "is_refund" if self == R::NonSubscription => (17, Flag(&mut f.is_refund)),
+            "is_consumable" if self == R::NonSubscription => (18, Flag(&mut f.is_consumable)),
+            "category" if offer => (19, OptionalText(&mut f.category)),
+            "offer_category" if offer => (20, OptionalText(&mut f.offer_category)),
+            "type" if offer => (21, OptionalText(&mut f.kind)),
+            "offer_type" if offer => (22, OptionalText(&mut f.offer_type)),
+            "id" if offer => (23, OptionalText(&mut f.id)),
+            "offer_id" if offer => (24, OptionalText(&mut f.offer_id)),
+            "key" if self == R::CustomAttribute => (25, Text(&mut f.key)),
+            "value" if self == R::CustomAttribute => (26, Value(&mut f.value)),
+            _ => return Some(Skip),
+        };
+        let repeated = f.seen & 1 << bit != 0;
+        f.seen |= 1 << bit;
+        (!repeated).then_some(place)
+    }
+
+    /// The field an object of this kind cannot do without.
+    fn required(self, fields: &Fields) -> Option<&'static str> {
+        match self {
+            Record::AccessLevel if fields.access_level_id.is_none() => Some("access_level_id"),
+            Record::CustomAttribute if fields.key.is_none() => Some("key"),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> de::DeserializeSeed<'de> for Record {
+    type Value = Fields;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Fields, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Record {
+    type Value = Fields;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "struct {self:?}")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
+        let mut fields = Fields::default();
+        while let Some(place) = map.next_key_seed(Key {
+            record: self,
+            fields: &mut fields,
+        })? {
+            match place {
+                Place::Text(slot) => *slot = Some(map.next_value()?),
+                Place::OptionalText(slot) => *slot = map.next_value()?,
+                Place::Time(slot) => *slot = map.next_value()?,
+                Place::Flag(slot) => {
+                    *slot = Some(map.next_value::<Option<bool>>()?.unwrap_or_default())
+                }
+                Place::Offer(slot) => *slot = map.next_value()?,
+                Place::Value(slot) => *slot = Some(map.next_value()?),
+                Place::Skip => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        match self.required(&fields) {
+            Some(name) => Err(de::Error::missing_field(name)),
+            None => Ok(fields),
+        }
+    }
+}
+
+/// Reads a field's name, and finds where its value goes.
+struct Key<'a> {
+    record: Record,
+    fields: &'a mut Fields,
+}
+
+impl<'de, 'a> de::DeserializeSeed<'de> for Key<'a> {
+    type Value = Place<'a>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Place<'a>, D::Error> {
+        deserializer.deserialize_identifier(self)
+    }
+}
+
+impl<'de, 'a> Visitor<'de> for Key<'a> {
+    type Value = Place<'a>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("field identifier")
+    }
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<Place<'a>, E> {
+        self.record
+            .place(name, self.fields)
+            .ok_or_else(|| E::custom(format_args!("duplicate field `{name}`")))
+    }
+}
+
+/// A list of objects of one kind: `null` means an empty one. Each object
+/// read goes to `each`, so that this code is in the wasm once, not once per
+/// type of item.
+struct List<'a> {
+    record: Record,
+    each: &'a mut dyn FnMut(Fields),
+}
+
+fn list<'de, D: Deserializer<'de>, T: From<Fields>>(
+    deserializer: D,
+    record: Record,
+) -> Result<Vec<T>, D::Error> {
+    let mut items = Vec::new();
+    deserializer.deserialize_option(List {
+        record,
+        each: &mut |fields| items.push(T::from(fields)),
+    })?;
+    Ok(items)
+}
+
+impl<'de> Visitor<'de> for List<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a sequence")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(fields) = seq.next_element_seed(self.record)? {
+            (self.each)(fields);
+        }
+        Ok(())
+    }
+}
+
+fn access_levels<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<AccessLevel>, D::Error> {
+    list(d, Record::AccessLevel)
+}
+
+fn subscriptions<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Subscription>, D::Error> {
+    list(d, Record::Subscription)
+}
+
+fn non_subscriptions<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<NonSubscription>, D::Error> {
+    list(d, Record::NonSubscription)
+}
+
+fn custom_attributes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<CustomAttribute>, D::Error> {
+    list(d, Record::CustomAttribute)
+}
+
+impl From<Fields> for AccessLevel {
+    fn from(f: Fields) -> Self {
+        AccessLevel {
+            access_level_id: f.access_level_id.unwrap_or_default(),
+            store: f.store.unwrap_or_default(),
+            store_product_id: f.store_product_id.unwrap_or_default(),
+            store_base_plan_id: f.store_base_plan_id,
+            store_transaction_id: f.store_transaction_id,
+            store_original_transaction_id: f.store_original_transaction_id,
+            offer: f.offer,
+            starts_at: f.starts_at,
+            purchased_at: f.purchased_at,
+            originally_purchased_at: f.originally_purchased_at,
+            expires_at: f.expires_at,
+            renewal_cancelled_at: f.renewal_cancelled_at,
+            billing_issue_detected_at: f.billing_issue_detected_at,
+            is_in_grace_period: f.is_in_grace_period.unwrap_or_default(),
+            cancellation_reason: f.cancellation_reason,
+            environment: f.environment,
+            linked_environment: None,
+        }
+    }
+}
+
+impl From<Fields> for Subscription {
+    fn from(f: Fields) -> Self {
+        Subscription {
+            store: f.store.unwrap_or_default(),
+            store_product_id: f.store_product_id.unwrap_or_default(),
+            store_base_plan_id: f.store_base_plan_id,
+            store_transaction_id: f.store_transaction_id,
+            store_original_transaction_id: f.store_original_transaction_id,
+            offer: f.offer,
+            environment: f.environment,
+            purchased_at: f.purchased_at,
+            originally_purchased_at: f.originally_purchased_at,
+            expires_at: f.expires_at,
+            renewal_cancelled_at: f.renewal_cancelled_at,
+            billing_issue_detected_at: f.billing_issue_detected_at,
+            is_in_grace_period: f.is_in_grace_period.unwrap_or_default(),
+            cancellation_reason: f.cancellation_reason,
+        }
+    }
+}
+
+impl From<Fields> for NonSubscription {
+    fn from(f: Fields) -> Self {
+        NonSubscription {
+            purchase_id: f.purchase_id,
+            store: f.store.unwrap_or_default(),
+            store_product_id: f.store_product_id.unwrap_or_default(),
+            store_base_plan_id: f.store_base_plan_id,
+            store_transaction_id: f.store_transaction_id,
+            store_original_transaction_id: f.store_original_transaction_id,
+            purchased_at: f.purchased_at,
+            environment: f.environment,
+            is_refund: f.is_refund.unwrap_or_default(),
+            is_consumable: f.is_consumable.unwrap_or_default(),
+        }
+    }
+}
+
+impl From<Fields> for Offer {
+    fn from(f: Fields) -> Self {
+        Offer {
+            category: f.category.or(f.offer_category),
+            offer_type: f.kind.or(f.offer_type),
+            id: f.id.or(f.offer_id),
+        }
+    }
+}
+
+impl From<Fields> for CustomAttribute {
+    fn from(f: Fields) -> Self {
+        CustomAttribute {
+            key: f.key.unwrap_or_default(),
+            value: f.value.unwrap_or_default(),
+        }
+    }
+}
+
 /// The access level most tests start from: the seed's weekly premium on the
 /// App Store, bought 4 days before `now`, renewing in 3 days.
 #[cfg(test)]
@@ -356,15 +617,6 @@ pub(crate) fn sample_access_level(now: DateTime<Utc>) -> AccessLevel {
         environment: None,
         linked_environment: None,
     }
-}
-
-/// `null` where an array, a bool or a number was expected means "none".
-fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 /// Revenue arrives as a number, but a string such as `"9.99"` must not lose it.
@@ -537,6 +789,41 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    #[test]
+    fn a_repeated_field_is_an_error_that_says_so() {
+        // Even when the first one is null: which one would be Adapty's?
+        let body = r#"{"data":{"profile_id":"p","subscriptions":[
+            {"store":"app_store","expires_at":null,"expires_at":"2024-12-24T10:50:23Z"}]}}"#;
+        let error = Envelope::parse(body).unwrap_err().to_string();
+        assert!(error.contains("duplicate field `expires_at`"), "{error}");
+        let body = r#"{"data":{"profile_id":"p","access_levels":[
+            {"access_level_id":"a","offer":{"id":"x","id":"y"}}]}}"#;
+        let error = Envelope::parse(body).unwrap_err().to_string();
+        assert!(error.contains("duplicate field `id`"), "{error}");
+    }
+
+    #[test]
+    fn an_array_where_an_object_belongs_is_an_error_that_says_so() {
+        // Not read position by position as serde's derive would: `["x"]`
+        // is not a subscription whose store is "x".
+        for (list, expected) in [
+            ("access_levels", "struct AccessLevel"),
+            ("subscriptions", "struct Subscription"),
+            ("non_subscriptions", "struct NonSubscription"),
+            ("custom_attributes", "struct CustomAttribute"),
+        ] {
+            let body = format!(r#"{{"data":{{"profile_id":"p","{list}":[["x"]]}}}}"#);
+            let error = Envelope::parse(&body).unwrap_err().to_string();
+            assert!(
+                error.contains(&format!("invalid type: sequence, expected {expected}")),
+                "{error}"
+            );
+        }
+        let body = r#"{"data":{"profile_id":"p","subscriptions":[{"offer":[]}]}}"#;
+        let error = Envelope::parse(body).unwrap_err().to_string();
+        assert!(error.contains("expected struct Offer"), "{error}");
     }
 
     #[test]
