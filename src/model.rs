@@ -30,28 +30,27 @@ impl Envelope {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
-    #[serde(default)]
     pub app_id: String,
     pub profile_id: String,
-    #[serde(default)]
     pub customer_user_id: Option<String>,
-    #[serde(default, deserialize_with = "number_or_string")]
     pub total_revenue_usd: f64,
-    #[serde(default)]
     pub segment_hash: Option<String>,
     /// When Adapty produced the answer, in milliseconds since the epoch.
-    #[serde(default)]
     pub timestamp: Option<i64>,
-    #[serde(default, deserialize_with = "custom_attributes")]
     pub custom_attributes: Vec<CustomAttribute>,
-    #[serde(default, deserialize_with = "access_levels")]
     pub access_levels: Vec<AccessLevel>,
-    #[serde(default, deserialize_with = "subscriptions")]
     pub subscriptions: Vec<Subscription>,
-    #[serde(default, deserialize_with = "non_subscriptions")]
     pub non_subscriptions: Vec<NonSubscription>,
+}
+
+impl<'de> Deserialize<'de> for Profile {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_map(Record::Profile)
+            .map(Profile::from)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -270,13 +269,14 @@ impl<'de> Deserialize<'de> for Loose {
     }
 }
 
-/// The objects of a profile that are read field by field, by one reader
-/// rather than one derived `Deserialize` each: the derived ones, with their
-/// copies of every field's code, were the largest part of the panel's own
-/// wasm. Each kind reads only its own fields and skips any other unread, so
-/// a stray field of another list, of any type, cannot fail it.
+/// The kinds of JSON object in a profile, all read field by field by one
+/// reader rather than one derived `Deserialize` each: the derived ones, with
+/// their copies of every field's code, were the largest part of the panel's
+/// own wasm. Each kind reads only its own fields and skips any other unread,
+/// so a stray field of another list, of any type, cannot fail it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Record {
+    Profile,
     AccessLevel,
     Subscription,
     NonSubscription,
@@ -288,7 +288,17 @@ enum Record {
 #[derive(Default)]
 struct Fields {
     /// The fields read so far, one bit each, to refuse a repeated one.
-    seen: u32,
+    seen: u64,
+    app_id: Option<String>,
+    profile_id: Option<String>,
+    customer_user_id: Option<String>,
+    total_revenue_usd: Option<f64>,
+    segment_hash: Option<String>,
+    timestamp: Option<i64>,
+    custom_attributes: Vec<CustomAttribute>,
+    access_levels: Vec<AccessLevel>,
+    subscriptions: Vec<Subscription>,
+    non_subscriptions: Vec<NonSubscription>,
     access_level_id: Option<String>,
     purchase_id: Option<String>,
     store: Option<String>,
@@ -328,6 +338,11 @@ enum Place<'a> {
     Flag(&'a mut Option<bool>),
     Offer(&'a mut Option<Offer>),
     Value(&'a mut Option<Loose>),
+    /// A number, or a string holding one.
+    Revenue(&'a mut Option<f64>),
+    Millis(&'a mut Option<i64>),
+    /// A list of objects of the given kind, or `null`.
+    List(Record, &'a mut dyn Items),
     /// Not a field of this kind of object.
     Skip,
 }
@@ -340,39 +355,54 @@ impl Record {
         use Record as R;
         let purchase = matches!(self, R::AccessLevel | R::Subscription | R::NonSubscription);
         let renewing = matches!(self, R::AccessLevel | R::Subscription);
+        let profile = self == R::Profile;
         let offer = self == R::Offer;
         let f = fields;
         // Each field's bit in `Fields::seen`.
         let (bit, place) = match name {
-            "access_level_id" if self == R::AccessLevel => (0, Text(&mut f.access_level_id)),
-            "purchase_id" if self == R::NonSubscription => (1, OptionalText(&mut f.purchase_id)),
-            "store" if purchase => (2, Text(&mut f.store)),
-            "store_product_id" if purchase => (3, Text(&mut f.store_product_id)),
-            "store_base_plan_id" if purchase => (4, OptionalText(&mut f.store_base_plan_id)),
-            "store_transaction_id" if purchase => (5, OptionalText(&mut f.store_transaction_id)),
-            "store_original_transaction_id" if purchase => {
-                (6, OptionalText(&mut f.store_original_transaction_id))
+            "app_id" if profile => (0, Text(&mut f.app_id)),
+            "profile_id" if profile => (1, Text(&mut f.profile_id)),
+            "customer_user_id" if profile => (2, OptionalText(&mut f.customer_user_id)),
+            "total_revenue_usd" if profile => (3, Revenue(&mut f.total_revenue_usd)),
+            "segment_hash" if profile => (4, OptionalText(&mut f.segment_hash)),
+            "timestamp" if profile => (5, Millis(&mut f.timestamp)),
+            "custom_attributes" if profile => {
+                (6, List(R::CustomAttribute, &mut f.custom_attributes))
             }
-            "environment" if purchase => (7, OptionalText(&mut f.environment)),
-            "purchased_at" if purchase => (8, Time(&mut f.purchased_at)),
-            "starts_at" if self == R::AccessLevel => (9, Time(&mut f.starts_at)),
-            "offer" if renewing => (10, Offer(&mut f.offer)),
-            "originally_purchased_at" if renewing => (11, Time(&mut f.originally_purchased_at)),
-            "expires_at" if renewing => (12, Time(&mut f.expires_at)),
-            "renewal_cancelled_at" if renewing => (13, Time(&mut f.renewal_cancelled_at)),
-            "billing_issue_detected_at" if renewing => (14, Time(&mut f.billing_issue_detected_at)),
-            "is_in_grace_period" if renewing => (15, Flag(&mut f.is_in_grace_period)),
-            "cancellation_reason" if renewing => (16, OptionalText(&mut f.cancellation_reason)),
-            "is_refund" if self == R::NonSubscription => (17, Flag(&mut f.is_refund)),
-            "is_consumable" if self == R::NonSubscription => (18, Flag(&mut f.is_consumable)),
-            "category" if offer => (19, OptionalText(&mut f.category)),
-            "offer_category" if offer => (20, OptionalText(&mut f.offer_category)),
-            "type" if offer => (21, OptionalText(&mut f.kind)),
-            "offer_type" if offer => (22, OptionalText(&mut f.offer_type)),
-            "id" if offer => (23, OptionalText(&mut f.id)),
-            "offer_id" if offer => (24, OptionalText(&mut f.offer_id)),
-            "key" if self == R::CustomAttribute => (25, Text(&mut f.key)),
-            "value" if self == R::CustomAttribute => (26, Value(&mut f.value)),
+            "access_levels" if profile => (7, List(R::AccessLevel, &mut f.access_levels)),
+            "subscriptions" if profile => (8, List(R::Subscription, &mut f.subscriptions)),
+            "non_subscriptions" if profile => {
+                (9, List(R::NonSubscription, &mut f.non_subscriptions))
+            }
+            "access_level_id" if self == R::AccessLevel => (10, Text(&mut f.access_level_id)),
+            "purchase_id" if self == R::NonSubscription => (11, OptionalText(&mut f.purchase_id)),
+            "store" if purchase => (12, Text(&mut f.store)),
+            "store_product_id" if purchase => (13, Text(&mut f.store_product_id)),
+            "store_base_plan_id" if purchase => (14, OptionalText(&mut f.store_base_plan_id)),
+            "store_transaction_id" if purchase => (15, OptionalText(&mut f.store_transaction_id)),
+            "store_original_transaction_id" if purchase => {
+                (16, OptionalText(&mut f.store_original_transaction_id))
+            }
+            "environment" if purchase => (17, OptionalText(&mut f.environment)),
+            "purchased_at" if purchase => (18, Time(&mut f.purchased_at)),
+            "starts_at" if self == R::AccessLevel => (19, Time(&mut f.starts_at)),
+            "offer" if renewing => (20, Offer(&mut f.offer)),
+            "originally_purchased_at" if renewing => (21, Time(&mut f.originally_purchased_at)),
+            "expires_at" if renewing => (22, Time(&mut f.expires_at)),
+            "renewal_cancelled_at" if renewing => (23, Time(&mut f.renewal_cancelled_at)),
+            "billing_issue_detected_at" if renewing => (24, Time(&mut f.billing_issue_detected_at)),
+            "is_in_grace_period" if renewing => (25, Flag(&mut f.is_in_grace_period)),
+            "cancellation_reason" if renewing => (26, OptionalText(&mut f.cancellation_reason)),
+            "is_refund" if self == R::NonSubscription => (27, Flag(&mut f.is_refund)),
+            "is_consumable" if self == R::NonSubscription => (28, Flag(&mut f.is_consumable)),
+            "category" if offer => (29, OptionalText(&mut f.category)),
+            "offer_category" if offer => (30, OptionalText(&mut f.offer_category)),
+            "type" if offer => (31, OptionalText(&mut f.kind)),
+            "offer_type" if offer => (32, OptionalText(&mut f.offer_type)),
+            "id" if offer => (33, OptionalText(&mut f.id)),
+            "offer_id" if offer => (34, OptionalText(&mut f.offer_id)),
+            "key" if self == R::CustomAttribute => (35, Text(&mut f.key)),
+            "value" if self == R::CustomAttribute => (36, Value(&mut f.value)),
             _ => return Some(Skip),
         };
         let repeated = f.seen & 1 << bit != 0;
@@ -383,6 +413,7 @@ impl Record {
     /// The field an object of this kind cannot do without.
     fn required(self, fields: &Fields) -> Option<&'static str> {
         match self {
+            Record::Profile if fields.profile_id.is_none() => Some("profile_id"),
             Record::AccessLevel if fields.access_level_id.is_none() => Some("access_level_id"),
             Record::CustomAttribute if fields.key.is_none() => Some("key"),
             _ => None,
@@ -417,6 +448,11 @@ impl<'de> Visitor<'de> for Record {
                 }
                 Place::Offer(slot) => *slot = map.next_value()?,
                 Place::Value(slot) => *slot = Some(map.next_value()?),
+                Place::Revenue(slot) => {
+                    *slot = Some(revenue(map.next_value()?).map_err(de::Error::custom)?)
+                }
+                Place::Millis(slot) => *slot = map.next_value()?,
+                Place::List(record, items) => map.next_value_seed(List { record, items })?,
                 Place::Skip => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -454,24 +490,30 @@ impl<'de, 'a> Visitor<'de> for Key<'a> {
     }
 }
 
-/// A list of objects of one kind: `null` means an empty one. Each object
-/// read goes to `each`, so that this code is in the wasm once, not once per
-/// type of item.
+/// A list of objects of one kind: `null` means an empty one. This code is
+/// in the wasm once, not once per type of item: each object read is added
+/// through `Items`.
 struct List<'a> {
     record: Record,
-    each: &'a mut dyn FnMut(Fields),
+    items: &'a mut dyn Items,
 }
 
-fn list<'de, D: Deserializer<'de>, T: From<Fields>>(
-    deserializer: D,
-    record: Record,
-) -> Result<Vec<T>, D::Error> {
-    let mut items = Vec::new();
-    deserializer.deserialize_option(List {
-        record,
-        each: &mut |fields| items.push(T::from(fields)),
-    })?;
-    Ok(items)
+/// A list that takes objects as read.
+trait Items {
+    fn add(&mut self, fields: Fields);
+}
+
+impl<T: From<Fields>> Items for Vec<T> {
+    fn add(&mut self, fields: Fields) {
+        self.push(T::from(fields));
+    }
+}
+
+impl<'de> de::DeserializeSeed<'de> for List<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_option(self)
+    }
 }
 
 impl<'de> Visitor<'de> for List<'_> {
@@ -490,26 +532,27 @@ impl<'de> Visitor<'de> for List<'_> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while let Some(fields) = seq.next_element_seed(self.record)? {
-            (self.each)(fields);
+            self.items.add(fields);
         }
         Ok(())
     }
 }
 
-fn access_levels<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<AccessLevel>, D::Error> {
-    list(d, Record::AccessLevel)
-}
-
-fn subscriptions<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Subscription>, D::Error> {
-    list(d, Record::Subscription)
-}
-
-fn non_subscriptions<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<NonSubscription>, D::Error> {
-    list(d, Record::NonSubscription)
-}
-
-fn custom_attributes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<CustomAttribute>, D::Error> {
-    list(d, Record::CustomAttribute)
+impl From<Fields> for Profile {
+    fn from(f: Fields) -> Self {
+        Profile {
+            app_id: f.app_id.unwrap_or_default(),
+            profile_id: f.profile_id.unwrap_or_default(),
+            customer_user_id: f.customer_user_id,
+            total_revenue_usd: f.total_revenue_usd.unwrap_or_default(),
+            segment_hash: f.segment_hash,
+            timestamp: f.timestamp,
+            custom_attributes: f.custom_attributes,
+            access_levels: f.access_levels,
+            subscriptions: f.subscriptions,
+            non_subscriptions: f.non_subscriptions,
+        }
+    }
 }
 
 impl From<Fields> for AccessLevel {
@@ -620,15 +663,13 @@ pub(crate) fn sample_access_level(now: DateTime<Utc>) -> AccessLevel {
 }
 
 /// Revenue arrives as a number, but a string such as `"9.99"` must not lose it.
-fn number_or_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
-    match Loose::deserialize(deserializer)? {
+fn revenue(value: Loose) -> Result<f64, String> {
+    match value {
         // serde_json's number parser, already in the wasm, rather than core's.
         Loose::Number(text) | Loose::Text(text) => serde_json::from_str(text.trim())
-            .map_err(|_| de::Error::custom(format!("total_revenue_usd is not a number: {text:?}"))),
+            .map_err(|_| format!("total_revenue_usd is not a number: {text:?}")),
         Loose::Null => Ok(0.0),
-        other => Err(de::Error::custom(format!(
-            "total_revenue_usd is not a number: {other}"
-        ))),
+        other => Err(format!("total_revenue_usd is not a number: {other}")),
     }
 }
 
