@@ -30,76 +30,58 @@ impl Envelope {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
-    #[serde(default)]
     pub app_id: String,
     pub profile_id: String,
-    #[serde(default)]
     pub customer_user_id: Option<String>,
-    #[serde(default, deserialize_with = "number_or_string")]
     pub total_revenue_usd: f64,
-    #[serde(default)]
     pub segment_hash: Option<String>,
     /// When Adapty produced the answer, in milliseconds since the epoch.
-    #[serde(default)]
     pub timestamp: Option<i64>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub custom_attributes: Vec<CustomAttribute>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub access_levels: Vec<AccessLevel>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub subscriptions: Vec<Subscription>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub non_subscriptions: Vec<NonSubscription>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+impl<'de> Deserialize<'de> for Profile {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_map(Record::Profile)
+            .map(Profile::from)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct CustomAttribute {
     pub key: String,
     /// A string or a number in practice.
-    #[serde(default)]
     pub value: Loose,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AccessLevel {
     pub access_level_id: String,
-    #[serde(default)]
     pub store: String,
-    #[serde(default)]
     pub store_product_id: String,
-    #[serde(default)]
     pub store_base_plan_id: Option<String>,
-    #[serde(default)]
     pub store_transaction_id: Option<String>,
-    #[serde(default)]
     pub store_original_transaction_id: Option<String>,
-    #[serde(default)]
     pub offer: Option<Offer>,
-    #[serde(default)]
     pub starts_at: Option<Timestamp>,
-    #[serde(default)]
     pub purchased_at: Option<Timestamp>,
-    #[serde(default)]
     pub originally_purchased_at: Option<Timestamp>,
     /// `None` means lifetime access.
-    #[serde(default)]
     pub expires_at: Option<Timestamp>,
-    #[serde(default)]
     pub renewal_cancelled_at: Option<Timestamp>,
-    #[serde(default)]
     pub billing_issue_detected_at: Option<Timestamp>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub is_in_grace_period: bool,
-    #[serde(default)]
     pub cancellation_reason: Option<String>,
     /// Sometimes present, sometimes not.
-    #[serde(default)]
     pub environment: Option<String>,
     /// Not Adapty's: when `environment` is absent, the one of the purchase
     /// this access level comes from, and how it was found.
-    #[serde(skip)]
     pub linked_environment: Option<(String, Link)>,
 }
 
@@ -113,66 +95,43 @@ impl AccessLevel {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Subscription {
-    #[serde(default)]
     pub store: String,
-    #[serde(default)]
     pub store_product_id: String,
-    #[serde(default)]
     pub store_base_plan_id: Option<String>,
-    #[serde(default)]
     pub store_transaction_id: Option<String>,
-    #[serde(default)]
     pub store_original_transaction_id: Option<String>,
-    #[serde(default)]
     pub offer: Option<Offer>,
-    #[serde(default)]
     pub environment: Option<String>,
-    #[serde(default)]
     pub purchased_at: Option<Timestamp>,
-    #[serde(default)]
     pub originally_purchased_at: Option<Timestamp>,
-    #[serde(default)]
     pub expires_at: Option<Timestamp>,
-    #[serde(default)]
     pub renewal_cancelled_at: Option<Timestamp>,
-    #[serde(default)]
     pub billing_issue_detected_at: Option<Timestamp>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub is_in_grace_period: bool,
-    #[serde(default)]
     pub cancellation_reason: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NonSubscription {
-    #[serde(default)]
     pub purchase_id: Option<String>,
-    #[serde(default)]
     pub store: String,
-    #[serde(default)]
     pub store_product_id: String,
-    #[serde(default)]
     pub store_base_plan_id: Option<String>,
-    #[serde(default)]
     pub store_transaction_id: Option<String>,
-    #[serde(default)]
     pub store_original_transaction_id: Option<String>,
-    #[serde(default)]
     pub purchased_at: Option<Timestamp>,
-    #[serde(default)]
     pub environment: Option<String>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub is_refund: bool,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub is_consumable: bool,
 }
 
 /// An offer applied to a purchase. Adapty spells its fields either
-/// `category`/`type`/`id` or `offer_category`/`offer_type`/`offer_id`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(from = "OfferSpellings")]
+/// `category`/`type`/`id` or `offer_category`/`offer_type`/`offer_id`; a body
+/// carrying both spellings does not fail as a duplicate field would with
+/// `#[serde(alias)]`: the short one wins.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Offer {
     /// `introductory`, `promotional`, `offer_code`, `win_back`, or a newer one.
     pub category: Option<String>,
@@ -181,31 +140,9 @@ pub struct Offer {
     pub id: Option<String>,
 }
 
-/// Both spellings side by side, so that a body carrying both does not fail as
-/// a duplicate field would with `#[serde(alias)]`.
-#[derive(Deserialize)]
-struct OfferSpellings {
-    #[serde(default)]
-    category: Option<String>,
-    #[serde(default)]
-    offer_category: Option<String>,
-    #[serde(default, rename = "type")]
-    kind: Option<String>,
-    #[serde(default)]
-    offer_type: Option<String>,
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
-    offer_id: Option<String>,
-}
-
-impl From<OfferSpellings> for Offer {
-    fn from(raw: OfferSpellings) -> Self {
-        Offer {
-            category: raw.category.or(raw.offer_category),
-            offer_type: raw.kind.or(raw.offer_type),
-            id: raw.id.or(raw.offer_id),
-        }
+impl<'de> Deserialize<'de> for Offer {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(Record::Offer).map(Offer::from)
     }
 }
 
@@ -332,6 +269,373 @@ impl<'de> Deserialize<'de> for Loose {
     }
 }
 
+/// The kinds of JSON object in a profile, all read field by field by one
+/// reader rather than one derived `Deserialize` each: the derived ones, with
+/// their copies of every field's code, were the largest part of the panel's
+/// own wasm. Each kind reads only its own fields and skips any other unread,
+/// so a stray field of another list, of any type, cannot fail it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Record {
+    Profile,
+    AccessLevel,
+    Subscription,
+    NonSubscription,
+    Offer,
+    CustomAttribute,
+}
+
+/// The fields of one object as read.
+#[derive(Default)]
+struct Fields {
+    /// The fields read so far, one bit each, to refuse a repeated one.
+    seen: u64,
+    app_id: Option<String>,
+    profile_id: Option<String>,
+    customer_user_id: Option<String>,
+    total_revenue_usd: Option<f64>,
+    segment_hash: Option<String>,
+    timestamp: Option<i64>,
+    custom_attributes: Vec<CustomAttribute>,
+    access_levels: Vec<AccessLevel>,
+    subscriptions: Vec<Subscription>,
+    non_subscriptions: Vec<NonSubscription>,
+    access_level_id: Option<String>,
+    purchase_id: Option<String>,
+    store: Option<String>,
+    store_product_id: Option<String>,
+    store_base_plan_id: Option<String>,
+    store_transaction_id: Option<String>,
+    store_original_transaction_id: Option<String>,
+    environment: Option<String>,
+    offer: Option<Offer>,
+    starts_at: Option<Timestamp>,
+    purchased_at: Option<Timestamp>,
+    originally_purchased_at: Option<Timestamp>,
+    expires_at: Option<Timestamp>,
+    renewal_cancelled_at: Option<Timestamp>,
+    billing_issue_detected_at: Option<Timestamp>,
+    is_in_grace_period: Option<bool>,
+    cancellation_reason: Option<String>,
+    is_refund: Option<bool>,
+    is_consumable: Option<bool>,
+    category: Option<String>,
+    offer_category: Option<String>,
+    kind: Option<String>,
+    offer_type: Option<String>,
+    id: Option<String>,
+    offer_id: Option<String>,
+    key: Option<String>,
+    value: Option<Loose>,
+}
+
+/// Where a field's value goes, and so how it is read.
+enum Place<'a> {
+    /// A string, which `null` is not.
+    Text(&'a mut Option<String>),
+    OptionalText(&'a mut Option<String>),
+    Time(&'a mut Option<Timestamp>),
+    /// `null` means `false`.
+    Flag(&'a mut Option<bool>),
+    Offer(&'a mut Option<Offer>),
+    Value(&'a mut Option<Loose>),
+    /// A number, or a string holding one.
+    Revenue(&'a mut Option<f64>),
+    Millis(&'a mut Option<i64>),
+    /// A list of objects of the given kind, or `null`.
+    List(Record, &'a mut dyn Items),
+    /// Not a field of this kind of object.
+    Skip,
+}
+
+impl Record {
+    /// Where the value of the field `name` goes, or `None` if the object
+    /// had that field already.
+    fn place<'a>(self, name: &str, fields: &'a mut Fields) -> Option<Place<'a>> {
+        use Place::*;
+        use Record as R;
+        let purchase = matches!(self, R::AccessLevel | R::Subscription | R::NonSubscription);
+        let renewing = matches!(self, R::AccessLevel | R::Subscription);
+        let profile = self == R::Profile;
+        let offer = self == R::Offer;
+        let f = fields;
+        // Each field's bit in `Fields::seen`.
+        let (bit, place) = match name {
+            "app_id" if profile => (0, Text(&mut f.app_id)),
+            "profile_id" if profile => (1, Text(&mut f.profile_id)),
+            "customer_user_id" if profile => (2, OptionalText(&mut f.customer_user_id)),
+            "total_revenue_usd" if profile => (3, Revenue(&mut f.total_revenue_usd)),
+            "segment_hash" if profile => (4, OptionalText(&mut f.segment_hash)),
+            "timestamp" if profile => (5, Millis(&mut f.timestamp)),
+            "custom_attributes" if profile => {
+                (6, List(R::CustomAttribute, &mut f.custom_attributes))
+            }
+            "access_levels" if profile => (7, List(R::AccessLevel, &mut f.access_levels)),
+            "subscriptions" if profile => (8, List(R::Subscription, &mut f.subscriptions)),
+            "non_subscriptions" if profile => {
+                (9, List(R::NonSubscription, &mut f.non_subscriptions))
+            }
+            "access_level_id" if self == R::AccessLevel => (10, Text(&mut f.access_level_id)),
+            "purchase_id" if self == R::NonSubscription => (11, OptionalText(&mut f.purchase_id)),
+            "store" if purchase => (12, Text(&mut f.store)),
+            "store_product_id" if purchase => (13, Text(&mut f.store_product_id)),
+            "store_base_plan_id" if purchase => (14, OptionalText(&mut f.store_base_plan_id)),
+            "store_transaction_id" if purchase => (15, OptionalText(&mut f.store_transaction_id)),
+            "store_original_transaction_id" if purchase => {
+                (16, OptionalText(&mut f.store_original_transaction_id))
+            }
+            "environment" if purchase => (17, OptionalText(&mut f.environment)),
+            "purchased_at" if purchase => (18, Time(&mut f.purchased_at)),
+            "starts_at" if self == R::AccessLevel => (19, Time(&mut f.starts_at)),
+            "offer" if renewing => (20, Offer(&mut f.offer)),
+            "originally_purchased_at" if renewing => (21, Time(&mut f.originally_purchased_at)),
+            "expires_at" if renewing => (22, Time(&mut f.expires_at)),
+            "renewal_cancelled_at" if renewing => (23, Time(&mut f.renewal_cancelled_at)),
+            "billing_issue_detected_at" if renewing => (24, Time(&mut f.billing_issue_detected_at)),
+            "is_in_grace_period" if renewing => (25, Flag(&mut f.is_in_grace_period)),
+            "cancellation_reason" if renewing => (26, OptionalText(&mut f.cancellation_reason)),
+            "is_refund" if self == R::NonSubscription => (27, Flag(&mut f.is_refund)),
+            "is_consumable" if self == R::NonSubscription => (28, Flag(&mut f.is_consumable)),
+            "category" if offer => (29, OptionalText(&mut f.category)),
+            "offer_category" if offer => (30, OptionalText(&mut f.offer_category)),
+            "type" if offer => (31, OptionalText(&mut f.kind)),
+            "offer_type" if offer => (32, OptionalText(&mut f.offer_type)),
+            "id" if offer => (33, OptionalText(&mut f.id)),
+            "offer_id" if offer => (34, OptionalText(&mut f.offer_id)),
+            "key" if self == R::CustomAttribute => (35, Text(&mut f.key)),
+            "value" if self == R::CustomAttribute => (36, Value(&mut f.value)),
+            _ => return Some(Skip),
+        };
+        let repeated = f.seen & 1 << bit != 0;
+        f.seen |= 1 << bit;
+        (!repeated).then_some(place)
+    }
+
+    /// The field an object of this kind cannot do without.
+    fn required(self, fields: &Fields) -> Option<&'static str> {
+        match self {
+            Record::Profile if fields.profile_id.is_none() => Some("profile_id"),
+            Record::AccessLevel if fields.access_level_id.is_none() => Some("access_level_id"),
+            Record::CustomAttribute if fields.key.is_none() => Some("key"),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> de::DeserializeSeed<'de> for Record {
+    type Value = Fields;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Fields, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Record {
+    type Value = Fields;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "struct {self:?}")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
+        let mut fields = Fields::default();
+        while let Some(place) = map.next_key_seed(Key {
+            record: self,
+            fields: &mut fields,
+        })? {
+            match place {
+                Place::Text(slot) => *slot = Some(map.next_value()?),
+                Place::OptionalText(slot) => *slot = map.next_value()?,
+                Place::Time(slot) => *slot = map.next_value()?,
+                Place::Flag(slot) => {
+                    *slot = Some(map.next_value::<Option<bool>>()?.unwrap_or_default())
+                }
+                Place::Offer(slot) => *slot = map.next_value()?,
+                Place::Value(slot) => *slot = Some(map.next_value()?),
+                Place::Revenue(slot) => {
+                    *slot = Some(revenue(map.next_value()?).map_err(de::Error::custom)?)
+                }
+                Place::Millis(slot) => *slot = map.next_value()?,
+                Place::List(record, items) => map.next_value_seed(List { record, items })?,
+                Place::Skip => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        match self.required(&fields) {
+            Some(name) => Err(de::Error::missing_field(name)),
+            None => Ok(fields),
+        }
+    }
+}
+
+/// Reads a field's name, and finds where its value goes.
+struct Key<'a> {
+    record: Record,
+    fields: &'a mut Fields,
+}
+
+impl<'de, 'a> de::DeserializeSeed<'de> for Key<'a> {
+    type Value = Place<'a>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Place<'a>, D::Error> {
+        deserializer.deserialize_identifier(self)
+    }
+}
+
+impl<'de, 'a> Visitor<'de> for Key<'a> {
+    type Value = Place<'a>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("field identifier")
+    }
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<Place<'a>, E> {
+        self.record
+            .place(name, self.fields)
+            .ok_or_else(|| E::custom(format_args!("duplicate field `{name}`")))
+    }
+}
+
+/// A list of objects of one kind: `null` means an empty one. This code is
+/// in the wasm once, not once per type of item: each object read is added
+/// through `Items`.
+struct List<'a> {
+    record: Record,
+    items: &'a mut dyn Items,
+}
+
+/// A list that takes objects as read.
+trait Items {
+    fn add(&mut self, fields: Fields);
+}
+
+impl<T: From<Fields>> Items for Vec<T> {
+    fn add(&mut self, fields: Fields) {
+        self.push(T::from(fields));
+    }
+}
+
+impl<'de> de::DeserializeSeed<'de> for List<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for List<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a sequence")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(fields) = seq.next_element_seed(self.record)? {
+            self.items.add(fields);
+        }
+        Ok(())
+    }
+}
+
+impl From<Fields> for Profile {
+    fn from(f: Fields) -> Self {
+        Profile {
+            app_id: f.app_id.unwrap_or_default(),
+            profile_id: f.profile_id.unwrap_or_default(),
+            customer_user_id: f.customer_user_id,
+            total_revenue_usd: f.total_revenue_usd.unwrap_or_default(),
+            segment_hash: f.segment_hash,
+            timestamp: f.timestamp,
+            custom_attributes: f.custom_attributes,
+            access_levels: f.access_levels,
+            subscriptions: f.subscriptions,
+            non_subscriptions: f.non_subscriptions,
+        }
+    }
+}
+
+impl From<Fields> for AccessLevel {
+    fn from(f: Fields) -> Self {
+        AccessLevel {
+            access_level_id: f.access_level_id.unwrap_or_default(),
+            store: f.store.unwrap_or_default(),
+            store_product_id: f.store_product_id.unwrap_or_default(),
+            store_base_plan_id: f.store_base_plan_id,
+            store_transaction_id: f.store_transaction_id,
+            store_original_transaction_id: f.store_original_transaction_id,
+            offer: f.offer,
+            starts_at: f.starts_at,
+            purchased_at: f.purchased_at,
+            originally_purchased_at: f.originally_purchased_at,
+            expires_at: f.expires_at,
+            renewal_cancelled_at: f.renewal_cancelled_at,
+            billing_issue_detected_at: f.billing_issue_detected_at,
+            is_in_grace_period: f.is_in_grace_period.unwrap_or_default(),
+            cancellation_reason: f.cancellation_reason,
+            environment: f.environment,
+            linked_environment: None,
+        }
+    }
+}
+
+impl From<Fields> for Subscription {
+    fn from(f: Fields) -> Self {
+        Subscription {
+            store: f.store.unwrap_or_default(),
+            store_product_id: f.store_product_id.unwrap_or_default(),
+            store_base_plan_id: f.store_base_plan_id,
+            store_transaction_id: f.store_transaction_id,
+            store_original_transaction_id: f.store_original_transaction_id,
+            offer: f.offer,
+            environment: f.environment,
+            purchased_at: f.purchased_at,
+            originally_purchased_at: f.originally_purchased_at,
+            expires_at: f.expires_at,
+            renewal_cancelled_at: f.renewal_cancelled_at,
+            billing_issue_detected_at: f.billing_issue_detected_at,
+            is_in_grace_period: f.is_in_grace_period.unwrap_or_default(),
+            cancellation_reason: f.cancellation_reason,
+        }
+    }
+}
+
+impl From<Fields> for NonSubscription {
+    fn from(f: Fields) -> Self {
+        NonSubscription {
+            purchase_id: f.purchase_id,
+            store: f.store.unwrap_or_default(),
+            store_product_id: f.store_product_id.unwrap_or_default(),
+            store_base_plan_id: f.store_base_plan_id,
+            store_transaction_id: f.store_transaction_id,
+            store_original_transaction_id: f.store_original_transaction_id,
+            purchased_at: f.purchased_at,
+            environment: f.environment,
+            is_refund: f.is_refund.unwrap_or_default(),
+            is_consumable: f.is_consumable.unwrap_or_default(),
+        }
+    }
+}
+
+impl From<Fields> for Offer {
+    fn from(f: Fields) -> Self {
+        Offer {
+            category: f.category.or(f.offer_category),
+            offer_type: f.kind.or(f.offer_type),
+            id: f.id.or(f.offer_id),
+        }
+    }
+}
+
+impl From<Fields> for CustomAttribute {
+    fn from(f: Fields) -> Self {
+        CustomAttribute {
+            key: f.key.unwrap_or_default(),
+            value: f.value.unwrap_or_default(),
+        }
+    }
+}
+
 /// The access level most tests start from: the seed's weekly premium on the
 /// App Store, bought 4 days before `now`, renewing in 3 days.
 #[cfg(test)]
@@ -358,25 +662,14 @@ pub(crate) fn sample_access_level(now: DateTime<Utc>) -> AccessLevel {
     }
 }
 
-/// `null` where an array, a bool or a number was expected means "none".
-fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
-}
-
 /// Revenue arrives as a number, but a string such as `"9.99"` must not lose it.
-fn number_or_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
-    match Loose::deserialize(deserializer)? {
+fn revenue(value: Loose) -> Result<f64, String> {
+    match value {
         // serde_json's number parser, already in the wasm, rather than core's.
         Loose::Number(text) | Loose::Text(text) => serde_json::from_str(text.trim())
-            .map_err(|_| de::Error::custom(format!("total_revenue_usd is not a number: {text:?}"))),
+            .map_err(|_| format!("total_revenue_usd is not a number: {text:?}")),
         Loose::Null => Ok(0.0),
-        other => Err(de::Error::custom(format!(
-            "total_revenue_usd is not a number: {other}"
-        ))),
+        other => Err(format!("total_revenue_usd is not a number: {other}")),
     }
 }
 
@@ -537,6 +830,41 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    #[test]
+    fn a_repeated_field_is_an_error_that_says_so() {
+        // Even when the first one is null: which one would be Adapty's?
+        let body = r#"{"data":{"profile_id":"p","subscriptions":[
+            {"store":"app_store","expires_at":null,"expires_at":"2024-12-24T10:50:23Z"}]}}"#;
+        let error = Envelope::parse(body).unwrap_err().to_string();
+        assert!(error.contains("duplicate field `expires_at`"), "{error}");
+        let body = r#"{"data":{"profile_id":"p","access_levels":[
+            {"access_level_id":"a","offer":{"id":"x","id":"y"}}]}}"#;
+        let error = Envelope::parse(body).unwrap_err().to_string();
+        assert!(error.contains("duplicate field `id`"), "{error}");
+    }
+
+    #[test]
+    fn an_array_where_an_object_belongs_is_an_error_that_says_so() {
+        // Not read position by position as serde's derive would: `["x"]`
+        // is not a subscription whose store is "x".
+        for (list, expected) in [
+            ("access_levels", "struct AccessLevel"),
+            ("subscriptions", "struct Subscription"),
+            ("non_subscriptions", "struct NonSubscription"),
+            ("custom_attributes", "struct CustomAttribute"),
+        ] {
+            let body = format!(r#"{{"data":{{"profile_id":"p","{list}":[["x"]]}}}}"#);
+            let error = Envelope::parse(&body).unwrap_err().to_string();
+            assert!(
+                error.contains(&format!("invalid type: sequence, expected {expected}")),
+                "{error}"
+            );
+        }
+        let body = r#"{"data":{"profile_id":"p","subscriptions":[{"offer":[]}]}}"#;
+        let error = Envelope::parse(body).unwrap_err().to_string();
+        assert!(error.contains("expected struct Offer"), "{error}");
     }
 
     #[test]
