@@ -85,9 +85,18 @@ impl LookupError {
             }
             // A bug in the relay: its message says so, and to tell the operator.
             ErrorCode::InternalError => LookupError::Unexpected(error.message),
-            // The panel asks only for paths and methods that exist: one of
-            // these means panel and relay are of different versions.
-            ErrorCode::NotFound | ErrorCode::MethodNotAllowed => {
+            // The panel asks only for paths and methods that exist, and the
+            // change codes answer changes only: one of these means panel and
+            // relay are of different versions.
+            ErrorCode::NotFound
+            | ErrorCode::MethodNotAllowed
+            | ErrorCode::ChangesDisabled
+            | ErrorCode::ChangesNotAllowed
+            | ErrorCode::OutcomeUnknown
+            | ErrorCode::AccessLevelUnknown
+            | ErrorCode::AccessLevelNotHeld
+            | ErrorCode::RevokeAfterExpiry
+            | ErrorCode::RevokeInPast => {
                 LookupError::Unexpected(format!("{} ({})", error.message, error.code))
             }
         }
@@ -219,7 +228,16 @@ mod tests {
             let error = relay(400, code.as_str());
             let expected_unexpected = matches!(
                 code,
-                ErrorCode::NotFound | ErrorCode::MethodNotAllowed | ErrorCode::InternalError
+                ErrorCode::NotFound
+                    | ErrorCode::MethodNotAllowed
+                    | ErrorCode::InternalError
+                    | ErrorCode::ChangesDisabled
+                    | ErrorCode::ChangesNotAllowed
+                    | ErrorCode::OutcomeUnknown
+                    | ErrorCode::AccessLevelUnknown
+                    | ErrorCode::AccessLevelNotHeld
+                    | ErrorCode::RevokeAfterExpiry
+                    | ErrorCode::RevokeInPast
             );
             assert_eq!(
                 matches!(error, LookupError::Unexpected(_)),

@@ -16,6 +16,7 @@
 pub mod audit;
 pub mod base_path;
 pub mod budget;
+pub mod change;
 pub mod config;
 pub mod connection;
 pub mod csrf;
