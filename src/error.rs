@@ -37,16 +37,17 @@ pub enum LookupError {
     Unexpected(String),
 }
 
+/// The relay's error body, for lookups and changes alike.
 #[derive(Deserialize)]
-struct ErrorBody {
-    error: ErrorDetail,
+pub(crate) struct ErrorBody {
+    pub error: ErrorDetail,
 }
 
 #[derive(Deserialize)]
-struct ErrorDetail {
-    code: String,
+pub(crate) struct ErrorDetail {
+    pub code: String,
     #[serde(default)]
-    message: String,
+    pub message: String,
 }
 
 impl LookupError {

@@ -2,11 +2,13 @@
 //! explains it.
 
 use super::cell::{cell_content, details_list};
+use super::change::Desk;
 use crate::cells::{self, Cell};
+use crate::change::Action;
 use crate::explain;
 use crate::format::Clock;
 use crate::model::AccessLevel;
-use crate::status::is_sandbox;
+use crate::status::{is_sandbox, State};
 use crate::transport::Fetched;
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -16,20 +18,26 @@ pub fn AccessLevels(
     found: Arc<Fetched>,
     clock: RwSignal<Clock>,
     hide_sandbox: RwSignal<bool>,
+    /// Access changes: offered only to those the session allows.
+    desk: Desk,
 ) -> impl IntoView {
     let total = found.profile.access_levels.len();
+    let may_change = move || desk.allowed.get().then_some(desk);
+    let grant_for = found.clone();
     view! {
         <section class="card" aria-labelledby="access-heading">
             <h2 id="access-heading">"Access levels " <span class="count">{total}</span></h2>
             {move || {
                 let clock = clock.get();
                 let hide = hide_sandbox.get();
+                let desk = may_change();
                 let shown: Vec<_> = found
                     .profile
                     .access_levels
                     .iter()
-                    .filter(|level| !(hide && is_sandbox(level.effective_environment())))
-                    .map(|level| access_level_card(level, &clock))
+                    .enumerate()
+                    .filter(|(_, level)| !(hide && is_sandbox(level.effective_environment())))
+                    .map(|(n, level)| access_level_card(level, &clock, desk.map(|desk| (desk, &found, n))))
                     .collect();
                 if shown.is_empty() {
                     let why = if total == 0 { "This customer has no access levels." } else { "Only sandbox access levels, hidden." };
@@ -38,18 +46,49 @@ pub fn AccessLevels(
                     view! { <div class="access-levels">{shown}</div> }.into_any()
                 }
             }}
+            {move || may_change().map(|desk| view! {
+                <div class="actions grant">{desk.button(&grant_for, Action::Grant, None, "grant-access".into())}</div>
+            })}
         </section>
     }
 }
 
-fn access_level_card(level: &AccessLevel, clock: &Clock) -> impl IntoView {
+/// `desk` with the card's place among all: its *Extend* and *Revoke*
+/// buttons, where they can do something (not extending lifetime access,
+/// not revoking what has ended).
+fn access_level_card(
+    level: &AccessLevel,
+    clock: &Clock,
+    desk: Option<(Desk, &Arc<Fetched>, usize)>,
+) -> impl IntoView {
     let status = level.status(clock.now);
+    let actions = desk.map(|(desk, found, n)| {
+        let state = status.state;
+        let extend = (!matches!(state, State::Lifetime | State::Unknown)).then(|| {
+            desk.button(
+                found,
+                Action::Extend,
+                Some((n, &level.access_level_id)),
+                format!("extend-{n}"),
+            )
+        });
+        let revoke = (!matches!(state, State::Expired | State::Unknown)).then(|| {
+            desk.button(
+                found,
+                Action::Revoke,
+                Some((n, &level.access_level_id)),
+                format!("revoke-{n}"),
+            )
+        });
+        view! { <div class="actions change-actions">{extend}{revoke}</div> }
+    });
 
     view! {
         <article class=format!("access-level {}", status.tone().class())>
             <header>
                 <h3>{level.access_level_id.clone()}</h3>
                 {cell_content(Cell::status(status))}
+                {actions}
             </header>
             <p class="explain">{explain::access_level(level, clock)}</p>
             {details_list(cells::access_details(level, clock))}

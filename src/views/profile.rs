@@ -2,6 +2,7 @@
 
 use super::access::AccessLevels;
 use super::cell::cell_content;
+use super::change::Desk;
 use super::history::history;
 use crate::browser;
 use crate::cells::Cell;
@@ -21,6 +22,7 @@ pub fn ProfileView(
     found: Arc<Fetched>,
     clock: RwSignal<Clock>,
     dashboard: RwSignal<String>,
+    desk: Desk,
 ) -> impl IntoView {
     // Shared by the lists below, and kept while the zone toggles.
     let filter = RwSignal::new(String::new());
@@ -62,7 +64,7 @@ pub fn ProfileView(
                     "Hide sandbox"
                 </label>
             </div>
-            <AccessLevels found=found.clone() clock=clock hide_sandbox=hide_sandbox />
+            <AccessLevels found=found.clone() clock=clock hide_sandbox=hide_sandbox desk=desk />
             {history(&SUBSCRIPTIONS, found.clone(), clock, filter, hide_sandbox, subscriptions_page)}
             {history(&PURCHASES, found.clone(), clock, filter, hide_sandbox, purchases_page)}
             <Attributes found=found.clone() />
