@@ -161,11 +161,7 @@ pub fn set_disabled(element_id: &str, disabled: bool) {
 
 fn set_flag(element_id: &str, attribute: &str, on: bool) {
     if let Some(element) = element(element_id) {
-        let _ = if on {
-            element.set_attribute(attribute, "")
-        } else {
-            element.remove_attribute(attribute)
-        };
+        let _ = element.toggle_attribute_with_force(attribute, on);
     }
 }
 
@@ -182,11 +178,11 @@ pub fn add_options(element_id: &str, values: &[&str]) {
     }
 }
 
-/// The ID of the element an event happened on.
-pub fn target_id(event: &web_sys::Event) -> String {
-    event
-        .target()
-        .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
+/// The ID of the button that submitted a form (a `submit` event's `submitter`).
+pub fn submitter_id(event: &web_sys::Event) -> String {
+    js_sys::Reflect::get(event, &JsValue::from_str("submitter"))
+        .ok()
+        .and_then(|submitter| submitter.dyn_into::<web_sys::Element>().ok())
         .map(|element| element.id())
         .unwrap_or_default()
 }

@@ -90,12 +90,18 @@ pub async fn fetch_session() -> Session {
 /// Once sent, an answer that does not arrive is an unknown outcome.
 #[cfg(target_arch = "wasm32")]
 pub async fn send_change(plan: &Plan) -> Result<Fetched, Failure> {
+    // The browser's own JSON writer: every value is a string.
+    let body = js_sys::Object::new();
+    for (name, value) in &plan.fields {
+        let _ = js_sys::Reflect::set(&body, &(*name).into(), &value.as_str().into());
+    }
+    let body = js_sys::JSON::stringify(&body).map_err(|_| Failure::OutcomeUnknown)?;
     let request = gloo_net::http::Request::post(plan.path)
         .header(protocol::CSRF_HEADER, protocol::CSRF_VALUE)
         .header("accept", "application/json")
         .header("content-type", "application/json")
         .redirect(web_sys::RequestRedirect::Manual)
-        .body(plan.body.as_str())
+        .body(body)
         .map_err(|_| Failure::OutcomeUnknown)?;
     let response = request.send().await.map_err(|_| Failure::OutcomeUnknown)?;
     if is_redirect(&response) {

@@ -981,7 +981,7 @@ async fn revoking_needs_a_reason_warns_about_the_store_and_ends_access() {
         .await;
     // Ended: nothing left to revoke, but it can be extended again.
     assert!(panel.texts("#revoke-0").await.is_empty());
-    assert_eq!(panel.texts("#extend-0").await, ["Extend"]);
+    assert_eq!(panel.texts("#extend-0").await, ["Extend premium"]);
     panel.close().await;
 }
 

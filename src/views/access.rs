@@ -46,9 +46,7 @@ pub fn AccessLevels(
                     view! { <div class="access-levels">{shown}</div> }.into_any()
                 }
             }}
-            {move || may_change().map(|desk| view! {
-                <div class="actions grant">{desk.button(&grant_for, Action::Grant, None, "grant-access".into())}</div>
-            })}
+            {move || may_change().map(|desk| desk.button(&grant_for, Action::Grant, None, "grant-access".into()))}
         </section>
     }
 }
@@ -80,7 +78,7 @@ fn access_level_card(
                 format!("revoke-{n}"),
             )
         });
-        view! { <div class="actions change-actions">{extend}{revoke}</div> }
+        view! { <div class="actions">{extend}{revoke}</div> }
     });
 
     view! {

@@ -39,18 +39,15 @@ impl Desk {
         level: Option<(usize, &str)>,
         id: String,
     ) -> impl IntoView {
-        // On a card the level is in view: the button says only the action.
-        let (text, label) = match level {
-            Some((_, level_id)) => (
-                action.verb().to_owned(),
-                format!("{} {level_id}", action.verb()),
-            ),
-            None => ("Grant access".to_owned(), "Grant access".to_owned()),
+        // Named in full, on a card too: "Extend premium".
+        let label = match level {
+            Some((_, level_id)) => format!("{} {level_id}", action.verb()),
+            None => "Grant access".to_owned(),
         };
         let level = level.map(|(n, _)| n);
         let (found, opener) = (found.clone(), id.clone());
         view! {
-            <button type="button" class="secondary" id=id aria-label=label
+            <button type="button" class="secondary" id=id
                 on:click=move |_| open(Dialog {
                     action,
                     found: found.clone(),
@@ -60,7 +57,7 @@ impl Desk {
                     tried: Cell::new(false),
                     sending: Cell::new(false),
                 })>
-                {text}
+                {label}
             </button>
         }
     }
@@ -116,14 +113,13 @@ fn markup(action: Action) -> String {
         html += r#"<label for="change-level">Access level</label><input id="change-level" list="change-levels" autocomplete="off" spellcheck="false"><datalist id="change-levels"></datalist>"#;
     }
     if action != Action::Revoke {
-        let label = if action == Action::Extend {
+        html += r#"<label for="change-length">"#;
+        html += if action == Action::Extend {
             "Add to the current end"
         } else {
             "How long"
         };
-        html += &format!(
-            r#"<label for="change-length">{label}</label><div class="pick"><select id="change-length"><option value="7">7 days</option><option value="30" selected>30 days</option><option value="year">1 year</option><option value="life">Lifetime</option><option value="date">Until a date</option></select><input type="date" id="change-until" aria-label="Access ends on"></div>"#
-        );
+        html += r#"</label><div class="pick"><select id="change-length"><option value="7">7 days</option><option value="30" selected>30 days</option><option value="year">1 year</option><option value="life">Lifetime</option><option value="date">Until a date</option></select><input type="date" id="change-until" aria-label="Access ends on"></div>"#;
     }
     if action != Action::Extend {
         let (label, later) = if action == Action::Revoke {
@@ -131,18 +127,25 @@ fn markup(action: Action) -> String {
         } else {
             ("Starting", "On a date")
         };
-        html += &format!(
-            r#"<label for="change-moment">{label}</label><div class="pick"><select id="change-moment"><option value="now">Now</option><option value="date">{later}</option></select><input type="date" id="change-on" aria-label="{later}"></div>"#
-        );
+        for piece in [
+            r#"<label for="change-moment">"#,
+            label,
+            r#"</label><div class="pick"><select id="change-moment"><option value="now">Now</option><option value="date">"#,
+            later,
+            r#"</option></select><input type="date" id="change-on" aria-label=""#,
+            later,
+            r#""></div>"#,
+        ] {
+            html += piece;
+        }
     }
     html += r#"<label for="change-reason">Reason (for the audit log)</label><textarea id="change-reason" rows="2" maxlength="500"></textarea></div>"#;
     if action == Action::Revoke {
-        html += &format!(
-            r#"<p class="warning" id="change-warning" hidden>{}</p>"#,
-            change::STORE_WARNING
-        );
+        html += r#"<p class="warning" id="change-warning" hidden>"#;
+        html += change::STORE_WARNING;
+        html += "</p>";
     }
-    html + r#"<p id="change-preview" class="preview" aria-live="polite"></p><p id="change-problem" class="problem" role="alert"></p><div class="actions"><button type="button" id="change-again" hidden>Look up again</button><button type="submit" id="change-confirm"></button><button type="button" class="secondary" id="change-cancel">Cancel</button></div></form>"#
+    html + r#"<p id="change-preview" class="preview" aria-live="polite"></p><p id="change-problem" class="problem" role="alert"></p><div class="actions"><button id="change-confirm"></button><button id="change-again" hidden>Look up again</button><button class="secondary" id="change-cancel">Cancel</button></div></form>"#
 }
 
 /// One open dialog: what it is for, and where it stands.
@@ -282,27 +285,27 @@ pub fn dialog(
         });
     };
     view! {
-        <dialog id=DIALOG class="change" aria-labelledby="change-title"
+        <dialog id=DIALOG aria-labelledby="change-title"
             on:input=|_| {
                 if let Some(dialog) = current() {
                     dialog.refresh();
                 }
             }
+            // Its three buttons submit the form; which one did decides. The
+            // first, the default one that Enter presses, confirms.
             on:submit=move |event| {
                 event.prevent_default();
-                if let Some(dialog) = current() {
-                    confirm(dialog);
-                }
-            }
-            on:click=move |event| match browser::target_id(&event).as_str() {
-                AGAIN => {
-                    if let Some(dialog) = current() {
+                let Some(dialog) = current() else {
+                    return;
+                };
+                match browser::submitter_id(&event).as_str() {
+                    AGAIN => {
                         close_quietly();
                         look_up(dialog.customer());
                     }
+                    CANCEL => browser::close_dialog(DIALOG),
+                    _ => confirm(dialog),
                 }
-                CANCEL => browser::close_dialog(DIALOG),
-                _ => {}
             }
             // Escape cancels, but not while the change is on its way.
             on:cancel=|event: leptos::ev::Event| {
