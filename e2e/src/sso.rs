@@ -52,7 +52,7 @@ pub enum Unauthenticated {
 pub const PREFIX: &str = "/tools/adapty";
 
 /// One way of deploying behind the proxy.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct Setup {
     pub identity: Identity,
     pub prefix: Prefix,
@@ -63,6 +63,9 @@ pub struct Setup {
     /// proxy passes in `X-Forwarded-Groups` (identity-header mode), or from
     /// the ID token's `groups` claim (JWT mode).
     pub changes: bool,
+    /// Adapty: the demo's stand-in, or an upstream answering from this
+    /// script, one step per connection (`testkit::raw_upstream`).
+    pub upstream: Option<Vec<crate::Raw>>,
 }
 
 /// The role that may change access when `Setup::changes` is on.
@@ -76,6 +79,7 @@ impl Default for Setup {
             unauthenticated: Unauthenticated::Status401,
             token_lifetime: Duration::from_secs(3600),
             changes: false,
+            upstream: None,
         }
     }
 }
@@ -167,6 +171,7 @@ impl SignedIn {
             unauthenticated,
             token_lifetime,
             changes,
+            upstream,
         } = setup;
         let dir = std::env::temp_dir().join(format!("e2e-sso-{}", free_port()));
         std::fs::create_dir_all(&dir).expect("a folder for the proxy");
@@ -193,13 +198,22 @@ impl SignedIn {
         let proxy_port = free_port();
         let proxy = format!("http://127.0.0.1:{proxy_port}");
         let audit_log = dir.join("audit.jsonl");
-        let mut relay_args = vec![
-            "--demo".to_owned(),
+        let mut relay_env = Vec::new();
+        let adapty = match upstream {
+            None => vec!["--demo".to_owned()],
+            Some(script) => {
+                let (url, _) = testkit::raw_upstream(script).await;
+                relay_env.push(("ADAPTY_API_KEY", "secret_live_e2e"));
+                vec!["--api-base".to_owned(), url]
+            }
+        };
+        let mut relay_args = adapty;
+        relay_args.extend([
             "--public-origin".to_owned(),
             proxy.clone(),
             "--audit-log".to_owned(),
             audit_log.display().to_string(),
-        ];
+        ]);
         match identity {
             Identity::Header => {
                 relay_args.extend(["--identity-header".into(), "X-Forwarded-Email".into()]);
@@ -229,7 +243,7 @@ impl SignedIn {
             }
         }
         let relay_args: Vec<&str> = relay_args.iter().map(String::as_str).collect();
-        let mut panel = Panel::start(&relay_args, &[]).await;
+        let mut panel = Panel::start(&relay_args, &relay_env).await;
         let relay = panel.base_url.clone();
 
         let config = dir.join("httpd.conf");

@@ -425,3 +425,71 @@ async fn only_people_in_the_role_given_by_the_proxys_header_may_change_access() 
 async fn only_people_in_the_role_given_by_the_id_token_may_change_access() {
     only_people_in_the_role_may_change_access(Identity::Jwt).await;
 }
+
+/// Adapty cuts the connection after the revoke was sent: the dialog says
+/// the outcome is unknown and offers the lookup again, which shows what is
+/// true; the relay sent the revoke once and audited both sides of it.
+#[tokio::test]
+async fn an_unknown_outcome_is_said_and_the_lookup_offered_again() {
+    let seed = include_str!("../../fixtures/seed.json");
+    let sso = SignedIn::start(Setup {
+        changes: true,
+        upstream: Some(vec![
+            e2e::fault::ok(seed),
+            e2e::Raw::Reset,
+            e2e::fault::ok(seed),
+        ]),
+        ..Setup::default()
+    })
+    .await;
+    let lead = "lead@example.com";
+    sso.set_claims(lead, json!({"email": lead, "groups": [CHANGES_ROLE]}))
+        .await;
+    sso.panel
+        .open(&format!("/?customer_user_id={SEED_CUSTOMER_USER_ID}"))
+        .await;
+    sso.sign_in_as(lead).await;
+    sso.panel
+        .wait_for_text("#result-heading", "Has premium")
+        .await;
+    sso.panel.click("#revoke-0").await;
+    sso.panel.wait_for("dialog#change-dialog[open]").await;
+    sso.panel
+        .wait_for("#change-reason")
+        .await
+        .send_keys("Refunded outside the store")
+        .await
+        .unwrap();
+    sso.panel.click("#change-confirm").await;
+    let said = sso
+        .panel
+        .wait_for_text("#change-problem", "may or may not have been applied")
+        .await;
+    assert!(said.contains("Look the customer up again"), "{said}");
+    assert!(sso.panel.is_shown("#change-again").await);
+    assert!(sso.panel.texts("#change-notice").await.concat().is_empty());
+
+    sso.panel.click("#change-again").await;
+    sso.panel.wait_for_gone("dialog#change-dialog[open]").await;
+    sso.panel
+        .wait_for_text("#result-heading", "Has premium")
+        .await;
+    let lines = sso.audit_lines();
+    let change: Vec<(&str, &str)> = lines
+        .iter()
+        .filter(|line| line.get("action").is_some())
+        .map(|line| {
+            (
+                line["phase"].as_str().unwrap(),
+                line["outcome"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(change, [("asked", "-"), ("done", "outcome_unknown")]);
+    let lookups = lines
+        .iter()
+        .filter(|line| line.get("action").is_none())
+        .count();
+    assert_eq!(lookups, 2, "the lookup, and the lookup again: {lines:?}");
+    sso.panel.close().await;
+}
