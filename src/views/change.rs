@@ -6,9 +6,9 @@
 //! Written for weight: one `<dialog>` element in the app, its fixed markup
 //! one constant string per action (nothing from Adapty or the agent goes
 //! into it), the few values that change written into it as text by ID. As
-//! Leptos views with a signal per value the same dialog weighed about 8 KB
-//! brotli more (measured with `cargo xtask bench`), most of the room left
-//! for the panel's next features.
+//! Leptos views with signals the same dialog weighed about 6 KB brotli
+//! more (measured with `cargo xtask bench`; docs/performance.md), most of
+//! the room left for the panel's next features.
 
 use crate::browser;
 use crate::change::{self, Action, Draft, Failure};
@@ -56,6 +56,7 @@ impl Desk {
                     opener: opener.clone(),
                     tried: Cell::new(false),
                     sending: Cell::new(false),
+                    unknown: Cell::new(false),
                 })>
                 {label}
             </button>
@@ -159,6 +160,9 @@ struct Dialog {
     /// Confirm was pressed: a missing reason is now said.
     tried: Cell<bool>,
     sending: Cell<bool>,
+    /// The change was sent and its outcome is unknown: it cannot be sent
+    /// again from this dialog, only looked up.
+    unknown: Cell<bool>,
 }
 
 impl Dialog {
@@ -221,7 +225,7 @@ impl Dialog {
             .plan(&draft)
             .map_or_else(|problem| problem, |plan| plan.preview);
         browser::set_text("change-preview", &preview);
-        if self.tried.get() {
+        if self.tried.get() && !self.unknown.get() {
             browser::set_text(PROBLEM, &draft.reason_problem().unwrap_or_default());
             browser::set_hidden(AGAIN, true);
         }
@@ -277,9 +281,13 @@ pub fn dialog(
                     on_changed(fetched, plan.notice);
                 }
                 Err(why) => {
+                    let unknown = why == Failure::OutcomeUnknown;
+                    dialog.unknown.set(unknown);
                     dialog.set_sending(false);
+                    // Sent once; sending it again blindly could apply it twice.
+                    browser::set_disabled(CONFIRM, unknown);
                     browser::set_text(PROBLEM, &why.message());
-                    browser::set_hidden(AGAIN, why != Failure::OutcomeUnknown);
+                    browser::set_hidden(AGAIN, !unknown);
                 }
             }
         });
@@ -304,6 +312,7 @@ pub fn dialog(
                         look_up(dialog.customer());
                     }
                     CANCEL => browser::close_dialog(DIALOG),
+                    _ if dialog.unknown.get() || dialog.sending.get() => {}
                     _ => confirm(dialog),
                 }
             }
