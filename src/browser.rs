@@ -119,6 +119,88 @@ pub fn focus(element_id: &str) {
     }
 }
 
+/// The `value` of the form field with this ID (input, select or textarea);
+/// empty when there is none.
+pub fn field_value(element_id: &str) -> String {
+    element(element_id)
+        .and_then(|element| js_sys::Reflect::get(&element, &JsValue::from_str("value")).ok())
+        .and_then(|value| value.as_string())
+        .unwrap_or_default()
+}
+
+fn element(element_id: &str) -> Option<web_sys::Element> {
+    window().document()?.get_element_by_id(element_id)
+}
+
+fn dialog(element_id: &str) -> Option<web_sys::HtmlDialogElement> {
+    element(element_id)?.dyn_into().ok()
+}
+
+/// Replaces the element's content with `html`: only ever constant markup
+/// (values go in with `set_text`).
+pub fn set_html(element_id: &str, html: &str) {
+    if let Some(element) = element(element_id) {
+        element.set_inner_html(html);
+    }
+}
+
+/// Writes `text` as the element's only content: as text, never markup.
+pub fn set_text(element_id: &str, text: &str) {
+    if let Some(element) = element(element_id) {
+        element.set_text_content(Some(text));
+    }
+}
+
+pub fn set_hidden(element_id: &str, hidden: bool) {
+    set_flag(element_id, "hidden", hidden);
+}
+
+pub fn set_disabled(element_id: &str, disabled: bool) {
+    set_flag(element_id, "disabled", disabled);
+}
+
+fn set_flag(element_id: &str, attribute: &str, on: bool) {
+    if let Some(element) = element(element_id) {
+        let _ = element.toggle_attribute_with_force(attribute, on);
+    }
+}
+
+/// Adds an `<option>` of each value to the list (a `<datalist>`).
+pub fn add_options(element_id: &str, values: &[&str]) {
+    let (Some(list), Some(document)) = (element(element_id), window().document()) else {
+        return;
+    };
+    for value in values {
+        if let Ok(option) = document.create_element("option") {
+            let _ = option.set_attribute("value", value);
+            let _ = list.append_child(&option);
+        }
+    }
+}
+
+/// The ID of the button that submitted a form (a `submit` event's `submitter`).
+pub fn submitter_id(event: &web_sys::Event) -> String {
+    js_sys::Reflect::get(event, &JsValue::from_str("submitter"))
+        .ok()
+        .and_then(|submitter| submitter.dyn_into::<web_sys::Element>().ok())
+        .map(|element| element.id())
+        .unwrap_or_default()
+}
+
+/// Opens the `<dialog>` with this ID as a modal one: the page behind is
+/// inert, focus stays inside, Escape closes it.
+pub fn show_modal(element_id: &str) {
+    if let Some(dialog) = dialog(element_id) {
+        let _ = dialog.show_modal();
+    }
+}
+
+pub fn close_dialog(element_id: &str) {
+    if let Some(dialog) = dialog(element_id) {
+        dialog.close();
+    }
+}
+
 /// Whether typing goes into a field now, so a shortcut key must not fire.
 pub fn typing_in_a_field() -> bool {
     window()

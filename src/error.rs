@@ -37,16 +37,17 @@ pub enum LookupError {
     Unexpected(String),
 }
 
+/// The relay's error body, for lookups and changes alike.
 #[derive(Deserialize)]
-struct ErrorBody {
-    error: ErrorDetail,
+pub(crate) struct ErrorBody {
+    pub error: ErrorDetail,
 }
 
 #[derive(Deserialize)]
-struct ErrorDetail {
-    code: String,
+pub(crate) struct ErrorDetail {
+    pub code: String,
     #[serde(default)]
-    message: String,
+    pub message: String,
 }
 
 impl LookupError {
@@ -85,9 +86,18 @@ impl LookupError {
             }
             // A bug in the relay: its message says so, and to tell the operator.
             ErrorCode::InternalError => LookupError::Unexpected(error.message),
-            // The panel asks only for paths and methods that exist: one of
-            // these means panel and relay are of different versions.
-            ErrorCode::NotFound | ErrorCode::MethodNotAllowed => {
+            // The panel asks only for paths and methods that exist, and the
+            // change codes answer changes only: one of these means panel and
+            // relay are of different versions.
+            ErrorCode::NotFound
+            | ErrorCode::MethodNotAllowed
+            | ErrorCode::ChangesDisabled
+            | ErrorCode::ChangesNotAllowed
+            | ErrorCode::OutcomeUnknown
+            | ErrorCode::AccessLevelUnknown
+            | ErrorCode::AccessLevelNotHeld
+            | ErrorCode::RevokeAfterExpiry
+            | ErrorCode::RevokeInPast => {
                 LookupError::Unexpected(format!("{} ({})", error.message, error.code))
             }
         }
@@ -219,7 +229,16 @@ mod tests {
             let error = relay(400, code.as_str());
             let expected_unexpected = matches!(
                 code,
-                ErrorCode::NotFound | ErrorCode::MethodNotAllowed | ErrorCode::InternalError
+                ErrorCode::NotFound
+                    | ErrorCode::MethodNotAllowed
+                    | ErrorCode::InternalError
+                    | ErrorCode::ChangesDisabled
+                    | ErrorCode::ChangesNotAllowed
+                    | ErrorCode::OutcomeUnknown
+                    | ErrorCode::AccessLevelUnknown
+                    | ErrorCode::AccessLevelNotHeld
+                    | ErrorCode::RevokeAfterExpiry
+                    | ErrorCode::RevokeInPast
             );
             assert_eq!(
                 matches!(error, LookupError::Unexpected(_)),

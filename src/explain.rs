@@ -3,7 +3,8 @@
 
 use crate::format::{self, Clock};
 use crate::model::{AccessLevel, Offer, Profile, Timestamp};
-use crate::status::{State, Status, Tone};
+use crate::status::{Period, State, Status, Tone};
+use chrono::{DateTime, Utc};
 
 /// "premium is active until 10 Jan 2025 (in 3 days) through the App Store
 /// product weekly.premium.599; auto-renew was turned off on 5 Jan 2025."
@@ -138,6 +139,48 @@ pub fn offer_words(offer: &Offer) -> String {
     match &offer.id {
         Some(id) => format!("{article} {phrase} ({id})"),
         None => format!("{article} {phrase}"),
+    }
+}
+
+/// What an access level will be after a change, decided by the same state
+/// rules as its card: "premium will be active until 28 Dec 2026 (in 30
+/// days)." `starts` `None` is now; `ends` `None` is lifetime.
+pub fn after_change(
+    id: &str,
+    starts: Option<DateTime<Utc>>,
+    ends: Option<DateTime<Utc>>,
+    revoke: bool,
+    clock: &Clock,
+) -> String {
+    let (starts_at, expires_at) = (starts.map(Timestamp::At), ends.map(Timestamp::At));
+    let period = Period {
+        starts_at: starts_at.as_ref(),
+        expires_at: expires_at.as_ref(),
+        renewal_cancelled_at: None,
+        billing_issue_detected_at: None,
+        is_in_grace_period: false,
+        cancellation_reason: None,
+        environment: None,
+    };
+    let when = |value: Option<&Timestamp>| date_words(value, clock, true);
+    let until = |value: Option<&Timestamp>| date_words(value, clock, false);
+    match Status::of(&period, clock.now).state {
+        State::Scheduled if ends.is_some() => format!(
+            "{id} will start on {} and run until {}.",
+            when(starts_at.as_ref()),
+            until(expires_at.as_ref())
+        ),
+        State::Scheduled => format!(
+            "{id} will start on {} and then be lifetime access.",
+            when(starts_at.as_ref())
+        ),
+        State::Lifetime => format!("{id} will be lifetime access."),
+        State::Expired => format!("{id} will end now: the customer loses access at once."),
+        _ => format!(
+            "{id} will be active until {}{}.",
+            when(expires_at.as_ref()),
+            if revoke { ", then end" } else { "" }
+        ),
     }
 }
 

@@ -4,6 +4,7 @@
 //! tested natively; `views` and the fetch itself only exist in the browser.
 
 pub mod cells;
+pub mod change;
 pub mod environment;
 pub mod error;
 pub mod events;

@@ -1,6 +1,8 @@
 //! Talks to the relay. The relay lives beside the panel, so the path is
 //! relative and one build works under any host and path prefix.
 
+#[cfg(target_arch = "wasm32")]
+use crate::change::{self, Failure, Plan};
 use crate::error::LookupError;
 use crate::lookup::Lookup;
 use crate::model::{Envelope, Profile};
@@ -34,20 +36,23 @@ pub fn is_sign_in_page(status: u16, content_type: Option<&str>) -> bool {
     status < 500 && content_type.is_some_and(|value| value.trim_start().starts_with("text/html"))
 }
 
-/// What the relay tells the panel at start (`GET api/session`); the panel
-/// uses only the dashboard link.
-#[derive(Deserialize)]
-struct Session {
+/// What the relay tells the panel at start (`GET api/session`): the
+/// dashboard link, and whether this person may change access.
+#[derive(Deserialize, Default, Debug, PartialEq)]
+pub struct Session {
     #[serde(default)]
-    dashboard_profile_url: Option<String>,
+    pub dashboard_profile_url: Option<String>,
+    #[serde(default)]
+    pub can_change_access: bool,
 }
 
-/// The dashboard link template from the session's body, if the operator set one.
-pub fn read_session(body: &str) -> Option<String> {
-    serde_json::from_str::<Session>(body)
-        .ok()?
+/// The session's body; anything unreadable is no link and no changes.
+pub fn read_session(body: &str) -> Session {
+    let mut session: Session = serde_json::from_str(body).unwrap_or_default();
+    session
         .dashboard_profile_url
-        .filter(|url| url.contains("{profile_id}"))
+        .take_if(|url| !url.contains("{profile_id}"));
+    session
 }
 
 /// Every call to the relay: the header that proves it is the panel's own
@@ -68,15 +73,44 @@ fn is_redirect(response: &gloo_net::http::Response) -> bool {
     response.type_() == web_sys::ResponseType::Opaqueredirect
 }
 
-/// The session, asked once at start. Any failure means no link, never an
-/// error on screen: the lookup will say what is wrong, if anything is.
+/// The session, asked once at start. Any failure means no link and no
+/// changes, never an error on screen: the lookup will say what is wrong.
 #[cfg(target_arch = "wasm32")]
-pub async fn fetch_dashboard_link() -> Option<String> {
-    let response = api_get(protocol::path::SESSION).send().await.ok()?;
+pub async fn fetch_session() -> Session {
+    let Ok(response) = api_get(protocol::path::SESSION).send().await else {
+        return Session::default();
+    };
     if !response.ok() || is_redirect(&response) {
-        return None;
+        return Session::default();
     }
-    read_session(&response.text().await.ok()?)
+    read_session(&response.text().await.unwrap_or_default())
+}
+
+/// Sends a change; the profile after it, with its body, or the failure.
+/// Once sent, an answer that does not arrive is an unknown outcome.
+#[cfg(target_arch = "wasm32")]
+pub async fn send_change(plan: &Plan) -> Result<Fetched, Failure> {
+    // The browser's own JSON writer: every value is a string.
+    let body = js_sys::Object::new();
+    for (name, value) in &plan.fields {
+        let _ = js_sys::Reflect::set(&body, &(*name).into(), &value.as_str().into());
+    }
+    let body = js_sys::JSON::stringify(&body).map_err(|_| Failure::OutcomeUnknown)?;
+    let request = gloo_net::http::Request::post(plan.path)
+        .header(protocol::CSRF_HEADER, protocol::CSRF_VALUE)
+        .header("accept", "application/json")
+        .header("content-type", "application/json")
+        .redirect(web_sys::RequestRedirect::Manual)
+        .body(body)
+        .map_err(|_| Failure::OutcomeUnknown)?;
+    let response = request.send().await.map_err(|_| Failure::OutcomeUnknown)?;
+    if is_redirect(&response) {
+        return Err(Failure::SignInExpired);
+    }
+    let content_type = response.headers().get("content-type");
+    let body = response.text().await.map_err(|_| Failure::OutcomeUnknown)?;
+    let profile = change::read_answer(response.status(), content_type.as_deref(), &body)?;
+    Ok(Fetched { profile, body })
 }
 
 /// A found profile with the exact body it came in, for the raw view and download.
@@ -144,20 +178,24 @@ mod tests {
     }
 
     #[test]
-    fn the_session_gives_the_dashboard_link_or_nothing() {
-        let body = r#"{"actor":"a@b.c","dashboard_profile_url":"https://x.test/{profile_id}"}"#;
+    fn the_session_gives_the_dashboard_link_and_the_right_to_change_or_nothing() {
+        let body = r#"{"actor":"a@b.c","dashboard_profile_url":"https://x.test/{profile_id}","can_change_access":true}"#;
         assert_eq!(
-            read_session(body).as_deref(),
-            Some("https://x.test/{profile_id}")
+            read_session(body),
+            Session {
+                dashboard_profile_url: Some("https://x.test/{profile_id}".into()),
+                can_change_access: true
+            }
         );
         for nothing in [
-            r#"{"actor":"a","dashboard_profile_url":null}"#,
+            r#"{"actor":"a","dashboard_profile_url":null,"can_change_access":false}"#,
             r#"{"actor":"a"}"#,
             r#"{"dashboard_profile_url":"https://x.test/no-place-for-the-id"}"#,
+            r#"{"can_change_access":"yes"}"#,
             "<html>",
             "",
         ] {
-            assert_eq!(read_session(nothing), None, "{nothing}");
+            assert_eq!(read_session(nothing), Session::default(), "{nothing}");
         }
     }
 

@@ -32,3 +32,8 @@ pub fn down() -> Raw {
 pub fn stall() -> Raw {
     Raw::SendThenStall(Vec::new(), Duration::from_secs(60))
 }
+
+/// A proper answer: `body` as JSON.
+pub fn ok(body: &str) -> Raw {
+    testkit::ok_json(body)
+}

@@ -52,14 +52,24 @@ pub enum Unauthenticated {
 pub const PREFIX: &str = "/tools/adapty";
 
 /// One way of deploying behind the proxy.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct Setup {
     pub identity: Identity,
     pub prefix: Prefix,
     pub unauthenticated: Unauthenticated,
     /// How long the provider's tokens are valid.
     pub token_lifetime: Duration,
+    /// Access changes on, for the role [`CHANGES_ROLE`]: from the groups the
+    /// proxy passes in `X-Forwarded-Groups` (identity-header mode), or from
+    /// the ID token's `groups` claim (JWT mode).
+    pub changes: bool,
+    /// Adapty: the demo's stand-in, or an upstream answering from this
+    /// script, one step per connection (`testkit::raw_upstream`).
+    pub upstream: Option<Vec<crate::Raw>>,
 }
+
+/// The role that may change access when `Setup::changes` is on.
+pub const CHANGES_ROLE: &str = "support-leads";
 
 impl Default for Setup {
     fn default() -> Setup {
@@ -68,6 +78,8 @@ impl Default for Setup {
             prefix: Prefix::Root,
             unauthenticated: Unauthenticated::Status401,
             token_lifetime: Duration::from_secs(3600),
+            changes: false,
+            upstream: None,
         }
     }
 }
@@ -158,6 +170,8 @@ impl SignedIn {
             prefix,
             unauthenticated,
             token_lifetime,
+            changes,
+            upstream,
         } = setup;
         let dir = std::env::temp_dir().join(format!("e2e-sso-{}", free_port()));
         std::fs::create_dir_all(&dir).expect("a folder for the proxy");
@@ -184,13 +198,22 @@ impl SignedIn {
         let proxy_port = free_port();
         let proxy = format!("http://127.0.0.1:{proxy_port}");
         let audit_log = dir.join("audit.jsonl");
-        let mut relay_args = vec![
-            "--demo".to_owned(),
+        let mut relay_env = Vec::new();
+        let adapty = match upstream {
+            None => vec!["--demo".to_owned()],
+            Some(script) => {
+                let (url, _) = testkit::raw_upstream(script).await;
+                relay_env.push(("ADAPTY_API_KEY", "secret_live_e2e"));
+                vec!["--api-base".to_owned(), url]
+            }
+        };
+        let mut relay_args = adapty;
+        relay_args.extend([
             "--public-origin".to_owned(),
             proxy.clone(),
             "--audit-log".to_owned(),
             audit_log.display().to_string(),
-        ];
+        ]);
         match identity {
             Identity::Header => {
                 relay_args.extend(["--identity-header".into(), "X-Forwarded-Email".into()]);
@@ -209,8 +232,18 @@ impl SignedIn {
         if prefix == Prefix::RelayBasePath {
             relay_args.extend(["--base-path".into(), PREFIX.into()]);
         }
+        if changes {
+            relay_args.extend([
+                "--allow-access-changes".into(),
+                "--changes-role".into(),
+                CHANGES_ROLE.into(),
+            ]);
+            if identity == Identity::Header {
+                relay_args.extend(["--roles-header".into(), "X-Forwarded-Groups".into()]);
+            }
+        }
         let relay_args: Vec<&str> = relay_args.iter().map(String::as_str).collect();
-        let mut panel = Panel::start(&relay_args, &[]).await;
+        let mut panel = Panel::start(&relay_args, &relay_env).await;
         let relay = panel.base_url.clone();
 
         let config = dir.join("httpd.conf");
@@ -227,6 +260,7 @@ impl SignedIn {
                 provider: &provider_url,
                 identity,
                 unauthenticated,
+                roles: changes && identity == Identity::Header,
                 path: &path,
                 backend: &backend,
                 strip_prefix: prefix == Prefix::StrippedByProxy,
@@ -267,6 +301,23 @@ impl SignedIn {
         self.apache = Apache::start(&config, &self.proxy).await;
     }
 
+    /// What the provider says of `subject` when they sign in: their email
+    /// and groups, e.g. `{"email": "ann@example.com", "groups": ["support"]}`.
+    pub async fn set_claims(&self, subject: &str, claims: serde_json::Value) {
+        let response = reqwest::Client::new()
+            .put(format!("{}/users/{subject}", self.provider_url))
+            .header("content-type", "application/json")
+            .body(claims.to_string())
+            .send()
+            .await
+            .expect("reach the provider");
+        assert!(
+            response.status().is_success(),
+            "the provider refused the claims: {}",
+            response.status()
+        );
+    }
+
     /// The audit log's lines, as JSON.
     pub fn audit_lines(&self) -> Vec<serde_json::Value> {
         std::fs::read_to_string(&self.audit_log)
@@ -283,6 +334,8 @@ struct ApacheSite<'a> {
     provider: &'a str,
     identity: Identity,
     unauthenticated: Unauthenticated,
+    /// Pass the user's groups in `X-Forwarded-Groups`.
+    roles: bool,
     /// Where the panel is on the proxy, and where that goes on the relay.
     path: &'a str,
     backend: &'a str,
@@ -333,6 +386,12 @@ fn apache_config(site: &ApacheSite) -> String {
              RequestHeader set Authorization \"Bearer %{OIDC_id_token}e\"\n"
         }
     };
+    let roles = if site.roles {
+        "# The user's groups (a list claim, joined with commas), replacing any the browser sent.\n\
+         RequestHeader set X-Forwarded-Groups \"%{OIDC_CLAIM_groups}e\"\n"
+    } else {
+        ""
+    };
     let unauthenticated = match site.unauthenticated {
         Unauthenticated::Redirect => "OIDCUnAuthAction auth true",
         Unauthenticated::Status401 => "OIDCUnAuthAction 401",
@@ -363,7 +422,7 @@ OIDCClientSecret not-checked-by-the-test-provider
 OIDCRedirectURI http://127.0.0.1:{port}/oauth2callback
 OIDCCryptoPassphrase e2e-only-passphrase
 OIDCScope \"openid email\"
-{identity}
+{identity}{roles}
 <Location />
     AuthType openid-connect
     Require valid-user

@@ -1110,3 +1110,179 @@ async fn the_history_reads_on_a_phone() {
     }
     panel.close().await;
 }
+
+/// The dialog the *Grant access*, *Extend* and *Revoke* buttons open.
+const DIALOG: &str = "dialog#change-dialog[open]";
+
+/// In the demo, a grant of 30 days to a customer whose premium expired: the
+/// preview says what will happen, the page shows what did.
+#[tokio::test]
+async fn granting_30_days_in_the_demo_shows_the_new_expiry() {
+    let panel = Panel::demo().await;
+    panel.open("/?customer_user_id=demo-expired").await;
+    panel
+        .wait_for_text("#result-heading", "No access: premium expired")
+        .await;
+    panel.click("#grant-access").await;
+    panel.wait_for(DIALOG).await;
+    assert_eq!(
+        panel.focused_id().await,
+        "change-level",
+        "focus starts in the dialog"
+    );
+    // The profile's own access levels are offered; any may be typed.
+    let offered = panel
+        .browser
+        .execute(
+            "return [...document.querySelectorAll('#change-levels option')].map((o) => o.value);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(offered, serde_json::json!(["premium"]));
+    panel
+        .wait_for("#change-level")
+        .await
+        .send_keys("premium")
+        .await
+        .unwrap();
+    let preview = panel
+        .wait_for_text("#change-preview", "premium will be active until")
+        .await;
+    assert!(preview.ends_with("(in 30 days)."), "{preview}");
+    assert_eq!(panel.texts("#change-confirm").await, ["Grant access"]);
+    panel
+        .wait_for("#change-reason")
+        .await
+        .send_keys("Goodwill after ticket 4411")
+        .await
+        .unwrap();
+    panel.click("#change-confirm").await;
+
+    let notice = panel
+        .wait_for_text("#change-notice", "Granted premium until")
+        .await;
+    panel.wait_for_gone(DIALOG).await;
+    let headline = panel
+        .wait_for_text("#result-heading", "Has premium until")
+        .await;
+    assert!(headline.contains("(in 30 days)"), "{headline}");
+    // The notice names the day the card now shows.
+    let day = notice
+        .trim_start_matches("Granted premium until ")
+        .trim_end_matches('.');
+    let card = panel.wait_for_text("article.access-level", day).await;
+    assert!(card.contains("premium is active until"), "{card}");
+    assert_eq!(panel.focused_id().await, "change-notice");
+    // Kept by the stand-in: a new lookup shows it too.
+    panel.look_up("customer_user_id", "demo-expired").await;
+    panel
+        .wait_for_text("#result-heading", "Has premium until")
+        .await;
+    assert!(
+        panel.texts("#change-notice").await.concat().is_empty(),
+        "the notice goes with the lookup it was about"
+    );
+    panel.close().await;
+}
+
+/// Revoking a store subscription that still renews warns that the store
+/// is not changed; a reason is required; Escape cancels and focus returns.
+#[tokio::test]
+async fn revoking_needs_a_reason_warns_about_the_store_and_ends_access() {
+    let panel = Panel::demo().await;
+    panel.open("/?customer_user_id=demo-play-store").await;
+    panel.wait_for_text("#result-heading", "Has premium").await;
+
+    // Escape cancels, and focus goes back to the button that opened it.
+    panel.click("#revoke-0").await;
+    panel.wait_for(DIALOG).await;
+    let focused = panel.browser.active_element().await.unwrap();
+    focused.send_keys("\u{E00C}").await.unwrap(); // Escape
+    panel.wait_for_gone(DIALOG).await;
+    assert_eq!(panel.focused_id().await, "revoke-0");
+
+    panel.click("#revoke-0").await;
+    panel.wait_for(DIALOG).await;
+    let warning = panel
+        .wait_for_text("#change-warning", "not the store's")
+        .await;
+    assert!(warning.contains("still charged"), "{warning}");
+    panel
+        .wait_for_text("#change-preview", "premium will end now")
+        .await;
+    assert_eq!(panel.texts("#change-confirm").await, ["Revoke premium"]);
+
+    // No reason: said, and nothing is sent.
+    panel.click("#change-confirm").await;
+    panel
+        .wait_for_text("#change-problem", "Say why in the reason")
+        .await;
+    assert_eq!(panel.focused_id().await, "change-reason");
+    assert!(panel.is_shown(DIALOG).await);
+    let metrics = reqwest::get(format!("{}/metrics", panel.base_url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !metrics.contains("relay_access_changes_total{"),
+        "no change reached the relay: {metrics}"
+    );
+
+    panel
+        .wait_for("#change-reason")
+        .await
+        .send_keys("Granted by mistake")
+        .await
+        .unwrap();
+    panel.click("#change-confirm").await;
+    panel
+        .wait_for_text("#change-notice", "Revoked premium.")
+        .await;
+    panel.wait_for_gone(DIALOG).await;
+    panel
+        .wait_for_text("#result-heading", "No access: premium expired")
+        .await;
+    // Ended: nothing left to revoke, but it can be extended again.
+    assert!(panel.texts("#revoke-0").await.is_empty());
+    assert_eq!(panel.texts("#extend-0").await, ["Extend premium"]);
+    panel.close().await;
+}
+
+/// With the dialog open: focus cannot leave it, and axe finds nothing
+/// serious; the page behind is inert.
+#[tokio::test]
+async fn the_open_dialog_keeps_focus_and_has_no_serious_accessibility_violations() {
+    let panel = Panel::demo().await;
+    panel.open("/?customer_user_id=demo-grace-period").await;
+    panel.wait_for_text("#result-heading", "Has premium").await;
+    panel.click("#extend-0").await;
+    panel.wait_for(DIALOG).await;
+    panel
+        .wait_for_text("#change-preview", "premium will be active until")
+        .await;
+    assert_eq!(panel.texts("#change-title").await, ["Extend premium"]);
+    assert!(
+        panel.texts("#change-warning").await.is_empty(),
+        "no store warning when extending"
+    );
+    for _ in 0..12 {
+        let focused = panel.browser.active_element().await.unwrap();
+        focused.send_keys("\u{E004}").await.unwrap(); // Tab
+        let inside = panel
+            .browser
+            .execute(
+                "const a = document.activeElement; \
+                 return a === document.body || !!a.closest('#change-dialog');",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(inside, serde_json::json!(true), "focus left the dialog");
+    }
+    assert_eq!(panel.accessibility_violations().await, Vec::<String>::new());
+    panel.screenshot("change-dialog").await;
+    panel.close().await;
+}

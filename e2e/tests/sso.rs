@@ -2,7 +2,9 @@
 //! of the relay, a real OpenID Connect provider, and Chromium signing in as
 //! an admin would. The proxy's configuration is README's recipe.
 
-use e2e::sso::{Identity, Prefix, Setup, SignedIn, Unauthenticated, CLIENT_ID, PREFIX};
+use e2e::sso::{
+    Identity, Prefix, Setup, SignedIn, Unauthenticated, CHANGES_ROLE, CLIENT_ID, PREFIX,
+};
 use e2e::sso::{PROVIDER_KEY_ID, PROVIDER_KEY_PEM};
 use e2e::SEED_CUSTOMER_USER_ID;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
@@ -308,5 +310,186 @@ async fn in_jwt_mode_the_proxy_session_ends_with_the_token() {
     sso.panel
         .wait_for_text("#result-heading", "No access: premium expired")
         .await;
+    sso.panel.close().await;
+}
+
+/// Only people in the role that may change access see *Grant access*,
+/// *Extend* and *Revoke*; the relay refuses the others' calls too. The
+/// role comes from the provider's `groups` claim: passed by the proxy as a
+/// header, or read by the relay from the ID token.
+async fn only_people_in_the_role_may_change_access(identity: Identity) {
+    let mut sso = SignedIn::start(Setup {
+        identity,
+        changes: true,
+        ..Setup::default()
+    })
+    .await;
+    let agent = "agent@example.com";
+    let lead = "lead@example.com";
+    sso.set_claims(agent, json!({"email": agent, "groups": ["support"]}))
+        .await;
+    sso.set_claims(
+        lead,
+        json!({"email": lead, "groups": ["support", CHANGES_ROLE]}),
+    )
+    .await;
+    let session = "const done = arguments[arguments.length - 1];
+        fetch('api/session', {headers: {'X-CSRF': '1'}})
+            .then((r) => r.json()).then((s) => done(s.can_change_access), (e) => done(String(e)));";
+
+    sso.panel.open("/?customer_user_id=demo-play-store").await;
+    sso.sign_in_as(agent).await;
+    sso.panel
+        .wait_for_text("#result-heading", "Has premium")
+        .await;
+    let may = sso
+        .panel
+        .browser
+        .execute_async(session, vec![])
+        .await
+        .unwrap();
+    assert_eq!(may, json!(false), "the agent is not in the role");
+    for button in ["#grant-access", "#extend-0", "#revoke-0"] {
+        assert!(sso.panel.texts(button).await.is_empty(), "{button} shown");
+    }
+    // Asked directly, as a page script could: refused, and audited.
+    let status = sso
+        .panel
+        .browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch('api/access-level/revoke', {method: 'POST', headers: {
+                 'X-CSRF': '1', 'Content-Type': 'application/json', 'X-Forwarded-Groups': 'support-leads'},
+                 body: JSON.stringify({customer_user_id: 'demo-play-store',
+                     access_level_id: 'premium', reason: 'trying'})})
+             .then((r) => r.json()).then((b) => done(b.error.code), (e) => done(String(e)));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, json!("changes_not_allowed"));
+
+    // The lead signs in (the proxy forgot the agent's session) and may.
+    sso.proxy_forgets_every_session().await;
+    sso.panel.open("/?customer_user_id=demo-play-store").await;
+    sso.sign_in_as(lead).await;
+    sso.panel
+        .wait_for_text("#result-heading", "Has premium")
+        .await;
+    sso.panel.click("#revoke-0").await;
+    sso.panel.wait_for("dialog#change-dialog[open]").await;
+    sso.panel
+        .wait_for("#change-reason")
+        .await
+        .send_keys("Granted by mistake, ticket 77")
+        .await
+        .unwrap();
+    sso.panel.click("#change-confirm").await;
+    sso.panel
+        .wait_for_text("#change-notice", "Revoked premium.")
+        .await;
+
+    let changes: Vec<Value> = sso
+        .audit_lines()
+        .into_iter()
+        .filter(|line| line.get("action").is_some())
+        .collect();
+    let seen: Vec<(&str, &str, &str)> = changes
+        .iter()
+        .map(|line| {
+            (
+                line["actor"].as_str().unwrap(),
+                line["phase"].as_str().unwrap(),
+                line["outcome"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (agent, "refused", "changes_not_allowed"),
+            (lead, "asked", "-"),
+            (lead, "done", "ok"),
+        ]
+    );
+    assert_eq!(changes[1]["reason"], "Granted by mistake, ticket 77");
+    sso.panel.close().await;
+}
+
+#[tokio::test]
+async fn only_people_in_the_role_given_by_the_proxys_header_may_change_access() {
+    only_people_in_the_role_may_change_access(Identity::Header).await;
+}
+
+#[tokio::test]
+async fn only_people_in_the_role_given_by_the_id_token_may_change_access() {
+    only_people_in_the_role_may_change_access(Identity::Jwt).await;
+}
+
+/// Adapty cuts the connection after the revoke was sent: the dialog says
+/// the outcome is unknown and offers the lookup again, which shows what is
+/// true; the relay sent the revoke once and audited both sides of it.
+#[tokio::test]
+async fn an_unknown_outcome_is_said_and_the_lookup_offered_again() {
+    let seed = include_str!("../../fixtures/seed.json");
+    let sso = SignedIn::start(Setup {
+        changes: true,
+        upstream: Some(vec![
+            e2e::fault::ok(seed),
+            e2e::Raw::Reset,
+            e2e::fault::ok(seed),
+        ]),
+        ..Setup::default()
+    })
+    .await;
+    let lead = "lead@example.com";
+    sso.set_claims(lead, json!({"email": lead, "groups": [CHANGES_ROLE]}))
+        .await;
+    sso.panel
+        .open(&format!("/?customer_user_id={SEED_CUSTOMER_USER_ID}"))
+        .await;
+    sso.sign_in_as(lead).await;
+    sso.panel
+        .wait_for_text("#result-heading", "Has premium")
+        .await;
+    sso.panel.click("#revoke-0").await;
+    sso.panel.wait_for("dialog#change-dialog[open]").await;
+    sso.panel
+        .wait_for("#change-reason")
+        .await
+        .send_keys("Refunded outside the store")
+        .await
+        .unwrap();
+    sso.panel.click("#change-confirm").await;
+    let said = sso
+        .panel
+        .wait_for_text("#change-problem", "may or may not have been applied")
+        .await;
+    assert!(said.contains("Look the customer up again"), "{said}");
+    assert!(sso.panel.is_shown("#change-again").await);
+    assert!(sso.panel.texts("#change-notice").await.concat().is_empty());
+
+    sso.panel.click("#change-again").await;
+    sso.panel.wait_for_gone("dialog#change-dialog[open]").await;
+    sso.panel
+        .wait_for_text("#result-heading", "Has premium")
+        .await;
+    let lines = sso.audit_lines();
+    let change: Vec<(&str, &str)> = lines
+        .iter()
+        .filter(|line| line.get("action").is_some())
+        .map(|line| {
+            (
+                line["phase"].as_str().unwrap(),
+                line["outcome"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(change, [("asked", "-"), ("done", "outcome_unknown")]);
+    let lookups = lines
+        .iter()
+        .filter(|line| line.get("action").is_none())
+        .count();
+    assert_eq!(lookups, 2, "the lookup, and the lookup again: {lines:?}");
     sso.panel.close().await;
 }

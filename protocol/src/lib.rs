@@ -12,8 +12,13 @@
 pub mod path {
     pub const PROFILE: &str = "api/profile";
     /// Who is signed in and what this deployment offers, fetched once at start:
-    /// `{"actor": "...", "dashboard_profile_url": "https://…/{profile_id}" | null}`.
+    /// `{"actor": "...", "dashboard_profile_url": "https://…/{profile_id}" | null,
+    /// "can_change_access": bool}`.
     pub const SESSION: &str = "api/session";
+    /// `POST`, JSON: give a customer an access level, or move its end.
+    pub const GRANT: &str = "api/access-level/grant";
+    /// `POST`, JSON: take an access level away, now or at a date.
+    pub const REVOKE: &str = "api/access-level/revoke";
 }
 
 /// The two ways of naming a customer, as query parameters of a lookup (and
@@ -21,6 +26,16 @@ pub mod path {
 pub mod param {
     pub const CUSTOMER_USER_ID: &str = "customer_user_id";
     pub const PROFILE_ID: &str = "profile_id";
+}
+
+/// The fields of a grant or revoke body, beside one of the two IDs above.
+/// Dates are RFC 3339 with an offset; `expires_at: null` means lifetime.
+pub mod field {
+    pub const ACCESS_LEVEL_ID: &str = "access_level_id";
+    pub const STARTS_AT: &str = "starts_at";
+    pub const EXPIRES_AT: &str = "expires_at";
+    pub const REVOKE_AT: &str = "revoke_at";
+    pub const REASON: &str = "reason";
 }
 
 /// The header the panel adds to every API call, with its one value. A
@@ -58,6 +73,21 @@ pub enum ErrorCode {
     /// The relay is at a limit of its own (connections, memory); with
     /// `Retry-After` (503).
     Busy,
+    /// Access changes are off in this relay (403).
+    ChangesDisabled,
+    /// The caller is not in the role that may change access (403).
+    ChangesNotAllowed,
+    /// A change may or may not have reached Adapty: look the customer up
+    /// again before trying anything else (504).
+    OutcomeUnknown,
+    /// The app has no (paid) access level of this ID.
+    AccessLevelUnknown,
+    /// The customer has no such access level to revoke.
+    AccessLevelNotHeld,
+    /// The revoke date is later than the access level's current end.
+    RevokeAfterExpiry,
+    /// The revoke date is in the past.
+    RevokeInPast,
 }
 
 impl ErrorCode {
@@ -77,6 +107,13 @@ impl ErrorCode {
         ErrorCode::InternalError,
         ErrorCode::HostNotAllowed,
         ErrorCode::Busy,
+        ErrorCode::ChangesDisabled,
+        ErrorCode::ChangesNotAllowed,
+        ErrorCode::OutcomeUnknown,
+        ErrorCode::AccessLevelUnknown,
+        ErrorCode::AccessLevelNotHeld,
+        ErrorCode::RevokeAfterExpiry,
+        ErrorCode::RevokeInPast,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -95,6 +132,13 @@ impl ErrorCode {
             ErrorCode::InternalError => "internal_error",
             ErrorCode::HostNotAllowed => "host_not_allowed",
             ErrorCode::Busy => "busy",
+            ErrorCode::ChangesDisabled => "changes_disabled",
+            ErrorCode::ChangesNotAllowed => "changes_not_allowed",
+            ErrorCode::OutcomeUnknown => "outcome_unknown",
+            ErrorCode::AccessLevelUnknown => "access_level_unknown",
+            ErrorCode::AccessLevelNotHeld => "access_level_not_held",
+            ErrorCode::RevokeAfterExpiry => "revoke_after_expiry",
+            ErrorCode::RevokeInPast => "revoke_in_past",
         }
     }
 

@@ -2,9 +2,14 @@
 //! of it. Lines are written whole under a lock, so concurrent lookups never
 //! interleave or lose a line.
 //!
-//! A client cannot flood it: no line exceeds 2 KiB, and calls refused before
-//! Adapty was asked are written at most N a minute per client address, the
-//! rest counted in one line a minute. Every call that reached Adapty is written.
+//! A change has two lines: what was asked (who, what, for whom, the dates and
+//! the reason), written before Adapty is called — if it cannot be written,
+//! nothing is changed — and what came of it, written however the call ended.
+//!
+//! A client cannot flood it: no lookup line exceeds 2 KiB, no change line
+//! 8 KiB (a reason is never cut), and calls refused before Adapty was asked
+//! are written at most N a minute per client address, the rest counted in
+//! one line a minute. Every call that reached Adapty is written.
 
 use crate::config::{ApiKey, AuditConfig};
 use hmac::{Hmac, Mac};
@@ -16,8 +21,12 @@ use std::net::IpAddr;
 use std::sync::{Mutex, Weak};
 use std::time::Duration;
 
-/// The longest line written, newline included.
+/// The longest lookup line written, newline included.
 pub const MAX_LINE_BYTES: usize = 2048;
+/// The longest change line, newline included. Every field of one is
+/// bounded (the actor, the ID, the access level and the reason by their
+/// checks), and together they stay well within it: nothing is ever cut.
+pub const MAX_CHANGE_LINE_BYTES: usize = 8192;
 /// How often refused calls left out are counted in the log.
 const SUPPRESSED_EVERY: Duration = Duration::from_secs(60);
 
@@ -52,6 +61,50 @@ pub struct Entry<'a> {
     /// Set when the actor or the ID was cut to keep the line within 2 KiB.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
+}
+
+/// One line of a change: `phase` is `asked` (before Adapty is called),
+/// `done` (with the outcome), or `refused` (before Adapty, with the reason
+/// as its code; only what had been checked by then is named).
+#[derive(Serialize)]
+pub struct ChangeEntry<'a> {
+    pub time: String,
+    pub request_id: &'a str,
+    pub actor: Option<&'a str>,
+    /// `grant` or `revoke`.
+    pub action: &'a str,
+    pub phase: &'a str,
+    pub kind: Option<&'a str>,
+    pub id: Option<String>,
+    pub access_level_id: Option<&'a str>,
+    #[serde(flatten)]
+    pub dates: Option<crate::change::AuditDates>,
+    pub reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream_status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u64>,
+}
+
+/// What can be written as one line of the log.
+pub trait Line {
+    fn line(&self) -> Vec<u8>;
+}
+
+impl Line for Entry<'_> {
+    fn line(&self) -> Vec<u8> {
+        fitted(self)
+    }
+}
+
+impl Line for ChangeEntry<'_> {
+    fn line(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("an entry always serializes")
+    }
 }
 
 /// The count of refused calls from one address left out in a minute.
@@ -97,13 +150,19 @@ impl AuditLog {
     }
 
     /// A call that reached Adapty: always written.
-    pub fn record(&self, entry: &Entry<'_>) {
-        self.write(&fitted(entry));
+    pub fn record(&self, entry: &impl Line) {
+        let _ = self.write(&entry.line());
+    }
+
+    /// A change about to be sent to Adapty: written and flushed, or the
+    /// error, upon which the change must not be sent.
+    pub fn record_before_change(&self, entry: &ChangeEntry<'_>) -> std::io::Result<()> {
+        self.write(&entry.line())
     }
 
     /// A call refused before Adapty was asked: written unless this client
     /// has had its share of lines this minute; then only counted.
-    pub fn record_refused(&self, entry: &Entry<'_>, client: IpAddr) {
+    pub fn record_refused(&self, entry: &impl Line, client: IpAddr) {
         {
             let mut refused = lock(&self.refused);
             let per_minute = refused.per_minute;
@@ -114,7 +173,7 @@ impl AuditLog {
             }
             *written += 1;
         }
-        self.write(&fitted(entry));
+        let _ = self.write(&entry.line());
     }
 
     /// Ends the minute: one line per address whose refused calls were left
@@ -132,19 +191,22 @@ impl AuditLog {
                 client,
                 count,
             };
-            self.write(&serde_json::to_vec(&line).expect("a count always serializes"));
+            let _ = self.write(&serde_json::to_vec(&line).expect("a count always serializes"));
         }
     }
 
-    fn write(&self, line: &[u8]) {
+    /// The line and its newline in one write, then flushed; a failure is
+    /// logged and returned.
+    fn write(&self, line: &[u8]) -> std::io::Result<()> {
+        let mut whole = Vec::with_capacity(line.len() + 1);
+        whole.extend_from_slice(line);
+        whole.push(b'\n');
         let mut sink = lock(&self.sink);
-        let written = sink
-            .write_all(line)
-            .and_then(|()| sink.write_all(b"\n"))
-            .and_then(|()| sink.flush());
-        if let Err(error) = written {
+        let written = sink.write_all(&whole).and_then(|()| sink.flush());
+        if let Err(error) = &written {
             tracing::error!(%error, "cannot write the audit log");
         }
+        written
     }
 }
 
@@ -333,6 +395,65 @@ mod tests {
                 "the room is used"
             );
         }
+    }
+
+    /// The longest values every check lets through, and the characters
+    /// JSON spells longest: the line stays within its cap, reason whole.
+    #[test]
+    fn the_longest_change_line_fits_and_keeps_its_reason() {
+        let actor = "\u{1}".repeat(320);
+        let reason = "𝄞".repeat(499) + "\n";
+        let request_id = "r".repeat(64);
+        let entry = ChangeEntry {
+            time: now(),
+            request_id: &request_id,
+            actor: Some(&actor),
+            action: "revoke",
+            phase: "done",
+            kind: Some("customer_user_id"),
+            id: Some("\"".repeat(512)),
+            access_level_id: Some(&"\\".repeat(100)),
+            dates: Some(crate::change::AuditDates::Grant {
+                starts_at: Some("2026-12-28T09:42:50Z".into()),
+                expires_at: Some("2026-12-28T09:42:50Z".into()),
+            }),
+            reason: Some(&reason),
+            outcome: Some("revoke_after_expiry"),
+            status: Some(400),
+            upstream_status: Some(400),
+            latency_ms: Some(u64::MAX),
+        };
+        let line = entry.line();
+        assert!(line.len() < MAX_CHANGE_LINE_BYTES, "{}", line.len());
+        let parsed: serde_json::Value = serde_json::from_slice(&line).unwrap();
+        assert_eq!(parsed["reason"], reason.as_str());
+        assert_eq!(parsed["expires_at"], "2026-12-28T09:42:50Z");
+    }
+
+    #[test]
+    fn a_log_that_cannot_be_written_says_so_before_a_change() {
+        let log = AuditLog::open(
+            &config(Some("/dev/full".into()), false),
+            &ApiKey::new("k").unwrap(),
+        )
+        .unwrap();
+        let entry = ChangeEntry {
+            time: now(),
+            request_id: "r",
+            actor: Some("ann@example.com"),
+            action: "grant",
+            phase: "asked",
+            kind: None,
+            id: None,
+            access_level_id: None,
+            dates: None,
+            reason: None,
+            outcome: None,
+            status: None,
+            upstream_status: None,
+            latency_ms: None,
+        };
+        assert!(log.record_before_change(&entry).is_err());
     }
 
     #[test]

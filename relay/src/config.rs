@@ -1,5 +1,6 @@
 //! What the operator sets: flags, each with an environment equivalent.
 
+use crate::identity::{Actor, Caller};
 use axum::http::uri::Authority;
 use axum::http::{HeaderName, HeaderValue};
 use clap::builder::RangedU64ValueParser;
@@ -155,7 +156,33 @@ pub struct Args {
     #[arg(long, env = "RELAY_DASHBOARD_PROFILE_URL")]
     pub dashboard_profile_url: Option<String>,
 
-    /// Run against a built-in stand-in for Adapty with sample profiles; no key needed.
+    /// Let people in --changes-role grant, extend and revoke access levels
+    /// (off by default). Needs an identity (--identity-header with
+    /// --roles-header, or --jwt-header).
+    #[arg(long, env = "RELAY_ALLOW_ACCESS_CHANGES", requires = "changes_role")]
+    pub allow_access_changes: bool,
+
+    /// The role (group) whose members may change access, e.g. `support-leads`.
+    #[arg(long, env = "RELAY_CHANGES_ROLE")]
+    pub changes_role: Option<String>,
+
+    /// Header with the signed-in user's roles, comma-separated, set by the
+    /// SSO proxy (e.g. oauth2-proxy's X-Forwarded-Groups); with --identity-header.
+    #[arg(long, env = "RELAY_ROLES_HEADER")]
+    pub roles_header: Option<String>,
+
+    /// In JWT mode, the claim with the user's roles: a string
+    /// (comma-separated) or an array of strings.
+    #[arg(long, env = "RELAY_ROLES_CLAIM", default_value = "groups")]
+    pub roles_claim: String,
+
+    /// Access changes one person may make per hour.
+    #[arg(long, env = "RELAY_CHANGES_PER_HOUR", default_value = "30")]
+    pub changes_per_hour: NonZeroU32,
+
+    /// Run against a built-in stand-in for Adapty with sample profiles; no key
+    /// needed. Without an identity setting every caller is the demo user,
+    /// who may change access.
     #[arg(long)]
     pub demo: bool,
 }
@@ -178,7 +205,22 @@ pub struct Config {
     pub audit: AuditConfig,
     pub limits: Limits,
     pub panel: PanelConfig,
+    /// `None`: access changes are off, and both change routes answer 403.
+    pub changes: Option<ChangesConfig>,
 }
+
+/// Who may grant, extend and revoke access levels, and how often.
+#[derive(Debug, Clone)]
+pub struct ChangesConfig {
+    /// Only callers in this role.
+    pub role: String,
+    pub per_person_per_hour: NonZeroU32,
+}
+
+/// The demo's one person when no identity is configured: not "anonymous",
+/// and in the changes role, so that `cargo xtask demo` shows the feature.
+pub const DEMO_ACTOR: &str = "demo@adapty-lookup.local";
+pub const DEMO_ROLE: &str = "demo-support";
 
 /// What the panel is told about this deployment (`GET /api/session`).
 #[derive(Debug, Clone, Default)]
@@ -191,7 +233,12 @@ pub struct PanelConfig {
 #[derive(Debug, Clone, Default)]
 pub struct AccessConfig {
     pub identity_header: Option<HeaderName>,
+    /// The roles beside `identity_header` (never with `jwt`: a plain header
+    /// next to a verified token would be the weaker of the two).
+    pub roles_header: Option<HeaderName>,
     pub jwt: Option<JwtConfig>,
+    /// Demo mode without an identity setting: every caller is this one.
+    pub demo_caller: Option<Caller>,
     pub public_origins: Vec<Url>,
     pub allowed_hosts: Vec<Authority>,
 }
@@ -202,6 +249,8 @@ pub struct JwtConfig {
     pub jwks_url: Url,
     pub audience: String,
     pub issuer: String,
+    /// The claim that lists the person's roles.
+    pub roles_claim: String,
     /// How soon an unknown key ID may make the relay fetch the JWKS again
     /// (a minute; not a flag, the tests shorten it).
     pub refetch_after: Duration,
@@ -293,6 +342,12 @@ pub enum ConfigError {
     MemoryBelowMaxBody,
     /// Listening beyond loopback without knowing the names clients use.
     HostsUnknown(SocketAddr),
+    /// Access changes on, with no way to know who asks.
+    ChangesWithoutIdentity,
+    /// Access changes on in identity-header mode, with no roles header.
+    ChangesWithoutRoles,
+    RolesHeaderWithJwt,
+    ChangesRoleInvalid(String),
 }
 
 impl fmt::Display for ConfigError {
@@ -345,6 +400,24 @@ impl fmt::Display for ConfigError {
                  --public-origin (RELAY_PUBLIC_ORIGIN) to the panel's public URL, or \
                  --allowed-host (RELAY_ALLOWED_HOSTS) to each Host your proxy sends"
             ),
+            ConfigError::ChangesWithoutIdentity => f.write_str(
+                "--allow-access-changes needs to know who asks, and never lets 'anonymous' \
+                 change access: set --identity-header with --roles-header, or --jwt-header \
+                 (roles from the claim --roles-claim)",
+            ),
+            ConfigError::ChangesWithoutRoles => f.write_str(
+                "--allow-access-changes with --identity-header needs --roles-header, the header \
+                 in which the proxy passes the user's roles (e.g. X-Forwarded-Groups)",
+            ),
+            ConfigError::RolesHeaderWithJwt => f.write_str(
+                "--roles-header cannot be used with --jwt-header: roles must come from the \
+                 verified token (--roles-claim), or anyone who reaches the relay directly with \
+                 a valid token could claim any role",
+            ),
+            ConfigError::ChangesRoleInvalid(role) => write!(
+                f,
+                "--changes-role {role:?} is not a role name (not empty, no comma, no spaces around it)"
+            ),
         }
     }
 }
@@ -391,6 +464,7 @@ impl Args {
                 jwks_url: checked_url("RELAY_JWKS_URL", url)?,
                 audience: audience.clone(),
                 issuer: issuer.clone(),
+                roles_claim: self.roles_claim.clone(),
                 refetch_after: Duration::from_secs(60),
             }),
             _ => None,
@@ -416,6 +490,46 @@ impl Args {
         }
         let base_path = crate::base_path::normalized(&self.base_path)
             .ok_or_else(|| ConfigError::BasePathInvalid(self.base_path.clone()))?;
+        let identity_header = self.identity_header.as_deref().map(header).transpose()?;
+        let roles_header = self.roles_header.as_deref().map(header).transpose()?;
+        if roles_header.is_some() && jwt.is_some() {
+            return Err(ConfigError::RolesHeaderWithJwt);
+        }
+        let no_identity = identity_header.is_none() && jwt.is_none();
+        // Demo mode with no identity setting: the demo user, allowed to change access.
+        let demo_caller = (self.demo && no_identity).then(|| {
+            let role = self
+                .changes_role
+                .clone()
+                .unwrap_or_else(|| DEMO_ROLE.into());
+            Caller {
+                actor: Actor(DEMO_ACTOR.into()),
+                roles: vec![role],
+            }
+        });
+        let changes = match (&demo_caller, self.allow_access_changes) {
+            (Some(demo), _) => Some(demo.roles[0].clone()),
+            (None, false) => None,
+            (None, true) if no_identity => return Err(ConfigError::ChangesWithoutIdentity),
+            (None, true) if jwt.is_none() && roles_header.is_none() => {
+                return Err(ConfigError::ChangesWithoutRoles)
+            }
+            // `requires` in the parser makes the role present with the flag.
+            (None, true) => self.changes_role.clone(),
+        };
+        let changes = changes
+            .map(|role| {
+                let usable =
+                    !role.is_empty() && !role.contains(',') && role.trim() == role.as_str();
+                if !usable {
+                    return Err(ConfigError::ChangesRoleInvalid(role));
+                }
+                Ok(ChangesConfig {
+                    role,
+                    per_person_per_hour: self.changes_per_hour,
+                })
+            })
+            .transpose()?;
         Ok(Config {
             listen: self.listen,
             base_path,
@@ -427,8 +541,10 @@ impl Args {
                 max_body_bytes: at_least_one(self.upstream_max_bytes),
             },
             access: AccessConfig {
-                identity_header: self.identity_header.as_deref().map(header).transpose()?,
+                identity_header,
+                roles_header,
                 jwt,
+                demo_caller,
                 public_origins,
                 allowed_hosts,
             },
@@ -453,6 +569,7 @@ impl Args {
                 response_memory_bytes: at_least_one(self.response_memory_bytes),
                 max_concurrent_requests: at_least_one(self.max_concurrent_requests),
             },
+            changes,
         })
     }
 }
@@ -577,6 +694,7 @@ mod tests {
             "--write-timeout-secs",
             "--response-memory-bytes",
             "--audit-refused-per-minute",
+            "--changes-per-hour",
         ] {
             let error = parse(&[flag, "0"]).expect_err(flag).to_string();
             assert!(error.contains(flag), "{error}");
@@ -694,6 +812,122 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    /// Off unless asked for; never for 'anonymous'; roles from a header only
+    /// beside a plain identity header, from the token in JWT mode.
+    #[test]
+    fn access_changes_are_off_by_default_and_need_a_role_and_an_identity() {
+        let config = |args: &[&str]| {
+            parse(args).map(|args| {
+                args.into_config_with("https://api.adapty.io", ApiKey::new("k").unwrap())
+            })
+        };
+        let jwt = [
+            "--jwt-header",
+            "Authorization",
+            "--jwks-url",
+            "https://idp.example.com/jwks",
+            "--jwt-audience",
+            "a",
+            "--jwt-issuer",
+            "https://idp.example.com",
+        ];
+        assert!(config(&[]).unwrap().unwrap().changes.is_none());
+        assert!(
+            config(&["--identity-header", "X-Email", "--roles-header", "X-Groups"])
+                .unwrap()
+                .unwrap()
+                .changes
+                .is_none()
+        );
+
+        let error = config(&["--allow-access-changes"]).unwrap_err().to_string();
+        assert!(error.contains("--changes-role"), "{error}");
+        let anonymous = config(&["--allow-access-changes", "--changes-role", "leads"])
+            .unwrap()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            anonymous.contains("never lets 'anonymous'") && anonymous.contains("--identity-header"),
+            "{anonymous}"
+        );
+        let no_roles = config(&[
+            "--allow-access-changes",
+            "--changes-role",
+            "leads",
+            "--identity-header",
+            "X-Email",
+        ])
+        .unwrap()
+        .unwrap_err();
+        assert!(
+            matches!(no_roles, ConfigError::ChangesWithoutRoles),
+            "{no_roles}"
+        );
+        let header_mode = config(&[
+            "--allow-access-changes",
+            "--changes-role",
+            "leads",
+            "--identity-header",
+            "X-Email",
+            "--roles-header",
+            "X-Forwarded-Groups",
+            "--changes-per-hour",
+            "5",
+        ])
+        .unwrap()
+        .unwrap();
+        let changes = header_mode.changes.unwrap();
+        assert_eq!(
+            (changes.role.as_str(), changes.per_person_per_hour.get()),
+            ("leads", 5)
+        );
+        assert_eq!(
+            header_mode.access.roles_header.unwrap(),
+            "x-forwarded-groups"
+        );
+
+        let mut jwt_mode = vec!["--allow-access-changes", "--changes-role", "leads"];
+        jwt_mode.extend(jwt);
+        let jwt_config = config(&jwt_mode).unwrap().unwrap();
+        assert_eq!(jwt_config.access.jwt.unwrap().roles_claim, "groups");
+        jwt_mode.extend(["--roles-header", "X-Groups"]);
+        assert!(matches!(
+            config(&jwt_mode).unwrap().unwrap_err(),
+            ConfigError::RolesHeaderWithJwt
+        ));
+        for bad in ["", " leads", "a,b"] {
+            assert!(
+                matches!(
+                    config(&["--demo", "--changes-role", bad])
+                        .unwrap()
+                        .unwrap_err(),
+                    ConfigError::ChangesRoleInvalid(_)
+                ),
+                "{bad:?}"
+            );
+        }
+    }
+
+    /// The demo shows the feature: its one person may change access; with
+    /// a real identity setting, the usual rules hold.
+    #[test]
+    fn the_demo_user_may_change_access() {
+        let demo = parse(&["--demo"])
+            .unwrap()
+            .into_config_with("http://127.0.0.1:9", ApiKey::new("k").unwrap())
+            .unwrap();
+        let caller = demo.access.demo_caller.unwrap();
+        assert_eq!(caller.actor.0, DEMO_ACTOR);
+        assert_eq!(caller.roles, [DEMO_ROLE]);
+        assert_eq!(demo.changes.unwrap().role, DEMO_ROLE);
+        let behind_sso = parse(&["--demo", "--identity-header", "X-Email"])
+            .unwrap()
+            .into_config_with("http://127.0.0.1:9", ApiKey::new("k").unwrap())
+            .unwrap();
+        assert!(behind_sso.access.demo_caller.is_none());
+        assert!(behind_sso.changes.is_none());
     }
 
     #[test]

@@ -19,7 +19,8 @@ pub enum RelayError {
     /// A cross-site request, or one not made by the panel.
     Forbidden(String),
     NotFound,
-    MethodNotAllowed,
+    /// With the one method the path takes.
+    MethodNotAllowed(&'static str),
     ProfileNotFound,
     /// Adapty rejected the relay's key: the operator's problem, never the admin's.
     RelayMisconfigured,
@@ -38,23 +39,57 @@ pub enum RelayError {
     HostNotAllowed,
     /// A bug: a handler panicked. The panic is logged, never shown.
     Internal,
+    /// A body beyond the relay's limit (413).
+    BodyTooLarge,
+    /// A change's body that is not JSON by its Content-Type (415).
+    NotJson,
+    ChangesDisabled,
+    /// Not in the role named.
+    ChangesNotAllowed(String),
+    /// The person's changes this hour are spent.
+    ChangesRateLimited {
+        per_hour: u32,
+        retry_after_secs: u64,
+    },
+    /// The audit log cannot be written: no change is made unrecorded.
+    AuditUnavailable,
+    /// Sent to Adapty, answer unknown; the cause, e.g. "Adapty did not answer in time".
+    OutcomeUnknown(String),
+    AccessLevelUnknown(String),
+    AccessLevelNotHeld(String),
+    RevokeAfterExpiry,
+    RevokeInPast,
 }
 
 impl RelayError {
     pub fn status(&self) -> StatusCode {
         match self {
-            RelayError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            RelayError::InvalidRequest(_)
+            | RelayError::AccessLevelUnknown(_)
+            | RelayError::AccessLevelNotHeld(_)
+            | RelayError::RevokeAfterExpiry
+            | RelayError::RevokeInPast => StatusCode::BAD_REQUEST,
             RelayError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            RelayError::Forbidden(_) => StatusCode::FORBIDDEN,
+            RelayError::Forbidden(_)
+            | RelayError::ChangesDisabled
+            | RelayError::ChangesNotAllowed(_) => StatusCode::FORBIDDEN,
             RelayError::NotFound | RelayError::ProfileNotFound => StatusCode::NOT_FOUND,
-            RelayError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            RelayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            RelayError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            RelayError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            RelayError::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            RelayError::RateLimited { .. } | RelayError::ChangesRateLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             RelayError::RelayMisconfigured
             | RelayError::Upstream(_)
             | RelayError::UpstreamTooLarge => StatusCode::BAD_GATEWAY,
-            RelayError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
+            RelayError::UpstreamTimeout | RelayError::OutcomeUnknown(_) => {
+                StatusCode::GATEWAY_TIMEOUT
+            }
             RelayError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            RelayError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            RelayError::Busy { .. } | RelayError::AuditUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             RelayError::HostNotAllowed => StatusCode::MISDIRECTED_REQUEST,
         }
     }
@@ -62,20 +97,31 @@ impl RelayError {
     /// The stable code the panel keys off.
     pub fn code(&self) -> ErrorCode {
         match self {
-            RelayError::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            RelayError::InvalidRequest(_) | RelayError::BodyTooLarge | RelayError::NotJson => {
+                ErrorCode::InvalidRequest
+            }
             RelayError::Unauthenticated(_) => ErrorCode::Unauthenticated,
             RelayError::Forbidden(_) => ErrorCode::Forbidden,
             RelayError::NotFound => ErrorCode::NotFound,
-            RelayError::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            RelayError::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
             RelayError::ProfileNotFound => ErrorCode::ProfileNotFound,
             RelayError::RelayMisconfigured => ErrorCode::RelayMisconfigured,
-            RelayError::RateLimited { .. } => ErrorCode::RateLimited,
+            RelayError::RateLimited { .. } | RelayError::ChangesRateLimited { .. } => {
+                ErrorCode::RateLimited
+            }
             RelayError::Upstream(_) => ErrorCode::UpstreamError,
             RelayError::UpstreamTooLarge => ErrorCode::UpstreamTooLarge,
             RelayError::UpstreamTimeout => ErrorCode::UpstreamTimeout,
-            RelayError::Internal => ErrorCode::InternalError,
+            RelayError::Internal | RelayError::AuditUnavailable => ErrorCode::InternalError,
             RelayError::Busy { .. } => ErrorCode::Busy,
             RelayError::HostNotAllowed => ErrorCode::HostNotAllowed,
+            RelayError::ChangesDisabled => ErrorCode::ChangesDisabled,
+            RelayError::ChangesNotAllowed(_) => ErrorCode::ChangesNotAllowed,
+            RelayError::OutcomeUnknown(_) => ErrorCode::OutcomeUnknown,
+            RelayError::AccessLevelUnknown(_) => ErrorCode::AccessLevelUnknown,
+            RelayError::AccessLevelNotHeld(_) => ErrorCode::AccessLevelNotHeld,
+            RelayError::RevokeAfterExpiry => ErrorCode::RevokeAfterExpiry,
+            RelayError::RevokeInPast => ErrorCode::RevokeInPast,
         }
     }
 
@@ -85,8 +131,10 @@ impl RelayError {
             | RelayError::Unauthenticated(message)
             | RelayError::Forbidden(message)
             | RelayError::Upstream(message) => message.clone(),
-            RelayError::NotFound => "no such API endpoint; the relay serves GET /api/profile".into(),
-            RelayError::MethodNotAllowed => "only GET is allowed here".into(),
+            RelayError::NotFound => "no such API endpoint; the relay serves GET /api/profile, \
+                GET /api/session, POST /api/access-level/grant and POST /api/access-level/revoke"
+                .into(),
+            RelayError::MethodNotAllowed(method) => format!("only {method} is allowed here"),
             RelayError::ProfileNotFound => "Adapty has no profile with this ID".into(),
             RelayError::RelayMisconfigured => {
                 "Adapty rejected the relay's API key; the operator must check the relay's configuration".into()
@@ -105,6 +153,54 @@ impl RelayError {
             RelayError::Internal => {
                 "the relay failed on this request; the operator will find it in its log".into()
             }
+            RelayError::BodyTooLarge => format!(
+                "the request body is larger than the {} bytes the relay accepts",
+                crate::change::MAX_BODY_BYTES
+            ),
+            RelayError::NotJson => {
+                "send the body as JSON, with the header Content-Type: application/json".into()
+            }
+            RelayError::ChangesDisabled => {
+                "access changes are turned off in this relay; the operator turns them on with \
+                 --allow-access-changes"
+                    .into()
+            }
+            RelayError::ChangesNotAllowed(role) => format!(
+                "you may look customers up but not change their access: that needs the role \
+                 {role:?}; ask the team that runs this tool"
+            ),
+            RelayError::ChangesRateLimited {
+                per_hour,
+                retry_after_secs,
+            } => format!(
+                "too many access changes: at most {per_hour} an hour per person; the next is \
+                 possible in {} minutes",
+                retry_after_secs.div_ceil(60)
+            ),
+            RelayError::AuditUnavailable => {
+                "the relay cannot write its audit log, so it changes nothing; the operator will \
+                 find why in its log"
+                    .into()
+            }
+            RelayError::OutcomeUnknown(cause) => format!(
+                "{cause}: the change may or may not have been applied — look the customer up again"
+            ),
+            RelayError::AccessLevelUnknown(id) => format!(
+                "this app has no access level {id:?} in Adapty; check its spelling (IDs are \
+                 case-sensitive)"
+            ),
+            RelayError::AccessLevelNotHeld(id) => {
+                format!("the customer has no {id:?} access level to revoke")
+            }
+            RelayError::RevokeAfterExpiry => {
+                "the revoke date is later than the access level's current end: it ends sooner by \
+                 itself; choose an earlier date, or revoke now"
+                    .into()
+            }
+            RelayError::RevokeInPast => {
+                "Adapty takes the revoke date to be in the past; choose a later date, or revoke now"
+                    .into()
+            }
         }
     }
 }
@@ -122,11 +218,15 @@ impl IntoResponse for RelayError {
             }
             | RelayError::Busy {
                 retry_after_secs: seconds,
+            }
+            | RelayError::ChangesRateLimited {
+                retry_after_secs: seconds,
+                ..
             } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             }
-            RelayError::MethodNotAllowed => {
-                headers.insert(header::ALLOW, HeaderValue::from_static("GET"));
+            RelayError::MethodNotAllowed(method) => {
+                headers.insert(header::ALLOW, HeaderValue::from_static(method));
             }
             _ => {}
         }

@@ -3,6 +3,10 @@
 //! or, better, a signed assertion it verifies itself (Cloudflare Access,
 //! Google IAP, Pomerium), so that a request that bypassed the proxy carries
 //! no identity at all.
+//!
+//! Beside the person, their roles (groups), for what only some may do:
+//! from a header the proxy sets beside the identity header, or from a claim
+//! of the verified assertion.
 
 use crate::config::{AccessConfig, JwtConfig};
 use crate::error::RelayError;
@@ -41,37 +45,84 @@ impl Actor {
     }
 }
 
+/// Who is asking, and the roles they are in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub actor: Actor,
+    pub roles: Vec<String>,
+}
+
+impl Caller {
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|own| own == role)
+    }
+}
+
 pub struct Identity {
     header: Option<HeaderName>,
+    roles_header: Option<HeaderName>,
     jwt: Option<JwtVerifier>,
+    demo_caller: Option<Caller>,
 }
 
 impl Identity {
     pub fn new(config: &AccessConfig) -> Identity {
         Identity {
             header: config.identity_header.clone(),
+            roles_header: config.roles_header.clone(),
             jwt: config.jwt.clone().map(JwtVerifier::new),
+            demo_caller: config.demo_caller.clone(),
         }
     }
 
     /// Whether anything identifies callers; without it every caller is "anonymous".
     pub fn is_configured(&self) -> bool {
-        self.header.is_some() || self.jwt.is_some()
+        self.header.is_some() || self.jwt.is_some() || self.demo_caller.is_some()
     }
 
     pub async fn actor(&self, headers: &HeaderMap) -> Result<Actor, RelayError> {
-        // A verified assertion names the actor; a plain header only when it is the only source.
+        self.caller(headers).await.map(|caller| caller.actor)
+    }
+
+    /// The person and their roles. A verified assertion names both; a plain
+    /// header only when it is the only source.
+    pub async fn caller(&self, headers: &HeaderMap) -> Result<Caller, RelayError> {
         if let Some(jwt) = &self.jwt {
             return jwt.verify(headers).await;
         }
+        if let Some(demo) = &self.demo_caller {
+            return Ok(demo.clone());
+        }
         let Some(name) = &self.header else {
-            return Ok(Actor("anonymous".into()));
+            return Ok(Caller {
+                actor: Actor("anonymous".into()),
+                roles: Vec::new(),
+            });
         };
-        let value = single(headers, name)?;
-        value
+        let actor = single(headers, name)?
             .and_then(Actor::normalized)
-            .ok_or_else(|| missing(name))
+            .ok_or_else(|| missing(name))?;
+        let roles = match &self.roles_header {
+            // Given twice, the header grants no role: which one the proxy set is unknown.
+            Some(name) => single(headers, name)
+                .ok()
+                .flatten()
+                .map(roles_in)
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        Ok(Caller { actor, roles })
     }
+}
+
+/// `support, billing` as `["support", "billing"]`: comma-separated, as
+/// oauth2-proxy and mod_auth_openidc pass a list.
+fn roles_in(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|role| !role.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn missing(name: &HeaderName) -> RelayError {
@@ -100,6 +151,9 @@ struct Claims {
     sub: Option<String>,
     #[serde(default)]
     iat: Option<u64>,
+    /// The rest, among them the roles claim, whose name the operator sets.
+    #[serde(flatten)]
+    other: serde_json::Map<String, serde_json::Value>,
 }
 
 struct JwtVerifier {
@@ -130,7 +184,7 @@ impl JwtVerifier {
         }
     }
 
-    async fn verify(&self, headers: &HeaderMap) -> Result<Actor, RelayError> {
+    async fn verify(&self, headers: &HeaderMap) -> Result<Caller, RelayError> {
         let name = &self.config.header;
         let value = single(headers, name)?.ok_or_else(|| missing(name))?;
         // oauth2-proxy passes the assertion as `Authorization: Bearer …`.
@@ -166,12 +220,23 @@ impl JwtVerifier {
         {
             return Err(unauthenticated("issued in the future"));
         }
-        claims
+        let actor = claims
             .email
             .as_deref()
             .or(claims.sub.as_deref())
             .and_then(Actor::normalized)
-            .ok_or_else(|| unauthenticated("no email or subject"))
+            .ok_or_else(|| unauthenticated("no email or subject"))?;
+        // A string (comma-separated) or an array of strings; anything else is no role.
+        let roles = match claims.other.get(&self.config.roles_claim) {
+            Some(serde_json::Value::String(list)) => roles_in(list),
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .filter_map(serde_json::Value::as_str)
+                .flat_map(roles_in)
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok(Caller { actor, roles })
     }
 
     fn cached(&self, kid: &str) -> Option<Jwk> {
@@ -283,6 +348,13 @@ fn describe(error: &jsonwebtoken::errors::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roles_are_a_comma_separated_list() {
+        assert_eq!(roles_in(" support , billing,,"), ["support", "billing"]);
+        assert!(roles_in("").is_empty());
+        assert!(roles_in(" , ").is_empty());
+    }
 
     #[test]
     fn actors_are_trimmed_and_emails_lowercased() {

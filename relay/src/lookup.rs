@@ -1,4 +1,5 @@
-//! What an admin may ask: one profile, by exactly one kind of ID.
+//! What an admin may ask: one profile, by exactly one kind of ID (a change
+//! names its customer under the same rules).
 //!
 //! Everything is checked here, before any byte goes to Adapty.
 
@@ -41,6 +42,22 @@ impl Lookup {
             None => Err(invalid("give customer_user_id or profile_id".into())),
             Some((name, value)) if name == param::PROFILE_ID => parse_profile_id(&value),
             Some((_, value)) => parse_customer_user_id(value),
+        }
+    }
+
+    /// The customer a change's body names, by exactly one of the two IDs,
+    /// under the same rules as a lookup's.
+    pub fn from_ids(
+        customer_user_id: Option<String>,
+        profile_id: Option<String>,
+    ) -> Result<Lookup, RelayError> {
+        match (customer_user_id, profile_id) {
+            (Some(_), Some(_)) => Err(invalid(
+                "give either customer_user_id or profile_id, not both".into(),
+            )),
+            (None, None) => Err(invalid("give customer_user_id or profile_id".into())),
+            (Some(id), None) => parse_customer_user_id(id),
+            (None, Some(id)) => parse_profile_id(&id),
         }
     }
 

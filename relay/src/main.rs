@@ -56,6 +56,12 @@ async fn main() -> ExitCode {
     let base_path = config.base_path.as_deref().unwrap_or_default();
     let url = format!("http://{}{base_path}", config.listen);
     if demo {
+        if config.access.demo_caller.is_some() && !config.listen.ip().is_loopback() {
+            tracing::warn!(
+                "demo mode beyond loopback: everyone who reaches it is the demo user, who may \
+                 change access; it is meant for trying the panel on this machine"
+            );
+        }
         // To standard error: standard output is the audit log's by default.
         eprintln!("adapty-lookup demo: open {url}");
         eprintln!(

@@ -1,5 +1,5 @@
 //! `GET /metrics` in Prometheus text: requests by route and status, lookup
-//! outcomes, Adapty's latency, retries, and rate-limited lookups.
+//! and change outcomes, Adapty's latency, retries, and rate-limited lookups.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -19,10 +19,17 @@ struct OutcomeLabels {
     outcome: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ChangeLabels {
+    action: &'static str,
+    outcome: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     requests: Family<RouteLabels, Counter>,
     lookups: Family<OutcomeLabels, Counter>,
+    changes: Family<ChangeLabels, Counter>,
     upstream_seconds: Histogram,
     retries: Counter,
 }
@@ -32,6 +39,7 @@ impl Default for Metrics {
         let mut registry = Registry::with_prefix("relay");
         let requests = Family::<RouteLabels, Counter>::default();
         let lookups = Family::<OutcomeLabels, Counter>::default();
+        let changes = Family::<ChangeLabels, Counter>::default();
         // 5 ms to about 10 s: Adapty's answers and the relay's deadline.
         let upstream_seconds = Histogram::new(exponential_buckets(0.005, 2.0, 12));
         let retries = Counter::default();
@@ -44,6 +52,11 @@ impl Default for Metrics {
             "lookups",
             "Profile lookups by outcome code (rate_limited among them)",
             lookups.clone(),
+        );
+        registry.register(
+            "access_changes",
+            "Access changes by action (grant, revoke) and outcome code",
+            changes.clone(),
         );
         registry.register(
             "upstream_request_seconds",
@@ -59,6 +72,7 @@ impl Default for Metrics {
             registry,
             requests,
             lookups,
+            changes,
             upstream_seconds,
             retries,
         }
@@ -74,6 +88,12 @@ impl Metrics {
 
     pub fn lookup(&self, outcome: &'static str) {
         self.lookups.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    pub fn change(&self, action: &'static str, outcome: &'static str) {
+        self.changes
+            .get_or_create(&ChangeLabels { action, outcome })
+            .inc();
     }
 
     pub fn upstream_request(&self, took: Duration) {

@@ -1,25 +1,27 @@
-//! The relay's HTTP surface: the profile read, health and metrics, and the
-//! panel, with the layers every response passes through.
+//! The relay's HTTP surface: the profile read, the access changes, health
+//! and metrics, and the panel, with the layers every response passes through.
 
 use crate::audit::{self, AuditLog};
 use crate::base_path;
 use crate::budget::{Budget, HeldBody};
-use crate::config::{Config, PanelConfig};
+use crate::change::{self, Action, Change};
+use crate::config::{ChangesConfig, Config, PanelConfig};
 use crate::csrf;
 use crate::error::RelayError;
 use crate::host::{self, AllowedHosts};
-use crate::identity::{Actor, Identity};
+use crate::identity::{Actor, Caller, Identity};
 use crate::limits::RateLimits;
 use crate::lookup::Lookup;
 use crate::metrics::Metrics;
 use crate::panel::{self, Panel};
 use crate::server;
-use crate::upstream::{Profile, Upstream};
+use crate::upstream::{Fetched, Profile, Upstream};
+use axum::body::Body;
 use axum::extract::{ConnectInfo, MatchedPath, RawQuery, Request, State};
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use axum::{Extension, Router};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -33,8 +35,9 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 use url::Url;
 
-/// A GET carries no body; anything larger than this is refused outright.
-const MAX_BODY_BYTES: usize = 1024;
+/// Only a change carries a body; anything larger than a change's is
+/// refused outright.
+const MAX_BODY_BYTES: usize = change::MAX_BODY_BYTES;
 /// About one initial TCP congestion window (10 segments). A smaller answer
 /// arrives in the same round trip compressed or not, so compressing it saves
 /// the admin nothing, and costs the relay about 0.1 ms a lookup (measured:
@@ -51,6 +54,8 @@ pub struct AppState {
     metrics: Arc<Metrics>,
     pub(crate) public_origins: Arc<[Url]>,
     pub(crate) panel: Arc<PanelConfig>,
+    /// `None` when access changes are off.
+    pub(crate) changes: Option<Arc<ChangesConfig>>,
 }
 
 /// The whole relay as a router; `main` and the tests serve it on a socket,
@@ -82,10 +87,11 @@ pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
             Budget::new(config.limits.response_memory_bytes),
         )),
         identity: Arc::new(identity),
-        limits: Arc::new(RateLimits::new(&config.limits)),
+        limits: Arc::new(RateLimits::new(&config.limits, config.changes.as_ref())),
         metrics: metrics.clone(),
         public_origins: config.access.public_origins.clone().into(),
         panel: Arc::new(config.panel),
+        changes: config.changes.map(Arc::new),
     };
     let hosts = Arc::new(AllowedHosts::new(
         &config.access.public_origins,
@@ -111,6 +117,14 @@ pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
                 .head(method_not_allowed)
                 .fallback(method_not_allowed),
         )
+        .route(
+            &format!("/{}", protocol::path::GRANT),
+            post(grant).fallback(post_only),
+        )
+        .route(
+            &format!("/{}", protocol::path::REVOKE),
+            post(revoke).fallback(post_only),
+        )
         .route("/api/{*rest}", any(api_not_found))
         .route("/metrics", get(render_metrics))
         .with_state(state)
@@ -129,6 +143,7 @@ pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
         // Outside the concurrency limit: a connection beyond the cap never waits.
         .layer(middleware::from_fn(server::refuse_over_capacity))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(middleware::map_response(too_large_as_json))
         // The fastest level: a big profile is compressed on every lookup, and
         // the default brotli level costs more time than it saves on a LAN or VPN.
         .layer(
@@ -165,7 +180,16 @@ fn request_span(request: &Request) -> tracing::Span {
     let path = request.uri().path();
     // Under a base path too: whatever follows /api/ is the route or hidden.
     let path = match path.find("/api/") {
-        Some(at) if &path[at + 1..] == protocol::path::PROFILE => path.to_owned(),
+        Some(at)
+            if [
+                protocol::path::PROFILE,
+                protocol::path::GRANT,
+                protocol::path::REVOKE,
+            ]
+            .contains(&&path[at + 1..]) =>
+        {
+            path.to_owned()
+        }
         Some(at) => format!("{}/api/…", &path[..at]),
         None => path.to_owned(),
     };
@@ -218,18 +242,7 @@ async fn profile(
         .result
         .as_ref()
         .map_or_else(|error| error.code().as_str(), |_| "ok");
-    let response = match done.result {
-        Ok(profile) => (
-            [
-                (header::CONTENT_TYPE, "application/json"),
-                // Personal data: no browser or proxy may keep a copy.
-                (header::CACHE_CONTROL, "no-store"),
-            ],
-            HeldBody::body(profile.bytes, profile.reservation),
-        )
-            .into_response(),
-        Err(error) => error.into_response(),
-    };
+    let response = answer(done.result);
     state.metrics.lookup(outcome);
     let request_id = headers
         .get(REQUEST_ID)
@@ -297,6 +310,178 @@ async fn run_lookup(state: &AppState, headers: &HeaderMap, query: Option<&str>) 
     done
 }
 
+async fn grant(
+    State(state): State<AppState>,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    change_access(state, Action::Grant, client, headers, body).await
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    change_access(state, Action::Revoke, client, headers, body).await
+}
+
+/// A change: the checks, the line saying what is asked (or nothing is
+/// sent), Adapty, and the line saying what came of it.
+async fn change_access(
+    state: AppState,
+    action: Action,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    let request_id = headers
+        .get(REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let mut caller = None;
+    let mut change = None;
+    let mut checked =
+        checked_change(&state, action, &headers, body, &mut caller, &mut change).await;
+    // The line of what is asked, written before Adapty hears of it.
+    let entry = |phase| audit::ChangeEntry {
+        time: audit::now(),
+        request_id,
+        actor: caller
+            .as_ref()
+            .map(|caller: &Caller| caller.actor.0.as_str()),
+        action: action.name(),
+        phase,
+        kind: change
+            .as_ref()
+            .map(|change: &Change| change.customer.kind()),
+        id: change
+            .as_ref()
+            .map(|change| state.audit.id(&change.customer.id())),
+        access_level_id: change
+            .as_ref()
+            .map(|change| change.access_level_id.as_str()),
+        dates: change.as_ref().map(Change::audit_dates),
+        reason: change.as_ref().map(|change| change.reason.as_str()),
+        outcome: None,
+        status: None,
+        upstream_status: None,
+        latency_ms: None,
+    };
+    if checked.is_ok() {
+        if let Err(error) = state.audit.record_before_change(&entry("asked")) {
+            tracing::error!(%error, "a change was refused: its audit line cannot be written");
+            checked = Err(RelayError::AuditUnavailable);
+        }
+    }
+    let (fetched, asked_adapty) = match checked {
+        Ok(change) => (state.upstream.change_access(&change).await, true),
+        Err(error) => (
+            Fetched {
+                result: Err(error),
+                upstream_status: None,
+            },
+            false,
+        ),
+    };
+    let outcome = fetched
+        .result
+        .as_ref()
+        .map_or_else(|error| error.code().as_str(), |_| "ok");
+    let response = answer(fetched.result);
+    state.metrics.change(action.name(), outcome);
+    let done = audit::ChangeEntry {
+        outcome: Some(outcome),
+        status: Some(response.status().as_u16()),
+        upstream_status: fetched.upstream_status,
+        latency_ms: Some(started.elapsed().as_millis() as u64),
+        ..entry(if asked_adapty { "done" } else { "refused" })
+    };
+    if asked_adapty {
+        state.audit.record(&done);
+    } else {
+        let client = client.map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0 .0.ip());
+        state.audit.record_refused(&done, client);
+    }
+    response
+}
+
+/// The lookup's checks in the lookup's order (cross-site, identity), then
+/// a change's own: changes on, the role, JSON, the body's rules, the
+/// person's allowance. `caller` and `change` keep what was learnt, for the
+/// audit line of a refusal.
+async fn checked_change(
+    state: &AppState,
+    action: Action,
+    headers: &HeaderMap,
+    body: Body,
+    caller: &mut Option<Caller>,
+    change: &mut Option<Change>,
+) -> Result<Change, RelayError> {
+    csrf::check(headers, &state.public_origins)?;
+    let caller = caller.insert(state.identity.caller(headers).await?);
+    let Some(changes) = &state.changes else {
+        return Err(RelayError::ChangesDisabled);
+    };
+    if !caller.has_role(&changes.role) {
+        return Err(RelayError::ChangesNotAllowed(changes.role.clone()));
+    }
+    change::check_content_type(headers)?;
+    let body = read_body(body).await?;
+    let checked = change.insert(Change::read(action, &body, chrono::Utc::now())?);
+    state.limits.check_change(&caller.actor)?;
+    Ok(checked.clone())
+}
+
+/// The body, up to a change's limit.
+async fn read_body(body: Body) -> Result<bytes::Bytes, RelayError> {
+    axum::body::to_bytes(body, change::MAX_BODY_BYTES)
+        .await
+        .map_err(|error| {
+            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+            while let Some(cause) = source {
+                if cause.is::<http_body_util::LengthLimitError>() {
+                    return RelayError::BodyTooLarge;
+                }
+                source = cause.source();
+            }
+            RelayError::InvalidRequest("the request body could not be read whole".into())
+        })
+}
+
+/// A profile as Adapty sent it, or the error.
+fn answer(result: Result<Profile, RelayError>) -> Response {
+    match result {
+        Ok(profile) => (
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                // Personal data: no browser or proxy may keep a copy.
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            HeldBody::body(profile.bytes, profile.reservation),
+        )
+            .into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// tower-http answers a body announced too large with plain text; every
+/// answer of the API is the relay's JSON.
+async fn too_large_as_json(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
+        RelayError::BodyTooLarge.into_response()
+    } else {
+        response
+    }
+}
+
 async fn render_metrics(State(state): State<AppState>) -> Response {
     (
         [(
@@ -321,6 +506,8 @@ async fn count_requests(
         .map(|path| path.as_str().trim_start_matches('/'))
     {
         Some(protocol::path::PROFILE) => "/api/profile",
+        Some(protocol::path::GRANT) => "/api/access-level/grant",
+        Some(protocol::path::REVOKE) => "/api/access-level/revoke",
         Some("healthz") => "/healthz",
         Some("metrics") => "/metrics",
         Some(_) => "/api/other",
@@ -344,7 +531,11 @@ fn answer_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
 }
 
 async fn method_not_allowed() -> RelayError {
-    RelayError::MethodNotAllowed
+    RelayError::MethodNotAllowed("GET")
+}
+
+async fn post_only() -> RelayError {
+    RelayError::MethodNotAllowed("POST")
 }
 
 async fn api_not_found() -> RelayError {

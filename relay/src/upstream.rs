@@ -1,7 +1,13 @@
-//! How Adapty is asked: one pooled client, a request built from scratch for
-//! every lookup, and every answer sorted into a profile or a `RelayError`.
+//! How Adapty is asked: a request built from scratch for every call, and
+//! every answer sorted into a profile or a `RelayError`.
+//!
+//! A lookup is a read: repeated on transient failures. A change is not:
+//! repeated only when its connection failed before anything was sent, and
+//! once it may have reached Adapty, an answer that does not arrive whole
+//! leaves its outcome unknown (never guessed either way).
 
 use crate::budget::{Budget, Reservation};
+use crate::change::Change;
 use crate::config::UpstreamConfig;
 use crate::error::RelayError;
 use crate::lookup::Lookup;
@@ -25,6 +31,10 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 
 pub struct Upstream {
     http: Client,
+    /// For changes: a fresh connection every time, so that a connection
+    /// Adapty closed while idle cannot cut a change off after it was sent.
+    fresh: Client,
+    base: Url,
     profile_url: Url,
     config: UpstreamConfig,
     metrics: Arc<Metrics>,
@@ -50,6 +60,14 @@ enum Retry {
     After(Option<Duration>),
 }
 
+/// What is asked of Adapty, which decides what may be repeated and what an
+/// answer means.
+#[derive(Clone, Copy)]
+enum Call<'a> {
+    Read,
+    Change(&'a Change),
+}
+
 struct Attempt {
     result: Result<Profile, RelayError>,
     status: Option<StatusCode>,
@@ -58,16 +76,23 @@ struct Attempt {
 
 impl Upstream {
     pub fn new(config: UpstreamConfig, metrics: Arc<Metrics>, budget: Budget) -> Upstream {
-        let http = Client::builder()
-            // A redirect could carry the key to another host: treat it as a fault.
-            .redirect(redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(3).min(config.timeout))
-            .user_agent(concat!("adapty-lookup-relay/", env!("CARGO_PKG_VERSION")))
+        let client = || {
+            Client::builder()
+                // A redirect could carry the key to another host: treat it as a fault.
+                .redirect(redirect::Policy::none())
+                .connect_timeout(Duration::from_secs(3).min(config.timeout))
+                .user_agent(concat!("adapty-lookup-relay/", env!("CARGO_PKG_VERSION")))
+        };
+        let http = client().build().expect("the TLS backend is compiled in");
+        let fresh = client()
+            .pool_max_idle_per_host(0)
             .build()
             .expect("the TLS backend is compiled in");
         let profile_url = join(&config.base, PROFILE_PATH);
         Upstream {
             http,
+            fresh,
+            base: config.base.clone(),
             profile_url,
             config,
             metrics,
@@ -79,16 +104,50 @@ impl Upstream {
     /// Transient failures are retried with jittered exponential backoff,
     /// honouring Retry-After, all within the one total deadline.
     pub async fn fetch_profile(&self, lookup: &Lookup) -> Fetched {
+        let (name, value) = lookup.header();
+        let request = || {
+            self.http
+                .get(self.profile_url.clone())
+                .header(name.clone(), value.clone())
+        };
+        self.call(Call::Read, request).await
+    }
+
+    /// Grants or revokes, and Adapty's answer: the whole profile as it is
+    /// now. Never repeated once it may have reached Adapty.
+    pub async fn change_access(&self, change: &Change) -> Fetched {
+        let (name, value) = change.customer.header();
+        let url = join(&self.base, change.action().adapty_path());
+        let body = change.adapty_body();
+        let request = || {
+            self.fresh
+                .post(url.clone())
+                .header(name.clone(), value.clone())
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(body.clone())
+        };
+        self.call(Call::Change(change), request).await
+    }
+
+    /// Tries `request` until it succeeds, fails for good, or may not be
+    /// repeated, all within one deadline.
+    async fn call(&self, call: Call<'_>, request: impl Fn() -> reqwest::RequestBuilder) -> Fetched {
         // The timeout is bounded by its flag's range, so this cannot overflow.
         let deadline = Instant::now() + self.config.timeout;
         let mut tries = 0;
         loop {
             tries += 1;
             let started = Instant::now();
-            let attempt = tokio::time::timeout_at(deadline, self.attempt(lookup))
+            let timed_out = match call {
+                Call::Read => RelayError::UpstreamTimeout,
+                Call::Change(_) => {
+                    RelayError::OutcomeUnknown("Adapty did not answer in time".into())
+                }
+            };
+            let attempt = tokio::time::timeout_at(deadline, self.attempt(call, request()))
                 .await
                 .unwrap_or(Attempt {
-                    result: Err(RelayError::UpstreamTimeout),
+                    result: Err(timed_out),
                     status: None,
                     retry: Retry::No,
                 });
@@ -115,7 +174,7 @@ impl Upstream {
         }
     }
 
-    async fn attempt(&self, lookup: &Lookup) -> Attempt {
+    async fn attempt(&self, call: Call<'_>, request: reqwest::RequestBuilder) -> Attempt {
         // A relay full of answers no one takes asks Adapty for nothing more.
         let reservation = match self.budget.reserve().await {
             Ok(reservation) => reservation,
@@ -127,29 +186,43 @@ impl Upstream {
                 }
             }
         };
-        let (identity_name, identity_value) = lookup.header();
-        let sent = self
-            .http
-            .get(self.profile_url.clone())
+        let sent = request
             .header(
                 header::AUTHORIZATION,
                 self.config.key.authorization().clone(),
             )
-            .header(identity_name, identity_value)
             .header(header::ACCEPT, "application/json")
             .send()
             .await;
         let response = match sent {
             Ok(response) => response,
             Err(error) => {
-                // A timeout has used the deadline up; anything else may pass on a new connection.
-                let retry = if error.is_timeout() {
-                    Retry::No
-                } else {
-                    Retry::After(None)
+                let (result, retry) = match call {
+                    // A timeout has used the deadline up; anything else may pass on a new connection.
+                    Call::Read if error.is_timeout() => (Err(transport_error(error)), Retry::No),
+                    Call::Read => (Err(transport_error(error)), Retry::After(None)),
+                    // Not connected: nothing was sent, so nothing was changed.
+                    Call::Change(_) if error.is_connect() => {
+                        tracing::warn!(error = %error, "cannot connect to Adapty for a change");
+                        let nothing_sent =
+                            "the relay could not connect to Adapty, so nothing was changed";
+                        (
+                            Err(RelayError::Upstream(nothing_sent.into())),
+                            Retry::After(None),
+                        )
+                    }
+                    Call::Change(_) => {
+                        tracing::warn!(error = %error, "a change sent to Adapty got no answer");
+                        let cause = if error.is_timeout() {
+                            "Adapty did not answer in time"
+                        } else {
+                            "the connection to Adapty failed after the change was sent"
+                        };
+                        (Err(RelayError::OutcomeUnknown(cause.into())), Retry::No)
+                    }
                 };
                 return Attempt {
-                    result: Err(transport_error(error)),
+                    result,
                     status: None,
                     retry,
                 };
@@ -157,27 +230,52 @@ impl Upstream {
         };
         let status = response.status();
         let retry_after = retry_after(response.headers(), SystemTime::now());
-        let retry = match status {
-            StatusCode::TOO_MANY_REQUESTS
-            | StatusCode::BAD_GATEWAY
-            | StatusCode::SERVICE_UNAVAILABLE
-            | StatusCode::GATEWAY_TIMEOUT => Retry::After(retry_after),
+        let retry = match (call, status) {
+            (
+                Call::Read,
+                StatusCode::TOO_MANY_REQUESTS
+                | StatusCode::BAD_GATEWAY
+                | StatusCode::SERVICE_UNAVAILABLE
+                | StatusCode::GATEWAY_TIMEOUT,
+            ) => Retry::After(retry_after),
             _ => Retry::No,
         };
-        let (result, retry) = match self.read_capped(response, reservation).await {
-            Ok((bytes, reservation)) => (
-                interpret(status, retry_after, bytes).map(|bytes| Profile { bytes, reservation }),
-                retry,
-            ),
-            Err(BodyError::TooLarge) => (Err(RelayError::UpstreamTooLarge), retry),
-            Err(BodyError::NoRoom(busy)) => (Err(busy), Retry::No),
+        let read = self.read_capped(response, reservation).await;
+        let result = match (call, read) {
+            (Call::Read, Ok((bytes, reservation))) => {
+                interpret(status, retry_after, bytes).map(|bytes| Profile { bytes, reservation })
+            }
+            (Call::Change(change), Ok((bytes, reservation))) => {
+                interpret_change(change, status, retry_after, bytes)
+                    .map(|bytes| Profile { bytes, reservation })
+            }
+            (Call::Read, Err(BodyError::TooLarge)) => Err(RelayError::UpstreamTooLarge),
+            (Call::Read, Err(BodyError::NoRoom(busy))) => {
+                return Attempt {
+                    result: Err(busy),
+                    status: Some(status),
+                    retry: Retry::No,
+                }
+            }
             // A body cut off mid-way is a connection failure: worth another try.
-            Err(BodyError::BrokeOff) => (
-                Err(RelayError::Upstream(
-                    "Adapty's answer broke off before it was complete".into(),
-                )),
-                Retry::After(None),
-            ),
+            (Call::Read, Err(BodyError::BrokeOff)) => {
+                return Attempt {
+                    result: Err(RelayError::Upstream(
+                        "Adapty's answer broke off before it was complete".into(),
+                    )),
+                    status: Some(status),
+                    retry: Retry::After(None),
+                }
+            }
+            // Adapty answered, but what it said cannot be read whole.
+            (Call::Change(_), Err(why)) => Err(RelayError::OutcomeUnknown(
+                match why {
+                    BodyError::TooLarge => "Adapty's answer is larger than the relay accepts",
+                    BodyError::NoRoom(_) => "the relay had no room for Adapty's answer",
+                    BodyError::BrokeOff => "Adapty's answer broke off before it was complete",
+                }
+                .into(),
+            )),
         };
         Attempt {
             result,
@@ -361,7 +459,30 @@ fn interpret(
     })
 }
 
-fn misconfigured(status: StatusCode) -> RelayError {
+/// Adapty's answer to a change: the profile after it, or what the refusal means.
+fn interpret_change(
+    change: &Change,
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    body: Bytes,
+) -> Result<Bytes, RelayError> {
+    if status == StatusCode::OK {
+        return match serde_json::from_slice::<ProfileShape>(&body) {
+            Ok(_) => Ok(body),
+            Err(_) => Err(RelayError::OutcomeUnknown(
+                "Adapty answered with something that is not a profile".into(),
+            )),
+        };
+    }
+    Err(match crate::change::refusal(change, status, &body) {
+        RelayError::RateLimited { .. } => RelayError::RateLimited {
+            retry_after_secs: retry_after.map(retry_after_secs).filter(|&secs| secs > 0),
+        },
+        other => other,
+    })
+}
+
+pub(crate) fn misconfigured(status: StatusCode) -> RelayError {
     // Loud for the operator: every lookup fails until the key is fixed.
     tracing::error!(
         upstream_status = status.as_u16(),

@@ -1,5 +1,5 @@
 //! The demo's stand-in over real sockets: each answer's dates are relative
-//! to that answer, not to the moment the demo started.
+//! to that answer, not to the moment the demo started; changes stay.
 
 mod common;
 
@@ -70,4 +70,85 @@ async fn every_sample_is_served_and_an_unknown_id_is_not_found() {
     ))
     .await;
     assert_eq!((status, error_code(&body)), (404, "profile_not_found"));
+}
+
+/// `relay --demo` shows access changes: its one person may make them, and
+/// the stand-in keeps them, so the next lookup shows them.
+#[tokio::test]
+async fn in_the_demo_a_grant_and_a_revoke_show_in_the_next_lookup() {
+    let stand_in = StandIn::start_samples().await.unwrap();
+    let relay = start(config_with(&stand_in.base_url, &stand_in.key, &["--demo"])).await;
+    let (status, _, session) = get_json(&format!("{}/api/session", relay.url)).await;
+    assert_eq!(status, 200);
+    assert_eq!(session["actor"], "demo@adapty-lookup.local");
+    assert_eq!(session["can_change_access"], true);
+
+    let lookup = format!("{}/api/profile?customer_user_id=demo-expired", relay.url);
+    let premium = |body: &serde_json::Value| {
+        body["data"]["access_levels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|level| level["access_level_id"] == "premium")
+            .cloned()
+            .unwrap()
+    };
+    let in_30_days = Utc::now() + Duration::days(30);
+    let post = |path: &str, body: serde_json::Value| {
+        client()
+            .post(format!("{}/{path}", relay.url))
+            .header("X-CSRF", "1")
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+            .send()
+    };
+    let granted = post(
+        "api/access-level/grant",
+        serde_json::json!({"customer_user_id": "demo-expired", "access_level_id": "premium",
+            "expires_at": in_30_days.to_rfc3339(), "reason": "goodwill"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(granted.status(), 200);
+    // Later, and again: the grant stays for the life of the process.
+    for _ in 0..2 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let (_, _, body) = get_json(&lookup).await;
+        let expires = instant(premium(&body)["expires_at"].as_str().unwrap());
+        assert!((expires - in_30_days).num_seconds().abs() <= 1, "{expires}");
+    }
+
+    let revoked = post(
+        "api/access-level/revoke",
+        serde_json::json!({"customer_user_id": "demo-expired", "access_level_id": "premium",
+            "reason": "granted by mistake"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let (_, _, body) = get_json(&lookup).await;
+    let ended = instant(premium(&body)["expires_at"].as_str().unwrap());
+    assert!(
+        ended <= Utc::now() && Utc::now() - ended < Duration::seconds(5),
+        "{ended}"
+    );
+    // Another customer's premium is untouched.
+    let (_, _, other) = get_json(&format!(
+        "{}/api/profile?customer_user_id=demo-play-store",
+        relay.url
+    ))
+    .await;
+    let expires = instant(premium(&other)["expires_at"].as_str().unwrap());
+    assert!(expires > Utc::now() + Duration::days(19));
+    assert_eq!(
+        stand_in
+            .changes_received
+            .load(std::sync::atomic::Ordering::SeqCst),
+        2
+    );
+    let audit = relay.audit_lines();
+    assert!(audit
+        .iter()
+        .filter(|line| line.get("action").is_some())
+        .all(|line| line["actor"] == "demo@adapty-lookup.local"));
 }

@@ -1,5 +1,6 @@
 //! `GET /api/session` over a real socket: what the panel learns at start,
-//! behind the same checks as a lookup, and never a call to Adapty.
+//! behind the same checks as a lookup, and never a call to Adapty. (Who may
+//! change access is in `change.rs`.)
 
 mod common;
 
@@ -22,7 +23,8 @@ async fn the_session_names_the_actor_and_the_dashboard_link_without_asking_adapt
         body,
         serde_json::json!({
             "actor": "agent@example.com",
-            "dashboard_profile_url": "https://app.adapty.io/profiles/{profile_id}"
+            "dashboard_profile_url": "https://app.adapty.io/profiles/{profile_id}",
+            "can_change_access": false
         })
     );
 
@@ -57,6 +59,6 @@ async fn without_the_setting_the_link_is_null() {
     assert_eq!(status, 200);
     assert_eq!(
         body,
-        serde_json::json!({"actor": "anonymous", "dashboard_profile_url": null})
+        serde_json::json!({"actor": "anonymous", "dashboard_profile_url": null, "can_change_access": false})
     );
 }

@@ -3,6 +3,7 @@
 
 mod access;
 mod cell;
+mod change;
 mod error;
 mod events;
 mod history;
@@ -13,7 +14,8 @@ use crate::browser;
 use crate::error::LookupError;
 use crate::handoff;
 use crate::lookup::{remember, IdKind, Lookup};
-use crate::transport::{fetch_dashboard_link, fetch_profile, Fetched};
+use crate::transport::{fetch_profile, fetch_session, Fetched};
+use change::Desk;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,10 +47,19 @@ pub fn App() -> impl IntoView {
 
     // The operator's "Open in Adapty" link template; empty when there is none.
     let dashboard = RwSignal::new(String::new());
+    // Access changes: whether this person may.
+    let desk = Desk {
+        allowed: RwSignal::new(false),
+        clock,
+    };
+    // The last change made, named above the profile it changed.
+    let notice = RwSignal::new(String::new());
     spawn_local(async move {
-        if let Some(link) = fetch_dashboard_link().await {
+        let session = fetch_session().await;
+        if let Some(link) = session.dashboard_profile_url {
             dashboard.set(link);
         }
+        desk.allowed.set(session.can_change_access);
     });
 
     // The SSO session ended: said above whatever is on screen, which stays.
@@ -57,6 +68,7 @@ pub fn App() -> impl IntoView {
     let run = move |lookup: Lookup| {
         let ticket = NEWEST_LOOKUP.fetch_add(1, Ordering::Relaxed) + 1;
         let shown = outcome.get_untracked();
+        notice.set(String::new());
         kind.set(lookup.kind);
         text.set(lookup.id.clone());
         // Until a profile names the tab again.
@@ -143,6 +155,16 @@ pub fn App() -> impl IntoView {
     request_animation_frame(|| browser::mark("panel:ready"));
     let busy = move || outcome.with(|o| matches!(o, Outcome::Loading(_)));
 
+    // A change made shows the profile Adapty answered with, and says so.
+    let changed = move |fetched: Fetched, said: String| {
+        // "Now" is the moment of the answer, as after a lookup: a revoke
+        // that ended access a moment ago reads as ended.
+        clock.set(browser::clock(clock.get_untracked().utc));
+        outcome.set(Outcome::Loaded(Arc::new(fetched)));
+        notice.set(said);
+        request_animation_frame(|| browser::focus("change-notice"));
+    };
+
     view! {
         <header class="topbar">
             <span class="brand">"Adapty lookup"</span>
@@ -166,6 +188,9 @@ pub fn App() -> impl IntoView {
                     </button>
                 </div>
             </section>
+            <p id="change-notice" class="notice" role="status" tabindex="-1"
+                hidden=move || notice.with(String::is_empty)>{move || notice.get()}</p>
+            {change::dialog(changed, run)}
             <div class="result" aria-live="polite">
                 {move || match outcome.get() {
                     Outcome::Idle => view! {
@@ -180,7 +205,7 @@ pub fn App() -> impl IntoView {
                             "Looking up " {lookup.kind.label()} " " <code>{lookup.id}</code> "…"
                         </p>
                     }.into_any(),
-                    Outcome::Loaded(found) => view! { <profile::ProfileView found=found clock=clock dashboard=dashboard /> }.into_any(),
+                    Outcome::Loaded(found) => view! { <profile::ProfileView found=found clock=clock dashboard=dashboard desk=desk /> }.into_any(),
                     Outcome::Failed(lookup, error) => view! {
                         <error::ErrorView error=error lookup=lookup on_retry=retry on_other=open />
                     }.into_any(),

@@ -2,6 +2,7 @@
 
 use super::access::AccessLevels;
 use super::cell::cell_content;
+use super::change::Desk;
 use super::events::{history_section, Follow};
 use super::history::{history, show_row, TableView};
 use crate::browser;
@@ -23,6 +24,7 @@ pub fn ProfileView(
     found: Arc<Fetched>,
     clock: RwSignal<Clock>,
     dashboard: RwSignal<String>,
+    desk: Desk,
 ) -> impl IntoView {
     // Shared by the lists below, and kept while the zone toggles.
     let filter = RwSignal::new(String::new());
@@ -101,7 +103,7 @@ pub fn ProfileView(
                     "Hide sandbox"
                 </label>
             </div>
-            <AccessLevels found=found.clone() clock=clock hide_sandbox=hide_sandbox />
+            <AccessLevels found=found.clone() clock=clock hide_sandbox=hide_sandbox desk=desk />
             {history_section(history_events, clock, hide_sandbox, follow)}
             {history(&SUBSCRIPTIONS, found.clone(), clock, filter, hide_sandbox, subscriptions)}
             {history(&PURCHASES, found.clone(), clock, filter, hide_sandbox, purchases)}

@@ -1,27 +1,35 @@
-//! A stand-in for Adapty's profile endpoint, for `relay --demo` and tests.
+//! A stand-in for Adapty's profile endpoint and its two access changes,
+//! for `relay --demo` and tests.
 //!
 //! It listens on a loopback port and answers as the reference documents:
 //! the `{"data": ...}` envelope, the 401 bodies for a missing or wrong key,
 //! the 404 body for an unknown profile, and a 400 for a request with both or
-//! neither identity header. The relay talks to it over real HTTP, with the
-//! same code that talks to Adapty.
+//! neither identity header; grants and revokes with their documented
+//! refusals (`access`). The relay talks to it over real HTTP, with the same
+//! code that talks to Adapty.
 
+mod access;
 pub mod profiles;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex};
 
 pub struct StandIn {
     /// Where it listens, for `ADAPTY_API_BASE`.
     pub base_url: String,
     /// The key it accepts; generated fresh for every start.
     pub key: String,
+    /// Grants and revokes received, for tests that count them.
+    pub changes_received: Arc<AtomicUsize>,
 }
 
 struct Data {
@@ -29,6 +37,10 @@ struct Data {
     /// Fixed profiles, or `None` for the demo's samples, each built as of
     /// the moment it is asked for.
     profiles: Option<Vec<Value>>,
+    /// The access levels granted or revoked, by profile ID, kept for the
+    /// life of the process: they replace the profile's own of the same ID.
+    changed: Mutex<HashMap<String, Vec<Value>>>,
+    changes_received: Arc<AtomicUsize>,
 }
 
 impl StandIn {
@@ -46,38 +58,72 @@ impl StandIn {
 
     async fn serve(profiles: Option<Vec<Value>>) -> std::io::Result<StandIn> {
         let key = format!("secret_demo_{}", uuid::Uuid::new_v4().simple());
+        let changes_received = Arc::new(AtomicUsize::new(0));
         let data = Arc::new(Data {
             key: key.clone(),
             profiles,
+            changed: Mutex::new(HashMap::new()),
+            changes_received: changes_received.clone(),
         });
         let app = Router::new()
             .route("/api/v2/server-side-api/profile/", get(get_profile))
+            .route(
+                &format!("/{}", crate::change::GRANT_PATH),
+                post(access::grant),
+            )
+            .route(
+                &format!("/{}", crate::change::REVOKE_PATH),
+                post(access::revoke),
+            )
             .with_state(data);
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let base_url = format!("http://{}", listener.local_addr()?);
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Ok(StandIn { base_url, key })
+        Ok(StandIn {
+            base_url,
+            key,
+            changes_received,
+        })
     }
 }
 
-async fn get_profile(State(data): State<Arc<Data>>, headers: HeaderMap) -> Response {
+async fn get_profile(
+    State(data): State<Arc<Data>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, AdaptyError> {
+    let (field, wanted) = authorized_customer(&data, &headers)?;
+    match data.find(field, &wanted, chrono::Utc::now()) {
+        Some(profile) => Ok(Json(json!({ "data": profile }))),
+        None => Err(adapty_error(
+            StatusCode::NOT_FOUND,
+            json!([{"source": null, "errors": ["Profile not found"]}]),
+            "profile_does_not_exist",
+        )),
+    }
+}
+
+/// The key checked, and the customer the one identity header names.
+fn authorized_customer(
+    data: &Data,
+    headers: &HeaderMap,
+) -> Result<(&'static str, String), AdaptyError> {
     let authorization = headers
         .get("authorization")
         .and_then(|value| value.to_str().ok());
     match authorization {
         None => {
-            return adapty_error(
+            return Err(adapty_error(
                 StatusCode::UNAUTHORIZED,
                 json!([{"source": "non_field_errors", "errors": ["Authentication credentials were not provided."]}]),
                 "not_authenticated",
-            )
+            ))
         }
         Some(value) if value != format!("Api-Key {}", data.key) => {
-            return adapty_error(
+            return Err(adapty_error(
                 StatusCode::UNAUTHORIZED,
                 json!(["Invalid API key"]),
                 "unauthorized",
-            )
+            ))
         }
         Some(_) => {}
     }
@@ -88,32 +134,61 @@ async fn get_profile(State(data): State<Arc<Data>>, headers: HeaderMap) -> Respo
         (Some(id), None) => ("customer_user_id", id),
         (None, Some(id)) => ("profile_id", id),
         _ => {
-            return adapty_error(
+            return Err(adapty_error(
                 StatusCode::BAD_REQUEST,
                 json!({"non_field_errors": ["Send exactly one of adapty-customer-user-id and adapty-profile-id."]}),
                 "base_error",
-            )
+            ))
         }
     };
-    let wanted = String::from_utf8_lossy(wanted.as_bytes());
-    let found = match &data.profiles {
-        Some(fixed) => fixed
-            .iter()
-            .find(|profile| profile[field].as_str() == Some(wanted.as_ref()))
-            .cloned(),
-        None => profiles::find(field, &wanted, chrono::Utc::now()),
-    };
-    match found {
-        Some(profile) => Json(json!({ "data": profile })).into_response(),
-        None => adapty_error(
-            StatusCode::NOT_FOUND,
-            json!([{"source": null, "errors": ["Profile not found"]}]),
-            "profile_does_not_exist",
-        ),
+    Ok((
+        field,
+        String::from_utf8_lossy(wanted.as_bytes()).into_owned(),
+    ))
+}
+
+impl Data {
+    /// The profile `field` = `wanted` as of `now`, with the changes made to it.
+    fn find(&self, field: &str, wanted: &str, now: DateTime<Utc>) -> Option<Value> {
+        let mut profile = match &self.profiles {
+            Some(fixed) => fixed
+                .iter()
+                .find(|profile| profile[field].as_str() == Some(wanted))
+                .cloned(),
+            None => profiles::find(field, wanted, now),
+        }?;
+        let changed = self.changed.lock().unwrap_or_else(|p| p.into_inner());
+        let profile_id = profile["profile_id"].as_str().unwrap_or_default();
+        if let Some(levels) = changed.get(profile_id) {
+            for level in levels {
+                access::put_level(&mut profile, level.clone());
+            }
+        }
+        Some(profile)
+    }
+
+    /// Keeps `level` as the profile's access level of its ID from now on.
+    fn keep(&self, profile_id: &str, level: Value) {
+        let mut changed = self.changed.lock().unwrap_or_else(|p| p.into_inner());
+        let levels = changed.entry(profile_id.to_owned()).or_default();
+        levels.retain(|kept| kept["access_level_id"] != level["access_level_id"]);
+        levels.push(level);
     }
 }
 
-fn adapty_error(status: StatusCode, errors: Value, error_code: &str) -> Response {
+/// An error as Adapty answers it.
+struct AdaptyError {
+    status: StatusCode,
+    body: Value,
+}
+
+fn adapty_error(status: StatusCode, errors: Value, error_code: &str) -> AdaptyError {
     let body = json!({"errors": errors, "error_code": error_code, "status_code": status.as_u16()});
-    (status, Json(body)).into_response()
+    AdaptyError { status, body }
+}
+
+impl IntoResponse for AdaptyError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
 }
