@@ -254,6 +254,9 @@ pub struct JwtConfig {
     /// How soon an unknown key ID may make the relay fetch the JWKS again
     /// (a minute; not a flag, the tests shorten it).
     pub refetch_after: Duration,
+    /// How long a fetched set is trusted before it is fetched again (ten
+    /// minutes; not a flag, the tests shorten it).
+    pub max_age: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -466,6 +469,7 @@ impl Args {
                 issuer: issuer.clone(),
                 roles_claim: self.roles_claim.clone(),
                 refetch_after: Duration::from_secs(60),
+                max_age: Duration::from_secs(600),
             }),
             _ => None,
         };

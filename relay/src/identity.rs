@@ -147,6 +147,10 @@ fn single<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Result<Option<&'a st
 struct Claims {
     #[serde(default)]
     email: Option<String>,
+    /// `false` (or `"false"`, as some providers write it) means the email is
+    /// only what the person typed: the subject names them instead.
+    #[serde(default)]
+    email_verified: Option<serde_json::Value>,
     #[serde(default)]
     sub: Option<String>,
     #[serde(default)]
@@ -159,8 +163,9 @@ struct Claims {
 struct JwtVerifier {
     config: JwtConfig,
     http: reqwest::Client,
-    /// The last usable key set: read without waiting, replaced whole.
-    keys: RwLock<Option<Arc<JwkSet>>>,
+    /// The last usable key set and when it came: read without waiting,
+    /// replaced whole.
+    keys: RwLock<Option<(Arc<JwkSet>, Instant)>>,
     /// Held only by the one fetch in flight; remembers when it last ended.
     fetching: tokio::sync::Mutex<Option<Instant>>,
 }
@@ -220,9 +225,10 @@ impl JwtVerifier {
         {
             return Err(unauthenticated("issued in the future"));
         }
-        let actor = claims
-            .email
-            .as_deref()
+        let unverified = matches!(&claims.email_verified, Some(serde_json::Value::Bool(false)))
+            || matches!(&claims.email_verified, Some(serde_json::Value::String(word)) if word == "false");
+        let email = claims.email.as_deref().filter(|_| !unverified);
+        let actor = email
             .or(claims.sub.as_deref())
             .and_then(Actor::normalized)
             .ok_or_else(|| unauthenticated("no email or subject"))?;
@@ -239,38 +245,68 @@ impl JwtVerifier {
         Ok(Caller { actor, roles })
     }
 
-    fn cached(&self, kid: &str) -> Option<Jwk> {
+    /// The key with this ID in the set in hand, and whether that set is
+    /// older than `max_age`.
+    fn cached(&self, kid: &str) -> Option<(Jwk, bool)> {
         let keys = self
             .keys
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        keys.as_ref()?.find(kid).cloned()
+        let (set, fetched_at) = keys.as_ref()?;
+        let stale = fetched_at.elapsed() >= self.config.max_age;
+        set.find(kid).map(|jwk| (jwk.clone(), stale))
     }
 
     /// The key with this ID. A known one is read at once, never behind a
     /// fetch; an unknown one waits for the one fetch in flight, or starts
     /// one, at most once a refetch interval (so forged `kid`s cannot turn
-    /// the relay into a load generator).
+    /// the relay into a load generator), or once a second while no set has
+    /// ever been fetched (a provider down at start must not lock everyone
+    /// out for the whole interval). A set older than `max_age` is fetched
+    /// again by the first request that finds it so, the others going on
+    /// with it meanwhile, so a key the provider withdrew stops working.
     async fn key(&self, kid: &str) -> Result<Jwk, RelayError> {
-        if let Some(jwk) = self.cached(kid) {
-            return Ok(jwk);
-        }
-        let mut last_fetch = self.fetching.lock().await;
-        // The fetch just waited for may have brought it.
-        if let Some(jwk) = self.cached(kid) {
-            return Ok(jwk);
-        }
-        let may_fetch = last_fetch.is_none_or(|at| at.elapsed() >= self.config.refetch_after);
-        if may_fetch {
+        let stale = match self.cached(kid) {
+            Some((jwk, false)) => return Ok(jwk),
+            Some((jwk, true)) => match self.fetching.try_lock() {
+                Ok(last_fetch) => Some((jwk, last_fetch)),
+                Err(_) => return Ok(jwk),
+            },
+            None => None,
+        };
+        let mut last_fetch = match stale {
+            Some((_, last_fetch)) => last_fetch,
+            None => {
+                let last_fetch = self.fetching.lock().await;
+                // The fetch just waited for may have brought it.
+                if let Some((jwk, _)) = self.cached(kid) {
+                    return Ok(jwk);
+                }
+                last_fetch
+            }
+        };
+        let have_keys = self
+            .keys
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .is_some();
+        let interval = if have_keys {
+            self.config.refetch_after
+        } else {
+            self.config.refetch_after.min(Duration::from_secs(1))
+        };
+        if last_fetch.is_none_or(|at| at.elapsed() >= interval) {
             let fetched = self.fetch().await;
             // Counted from its end: those that waited for it do not fetch again.
-            *last_fetch = Some(Instant::now());
+            let now = Instant::now();
+            *last_fetch = Some(now);
             match fetched {
                 Ok(set) => {
                     *self
                         .keys
                         .write()
-                        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Arc::new(set));
+                        .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+                        Some((Arc::new(set), now));
                 }
                 // The keys in hand stay: an empty or broken set would lock everyone out.
                 Err(reason) => {
@@ -280,6 +316,7 @@ impl JwtVerifier {
         }
         drop(last_fetch);
         self.cached(kid)
+            .map(|(jwk, _)| jwk)
             .ok_or_else(|| unauthenticated("unknown signing key"))
     }
 

@@ -560,6 +560,10 @@ const SERVE: usize = 0;
 const HOLD: usize = 1;
 const HUGE: usize = 2;
 const EMPTY: usize = 3;
+/// Answers 500, as a provider that is down.
+const DOWN: usize = 4;
+/// A good set that no longer holds `rsa-1`: the provider withdrew it.
+const WITHDRAWN: usize = 5;
 
 async fn steered_jwks() -> SteeredJwks {
     let mut rsa_jwk = Jwk::from_encoding_key(&rsa(), Algorithm::RS256).unwrap();
@@ -571,6 +575,10 @@ async fn steered_jwks() -> SteeredJwks {
     // A readable set, without the key in use, padded beyond a megabyte.
     let mut other = rsa_jwk;
     other.common.key_id = Some("other".into());
+    let withdrawn = serde_json::to_string(&JwkSet {
+        keys: vec![other.clone()],
+    })
+    .unwrap();
     let huge = serde_json::to_string(&JwkSet {
         keys: vec![other; 5000],
     })
@@ -585,16 +593,26 @@ async fn steered_jwks() -> SteeredJwks {
         get(move || {
             count.fetch_add(1, Ordering::SeqCst);
             let (set, huge, steer, gate) = (set.clone(), huge.clone(), steer.clone(), gate.clone());
+            let withdrawn = withdrawn.clone();
             async move {
-                match steer.load(Ordering::SeqCst) {
+                let mode = steer.load(Ordering::SeqCst);
+                let status = if mode == DOWN {
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    axum::http::StatusCode::OK
+                };
+                let body = match mode {
                     HOLD => {
                         gate.notified().await;
                         set
                     }
                     HUGE => huge,
                     EMPTY => r#"{"keys":[]}"#.to_owned(),
+                    DOWN => String::new(),
+                    WITHDRAWN => withdrawn,
                     _ => set,
-                }
+                };
+                (status, body)
             }
         }),
     );
@@ -607,6 +625,16 @@ async fn steered_jwks() -> SteeredJwks {
 }
 
 async fn relay_with_steered_jwks(jwks: &SteeredJwks) -> Relay {
+    // Not a minute: the test would wait for it.
+    relay_with_steered_jwks_timed(jwks, Duration::from_millis(100), Duration::from_secs(600)).await
+}
+
+/// `refetch_after` and `max_age` as the test needs them.
+async fn relay_with_steered_jwks_timed(
+    jwks: &SteeredJwks,
+    refetch_after: Duration,
+    max_age: Duration,
+) -> Relay {
     let (upstream, _) = raw_upstream(vec![ok_json(SEED)]).await;
     let mut config = config_with(
         &upstream,
@@ -622,8 +650,9 @@ async fn relay_with_steered_jwks(jwks: &SteeredJwks) -> Relay {
             ISSUER,
         ],
     );
-    // Not a minute: the test would wait for it.
-    config.access.jwt.as_mut().unwrap().refetch_after = Duration::from_millis(100);
+    let jwt = config.access.jwt.as_mut().unwrap();
+    jwt.refetch_after = refetch_after;
+    jwt.max_age = max_age;
     start(config).await
 }
 
@@ -689,6 +718,89 @@ async fn a_huge_or_empty_key_set_never_replaces_the_keys_in_hand() {
             "mode {mode}: the keys in hand still work: {body}"
         );
     }
+}
+
+/// A provider down when the relay first asks must not lock everyone out
+/// for the minute between refetches: with no keys in hand it is asked again
+/// a second later.
+#[tokio::test]
+async fn a_provider_down_at_first_is_asked_again_a_second_later() {
+    let jwks = steered_jwks().await;
+    jwks.mode.store(DOWN, Ordering::SeqCst);
+    let relay =
+        relay_with_steered_jwks_timed(&jwks, Duration::from_secs(60), Duration::from_secs(600))
+            .await;
+    let good = token(Algorithm::RS256, "rsa-1", &rsa(), json!({}));
+    assert_eq!(lookup_with(&relay, &[(ASSERTION, &good)]).await.0, 401);
+    assert_eq!(lookup_with(&relay, &[(ASSERTION, &good)]).await.0, 401);
+    assert_eq!(jwks.fetches.load(Ordering::SeqCst), 1, "not at once");
+    jwks.mode.store(SERVE, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, body) = lookup_with(&relay, &[(ASSERTION, &good)]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(jwks.fetches.load(Ordering::SeqCst), 2);
+}
+
+/// A key set is trusted for a while, not forever: once it is older than
+/// its age limit the relay fetches it again, and a key the provider
+/// withdrew is refused; while the provider is down the old set stays.
+#[tokio::test]
+async fn a_key_the_provider_withdrew_is_refused_once_the_set_is_old() {
+    let jwks = steered_jwks().await;
+    let relay = relay_with_steered_jwks_timed(
+        &jwks,
+        Duration::from_millis(100),
+        Duration::from_millis(300),
+    )
+    .await;
+    let good = token(Algorithm::RS256, "rsa-1", &rsa(), json!({}));
+    assert_eq!(lookup_with(&relay, &[(ASSERTION, &good)]).await.0, 200);
+
+    jwks.mode.store(DOWN, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (status, body) = lookup_with(&relay, &[(ASSERTION, &good)]).await;
+    assert_eq!(status, 200, "a provider down keeps the set in hand: {body}");
+    assert_eq!(
+        jwks.fetches.load(Ordering::SeqCst),
+        2,
+        "an old set is fetched again"
+    );
+
+    jwks.mode.store(WITHDRAWN, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (status, body) = lookup_with(&relay, &[(ASSERTION, &good)]).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(jwks.fetches.load(Ordering::SeqCst), 3);
+}
+
+/// An email the provider says it has not verified is only what the person
+/// typed: the audit names them by their subject instead.
+#[tokio::test]
+async fn an_unverified_email_never_names_the_actor() {
+    let (relay, _, _) = relay_with_jwt().await;
+    for verified in [json!(false), json!("false"), json!(true), json!("true")] {
+        let assertion = token(
+            Algorithm::RS256,
+            "rsa-1",
+            &rsa(),
+            json!({ "email": "boss@example.com", "email_verified": verified }),
+        );
+        assert_eq!(lookup_with(&relay, &[(ASSERTION, &assertion)]).await.0, 200);
+    }
+    let actors: Vec<Value> = relay
+        .audit_lines()
+        .iter()
+        .map(|line| line["actor"].clone())
+        .collect();
+    assert_eq!(
+        actors,
+        [
+            json!("user-123"),
+            json!("user-123"),
+            json!("boss@example.com"),
+            json!("boss@example.com")
+        ]
+    );
 }
 
 #[tokio::test]
