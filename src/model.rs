@@ -30,7 +30,7 @@ impl Envelope {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Profile {
     pub app_id: String,
     pub profile_id: String,
@@ -47,20 +47,18 @@ pub struct Profile {
 
 impl<'de> Deserialize<'de> for Profile {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer
-            .deserialize_map(Record::Profile)
-            .map(Profile::from)
+        Ok(deserializer.deserialize_map(Record::Profile)?.profile)
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CustomAttribute {
     pub key: String,
     /// A string or a number in practice.
     pub value: Loose,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AccessLevel {
     pub access_level_id: String,
     pub store: String,
@@ -95,7 +93,7 @@ impl AccessLevel {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Subscription {
     pub store: String,
     pub store_product_id: String,
@@ -113,7 +111,7 @@ pub struct Subscription {
     pub cancellation_reason: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct NonSubscription {
     pub purchase_id: Option<String>,
     pub store: String,
@@ -131,7 +129,7 @@ pub struct NonSubscription {
 /// `category`/`type`/`id` or `offer_category`/`offer_type`/`offer_id`; a body
 /// carrying both spellings does not fail as a duplicate field would with
 /// `#[serde(alias)]`: the short one wins.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Offer {
     /// `introductory`, `promotional`, `offer_code`, `win_back`, or a newer one.
     pub category: Option<String>,
@@ -284,62 +282,34 @@ enum Record {
     CustomAttribute,
 }
 
-/// The fields of one object as read.
+/// An object as read: the struct of its kind, filled; the others empty.
 #[derive(Default)]
 struct Fields {
-    /// The fields read so far, one bit each, to refuse a repeated one.
+    /// The fields read so far, one bit each, to refuse a repeated one and
+    /// to tell a missing one.
     seen: u64,
-    app_id: Option<String>,
-    profile_id: Option<String>,
-    customer_user_id: Option<String>,
-    total_revenue_usd: Option<f64>,
-    segment_hash: Option<String>,
-    timestamp: Option<i64>,
-    custom_attributes: Vec<CustomAttribute>,
-    access_levels: Vec<AccessLevel>,
-    subscriptions: Vec<Subscription>,
-    non_subscriptions: Vec<NonSubscription>,
-    access_level_id: Option<String>,
-    purchase_id: Option<String>,
-    store: Option<String>,
-    store_product_id: Option<String>,
-    store_base_plan_id: Option<String>,
-    store_transaction_id: Option<String>,
-    store_original_transaction_id: Option<String>,
-    environment: Option<String>,
-    offer: Option<Offer>,
-    starts_at: Option<Timestamp>,
-    purchased_at: Option<Timestamp>,
-    originally_purchased_at: Option<Timestamp>,
-    expires_at: Option<Timestamp>,
-    renewal_cancelled_at: Option<Timestamp>,
-    billing_issue_detected_at: Option<Timestamp>,
-    is_in_grace_period: Option<bool>,
-    cancellation_reason: Option<String>,
-    is_refund: Option<bool>,
-    is_consumable: Option<bool>,
-    category: Option<String>,
-    offer_category: Option<String>,
-    kind: Option<String>,
-    offer_type: Option<String>,
-    id: Option<String>,
-    offer_id: Option<String>,
-    key: Option<String>,
-    value: Option<Loose>,
+    profile: Profile,
+    access_level: AccessLevel,
+    subscription: Subscription,
+    non_subscription: NonSubscription,
+    offer: Offer,
+    /// `category`, `type` and `id` as Adapty's other spelling has them.
+    offer_spelled_long: Offer,
+    custom_attribute: CustomAttribute,
 }
 
 /// Where a field's value goes, and so how it is read.
 enum Place<'a> {
     /// A string, which `null` is not.
-    Text(&'a mut Option<String>),
+    Text(&'a mut String),
     OptionalText(&'a mut Option<String>),
     Time(&'a mut Option<Timestamp>),
     /// `null` means `false`.
-    Flag(&'a mut Option<bool>),
+    Flag(&'a mut bool),
     Offer(&'a mut Option<Offer>),
-    Value(&'a mut Option<Loose>),
+    Value(&'a mut Loose),
     /// A number, or a string holding one.
-    Revenue(&'a mut Option<f64>),
+    Revenue(&'a mut f64),
     Millis(&'a mut Option<i64>),
     /// A list of objects of the given kind, or `null`.
     List(Record, &'a mut dyn Items),
@@ -352,70 +322,124 @@ impl Record {
     /// had that field already.
     fn place<'a>(self, name: &str, fields: &'a mut Fields) -> Option<Place<'a>> {
         use Place::*;
-        use Record as R;
-        let purchase = matches!(self, R::AccessLevel | R::Subscription | R::NonSubscription);
-        let renewing = matches!(self, R::AccessLevel | R::Subscription);
-        let profile = self == R::Profile;
-        let offer = self == R::Offer;
-        let f = fields;
-        // Each field's bit in `Fields::seen`.
-        let (bit, place) = match name {
-            "app_id" if profile => (0, Text(&mut f.app_id)),
-            "profile_id" if profile => (1, Text(&mut f.profile_id)),
-            "customer_user_id" if profile => (2, OptionalText(&mut f.customer_user_id)),
-            "total_revenue_usd" if profile => (3, Revenue(&mut f.total_revenue_usd)),
-            "segment_hash" if profile => (4, OptionalText(&mut f.segment_hash)),
-            "timestamp" if profile => (5, Millis(&mut f.timestamp)),
-            "custom_attributes" if profile => {
-                (6, List(R::CustomAttribute, &mut f.custom_attributes))
+        // Each field's bit in `Fields::seen`; a required field has bit 0.
+        let (bit, place) = match self {
+            Record::Profile => {
+                let p = &mut fields.profile;
+                match name {
+                    "profile_id" => (0, Text(&mut p.profile_id)),
+                    "app_id" => (1, Text(&mut p.app_id)),
+                    "customer_user_id" => (2, OptionalText(&mut p.customer_user_id)),
+                    "total_revenue_usd" => (3, Revenue(&mut p.total_revenue_usd)),
+                    "segment_hash" => (4, OptionalText(&mut p.segment_hash)),
+                    "timestamp" => (5, Millis(&mut p.timestamp)),
+                    "custom_attributes" => {
+                        (6, List(Record::CustomAttribute, &mut p.custom_attributes))
+                    }
+                    "access_levels" => (7, List(Record::AccessLevel, &mut p.access_levels)),
+                    "subscriptions" => (8, List(Record::Subscription, &mut p.subscriptions)),
+                    "non_subscriptions" => {
+                        (9, List(Record::NonSubscription, &mut p.non_subscriptions))
+                    }
+                    _ => return Some(Skip),
+                }
             }
-            "access_levels" if profile => (7, List(R::AccessLevel, &mut f.access_levels)),
-            "subscriptions" if profile => (8, List(R::Subscription, &mut f.subscriptions)),
-            "non_subscriptions" if profile => {
-                (9, List(R::NonSubscription, &mut f.non_subscriptions))
+            Record::AccessLevel => {
+                let a = &mut fields.access_level;
+                match name {
+                    "access_level_id" => (0, Text(&mut a.access_level_id)),
+                    "store" => (1, Text(&mut a.store)),
+                    "store_product_id" => (2, Text(&mut a.store_product_id)),
+                    "store_base_plan_id" => (3, OptionalText(&mut a.store_base_plan_id)),
+                    "store_transaction_id" => (4, OptionalText(&mut a.store_transaction_id)),
+                    "store_original_transaction_id" => {
+                        (5, OptionalText(&mut a.store_original_transaction_id))
+                    }
+                    "offer" => (6, Offer(&mut a.offer)),
+                    "starts_at" => (7, Time(&mut a.starts_at)),
+                    "purchased_at" => (8, Time(&mut a.purchased_at)),
+                    "originally_purchased_at" => (9, Time(&mut a.originally_purchased_at)),
+                    "expires_at" => (10, Time(&mut a.expires_at)),
+                    "renewal_cancelled_at" => (11, Time(&mut a.renewal_cancelled_at)),
+                    "billing_issue_detected_at" => (12, Time(&mut a.billing_issue_detected_at)),
+                    "is_in_grace_period" => (13, Flag(&mut a.is_in_grace_period)),
+                    "cancellation_reason" => (14, OptionalText(&mut a.cancellation_reason)),
+                    "environment" => (15, OptionalText(&mut a.environment)),
+                    _ => return Some(Skip),
+                }
             }
-            "access_level_id" if self == R::AccessLevel => (10, Text(&mut f.access_level_id)),
-            "purchase_id" if self == R::NonSubscription => (11, OptionalText(&mut f.purchase_id)),
-            "store" if purchase => (12, Text(&mut f.store)),
-            "store_product_id" if purchase => (13, Text(&mut f.store_product_id)),
-            "store_base_plan_id" if purchase => (14, OptionalText(&mut f.store_base_plan_id)),
-            "store_transaction_id" if purchase => (15, OptionalText(&mut f.store_transaction_id)),
-            "store_original_transaction_id" if purchase => {
-                (16, OptionalText(&mut f.store_original_transaction_id))
+            Record::Subscription => {
+                let s = &mut fields.subscription;
+                match name {
+                    "store" => (0, Text(&mut s.store)),
+                    "store_product_id" => (1, Text(&mut s.store_product_id)),
+                    "store_base_plan_id" => (2, OptionalText(&mut s.store_base_plan_id)),
+                    "store_transaction_id" => (3, OptionalText(&mut s.store_transaction_id)),
+                    "store_original_transaction_id" => {
+                        (4, OptionalText(&mut s.store_original_transaction_id))
+                    }
+                    "offer" => (5, Offer(&mut s.offer)),
+                    "environment" => (6, OptionalText(&mut s.environment)),
+                    "purchased_at" => (7, Time(&mut s.purchased_at)),
+                    "originally_purchased_at" => (8, Time(&mut s.originally_purchased_at)),
+                    "expires_at" => (9, Time(&mut s.expires_at)),
+                    "renewal_cancelled_at" => (10, Time(&mut s.renewal_cancelled_at)),
+                    "billing_issue_detected_at" => (11, Time(&mut s.billing_issue_detected_at)),
+                    "is_in_grace_period" => (12, Flag(&mut s.is_in_grace_period)),
+                    "cancellation_reason" => (13, OptionalText(&mut s.cancellation_reason)),
+                    _ => return Some(Skip),
+                }
             }
-            "environment" if purchase => (17, OptionalText(&mut f.environment)),
-            "purchased_at" if purchase => (18, Time(&mut f.purchased_at)),
-            "starts_at" if self == R::AccessLevel => (19, Time(&mut f.starts_at)),
-            "offer" if renewing => (20, Offer(&mut f.offer)),
-            "originally_purchased_at" if renewing => (21, Time(&mut f.originally_purchased_at)),
-            "expires_at" if renewing => (22, Time(&mut f.expires_at)),
-            "renewal_cancelled_at" if renewing => (23, Time(&mut f.renewal_cancelled_at)),
-            "billing_issue_detected_at" if renewing => (24, Time(&mut f.billing_issue_detected_at)),
-            "is_in_grace_period" if renewing => (25, Flag(&mut f.is_in_grace_period)),
-            "cancellation_reason" if renewing => (26, OptionalText(&mut f.cancellation_reason)),
-            "is_refund" if self == R::NonSubscription => (27, Flag(&mut f.is_refund)),
-            "is_consumable" if self == R::NonSubscription => (28, Flag(&mut f.is_consumable)),
-            "category" if offer => (29, OptionalText(&mut f.category)),
-            "offer_category" if offer => (30, OptionalText(&mut f.offer_category)),
-            "type" if offer => (31, OptionalText(&mut f.kind)),
-            "offer_type" if offer => (32, OptionalText(&mut f.offer_type)),
-            "id" if offer => (33, OptionalText(&mut f.id)),
-            "offer_id" if offer => (34, OptionalText(&mut f.offer_id)),
-            "key" if self == R::CustomAttribute => (35, Text(&mut f.key)),
-            "value" if self == R::CustomAttribute => (36, Value(&mut f.value)),
-            _ => return Some(Skip),
+            Record::NonSubscription => {
+                let n = &mut fields.non_subscription;
+                match name {
+                    "purchase_id" => (0, OptionalText(&mut n.purchase_id)),
+                    "store" => (1, Text(&mut n.store)),
+                    "store_product_id" => (2, Text(&mut n.store_product_id)),
+                    "store_base_plan_id" => (3, OptionalText(&mut n.store_base_plan_id)),
+                    "store_transaction_id" => (4, OptionalText(&mut n.store_transaction_id)),
+                    "store_original_transaction_id" => {
+                        (5, OptionalText(&mut n.store_original_transaction_id))
+                    }
+                    "purchased_at" => (6, Time(&mut n.purchased_at)),
+                    "environment" => (7, OptionalText(&mut n.environment)),
+                    "is_refund" => (8, Flag(&mut n.is_refund)),
+                    "is_consumable" => (9, Flag(&mut n.is_consumable)),
+                    _ => return Some(Skip),
+                }
+            }
+            Record::Offer => {
+                let (short, long) = (&mut fields.offer, &mut fields.offer_spelled_long);
+                match name {
+                    "category" => (0, OptionalText(&mut short.category)),
+                    "offer_category" => (1, OptionalText(&mut long.category)),
+                    "type" => (2, OptionalText(&mut short.offer_type)),
+                    "offer_type" => (3, OptionalText(&mut long.offer_type)),
+                    "id" => (4, OptionalText(&mut short.id)),
+                    "offer_id" => (5, OptionalText(&mut long.id)),
+                    _ => return Some(Skip),
+                }
+            }
+            Record::CustomAttribute => {
+                let c = &mut fields.custom_attribute;
+                match name {
+                    "key" => (0, Text(&mut c.key)),
+                    "value" => (1, Value(&mut c.value)),
+                    _ => return Some(Skip),
+                }
+            }
         };
-        let repeated = f.seen & 1 << bit != 0;
-        f.seen |= 1 << bit;
+        let repeated = fields.seen & 1 << bit != 0;
+        fields.seen |= 1 << bit;
         (!repeated).then_some(place)
     }
 
-    /// The field an object of this kind cannot do without.
-    fn required(self, fields: &Fields) -> Option<&'static str> {
+    /// The field an object of this kind cannot do without (its bit 0).
+    fn required(self) -> Option<&'static str> {
         match self {
-            Record::Profile if fields.profile_id.is_none() => Some("profile_id"),
-            Record::AccessLevel if fields.access_level_id.is_none() => Some("access_level_id"),
-            Record::CustomAttribute if fields.key.is_none() => Some("key"),
+            Record::Profile => Some("profile_id"),
+            Record::AccessLevel => Some("access_level_id"),
+            Record::CustomAttribute => Some("key"),
             _ => None,
         }
     }
@@ -440,16 +464,14 @@ impl<'de> Visitor<'de> for Record {
             fields: &mut fields,
         })? {
             match place {
-                Place::Text(slot) => *slot = Some(map.next_value()?),
+                Place::Text(slot) => *slot = map.next_value()?,
                 Place::OptionalText(slot) => *slot = map.next_value()?,
                 Place::Time(slot) => *slot = map.next_value()?,
-                Place::Flag(slot) => {
-                    *slot = Some(map.next_value::<Option<bool>>()?.unwrap_or_default())
-                }
+                Place::Flag(slot) => *slot = map.next_value::<Option<bool>>()?.unwrap_or_default(),
                 Place::Offer(slot) => *slot = map.next_value()?,
-                Place::Value(slot) => *slot = Some(map.next_value()?),
+                Place::Value(slot) => *slot = map.next_value()?,
                 Place::Revenue(slot) => {
-                    *slot = Some(revenue(map.next_value()?).map_err(de::Error::custom)?)
+                    *slot = revenue(map.next_value()?).map_err(de::Error::custom)?
                 }
                 Place::Millis(slot) => *slot = map.next_value()?,
                 Place::List(record, items) => map.next_value_seed(List { record, items })?,
@@ -458,9 +480,9 @@ impl<'de> Visitor<'de> for Record {
                 }
             }
         }
-        match self.required(&fields) {
-            Some(name) => Err(de::Error::missing_field(name)),
-            None => Ok(fields),
+        match self.required() {
+            Some(name) if fields.seen & 1 == 0 => Err(de::Error::missing_field(name)),
+            _ => Ok(fields),
         }
     }
 }
@@ -538,100 +560,37 @@ impl<'de> Visitor<'de> for List<'_> {
     }
 }
 
-impl From<Fields> for Profile {
-    fn from(f: Fields) -> Self {
-        Profile {
-            app_id: f.app_id.unwrap_or_default(),
-            profile_id: f.profile_id.unwrap_or_default(),
-            customer_user_id: f.customer_user_id,
-            total_revenue_usd: f.total_revenue_usd.unwrap_or_default(),
-            segment_hash: f.segment_hash,
-            timestamp: f.timestamp,
-            custom_attributes: f.custom_attributes,
-            access_levels: f.access_levels,
-            subscriptions: f.subscriptions,
-            non_subscriptions: f.non_subscriptions,
-        }
-    }
-}
-
 impl From<Fields> for AccessLevel {
-    fn from(f: Fields) -> Self {
-        AccessLevel {
-            access_level_id: f.access_level_id.unwrap_or_default(),
-            store: f.store.unwrap_or_default(),
-            store_product_id: f.store_product_id.unwrap_or_default(),
-            store_base_plan_id: f.store_base_plan_id,
-            store_transaction_id: f.store_transaction_id,
-            store_original_transaction_id: f.store_original_transaction_id,
-            offer: f.offer,
-            starts_at: f.starts_at,
-            purchased_at: f.purchased_at,
-            originally_purchased_at: f.originally_purchased_at,
-            expires_at: f.expires_at,
-            renewal_cancelled_at: f.renewal_cancelled_at,
-            billing_issue_detected_at: f.billing_issue_detected_at,
-            is_in_grace_period: f.is_in_grace_period.unwrap_or_default(),
-            cancellation_reason: f.cancellation_reason,
-            environment: f.environment,
-            linked_environment: None,
-        }
+    fn from(fields: Fields) -> Self {
+        fields.access_level
     }
 }
 
 impl From<Fields> for Subscription {
-    fn from(f: Fields) -> Self {
-        Subscription {
-            store: f.store.unwrap_or_default(),
-            store_product_id: f.store_product_id.unwrap_or_default(),
-            store_base_plan_id: f.store_base_plan_id,
-            store_transaction_id: f.store_transaction_id,
-            store_original_transaction_id: f.store_original_transaction_id,
-            offer: f.offer,
-            environment: f.environment,
-            purchased_at: f.purchased_at,
-            originally_purchased_at: f.originally_purchased_at,
-            expires_at: f.expires_at,
-            renewal_cancelled_at: f.renewal_cancelled_at,
-            billing_issue_detected_at: f.billing_issue_detected_at,
-            is_in_grace_period: f.is_in_grace_period.unwrap_or_default(),
-            cancellation_reason: f.cancellation_reason,
-        }
+    fn from(fields: Fields) -> Self {
+        fields.subscription
     }
 }
 
 impl From<Fields> for NonSubscription {
-    fn from(f: Fields) -> Self {
-        NonSubscription {
-            purchase_id: f.purchase_id,
-            store: f.store.unwrap_or_default(),
-            store_product_id: f.store_product_id.unwrap_or_default(),
-            store_base_plan_id: f.store_base_plan_id,
-            store_transaction_id: f.store_transaction_id,
-            store_original_transaction_id: f.store_original_transaction_id,
-            purchased_at: f.purchased_at,
-            environment: f.environment,
-            is_refund: f.is_refund.unwrap_or_default(),
-            is_consumable: f.is_consumable.unwrap_or_default(),
-        }
-    }
-}
-
-impl From<Fields> for Offer {
-    fn from(f: Fields) -> Self {
-        Offer {
-            category: f.category.or(f.offer_category),
-            offer_type: f.kind.or(f.offer_type),
-            id: f.id.or(f.offer_id),
-        }
+    fn from(fields: Fields) -> Self {
+        fields.non_subscription
     }
 }
 
 impl From<Fields> for CustomAttribute {
-    fn from(f: Fields) -> Self {
-        CustomAttribute {
-            key: f.key.unwrap_or_default(),
-            value: f.value.unwrap_or_default(),
+    fn from(fields: Fields) -> Self {
+        fields.custom_attribute
+    }
+}
+
+impl From<Fields> for Offer {
+    fn from(fields: Fields) -> Self {
+        let (short, long) = (fields.offer, fields.offer_spelled_long);
+        Offer {
+            category: short.category.or(long.category),
+            offer_type: short.offer_type.or(long.offer_type),
+            id: short.id.or(long.id),
         }
     }
 }
