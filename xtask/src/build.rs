@@ -20,29 +20,86 @@ pub fn panel(tools: &PanelTools) -> Result<PathBuf> {
             .env_remove("CARGO_PKG_NAME"),
     )?;
     let dist = root().join("dist");
-    minify_js(&dist, &tools.terser)?;
+    rewrite(&dist, "wasm", |wasm| optimize_wasm(wasm, &tools.binaryen))?;
+    rewrite(&dist, "js", |js| {
+        // Trunk's minifier cannot parse wasm-bindgen's JavaScript.
+        status(
+            Command::new(&tools.terser)
+                .arg(js)
+                .args(["--module", "--compress", "--mangle", "--output"])
+                .arg(js),
+        )
+    })?;
     precompress(&dist)?;
     Ok(dist)
 }
 
-/// Minifies wasm-bindgen's JavaScript with terser (Trunk's minifier cannot
-/// parse it), and updates its subresource-integrity hash in `index.html`,
-/// which Trunk computed for the file as it was.
-fn minify_js(dist: &Path, terser: &Path) -> Result {
+/// Exports no code of the panel calls: wasm-streams' adapters between Rust
+/// streams and the browser's, which Leptos links for server functions (the
+/// panel has none). As exports they would stay, with all they reach:
+/// 1.3 KB brotli. wasm-bindgen's JavaScript keeps classes for them that
+/// nothing constructs; they only touch the wasm when used.
+const UNUSED_EXPORTS: &str = "intounderlying";
+
+/// Drops the unused exports (binaryen's `wasm-metadce`, with every other
+/// export a root), then optimizes the wasm with `wasm-opt` (index.html
+/// turns Trunk's own run off, so this is the one place for its options).
+/// `-O2` came out smaller after brotli than `-Oz` or `-Os` (docs/performance.md).
+fn optimize_wasm(wasm: &Path, binaryen: &Path) -> Result {
+    let bytes = std::fs::read(wasm).map_err(|error| error.to_string())?;
+    let mut roots = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
+        if let Ok(wasmparser::Payload::ExportSection(exports)) = payload {
+            for export in exports {
+                let name = export.map_err(|error| error.to_string())?.name;
+                if !name.contains(UNUSED_EXPORTS) {
+                    roots.push(serde_json::json!({"name": name, "root": true, "export": name}));
+                }
+            }
+        }
+    }
+    let graph = root().join("target").join("wasm-metadce-graph.json");
+    std::fs::write(&graph, serde_json::Value::Array(roots).to_string())
+        .map_err(|error| error.to_string())?;
+    // It lists what it removed on standard output: not worth reading.
+    let removed = Command::new(binaryen.join("wasm-metadce"))
+        .arg(wasm)
+        .arg("--graph-file")
+        .arg(&graph)
+        .args(["--enable-reference-types", "--output"])
+        .arg(wasm)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .map_err(|error| format!("cannot run wasm-metadce: {error}"))?;
+    if !removed.success() {
+        return Err(format!("wasm-metadce failed ({removed})"));
+    }
+    status(
+        Command::new(binaryen.join("wasm-opt"))
+            .arg(wasm)
+            .args([
+                "-O2",
+                "--enable-reference-types",
+                "--strip-producers",
+                "--output",
+            ])
+            .arg(wasm),
+    )
+}
+
+/// Rewrites each built file with this extension in place, and updates its
+/// subresource-integrity hash in `index.html`, which Trunk computed for the
+/// file as it was.
+fn rewrite(dist: &Path, extension: &str, rewrite_file: impl Fn(&Path) -> Result) -> Result {
     let index_path = dist.join("index.html");
     let mut index = std::fs::read_to_string(&index_path)
         .map_err(|error| format!("cannot read {}: {error}", index_path.display()))?;
     for path in built_files(dist)? {
-        if path.extension().is_none_or(|ext| ext != "js") {
+        if path.extension().is_none_or(|ext| ext != extension) {
             continue;
         }
         let before = std::fs::read(&path).map_err(|error| error.to_string())?;
-        status(
-            Command::new(terser)
-                .arg(&path)
-                .args(["--module", "--compress", "--mangle", "--output"])
-                .arg(&path),
-        )?;
+        rewrite_file(&path)?;
         let after = std::fs::read(&path).map_err(|error| error.to_string())?;
         let (old, new) = (integrity(&before), integrity(&after));
         if !index.contains(&old) {

@@ -20,10 +20,12 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const OHA_VERSION: &str = "1.16.0";
 
 /// A PATH on which Trunk finds exactly the tools installed here, and the
-/// JavaScript minifier run after it.
+/// binaryen and JavaScript minifier run after it.
 pub struct PanelTools {
     pub path: OsString,
     pub terser: PathBuf,
+    /// npm's `.bin`: `wasm-opt` and `wasm-metadce` of binaryen.
+    pub binaryen: PathBuf,
 }
 
 pub struct Browser {
@@ -39,15 +41,15 @@ pub fn panel_tools() -> Result<PanelTools> {
     wasm_bindgen(&cargo_bin)?;
     let npm_bin = wasm_opt()?;
     let terser = terser()?;
-    let path = std::env::join_paths(
-        [npm_bin, cargo_bin]
-            .into_iter()
-            .chain(std::env::split_paths(
-                &std::env::var_os("PATH").unwrap_or_default(),
-            )),
-    )
+    let path = std::env::join_paths([npm_bin.clone(), cargo_bin].into_iter().chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
     .map_err(|error| format!("cannot build PATH: {error}"))?;
-    Ok(PanelTools { path, terser })
+    Ok(PanelTools {
+        path,
+        terser,
+        binaryen: npm_bin,
+    })
 }
 
 fn cargo_bin_dir() -> PathBuf {
