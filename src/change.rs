@@ -366,6 +366,7 @@ pub fn read_answer(
         ErrorCode::Unauthenticated => Failure::SignInExpired,
         ErrorCode::InternalError
         | ErrorCode::InvalidRequest
+        | ErrorCode::UnknownApp
         | ErrorCode::Forbidden
         | ErrorCode::NotFound
         | ErrorCode::MethodNotAllowed
