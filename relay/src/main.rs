@@ -88,17 +88,23 @@ async fn main() -> ExitCode {
             }
         }
     }
-    tracing::info!(%url, "relay listening");
-
     let limits = config.limits.clone();
     let (app, reloadable) = match relay::routes::app_reloadable(config, axum::Router::new()) {
         Ok(app) => app,
         Err(error) => return fail(&format!("cannot open the audit log: {error}")),
     };
+    // Listening for SIGHUP before saying the relay listens: a hang-up sent
+    // as soon as it is up reloads rather than ends it.
     #[cfg(unix)]
-    tokio::spawn(reload_on_hangup(reloadable));
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(hangups) => {
+            tokio::spawn(reload_on_hangup(hangups, reloadable));
+        }
+        Err(error) => tracing::warn!(%error, "cannot listen for SIGHUP: reloading needs a restart"),
+    }
     #[cfg(not(unix))]
     drop(reloadable);
+    tracing::info!(%url, "relay listening");
     relay::server::serve(listener, app, &limits, shutdown_signal()).await;
     ExitCode::SUCCESS
 }
@@ -121,15 +127,7 @@ fn demo_config(args: Args, main: &StandIn, kids: &StandIn) -> Result<Config, Con
 /// `SIGHUP`: each reloadable part reads its configuration again, for as
 /// long as the relay runs.
 #[cfg(unix)]
-async fn reload_on_hangup(reloadable: Reloadable) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut hangups = match signal(SignalKind::hangup()) {
-        Ok(hangups) => hangups,
-        Err(error) => {
-            tracing::warn!(%error, "cannot listen for SIGHUP: reloading needs a restart");
-            return;
-        }
-    };
+async fn reload_on_hangup(mut hangups: tokio::signal::unix::Signal, reloadable: Reloadable) {
     while hangups.recv().await.is_some() {
         reload(&reloadable);
     }
