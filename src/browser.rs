@@ -19,6 +19,7 @@ pub fn lookup_in_url() -> Option<Lookup> {
     let search = window().location().search().ok()?;
     let params = UrlSearchParams::new_with_str(&search).ok()?;
     Lookup::from_url(
+        params.get(protocol::param::APP),
         params.get(IdKind::CustomerUserId.param()),
         params.get(IdKind::ProfileId.param()),
     )
@@ -29,6 +30,9 @@ pub fn push_url(lookup: &Lookup) {
     let Ok(params) = UrlSearchParams::new() else {
         return;
     };
+    if !lookup.app.is_empty() {
+        params.append(protocol::param::APP, &lookup.app);
+    }
     params.append(lookup.kind.param(), &lookup.id);
     let url = format!("?{}", String::from(params.to_string()));
     if window().location().search().ok().as_deref() != Some(url.as_str()) {

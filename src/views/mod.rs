@@ -14,7 +14,7 @@ use crate::browser;
 use crate::error::LookupError;
 use crate::handoff;
 use crate::lookup::{remember, IdKind, Lookup};
-use crate::transport::{fetch_profile, fetch_session, Fetched};
+use crate::transport::{fetch_profile, fetch_session, Fetched, Session};
 use change::Desk;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -39,6 +39,8 @@ pub fn App() -> impl IntoView {
     let from_url = browser::lookup_in_url();
     let kind = RwSignal::new(from_url.as_ref().map_or(IdKind::CustomerUserId, |l| l.kind));
     let text = RwSignal::new(from_url.as_ref().map(|l| l.id.clone()).unwrap_or_default());
+    // The app picked; empty when the relay serves one.
+    let app = RwSignal::new(String::new());
     let outcome = RwSignal::new(Outcome::Idle);
     let recent = RwSignal::new(browser::recent_lookups());
     // Read when a profile arrives, so every "in 3 days" on screen is
@@ -47,28 +49,21 @@ pub fn App() -> impl IntoView {
 
     // The operator's "Open in Adapty" link template; empty when there is none.
     let dashboard = RwSignal::new(String::new());
-    // Access changes: whether this person may.
-    let desk = Desk {
-        allowed: RwSignal::new(false),
-        clock,
-    };
+    // The apps, and where this person may change access.
+    let session = RwSignal::new(Session::default());
+    let desk = Desk { clock };
     // The last change made, named above the profile it changed.
     let notice = RwSignal::new(String::new());
-    spawn_local(async move {
-        let session = fetch_session().await;
-        if let Some(link) = session.dashboard_profile_url {
-            dashboard.set(link);
-        }
-        desk.allowed.set(session.can_change_access);
-    });
 
     // The SSO session ended: said above whatever is on screen, which stays.
     let signed_out = RwSignal::new(false);
 
-    let run = move |lookup: Lookup| {
+    let run = move |mut lookup: Lookup| {
         let ticket = NEWEST_LOOKUP.fetch_add(1, Ordering::Relaxed) + 1;
         let shown = outcome.get_untracked();
         notice.set(String::new());
+        lookup.app = session.with_untracked(|s| s.app_for(&lookup.app));
+        app.set(lookup.app.clone());
         kind.set(lookup.kind);
         text.set(lookup.id.clone());
         // Until a profile names the tab again.
@@ -85,7 +80,8 @@ pub fn App() -> impl IntoView {
                 return;
             }
             match result {
-                Ok(fetched) => {
+                Ok(mut fetched) => {
+                    fetched.app = session.with_untracked(|s| s.app(&lookup.app));
                     signed_out.set(false);
                     recent.update(|list| *list = remember(list, &lookup));
                     browser::store_recent_lookups(&recent.get_untracked());
@@ -117,7 +113,10 @@ pub fn App() -> impl IntoView {
     };
     let submit = move || {
         if let Some(lookup) = Lookup::from_input(kind.get_untracked(), &text.get_untracked()) {
-            open(lookup);
+            open(Lookup {
+                app: app.get_untracked(),
+                ..lookup
+            });
         }
     };
     let retry = move || {
@@ -149,9 +148,18 @@ pub fn App() -> impl IntoView {
             browser::focus("lookup-id");
         }
     });
-    if let Some(lookup) = from_url {
-        run(lookup);
-    }
+    // The session first: a link's lookup needs to know the apps.
+    spawn_local(async move {
+        let found = fetch_session().await;
+        if let Some(link) = &found.dashboard_profile_url {
+            dashboard.set(link.clone());
+        }
+        app.set(found.app_for(""));
+        session.set(found);
+        if let Some(lookup) = from_url {
+            run(lookup);
+        }
+    });
     request_animation_frame(|| browser::mark("panel:ready"));
     let busy = move || outcome.with(|o| matches!(o, Outcome::Loading(_)));
 
@@ -175,7 +183,7 @@ pub fn App() -> impl IntoView {
             </label>
         </header>
         <main id="main">
-            <search::LookupForm kind=kind text=text busy=busy on_submit=submit recent=recent on_pick=open />
+            <search::LookupForm app=app session=session kind=kind text=text busy=busy on_submit=submit recent=recent on_pick=open />
             <section id="sign-in-expired" class="signed-out" role="alert" aria-labelledby="sign-in-title"
                 hidden=move || !signed_out.get()>
                 <h2 id="sign-in-title">{LookupError::SignInExpired.title()}</h2>

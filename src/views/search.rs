@@ -1,11 +1,14 @@
-//! The lookup form: which kind of ID, the ID, a button, and this tab's
-//! recent lookups for a quick return.
+//! The lookup form: which app (when the relay serves several), which kind
+//! of ID, the ID, a button, and this tab's recent lookups for a quick return.
 
 use crate::lookup::{IdKind, Lookup};
+use crate::transport::Session;
 use leptos::prelude::*;
 
 #[component]
 pub fn LookupForm(
+    app: RwSignal<String>,
+    session: RwSignal<Session>,
     kind: RwSignal<IdKind>,
     text: RwSignal<String>,
     busy: impl Fn() -> bool + Copy + Send + Sync + 'static,
@@ -37,6 +40,15 @@ pub fn LookupForm(
                 on_submit();
             }
         >
+            <label class="app-pick" hidden=move || session.with(|s| s.apps.len() < 2)>
+                "App "
+                <select id="lookup-app" prop:value=move || app.get()
+                    on:change=move |event| app.set(event_target_value(&event))>
+                    {move || session.with(|s| s.apps.iter().map(|choice| view! {
+                        <option value=choice.id.clone() selected=app.get_untracked() == choice.id>{choice.name.clone()}</option>
+                    }).collect_view())}
+                </select>
+            </label>
             <fieldset class="kinds">
                 <legend>"Find the customer by"</legend>
                 {kind_choice(IdKind::CustomerUserId, "Customer user ID")}
@@ -73,7 +85,12 @@ pub fn LookupForm(
                     .into_iter()
                     .map(|lookup| {
                         let title = format!("Look up {} {}", lookup.kind.label(), lookup.id);
-                        let label = lookup.id.clone();
+                        // The app's ID before the customer's, when there are several.
+                        let label = if lookup.app.is_empty() {
+                            lookup.id.clone()
+                        } else {
+                            format!("{}: {}", lookup.app, lookup.id)
+                        };
                         view! {
                             <button type="button" class="link" title=title on:click=move |_| on_pick(lookup.clone())>
                                 {label}
