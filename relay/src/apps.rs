@@ -175,7 +175,9 @@ pub struct App {
     pub id: String,
     pub name: String,
     pub upstream: Upstream,
-    pub limits: RateLimits,
+    /// Kept across reloads while the app's quotas stay the same.
+    pub limits: Arc<RateLimits>,
+    quotas: (NonZeroU32, NonZeroU32),
     /// `None` when access changes are off.
     pub changes: Option<ChangesConfig>,
 }
@@ -246,7 +248,7 @@ impl Apps {
             metrics,
             budget,
         };
-        let set = apps.build(&config.apps);
+        let set = apps.build(&config.apps, &AppSet { apps: Vec::new() });
         apps.current = RwLock::new(Arc::new(set));
         apps
     }
@@ -269,7 +271,7 @@ impl Apps {
         };
         match read_file(file, &self.template) {
             Ok(configs) => {
-                let set = self.build(&configs);
+                let set = self.build(&configs, &self.current());
                 let ids: Vec<&str> = configs.iter().map(|app| app.id.as_str()).collect();
                 tracing::info!(apps = ?ids, "SIGHUP: apps file reloaded");
                 *self
@@ -283,7 +285,9 @@ impl Apps {
         }
     }
 
-    fn build(&self, configs: &[AppConfig]) -> AppSet {
+    /// The apps of `configs`; an app of `running` with the same ID and
+    /// quotas keeps its rate limits, so a reload gives no one a fresh allowance.
+    fn build(&self, configs: &[AppConfig], running: &AppSet) -> AppSet {
         let apps = configs
             .iter()
             .map(|app| {
@@ -302,11 +306,18 @@ impl Apps {
                     timeout: self.upstream.timeout,
                     max_body_bytes: self.upstream.max_body_bytes,
                 };
+                let quotas = (app.per_person_per_minute, app.global_per_minute);
+                let kept = running
+                    .iter()
+                    .find(|old| old.id == app.id && old.quotas == quotas)
+                    .map(|old| old.limits.clone());
                 Arc::new(App {
                     id: app.id.clone(),
                     name: app.name.clone(),
                     upstream: Upstream::new(upstream, self.metrics.clone(), self.budget.clone()),
-                    limits: RateLimits::new(&limits, changes.as_ref()),
+                    limits: kept
+                        .unwrap_or_else(|| Arc::new(RateLimits::new(&limits, changes.as_ref()))),
+                    quotas,
                     changes,
                 })
             })
@@ -452,6 +463,42 @@ mod tests {
             assert!(error.contains("apps.toml"), "{error}");
             assert!(!error.contains("secret_live_main_abc"), "{error}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_reload_keeps_the_allowances_spent_unless_the_limits_change() {
+        let file = folder(
+            "[[app]]\nid = \"main\"\nname = \"M\"\napi_key_file = \"main.key\"\nrate_limit_per_minute = 1\n",
+        );
+        let args = <crate::config::Args as clap::Parser>::try_parse_from([
+            "relay".as_ref(),
+            "--apps-file".as_ref(),
+            file.as_os_str(),
+        ])
+        .unwrap();
+        let config = args
+            .into_config_with("https://api.adapty.io", ApiKey::new("k").unwrap())
+            .unwrap();
+        let apps = Apps::new(
+            &config,
+            Arc::new(Metrics::default()),
+            Budget::new(std::num::NonZeroUsize::new(1 << 20).unwrap()),
+        );
+        let ann = crate::identity::Actor("ann@example.com".into());
+        let check = || apps.current().pick(None).unwrap().limits.check(&ann);
+        assert!(check().is_ok());
+        assert!(check().is_err(), "one a minute");
+        apps.reload();
+        assert!(check().is_err(), "a reload is no fresh allowance");
+        std::fs::write(
+            &file,
+            std::fs::read_to_string(&file)
+                .unwrap()
+                .replace("= 1", "= 2"),
+        )
+        .unwrap();
+        apps.reload();
+        assert!(check().is_ok(), "new limits, counted afresh");
     }
 
     #[test]
