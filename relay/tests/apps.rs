@@ -512,3 +512,83 @@ async fn sighup_rotates_a_key_and_adds_an_app_and_a_bad_file_is_kept_out() {
     }
     assert!(!log.contains("OLD_revoked"), "{log}");
 }
+
+/// A lookup that started before a reload finishes with the app it started
+/// with: its retry still carries the old key; the next lookup, the new one.
+#[tokio::test]
+async fn a_lookup_in_flight_during_a_reload_keeps_its_apps_key() {
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let arrived = Arc::new(tokio::sync::Notify::new());
+    let release = Arc::new(tokio::sync::Notify::new());
+    let upstream = {
+        let (seen, arrived, release) = (seen.clone(), arrived.clone(), release.clone());
+        axum::Router::new().route(
+            "/api/v2/server-side-api/profile/",
+            axum::routing::get(move |headers: axum::http::HeaderMap| {
+                let (seen, arrived, release) = (seen.clone(), arrived.clone(), release.clone());
+                async move {
+                    let key = headers["authorization"].to_str().unwrap().to_owned();
+                    let first = {
+                        let mut seen = seen.lock().unwrap();
+                        seen.push(key);
+                        seen.len() == 1
+                    };
+                    if first {
+                        // Held until the test has reloaded, then a transient failure.
+                        arrived.notify_one();
+                        release.notified().await;
+                        return (
+                            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                            [("content-type", "application/json")],
+                            "{}",
+                        );
+                    }
+                    (
+                        axum::http::StatusCode::OK,
+                        [("content-type", "application/json")],
+                        SEED,
+                    )
+                }
+            }),
+        )
+    };
+    let upstream = serve(upstream).await;
+    let dir = folder();
+    std::fs::write(dir.join("main.key"), "secret_live_old").unwrap();
+    let file = dir.join("apps.toml");
+    std::fs::write(
+        &file,
+        "[[app]]\nid = \"main\"\nname = \"Main app\"\napi_key_file = \"main.key\"\n",
+    )
+    .unwrap();
+    let file = file.display().to_string();
+    let mut config = config_with(&upstream, "secret_live_never_used", &["--apps-file", &file]);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    config.listen = listener.local_addr().unwrap();
+    let url = format!("http://{}", config.listen);
+    let limits = config.limits.clone();
+    let (app, reloadable) = relay::routes::app_reloadable(config, axum::Router::new()).unwrap();
+    tokio::spawn(async move {
+        relay::server::serve(listener, app, &limits, std::future::pending()).await
+    });
+
+    let in_flight = tokio::spawn(get_json(
+        format!("{url}/api/profile?customer_user_id=u").leak(),
+    ));
+    arrived.notified().await;
+    std::fs::write(dir.join("main.key"), "secret_live_new").unwrap();
+    reloadable.apps.reload();
+    release.notify_one();
+    let (status, _, body) = in_flight.await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    let (status, _, _) = get_json(&format!("{url}/api/profile?customer_user_id=u")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "Api-Key secret_live_old",
+            "Api-Key secret_live_old",
+            "Api-Key secret_live_new"
+        ]
+    );
+}
