@@ -42,10 +42,13 @@ pub fn LookupForm(
         >
             <label class="app-pick" hidden=move || session.with(|s| s.apps.len() < 2)>
                 "App "
-                <select id="lookup-app" prop:value=move || app.get()
-                    on:change=move |event| app.set(event_target_value(&event))>
-                    {move || session.with(|s| s.apps.iter().map(|choice| view! {
-                        <option value=choice.id.clone() selected=app.get_untracked() == choice.id>{choice.name.clone()}</option>
+                <select id="lookup-app" on:change=move |event| app.set(event_target_value(&event))>
+                    // Selected by the option itself: the options may come after the app.
+                    {move || session.with(|s| s.apps.iter().map(|choice| {
+                        let id = choice.id.clone();
+                        view! {
+                            <option value=id.clone() prop:selected=move || app.with(|app| *app == id)>{choice.name.clone()}</option>
+                        }
                     }).collect_view())}
                 </select>
             </label>
