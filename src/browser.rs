@@ -182,6 +182,31 @@ pub fn add_options(element_id: &str, values: &[&str]) {
     }
 }
 
+/// Adds an `<option>` of each app to the `<select>`, its name shown.
+pub fn add_apps(element_id: &str, apps: &[crate::transport::App]) {
+    let (Some(list), Some(document)) = (element(element_id), window().document()) else {
+        return;
+    };
+    for app in apps {
+        if let Ok(option) = document.create_element("option") {
+            let _ = option.set_attribute("value", &app.id);
+            option.set_text_content(Some(&app.name));
+            let _ = list.append_child(&option);
+        }
+    }
+}
+
+/// Sets the `value` of the form field with this ID.
+pub fn set_value(element_id: &str, value: &str) {
+    if let Some(element) = element(element_id) {
+        let _ = js_sys::Reflect::set(
+            &element,
+            &JsValue::from_str("value"),
+            &JsValue::from_str(value),
+        );
+    }
+}
+
 /// The ID of the button that submitted a form (a `submit` event's `submitter`).
 pub fn submitter_id(event: &web_sys::Event) -> String {
     js_sys::Reflect::get(event, &JsValue::from_str("submitter"))

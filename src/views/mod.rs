@@ -39,8 +39,6 @@ pub fn App() -> impl IntoView {
     let from_url = browser::lookup_in_url();
     let kind = RwSignal::new(from_url.as_ref().map_or(IdKind::CustomerUserId, |l| l.kind));
     let text = RwSignal::new(from_url.as_ref().map(|l| l.id.clone()).unwrap_or_default());
-    // The app picked; empty when the relay serves one.
-    let app = RwSignal::new(String::new());
     let outcome = RwSignal::new(Outcome::Idle);
     let recent = RwSignal::new(browser::recent_lookups());
     // Read when a profile arrives, so every "in 3 days" on screen is
@@ -63,7 +61,7 @@ pub fn App() -> impl IntoView {
         let shown = outcome.get_untracked();
         notice.set(String::new());
         lookup.app = session.with_untracked(|s| s.app_for(&lookup.app));
-        app.set(lookup.app.clone());
+        browser::set_value(search::APP_PICKER, &lookup.app);
         kind.set(lookup.kind);
         text.set(lookup.id.clone());
         // Until a profile names the tab again.
@@ -114,7 +112,7 @@ pub fn App() -> impl IntoView {
     let submit = move || {
         if let Some(lookup) = Lookup::from_input(kind.get_untracked(), &text.get_untracked()) {
             open(Lookup {
-                app: app.get_untracked(),
+                app: browser::field_value(search::APP_PICKER),
                 ..lookup
             });
         }
@@ -154,7 +152,9 @@ pub fn App() -> impl IntoView {
         if let Some(link) = &found.dashboard_profile_url {
             dashboard.set(link.clone());
         }
-        app.set(found.app_for(""));
+        // The picker only when there is a choice.
+        browser::add_apps(search::APP_PICKER, &found.apps);
+        browser::set_hidden("app-pick", found.apps.len() < 2);
         session.set(found);
         if let Some(lookup) = from_url {
             run(lookup);
@@ -183,7 +183,7 @@ pub fn App() -> impl IntoView {
             </label>
         </header>
         <main id="main">
-            <search::LookupForm app=app session=session kind=kind text=text busy=busy on_submit=submit recent=recent on_pick=open />
+            <search::LookupForm kind=kind text=text busy=busy on_submit=submit recent=recent on_pick=open />
             <section id="sign-in-expired" class="signed-out" role="alert" aria-labelledby="sign-in-title"
                 hidden=move || !signed_out.get()>
                 <h2 id="sign-in-title">{LookupError::SignInExpired.title()}</h2>

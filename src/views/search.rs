@@ -2,13 +2,13 @@
 //! of ID, the ID, a button, and this tab's recent lookups for a quick return.
 
 use crate::lookup::{IdKind, Lookup};
-use crate::transport::Session;
 use leptos::prelude::*;
+
+/// The app picker's element ID: its value is the app a lookup asks.
+pub const APP_PICKER: &str = "lookup-app";
 
 #[component]
 pub fn LookupForm(
-    app: RwSignal<String>,
-    session: RwSignal<Session>,
     kind: RwSignal<IdKind>,
     text: RwSignal<String>,
     busy: impl Fn() -> bool + Copy + Send + Sync + 'static,
@@ -40,18 +40,8 @@ pub fn LookupForm(
                 on_submit();
             }
         >
-            <label class="app-pick" hidden=move || session.with(|s| s.apps.len() < 2)>
-                "App "
-                <select id="lookup-app" on:change=move |event| app.set(event_target_value(&event))>
-                    // Selected by the option itself: the options may come after the app.
-                    {move || session.with(|s| s.apps.iter().map(|choice| {
-                        let id = choice.id.clone();
-                        view! {
-                            <option value=id.clone() prop:selected=move || app.with(|app| *app == id)>{choice.name.clone()}</option>
-                        }
-                    }).collect_view())}
-                </select>
-            </label>
+            // Filled, and shown when there are several apps, once the session is known.
+            <label id="app-pick" class="app-pick" hidden>"App " <select id=APP_PICKER></select></label>
             <fieldset class="kinds">
                 <legend>"Find the customer by"</legend>
                 {kind_choice(IdKind::CustomerUserId, "Customer user ID")}
