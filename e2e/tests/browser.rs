@@ -676,7 +676,7 @@ async fn the_second_app_is_picked_looked_up_and_kept_on_reload() {
         title.starts_with("kids-family — ") && title.ends_with(" · Kids app · Adapty lookup"),
         "{title}"
     );
-    panel.wait_for_text("nav.recent", "kids: kids-family").await;
+    panel.wait_for_text("nav.recent", "kids kids-family").await;
 
     panel.browser.refresh().await.unwrap();
     panel.wait_for_text("#result-heading", "family").await;

@@ -19,7 +19,7 @@ use change::Desk;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Where the page is: nothing asked yet, a lookup on its way, or its answer.
 #[derive(Clone)]
@@ -34,6 +34,11 @@ enum Outcome {
 /// A plain counter: the page has one App, and a reactive value would cost wasm.
 static NEWEST_LOOKUP: AtomicU64 = AtomicU64::new(0);
 
+/// The session, once it came: the apps, and where this person may change
+/// access. Set once at start and only read after; no reactive value, for
+/// the same reason as above.
+static SESSION: OnceLock<Session> = OnceLock::new();
+
 #[component]
 pub fn App() -> impl IntoView {
     let from_url = browser::lookup_in_url();
@@ -47,8 +52,6 @@ pub fn App() -> impl IntoView {
 
     // The operator's "Open in Adapty" link template; empty when there is none.
     let dashboard = RwSignal::new(String::new());
-    // The apps, and where this person may change access.
-    let session = RwSignal::new(Session::default());
     let desk = Desk { clock };
     // The last change made, named above the profile it changed.
     let notice = RwSignal::new(String::new());
@@ -60,7 +63,8 @@ pub fn App() -> impl IntoView {
         let ticket = NEWEST_LOOKUP.fetch_add(1, Ordering::Relaxed) + 1;
         let shown = outcome.get_untracked();
         notice.set(String::new());
-        lookup.app = session.with_untracked(|s| s.app_for(&lookup.app));
+        let session = SESSION.get();
+        lookup.app = session.map(|s| s.app_for(&lookup.app)).unwrap_or_default();
         browser::set_value(search::APP_PICKER, &lookup.app);
         kind.set(lookup.kind);
         text.set(lookup.id.clone());
@@ -79,7 +83,7 @@ pub fn App() -> impl IntoView {
             }
             match result {
                 Ok(mut fetched) => {
-                    fetched.app = session.with_untracked(|s| s.app(&lookup.app));
+                    fetched.app = session.map(|s| s.app(&lookup.app)).unwrap_or_default();
                     signed_out.set(false);
                     recent.update(|list| *list = remember(list, &lookup));
                     browser::store_recent_lookups(&recent.get_untracked());
@@ -155,7 +159,7 @@ pub fn App() -> impl IntoView {
         // The picker only when there is a choice.
         browser::add_apps(search::APP_PICKER, &found.apps);
         browser::set_hidden("app-pick", found.apps.len() < 2);
-        session.set(found);
+        let _ = SESSION.set(found);
         if let Some(lookup) = from_url {
             run(lookup);
         }

@@ -78,12 +78,9 @@ pub fn LookupForm(
                     .into_iter()
                     .map(|lookup| {
                         let title = format!("Look up {} {}", lookup.kind.label(), lookup.id);
-                        // The app's ID before the customer's, when there are several.
-                        let label = if lookup.app.is_empty() {
-                            lookup.id.clone()
-                        } else {
-                            format!("{}: {}", lookup.app, lookup.id)
-                        };
+                        // The app's ID before the customer's, when there are several
+                        // (with one, the leading space is not shown).
+                        let label = format!("{} {}", lookup.app, lookup.id);
                         view! {
                             <button type="button" class="link" title=title on:click=move |_| on_pick(lookup.clone())>
                                 {label}
