@@ -268,8 +268,9 @@ async fn an_expired_session_leads_back_through_the_provider(unauthenticated: Una
     sso.panel
         .wait_for_text("#result-heading", "No access: premium expired")
         .await;
+    // The form's lookup names the demo's first app.
     let url = sso.panel.browser.current_url().await.unwrap();
-    assert_eq!(url.query(), Some("customer_user_id=demo-expired"));
+    assert_eq!(url.query(), Some("app=main&customer_user_id=demo-expired"));
     sso.panel.close().await;
 }
 
