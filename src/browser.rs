@@ -19,6 +19,7 @@ pub fn lookup_in_url() -> Option<Lookup> {
     let search = window().location().search().ok()?;
     let params = UrlSearchParams::new_with_str(&search).ok()?;
     Lookup::from_url(
+        params.get(protocol::param::APP),
         params.get(IdKind::CustomerUserId.param()),
         params.get(IdKind::ProfileId.param()),
     )
@@ -29,6 +30,9 @@ pub fn push_url(lookup: &Lookup) {
     let Ok(params) = UrlSearchParams::new() else {
         return;
     };
+    if !lookup.app.is_empty() {
+        params.append(protocol::param::APP, &lookup.app);
+    }
     params.append(lookup.kind.param(), &lookup.id);
     let url = format!("?{}", String::from(params.to_string()));
     if window().location().search().ok().as_deref() != Some(url.as_str()) {
@@ -175,6 +179,31 @@ pub fn add_options(element_id: &str, values: &[&str]) {
             let _ = option.set_attribute("value", value);
             let _ = list.append_child(&option);
         }
+    }
+}
+
+/// Adds an `<option>` of each app to the `<select>`, its name shown.
+pub fn add_apps(element_id: &str, apps: &[crate::transport::App]) {
+    let (Some(list), Some(document)) = (element(element_id), window().document()) else {
+        return;
+    };
+    for app in apps {
+        if let Ok(option) = document.create_element("option") {
+            let _ = option.set_attribute("value", &app.id);
+            option.set_text_content(Some(&app.name));
+            let _ = list.append_child(&option);
+        }
+    }
+}
+
+/// Sets the `value` of the form field with this ID.
+pub fn set_value(element_id: &str, value: &str) {
+    if let Some(element) = element(element_id) {
+        let _ = js_sys::Reflect::set(
+            &element,
+            &JsValue::from_str("value"),
+            &JsValue::from_str(value),
+        );
     }
 }
 

@@ -159,6 +159,16 @@ fn end_of(day: NaiveDate, clock: &Clock) -> DateTime<Utc> {
     start_of(next, clock) - Duration::seconds(1)
 }
 
+impl Plan {
+    /// The plan for a customer of `app` (none named when the relay serves one).
+    pub fn in_app(mut self, app: &str) -> Plan {
+        if !app.is_empty() {
+            self.fields.push((param::APP, app.into()));
+        }
+        self
+    }
+}
+
 impl Draft {
     /// The dialog's fields as they are: the access level, the length and
     /// its date, the moment and its date, the reason.
@@ -366,6 +376,7 @@ pub fn read_answer(
         ErrorCode::Unauthenticated => Failure::SignInExpired,
         ErrorCode::InternalError
         | ErrorCode::InvalidRequest
+        | ErrorCode::UnknownApp
         | ErrorCode::Forbidden
         | ErrorCode::NotFound
         | ErrorCode::MethodNotAllowed
@@ -454,6 +465,17 @@ mod tests {
             "premium will be active until 28 Dec 2026 (in 30 days)."
         );
         assert_eq!(plan.notice, "Granted premium until 28 Dec 2026.");
+    }
+
+    #[test]
+    fn a_change_names_its_app_when_the_relay_serves_several() {
+        let plan = || {
+            draft(Action::Grant, Length::Days(30), Moment::Now)
+                .plan(PROFILE, None, &clock())
+                .unwrap()
+        };
+        assert_eq!(body(&plan().in_app("kids"))["app"], "kids");
+        assert!(body(&plan().in_app("")).get("app").is_none());
     }
 
     #[test]

@@ -69,7 +69,11 @@ impl LookupError {
         };
         // Exhaustive on purpose: a code added to `protocol` must be decided here.
         match code {
-            ErrorCode::InvalidRequest => LookupError::InvalidInput(error.message),
+            // An app gone from the relay (a link from before a reload): the
+            // message names the apps there are.
+            ErrorCode::InvalidRequest | ErrorCode::UnknownApp => {
+                LookupError::InvalidInput(error.message)
+            }
             ErrorCode::ProfileNotFound => LookupError::NotFound {
                 kind: lookup.kind,
                 email: lookup.id.contains('@'),

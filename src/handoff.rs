@@ -8,10 +8,16 @@ use crate::model::Profile;
 /// The tab's title when no profile is shown.
 pub const IDLE_TITLE: &str = "Adapty lookup";
 
-/// "demo-refunded — No access (refunded) · Adapty lookup": several
-/// customers in several tabs can be told apart.
-pub fn tab_title(profile: &Profile, headline: &Headline) -> String {
-    format!("{} — {} · {IDLE_TITLE}", who(profile), headline.short)
+/// "demo-refunded — No access (refunded) · Kids app · Adapty lookup":
+/// several customers in several tabs, and apps, can be told apart (`app`
+/// is the app's name, empty when the relay serves one).
+pub fn tab_title(profile: &Profile, headline: &Headline, app: &str) -> String {
+    let app = if app.is_empty() {
+        String::new()
+    } else {
+        format!(" · {app}")
+    };
+    format!("{} — {}{app} · {IDLE_TITLE}", who(profile), headline.short)
 }
 
 fn who(profile: &Profile) -> &str {
@@ -86,14 +92,18 @@ mod tests {
         let seed = seed();
         let headline = explain::headline(&seed, &clock(), false);
         assert_eq!(
-            tab_title(&seed, &headline),
+            tab_title(&seed, &headline, ""),
             "77B14FB4-FD2A-4D38-AA3A-4C433F79863C — Has premium (sandbox only) · Adapty lookup"
         );
         let anonymous = Envelope::parse(r#"{"data":{"profile_id":"5e1f"}}"#).unwrap();
         let headline = explain::headline(&anonymous, &clock(), false);
         assert_eq!(
-            tab_title(&anonymous, &headline),
+            tab_title(&anonymous, &headline, ""),
             "5e1f — No access · Adapty lookup"
+        );
+        assert_eq!(
+            tab_title(&anonymous, &headline, "Kids app"),
+            "5e1f — No access · Kids app · Adapty lookup"
         );
     }
 

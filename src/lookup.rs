@@ -46,6 +46,8 @@ impl IdKind {
 pub struct Lookup {
     pub kind: IdKind,
     pub id: String,
+    /// The relay's app to ask; empty when it serves only one.
+    pub app: String,
 }
 
 impl Lookup {
@@ -56,19 +58,25 @@ impl Lookup {
         (!id.is_empty()).then(|| Lookup {
             kind,
             id: id.to_owned(),
+            app: String::new(),
         })
     }
 
-    /// From the page's own URL (`?customer_user_id=` or `?profile_id=`), so a
-    /// shared link reproduces the lookup. The customer user ID wins if a
-    /// hand-made link carries both.
+    /// From the page's own URL (`?app=main&customer_user_id=` or
+    /// `?profile_id=`), so a shared link reproduces the lookup. The customer
+    /// user ID wins if a hand-made link carries both.
     pub fn from_url(
+        app: Option<String>,
         customer_user_id: Option<String>,
         profile_id: Option<String>,
     ) -> Option<Lookup> {
-        customer_user_id
+        let lookup = customer_user_id
             .and_then(|id| Lookup::from_input(IdKind::CustomerUserId, &id))
-            .or_else(|| profile_id.and_then(|id| Lookup::from_input(IdKind::ProfileId, &id)))
+            .or_else(|| profile_id.and_then(|id| Lookup::from_input(IdKind::ProfileId, &id)))?;
+        Some(Lookup {
+            app: app.unwrap_or_default(),
+            ..lookup
+        })
     }
 }
 
@@ -101,7 +109,7 @@ impl Lookup {
     pub fn as_other(&self) -> Option<Lookup> {
         let other = Lookup {
             kind: self.kind.other(),
-            id: self.id.clone(),
+            ..self.clone()
         };
         other.check().is_ok().then_some(other)
     }
@@ -144,15 +152,15 @@ pub fn remember(recent: &[Lookup], latest: &Lookup) -> Vec<Lookup> {
         .collect()
 }
 
-/// One lookup a line, `profile_id<TAB>the-id`: the ID is the rest of its
-/// line, so nothing needs escaping. Far lighter in the wasm than JSON's
+/// One lookup a line, `app<TAB>profile_id<TAB>the-id` (the app empty with
+/// one app): the ID is the rest of its line, so nothing needs escaping. Far lighter in the wasm than JSON's
 /// serializer. An ID with a line break (never typed, only hand-made in a
 /// URL) is not remembered.
 pub fn encode_recent(recent: &[Lookup]) -> String {
     recent
         .iter()
         .filter(|lookup| !lookup.id.contains(['\n', '\r']))
-        .map(|lookup| format!("{}\t{}\n", lookup.kind.param(), lookup.id))
+        .map(|lookup| format!("{}\t{}\t{}\n", lookup.app, lookup.kind.param(), lookup.id))
         .collect()
 }
 
@@ -161,8 +169,13 @@ pub fn decode_recent(stored: &str) -> Vec<Lookup> {
     stored
         .lines()
         .filter_map(|line| {
+            let (app, line) = line.split_once('\t')?;
             let (param, id) = line.split_once('\t')?;
-            Lookup::from_input(IdKind::from_param(param)?, id)
+            let lookup = Lookup::from_input(IdKind::from_param(param)?, id)?;
+            Some(Lookup {
+                app: app.into(),
+                ..lookup
+            })
         })
         .take(RECENT_LIMIT)
         .collect()
@@ -178,7 +191,8 @@ mod tests {
             Lookup::from_input(IdKind::ProfileId, "  abc \n"),
             Some(Lookup {
                 kind: IdKind::ProfileId,
-                id: "abc".into()
+                id: "abc".into(),
+                app: String::new(),
             })
         );
         assert_eq!(Lookup::from_input(IdKind::CustomerUserId, "   "), None);
@@ -246,11 +260,21 @@ mod tests {
 
     #[test]
     fn the_url_names_the_lookup() {
-        let by_profile = Lookup::from_url(None, Some("d8533a10".into())).unwrap();
-        assert_eq!(by_profile.kind, IdKind::ProfileId);
-        let both = Lookup::from_url(Some("u1".into()), Some("p1".into())).unwrap();
-        assert_eq!(both.kind, IdKind::CustomerUserId);
-        assert_eq!(Lookup::from_url(Some("".into()), None), None);
+        let by_profile = Lookup::from_url(None, None, Some("d8533a10".into())).unwrap();
+        assert_eq!(
+            (by_profile.kind, by_profile.app.as_str()),
+            (IdKind::ProfileId, "")
+        );
+        let both = Lookup::from_url(Some("kids".into()), Some("u1".into()), Some("p1".into()));
+        let both = both.unwrap();
+        assert_eq!(
+            (both.kind, both.app.as_str()),
+            (IdKind::CustomerUserId, "kids")
+        );
+        assert_eq!(
+            Lookup::from_url(Some("kids".into()), Some("".into()), None),
+            None
+        );
     }
 
     #[test]
@@ -261,6 +285,13 @@ mod tests {
             recent = remember(&recent, &lookup(id));
         }
         assert_eq!(recent, [lookup("c"), lookup("a"), lookup("b")]);
+        // The same ID in another app is another customer.
+        let kids_a = Lookup {
+            app: "kids".into(),
+            ..lookup("a")
+        };
+        recent = remember(&recent, &kids_a);
+        assert_eq!(recent, [kids_a, lookup("c"), lookup("a"), lookup("b")]);
         for n in 0..20 {
             recent = remember(&recent, &lookup(&n.to_string()));
         }
@@ -272,13 +303,16 @@ mod tests {
     fn recent_lookups_survive_storage_and_garbage_is_ignored() {
         let recent = vec![
             Lookup::from_input(IdKind::ProfileId, "d8533a10-bcce-4e33-8c9d-88b05ac56559").unwrap(),
-            Lookup::from_input(IdKind::CustomerUserId, "x\"y").unwrap(),
+            Lookup {
+                app: "kids".into(),
+                ..Lookup::from_input(IdKind::CustomerUserId, "x\"y").unwrap()
+            },
         ];
         assert_eq!(decode_recent(&encode_recent(&recent)), recent);
         // What an older panel stored, or anything else, is dropped line by line.
         assert!(decode_recent(r#"[["profile_id","p"]]"#).is_empty());
         assert_eq!(
-            decode_recent("bogus\ta\nprofile_id\tp\n\tq\nprofile_id\n"),
+            decode_recent("bogus\ta\nprofile_id\tp\n\tprofile_id\tp\n\t\tq\nprofile_id\n"),
             [Lookup::from_input(IdKind::ProfileId, "p").unwrap()]
         );
         // Tabs inside an ID survive; an ID with a line break is not kept.

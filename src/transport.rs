@@ -37,13 +37,49 @@ pub fn is_sign_in_page(status: u16, content_type: Option<&str>) -> bool {
 }
 
 /// What the relay tells the panel at start (`GET api/session`): the
-/// dashboard link, and whether this person may change access.
-#[derive(Deserialize, Default, Debug, PartialEq)]
+/// dashboard link, the apps, and where this person may change access.
+#[derive(Deserialize, Default, Debug, PartialEq, Clone)]
 pub struct Session {
     #[serde(default)]
     pub dashboard_profile_url: Option<String>,
     #[serde(default)]
     pub can_change_access: bool,
+    #[serde(default)]
+    pub apps: Vec<App>,
+}
+
+/// One of the relay's apps (one Adapty key each).
+#[derive(Deserialize, Default, Debug, PartialEq, Clone)]
+pub struct App {
+    pub id: String,
+    pub name: String,
+    pub can_change_access: bool,
+}
+
+impl Session {
+    /// The app a lookup asks: none when the relay serves one app (its URLs
+    /// stay as they were), the first when a link names none.
+    pub fn app_for(&self, asked: &str) -> String {
+        match &self.apps[..] {
+            [first, _, ..] if asked.is_empty() => first.id.clone(),
+            [_, _, ..] => asked.into(),
+            _ => String::new(),
+        }
+    }
+
+    /// The app of this ID, named only when there are several; with one
+    /// (ID empty), nameless with the session's right to change.
+    pub fn app(&self, id: &str) -> App {
+        self.apps
+            .iter()
+            .find(|app| app.id == id)
+            .cloned()
+            .unwrap_or(App {
+                id: id.into(),
+                name: String::new(),
+                can_change_access: id.is_empty() && self.can_change_access,
+            })
+    }
 }
 
 /// The session's body; anything unreadable is no link and no changes.
@@ -110,13 +146,19 @@ pub async fn send_change(plan: &Plan) -> Result<Fetched, Failure> {
     let content_type = response.headers().get("content-type");
     let body = response.text().await.map_err(|_| Failure::OutcomeUnknown)?;
     let profile = change::read_answer(response.status(), content_type.as_deref(), &body)?;
-    Ok(Fetched { profile, body })
+    Ok(Fetched {
+        profile,
+        body,
+        app: App::default(),
+    })
 }
 
-/// A found profile with the exact body it came in, for the raw view and download.
+/// A found profile with the exact body it came in, for the raw view and
+/// download, and the app it is a customer of.
 pub struct Fetched {
     pub profile: Profile,
     pub body: String,
+    pub app: App,
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -129,7 +171,11 @@ pub async fn fetch_profile(lookup: &Lookup) -> Result<Fetched, LookupError> {
             LookupError::Offline
         }
     };
-    let response = api_get(protocol::path::PROFILE)
+    let mut request = api_get(protocol::path::PROFILE);
+    if !lookup.app.is_empty() {
+        request = request.query([(protocol::param::APP, lookup.app.as_str())]);
+    }
+    let response = request
         .query([(lookup.kind.param(), lookup.id.as_str())])
         .send()
         .await
@@ -147,7 +193,11 @@ pub async fn fetch_profile(lookup: &Lookup) -> Result<Fetched, LookupError> {
         &body,
         headers.get("retry-after").as_deref(),
     )?;
-    Ok(Fetched { profile, body })
+    Ok(Fetched {
+        profile,
+        body,
+        app: App::default(),
+    })
 }
 
 #[cfg(test)]
@@ -161,6 +211,7 @@ mod tests {
         Lookup {
             kind: IdKind::CustomerUserId,
             id: "u".into(),
+            app: String::new(),
         }
     }
 
@@ -184,7 +235,8 @@ mod tests {
             read_session(body),
             Session {
                 dashboard_profile_url: Some("https://x.test/{profile_id}".into()),
-                can_change_access: true
+                can_change_access: true,
+                apps: Vec::new(),
             }
         );
         for nothing in [
@@ -192,11 +244,44 @@ mod tests {
             r#"{"actor":"a"}"#,
             r#"{"dashboard_profile_url":"https://x.test/no-place-for-the-id"}"#,
             r#"{"can_change_access":"yes"}"#,
+            r#"{"apps":[{"id":"main"}]}"#,
             "<html>",
             "",
         ] {
             assert_eq!(read_session(nothing), Session::default(), "{nothing}");
         }
+    }
+
+    #[test]
+    fn several_apps_are_named_and_one_app_is_as_if_there_were_none() {
+        let one = read_session(
+            r#"{"can_change_access":true,"apps":[{"id":"default","name":"Default app","can_change_access":true}]}"#,
+        );
+        assert_eq!(one.app_for(""), "", "one app: URLs stay as they were");
+        assert_eq!(one.app_for("default"), "");
+        let app = one.app("");
+        assert_eq!((app.name.as_str(), app.can_change_access), ("", true));
+
+        let two = read_session(
+            r#"{"can_change_access":true,"apps":[
+                {"id":"main","name":"Main app","can_change_access":true},
+                {"id":"kids","name":"Kids app","can_change_access":false}]}"#,
+        );
+        assert_eq!(two.app_for(""), "main", "a link from before names none");
+        assert_eq!(two.app_for("kids"), "kids");
+        assert_eq!(two.app_for("gone"), "gone", "the relay says it is unknown");
+        let kids = two.app("kids");
+        assert_eq!(
+            (kids.name.as_str(), kids.can_change_access),
+            ("Kids app", false)
+        );
+        assert!(two.app("main").can_change_access);
+        let gone = two.app("gone");
+        assert_eq!((gone.name.as_str(), gone.can_change_access), ("", false));
+
+        // No session (it failed): nothing to pick, nothing to change.
+        assert_eq!(Session::default().app_for("kids"), "");
+        assert!(!Session::default().app("").can_change_access);
     }
 
     #[test]

@@ -79,10 +79,11 @@ async fn typing_the_seed_id_shows_the_profile_with_local_times() {
         .wait_for_text("#purchases .table-wrap", "12 Oct 2022, 09:42 UTC")
         .await;
 
+    // The demo serves two apps; the form asked the first.
     let url = panel.browser.current_url().await.unwrap();
     assert_eq!(
         url.query(),
-        Some(format!("customer_user_id={SEED_CUSTOMER_USER_ID}").as_str())
+        Some(format!("app=main&customer_user_id={SEED_CUSTOMER_USER_ID}").as_str())
     );
     assert!(
         panel.texts(".handoff a").await.is_empty(),
@@ -651,6 +652,55 @@ async fn back_and_forward_replay_the_lookups_and_recent_ones_are_offered() {
     panel.close().await;
 }
 
+/// The demo's two apps: the second picked, one of its customers looked
+/// up, and the URL reloaded lands on the same app.
+#[tokio::test]
+async fn the_second_app_is_picked_looked_up_and_kept_on_reload() {
+    let panel = Panel::demo().await;
+    panel.open("/").await;
+    let picker = panel.wait_for("#lookup-app").await;
+    panel.wait_for_text("#lookup-app", "Kids app").await;
+    assert_eq!(
+        picker.prop("value").await.unwrap().as_deref(),
+        Some("main"),
+        "the first app until another is picked"
+    );
+    picker.select_by_value("kids").await.unwrap();
+    panel.look_up("customer_user_id", "kids-family").await;
+    panel.wait_for_text("#result-heading", "family").await;
+    assert_eq!(panel.texts(".summary .app-name").await, ["Kids app"]);
+    let url = panel.browser.current_url().await.unwrap();
+    assert_eq!(url.query(), Some("app=kids&customer_user_id=kids-family"));
+    let title = panel.browser.title().await.unwrap();
+    assert!(
+        title.starts_with("kids-family — ") && title.ends_with(" · Kids app · Adapty lookup"),
+        "{title}"
+    );
+    panel.wait_for_text("nav.recent", "kids kids-family").await;
+
+    panel.browser.refresh().await.unwrap();
+    panel.wait_for_text("#result-heading", "family").await;
+    assert_eq!(panel.texts(".summary .app-name").await, ["Kids app"]);
+    let picker = panel.wait_for("#lookup-app").await;
+    assert_eq!(picker.prop("value").await.unwrap().as_deref(), Some("kids"));
+    assert_eq!(
+        panel.browser.current_url().await.unwrap().query(),
+        Some("app=kids&customer_user_id=kids-family")
+    );
+
+    assert_eq!(panel.severe_console_messages().await, Vec::<String>::new());
+
+    // The main app does not know the kids app's customers.
+    picker.select_by_value("main").await.unwrap();
+    panel.look_up("customer_user_id", "kids-family").await;
+    panel.wait_for_text(".error", "No profile").await;
+    assert_eq!(
+        panel.browser.current_url().await.unwrap().query(),
+        Some("app=main&customer_user_id=kids-family")
+    );
+    panel.close().await;
+}
+
 #[tokio::test]
 async fn the_keyboard_is_enough() {
     let panel = Panel::demo().await;
@@ -784,7 +834,7 @@ async fn hand_offs_name_the_tab_copy_a_summary_and_link_to_adapty() {
     panel.wait_for_text("#result-heading", "refunded").await;
     assert_eq!(
         panel.browser.title().await.unwrap(),
-        "demo-refunded — No access (refunded) · Adapty lookup"
+        "demo-refunded — No access (refunded) · Main app · Adapty lookup"
     );
 
     let link = panel.wait_for(".handoff a").await;
@@ -827,7 +877,7 @@ async fn hand_offs_name_the_tab_copy_a_summary_and_link_to_adapty() {
     panel.wait_for_text("#result-heading", "sandbox").await;
     assert_eq!(
         panel.browser.title().await.unwrap(),
-        "demo-sandbox — Has premium (sandbox only) · Adapty lookup"
+        "demo-sandbox — Has premium (sandbox only) · Main app · Adapty lookup"
     );
     panel.click("#hide-sandbox").await;
     panel
@@ -835,7 +885,7 @@ async fn hand_offs_name_the_tab_copy_a_summary_and_link_to_adapty() {
         .await;
     assert_eq!(
         panel.browser.title().await.unwrap(),
-        "demo-sandbox — No production access · Adapty lookup"
+        "demo-sandbox — No production access · Main app · Adapty lookup"
     );
     // No profile on screen, no customer in the title.
     panel.look_up("customer_user_id", "nobody-here").await;

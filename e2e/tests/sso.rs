@@ -30,7 +30,7 @@ async fn the_signed_in_user_is_the_actor_and_a_header_sent_by_the_browser_is_rep
         .browser
         .execute_async(
             "const done = arguments[arguments.length - 1];
-             fetch('api/profile?customer_user_id=demo-expired', {headers: {
+             fetch('api/profile?app=main&customer_user_id=demo-expired', {headers: {
                  'X-CSRF': '1', 'X-Forwarded-Email': 'mallory@example.com'}})
              .then((response) => done(response.status), (error) => done(String(error)));",
             vec![],
@@ -152,7 +152,7 @@ async fn in_jwt_mode_the_providers_token_is_verified_and_forged_or_stale_ones_ar
     let ask = |token: String| {
         client
             .get(format!(
-                "{}/api/profile?customer_user_id=demo-lifetime",
+                "{}/api/profile?app=main&customer_user_id=demo-lifetime",
                 sso.relay
             ))
             .header("X-CSRF", "1")
@@ -268,8 +268,9 @@ async fn an_expired_session_leads_back_through_the_provider(unauthenticated: Una
     sso.panel
         .wait_for_text("#result-heading", "No access: premium expired")
         .await;
+    // The form's lookup names the demo's first app.
     let url = sso.panel.browser.current_url().await.unwrap();
-    assert_eq!(url.query(), Some("customer_user_id=demo-expired"));
+    assert_eq!(url.query(), Some("app=main&customer_user_id=demo-expired"));
     sso.panel.close().await;
 }
 

@@ -13,7 +13,8 @@ pub mod path {
     pub const PROFILE: &str = "api/profile";
     /// Who is signed in and what this deployment offers, fetched once at start:
     /// `{"actor": "...", "dashboard_profile_url": "https://…/{profile_id}" | null,
-    /// "can_change_access": bool}`.
+    /// "can_change_access": bool, "apps": [{"id": "main", "name": "Main app",
+    /// "can_change_access": bool}, …]}`.
     pub const SESSION: &str = "api/session";
     /// `POST`, JSON: give a customer an access level, or move its end.
     pub const GRANT: &str = "api/access-level/grant";
@@ -26,6 +27,10 @@ pub mod path {
 pub mod param {
     pub const CUSTOMER_USER_ID: &str = "customer_user_id";
     pub const PROFILE_ID: &str = "profile_id";
+    /// Which of the relay's apps (Adapty keys) to ask: a lookup's query
+    /// parameter and a change's body field; required when the relay serves
+    /// several apps.
+    pub const APP: &str = "app";
 }
 
 /// The fields of a grant or revoke body, beside one of the two IDs above.
@@ -88,6 +93,8 @@ pub enum ErrorCode {
     RevokeAfterExpiry,
     /// The revoke date is in the past.
     RevokeInPast,
+    /// The request names an app this relay does not serve (400).
+    UnknownApp,
 }
 
 impl ErrorCode {
@@ -114,6 +121,7 @@ impl ErrorCode {
         ErrorCode::AccessLevelNotHeld,
         ErrorCode::RevokeAfterExpiry,
         ErrorCode::RevokeInPast,
+        ErrorCode::UnknownApp,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -139,6 +147,7 @@ impl ErrorCode {
             ErrorCode::AccessLevelNotHeld => "access_level_not_held",
             ErrorCode::RevokeAfterExpiry => "revoke_after_expiry",
             ErrorCode::RevokeInPast => "revoke_in_past",
+            ErrorCode::UnknownApp => "unknown_app",
         }
     }
 

@@ -36,6 +36,7 @@ const SLICE_BYTES: usize = 64 * 1024;
 /// semaphore's permit count.
 const UNIT: usize = 1024;
 
+#[derive(Clone)]
 pub struct Budget {
     room: Arc<Semaphore>,
 }

@@ -72,6 +72,8 @@ pub enum When {
 #[serde(deny_unknown_fields)]
 struct GrantBody {
     #[serde(default)]
+    app: Option<String>,
+    #[serde(default)]
     customer_user_id: Option<String>,
     #[serde(default)]
     profile_id: Option<String>,
@@ -87,6 +89,8 @@ struct GrantBody {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RevokeBody {
+    #[serde(default)]
+    app: Option<String>,
     #[serde(default)]
     customer_user_id: Option<String>,
     #[serde(default)]
@@ -117,12 +121,17 @@ pub fn check_content_type(headers: &HeaderMap) -> Result<(), RelayError> {
 }
 
 impl Change {
-    /// Reads and checks a body of `action`, as of `now`.
-    pub fn read(action: Action, body: &[u8], now: DateTime<Utc>) -> Result<Change, RelayError> {
+    /// Reads and checks a body of `action`, as of `now`; with the app it
+    /// names, if any, for `apps` to judge.
+    pub fn read(
+        action: Action,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<(Change, Option<String>), RelayError> {
         // serde's own words name the field: "unknown field `x`", "missing field `reason`".
         let unreadable =
             |error: serde_json::Error| invalid(format!("the body is not valid: {error}"));
-        let (customer_user_id, profile_id, access_level_id, reason, when) = match action {
+        let (app, customer_user_id, profile_id, access_level_id, reason, when) = match action {
             Action::Grant => {
                 let body: GrantBody = serde_json::from_slice(body).map_err(unreadable)?;
                 let starts_at = date(field::STARTS_AT, body.starts_at.as_deref())?;
@@ -149,7 +158,14 @@ impl Change {
                     expires_at,
                 };
                 let ids = (body.customer_user_id, body.profile_id);
-                (ids.0, ids.1, body.access_level_id, body.reason, when)
+                (
+                    body.app,
+                    ids.0,
+                    ids.1,
+                    body.access_level_id,
+                    body.reason,
+                    when,
+                )
             }
             Action::Revoke => {
                 let body: RevokeBody = serde_json::from_slice(body).map_err(unreadable)?;
@@ -162,15 +178,23 @@ impl Change {
                 }
                 let when = When::Revoke { revoke_at };
                 let ids = (body.customer_user_id, body.profile_id);
-                (ids.0, ids.1, body.access_level_id, body.reason, when)
+                (
+                    body.app,
+                    ids.0,
+                    ids.1,
+                    body.access_level_id,
+                    body.reason,
+                    when,
+                )
             }
         };
-        Ok(Change {
+        let change = Change {
             customer: Lookup::from_ids(customer_user_id, profile_id)?,
             access_level_id: access_level_id_checked(access_level_id)?,
             when,
             reason: reason_checked(&reason)?,
-        })
+        };
+        Ok((change, app))
     }
 
     pub fn action(&self) -> Action {
@@ -357,11 +381,11 @@ mod tests {
     }
 
     fn grant(body: serde_json::Value) -> Result<Change, RelayError> {
-        Change::read(Action::Grant, body.to_string().as_bytes(), now())
+        Change::read(Action::Grant, body.to_string().as_bytes(), now()).map(|(change, _)| change)
     }
 
     fn revoke(body: serde_json::Value) -> Result<Change, RelayError> {
-        Change::read(Action::Revoke, body.to_string().as_bytes(), now())
+        Change::read(Action::Revoke, body.to_string().as_bytes(), now()).map(|(change, _)| change)
     }
 
     fn message(result: Result<Change, RelayError>) -> String {
@@ -512,7 +536,7 @@ mod tests {
                 .contains("unknown field `expires_at`")
         );
         assert!(revoke_with(json!({"revoke_at": "2026-11-28T09:42:50Z"})).is_ok());
-        assert!(message(Change::read(Action::Grant, b"not json", now())).contains("not valid"));
+        assert!(message(grant(json!("not json"))).contains("not valid"));
     }
 
     #[test]

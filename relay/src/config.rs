@@ -1,5 +1,6 @@
 //! What the operator sets: flags, each with an environment equivalent.
 
+use crate::apps::{AppConfig, AppDefaults, DEFAULT_APP_ID};
 use crate::identity::{Actor, Caller};
 use axum::http::uri::Authority;
 use axum::http::{HeaderName, HeaderValue};
@@ -29,6 +30,11 @@ pub struct Args {
     /// File holding the Adapty secret key (preferred over ADAPTY_API_KEY).
     #[arg(long, env = "ADAPTY_API_KEY_FILE")]
     pub api_key_file: Option<PathBuf>,
+
+    /// TOML file naming several Adapty apps, each with its own key file
+    /// (instead of --api-key-file / ADAPTY_API_KEY); re-read on SIGHUP.
+    #[arg(long, env = "RELAY_APPS_FILE")]
+    pub apps_file: Option<PathBuf>,
 
     /// Adapty's API base URL; https only, except to a loopback address.
     #[arg(long, env = "ADAPTY_API_BASE", default_value = "https://api.adapty.io")]
@@ -200,7 +206,14 @@ pub struct Config {
     /// `/tools/adapty`, or `None` for the root.
     pub base_path: Option<String>,
     pub static_dir: PathBuf,
-    pub upstream: UpstreamConfig,
+    /// The Adapty apps served, at least one: from `apps_file`, or the one
+    /// app `default` of the single-key flags.
+    pub apps: Vec<AppConfig>,
+    /// Re-read on `SIGHUP`; `None` with the single-key flags.
+    pub apps_file: Option<PathBuf>,
+    /// What an app of the apps file leaves out.
+    pub app_defaults: AppDefaults,
+    pub upstream: UpstreamSettings,
     pub access: AccessConfig,
     pub audit: AuditConfig,
     pub limits: Limits,
@@ -277,6 +290,14 @@ pub struct Limits {
     pub max_concurrent_requests: NonZeroUsize,
 }
 
+/// How any app's Adapty is asked.
+#[derive(Debug, Clone)]
+pub struct UpstreamSettings {
+    pub timeout: Duration,
+    pub max_body_bytes: NonZeroUsize,
+}
+
+/// How one app's Adapty is asked.
 #[derive(Debug, Clone)]
 pub struct UpstreamConfig {
     pub base: Url,
@@ -351,6 +372,14 @@ pub enum ConfigError {
     ChangesWithoutRoles,
     RolesHeaderWithJwt,
     ChangesRoleInvalid(String),
+    /// The apps file cannot be read, or says something wrong.
+    AppsFile {
+        path: PathBuf,
+        reason: String,
+    },
+    /// `--apps-file` beside a single key.
+    AppsFileWithKey,
+    AppsFileWithDemo,
 }
 
 impl fmt::Display for ConfigError {
@@ -417,6 +446,17 @@ impl fmt::Display for ConfigError {
                  verified token (--roles-claim), or anyone who reaches the relay directly with \
                  a valid token could claim any role",
             ),
+            ConfigError::AppsFile { path, reason } => {
+                write!(f, "the apps file {}: {reason}", path.display())
+            }
+            ConfigError::AppsFileWithKey => f.write_str(
+                "--apps-file (RELAY_APPS_FILE) names every app's key file, so it cannot be used \
+                 with --api-key-file (ADAPTY_API_KEY_FILE) or ADAPTY_API_KEY: it would be unclear \
+                 which key serves which app; keep one of the two",
+            ),
+            ConfigError::AppsFileWithDemo => f.write_str(
+                "--demo makes its own two apps with stand-in keys; leave --apps-file out to try it",
+            ),
             ConfigError::ChangesRoleInvalid(role) => write!(
                 f,
                 "--changes-role {role:?} is not a role name (not empty, no comma, no spaces around it)"
@@ -432,12 +472,7 @@ impl Args {
     /// since it keeps the secret out of the process environment.
     fn key(&self) -> Result<ApiKey, ConfigError> {
         if let Some(path) = &self.api_key_file {
-            let secret =
-                std::fs::read_to_string(path).map_err(|error| ConfigError::KeyFileUnreadable {
-                    path: path.clone(),
-                    reason: error.kind().to_string(),
-                })?;
-            return ApiKey::new(&secret);
+            return crate::apps::read_key(path);
         }
         match std::env::var("ADAPTY_API_KEY") {
             Ok(secret) => ApiKey::new(&secret),
@@ -446,13 +481,25 @@ impl Args {
     }
 
     pub fn into_config(self) -> Result<Config, ConfigError> {
-        let key = self.key()?;
         let base = self.api_base.clone();
-        self.into_config_with(&base, key)
+        if self.apps_file.is_some() {
+            if self.api_key_file.is_some() || std::env::var_os("ADAPTY_API_KEY").is_some() {
+                return Err(ConfigError::AppsFileWithKey);
+            }
+            return self.checked(&base, None);
+        }
+        let key = self.key()?;
+        self.checked(&base, Some(key))
     }
 
-    /// The same checks with a given upstream: demo mode points at its stand-in.
+    /// The same checks with a given upstream: demo mode points at its
+    /// stand-in. With `--apps-file`, `key` is not used (each app has its
+    /// own) and `base` is the API base of apps that name none.
     pub fn into_config_with(self, base: &str, key: ApiKey) -> Result<Config, ConfigError> {
+        self.checked(base, Some(key))
+    }
+
+    fn checked(self, base: &str, key: Option<ApiKey>) -> Result<Config, ConfigError> {
         let header = |name: &str| {
             HeaderName::try_from(name).map_err(|_| ConfigError::HeaderNameInvalid(name.to_owned()))
         };
@@ -523,24 +570,32 @@ impl Args {
         };
         let changes = changes
             .map(|role| {
-                let usable =
-                    !role.is_empty() && !role.contains(',') && role.trim() == role.as_str();
-                if !usable {
-                    return Err(ConfigError::ChangesRoleInvalid(role));
-                }
+                crate::apps::checked_role(&role)?;
                 Ok(ChangesConfig {
                     role,
                     per_person_per_hour: self.changes_per_hour,
                 })
             })
             .transpose()?;
+        let app_defaults = AppDefaults {
+            api_base: checked_base_url(base)?,
+            per_person_per_minute: self.rate_limit_per_minute,
+            global_per_minute: self.global_rate_limit_per_minute,
+        };
+        let apps = match (&self.apps_file, key) {
+            (Some(_), _) if self.demo => return Err(ConfigError::AppsFileWithDemo),
+            (Some(path), _) => crate::apps::read_file(path, &app_defaults)?,
+            (None, Some(key)) => vec![app_defaults.app(DEFAULT_APP_ID, "Default app", key)],
+            (None, None) => return Err(ConfigError::KeyMissing),
+        };
         Ok(Config {
             listen: self.listen,
             base_path,
             static_dir: self.static_dir,
-            upstream: UpstreamConfig {
-                base: checked_base_url(base)?,
-                key,
+            apps,
+            apps_file: self.apps_file,
+            app_defaults,
+            upstream: UpstreamSettings {
                 timeout: Duration::from_secs(self.upstream_timeout_secs),
                 max_body_bytes: at_least_one(self.upstream_max_bytes),
             },
@@ -660,10 +715,18 @@ mod tests {
         let key = ApiKey::new("secret_live_abc123").unwrap();
         let config = UpstreamConfig {
             base: checked_base_url("https://api.adapty.io").unwrap(),
-            key,
+            key: key.clone(),
             timeout: Duration::from_secs(1),
             max_body_bytes: NonZeroUsize::MIN,
         };
+        let app = format!(
+            "{:?}",
+            parse(&[])
+                .unwrap()
+                .into_config_with("https://api.adapty.io", key)
+                .unwrap()
+        );
+        assert!(!app.contains("abc123"), "{app}");
         let debug = format!("{config:?}");
         assert!(!debug.contains("abc123"), "{debug}");
         assert!(debug.contains("redacted"));

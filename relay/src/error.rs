@@ -59,6 +59,8 @@ pub enum RelayError {
     AccessLevelNotHeld(String),
     RevokeAfterExpiry,
     RevokeInPast,
+    /// No app of the ID asked; the message names the apps served.
+    UnknownApp(String),
 }
 
 impl RelayError {
@@ -68,7 +70,8 @@ impl RelayError {
             | RelayError::AccessLevelUnknown(_)
             | RelayError::AccessLevelNotHeld(_)
             | RelayError::RevokeAfterExpiry
-            | RelayError::RevokeInPast => StatusCode::BAD_REQUEST,
+            | RelayError::RevokeInPast
+            | RelayError::UnknownApp(_) => StatusCode::BAD_REQUEST,
             RelayError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             RelayError::Forbidden(_)
             | RelayError::ChangesDisabled
@@ -122,6 +125,7 @@ impl RelayError {
             RelayError::AccessLevelNotHeld(_) => ErrorCode::AccessLevelNotHeld,
             RelayError::RevokeAfterExpiry => ErrorCode::RevokeAfterExpiry,
             RelayError::RevokeInPast => ErrorCode::RevokeInPast,
+            RelayError::UnknownApp(_) => ErrorCode::UnknownApp,
         }
     }
 
@@ -130,7 +134,8 @@ impl RelayError {
             RelayError::InvalidRequest(message)
             | RelayError::Unauthenticated(message)
             | RelayError::Forbidden(message)
-            | RelayError::Upstream(message) => message.clone(),
+            | RelayError::Upstream(message)
+            | RelayError::UnknownApp(message) => message.clone(),
             RelayError::NotFound => "no such API endpoint; the relay serves GET /api/profile, \
                 GET /api/session, POST /api/access-level/grant and POST /api/access-level/revoke"
                 .into(),

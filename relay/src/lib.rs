@@ -16,6 +16,7 @@
 //! deadline, and headers on hyper's own answers), and `demo` (a stand-in
 //! Adapty).
 
+pub mod apps;
 pub mod audit;
 pub mod base_path;
 pub mod budget;

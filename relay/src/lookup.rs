@@ -20,13 +20,21 @@ pub enum Lookup {
 
 impl Lookup {
     /// Reads the query string of `GET /api/profile`: exactly one of
-    /// `customer_user_id` or `profile_id`, once, and nothing else.
-    pub fn from_query(query: Option<&str>) -> Result<Lookup, RelayError> {
+    /// `customer_user_id` or `profile_id`, once, and at most one `app`
+    /// (returned beside the lookup, for `apps` to judge), nothing else.
+    pub fn from_query(query: Option<&str>) -> Result<(Lookup, Option<String>), RelayError> {
         let mut found: Option<(String, String)> = None;
+        let mut app = None;
         for (name, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            if name == param::APP {
+                if app.replace(value.into_owned()).is_some() {
+                    return Err(invalid(format!("{name} is given more than once")));
+                }
+                continue;
+            }
             if name != param::CUSTOMER_USER_ID && name != param::PROFILE_ID {
                 return Err(invalid(format!(
-                    "unknown parameter {name:?}; use customer_user_id or profile_id"
+                    "unknown parameter {name:?}; use customer_user_id or profile_id, and app"
                 )));
             }
             if let Some((first, _)) = &found {
@@ -38,11 +46,12 @@ impl Lookup {
             }
             found = Some((name.into_owned(), value.into_owned()));
         }
-        match found {
+        let lookup = match found {
             None => Err(invalid("give customer_user_id or profile_id".into())),
             Some((name, value)) if name == param::PROFILE_ID => parse_profile_id(&value),
             Some((_, value)) => parse_customer_user_id(value),
-        }
+        }?;
+        Ok((lookup, app))
     }
 
     /// The customer a change's body names, by exactly one of the two IDs,
@@ -155,10 +164,13 @@ mod tests {
     fn reads_each_kind_of_id() {
         assert_eq!(
             Lookup::from_query(Some("customer_user_id=77B14FB4%20x")).unwrap(),
-            Lookup::CustomerUserId("77B14FB4 x".into())
+            (Lookup::CustomerUserId("77B14FB4 x".into()), None)
         );
-        let by_profile =
-            Lookup::from_query(Some("profile_id=D8533A10-BCCE-4E33-8C9D-88B05AC56559")).unwrap();
+        let (by_profile, app) = Lookup::from_query(Some(
+            "app=kids&profile_id=D8533A10-BCCE-4E33-8C9D-88B05AC56559",
+        ))
+        .unwrap();
+        assert_eq!(app.as_deref(), Some("kids"));
         // Forwarded in Adapty's own lower-case spelling.
         assert_eq!(
             by_profile.header().1,
@@ -173,6 +185,7 @@ mod tests {
         assert!(message("customer_user_id=a&profile_id=b").contains("not both"));
         assert!(message("customer_user_id=a&customer_user_id=b").contains("more than once"));
         assert!(message("customer_user_id=a&debug=1").contains("unknown parameter \"debug\""));
+        assert!(message("customer_user_id=a&app=x&app=y").contains("app is given more than once"));
     }
 
     #[test]

@@ -1,6 +1,9 @@
 use clap::Parser;
+use relay::apps::AppConfig;
 use relay::config::{ApiKey, Args, LogFormat};
 use relay::demo::{profiles, StandIn};
+use relay::routes::Reloadable;
+use relay::{Config, ConfigError};
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
@@ -24,13 +27,16 @@ async fn main() -> ExitCode {
     let demo = args.demo;
 
     let config = if demo {
-        // Same relay, another upstream: a stand-in on loopback with its own key.
-        let stand_in = match StandIn::start_samples().await {
-            Ok(stand_in) => stand_in,
+        // Same relay, another upstream: two apps, each a stand-in on
+        // loopback with its own key and its own customers.
+        let (main, kids) = match tokio::try_join!(
+            StandIn::start_samples(),
+            StandIn::start_sample_set(profiles::KIDS_SAMPLES)
+        ) {
+            Ok(stand_ins) => stand_ins,
             Err(error) => return fail(&format!("cannot start the demo stand-in: {error}")),
         };
-        let base = stand_in.base_url.clone();
-        ApiKey::new(&stand_in.key).and_then(|key| args.into_config_with(&base, key))
+        demo_config(args, &main, &kids)
     } else {
         args.into_config()
     };
@@ -65,23 +71,72 @@ async fn main() -> ExitCode {
         // To standard error: standard output is the audit log's by default.
         eprintln!("adapty-lookup demo: open {url}");
         eprintln!(
-            "Sample customers (Adapty stand-in, no key needed; dates relative to each lookup):"
+            "Sample customers (Adapty stand-ins, no key needed; dates relative to each lookup):"
         );
-        for sample in profiles::SAMPLES {
-            // README's table wants Markdown; a terminal does not.
-            let about = sample.about.replace('`', "");
-            eprintln!("  {url}/?{}={}  — {about}", sample.param, sample.id);
+        for (app, samples) in [
+            (&config.apps[0], profiles::SAMPLES),
+            (&config.apps[1], profiles::KIDS_SAMPLES),
+        ] {
+            eprintln!("  {} ({}):", app.name, app.id);
+            for sample in samples {
+                // README's table wants Markdown; a terminal does not.
+                let about = sample.about.replace('`', "");
+                eprintln!(
+                    "    {url}/?app={}&{}={}  — {about}",
+                    app.id, sample.param, sample.id
+                );
+            }
         }
     }
-    tracing::info!(%url, "relay listening");
-
     let limits = config.limits.clone();
-    let app = match relay::app(config) {
+    let (app, reloadable) = match relay::routes::app_reloadable(config, axum::Router::new()) {
         Ok(app) => app,
         Err(error) => return fail(&format!("cannot open the audit log: {error}")),
     };
+    // Listening for SIGHUP before saying the relay listens: a hang-up sent
+    // as soon as it is up reloads rather than ends it.
+    #[cfg(unix)]
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(hangups) => {
+            tokio::spawn(reload_on_hangup(hangups, reloadable));
+        }
+        Err(error) => tracing::warn!(%error, "cannot listen for SIGHUP: reloading needs a restart"),
+    }
+    #[cfg(not(unix))]
+    drop(reloadable);
+    tracing::info!(%url, "relay listening");
     relay::server::serve(listener, app, &limits, shutdown_signal()).await;
     ExitCode::SUCCESS
+}
+
+/// The demo's two apps, "Main app" and "Kids app", each on its stand-in.
+fn demo_config(args: Args, main: &StandIn, kids: &StandIn) -> Result<Config, ConfigError> {
+    let mut config = args.into_config_with(&main.base_url, ApiKey::new(&main.key)?)?;
+    let kids_base = relay::config::checked_base_url(&kids.base_url)?;
+    let defaults = &config.app_defaults;
+    config.apps = vec![
+        defaults.app("main", "Main app", ApiKey::new(&main.key)?),
+        AppConfig {
+            api_base: kids_base,
+            ..defaults.app("kids", "Kids app", ApiKey::new(&kids.key)?)
+        },
+    ];
+    Ok(config)
+}
+
+/// `SIGHUP`: each reloadable part reads its configuration again, for as
+/// long as the relay runs.
+#[cfg(unix)]
+async fn reload_on_hangup(mut hangups: tokio::signal::unix::Signal, reloadable: Reloadable) {
+    while hangups.recv().await.is_some() {
+        reload(&reloadable);
+    }
+}
+
+/// What `SIGHUP` reloads: the apps file and its key files.
+#[cfg(unix)]
+fn reload(reloadable: &Reloadable) {
+    reloadable.apps.reload();
 }
 
 fn fail(message: &str) -> ExitCode {

@@ -14,13 +14,17 @@ struct RouteLabels {
     status: u16,
 }
 
+/// `app` is an ID of the apps file (bounded by it), or empty when the
+/// request was refused before its app was known.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
+    app: String,
     outcome: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ChangeLabels {
+    app: String,
     action: &'static str,
     outcome: &'static str,
 }
@@ -50,12 +54,12 @@ impl Default for Metrics {
         );
         registry.register(
             "lookups",
-            "Profile lookups by outcome code (rate_limited among them)",
+            "Profile lookups by app and outcome code (rate_limited among them)",
             lookups.clone(),
         );
         registry.register(
             "access_changes",
-            "Access changes by action (grant, revoke) and outcome code",
+            "Access changes by app, action (grant, revoke) and outcome code",
             changes.clone(),
         );
         registry.register(
@@ -86,13 +90,22 @@ impl Metrics {
             .inc();
     }
 
-    pub fn lookup(&self, outcome: &'static str) {
-        self.lookups.get_or_create(&OutcomeLabels { outcome }).inc();
+    pub fn lookup(&self, app: &str, outcome: &'static str) {
+        self.lookups
+            .get_or_create(&OutcomeLabels {
+                app: app.to_owned(),
+                outcome,
+            })
+            .inc();
     }
 
-    pub fn change(&self, action: &'static str, outcome: &'static str) {
+    pub fn change(&self, app: &str, action: &'static str, outcome: &'static str) {
         self.changes
-            .get_or_create(&ChangeLabels { action, outcome })
+            .get_or_create(&ChangeLabels {
+                app: app.to_owned(),
+                action,
+                outcome,
+            })
             .inc();
     }
 

@@ -1,21 +1,21 @@
 //! The relay's HTTP surface: the profile read, the access changes, health
 //! and metrics, and the panel, with the layers every response passes through.
 
+use crate::apps::{App, Apps};
 use crate::audit::{self, AuditLog};
 use crate::base_path;
 use crate::budget::{Budget, HeldBody};
 use crate::change::{self, Action, Change};
-use crate::config::{ChangesConfig, Config, PanelConfig};
+use crate::config::{Config, PanelConfig};
 use crate::csrf;
 use crate::error::RelayError;
 use crate::host::{self, AllowedHosts};
 use crate::identity::{Actor, Caller, Identity};
-use crate::limits::RateLimits;
 use crate::lookup::Lookup;
 use crate::metrics::Metrics;
 use crate::panel::{self, Panel};
 use crate::server;
-use crate::upstream::{Fetched, Profile, Upstream};
+use crate::upstream::{Fetched, Profile};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, MatchedPath, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -47,15 +47,19 @@ const REQUEST_ID: &str = "x-request-id";
 
 #[derive(Clone)]
 pub struct AppState {
-    upstream: Arc<Upstream>,
+    /// The Adapty apps, each with its key, limits and changes role.
+    pub(crate) apps: Arc<Apps>,
     pub(crate) identity: Arc<Identity>,
-    limits: Arc<RateLimits>,
     audit: Arc<AuditLog>,
     metrics: Arc<Metrics>,
     pub(crate) public_origins: Arc<[Url]>,
     pub(crate) panel: Arc<PanelConfig>,
-    /// `None` when access changes are off.
-    pub(crate) changes: Option<Arc<ChangesConfig>>,
+}
+
+/// What `SIGHUP` makes the running relay read again.
+#[derive(Clone)]
+pub struct Reloadable {
+    pub apps: Arc<Apps>,
 }
 
 /// The whole relay as a router; `main` and the tests serve it on a socket,
@@ -69,6 +73,11 @@ pub fn app(config: Config) -> std::io::Result<Router> {
 /// layers: the tests use it to see what those layers make of a handler
 /// that fails in ways the relay's own never should.
 pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
+    app_reloadable(config, extra).map(|(router, _)| router)
+}
+
+/// The relay, and the parts of it `SIGHUP` reloads.
+pub fn app_reloadable(config: Config, extra: Router) -> std::io::Result<(Router, Reloadable)> {
     let metrics = Arc::new(Metrics::default());
     let identity = Identity::new(&config.access);
     if !identity.is_configured() {
@@ -77,21 +86,22 @@ pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
              'anonymous'; only run it like this where nothing but the SSO proxy can reach it"
         );
     }
-    let audit = Arc::new(AuditLog::open(&config.audit, &config.upstream.key)?);
+    // The ID hashes' secret comes from the first app's key at start: stable
+    // across reloads, so that lines of one customer keep matching.
+    let audit = Arc::new(AuditLog::open(&config.audit, &config.apps[0].key)?);
     tokio::spawn(audit::count_left_out_every_minute(Arc::downgrade(&audit)));
+    let apps = Arc::new(Apps::new(
+        &config,
+        metrics.clone(),
+        Budget::new(config.limits.response_memory_bytes),
+    ));
     let state = AppState {
         audit,
-        upstream: Arc::new(Upstream::new(
-            config.upstream,
-            metrics.clone(),
-            Budget::new(config.limits.response_memory_bytes),
-        )),
+        apps: apps.clone(),
         identity: Arc::new(identity),
-        limits: Arc::new(RateLimits::new(&config.limits, config.changes.as_ref())),
         metrics: metrics.clone(),
         public_origins: config.access.public_origins.clone().into(),
         panel: Arc::new(config.panel),
-        changes: config.changes.map(Arc::new),
     };
     let hosts = Arc::new(AllowedHosts::new(
         &config.access.public_origins,
@@ -171,7 +181,7 @@ pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(middleware::map_request(drop_unusable_request_id));
-    Ok(router)
+    Ok((router, Reloadable { apps }))
 }
 
 /// The span of a request in the relay's own log: method and path, never
@@ -223,6 +233,7 @@ async fn drop_unusable_request_id(mut request: Request) -> Request {
 /// What one lookup came to, for the answer, the audit log and the metrics.
 struct Done {
     actor: Option<Actor>,
+    app: Option<Arc<App>>,
     lookup: Option<Lookup>,
     /// Whether Adapty was asked: such a call is always audited.
     asked_adapty: bool,
@@ -243,7 +254,8 @@ async fn profile(
         .as_ref()
         .map_or_else(|error| error.code().as_str(), |_| "ok");
     let response = answer(done.result);
-    state.metrics.lookup(outcome);
+    let app = done.app.as_ref().map(|app| app.id.as_str());
+    state.metrics.lookup(app.unwrap_or_default(), outcome);
     let request_id = headers
         .get(REQUEST_ID)
         .and_then(|value| value.to_str().ok())
@@ -252,6 +264,7 @@ async fn profile(
         time: audit::now(),
         request_id,
         actor: done.actor.as_ref().map(|actor| actor.0.as_str()),
+        app,
         kind: done.lookup.as_ref().map(Lookup::kind),
         id: done
             .lookup
@@ -276,6 +289,7 @@ async fn profile(
 async fn run_lookup(state: &AppState, headers: &HeaderMap, query: Option<&str>) -> Done {
     let mut done = Done {
         actor: None,
+        app: None,
         lookup: None,
         asked_adapty: false,
         upstream_status: None,
@@ -292,19 +306,27 @@ async fn run_lookup(state: &AppState, headers: &HeaderMap, query: Option<&str>) 
             return done;
         }
     };
-    let lookup = match Lookup::from_query(query) {
-        Ok(lookup) => done.lookup.insert(lookup).clone(),
+    let (lookup, app) = match Lookup::from_query(query) {
+        Ok((lookup, app)) => (done.lookup.insert(lookup).clone(), app),
         Err(error) => {
             done.result = Err(error);
             return done;
         }
     };
-    if let Err(error) = state.limits.check(&actor) {
+    // Kept to the end of the lookup, whatever a reload swaps in meanwhile.
+    let app = match state.apps.current().pick(app.as_deref()) {
+        Ok(app) => done.app.insert(app).clone(),
+        Err(error) => {
+            done.result = Err(error);
+            return done;
+        }
+    };
+    if let Err(error) = app.limits.check(&actor) {
         done.result = Err(error);
         return done;
     }
     done.asked_adapty = true;
-    let fetched = state.upstream.fetch_profile(&lookup).await;
+    let fetched = app.upstream.fetch_profile(&lookup).await;
     done.upstream_status = fetched.upstream_status;
     done.result = fetched.result;
     done
@@ -344,8 +366,15 @@ async fn change_access(
         .unwrap_or_default();
     let mut caller = None;
     let mut change = None;
-    let mut checked =
-        checked_change(&state, action, &headers, body, &mut caller, &mut change).await;
+    let mut app = None;
+    let mut checked = checked_change(
+        &state,
+        action,
+        &headers,
+        body,
+        (&mut caller, &mut app, &mut change),
+    )
+    .await;
     // The line of what is asked, written before Adapty hears of it.
     let entry = |phase| audit::ChangeEntry {
         time: audit::now(),
@@ -353,6 +382,7 @@ async fn change_access(
         actor: caller
             .as_ref()
             .map(|caller: &Caller| caller.actor.0.as_str()),
+        app: app.as_ref().map(|app: &Arc<App>| app.id.as_str()),
         action: action.name(),
         phase,
         kind: change
@@ -378,7 +408,7 @@ async fn change_access(
         }
     }
     let (fetched, asked_adapty) = match checked {
-        Ok(change) => (state.upstream.change_access(&change).await, true),
+        Ok((change, app)) => (app.upstream.change_access(&change).await, true),
         Err(error) => (
             Fetched {
                 result: Err(error),
@@ -392,7 +422,8 @@ async fn change_access(
         .as_ref()
         .map_or_else(|error| error.code().as_str(), |_| "ok");
     let response = answer(fetched.result);
-    state.metrics.change(action.name(), outcome);
+    let app_id = app.as_ref().map_or("", |app| app.id.as_str());
+    state.metrics.change(app_id, action.name(), outcome);
     let done = audit::ChangeEntry {
         outcome: Some(outcome),
         status: Some(response.status().as_u16()),
@@ -410,30 +441,48 @@ async fn change_access(
 }
 
 /// The lookup's checks in the lookup's order (cross-site, identity), then
-/// a change's own: changes on, the role, JSON, the body's rules, the
-/// person's allowance. `caller` and `change` keep what was learnt, for the
-/// audit line of a refusal.
+/// a change's own: changes on, the role (in some app before the body is
+/// read, in the body's app after), JSON, the body's rules, the person's
+/// allowance in that app. `learnt` keeps the caller, the app and the
+/// change, for the audit line of a refusal.
 async fn checked_change(
     state: &AppState,
     action: Action,
     headers: &HeaderMap,
     body: Body,
-    caller: &mut Option<Caller>,
-    change: &mut Option<Change>,
-) -> Result<Change, RelayError> {
+    learnt: (
+        &mut Option<Caller>,
+        &mut Option<Arc<App>>,
+        &mut Option<Change>,
+    ),
+) -> Result<(Change, Arc<App>), RelayError> {
+    let (caller, app, change) = learnt;
     csrf::check(headers, &state.public_origins)?;
     let caller = caller.insert(state.identity.caller(headers).await?);
-    let Some(changes) = &state.changes else {
+    let apps = state.apps.current();
+    let roles: Vec<&str> = apps
+        .iter()
+        .filter_map(|app| app.changes.as_ref().map(|changes| changes.role.as_str()))
+        .collect();
+    if roles.is_empty() {
+        return Err(RelayError::ChangesDisabled);
+    }
+    if !roles.iter().any(|role| caller.has_role(role)) {
+        return Err(RelayError::ChangesNotAllowed(roles[0].to_owned()));
+    }
+    change::check_content_type(headers)?;
+    let body = read_body(body).await?;
+    let (read, asked_app) = Change::read(action, &body, chrono::Utc::now())?;
+    let checked = change.insert(read);
+    let app = app.insert(apps.pick(asked_app.as_deref())?);
+    let Some(changes) = &app.changes else {
         return Err(RelayError::ChangesDisabled);
     };
     if !caller.has_role(&changes.role) {
         return Err(RelayError::ChangesNotAllowed(changes.role.clone()));
     }
-    change::check_content_type(headers)?;
-    let body = read_body(body).await?;
-    let checked = change.insert(Change::read(action, &body, chrono::Utc::now())?);
-    state.limits.check_change(&caller.actor)?;
-    Ok(checked.clone())
+    app.limits.check_change(&caller.actor)?;
+    Ok((checked.clone(), app.clone()))
 }
 
 /// The body, up to a change's limit.

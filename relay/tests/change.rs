@@ -146,7 +146,8 @@ async fn only_people_in_the_role_may_change_and_the_session_says_who() {
 
     assert_eq!(
         session(&relay, LEAD).await,
-        json!({"actor": "lead@example.com", "dashboard_profile_url": null, "can_change_access": true})
+        json!({"actor": "lead@example.com", "dashboard_profile_url": null, "can_change_access": true,
+            "apps": [{"id": "default", "name": "Default app", "can_change_access": true}]})
     );
     let (status, headers, body) = post_json(&relay, GRANT, &grant_body(), LEAD).await;
     assert_eq!(status, 200, "{body}");
@@ -608,7 +609,7 @@ async fn a_refused_connection_is_tried_again_and_changes_nothing() {
     );
     assert!(
         metrics
-            .contains(r#"relay_access_changes_total{action="revoke",outcome="upstream_error"} 1"#),
+            .contains(r#"relay_access_changes_total{app="default",action="revoke",outcome="upstream_error"} 1"#),
         "{metrics}"
     );
 }

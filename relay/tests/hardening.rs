@@ -293,8 +293,9 @@ async fn metrics_count_routes_outcomes_latency_and_retries() {
     for expected in [
         r#"relay_http_requests_total{route="/api/profile",status="200"} 1"#,
         r#"relay_http_requests_total{route="/api/profile",status="400"} 1"#,
-        r#"relay_lookups_total{outcome="ok"} 1"#,
-        r#"relay_lookups_total{outcome="invalid_request"} 1"#,
+        r#"relay_lookups_total{app="default",outcome="ok"} 1"#,
+        // Refused before its app was known.
+        r#"relay_lookups_total{app="",outcome="invalid_request"} 1"#,
         "relay_upstream_retries_total 1",
         "relay_upstream_request_seconds_count 2",
     ] {

@@ -22,7 +22,7 @@ pub fn AccessLevels(
     desk: Desk,
 ) -> impl IntoView {
     let total = found.profile.access_levels.len();
-    let may_change = move || desk.allowed.get().then_some(desk);
+    let may_change = found.app.can_change_access.then_some(desk);
     let grant_for = found.clone();
     view! {
         <section class="card" aria-labelledby="access-heading">
@@ -30,7 +30,7 @@ pub fn AccessLevels(
             {move || {
                 let clock = clock.get();
                 let hide = hide_sandbox.get();
-                let desk = may_change();
+                let desk = may_change;
                 let shown: Vec<_> = found
                     .profile
                     .access_levels
@@ -46,7 +46,7 @@ pub fn AccessLevels(
                     view! { <div class="access-levels">{shown}</div> }.into_any()
                 }
             }}
-            {move || may_change().map(|desk| desk.button(&grant_for, Action::Grant, None, "grant-access".into()))}
+            {may_change.map(|desk| desk.button(&grant_for, Action::Grant, None, "grant-access".into()))}
         </section>
     }
 }

@@ -22,10 +22,10 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 
-/// Who may change access here, and the zone the dialog's dates are in.
+/// The zone the dialog's dates are in (who may change access comes with
+/// each profile's app).
 #[derive(Clone, Copy)]
 pub struct Desk {
-    pub allowed: RwSignal<bool>,
     pub clock: RwSignal<Clock>,
 }
 
@@ -180,11 +180,13 @@ impl Dialog {
     }
 
     fn plan(&self, draft: &Draft) -> Result<change::Plan, String> {
-        draft.plan(
-            &self.found.profile.profile_id,
-            self.level(),
-            &browser::clock(self.utc),
-        )
+        draft
+            .plan(
+                &self.found.profile.profile_id,
+                self.level(),
+                &browser::clock(self.utc),
+            )
+            .map(|plan| plan.in_app(&self.found.app.id))
     }
 
     /// The values that come from Adapty, written in as text.
@@ -238,10 +240,12 @@ impl Dialog {
             Some(id) => Lookup {
                 kind: IdKind::CustomerUserId,
                 id: id.clone(),
+                app: self.found.app.id.clone(),
             },
             None => Lookup {
                 kind: IdKind::ProfileId,
                 id: profile.profile_id.clone(),
+                app: self.found.app.id.clone(),
             },
         }
     }
@@ -276,8 +280,9 @@ pub fn dialog(
         dialog.set_sending(true);
         spawn_local(async move {
             match send_change(&plan).await {
-                Ok(fetched) => {
+                Ok(mut fetched) => {
                     close_quietly();
+                    fetched.app = dialog.found.app.clone();
                     on_changed(fetched, plan.notice);
                 }
                 Err(why) => {

@@ -14,12 +14,12 @@ use crate::browser;
 use crate::error::LookupError;
 use crate::handoff;
 use crate::lookup::{remember, IdKind, Lookup};
-use crate::transport::{fetch_profile, fetch_session, Fetched};
+use crate::transport::{fetch_profile, fetch_session, Fetched, Session};
 use change::Desk;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Where the page is: nothing asked yet, a lookup on its way, or its answer.
 #[derive(Clone)]
@@ -34,6 +34,11 @@ enum Outcome {
 /// A plain counter: the page has one App, and a reactive value would cost wasm.
 static NEWEST_LOOKUP: AtomicU64 = AtomicU64::new(0);
 
+/// The session, once it came: the apps, and where this person may change
+/// access. Set once at start and only read after; no reactive value, for
+/// the same reason as above.
+static SESSION: OnceLock<Session> = OnceLock::new();
+
 #[component]
 pub fn App() -> impl IntoView {
     let from_url = browser::lookup_in_url();
@@ -47,28 +52,20 @@ pub fn App() -> impl IntoView {
 
     // The operator's "Open in Adapty" link template; empty when there is none.
     let dashboard = RwSignal::new(String::new());
-    // Access changes: whether this person may.
-    let desk = Desk {
-        allowed: RwSignal::new(false),
-        clock,
-    };
+    let desk = Desk { clock };
     // The last change made, named above the profile it changed.
     let notice = RwSignal::new(String::new());
-    spawn_local(async move {
-        let session = fetch_session().await;
-        if let Some(link) = session.dashboard_profile_url {
-            dashboard.set(link);
-        }
-        desk.allowed.set(session.can_change_access);
-    });
 
     // The SSO session ended: said above whatever is on screen, which stays.
     let signed_out = RwSignal::new(false);
 
-    let run = move |lookup: Lookup| {
+    let run = move |mut lookup: Lookup| {
         let ticket = NEWEST_LOOKUP.fetch_add(1, Ordering::Relaxed) + 1;
         let shown = outcome.get_untracked();
         notice.set(String::new());
+        let session = SESSION.get();
+        lookup.app = session.map(|s| s.app_for(&lookup.app)).unwrap_or_default();
+        browser::set_value(search::APP_PICKER, &lookup.app);
         kind.set(lookup.kind);
         text.set(lookup.id.clone());
         // Until a profile names the tab again.
@@ -85,7 +82,8 @@ pub fn App() -> impl IntoView {
                 return;
             }
             match result {
-                Ok(fetched) => {
+                Ok(mut fetched) => {
+                    fetched.app = session.map(|s| s.app(&lookup.app)).unwrap_or_default();
                     signed_out.set(false);
                     recent.update(|list| *list = remember(list, &lookup));
                     browser::store_recent_lookups(&recent.get_untracked());
@@ -117,7 +115,10 @@ pub fn App() -> impl IntoView {
     };
     let submit = move || {
         if let Some(lookup) = Lookup::from_input(kind.get_untracked(), &text.get_untracked()) {
-            open(lookup);
+            open(Lookup {
+                app: browser::field_value(search::APP_PICKER),
+                ..lookup
+            });
         }
     };
     let retry = move || {
@@ -149,9 +150,20 @@ pub fn App() -> impl IntoView {
             browser::focus("lookup-id");
         }
     });
-    if let Some(lookup) = from_url {
-        run(lookup);
-    }
+    // The session first: a link's lookup needs to know the apps.
+    spawn_local(async move {
+        let found = fetch_session().await;
+        if let Some(link) = &found.dashboard_profile_url {
+            dashboard.set(link.clone());
+        }
+        // The picker only when there is a choice.
+        browser::add_apps(search::APP_PICKER, &found.apps);
+        browser::set_hidden("app-pick", found.apps.len() < 2);
+        let _ = SESSION.set(found);
+        if let Some(lookup) = from_url {
+            run(lookup);
+        }
+    });
     request_animation_frame(|| browser::mark("panel:ready"));
     let busy = move || outcome.with(|o| matches!(o, Outcome::Loading(_)));
 

@@ -123,7 +123,7 @@ fn Summary(
     let profile = &found.profile;
     let headline = explain::headline(profile, &clock, hide_sandbox);
     // The tab's title follows the headline, as this summary does.
-    browser::set_title(&handoff::tab_title(profile, &headline));
+    browser::set_title(&handoff::tab_title(profile, &headline, &found.app.name));
     let open_in_adapty = (!dashboard.is_empty()).then(|| {
         let href = handoff::dashboard_link(&dashboard, &profile.profile_id);
         view! { <a class="button" href=href target="_blank" rel="noreferrer">"Open in Adapty"</a> }
@@ -139,6 +139,7 @@ fn Summary(
     let fetched = cell_content(Cell::when(fetched.as_ref(), &clock, "not given"));
     view! {
         <section class="summary">
+            <p class="app-name" hidden=found.app.name.is_empty()>{found.app.name.clone()}</p>
             <h2 id="result-heading" tabindex="-1" class=format!("headline {}", headline.tone.class())>{headline.text}</h2>
             <div class="actions handoff">
                 <CopyButton text=handoff::summary(profile, &clock) what="summary" label="Copy summary" />

@@ -1,8 +1,11 @@
-//! The lookup form: which kind of ID, the ID, a button, and this tab's
-//! recent lookups for a quick return.
+//! The lookup form: which app (when the relay serves several), which kind
+//! of ID, the ID, a button, and this tab's recent lookups for a quick return.
 
 use crate::lookup::{IdKind, Lookup};
 use leptos::prelude::*;
+
+/// The app picker's element ID: its value is the app a lookup asks.
+pub const APP_PICKER: &str = "lookup-app";
 
 #[component]
 pub fn LookupForm(
@@ -37,6 +40,8 @@ pub fn LookupForm(
                 on_submit();
             }
         >
+            // Filled, and shown when there are several apps, once the session is known.
+            <label id="app-pick" class="app-pick" hidden>"App " <select id=APP_PICKER></select></label>
             <fieldset class="kinds">
                 <legend>"Find the customer by"</legend>
                 {kind_choice(IdKind::CustomerUserId, "Customer user ID")}
@@ -73,7 +78,9 @@ pub fn LookupForm(
                     .into_iter()
                     .map(|lookup| {
                         let title = format!("Look up {} {}", lookup.kind.label(), lookup.id);
-                        let label = lookup.id.clone();
+                        // The app's ID before the customer's, when there are several
+                        // (with one, the leading space is not shown).
+                        let label = format!("{} {}", lookup.app, lookup.id);
                         view! {
                             <button type="button" class="link" title=title on:click=move |_| on_pick(lookup.clone())>
                                 {label}

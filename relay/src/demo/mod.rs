@@ -34,29 +34,41 @@ pub struct StandIn {
 
 struct Data {
     key: String,
-    /// Fixed profiles, or `None` for the demo's samples, each built as of
-    /// the moment it is asked for.
-    profiles: Option<Vec<Value>>,
+    profiles: Profiles,
     /// The access levels granted or revoked, by profile ID, kept for the
     /// life of the process: they replace the profile's own of the same ID.
     changed: Mutex<HashMap<String, Vec<Value>>>,
     changes_received: Arc<AtomicUsize>,
 }
 
+/// What a stand-in serves.
+enum Profiles {
+    Fixed(Vec<Value>),
+    /// Samples, each built as of the moment it is asked for.
+    Samples(&'static [profiles::Sample]),
+}
+
 impl StandIn {
     /// Starts serving `profiles` (each a bare profile object, not an envelope)
     /// on a free loopback port, in the background of the current runtime.
     pub async fn start(profiles: Vec<Value>) -> std::io::Result<StandIn> {
-        Self::serve(Some(profiles)).await
+        Self::serve(Profiles::Fixed(profiles)).await
     }
 
     /// The demo's samples (`profiles::SAMPLES`), their dates relative to
     /// each response: a sample's story holds however long the demo runs.
     pub async fn start_samples() -> std::io::Result<StandIn> {
-        Self::serve(None).await
+        Self::start_sample_set(profiles::SAMPLES).await
     }
 
-    async fn serve(profiles: Option<Vec<Value>>) -> std::io::Result<StandIn> {
+    /// Another app's samples (`profiles::KIDS_SAMPLES`), with a key of its own.
+    pub async fn start_sample_set(
+        samples: &'static [profiles::Sample],
+    ) -> std::io::Result<StandIn> {
+        Self::serve(Profiles::Samples(samples)).await
+    }
+
+    async fn serve(profiles: Profiles) -> std::io::Result<StandIn> {
         let key = format!("secret_demo_{}", uuid::Uuid::new_v4().simple());
         let changes_received = Arc::new(AtomicUsize::new(0));
         let data = Arc::new(Data {
@@ -151,11 +163,11 @@ impl Data {
     /// The profile `field` = `wanted` as of `now`, with the changes made to it.
     fn find(&self, field: &str, wanted: &str, now: DateTime<Utc>) -> Option<Value> {
         let mut profile = match &self.profiles {
-            Some(fixed) => fixed
+            Profiles::Fixed(fixed) => fixed
                 .iter()
                 .find(|profile| profile[field].as_str() == Some(wanted))
                 .cloned(),
-            None => profiles::find(field, wanted, now),
+            Profiles::Samples(samples) => profiles::find_in(samples, field, wanted, now),
         }?;
         let changed = self.changed.lock().unwrap_or_else(|p| p.into_inner());
         let profile_id = profile["profile_id"].as_str().unwrap_or_default();

@@ -122,9 +122,33 @@ pub const SAMPLES: &[Sample] = &[
     },
 ];
 
+/// The demo's second app ("Kids app"): customers of its own, none of
+/// which the first app knows, and the other way round.
+pub const KIDS_SAMPLES: &[Sample] = &[
+    Sample {
+        about: "Kids app: family plan, renews next month",
+        param: BY_USER,
+        id: "kids-family",
+        profile_id: "a1b2c3d4-0001-4a5b-8c6d-7e8f9a0b1c2d",
+        build: kids_family,
+    },
+    Sample {
+        about: "Kids app: free trial ended, no access",
+        param: BY_USER,
+        id: "kids-trial-ended",
+        profile_id: "a1b2c3d4-0002-4a5b-8c6d-7e8f9a0b1c2d",
+        build: kids_trial_ended,
+    },
+];
+
 /// The sample looked up by `param` = `id`, as of `now`.
 pub fn find(param: &str, id: &str, now: DateTime<Utc>) -> Option<Value> {
-    SAMPLES
+    find_in(SAMPLES, param, id, now)
+}
+
+/// The sample of `samples` looked up by `param` = `id`, as of `now`.
+pub fn find_in(samples: &[Sample], param: &str, id: &str, now: DateTime<Utc>) -> Option<Value> {
+    samples
         .iter()
         .find(|sample| {
             (sample.param == param && sample.id == id)
@@ -469,6 +493,51 @@ fn expired(now: DateTime<Utc>) -> Value {
     p
 }
 
+/// A kids app's level: App Store, `family`, from `bought` to `expires`.
+fn kids_level(bought: DateTime<Utc>, expires: DateTime<Utc>, transaction: &str) -> Value {
+    json!({
+        "access_level_id": "family", "store": "app_store", "store_product_id": "family.monthly",
+        "store_base_plan_id": null, "store_transaction_id": transaction,
+        "store_original_transaction_id": transaction, "offer": null, "starts_at": null,
+        "purchased_at": iso(bought), "originally_purchased_at": iso(bought),
+        "expires_at": iso(expires), "renewal_cancelled_at": null, "billing_issue_detected_at": null,
+        "is_in_grace_period": false, "cancellation_reason": null, "environment": "Production"
+    })
+}
+
+fn kids_family(now: DateTime<Utc>) -> Value {
+    let mut p = profile(KIDS_SAMPLES[0].profile_id, Some("kids-family"), 7.99, now);
+    let level = kids_level(
+        now - Duration::days(3),
+        now + Duration::days(27),
+        "3000000100000001",
+    );
+    p["subscriptions"] = json!([level.clone()]);
+    p["access_levels"] = json!([level]);
+    p
+}
+
+fn kids_trial_ended(now: DateTime<Utc>) -> Value {
+    let mut p = profile(
+        KIDS_SAMPLES[1].profile_id,
+        Some("kids-trial-ended"),
+        0.0,
+        now,
+    );
+    let mut level = kids_level(
+        now - Duration::days(10),
+        now - Duration::days(3),
+        "3000000200000001",
+    );
+    level["offer"] =
+        json!({"offer_category": "introductory", "offer_type": "free_trial", "offer_id": null});
+    level["renewal_cancelled_at"] = json!(iso(now - Duration::days(5)));
+    level["cancellation_reason"] = json!("voluntarily_cancelled");
+    p["subscriptions"] = json!([level.clone()]);
+    p["access_levels"] = json!([level]);
+    p
+}
+
 fn lifetime(now: DateTime<Utc>) -> Value {
     let bought = now - Duration::days(400);
     let mut p = profile(
@@ -603,6 +672,17 @@ mod tests {
             assert_eq!(same, 1, "{} is advertised twice", sample.id);
         }
         assert_eq!(find("customer_user_id", "nobody", now), None);
+        for sample in KIDS_SAMPLES {
+            let profile = find_in(KIDS_SAMPLES, sample.param, sample.id, now).unwrap();
+            assert_eq!(profile[sample.param].as_str(), Some(sample.id));
+            let by_profile_id = find_in(KIDS_SAMPLES, "profile_id", sample.profile_id, now);
+            assert_eq!(by_profile_id.unwrap()["profile_id"], sample.profile_id);
+            assert_eq!(
+                find(sample.param, sample.id, now),
+                None,
+                "only the kids app has it"
+            );
+        }
         assert_eq!(all(now).len(), SAMPLES.len());
     }
 
@@ -626,7 +706,7 @@ mod tests {
     #[test]
     fn readme_lists_every_sample() {
         let readme = include_str!("../../../README.md");
-        for sample in SAMPLES {
+        for sample in SAMPLES.iter().chain(KIDS_SAMPLES) {
             let by = match sample.param {
                 "profile_id" => "profile ID",
                 _ => "customer user ID",
