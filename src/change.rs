@@ -17,7 +17,7 @@
 //! - An answer that may have come after Adapty applied the change, or not,
 //!   is said to be unknown, never guessed: look the customer up again.
 
-use crate::error::ErrorBody;
+use crate::error::relay_error;
 use crate::explain;
 use crate::format::{self, Clock};
 use crate::model::{AccessLevel, Envelope, Profile};
@@ -343,7 +343,7 @@ pub fn read_answer(
         // Applied, but not readable: only a new lookup shows what is true.
         return Envelope::parse(body).map_err(|_| Failure::OutcomeUnknown);
     }
-    let Ok(ErrorBody { error }) = serde_json::from_str::<ErrorBody>(body) else {
+    let Some(error) = relay_error(body) else {
         // Not the relay's JSON: a proxy answered, perhaps after passing the change on.
         return Err(match status {
             401 | 403 => Failure::SignInExpired,

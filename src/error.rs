@@ -4,8 +4,8 @@
 //! panel's one error type, and `views::error` its one view.
 
 use crate::lookup::{email_hint, IdKind, Lookup};
+use crate::model::Loose;
 use protocol::ErrorCode;
-use serde::Deserialize;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum LookupError {
@@ -37,23 +37,27 @@ pub enum LookupError {
     Unexpected(String),
 }
 
-/// The relay's error body, for lookups and changes alike.
-#[derive(Deserialize)]
-pub(crate) struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Deserialize)]
+/// The relay's error, for lookups and changes alike.
 pub(crate) struct ErrorDetail {
     pub code: String,
-    #[serde(default)]
     pub message: String,
+}
+
+/// The relay's error body, `{"error": {"code": …, "message": …}}`, or `None`
+/// when the body is not the relay's JSON (a proxy in front of it answered).
+pub(crate) fn relay_error(body: &str) -> Option<ErrorDetail> {
+    let json: Loose = serde_json::from_str(body).ok()?;
+    let error = json.get("error");
+    Some(ErrorDetail {
+        code: error.get("code").text()?.to_owned(),
+        message: error.get("message").text().unwrap_or_default().to_owned(),
+    })
 }
 
 impl LookupError {
     /// Reads a non-200 answer of the relay.
     pub fn from_relay(status: u16, body: &str, lookup: &Lookup, retry_after: Option<&str>) -> Self {
-        let Ok(ErrorBody { error }) = serde_json::from_str::<ErrorBody>(body) else {
+        let Some(error) = relay_error(body) else {
             // Not the relay's JSON: a proxy in front of it answered.
             return match status {
                 401 | 403 => LookupError::SignInExpired,

@@ -192,6 +192,8 @@ impl<'de> Deserialize<'de> for Timestamp {
 /// Any JSON value, as a person reads it. Lighter than `serde_json::Value`
 /// (which would weigh on the wasm) and all the panel needs of values whose
 /// type Adapty does not keep to: strings verbatim, numbers exactly as sent.
+/// The relay's own small answers (the session, an error) are read as one
+/// too, rather than by a derived `Deserialize` each, for the same weight.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Loose {
     Text(String),
@@ -200,8 +202,44 @@ pub enum Loose {
     Bool(bool),
     #[default]
     Null,
-    /// An array or object; shown as such, its content is in the raw view.
-    Nested,
+    List(Vec<Loose>),
+    /// An object's fields in their order.
+    Object(Vec<(String, Loose)>),
+}
+
+impl Loose {
+    /// The value of this object's field `name`: `Null` when there is none
+    /// or this is not an object.
+    pub fn get(&self, name: &str) -> &Loose {
+        match self {
+            Loose::Object(fields) => fields
+                .iter()
+                .find(|(field, _)| field == name)
+                .map_or(&Loose::Null, |(_, value)| value),
+            _ => &Loose::Null,
+        }
+    }
+
+    /// The string this is, if it is one.
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Loose::Text(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// `true` only for `true`.
+    pub fn is_true(&self) -> bool {
+        *self == Loose::Bool(true)
+    }
+
+    /// The items of a list; none for anything else.
+    pub fn items(&self) -> &[Loose] {
+        match self {
+            Loose::List(items) => items,
+            _ => &[],
+        }
+    }
 }
 
 impl fmt::Display for Loose {
@@ -210,7 +248,9 @@ impl fmt::Display for Loose {
             Loose::Text(text) | Loose::Number(text) => f.write_str(text),
             Loose::Bool(value) => write!(f, "{value}"),
             Loose::Null => f.write_str("null"),
-            Loose::Nested => f.write_str("(a list or object: see the raw response)"),
+            Loose::List(_) | Loose::Object(_) => {
+                f.write_str("(a list or object: see the raw response)")
+            }
         }
     }
 }
@@ -255,12 +295,18 @@ impl<'de> Deserialize<'de> for Loose {
                 Loose::deserialize(inner)
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Loose, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Loose::Nested)
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Loose::List(items))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Loose, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Loose::Nested)
+                let mut fields = Vec::new();
+                while let Some(field) = map.next_entry()? {
+                    fields.push(field);
+                }
+                Ok(Loose::Object(fields))
             }
         }
         deserializer.deserialize_any(LooseVisitor)

@@ -5,8 +5,7 @@
 use crate::change::{self, Failure, Plan};
 use crate::error::LookupError;
 use crate::lookup::Lookup;
-use crate::model::{Envelope, Profile};
-use serde::Deserialize;
+use crate::model::{Envelope, Loose, Profile};
 
 /// Turns the relay's answer into a profile or an error the admin can act on.
 pub fn read_response(
@@ -38,18 +37,15 @@ pub fn is_sign_in_page(status: u16, content_type: Option<&str>) -> bool {
 
 /// What the relay tells the panel at start (`GET api/session`): the
 /// dashboard link, the apps, and where this person may change access.
-#[derive(Deserialize, Default, Debug, PartialEq, Clone)]
+#[derive(Default, Debug, PartialEq, Clone)]
 pub struct Session {
-    #[serde(default)]
     pub dashboard_profile_url: Option<String>,
-    #[serde(default)]
     pub can_change_access: bool,
-    #[serde(default)]
     pub apps: Vec<App>,
 }
 
 /// One of the relay's apps (one Adapty key each).
-#[derive(Deserialize, Default, Debug, PartialEq, Clone)]
+#[derive(Default, Debug, PartialEq, Clone)]
 pub struct App {
     pub id: String,
     pub name: String,
@@ -82,13 +78,26 @@ impl Session {
     }
 }
 
-/// The session's body; anything unreadable is no link and no changes.
+/// The session's body; anything unreadable is no link and no changes, and
+/// an app without its ID or name is left out.
 pub fn read_session(body: &str) -> Session {
-    let mut session: Session = serde_json::from_str(body).unwrap_or_default();
-    session
-        .dashboard_profile_url
-        .take_if(|url| !url.contains("{profile_id}"));
-    session
+    let json: Loose = serde_json::from_str(body).unwrap_or_default();
+    let apps = json.get("apps").items().iter().filter_map(|app| {
+        Some(App {
+            id: app.get("id").text()?.to_owned(),
+            name: app.get("name").text()?.to_owned(),
+            can_change_access: app.get("can_change_access").is_true(),
+        })
+    });
+    Session {
+        dashboard_profile_url: json
+            .get("dashboard_profile_url")
+            .text()
+            .filter(|url| url.contains("{profile_id}"))
+            .map(str::to_owned),
+        can_change_access: json.get("can_change_access").is_true(),
+        apps: apps.collect(),
+    }
 }
 
 /// Every call to the relay: the header that proves it is the panel's own

@@ -15,6 +15,10 @@ pub fn panel(tools: &PanelTools) -> Result<PathBuf> {
             .args(["build", "--release"])
             .current_dir(root())
             .env("PATH", &tools.path)
+            .env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+                wasm_rustflags(),
+            )
             // Trunk's cargo must not inherit the outer cargo's view of the xtask package.
             .env_remove("CARGO_MANIFEST_DIR")
             .env_remove("CARGO_PKG_NAME"),
@@ -22,6 +26,7 @@ pub fn panel(tools: &PanelTools) -> Result<PathBuf> {
     let dist = root().join("dist");
     rewrite(&dist, "wasm", |wasm| optimize_wasm(wasm, &tools.binaryen))?;
     rewrite(&dist, "js", |js| {
+        drop_unused_classes(js)?;
         // Trunk's minifier cannot parse wasm-bindgen's JavaScript.
         status(
             Command::new(&tools.terser)
@@ -34,12 +39,50 @@ pub fn panel(tools: &PanelTools) -> Result<PathBuf> {
     Ok(dist)
 }
 
+/// `.cargo/config.toml`'s flags for the wasm target (this variable replaces
+/// them), and the crates' sources named without this machine's registry
+/// directory: the panic locations the wasm carries get shorter (the same
+/// bytes on every machine, too).
+fn wasm_rustflags() -> String {
+    let mut flags = String::from("--cfg erase_components");
+    let registry = crate::tools::cargo_home().join("registry").join("src");
+    for index in std::fs::read_dir(&registry).into_iter().flatten().flatten() {
+        flags.push_str(&format!(" --remap-path-prefix={}=", index.path().display()));
+    }
+    flags
+}
+
 /// Exports no code of the panel calls: wasm-streams' adapters between Rust
 /// streams and the browser's, which Leptos links for server functions (the
 /// panel has none). As exports they would stay, with all they reach:
 /// 1.3 KB brotli. wasm-bindgen's JavaScript keeps classes for them that
 /// nothing constructs; they only touch the wasm when used.
 const UNUSED_EXPORTS: &str = "intounderlying";
+
+/// Drops wasm-bindgen's JavaScript classes for the exports dropped from the
+/// wasm, each from its `export class` line to the `Symbol.dispose` line
+/// that ends it; terser then drops what only they used.
+fn drop_unused_classes(js: &Path) -> Result {
+    let text = std::fs::read_to_string(js).map_err(|error| error.to_string())?;
+    let mut kept = String::with_capacity(text.len());
+    let mut dropping = false;
+    for line in text.split_inclusive('\n') {
+        let class = line.to_ascii_lowercase();
+        if line.starts_with("export class") && class.contains(UNUSED_EXPORTS) {
+            dropping = true;
+        }
+        if !dropping {
+            kept.push_str(line);
+        }
+        if dropping && line.starts_with("if (Symbol.dispose)") {
+            dropping = false;
+        }
+    }
+    if dropping {
+        return Err(format!("{}: a dropped class has no end", js.display()));
+    }
+    std::fs::write(js, kept).map_err(|error| error.to_string())
+}
 
 /// Drops the unused exports (binaryen's `wasm-metadce`, with every other
 /// export a root), then optimizes the wasm with `wasm-opt` (index.html
@@ -77,12 +120,11 @@ fn optimize_wasm(wasm: &Path, binaryen: &Path) -> Result {
     status(
         Command::new(binaryen.join("wasm-opt"))
             .arg(wasm)
-            .args([
-                "-O2",
-                "--enable-reference-types",
-                "--strip-producers",
-                "--output",
-            ])
+            .args(["-O2", "--enable-reference-types", "--strip-producers"])
+            // Rust places the stack first in memory: its lowest kilobyte is
+            // reached only by a stack about to overflow (−0.2 KB brotli).
+            .arg("--low-memory-unused")
+            .arg("--output")
             .arg(wasm),
     )
 }

@@ -52,12 +52,15 @@ pub fn panel_tools() -> Result<PanelTools> {
     })
 }
 
-fn cargo_bin_dir() -> PathBuf {
+pub fn cargo_home() -> PathBuf {
     std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))
         .unwrap_or_else(|| PathBuf::from(".cargo"))
-        .join("bin")
+}
+
+fn cargo_bin_dir() -> PathBuf {
+    cargo_home().join("bin")
 }
 
 fn wasm_target() -> Result {
