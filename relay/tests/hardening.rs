@@ -775,8 +775,17 @@ async fn too_few_open_files_for_the_connection_cap_refuses_to_start() {
 /// The answers held for clients that do not read are bounded: beyond the
 /// budget, a lookup is told the relay is busy (at once, holding nothing),
 /// and is served again once the slow reader is cut off.
-#[tokio::test]
-async fn answers_no_one_takes_cannot_hold_more_than_the_memory_budget() {
+/// A relay before an Adapty whose answer is 6 MiB, with room for one such
+/// answer at a time, and the write timeout given; and a client that has
+/// asked for it with a tiny receive buffer, reading nothing yet.
+async fn one_big_answer_room(
+    write_timeout_secs: &str,
+) -> (
+    Relay,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    usize,
+    TcpStream,
+) {
     let big = format!(
         r#"{{"data":{{"profile_id":"p","pad":"{}"}}}}"#,
         "x".repeat(6 * 1024 * 1024)
@@ -792,22 +801,32 @@ async fn answers_no_one_takes_cannot_hold_more_than_the_memory_budget() {
             "--upstream-max-bytes",
             &eight_mib,
             "--write-timeout-secs",
-            "2",
+            write_timeout_secs,
         ],
     ))
     .await;
     let host = relay.url.trim_start_matches("http://").to_owned();
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
-    let mut slow = socket.connect(host.parse().unwrap()).await.unwrap();
-    slow.write_all(
-        format!(
-            "GET /api/profile?customer_user_id=u HTTP/1.1\r\nHost: {host}\r\nX-CSRF: 1\r\n\r\n"
+    let mut client = socket.connect(host.parse().unwrap()).await.unwrap();
+    client
+        .write_all(
+            format!(
+                "GET /api/profile?customer_user_id=u HTTP/1.1\r\nHost: {host}\r\nX-CSRF: 1\r\n\r\n"
+            )
+            .as_bytes(),
         )
-        .as_bytes(),
-    )
-    .await
-    .unwrap();
+        .await
+        .unwrap();
+    (relay, calls, big.len(), client)
+}
+
+/// The answers held for clients that do not read are bounded: beyond the
+/// budget, a lookup is told the relay is busy (at once, holding nothing),
+/// and is served again once the slow reader is cut off.
+#[tokio::test]
+async fn answers_no_one_takes_cannot_hold_more_than_the_memory_budget() {
+    let (relay, calls, big, slow) = one_big_answer_room("2").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let url = format!("{}/api/profile?customer_user_id=u", relay.url);
@@ -825,7 +844,7 @@ async fn answers_no_one_takes_cannot_hold_more_than_the_memory_budget() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(response.bytes().await.unwrap().len(), big.len());
+    assert_eq!(response.bytes().await.unwrap().len(), big);
     drop(slow);
 }
 
@@ -834,38 +853,7 @@ async fn answers_no_one_takes_cannot_hold_more_than_the_memory_budget() {
 /// each window of the write timeout) or be cut off, its room given back.
 #[tokio::test]
 async fn a_client_reading_a_trickle_cannot_keep_its_answers_room() {
-    let big = format!(
-        r#"{{"data":{{"profile_id":"p","pad":"{}"}}}}"#,
-        "x".repeat(6 * 1024 * 1024)
-    );
-    let (upstream, _) = raw_upstream(vec![ok_json(&big)]).await;
-    let eight_mib = (8 * 1024 * 1024).to_string();
-    let relay = start(config_with(
-        &upstream,
-        KEY,
-        &[
-            "--response-memory-bytes",
-            &eight_mib,
-            "--upstream-max-bytes",
-            &eight_mib,
-            "--write-timeout-secs",
-            "1",
-        ],
-    ))
-    .await;
-    let host = relay.url.trim_start_matches("http://").to_owned();
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let mut trickle = socket.connect(host.parse().unwrap()).await.unwrap();
-    trickle
-        .write_all(
-            format!(
-                "GET /api/profile?customer_user_id=u HTTP/1.1\r\nHost: {host}\r\nX-CSRF: 1\r\n\r\n"
-            )
-            .as_bytes(),
-        )
-        .await
-        .unwrap();
+    let (relay, _, _, mut trickle) = one_big_answer_room("1").await;
     // 1 KiB every 250 ms: always some progress, never the write timeout.
     let reader = tokio::spawn(async move {
         let mut buffer = [0u8; 1024];
