@@ -88,6 +88,9 @@ pub enum ErrorCode {
     RevokeAfterExpiry,
     /// The revoke date is in the past.
     RevokeInPast,
+    /// The relay cannot write its audit log, so it neither looks up nor
+    /// changes anything until it can (503).
+    AuditUnavailable,
 }
 
 impl ErrorCode {
@@ -114,6 +117,7 @@ impl ErrorCode {
         ErrorCode::AccessLevelNotHeld,
         ErrorCode::RevokeAfterExpiry,
         ErrorCode::RevokeInPast,
+        ErrorCode::AuditUnavailable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -139,6 +143,7 @@ impl ErrorCode {
             ErrorCode::AccessLevelNotHeld => "access_level_not_held",
             ErrorCode::RevokeAfterExpiry => "revoke_after_expiry",
             ErrorCode::RevokeInPast => "revoke_in_past",
+            ErrorCode::AuditUnavailable => "audit_unavailable",
         }
     }
 

@@ -92,8 +92,19 @@ pub struct Args {
     pub allowed_host: Vec<String>,
 
     /// Audit log file (one JSON line per lookup); standard output when unset.
+    /// SIGHUP reopens it (after logrotate moved it).
     #[arg(long, env = "RELAY_AUDIT_LOG")]
     pub audit_log: Option<PathBuf>,
+
+    /// Folder for one audit file a day instead, audit-YYYY-MM-DD.jsonl (UTC),
+    /// switching at the first line after midnight.
+    #[arg(long, env = "RELAY_AUDIT_DIR", conflicts_with = "audit_log")]
+    pub audit_dir: Option<PathBuf>,
+
+    /// File holding the secret that keys the audit log's chain; by default
+    /// it is derived from the Adapty key (a fixed, public one in --demo).
+    #[arg(long, env = "RELAY_AUDIT_CHAIN_KEY_FILE")]
+    pub audit_chain_key_file: Option<PathBuf>,
 
     /// Write a keyed hash of each looked-up ID to the audit log instead of the ID.
     #[arg(long, env = "RELAY_AUDIT_HASH_IDS")]
@@ -185,7 +196,33 @@ pub struct Args {
     /// who may change access.
     #[arg(long)]
     pub demo: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
 }
+
+/// What the relay can do besides serving.
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Checks the chain of audit files (in the order written) and names the
+    /// first line where it breaks; the chain key is read as the relay reads it.
+    Verify {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// The demo's chain key: its Adapty key changes every start, so the chain
+/// is keyed with this public value; a demo's log shows the chain's shape
+/// but proves nothing.
+const DEMO_CHAIN_SECRET: &str = "adapty-lookup demo audit chain (public)";
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
@@ -259,6 +296,10 @@ pub struct JwtConfig {
 #[derive(Debug, Clone)]
 pub struct AuditConfig {
     pub path: Option<PathBuf>,
+    /// One file a day in this folder (never with `path`).
+    pub dir: Option<PathBuf>,
+    /// Keys the chain of lines (see `audit::chain`).
+    pub chain_key: ChainSecret,
     pub hash_ids: bool,
     pub refused_per_minute: NonZeroU32,
 }
@@ -305,14 +346,28 @@ impl ApiKey {
     }
 
     /// A secret derived from the key for another purpose (the audit log's
-    /// ID hashes): stable across restarts, useless for calling Adapty.
+    /// ID hashes and chain): stable across restarts, useless for calling Adapty.
     pub fn derive(&self, purpose: &str) -> [u8; 32] {
-        use hmac::{Hmac, Mac};
-        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(self.0.as_bytes())
-            .expect("HMAC takes a key of any length");
-        mac.update(purpose.as_bytes());
-        mac.finalize().into_bytes().into()
+        derive(self.0.as_bytes(), purpose)
     }
+}
+
+/// The audit chain's secret, with a `Debug` that shows nothing of it.
+#[derive(Clone)]
+pub struct ChainSecret(pub [u8; 32]);
+
+impl fmt::Debug for ChainSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ChainSecret(redacted)")
+    }
+}
+
+fn derive(secret: &[u8], purpose: &str) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes a key of any length");
+    mac.update(purpose.as_bytes());
+    mac.finalize().into_bytes().into()
 }
 
 impl fmt::Debug for ApiKey {
@@ -330,6 +385,11 @@ pub enum ConfigError {
         path: PathBuf,
         reason: String,
     },
+    ChainKeyFileUnreadable {
+        path: PathBuf,
+        reason: String,
+    },
+    ChainKeyEmpty,
     /// The setting's name, and what was given.
     UrlInvalid(&'static str, String),
     UrlNotHttps(&'static str, String),
@@ -364,6 +424,12 @@ impl fmt::Display for ConfigError {
             ConfigError::KeyFileUnreadable { path, reason } => {
                 write!(f, "cannot read the key file {}: {reason}", path.display())
             }
+            ConfigError::ChainKeyFileUnreadable { path, reason } => write!(
+                f,
+                "cannot read the audit chain key file {}: {reason}",
+                path.display()
+            ),
+            ConfigError::ChainKeyEmpty => f.write_str("the audit chain key file is empty"),
             ConfigError::UrlInvalid(setting, url) => write!(f, "{setting} is not a URL: {url}"),
             ConfigError::UrlNotHttps(setting, url) => write!(
                 f,
@@ -439,6 +505,31 @@ impl Args {
         match std::env::var("ADAPTY_API_KEY") {
             Ok(secret) => ApiKey::new(&secret),
             Err(_) => Err(ConfigError::KeyMissing),
+        }
+    }
+
+    /// The audit chain's secret: from --audit-chain-key-file, else the
+    /// demo's public one, else derived from the Adapty key (`api_key`).
+    pub fn audit_chain_secret(&self, api_key: Option<&ApiKey>) -> Result<ChainSecret, ConfigError> {
+        const PURPOSE: &str = "adapty-lookup audit chain v1";
+        if let Some(path) = &self.audit_chain_key_file {
+            let secret =
+                std::fs::read(path).map_err(|error| ConfigError::ChainKeyFileUnreadable {
+                    path: path.clone(),
+                    reason: error.kind().to_string(),
+                })?;
+            let secret = secret.trim_ascii();
+            if secret.is_empty() {
+                return Err(ConfigError::ChainKeyEmpty);
+            }
+            return Ok(ChainSecret(derive(secret, PURPOSE)));
+        }
+        if self.demo {
+            return Ok(ChainSecret(derive(DEMO_CHAIN_SECRET.as_bytes(), PURPOSE)));
+        }
+        match api_key {
+            Some(key) => Ok(ChainSecret(key.derive(PURPOSE))),
+            None => Ok(ChainSecret(self.key()?.derive(PURPOSE))),
         }
     }
 
@@ -530,6 +621,7 @@ impl Args {
                 })
             })
             .transpose()?;
+        let chain_key = self.audit_chain_secret(Some(&key))?;
         Ok(Config {
             listen: self.listen,
             base_path,
@@ -549,7 +641,9 @@ impl Args {
                 allowed_hosts,
             },
             audit: AuditConfig {
+                chain_key,
                 path: self.audit_log,
+                dir: self.audit_dir,
                 hash_ids: self.audit_hash_ids,
                 refused_per_minute: self.audit_refused_per_minute,
             },

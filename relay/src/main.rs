@@ -1,5 +1,5 @@
 use clap::Parser;
-use relay::config::{ApiKey, Args, LogFormat};
+use relay::config::{ApiKey, Args, AuditCommand, Command, LogFormat};
 use relay::demo::{profiles, StandIn};
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
@@ -20,6 +20,9 @@ async fn main() -> ExitCode {
     match args.log_format {
         LogFormat::Json => logs.json().init(),
         LogFormat::Text => logs.init(),
+    }
+    if let Some(Command::Audit(AuditCommand::Verify { files })) = &args.command {
+        return verify_audit(&args, files);
     }
     let demo = args.demo;
 
@@ -76,12 +79,61 @@ async fn main() -> ExitCode {
     tracing::info!(%url, "relay listening");
 
     let limits = config.limits.clone();
-    let app = match relay::app(config) {
+    let (app, audit) = match relay::routes::app_and_audit(config, axum::Router::new()) {
         Ok(app) => app,
         Err(error) => return fail(&format!("cannot open the audit log: {error}")),
     };
+    reload_on_hangup(move || audit.reload());
     relay::server::serve(listener, app, &limits, shutdown_signal()).await;
     ExitCode::SUCCESS
+}
+
+/// `relay audit verify FILE…`: OK with the count, or the first break.
+fn verify_audit(args: &Args, files: &[std::path::PathBuf]) -> ExitCode {
+    let secret = match args.audit_chain_secret(None) {
+        Ok(secret) => secret,
+        Err(error) => return fail(&error.to_string()),
+    };
+    let key = relay::audit::ChainKey::new(&secret.0);
+    match relay::audit::verify::verify(&key, files) {
+        Ok(verified) => {
+            println!(
+                "OK: {} lines in {} file(s), the chain unbroken (lines removed from the end of \
+                 the last file leave no trace: compare with the copy kept off this machine)",
+                verified.lines, verified.files
+            );
+            ExitCode::SUCCESS
+        }
+        Err(broken) => {
+            println!("BROKEN: {broken}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// SIGHUP: reload what the operator may have moved or changed (the audit
+/// log after logrotate); `reload` is everything that reloads, in turn.
+/// It listens before the relay serves: SIGHUP's default ends the process.
+fn reload_on_hangup(reload: impl Fn() + Send + 'static) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::hangup()) {
+            Ok(mut hangups) => {
+                tokio::spawn(async move {
+                    while hangups.recv().await.is_some() {
+                        tracing::info!("SIGHUP: reloading");
+                        reload();
+                    }
+                });
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGHUP: nothing can be reloaded")
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    drop(reload);
 }
 
 fn fail(message: &str) -> ExitCode {

@@ -23,6 +23,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Extension, Router};
+use protocol::ErrorCode;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
@@ -69,6 +70,11 @@ pub fn app(config: Config) -> std::io::Result<Router> {
 /// layers: the tests use it to see what those layers make of a handler
 /// that fails in ways the relay's own never should.
 pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
+    app_and_audit(config, extra).map(|(router, _)| router)
+}
+
+/// The relay, and its audit log for `main` to reopen on SIGHUP.
+pub fn app_and_audit(config: Config, extra: Router) -> std::io::Result<(Router, Arc<AuditLog>)> {
     let metrics = Arc::new(Metrics::default());
     let identity = Identity::new(&config.access);
     if !identity.is_configured() {
@@ -80,7 +86,7 @@ pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
     let audit = Arc::new(AuditLog::open(&config.audit, &config.upstream.key)?);
     tokio::spawn(audit::count_left_out_every_minute(Arc::downgrade(&audit)));
     let state = AppState {
-        audit,
+        audit: audit.clone(),
         upstream: Arc::new(Upstream::new(
             config.upstream,
             metrics.clone(),
@@ -100,6 +106,7 @@ pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
     ));
 
     let panel = Panel::new(&config.static_dir);
+    let health = audit.clone();
 
     let profile_path = format!("/{}", protocol::path::PROFILE);
     let router = Router::new()
@@ -139,7 +146,7 @@ pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
         // Added after the host check and the concurrency limit, so outside
         // both: health checkers often use an IP, the answer carries nothing,
         // and it must come at once when every request slot is taken.
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(move || healthz(health.clone())))
         // Outside the concurrency limit: a connection beyond the cap never waits.
         .layer(middleware::from_fn(server::refuse_over_capacity))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
@@ -171,7 +178,21 @@ pub fn app_with(config: Config, extra: Router) -> std::io::Result<Router> {
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(middleware::map_request(drop_unusable_request_id));
-    Ok(router)
+    Ok((router, audit))
+}
+
+/// Healthy unless the audit log cannot be written (plain text, as before;
+/// 503 tells a load balancer to send lookups elsewhere).
+async fn healthz(audit: Arc<AuditLog>) -> Response {
+    if audit.is_healthy() {
+        "ok".into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the audit log cannot be written; lookups and changes are refused",
+        )
+            .into_response()
+    }
 }
 
 /// The span of a request in the relay's own log: method and path, never
@@ -237,13 +258,7 @@ async fn profile(
     RawQuery(query): RawQuery,
 ) -> Response {
     let started = Instant::now();
-    let done = run_lookup(&state, &headers, query.as_deref()).await;
-    let outcome = done
-        .result
-        .as_ref()
-        .map_or_else(|error| error.code().as_str(), |_| "ok");
-    let response = answer(done.result);
-    state.metrics.lookup(outcome);
+    let mut done = run_lookup(&state, &headers, query.as_deref()).await;
     let request_id = headers
         .get(REQUEST_ID)
         .and_then(|value| value.to_str().ok())
@@ -257,19 +272,37 @@ async fn profile(
             .lookup
             .as_ref()
             .map(|lookup| state.audit.id(&lookup.id())),
-        outcome,
-        status: response.status().as_u16(),
+        outcome: done
+            .result
+            .as_ref()
+            .map_or_else(|error| error.code().as_str(), |_| "ok"),
+        status: done
+            .result
+            .as_ref()
+            .map_or_else(|error| error.status().as_u16(), |_| 200),
         upstream_status: done.upstream_status,
         latency_ms: started.elapsed().as_millis() as u64,
         truncated: false,
     };
-    if done.asked_adapty {
-        state.audit.record(&entry);
+    // What reached Adapty, and every refusal for want of the audit log (the
+    // attempt that may find it writable again), is written whatever the
+    // share; and written before the answer leaves, or the answer is refused.
+    let unaudited = matches!(done.result, Err(RelayError::AuditUnavailable));
+    if done.asked_adapty || unaudited {
+        if let Err(error) = state.audit.record(&entry) {
+            tracing::error!(%error, "a lookup's answer was withheld: its audit line cannot be written");
+            done.result = Err(RelayError::AuditUnavailable);
+        }
     } else {
         let client = client.map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0 .0.ip());
         state.audit.record_refused(&entry, client);
     }
-    response
+    let outcome = done
+        .result
+        .as_ref()
+        .map_or_else(|error| error.code().as_str(), |_| "ok");
+    state.metrics.lookup(outcome);
+    answer(done.result)
 }
 
 /// The checks in the order that fails cheapest, then Adapty.
@@ -301,6 +334,12 @@ async fn run_lookup(state: &AppState, headers: &HeaderMap, query: Option<&str>) 
     };
     if let Err(error) = state.limits.check(&actor) {
         done.result = Err(error);
+        return done;
+    }
+    // Adapty is not asked while the audit log is known to fail: the line
+    // could not be written after its answer anyway.
+    if !state.audit.is_healthy() {
+        done.result = Err(RelayError::AuditUnavailable);
         return done;
     }
     done.asked_adapty = true;
@@ -372,7 +411,7 @@ async fn change_access(
         latency_ms: None,
     };
     if checked.is_ok() {
-        if let Err(error) = state.audit.record_before_change(&entry("asked")) {
+        if let Err(error) = state.audit.record(&entry("asked")) {
             tracing::error!(%error, "a change was refused: its audit line cannot be written");
             checked = Err(RelayError::AuditUnavailable);
         }
@@ -387,10 +426,8 @@ async fn change_access(
             false,
         ),
     };
-    let outcome = fetched
-        .result
-        .as_ref()
-        .map_or_else(|error| error.code().as_str(), |_| "ok");
+    let fetched_code = fetched.result.as_ref().err().map(RelayError::code);
+    let outcome = fetched_code.map_or("ok", ErrorCode::as_str);
     let response = answer(fetched.result);
     state.metrics.change(action.name(), outcome);
     let done = audit::ChangeEntry {
@@ -400,8 +437,9 @@ async fn change_access(
         latency_ms: Some(started.elapsed().as_millis() as u64),
         ..entry(if asked_adapty { "done" } else { "refused" })
     };
-    if asked_adapty {
-        state.audit.record(&done);
+    let unaudited = matches!(fetched_code, Some(ErrorCode::AuditUnavailable));
+    if asked_adapty || unaudited {
+        let _ = state.audit.record(&done);
     } else {
         let client = client.map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0 .0.ip());
         state.audit.record_refused(&done, client);

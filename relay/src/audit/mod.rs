@@ -6,18 +6,40 @@
 //! the reason), written before Adapty is called — if it cannot be written,
 //! nothing is changed — and what came of it, written however the call ended.
 //!
+//! It never lets a lookup or change go unrecorded: a line that cannot be
+//! written marks the log unhealthy (`/healthz` says so), and while it is,
+//! lookups are refused before Adapty is asked; the refusal's own line is
+//! the next attempt, and the first that is written makes it healthy again.
+//! A lookup's line is written after Adapty answers and before the answer
+//! leaves: when it fails, the profile is not sent.
+//!
+//! Every line is chained to the one before (`chain`): see `chain` for how,
+//! and `verify` for `relay audit verify`. Each file begins with a line
+//! (`"outcome":"log_opened"`) naming the chain value it continues, so a
+//! file verifies alone and consecutive files together. `reload` (SIGHUP)
+//! reopens the file after logrotate moved it; `--audit-dir` switches to a
+//! new day's file at the first line after midnight (UTC).
+//!
 //! A client cannot flood it: no lookup line exceeds 2 KiB, no change line
 //! 8 KiB (a reason is never cut), and calls refused before Adapty was asked
 //! are written at most N a minute per client address, the rest counted in
 //! one line a minute. Every call that reached Adapty is written.
 
+mod chain;
+mod sink;
+pub mod verify;
+
+pub use chain::ChainKey;
+use chain::{Link, SEAL_BYTES};
+use sink::Sink;
+
 use crate::config::{ApiKey, AuditConfig};
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::Serialize;
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Weak};
 use std::time::Duration;
 
@@ -29,9 +51,15 @@ pub const MAX_LINE_BYTES: usize = 2048;
 pub const MAX_CHANGE_LINE_BYTES: usize = 8192;
 /// How often refused calls left out are counted in the log.
 const SUPPRESSED_EVERY: Duration = Duration::from_secs(60);
+/// The `outcome` of the line that opens a file.
+pub const OPENED: &str = "log_opened";
 
 pub struct AuditLog {
-    sink: Mutex<Box<dyn Write + Send>>,
+    writer: Mutex<Writer>,
+    /// Whether the last line was written; lookups wait for it.
+    healthy: AtomicBool,
+    /// The time that decides the day's file (a test sets its own).
+    clock: Box<dyn Fn() -> DateTime<Utc> + Send + Sync>,
     /// When set, IDs are written as a keyed hash: records of the same customer
     /// still match each other, but the log alone does not name anyone.
     id_hash_key: Option<[u8; 32]>,
@@ -44,6 +72,70 @@ struct RefusedThisMinute {
     per_minute: u32,
     written: HashMap<IpAddr, u32>,
     left_out: HashMap<IpAddr, u64>,
+}
+
+/// The sink, and where the chain stands.
+struct Writer {
+    sink: Sink,
+    key: ChainKey,
+    last: Option<Link>,
+    /// Why the file in use still needs its opening line, when it does.
+    opening: Option<&'static str>,
+}
+
+/// The first line of every file (and of every start of the relay).
+#[derive(Serialize)]
+struct Opened<'a> {
+    time: String,
+    outcome: &'static str,
+    /// `relay_started`, `reload` (SIGHUP), `new_day`, or `reopened` (after
+    /// the file could not be written).
+    cause: &'static str,
+    /// The chain value this file continues; `null` when none was known
+    /// (the first file, or standard output).
+    previous_chain: Option<&'a str>,
+}
+
+impl Writer {
+    /// Seals `line` after the file's opening line, when that is due.
+    fn write(&mut self, line: &[u8], now: DateTime<Utc>) -> std::io::Result<()> {
+        self.write_opening(now)?;
+        self.append(line)
+    }
+
+    /// Opens the file if it is not open or its day is over, and writes
+    /// its opening line if that is not written yet.
+    fn write_opening(&mut self, now: DateTime<Utc>) -> std::io::Result<()> {
+        if self.sink.is_stale(now) {
+            self.sink.close();
+            self.opening = Some("new_day");
+        }
+        if !self.sink.is_open() {
+            self.opening.get_or_insert("reopened");
+            self.sink.open(now)?;
+        }
+        if let Some(cause) = self.opening {
+            let opened = Opened {
+                time: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                outcome: OPENED,
+                cause,
+                previous_chain: self.last.as_ref().map(|link| link.chain.as_str()),
+            };
+            self.append(&serde_json::to_vec(&opened).expect("a line always serializes"))?;
+            self.opening = None;
+        }
+        Ok(())
+    }
+
+    /// The line sealed after the last one, with its newline, in one write;
+    /// the chain moves on only once it is written.
+    fn append(&mut self, line: &[u8]) -> std::io::Result<()> {
+        let (mut sealed, link) = self.key.seal(line, self.last.as_ref());
+        sealed.push(b'\n');
+        self.sink.write_line(&sealed)?;
+        self.last = Some(link);
+        Ok(())
+    }
 }
 
 /// One lookup, as the log records it.
@@ -118,12 +210,32 @@ struct LeftOut {
 
 impl AuditLog {
     pub fn open(config: &AuditConfig, key: &ApiKey) -> std::io::Result<AuditLog> {
-        let sink: Box<dyn Write + Send> = match &config.path {
-            Some(path) => Box::new(open_append(path)?),
-            None => Box::new(std::io::stdout()),
+        AuditLog::open_with_clock(config, key, Box::new(Utc::now))
+    }
+
+    /// Opens the log and writes its first line. Fails when the file cannot
+    /// be opened; a first line that cannot be written only marks it unhealthy.
+    pub fn open_with_clock(
+        config: &AuditConfig,
+        key: &ApiKey,
+        clock: Box<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+    ) -> std::io::Result<AuditLog> {
+        let mut sink = match (&config.dir, &config.path) {
+            (Some(dir), _) => Sink::daily(dir.clone()),
+            (None, Some(path)) => Sink::file(path.clone()),
+            (None, None) => Sink::stdout(),
         };
-        Ok(AuditLog {
-            sink: Mutex::new(sink),
+        let last = sink.last_link();
+        sink.open(clock())?;
+        let log = AuditLog {
+            writer: Mutex::new(Writer {
+                sink,
+                key: ChainKey::new(&config.chain_key.0),
+                last,
+                opening: Some("relay_started"),
+            }),
+            healthy: AtomicBool::new(true),
+            clock,
             id_hash_key: config
                 .hash_ids
                 .then(|| key.derive("adapty-lookup audit id hash v1")),
@@ -132,7 +244,30 @@ impl AuditLog {
                 written: HashMap::new(),
                 left_out: HashMap::new(),
             }),
-        })
+        };
+        let opened = lock(&log.writer).write_opening((log.clock)());
+        log.note(&opened);
+        Ok(log)
+    }
+
+    /// Whether the last line could be written. While not, lookups are
+    /// refused before Adapty is asked, and `/healthz` answers 503.
+    pub fn is_healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+    }
+
+    /// Reopens the file (SIGHUP, after logrotate moved it) and writes its
+    /// opening line at once. Standard output is left as it is.
+    pub fn reload(&self) {
+        let mut writer = lock(&self.writer);
+        if matches!(writer.sink, Sink::Stdout) {
+            return;
+        }
+        writer.sink.close();
+        writer.opening = Some("reload");
+        let opened = writer.write_opening((self.clock)());
+        drop(writer);
+        self.note(&opened);
     }
 
     /// The ID as the log shows it: verbatim, or `hmac-sha256:<hex>`.
@@ -149,14 +284,10 @@ impl AuditLog {
         }
     }
 
-    /// A call that reached Adapty: always written.
-    pub fn record(&self, entry: &impl Line) {
-        let _ = self.write(&entry.line());
-    }
-
-    /// A change about to be sent to Adapty: written and flushed, or the
-    /// error, upon which the change must not be sent.
-    pub fn record_before_change(&self, entry: &ChangeEntry<'_>) -> std::io::Result<()> {
+    /// A call that reached Adapty (or is about to): always written, and
+    /// handed to the operating system before this returns; on an error
+    /// the call must not go on, nor its answer leave.
+    pub fn record(&self, entry: &impl Line) -> std::io::Result<()> {
         self.write(&entry.line())
     }
 
@@ -195,18 +326,25 @@ impl AuditLog {
         }
     }
 
-    /// The line and its newline in one write, then flushed; a failure is
-    /// logged and returned.
+    /// Writes one line; a failure marks the log unhealthy, and is logged
+    /// when it starts.
     fn write(&self, line: &[u8]) -> std::io::Result<()> {
-        let mut whole = Vec::with_capacity(line.len() + 1);
-        whole.extend_from_slice(line);
-        whole.push(b'\n');
-        let mut sink = lock(&self.sink);
-        let written = sink.write_all(&whole).and_then(|()| sink.flush());
-        if let Err(error) = &written {
-            tracing::error!(%error, "cannot write the audit log");
-        }
+        let now = (self.clock)();
+        let written = lock(&self.writer).write(line, now);
+        self.note(&written);
         written
+    }
+
+    fn note(&self, written: &std::io::Result<()>) {
+        let was_healthy = self.healthy.swap(written.is_ok(), Ordering::Relaxed);
+        match written {
+            Err(error) if was_healthy => tracing::error!(
+                %error,
+                "cannot write the audit log: lookups and changes are refused until it can be"
+            ),
+            Ok(()) if !was_healthy => tracing::info!("the audit log can be written again"),
+            _ => {}
+        }
     }
 }
 
@@ -247,7 +385,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// client chooses, are cut when needed, and the line says so.
 /// serde_json escapes every value, so no field can forge a line.
 fn fitted(entry: &Entry<'_>) -> Vec<u8> {
-    let limit = MAX_LINE_BYTES - 1;
+    let limit = MAX_LINE_BYTES - 1 - SEAL_BYTES;
     let line = serde_json::to_vec(entry).expect("an entry always serializes");
     if line.len() <= limit {
         return line;
@@ -298,10 +436,6 @@ fn cut(text: &str, room: usize) -> &str {
     text
 }
 
-fn open_append(path: &std::path::Path) -> std::io::Result<File> {
-    OpenOptions::new().create(true).append(true).open(path)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,6 +444,8 @@ mod tests {
     fn config(path: Option<std::path::PathBuf>, hash_ids: bool) -> AuditConfig {
         AuditConfig {
             path,
+            dir: None,
+            chain_key: crate::config::ChainSecret([7; 32]),
             hash_ids,
             refused_per_minute: NonZeroU32::new(3).unwrap(),
         }
@@ -345,7 +481,7 @@ mod tests {
             log.record_refused(&entry("x"), one);
         }
         log.record_refused(&entry("x"), two);
-        log.record(&entry("reached Adapty"));
+        log.record(&entry("reached Adapty")).unwrap();
         log.end_minute();
         log.record_refused(&entry("x"), one);
         drop(log);
@@ -357,6 +493,7 @@ mod tests {
         let outcomes: Vec<&str> = lines
             .iter()
             .map(|l| l["outcome"].as_str().unwrap())
+            .filter(|&outcome| outcome != OPENED)
             .collect();
         assert_eq!(
             outcomes,
@@ -370,9 +507,9 @@ mod tests {
                 "invalid_request"
             ]
         );
-        assert_eq!(lines[5]["client"], "10.0.0.1");
-        assert_eq!(lines[5]["count"], 7);
-        assert_eq!(lines[4]["id"], "reached Adapty");
+        assert_eq!(lines[6]["client"], "10.0.0.1");
+        assert_eq!(lines[6]["count"], 7);
+        assert_eq!(lines[5]["id"], "reached Adapty");
     }
 
     #[test]
@@ -453,7 +590,8 @@ mod tests {
             upstream_status: None,
             latency_ms: None,
         };
-        assert!(log.record_before_change(&entry).is_err());
+        assert!(log.record(&entry).is_err());
+        assert!(!log.is_healthy(), "the health check says so");
     }
 
     #[test]
@@ -476,5 +614,70 @@ mod tests {
             other_key.id("user-1"),
             "keyed: no rainbow table of IDs works"
         );
+    }
+
+    /// The day's file changes at the first line after midnight (UTC), and
+    /// the new file opens with the chain value the old one ended with.
+    #[test]
+    fn a_new_day_starts_a_new_file_that_continues_the_chain() {
+        use chrono::TimeZone;
+        let dir = std::env::temp_dir().join(format!("audit-daily-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let now = std::sync::Arc::new(Mutex::new(
+            Utc.with_ymd_and_hms(2026, 11, 28, 23, 59, 59).unwrap(),
+        ));
+        let clock = now.clone();
+        let mut config = config(None, false);
+        config.dir = Some(dir.clone());
+        let log = AuditLog::open_with_clock(
+            &config,
+            &ApiKey::new("k").unwrap(),
+            Box::new(move || *lock(&clock)),
+        )
+        .unwrap();
+        log.record(&entry("before midnight")).unwrap();
+        *lock(&now) = Utc.with_ymd_and_hms(2026, 11, 29, 0, 0, 0).unwrap();
+        log.record(&entry("after midnight")).unwrap();
+        drop(log);
+
+        let read = |name: &str| -> Vec<serde_json::Value> {
+            std::fs::read_to_string(dir.join(name))
+                .unwrap()
+                .lines()
+                .map(|line| serde_json::from_str(line).unwrap())
+                .collect()
+        };
+        let (first, second) = (
+            read("audit-2026-11-28.jsonl"),
+            read("audit-2026-11-29.jsonl"),
+        );
+        assert_eq!(first.len(), 2, "{first:?}");
+        assert_eq!(first[0]["cause"], "relay_started");
+        assert_eq!(first[1]["id"], "before midnight");
+        assert_eq!(second[0]["cause"], "new_day");
+        assert_eq!(second[0]["previous_chain"], first[1]["chain"]);
+        assert_eq!(second[1]["id"], "after midnight");
+        let key = ChainKey::new(&config.chain_key.0);
+        let files = [
+            dir.join("audit-2026-11-28.jsonl"),
+            dir.join("audit-2026-11-29.jsonl"),
+        ];
+        assert_eq!(verify::verify(&key, &files).unwrap().lines, 4);
+        assert!(verify::verify(&key, &files[1..]).is_ok(), "a file alone");
+    }
+
+    /// A restart continues the chain of the file it appends to.
+    #[test]
+    fn a_restart_continues_the_chain_of_its_file() {
+        let path = std::env::temp_dir().join(format!("audit-restart-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let config = config(Some(path.clone()), false);
+        for _ in 0..2 {
+            let log = AuditLog::open(&config, &ApiKey::new("k").unwrap()).unwrap();
+            log.record(&entry("x")).unwrap();
+        }
+        let key = ChainKey::new(&config.chain_key.0);
+        assert_eq!(verify::verify(&key, &[path]).unwrap().lines, 4);
     }
 }
