@@ -289,13 +289,13 @@ async fn profile(
     // share; and written before the answer leaves, or the answer is refused.
     let unaudited = matches!(done.result, Err(RelayError::AuditUnavailable));
     if done.asked_adapty || unaudited {
-        if let Err(error) = state.audit.record(&entry) {
+        if let Err(error) = state.audit.record(&entry).await {
             tracing::error!(%error, "a lookup's answer was withheld: its audit line cannot be written");
             done.result = Err(RelayError::AuditUnavailable);
         }
     } else {
         let client = client.map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0 .0.ip());
-        state.audit.record_refused(&entry, client);
+        state.audit.record_refused(&entry, client).await;
     }
     let outcome = done
         .result
@@ -411,7 +411,7 @@ async fn change_access(
         latency_ms: None,
     };
     if checked.is_ok() {
-        if let Err(error) = state.audit.record(&entry("asked")) {
+        if let Err(error) = state.audit.record(&entry("asked")).await {
             tracing::error!(%error, "a change was refused: its audit line cannot be written");
             checked = Err(RelayError::AuditUnavailable);
         }
@@ -439,10 +439,10 @@ async fn change_access(
     };
     let unaudited = matches!(fetched_code, Some(ErrorCode::AuditUnavailable));
     if asked_adapty || unaudited {
-        let _ = state.audit.record(&done);
+        let _ = state.audit.record(&done).await;
     } else {
         let client = client.map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0 .0.ip());
-        state.audit.record_refused(&done, client);
+        state.audit.record_refused(&done, client).await;
     }
     response
 }

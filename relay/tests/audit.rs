@@ -20,6 +20,10 @@ struct Spawned {
 
 impl Spawned {
     async fn start(upstream: &str, flags: &[&str]) -> Spawned {
+        Spawned::start_with(upstream, flags, Stdio::null()).await
+    }
+
+    async fn start_with(upstream: &str, flags: &[&str], stdout: Stdio) -> Spawned {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -34,7 +38,7 @@ impl Spawned {
             .arg("--static-dir")
             .arg(static_dir())
             .args(flags)
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
@@ -322,4 +326,52 @@ async fn verify_accepts_an_untouched_log_and_names_each_tampering_at_its_line() 
         .output()
         .unwrap();
     assert!(!other.status.success());
+}
+
+/// The audit log on standard output, and nobody reading it: once the pipe
+/// is full, lookups wait for their lines, but `/healthz` (and everything
+/// else the runtime does) goes on; reading the pipe lets them finish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stalled_audit_log_holds_up_only_the_lookups_waiting_for_their_lines() {
+    let (upstream, _) = recording_upstream().await;
+    let mut relay = Spawned::start_with(&upstream, &[], Stdio::piped()).await;
+    let mut stdout = relay.child.stdout.take().unwrap();
+    // A pipe holds 64 KiB, a few hundred lines: these fill it, then wait.
+    let mut lookups = Vec::new();
+    for n in 0..600 {
+        let url = format!("{}/api/profile?customer_user_id={SEED_USER}", relay.base);
+        lookups.push(tokio::spawn(async move {
+            let answer = client()
+                .get(url)
+                .header("X-CSRF", "1")
+                .header("x-request-id", format!("stalled-{n}"))
+                .send()
+                .await
+                .unwrap();
+            answer.status().as_u16()
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        lookups.iter().any(|lookup| !lookup.is_finished()),
+        "the pipe is full: some lookups wait for their lines"
+    );
+    let health = tokio::time::timeout(Duration::from_secs(3), relay.health())
+        .await
+        .expect("/healthz answers while the audit log is stalled");
+    assert_eq!(health, 200);
+
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut all).unwrap();
+        all
+    });
+    for lookup in lookups {
+        assert_eq!(lookup.await.unwrap(), 200);
+    }
+    drop(relay);
+    let written = reader.join().unwrap();
+    for n in 0..600 {
+        assert!(written.contains(&format!("\"stalled-{n}\"")), "stalled-{n}");
+    }
 }

@@ -1,6 +1,7 @@
 //! The audit log: one JSON line per lookup, who asked for whom and what came
-//! of it. Lines are written whole under a lock, so concurrent lookups never
-//! interleave or lose a line.
+//! of it. One thread writes them (see `writer`), whole, so concurrent
+//! lookups never interleave or lose a line, and a slow disk holds up only
+//! the requests waiting for their own lines.
 //!
 //! A change has two lines: what was asked (who, what, for whom, the dates and
 //! the reason), written before Adapty is called — if it cannot be written,
@@ -28,20 +29,23 @@
 mod chain;
 mod sink;
 pub mod verify;
+mod writer;
 
 pub use chain::ChainKey;
-use chain::{Link, SEAL_BYTES};
+use chain::SEAL_BYTES;
 use sink::Sink;
+use writer::{Clock, Job, Shared, Writer};
 
 use crate::config::{ApiKey, AuditConfig};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use hmac::{Hmac, Mac};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
 
 /// The longest lookup line written, newline included.
 pub const MAX_LINE_BYTES: usize = 2048;
@@ -55,11 +59,12 @@ const SUPPRESSED_EVERY: Duration = Duration::from_secs(60);
 pub const OPENED: &str = "log_opened";
 
 pub struct AuditLog {
-    writer: Mutex<Writer>,
-    /// Whether the last line was written; lookups wait for it.
-    healthy: AtomicBool,
-    /// The time that decides the day's file (a test sets its own).
-    clock: Box<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+    /// To the thread that writes (see `writer`).
+    queue: mpsc::Sender<Job>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Whether the last line was written (lookups wait for it), and
+    /// whether to reopen the file.
+    shared: Arc<Shared>,
     /// When set, IDs are written as a keyed hash: records of the same customer
     /// still match each other, but the log alone does not name anyone.
     id_hash_key: Option<[u8; 32]>,
@@ -72,70 +77,6 @@ struct RefusedThisMinute {
     per_minute: u32,
     written: HashMap<IpAddr, u32>,
     left_out: HashMap<IpAddr, u64>,
-}
-
-/// The sink, and where the chain stands.
-struct Writer {
-    sink: Sink,
-    key: ChainKey,
-    last: Option<Link>,
-    /// Why the file in use still needs its opening line, when it does.
-    opening: Option<&'static str>,
-}
-
-/// The first line of every file (and of every start of the relay).
-#[derive(Serialize)]
-struct Opened<'a> {
-    time: String,
-    outcome: &'static str,
-    /// `relay_started`, `reload` (SIGHUP), `new_day`, or `reopened` (after
-    /// the file could not be written).
-    cause: &'static str,
-    /// The chain value this file continues; `null` when none was known
-    /// (the first file, or standard output).
-    previous_chain: Option<&'a str>,
-}
-
-impl Writer {
-    /// Seals `line` after the file's opening line, when that is due.
-    fn write(&mut self, line: &[u8], now: DateTime<Utc>) -> std::io::Result<()> {
-        self.write_opening(now)?;
-        self.append(line)
-    }
-
-    /// Opens the file if it is not open or its day is over, and writes
-    /// its opening line if that is not written yet.
-    fn write_opening(&mut self, now: DateTime<Utc>) -> std::io::Result<()> {
-        if self.sink.is_stale(now) {
-            self.sink.close();
-            self.opening = Some("new_day");
-        }
-        if !self.sink.is_open() {
-            self.opening.get_or_insert("reopened");
-            self.sink.open(now)?;
-        }
-        if let Some(cause) = self.opening {
-            let opened = Opened {
-                time: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                outcome: OPENED,
-                cause,
-                previous_chain: self.last.as_ref().map(|link| link.chain.as_str()),
-            };
-            self.append(&serde_json::to_vec(&opened).expect("a line always serializes"))?;
-            self.opening = None;
-        }
-        Ok(())
-    }
-
-    /// The line sealed after the last one, with its newline, in one write;
-    /// the chain moves on only once it is written.
-    fn append(&mut self, line: &[u8]) -> std::io::Result<()> {
-        let (mut sealed, link) = self.key.seal(line, self.last.as_ref());
-        sealed.push(b'\n');
-        self.sink.write_line(&sealed)?;
-        self.last = Some(link);
-        Ok(())
-    }
 }
 
 /// One lookup, as the log records it.
@@ -213,12 +154,13 @@ impl AuditLog {
         AuditLog::open_with_clock(config, key, Box::new(Utc::now))
     }
 
-    /// Opens the log and writes its first line. Fails when the file cannot
-    /// be opened; a first line that cannot be written only marks it unhealthy.
+    /// Opens the log, writes its first line and starts its thread. Fails
+    /// when the file cannot be opened; a first line that cannot be written
+    /// only marks it unhealthy.
     pub fn open_with_clock(
         config: &AuditConfig,
         key: &ApiKey,
-        clock: Box<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+        clock: Clock,
     ) -> std::io::Result<AuditLog> {
         let mut sink = match (&config.dir, &config.path) {
             (Some(dir), _) => Sink::daily(dir.clone()),
@@ -227,15 +169,22 @@ impl AuditLog {
         };
         let last = sink.last_link();
         sink.open(clock())?;
-        let log = AuditLog {
-            writer: Mutex::new(Writer {
-                sink,
-                key: ChainKey::new(&config.chain_key.0),
-                last,
-                opening: Some("relay_started"),
-            }),
+        let mut writer = Writer {
+            sink,
+            key: ChainKey::new(&config.chain_key.0),
+            last,
+            opening: Some("relay_started"),
+        };
+        let shared = Arc::new(Shared {
             healthy: AtomicBool::new(true),
-            clock,
+            reload: AtomicBool::new(false),
+        });
+        shared.note(&writer.write_opening(clock()));
+        let (queue, thread) = writer::spawn(writer, clock, shared.clone())?;
+        Ok(AuditLog {
+            queue,
+            thread: Mutex::new(Some(thread)),
+            shared,
             id_hash_key: config
                 .hash_ids
                 .then(|| key.derive("adapty-lookup audit id hash v1")),
@@ -244,30 +193,21 @@ impl AuditLog {
                 written: HashMap::new(),
                 left_out: HashMap::new(),
             }),
-        };
-        let opened = lock(&log.writer).write_opening((log.clock)());
-        log.note(&opened);
-        Ok(log)
+        })
     }
 
     /// Whether the last line could be written. While not, lookups are
     /// refused before Adapty is asked, and `/healthz` answers 503.
     pub fn is_healthy(&self) -> bool {
-        self.healthy.load(Ordering::Relaxed)
+        self.shared.healthy.load(Ordering::Relaxed)
     }
 
     /// Reopens the file (SIGHUP, after logrotate moved it) and writes its
     /// opening line at once. Standard output is left as it is.
     pub fn reload(&self) {
-        let mut writer = lock(&self.writer);
-        if matches!(writer.sink, Sink::Stdout) {
-            return;
-        }
-        writer.sink.close();
-        writer.opening = Some("reload");
-        let opened = writer.write_opening((self.clock)());
-        drop(writer);
-        self.note(&opened);
+        self.shared.reload.store(true, Ordering::Relaxed);
+        // A full queue keeps the thread busy: it looks at the flag anyway.
+        let _ = self.queue.try_send(Job::Wake);
     }
 
     /// The ID as the log shows it: verbatim, or `hmac-sha256:<hex>`.
@@ -287,13 +227,19 @@ impl AuditLog {
     /// A call that reached Adapty (or is about to): always written, and
     /// handed to the operating system before this returns; on an error
     /// the call must not go on, nor its answer leave.
-    pub fn record(&self, entry: &impl Line) -> std::io::Result<()> {
-        self.write(&entry.line())
+    pub async fn record(&self, entry: &impl Line) -> std::io::Result<()> {
+        let (reply, written) = oneshot::channel();
+        let stopped = || std::io::Error::other("the audit log's writer has stopped");
+        self.queue
+            .send(Job::Line(entry.line(), Some(reply)))
+            .await
+            .map_err(|_| stopped())?;
+        written.await.map_err(|_| stopped())?
     }
 
     /// A call refused before Adapty was asked: written unless this client
     /// has had its share of lines this minute; then only counted.
-    pub fn record_refused(&self, entry: &impl Line, client: IpAddr) {
+    pub async fn record_refused(&self, entry: &impl Line, client: IpAddr) {
         {
             let mut refused = lock(&self.refused);
             let per_minute = refused.per_minute;
@@ -304,46 +250,50 @@ impl AuditLog {
             }
             *written += 1;
         }
-        let _ = self.write(&entry.line());
+        let _ = self.queue.send(Job::Line(entry.line(), None)).await;
     }
 
     /// Ends the minute: one line per address whose refused calls were left
     /// out, with their count, and every address's share starts afresh.
-    pub fn end_minute(&self) {
+    pub async fn end_minute(&self) {
+        for line in self.left_out_lines() {
+            let _ = self.queue.send(Job::Line(line, None)).await;
+        }
+    }
+
+    fn left_out_lines(&self) -> Vec<Vec<u8>> {
         let left_out = {
             let mut refused = lock(&self.refused);
             refused.written.clear();
             std::mem::take(&mut refused.left_out)
         };
-        for (client, count) in left_out {
-            let line = LeftOut {
-                time: now(),
-                outcome: "audit_suppressed",
-                client,
-                count,
-            };
-            let _ = self.write(&serde_json::to_vec(&line).expect("a count always serializes"));
-        }
+        left_out
+            .into_iter()
+            .map(|(client, count)| {
+                let line = LeftOut {
+                    time: now(),
+                    outcome: "audit_suppressed",
+                    client,
+                    count,
+                };
+                serde_json::to_vec(&line).expect("a count always serializes")
+            })
+            .collect()
     }
 
-    /// Writes one line; a failure marks the log unhealthy, and is logged
-    /// when it starts.
-    fn write(&self, line: &[u8]) -> std::io::Result<()> {
-        let now = (self.clock)();
-        let written = lock(&self.writer).write(line, now);
-        self.note(&written);
-        written
-    }
-
-    fn note(&self, written: &std::io::Result<()>) {
-        let was_healthy = self.healthy.swap(written.is_ok(), Ordering::Relaxed);
-        match written {
-            Err(error) if was_healthy => tracing::error!(
-                %error,
-                "cannot write the audit log: lookups and changes are refused until it can be"
-            ),
-            Ok(()) if !was_healthy => tracing::info!("the audit log can be written again"),
-            _ => {}
+    /// Queues `job` from `Drop`, which cannot wait asynchronously: a full
+    /// queue drains soon, so it tries again after a moment rather than
+    /// drop a line.
+    fn queue_now(&self, mut job: Job) {
+        loop {
+            match self.queue.try_send(job) {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Closed(_)) => return,
+                Err(mpsc::error::TrySendError::Full(again)) => {
+                    job = again;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
         }
     }
 }
@@ -351,7 +301,13 @@ impl AuditLog {
 /// The counts left out reach the log when the relay stops, too.
 impl Drop for AuditLog {
     fn drop(&mut self) {
-        self.end_minute();
+        for line in self.left_out_lines() {
+            self.queue_now(Job::Line(line, None));
+        }
+        self.queue_now(Job::Stop);
+        if let Some(thread) = lock(&self.thread).take() {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -362,7 +318,7 @@ pub async fn count_left_out_every_minute(log: Weak<AuditLog>) {
     loop {
         ticks.tick().await;
         match log.upgrade() {
-            Some(log) => log.end_minute(),
+            Some(log) => log.end_minute().await,
             None => return,
         }
     }
@@ -466,8 +422,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn refused_calls_are_written_n_a_minute_per_address_and_the_rest_counted() {
+    #[tokio::test]
+    async fn refused_calls_are_written_n_a_minute_per_address_and_the_rest_counted() {
         let path = std::env::temp_dir().join(format!("audit-unit-{}", std::process::id()));
         let _ = std::fs::remove_file(&path);
         let log = AuditLog::open(
@@ -478,12 +434,12 @@ mod tests {
         let (one, two): (IpAddr, IpAddr) =
             ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
         for _ in 0..10 {
-            log.record_refused(&entry("x"), one);
+            log.record_refused(&entry("x"), one).await;
         }
-        log.record_refused(&entry("x"), two);
-        log.record(&entry("reached Adapty")).unwrap();
-        log.end_minute();
-        log.record_refused(&entry("x"), one);
+        log.record_refused(&entry("x"), two).await;
+        log.record(&entry("reached Adapty")).await.unwrap();
+        log.end_minute().await;
+        log.record_refused(&entry("x"), one).await;
         drop(log);
         let lines: Vec<serde_json::Value> = std::fs::read_to_string(&path)
             .unwrap()
@@ -567,8 +523,8 @@ mod tests {
         assert_eq!(parsed["expires_at"], "2026-12-28T09:42:50Z");
     }
 
-    #[test]
-    fn a_log_that_cannot_be_written_says_so_before_a_change() {
+    #[tokio::test]
+    async fn a_log_that_cannot_be_written_says_so_before_a_change() {
         let log = AuditLog::open(
             &config(Some("/dev/full".into()), false),
             &ApiKey::new("k").unwrap(),
@@ -590,12 +546,12 @@ mod tests {
             upstream_status: None,
             latency_ms: None,
         };
-        assert!(log.record(&entry).is_err());
+        assert!(log.record(&entry).await.is_err());
         assert!(!log.is_healthy(), "the health check says so");
     }
 
-    #[test]
-    fn hashed_ids_are_stable_keyed_and_not_the_id() {
+    #[tokio::test]
+    async fn hashed_ids_are_stable_keyed_and_not_the_id() {
         let key = ApiKey::new("secret_live_audit").unwrap();
         let hashed = AuditLog::open(&config(None, true), &key).unwrap();
         let plain = AuditLog::open(&config(None, false), &key).unwrap();
@@ -618,8 +574,8 @@ mod tests {
 
     /// The day's file changes at the first line after midnight (UTC), and
     /// the new file opens with the chain value the old one ended with.
-    #[test]
-    fn a_new_day_starts_a_new_file_that_continues_the_chain() {
+    #[tokio::test]
+    async fn a_new_day_starts_a_new_file_that_continues_the_chain() {
         use chrono::TimeZone;
         let dir = std::env::temp_dir().join(format!("audit-daily-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -636,9 +592,9 @@ mod tests {
             Box::new(move || *lock(&clock)),
         )
         .unwrap();
-        log.record(&entry("before midnight")).unwrap();
+        log.record(&entry("before midnight")).await.unwrap();
         *lock(&now) = Utc.with_ymd_and_hms(2026, 11, 29, 0, 0, 0).unwrap();
-        log.record(&entry("after midnight")).unwrap();
+        log.record(&entry("after midnight")).await.unwrap();
         drop(log);
 
         let read = |name: &str| -> Vec<serde_json::Value> {
@@ -668,14 +624,14 @@ mod tests {
     }
 
     /// A restart continues the chain of the file it appends to.
-    #[test]
-    fn a_restart_continues_the_chain_of_its_file() {
+    #[tokio::test]
+    async fn a_restart_continues_the_chain_of_its_file() {
         let path = std::env::temp_dir().join(format!("audit-restart-{}", std::process::id()));
         let _ = std::fs::remove_file(&path);
         let config = config(Some(path.clone()), false);
         for _ in 0..2 {
             let log = AuditLog::open(&config, &ApiKey::new("k").unwrap()).unwrap();
-            log.record(&entry("x")).unwrap();
+            log.record(&entry("x")).await.unwrap();
         }
         let key = ChainKey::new(&config.chain_key.0);
         assert_eq!(verify::verify(&key, &[path]).unwrap().lines, 4);
