@@ -9,8 +9,23 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // At least two runtime threads, also on one core: a write of the audit
+    // log may hold one while the disk is slow (see `audit::writer`), and
+    // the other still answers /healthz and every request that does not wait
+    // for that write.
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(error) => fail(&format!("cannot start the runtime: {error}")),
+    }
+}
+
+async fn run() -> ExitCode {
     let args = Args::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     // Logs go to standard error; standard output carries the audit log by default.

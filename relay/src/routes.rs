@@ -295,7 +295,7 @@ async fn profile(
         }
     } else {
         let client = client.map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0 .0.ip());
-        state.audit.record_refused(&entry, client).await;
+        state.audit.record_refused(&entry, client);
     }
     let outcome = done
         .result
@@ -442,7 +442,7 @@ async fn change_access(
         let _ = state.audit.record(&done).await;
     } else {
         let client = client.map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0 .0.ip());
-        state.audit.record_refused(&done, client).await;
+        state.audit.record_refused(&done, client);
     }
     response
 }

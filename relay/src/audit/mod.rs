@@ -1,5 +1,5 @@
 //! The audit log: one JSON line per lookup, who asked for whom and what came
-//! of it. One thread writes them (see `writer`), whole, so concurrent
+//! of it. Lines are written whole, in groups (see `writer`), so concurrent
 //! lookups never interleave or lose a line, and a slow disk holds up only
 //! the requests waiting for their own lines.
 //!
@@ -34,7 +34,7 @@ mod writer;
 pub use chain::ChainKey;
 use chain::SEAL_BYTES;
 use sink::Sink;
-use writer::{Clock, Job, Shared, Writer};
+use writer::{Clock, Commits, Writer};
 
 use crate::config::{ApiKey, AuditConfig};
 use chrono::Utc;
@@ -42,10 +42,9 @@ use hmac::{Hmac, Mac};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Mutex, Weak};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// The longest lookup line written, newline included.
 pub const MAX_LINE_BYTES: usize = 2048;
@@ -59,12 +58,8 @@ const SUPPRESSED_EVERY: Duration = Duration::from_secs(60);
 pub const OPENED: &str = "log_opened";
 
 pub struct AuditLog {
-    /// To the thread that writes (see `writer`).
-    queue: mpsc::Sender<Job>,
-    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
-    /// Whether the last line was written (lookups wait for it), and
-    /// whether to reopen the file.
-    shared: Arc<Shared>,
+    /// The file, and the lines waiting for it (see `writer`).
+    commits: Commits,
     /// When set, IDs are written as a keyed hash: records of the same customer
     /// still match each other, but the log alone does not name anyone.
     id_hash_key: Option<[u8; 32]>,
@@ -169,22 +164,14 @@ impl AuditLog {
         };
         let last = sink.last_link();
         sink.open(clock())?;
-        let mut writer = Writer {
+        let writer = Writer {
             sink,
             key: ChainKey::new(&config.chain_key.0),
             last,
             opening: Some("relay_started"),
         };
-        let shared = Arc::new(Shared {
-            healthy: AtomicBool::new(true),
-            reload: AtomicBool::new(false),
-        });
-        shared.note(&writer.write_opening(clock()));
-        let (queue, thread) = writer::spawn(writer, clock, shared.clone())?;
         Ok(AuditLog {
-            queue,
-            thread: Mutex::new(Some(thread)),
-            shared,
+            commits: Commits::new(writer, clock),
             id_hash_key: config
                 .hash_ids
                 .then(|| key.derive("adapty-lookup audit id hash v1")),
@@ -199,15 +186,13 @@ impl AuditLog {
     /// Whether the last line could be written. While not, lookups are
     /// refused before Adapty is asked, and `/healthz` answers 503.
     pub fn is_healthy(&self) -> bool {
-        self.shared.healthy.load(Ordering::Relaxed)
+        self.commits.is_healthy()
     }
 
     /// Reopens the file (SIGHUP, after logrotate moved it) and writes its
     /// opening line at once. Standard output is left as it is.
     pub fn reload(&self) {
-        self.shared.reload.store(true, Ordering::Relaxed);
-        // A full queue keeps the thread busy: it looks at the flag anyway.
-        let _ = self.queue.try_send(Job::Wake);
+        self.commits.reload();
     }
 
     /// The ID as the log shows it: verbatim, or `hmac-sha256:<hex>`.
@@ -229,17 +214,15 @@ impl AuditLog {
     /// the call must not go on, nor its answer leave.
     pub async fn record(&self, entry: &impl Line) -> std::io::Result<()> {
         let (reply, written) = oneshot::channel();
-        let stopped = || std::io::Error::other("the audit log's writer has stopped");
-        self.queue
-            .send(Job::Line(entry.line(), Some(reply)))
+        self.commits.submit(entry.line(), Some(reply));
+        written
             .await
-            .map_err(|_| stopped())?;
-        written.await.map_err(|_| stopped())?
+            .map_err(|_| std::io::Error::other("the audit line was dropped unwritten"))?
     }
 
     /// A call refused before Adapty was asked: written unless this client
     /// has had its share of lines this minute; then only counted.
-    pub async fn record_refused(&self, entry: &impl Line, client: IpAddr) {
+    pub fn record_refused(&self, entry: &impl Line, client: IpAddr) {
         {
             let mut refused = lock(&self.refused);
             let per_minute = refused.per_minute;
@@ -250,14 +233,14 @@ impl AuditLog {
             }
             *written += 1;
         }
-        let _ = self.queue.send(Job::Line(entry.line(), None)).await;
+        self.commits.submit(entry.line(), None);
     }
 
     /// Ends the minute: one line per address whose refused calls were left
     /// out, with their count, and every address's share starts afresh.
-    pub async fn end_minute(&self) {
+    pub fn end_minute(&self) {
         for line in self.left_out_lines() {
-            let _ = self.queue.send(Job::Line(line, None)).await;
+            self.commits.submit(line, None);
         }
     }
 
@@ -280,34 +263,12 @@ impl AuditLog {
             })
             .collect()
     }
-
-    /// Queues `job` from `Drop`, which cannot wait asynchronously: a full
-    /// queue drains soon, so it tries again after a moment rather than
-    /// drop a line.
-    fn queue_now(&self, mut job: Job) {
-        loop {
-            match self.queue.try_send(job) {
-                Ok(()) => return,
-                Err(mpsc::error::TrySendError::Closed(_)) => return,
-                Err(mpsc::error::TrySendError::Full(again)) => {
-                    job = again;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-            }
-        }
-    }
 }
 
 /// The counts left out reach the log when the relay stops, too.
 impl Drop for AuditLog {
     fn drop(&mut self) {
-        for line in self.left_out_lines() {
-            self.queue_now(Job::Line(line, None));
-        }
-        self.queue_now(Job::Stop);
-        if let Some(thread) = lock(&self.thread).take() {
-            let _ = thread.join();
-        }
+        self.end_minute();
     }
 }
 
@@ -318,7 +279,7 @@ pub async fn count_left_out_every_minute(log: Weak<AuditLog>) {
     loop {
         ticks.tick().await;
         match log.upgrade() {
-            Some(log) => log.end_minute().await,
+            Some(log) => log.end_minute(),
             None => return,
         }
     }
@@ -434,12 +395,12 @@ mod tests {
         let (one, two): (IpAddr, IpAddr) =
             ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
         for _ in 0..10 {
-            log.record_refused(&entry("x"), one).await;
+            log.record_refused(&entry("x"), one);
         }
-        log.record_refused(&entry("x"), two).await;
+        log.record_refused(&entry("x"), two);
         log.record(&entry("reached Adapty")).await.unwrap();
-        log.end_minute().await;
-        log.record_refused(&entry("x"), one).await;
+        log.end_minute();
+        log.record_refused(&entry("x"), one);
         drop(log);
         let lines: Vec<serde_json::Value> = std::fs::read_to_string(&path)
             .unwrap()
