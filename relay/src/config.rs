@@ -110,10 +110,20 @@ pub struct Args {
     #[arg(long, env = "RELAY_AUDIT_HASH_IDS")]
     pub audit_hash_ids: bool,
 
-    /// Refused calls (before Adapty) audited per client address a minute;
-    /// the rest are counted in one line a minute.
+    /// Refused calls (before Adapty) audited per client a minute (a person
+    /// once named, else an address, IPv6 by /64); the rest are counted in
+    /// one line a minute.
     #[arg(long, env = "RELAY_AUDIT_REFUSED_PER_MINUTE", default_value = "60")]
     pub audit_refused_per_minute: NonZeroU32,
+
+    /// Refused calls audited a minute for all clients together; the rest
+    /// are counted in one line.
+    #[arg(
+        long,
+        env = "RELAY_AUDIT_REFUSED_TOTAL_PER_MINUTE",
+        default_value = "600"
+    )]
+    pub audit_refused_total_per_minute: NonZeroU32,
 
     /// Lookups one person may make per minute.
     #[arg(long, env = "RELAY_RATE_LIMIT_PER_MINUTE", default_value = "60")]
@@ -302,6 +312,7 @@ pub struct AuditConfig {
     pub chain_key: ChainSecret,
     pub hash_ids: bool,
     pub refused_per_minute: NonZeroU32,
+    pub refused_total_per_minute: NonZeroU32,
 }
 
 #[derive(Debug, Clone)]
@@ -646,6 +657,7 @@ impl Args {
                 dir: self.audit_dir,
                 hash_ids: self.audit_hash_ids,
                 refused_per_minute: self.audit_refused_per_minute,
+                refused_total_per_minute: self.audit_refused_total_per_minute,
             },
             panel: PanelConfig {
                 dashboard_profile_url: self

@@ -295,7 +295,8 @@ async fn profile(
         }
     } else {
         let client = client.map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0 .0.ip());
-        state.audit.record_refused(&entry, client);
+        let actor = entry.actor.filter(|_| state.identity.is_configured());
+        state.audit.record_refused(&entry, client, actor);
     }
     let outcome = done
         .result
@@ -442,7 +443,8 @@ async fn change_access(
         let _ = state.audit.record(&done).await;
     } else {
         let client = client.map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0 .0.ip());
-        state.audit.record_refused(&done, client);
+        let actor = done.actor.filter(|_| state.identity.is_configured());
+        state.audit.record_refused(&done, client, actor);
     }
     response
 }

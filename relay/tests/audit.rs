@@ -375,3 +375,128 @@ async fn a_stalled_audit_log_holds_up_only_the_lookups_waiting_for_their_lines()
         assert!(written.contains(&format!("\"stalled-{n}\"")), "stalled-{n}");
     }
 }
+
+/// A refused lookup from `address` (any 127.x is this machine).
+async fn refused_from(base: &str, address: [u8; 4], headers: &[(&str, &str)]) -> u16 {
+    let client = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(address))
+        .build()
+        .unwrap();
+    let mut request = client
+        .get(format!("{base}/api/profile?customer_user_id=%0A"))
+        .header("X-CSRF", "1");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+/// Stops the relay (its counts reach the file as it stops) and reads its log.
+fn stopped(mut relay: Spawned, log: &Path) -> Vec<Value> {
+    relay.signal("TERM");
+    assert!(relay.child.wait().unwrap().success());
+    lines_of(log)
+}
+
+/// Many addresses, each within its share, still meet one ceiling for all;
+/// the rest is counted, those beyond it in one line.
+#[tokio::test]
+async fn refused_lines_from_many_addresses_stop_at_one_ceiling_and_the_rest_is_counted() {
+    let (upstream, _) = recording_upstream().await;
+    let log = static_dir().join("audit.log");
+    let relay = Spawned::start(
+        &upstream,
+        &[
+            "--audit-log",
+            log.to_str().unwrap(),
+            "--audit-refused-per-minute",
+            "2",
+            "--audit-refused-total-per-minute",
+            "10",
+        ],
+    )
+    .await;
+    for host in 2..32 {
+        for _ in 0..3 {
+            assert_eq!(refused_from(&relay.base, [127, 0, 0, host], &[]).await, 400);
+        }
+    }
+    let lines = stopped(relay, &log);
+    let written = lines
+        .iter()
+        .filter(|line| line["outcome"] == "invalid_request")
+        .count();
+    assert_eq!(written, 10, "the ceiling");
+    let counts: Vec<&Value> = lines
+        .iter()
+        .filter(|line| line["outcome"] == "audit_suppressed")
+        .collect();
+    let total: u64 = counts
+        .iter()
+        .map(|line| line["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 90 - 10, "every refused call is written or counted");
+    let beyond: Vec<&&Value> = counts
+        .iter()
+        .filter(|line| line["client"].is_null() && line["actor"].is_null())
+        .collect();
+    assert_eq!(beyond.len(), 1, "one line for all beyond the ceiling");
+    // 127.0.0.2–5 spent their shares (one left out each) before the
+    // ceiling; from 127.0.0.6's third call on, everything is beyond it.
+    assert_eq!(beyond[0]["count"], 1 + 25 * 3);
+    assert_eq!(counts.len(), 1 + 4);
+}
+
+/// Behind the SSO proxy every request comes from its address: once the
+/// identity check named the person, the share is theirs, so one person's
+/// refused calls cannot push another's out of the log.
+#[tokio::test]
+async fn behind_the_proxy_each_person_has_a_share_of_refused_lines() {
+    let (upstream, _) = recording_upstream().await;
+    let log = static_dir().join("audit.log");
+    let relay = Spawned::start(
+        &upstream,
+        &[
+            "--audit-log",
+            log.to_str().unwrap(),
+            "--identity-header",
+            "X-Email",
+            "--audit-refused-per-minute",
+            "3",
+        ],
+    )
+    .await;
+    for _ in 0..20 {
+        let status = refused_from(
+            &relay.base,
+            [127, 0, 0, 1],
+            &[("x-email", "flood@example.com")],
+        )
+        .await;
+        assert_eq!(status, 400);
+    }
+    for _ in 0..2 {
+        let status = refused_from(
+            &relay.base,
+            [127, 0, 0, 1],
+            &[("x-email", "ann@example.com")],
+        )
+        .await;
+        assert_eq!(status, 400);
+    }
+    let lines = stopped(relay, &log);
+    let written = |actor: &str| {
+        lines
+            .iter()
+            .filter(|line| line["outcome"] == "invalid_request" && line["actor"] == actor)
+            .count()
+    };
+    assert_eq!(written("flood@example.com"), 3);
+    assert_eq!(written("ann@example.com"), 2, "not pushed out by the flood");
+    let counted = lines
+        .iter()
+        .find(|line| line["outcome"] == "audit_suppressed")
+        .unwrap();
+    assert_eq!(counted["actor"], "flood@example.com");
+    assert_eq!(counted["count"], 17);
+}

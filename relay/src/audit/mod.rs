@@ -27,12 +27,14 @@
 //! one line a minute. Every call that reached Adapty is written.
 
 mod chain;
+mod refused;
 mod sink;
 pub mod verify;
 mod writer;
 
 pub use chain::ChainKey;
 use chain::SEAL_BYTES;
+use refused::{Client, Refused};
 use sink::Sink;
 use writer::{Clock, Commits, Writer};
 
@@ -40,7 +42,6 @@ use crate::config::{ApiKey, AuditConfig};
 use chrono::Utc;
 use hmac::{Hmac, Mac};
 use serde::Serialize;
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Mutex, Weak};
 use std::time::Duration;
@@ -63,15 +64,7 @@ pub struct AuditLog {
     /// When set, IDs are written as a keyed hash: records of the same customer
     /// still match each other, but the log alone does not name anyone.
     id_hash_key: Option<[u8; 32]>,
-    refused: Mutex<RefusedThisMinute>,
-}
-
-/// Refused calls per client address in the current minute: how many were
-/// written, and how many left out.
-struct RefusedThisMinute {
-    per_minute: u32,
-    written: HashMap<IpAddr, u32>,
-    left_out: HashMap<IpAddr, u64>,
+    refused: Mutex<Refused>,
 }
 
 /// One lookup, as the log records it.
@@ -135,12 +128,15 @@ impl Line for ChangeEntry<'_> {
     }
 }
 
-/// The count of refused calls from one address left out in a minute.
+/// The count of refused calls left out in a minute: of one client (an
+/// address or /64 as `client`, or a person as `actor`), or with both
+/// `null`, of every client beyond the ceiling or beyond those told apart.
 #[derive(Serialize)]
-struct LeftOut {
+struct LeftOut<'a> {
     time: String,
     outcome: &'static str,
-    client: IpAddr,
+    client: Option<&'a str>,
+    actor: Option<&'a str>,
     count: u64,
 }
 
@@ -175,11 +171,10 @@ impl AuditLog {
             id_hash_key: config
                 .hash_ids
                 .then(|| key.derive("adapty-lookup audit id hash v1")),
-            refused: Mutex::new(RefusedThisMinute {
-                per_minute: config.refused_per_minute.get(),
-                written: HashMap::new(),
-                left_out: HashMap::new(),
-            }),
+            refused: Mutex::new(Refused::new(
+                config.refused_per_minute.get(),
+                config.refused_total_per_minute.get(),
+            )),
         })
     }
 
@@ -222,16 +217,11 @@ impl AuditLog {
 
     /// A call refused before Adapty was asked: written unless this client
     /// has had its share of lines this minute; then only counted.
-    pub fn record_refused(&self, entry: &impl Line, client: IpAddr) {
-        {
-            let mut refused = lock(&self.refused);
-            let per_minute = refused.per_minute;
-            let written = refused.written.entry(client).or_default();
-            if *written >= per_minute {
-                *refused.left_out.entry(client).or_default() += 1;
-                return;
-            }
-            *written += 1;
+    /// `actor`: the person, once the identity check named them (behind
+    /// an SSO proxy every client has the proxy's address).
+    pub fn record_refused(&self, entry: &impl Line, address: IpAddr, actor: Option<&str>) {
+        if !lock(&self.refused).admit(Client::new(actor, address)) {
+            return;
         }
         self.commits.submit(entry.line(), None);
     }
@@ -245,18 +235,26 @@ impl AuditLog {
     }
 
     fn left_out_lines(&self) -> Vec<Vec<u8>> {
-        let left_out = {
-            let mut refused = lock(&self.refused);
-            refused.written.clear();
-            std::mem::take(&mut refused.left_out)
-        };
-        left_out
-            .into_iter()
+        let left_out = lock(&self.refused).end_minute();
+        let beyond = (left_out.beyond > 0).then_some((None, left_out.beyond));
+        let counts = left_out
+            .per_client
+            .iter()
+            .map(|(client, count)| (Some(client), *count));
+        counts
+            .chain(beyond)
             .map(|(client, count)| {
                 let line = LeftOut {
                     time: now(),
                     outcome: "audit_suppressed",
-                    client,
+                    client: match client {
+                        Some(Client::Address(address)) => Some(address.as_str()),
+                        _ => None,
+                    },
+                    actor: match client {
+                        Some(Client::Actor(actor)) => Some(actor.as_str()),
+                        _ => None,
+                    },
                     count,
                 };
                 serde_json::to_vec(&line).expect("a count always serializes")
@@ -365,6 +363,7 @@ mod tests {
             chain_key: crate::config::ChainSecret([7; 32]),
             hash_ids,
             refused_per_minute: NonZeroU32::new(3).unwrap(),
+            refused_total_per_minute: NonZeroU32::new(600).unwrap(),
         }
     }
 
@@ -395,12 +394,12 @@ mod tests {
         let (one, two): (IpAddr, IpAddr) =
             ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
         for _ in 0..10 {
-            log.record_refused(&entry("x"), one);
+            log.record_refused(&entry("x"), one, None);
         }
-        log.record_refused(&entry("x"), two);
+        log.record_refused(&entry("x"), two, None);
         log.record(&entry("reached Adapty")).await.unwrap();
         log.end_minute();
-        log.record_refused(&entry("x"), one);
+        log.record_refused(&entry("x"), one, None);
         drop(log);
         let lines: Vec<serde_json::Value> = std::fs::read_to_string(&path)
             .unwrap()
