@@ -785,6 +785,48 @@ mod tests {
         Args::try_parse_from(std::iter::once("relay").chain(args.iter().copied()))
     }
 
+    /// The chain's key: derived from the Adapty key for its own purpose (not
+    /// the ID hashes' key), or from its file; the demo's is fixed; one
+    /// audit destination at a time.
+    #[test]
+    fn the_audit_chain_key_is_its_own_and_one_audit_destination_is_given() {
+        let key = ApiKey::new("secret_live_chain").unwrap();
+        let derived = parse(&[]).unwrap().audit_chain_secret(Some(&key)).unwrap();
+        assert_eq!(derived.0, key.derive("adapty-lookup audit chain v1"));
+        assert_ne!(derived.0, key.derive("adapty-lookup audit id hash v1"));
+        let file = std::env::temp_dir().join(format!("chain-key-{}", std::process::id()));
+        std::fs::write(&file, "a long random secret\n").unwrap();
+        let flag = file.display().to_string();
+        let from_file = parse(&["--audit-chain-key-file", &flag])
+            .unwrap()
+            .audit_chain_secret(Some(&key))
+            .unwrap();
+        assert_ne!(from_file.0, derived.0);
+        std::fs::write(&file, " \n").unwrap();
+        let empty = parse(&["--audit-chain-key-file", &flag])
+            .unwrap()
+            .audit_chain_secret(Some(&key));
+        assert!(matches!(empty, Err(ConfigError::ChainKeyEmpty)));
+        let demo = |key: &str| {
+            parse(&["--demo"])
+                .unwrap()
+                .audit_chain_secret(Some(&ApiKey::new(key).unwrap()))
+                .unwrap()
+                .0
+        };
+        assert_eq!(
+            demo("stand-in-1"),
+            demo("stand-in-2"),
+            "the demo's key changes"
+        );
+        assert!(format!("{derived:?}").contains("redacted"));
+        let both = parse(&["--audit-log", "a.jsonl", "--audit-dir", "logs"]);
+        assert!(both
+            .unwrap_err()
+            .to_string()
+            .contains("cannot be used with"));
+    }
+
     /// Bounds live in the parser, so a zero is refused with the flag's name,
     /// never silently raised to 1 or checked again by hand.
     #[test]
