@@ -391,7 +391,8 @@ pub fn read_answer(
         | ErrorCode::AccessLevelUnknown
         | ErrorCode::AccessLevelNotHeld
         | ErrorCode::RevokeAfterExpiry
-        | ErrorCode::RevokeInPast => sentence(),
+        | ErrorCode::RevokeInPast
+        | ErrorCode::AuditUnavailable => sentence(),
     })
 }
 

@@ -35,6 +35,8 @@ pub enum LookupError {
     Offline,
     /// The relay answered something the panel cannot read.
     Unexpected(String),
+    /// The relay cannot write its audit log, so it looks nothing up.
+    AuditUnavailable,
 }
 
 /// The relay's error, for lookups and changes alike.
@@ -83,6 +85,7 @@ impl LookupError {
                 email: lookup.id.contains('@'),
             },
             ErrorCode::RelayMisconfigured => LookupError::RelayMisconfigured,
+            ErrorCode::AuditUnavailable => LookupError::AuditUnavailable,
             ErrorCode::RateLimited | ErrorCode::Busy => LookupError::RateLimited {
                 retry_after_secs: retry_after.and_then(|value| value.trim().parse().ok()),
             },
@@ -124,6 +127,7 @@ impl LookupError {
             LookupError::Network(_) => "The lookup service cannot be reached".into(),
             LookupError::Offline => "You are offline".into(),
             LookupError::Unexpected(_) => "The answer could not be read".into(),
+            LookupError::AuditUnavailable => "Lookups cannot be recorded right now".into(),
         }
     }
 
@@ -168,6 +172,9 @@ impl LookupError {
             LookupError::Unexpected(detail) => {
                 format!("{detail}. If it keeps happening, tell the team that runs this tool.")
             }
+            LookupError::AuditUnavailable => "The audit log cannot be written; nothing was \
+                looked up. Tell the team that runs this tool."
+                .into(),
         }
     }
 
@@ -213,6 +220,12 @@ mod tests {
         assert_eq!(
             relay(502, "relay_misconfigured"),
             LookupError::RelayMisconfigured
+        );
+        let unaudited = relay(503, "audit_unavailable");
+        assert_eq!(unaudited, LookupError::AuditUnavailable);
+        assert_eq!(
+            unaudited.advice(),
+            "The audit log cannot be written; nothing was looked up. Tell the team that runs this tool."
         );
         assert_eq!(
             relay(429, "rate_limited"),

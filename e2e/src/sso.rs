@@ -318,12 +318,16 @@ impl SignedIn {
         );
     }
 
-    /// The audit log's lines, as JSON.
+    /// The audit log's lines, as JSON, without the line that opens the
+    /// file (the chain's, not a request's).
     pub fn audit_lines(&self) -> Vec<serde_json::Value> {
         std::fs::read_to_string(&self.audit_log)
             .unwrap_or_default()
             .lines()
-            .map(|line| serde_json::from_str(line).expect("an audit line is JSON"))
+            .map(|line| {
+                serde_json::from_str::<serde_json::Value>(line).expect("an audit line is JSON")
+            })
+            .filter(|line| line["outcome"] != "log_opened")
             .collect()
     }
 }

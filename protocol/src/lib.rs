@@ -95,6 +95,9 @@ pub enum ErrorCode {
     RevokeInPast,
     /// The request names an app this relay does not serve (400).
     UnknownApp,
+    /// The relay cannot write its audit log, so it neither looks up nor
+    /// changes anything until it can (503).
+    AuditUnavailable,
 }
 
 impl ErrorCode {
@@ -122,6 +125,7 @@ impl ErrorCode {
         ErrorCode::RevokeAfterExpiry,
         ErrorCode::RevokeInPast,
         ErrorCode::UnknownApp,
+        ErrorCode::AuditUnavailable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -148,6 +152,7 @@ impl ErrorCode {
             ErrorCode::RevokeAfterExpiry => "revoke_after_expiry",
             ErrorCode::RevokeInPast => "revoke_in_past",
             ErrorCode::UnknownApp => "unknown_app",
+            ErrorCode::AuditUnavailable => "audit_unavailable",
         }
     }
 

@@ -98,17 +98,38 @@ pub struct Args {
     pub allowed_host: Vec<String>,
 
     /// Audit log file (one JSON line per lookup); standard output when unset.
+    /// SIGHUP reopens it (after logrotate moved it).
     #[arg(long, env = "RELAY_AUDIT_LOG")]
     pub audit_log: Option<PathBuf>,
+
+    /// Folder for one audit file a day instead, audit-YYYY-MM-DD.jsonl (UTC),
+    /// switching at the first line after midnight.
+    #[arg(long, env = "RELAY_AUDIT_DIR", conflicts_with = "audit_log")]
+    pub audit_dir: Option<PathBuf>,
+
+    /// File holding the secret that keys the audit log's chain; by default
+    /// it is derived from the Adapty key (a fixed, public one in --demo).
+    #[arg(long, env = "RELAY_AUDIT_CHAIN_KEY_FILE")]
+    pub audit_chain_key_file: Option<PathBuf>,
 
     /// Write a keyed hash of each looked-up ID to the audit log instead of the ID.
     #[arg(long, env = "RELAY_AUDIT_HASH_IDS")]
     pub audit_hash_ids: bool,
 
-    /// Refused calls (before Adapty) audited per client address a minute;
-    /// the rest are counted in one line a minute.
+    /// Refused calls (before Adapty) audited per client a minute (a person
+    /// once named, else an address, IPv6 by /64); the rest are counted in
+    /// one line a minute.
     #[arg(long, env = "RELAY_AUDIT_REFUSED_PER_MINUTE", default_value = "60")]
     pub audit_refused_per_minute: NonZeroU32,
+
+    /// Refused calls audited a minute for all clients together; the rest
+    /// are counted in one line.
+    #[arg(
+        long,
+        env = "RELAY_AUDIT_REFUSED_TOTAL_PER_MINUTE",
+        default_value = "600"
+    )]
+    pub audit_refused_total_per_minute: NonZeroU32,
 
     /// Lookups one person may make per minute.
     #[arg(long, env = "RELAY_RATE_LIMIT_PER_MINUTE", default_value = "60")]
@@ -191,7 +212,33 @@ pub struct Args {
     /// who may change access.
     #[arg(long)]
     pub demo: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
 }
+
+/// What the relay can do besides serving.
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Checks the chain of audit files (in the order written) and names the
+    /// first line where it breaks; the chain key is read as the relay reads it.
+    Verify {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// The demo's chain key: its Adapty key changes every start, so the chain
+/// is keyed with this public value; a demo's log shows the chain's shape
+/// but proves nothing.
+const DEMO_CHAIN_SECRET: &str = "adapty-lookup demo audit chain (public)";
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
@@ -275,8 +322,13 @@ pub struct JwtConfig {
 #[derive(Debug, Clone)]
 pub struct AuditConfig {
     pub path: Option<PathBuf>,
+    /// One file a day in this folder (never with `path`).
+    pub dir: Option<PathBuf>,
+    /// Keys the chain of lines (see `audit::chain`).
+    pub chain_key: ChainSecret,
     pub hash_ids: bool,
     pub refused_per_minute: NonZeroU32,
+    pub refused_total_per_minute: NonZeroU32,
 }
 
 #[derive(Debug, Clone)]
@@ -329,14 +381,28 @@ impl ApiKey {
     }
 
     /// A secret derived from the key for another purpose (the audit log's
-    /// ID hashes): stable across restarts, useless for calling Adapty.
+    /// ID hashes and chain): stable across restarts, useless for calling Adapty.
     pub fn derive(&self, purpose: &str) -> [u8; 32] {
-        use hmac::{Hmac, Mac};
-        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(self.0.as_bytes())
-            .expect("HMAC takes a key of any length");
-        mac.update(purpose.as_bytes());
-        mac.finalize().into_bytes().into()
+        derive(self.0.as_bytes(), purpose)
     }
+}
+
+/// The audit chain's secret, with a `Debug` that shows nothing of it.
+#[derive(Clone)]
+pub struct ChainSecret(pub [u8; 32]);
+
+impl fmt::Debug for ChainSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ChainSecret(redacted)")
+    }
+}
+
+fn derive(secret: &[u8], purpose: &str) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes a key of any length");
+    mac.update(purpose.as_bytes());
+    mac.finalize().into_bytes().into()
 }
 
 impl fmt::Debug for ApiKey {
@@ -354,6 +420,11 @@ pub enum ConfigError {
         path: PathBuf,
         reason: String,
     },
+    ChainKeyFileUnreadable {
+        path: PathBuf,
+        reason: String,
+    },
+    ChainKeyEmpty,
     /// The setting's name, and what was given.
     UrlInvalid(&'static str, String),
     UrlNotHttps(&'static str, String),
@@ -380,6 +451,8 @@ pub enum ConfigError {
     /// `--apps-file` beside a single key.
     AppsFileWithKey,
     AppsFileWithDemo,
+    /// `--apps-file` without `--audit-chain-key-file`.
+    AppsFileWithoutChainKey,
 }
 
 impl fmt::Display for ConfigError {
@@ -396,6 +469,12 @@ impl fmt::Display for ConfigError {
             ConfigError::KeyFileUnreadable { path, reason } => {
                 write!(f, "cannot read the key file {}: {reason}", path.display())
             }
+            ConfigError::ChainKeyFileUnreadable { path, reason } => write!(
+                f,
+                "cannot read the audit chain key file {}: {reason}",
+                path.display()
+            ),
+            ConfigError::ChainKeyEmpty => f.write_str("the audit chain key file is empty"),
             ConfigError::UrlInvalid(setting, url) => write!(f, "{setting} is not a URL: {url}"),
             ConfigError::UrlNotHttps(setting, url) => write!(
                 f,
@@ -457,6 +536,12 @@ impl fmt::Display for ConfigError {
             ConfigError::AppsFileWithDemo => f.write_str(
                 "--demo makes its own two apps with stand-in keys; leave --apps-file out to try it",
             ),
+            ConfigError::AppsFileWithoutChainKey => f.write_str(
+                "with --apps-file the audit chain needs its own secret: set \
+                 --audit-chain-key-file (RELAY_AUDIT_CHAIN_KEY_FILE) to a file holding one; \
+                 there is no single Adapty key to derive it from, and an app's key may be \
+                 rotated while its old lines must still verify",
+            ),
             ConfigError::ChangesRoleInvalid(role) => write!(
                 f,
                 "--changes-role {role:?} is not a role name (not empty, no comma, no spaces around it)"
@@ -477,6 +562,32 @@ impl Args {
         match std::env::var("ADAPTY_API_KEY") {
             Ok(secret) => ApiKey::new(&secret),
             Err(_) => Err(ConfigError::KeyMissing),
+        }
+    }
+
+    /// The audit chain's secret: from --audit-chain-key-file, else the
+    /// demo's public one, else derived from the Adapty key (`api_key`).
+    pub fn audit_chain_secret(&self, api_key: Option<&ApiKey>) -> Result<ChainSecret, ConfigError> {
+        const PURPOSE: &str = "adapty-lookup audit chain v1";
+        if let Some(path) = &self.audit_chain_key_file {
+            let secret =
+                std::fs::read(path).map_err(|error| ConfigError::ChainKeyFileUnreadable {
+                    path: path.clone(),
+                    reason: error.kind().to_string(),
+                })?;
+            let secret = secret.trim_ascii();
+            if secret.is_empty() {
+                return Err(ConfigError::ChainKeyEmpty);
+            }
+            return Ok(ChainSecret(derive(secret, PURPOSE)));
+        }
+        if self.demo {
+            return Ok(ChainSecret(derive(DEMO_CHAIN_SECRET.as_bytes(), PURPOSE)));
+        }
+        match api_key {
+            Some(key) => Ok(ChainSecret(key.derive(PURPOSE))),
+            None if self.apps_file.is_some() => Err(ConfigError::AppsFileWithoutChainKey),
+            None => Ok(ChainSecret(self.key()?.derive(PURPOSE))),
         }
     }
 
@@ -577,6 +688,8 @@ impl Args {
                 })
             })
             .transpose()?;
+        // Said after what is wrong with the apps file, if anything is.
+        let chain_key = self.audit_chain_secret(key.as_ref());
         let app_defaults = AppDefaults {
             api_base: checked_base_url(base)?,
             per_person_per_minute: self.rate_limit_per_minute,
@@ -588,6 +701,7 @@ impl Args {
             (None, Some(key)) => vec![app_defaults.app(DEFAULT_APP_ID, "Default app", key)],
             (None, None) => return Err(ConfigError::KeyMissing),
         };
+        let chain_key = chain_key?;
         Ok(Config {
             listen: self.listen,
             base_path,
@@ -608,9 +722,12 @@ impl Args {
                 allowed_hosts,
             },
             audit: AuditConfig {
+                chain_key,
                 path: self.audit_log,
+                dir: self.audit_dir,
                 hash_ids: self.audit_hash_ids,
                 refused_per_minute: self.audit_refused_per_minute,
+                refused_total_per_minute: self.audit_refused_total_per_minute,
             },
             panel: PanelConfig {
                 dashboard_profile_url: self
@@ -744,6 +861,48 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Args, clap::Error> {
         Args::try_parse_from(std::iter::once("relay").chain(args.iter().copied()))
+    }
+
+    /// The chain's key: derived from the Adapty key for its own purpose (not
+    /// the ID hashes' key), or from its file; the demo's is fixed; one
+    /// audit destination at a time.
+    #[test]
+    fn the_audit_chain_key_is_its_own_and_one_audit_destination_is_given() {
+        let key = ApiKey::new("secret_live_chain").unwrap();
+        let derived = parse(&[]).unwrap().audit_chain_secret(Some(&key)).unwrap();
+        assert_eq!(derived.0, key.derive("adapty-lookup audit chain v1"));
+        assert_ne!(derived.0, key.derive("adapty-lookup audit id hash v1"));
+        let file = std::env::temp_dir().join(format!("chain-key-{}", std::process::id()));
+        std::fs::write(&file, "a long random secret\n").unwrap();
+        let flag = file.display().to_string();
+        let from_file = parse(&["--audit-chain-key-file", &flag])
+            .unwrap()
+            .audit_chain_secret(Some(&key))
+            .unwrap();
+        assert_ne!(from_file.0, derived.0);
+        std::fs::write(&file, " \n").unwrap();
+        let empty = parse(&["--audit-chain-key-file", &flag])
+            .unwrap()
+            .audit_chain_secret(Some(&key));
+        assert!(matches!(empty, Err(ConfigError::ChainKeyEmpty)));
+        let demo = |key: &str| {
+            parse(&["--demo"])
+                .unwrap()
+                .audit_chain_secret(Some(&ApiKey::new(key).unwrap()))
+                .unwrap()
+                .0
+        };
+        assert_eq!(
+            demo("stand-in-1"),
+            demo("stand-in-2"),
+            "the demo's key changes"
+        );
+        assert!(format!("{derived:?}").contains("redacted"));
+        let both = parse(&["--audit-log", "a.jsonl", "--audit-dir", "logs"]);
+        assert!(both
+            .unwrap_err()
+            .to_string()
+            .contains("cannot be used with"));
     }
 
     /// Bounds live in the parser, so a zero is refused with the flag's name,

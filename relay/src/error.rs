@@ -115,7 +115,8 @@ impl RelayError {
             RelayError::Upstream(_) => ErrorCode::UpstreamError,
             RelayError::UpstreamTooLarge => ErrorCode::UpstreamTooLarge,
             RelayError::UpstreamTimeout => ErrorCode::UpstreamTimeout,
-            RelayError::Internal | RelayError::AuditUnavailable => ErrorCode::InternalError,
+            RelayError::Internal => ErrorCode::InternalError,
+            RelayError::AuditUnavailable => ErrorCode::AuditUnavailable,
             RelayError::Busy { .. } => ErrorCode::Busy,
             RelayError::HostNotAllowed => ErrorCode::HostNotAllowed,
             RelayError::ChangesDisabled => ErrorCode::ChangesDisabled,
@@ -183,8 +184,8 @@ impl RelayError {
                 retry_after_secs.div_ceil(60)
             ),
             RelayError::AuditUnavailable => {
-                "the relay cannot write its audit log, so it changes nothing; the operator will \
-                 find why in its log"
+                "the relay cannot write its audit log, so nothing was looked up or changed; tell \
+                 the team that runs this tool (the relay's log says why)"
                     .into()
             }
             RelayError::OutcomeUnknown(cause) => format!(

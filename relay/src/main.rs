@@ -1,6 +1,6 @@
 use clap::Parser;
 use relay::apps::AppConfig;
-use relay::config::{ApiKey, Args, LogFormat};
+use relay::config::{ApiKey, Args, AuditCommand, Command, LogFormat};
 use relay::demo::{profiles, StandIn};
 use relay::routes::Reloadable;
 use relay::{Config, ConfigError};
@@ -12,8 +12,23 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // At least two runtime threads, also on one core: a write of the audit
+    // log may hold one while the disk is slow (see `audit::writer`), and
+    // the other still answers /healthz and every request that does not wait
+    // for that write.
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(error) => fail(&format!("cannot start the runtime: {error}")),
+    }
+}
+
+async fn run() -> ExitCode {
     let args = Args::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     // Logs go to standard error; standard output carries the audit log by default.
@@ -23,6 +38,9 @@ async fn main() -> ExitCode {
     match args.log_format {
         LogFormat::Json => logs.json().init(),
         LogFormat::Text => logs.init(),
+    }
+    if let Some(Command::Audit(AuditCommand::Verify { files })) = &args.command {
+        return verify_audit(&args, files);
     }
     let demo = args.demo;
 
@@ -95,15 +113,7 @@ async fn main() -> ExitCode {
     };
     // Listening for SIGHUP before saying the relay listens: a hang-up sent
     // as soon as it is up reloads rather than ends it.
-    #[cfg(unix)]
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
-        Ok(hangups) => {
-            tokio::spawn(reload_on_hangup(hangups, reloadable));
-        }
-        Err(error) => tracing::warn!(%error, "cannot listen for SIGHUP: reloading needs a restart"),
-    }
-    #[cfg(not(unix))]
-    drop(reloadable);
+    reload_on_hangup(move || reload(&reloadable));
     tracing::info!(%url, "relay listening");
     relay::server::serve(listener, app, &limits, shutdown_signal()).await;
     ExitCode::SUCCESS
@@ -124,18 +134,58 @@ fn demo_config(args: Args, main: &StandIn, kids: &StandIn) -> Result<Config, Con
     Ok(config)
 }
 
-/// `SIGHUP`: each reloadable part reads its configuration again, for as
-/// long as the relay runs.
-#[cfg(unix)]
-async fn reload_on_hangup(mut hangups: tokio::signal::unix::Signal, reloadable: Reloadable) {
-    while hangups.recv().await.is_some() {
-        reload(&reloadable);
+/// `relay audit verify FILE…`: OK with the count, or the first break.
+fn verify_audit(args: &Args, files: &[std::path::PathBuf]) -> ExitCode {
+    let secret = match args.audit_chain_secret(None) {
+        Ok(secret) => secret,
+        Err(error) => return fail(&error.to_string()),
+    };
+    let key = relay::audit::ChainKey::new(&secret.0);
+    match relay::audit::verify::verify(&key, files) {
+        Ok(verified) => {
+            println!(
+                "OK: {} lines in {} file(s), the chain unbroken (lines removed from the end of \
+                 the last file leave no trace: compare with the copy kept off this machine)",
+                verified.lines, verified.files
+            );
+            ExitCode::SUCCESS
+        }
+        Err(broken) => {
+            println!("BROKEN: {broken}");
+            ExitCode::FAILURE
+        }
     }
 }
 
-/// What `SIGHUP` reloads: the apps file and its key files.
-#[cfg(unix)]
+/// SIGHUP: reload what the operator may have moved or changed (the audit
+/// log after logrotate); `reload` is everything that reloads, in turn.
+/// It listens before the relay serves: SIGHUP's default ends the process.
+fn reload_on_hangup(reload: impl Fn() + Send + 'static) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::hangup()) {
+            Ok(mut hangups) => {
+                tokio::spawn(async move {
+                    while hangups.recv().await.is_some() {
+                        tracing::info!("SIGHUP: reloading");
+                        reload();
+                    }
+                });
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGHUP: nothing can be reloaded")
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    drop(reload);
+}
+
+/// What `SIGHUP` reloads: the audit log (reopened after logrotate moved
+/// it) and the apps file with its key files.
 fn reload(reloadable: &Reloadable) {
+    reloadable.audit.reload();
     reloadable.apps.reload();
 }
 

@@ -23,6 +23,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Extension, Router};
+use protocol::ErrorCode;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
@@ -60,6 +61,7 @@ pub struct AppState {
 #[derive(Clone)]
 pub struct Reloadable {
     pub apps: Arc<Apps>,
+    pub audit: Arc<AuditLog>,
 }
 
 /// The whole relay as a router; `main` and the tests serve it on a socket,
@@ -96,7 +98,7 @@ pub fn app_reloadable(config: Config, extra: Router) -> std::io::Result<(Router,
         Budget::new(config.limits.response_memory_bytes),
     ));
     let state = AppState {
-        audit,
+        audit: audit.clone(),
         apps: apps.clone(),
         identity: Arc::new(identity),
         metrics: metrics.clone(),
@@ -110,6 +112,7 @@ pub fn app_reloadable(config: Config, extra: Router) -> std::io::Result<(Router,
     ));
 
     let panel = Panel::new(&config.static_dir);
+    let health = audit.clone();
 
     let profile_path = format!("/{}", protocol::path::PROFILE);
     let router = Router::new()
@@ -149,7 +152,7 @@ pub fn app_reloadable(config: Config, extra: Router) -> std::io::Result<(Router,
         // Added after the host check and the concurrency limit, so outside
         // both: health checkers often use an IP, the answer carries nothing,
         // and it must come at once when every request slot is taken.
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(move || healthz(health.clone())))
         // Outside the concurrency limit: a connection beyond the cap never waits.
         .layer(middleware::from_fn(server::refuse_over_capacity))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
@@ -181,7 +184,21 @@ pub fn app_reloadable(config: Config, extra: Router) -> std::io::Result<(Router,
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(middleware::map_request(drop_unusable_request_id));
-    Ok((router, Reloadable { apps }))
+    Ok((router, Reloadable { apps, audit }))
+}
+
+/// Healthy unless the audit log cannot be written (plain text, as before;
+/// 503 tells a load balancer to send lookups elsewhere).
+async fn healthz(audit: Arc<AuditLog>) -> Response {
+    if audit.is_healthy() {
+        "ok".into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the audit log cannot be written; lookups and changes are refused",
+        )
+            .into_response()
+    }
 }
 
 /// The span of a request in the relay's own log: method and path, never
@@ -248,14 +265,9 @@ async fn profile(
     RawQuery(query): RawQuery,
 ) -> Response {
     let started = Instant::now();
-    let done = run_lookup(&state, &headers, query.as_deref()).await;
-    let outcome = done
-        .result
-        .as_ref()
-        .map_or_else(|error| error.code().as_str(), |_| "ok");
-    let response = answer(done.result);
-    let app = done.app.as_ref().map(|app| app.id.as_str());
-    state.metrics.lookup(app.unwrap_or_default(), outcome);
+    let mut done = run_lookup(&state, &headers, query.as_deref()).await;
+    let app = done.app.clone();
+    let app = app.as_ref().map(|app| app.id.as_str());
     let request_id = headers
         .get(REQUEST_ID)
         .and_then(|value| value.to_str().ok())
@@ -270,19 +282,38 @@ async fn profile(
             .lookup
             .as_ref()
             .map(|lookup| state.audit.id(&lookup.id())),
-        outcome,
-        status: response.status().as_u16(),
+        outcome: done
+            .result
+            .as_ref()
+            .map_or_else(|error| error.code().as_str(), |_| "ok"),
+        status: done
+            .result
+            .as_ref()
+            .map_or_else(|error| error.status().as_u16(), |_| 200),
         upstream_status: done.upstream_status,
         latency_ms: started.elapsed().as_millis() as u64,
         truncated: false,
     };
-    if done.asked_adapty {
-        state.audit.record(&entry);
+    // What reached Adapty, and every refusal for want of the audit log (the
+    // attempt that may find it writable again), is written whatever the
+    // share; and written before the answer leaves, or the answer is refused.
+    let unaudited = matches!(done.result, Err(RelayError::AuditUnavailable));
+    if done.asked_adapty || unaudited {
+        if let Err(error) = state.audit.record(&entry).await {
+            tracing::error!(%error, "a lookup's answer was withheld: its audit line cannot be written");
+            done.result = Err(RelayError::AuditUnavailable);
+        }
     } else {
         let client = client.map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0 .0.ip());
-        state.audit.record_refused(&entry, client);
+        let actor = entry.actor.filter(|_| state.identity.is_configured());
+        state.audit.record_refused(&entry, client, actor);
     }
-    response
+    let outcome = done
+        .result
+        .as_ref()
+        .map_or_else(|error| error.code().as_str(), |_| "ok");
+    state.metrics.lookup(app.unwrap_or_default(), outcome);
+    answer(done.result)
 }
 
 /// The checks in the order that fails cheapest, then Adapty.
@@ -323,6 +354,12 @@ async fn run_lookup(state: &AppState, headers: &HeaderMap, query: Option<&str>) 
     };
     if let Err(error) = app.limits.check(&actor) {
         done.result = Err(error);
+        return done;
+    }
+    // Adapty is not asked while the audit log is known to fail: the line
+    // could not be written after its answer anyway.
+    if !state.audit.is_healthy() {
+        done.result = Err(RelayError::AuditUnavailable);
         return done;
     }
     done.asked_adapty = true;
@@ -402,7 +439,7 @@ async fn change_access(
         latency_ms: None,
     };
     if checked.is_ok() {
-        if let Err(error) = state.audit.record_before_change(&entry("asked")) {
+        if let Err(error) = state.audit.record(&entry("asked")).await {
             tracing::error!(%error, "a change was refused: its audit line cannot be written");
             checked = Err(RelayError::AuditUnavailable);
         }
@@ -417,10 +454,8 @@ async fn change_access(
             false,
         ),
     };
-    let outcome = fetched
-        .result
-        .as_ref()
-        .map_or_else(|error| error.code().as_str(), |_| "ok");
+    let fetched_code = fetched.result.as_ref().err().map(RelayError::code);
+    let outcome = fetched_code.map_or("ok", ErrorCode::as_str);
     let response = answer(fetched.result);
     let app_id = app.as_ref().map_or("", |app| app.id.as_str());
     state.metrics.change(app_id, action.name(), outcome);
@@ -431,11 +466,13 @@ async fn change_access(
         latency_ms: Some(started.elapsed().as_millis() as u64),
         ..entry(if asked_adapty { "done" } else { "refused" })
     };
-    if asked_adapty {
-        state.audit.record(&done);
+    let unaudited = matches!(fetched_code, Some(ErrorCode::AuditUnavailable));
+    if asked_adapty || unaudited {
+        let _ = state.audit.record(&done).await;
     } else {
         let client = client.map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0 .0.ip());
-        state.audit.record_refused(&done, client);
+        let actor = done.actor.filter(|_| state.identity.is_configured());
+        state.audit.record_refused(&done, client, actor);
     }
     response
 }

@@ -373,6 +373,10 @@ async fn an_apps_file_beside_a_single_key_or_a_bad_one_stops_the_start_saying_wh
         "{stderr}"
     );
     assert!(!stderr.contains("secret_live_abc"), "{stderr}");
+    // No single key to derive the audit chain's secret from: it is asked for.
+    let (code, stderr) = run(&[], &good);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("--audit-chain-key-file"), "{stderr}");
 }
 
 /// The relay binary with `--apps-file`, its standard error collected as it comes.
@@ -384,6 +388,8 @@ struct Running {
 
 impl Running {
     fn start(file: &Path, audit_log: &Path) -> Running {
+        let chain_key = file.with_file_name("audit-chain.key");
+        std::fs::write(&chain_key, "a secret for the audit chain only").unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -397,6 +403,8 @@ impl Running {
             .arg(file)
             .arg("--audit-log")
             .arg(audit_log)
+            .arg("--audit-chain-key-file")
+            .arg(&chain_key)
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .arg("--static-dir")
             .arg(static_dir())

@@ -853,7 +853,7 @@ async fn no_change_is_made_that_the_audit_log_cannot_record() {
     let (status, _, body) = post_json(&relay, GRANT, &grant_body(), LEAD).await;
     assert_eq!(
         (status, error_code(&body)),
-        (503, "internal_error"),
+        (503, "audit_unavailable"),
         "{body}"
     );
     assert!(body["error"]["message"]
@@ -861,13 +861,13 @@ async fn no_change_is_made_that_the_audit_log_cannot_record() {
         .unwrap()
         .contains("audit log"));
     assert_eq!(stand_in.changes_received.load(Ordering::SeqCst), 0);
-    // Lookups, which are audited after the fact, still work.
-    let (status, _, _) = get_json_with(
+    // Nor is anything looked up unaudited.
+    let (status, _, body) = get_json_with(
         &format!("{}/api/profile?customer_user_id=demo-play-store", relay.url),
         LEAD,
     )
     .await;
-    assert_eq!(status, 200);
+    assert_eq!((status, error_code(&body)), (503, "audit_unavailable"));
 }
 
 #[tokio::test]

@@ -97,8 +97,10 @@ pub struct Relay {
 impl Relay {
     pub fn audit_lines(&self) -> Vec<Value> {
         let text = std::fs::read_to_string(self.audit_log.as_ref().unwrap()).unwrap_or_default();
+        // Each file opens with a line of its own (the chain's, not a request's).
         text.lines()
-            .map(|line| serde_json::from_str(line).expect("a JSON line"))
+            .map(|line| serde_json::from_str::<Value>(line).expect("a JSON line"))
+            .filter(|line| line["outcome"] != relay::audit::OPENED)
             .collect()
     }
 }

@@ -1,25 +1,51 @@
 //! The audit log: one JSON line per lookup, who asked for whom and what came
-//! of it. Lines are written whole under a lock, so concurrent lookups never
-//! interleave or lose a line.
+//! of it. Lines are written whole, in groups (see `writer`), so concurrent
+//! lookups never interleave or lose a line, and a slow disk holds up only
+//! the requests waiting for their own lines.
 //!
 //! A change has two lines: what was asked (who, what, for whom, the dates and
 //! the reason), written before Adapty is called — if it cannot be written,
 //! nothing is changed — and what came of it, written however the call ended.
+//!
+//! It never lets a lookup or change go unrecorded: a line that cannot be
+//! written marks the log unhealthy (`/healthz` says so), and while it is,
+//! lookups are refused before Adapty is asked; the refusal's own line is
+//! the next attempt, and the first that is written makes it healthy again.
+//! A lookup's line is written after Adapty answers and before the answer
+//! leaves: when it fails, the profile is not sent.
+//!
+//! Every line is chained to the one before (`chain`): see `chain` for how,
+//! and `verify` for `relay audit verify`. Each file begins with a line
+//! (`"outcome":"log_opened"`) naming the chain value it continues, so a
+//! file verifies alone and consecutive files together. `reload` (SIGHUP)
+//! reopens the file after logrotate moved it; `--audit-dir` switches to a
+//! new day's file at the first line after midnight (UTC).
 //!
 //! A client cannot flood it: no lookup line exceeds 2 KiB, no change line
 //! 8 KiB (a reason is never cut), and calls refused before Adapty was asked
 //! are written at most N a minute per client address, the rest counted in
 //! one line a minute. Every call that reached Adapty is written.
 
+mod chain;
+mod refused;
+mod sink;
+pub mod verify;
+mod writer;
+
+pub use chain::ChainKey;
+use chain::SEAL_BYTES;
+use refused::{Client, Refused};
+use sink::Sink;
+use writer::{Clock, Commits, Writer};
+
 use crate::config::{ApiKey, AuditConfig};
+use chrono::Utc;
 use hmac::{Hmac, Mac};
 use serde::Serialize;
-use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::net::IpAddr;
 use std::sync::{Mutex, Weak};
 use std::time::Duration;
+use tokio::sync::oneshot;
 
 /// The longest lookup line written, newline included.
 pub const MAX_LINE_BYTES: usize = 2048;
@@ -29,21 +55,16 @@ pub const MAX_LINE_BYTES: usize = 2048;
 pub const MAX_CHANGE_LINE_BYTES: usize = 8192;
 /// How often refused calls left out are counted in the log.
 const SUPPRESSED_EVERY: Duration = Duration::from_secs(60);
+/// The `outcome` of the line that opens a file.
+pub const OPENED: &str = "log_opened";
 
 pub struct AuditLog {
-    sink: Mutex<Box<dyn Write + Send>>,
+    /// The file, and the lines waiting for it (see `writer`).
+    commits: Commits,
     /// When set, IDs are written as a keyed hash: records of the same customer
     /// still match each other, but the log alone does not name anyone.
     id_hash_key: Option<[u8; 32]>,
-    refused: Mutex<RefusedThisMinute>,
-}
-
-/// Refused calls per client address in the current minute: how many were
-/// written, and how many left out.
-struct RefusedThisMinute {
-    per_minute: u32,
-    written: HashMap<IpAddr, u32>,
-    left_out: HashMap<IpAddr, u64>,
+    refused: Mutex<Refused>,
 }
 
 /// One lookup, as the log records it.
@@ -110,32 +131,66 @@ impl Line for ChangeEntry<'_> {
     }
 }
 
-/// The count of refused calls from one address left out in a minute.
+/// The count of refused calls left out in a minute: of one client (an
+/// address or /64 as `client`, or a person as `actor`), or with both
+/// `null`, of every client beyond the ceiling or beyond those told apart.
 #[derive(Serialize)]
-struct LeftOut {
+struct LeftOut<'a> {
     time: String,
     outcome: &'static str,
-    client: IpAddr,
+    client: Option<&'a str>,
+    actor: Option<&'a str>,
     count: u64,
 }
 
 impl AuditLog {
     pub fn open(config: &AuditConfig, key: &ApiKey) -> std::io::Result<AuditLog> {
-        let sink: Box<dyn Write + Send> = match &config.path {
-            Some(path) => Box::new(open_append(path)?),
-            None => Box::new(std::io::stdout()),
+        AuditLog::open_with_clock(config, key, Box::new(Utc::now))
+    }
+
+    /// Opens the log, writes its first line and starts its thread. Fails
+    /// when the file cannot be opened; a first line that cannot be written
+    /// only marks it unhealthy.
+    pub fn open_with_clock(
+        config: &AuditConfig,
+        key: &ApiKey,
+        clock: Clock,
+    ) -> std::io::Result<AuditLog> {
+        let mut sink = match (&config.dir, &config.path) {
+            (Some(dir), _) => Sink::daily(dir.clone()),
+            (None, Some(path)) => Sink::file(path.clone()),
+            (None, None) => Sink::stdout(),
+        };
+        let last = sink.last_link();
+        sink.open(clock())?;
+        let writer = Writer {
+            sink,
+            key: ChainKey::new(&config.chain_key.0),
+            last,
+            opening: Some("relay_started"),
         };
         Ok(AuditLog {
-            sink: Mutex::new(sink),
+            commits: Commits::new(writer, clock),
             id_hash_key: config
                 .hash_ids
                 .then(|| key.derive("adapty-lookup audit id hash v1")),
-            refused: Mutex::new(RefusedThisMinute {
-                per_minute: config.refused_per_minute.get(),
-                written: HashMap::new(),
-                left_out: HashMap::new(),
-            }),
+            refused: Mutex::new(Refused::new(
+                config.refused_per_minute.get(),
+                config.refused_total_per_minute.get(),
+            )),
         })
+    }
+
+    /// Whether the last line could be written. While not, lookups are
+    /// refused before Adapty is asked, and `/healthz` answers 503.
+    pub fn is_healthy(&self) -> bool {
+        self.commits.is_healthy()
+    }
+
+    /// Reopens the file (SIGHUP, after logrotate moved it) and writes its
+    /// opening line at once. Standard output is left as it is.
+    pub fn reload(&self) {
+        self.commits.reload();
     }
 
     /// The ID as the log shows it: verbatim, or `hmac-sha256:<hex>`.
@@ -152,64 +207,62 @@ impl AuditLog {
         }
     }
 
-    /// A call that reached Adapty: always written.
-    pub fn record(&self, entry: &impl Line) {
-        let _ = self.write(&entry.line());
-    }
-
-    /// A change about to be sent to Adapty: written and flushed, or the
-    /// error, upon which the change must not be sent.
-    pub fn record_before_change(&self, entry: &ChangeEntry<'_>) -> std::io::Result<()> {
-        self.write(&entry.line())
+    /// A call that reached Adapty (or is about to): always written, and
+    /// handed to the operating system before this returns; on an error
+    /// the call must not go on, nor its answer leave.
+    pub async fn record(&self, entry: &impl Line) -> std::io::Result<()> {
+        let (reply, written) = oneshot::channel();
+        self.commits.submit(entry.line(), Some(reply));
+        written
+            .await
+            .map_err(|_| std::io::Error::other("the audit line was dropped unwritten"))?
     }
 
     /// A call refused before Adapty was asked: written unless this client
     /// has had its share of lines this minute; then only counted.
-    pub fn record_refused(&self, entry: &impl Line, client: IpAddr) {
-        {
-            let mut refused = lock(&self.refused);
-            let per_minute = refused.per_minute;
-            let written = refused.written.entry(client).or_default();
-            if *written >= per_minute {
-                *refused.left_out.entry(client).or_default() += 1;
-                return;
-            }
-            *written += 1;
+    /// `actor`: the person, once the identity check named them (behind
+    /// an SSO proxy every client has the proxy's address).
+    pub fn record_refused(&self, entry: &impl Line, address: IpAddr, actor: Option<&str>) {
+        if !lock(&self.refused).admit(Client::new(actor, address)) {
+            return;
         }
-        let _ = self.write(&entry.line());
+        self.commits.submit(entry.line(), None);
     }
 
     /// Ends the minute: one line per address whose refused calls were left
     /// out, with their count, and every address's share starts afresh.
     pub fn end_minute(&self) {
-        let left_out = {
-            let mut refused = lock(&self.refused);
-            refused.written.clear();
-            std::mem::take(&mut refused.left_out)
-        };
-        for (client, count) in left_out {
-            let line = LeftOut {
-                time: now(),
-                outcome: "audit_suppressed",
-                client,
-                count,
-            };
-            let _ = self.write(&serde_json::to_vec(&line).expect("a count always serializes"));
+        for line in self.left_out_lines() {
+            self.commits.submit(line, None);
         }
     }
 
-    /// The line and its newline in one write, then flushed; a failure is
-    /// logged and returned.
-    fn write(&self, line: &[u8]) -> std::io::Result<()> {
-        let mut whole = Vec::with_capacity(line.len() + 1);
-        whole.extend_from_slice(line);
-        whole.push(b'\n');
-        let mut sink = lock(&self.sink);
-        let written = sink.write_all(&whole).and_then(|()| sink.flush());
-        if let Err(error) = &written {
-            tracing::error!(%error, "cannot write the audit log");
-        }
-        written
+    fn left_out_lines(&self) -> Vec<Vec<u8>> {
+        let left_out = lock(&self.refused).end_minute();
+        let beyond = (left_out.beyond > 0).then_some((None, left_out.beyond));
+        let counts = left_out
+            .per_client
+            .iter()
+            .map(|(client, count)| (Some(client), *count));
+        counts
+            .chain(beyond)
+            .map(|(client, count)| {
+                let line = LeftOut {
+                    time: now(),
+                    outcome: "audit_suppressed",
+                    client: match client {
+                        Some(Client::Address(address)) => Some(address.as_str()),
+                        _ => None,
+                    },
+                    actor: match client {
+                        Some(Client::Actor(actor)) => Some(actor.as_str()),
+                        _ => None,
+                    },
+                    count,
+                };
+                serde_json::to_vec(&line).expect("a count always serializes")
+            })
+            .collect()
     }
 }
 
@@ -250,7 +303,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// client chooses, are cut when needed, and the line says so.
 /// serde_json escapes every value, so no field can forge a line.
 fn fitted(entry: &Entry<'_>) -> Vec<u8> {
-    let limit = MAX_LINE_BYTES - 1;
+    let limit = MAX_LINE_BYTES - 1 - SEAL_BYTES;
     let line = serde_json::to_vec(entry).expect("an entry always serializes");
     if line.len() <= limit {
         return line;
@@ -302,10 +355,6 @@ fn cut(text: &str, room: usize) -> &str {
     text
 }
 
-fn open_append(path: &std::path::Path) -> std::io::Result<File> {
-    OpenOptions::new().create(true).append(true).open(path)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,8 +363,11 @@ mod tests {
     fn config(path: Option<std::path::PathBuf>, hash_ids: bool) -> AuditConfig {
         AuditConfig {
             path,
+            dir: None,
+            chain_key: crate::config::ChainSecret([7; 32]),
             hash_ids,
             refused_per_minute: NonZeroU32::new(3).unwrap(),
+            refused_total_per_minute: NonZeroU32::new(600).unwrap(),
         }
     }
 
@@ -335,8 +387,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn refused_calls_are_written_n_a_minute_per_address_and_the_rest_counted() {
+    #[tokio::test]
+    async fn refused_calls_are_written_n_a_minute_per_address_and_the_rest_counted() {
         let path = std::env::temp_dir().join(format!("audit-unit-{}", std::process::id()));
         let _ = std::fs::remove_file(&path);
         let log = AuditLog::open(
@@ -347,12 +399,12 @@ mod tests {
         let (one, two): (IpAddr, IpAddr) =
             ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
         for _ in 0..10 {
-            log.record_refused(&entry("x"), one);
+            log.record_refused(&entry("x"), one, None);
         }
-        log.record_refused(&entry("x"), two);
-        log.record(&entry("reached Adapty"));
+        log.record_refused(&entry("x"), two, None);
+        log.record(&entry("reached Adapty")).await.unwrap();
         log.end_minute();
-        log.record_refused(&entry("x"), one);
+        log.record_refused(&entry("x"), one, None);
         drop(log);
         let lines: Vec<serde_json::Value> = std::fs::read_to_string(&path)
             .unwrap()
@@ -362,6 +414,7 @@ mod tests {
         let outcomes: Vec<&str> = lines
             .iter()
             .map(|l| l["outcome"].as_str().unwrap())
+            .filter(|&outcome| outcome != OPENED)
             .collect();
         assert_eq!(
             outcomes,
@@ -375,9 +428,9 @@ mod tests {
                 "invalid_request"
             ]
         );
-        assert_eq!(lines[5]["client"], "10.0.0.1");
-        assert_eq!(lines[5]["count"], 7);
-        assert_eq!(lines[4]["id"], "reached Adapty");
+        assert_eq!(lines[6]["client"], "10.0.0.1");
+        assert_eq!(lines[6]["count"], 7);
+        assert_eq!(lines[5]["id"], "reached Adapty");
     }
 
     #[test]
@@ -436,8 +489,8 @@ mod tests {
         assert_eq!(parsed["expires_at"], "2026-12-28T09:42:50Z");
     }
 
-    #[test]
-    fn a_log_that_cannot_be_written_says_so_before_a_change() {
+    #[tokio::test]
+    async fn a_log_that_cannot_be_written_says_so_before_a_change() {
         let log = AuditLog::open(
             &config(Some("/dev/full".into()), false),
             &ApiKey::new("k").unwrap(),
@@ -460,11 +513,12 @@ mod tests {
             upstream_status: None,
             latency_ms: None,
         };
-        assert!(log.record_before_change(&entry).is_err());
+        assert!(log.record(&entry).await.is_err());
+        assert!(!log.is_healthy(), "the health check says so");
     }
 
-    #[test]
-    fn hashed_ids_are_stable_keyed_and_not_the_id() {
+    #[tokio::test]
+    async fn hashed_ids_are_stable_keyed_and_not_the_id() {
         let key = ApiKey::new("secret_live_audit").unwrap();
         let hashed = AuditLog::open(&config(None, true), &key).unwrap();
         let plain = AuditLog::open(&config(None, false), &key).unwrap();
@@ -483,5 +537,70 @@ mod tests {
             other_key.id("user-1"),
             "keyed: no rainbow table of IDs works"
         );
+    }
+
+    /// The day's file changes at the first line after midnight (UTC), and
+    /// the new file opens with the chain value the old one ended with.
+    #[tokio::test]
+    async fn a_new_day_starts_a_new_file_that_continues_the_chain() {
+        use chrono::TimeZone;
+        let dir = std::env::temp_dir().join(format!("audit-daily-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let now = std::sync::Arc::new(Mutex::new(
+            Utc.with_ymd_and_hms(2026, 11, 28, 23, 59, 59).unwrap(),
+        ));
+        let clock = now.clone();
+        let mut config = config(None, false);
+        config.dir = Some(dir.clone());
+        let log = AuditLog::open_with_clock(
+            &config,
+            &ApiKey::new("k").unwrap(),
+            Box::new(move || *lock(&clock)),
+        )
+        .unwrap();
+        log.record(&entry("before midnight")).await.unwrap();
+        *lock(&now) = Utc.with_ymd_and_hms(2026, 11, 29, 0, 0, 0).unwrap();
+        log.record(&entry("after midnight")).await.unwrap();
+        drop(log);
+
+        let read = |name: &str| -> Vec<serde_json::Value> {
+            std::fs::read_to_string(dir.join(name))
+                .unwrap()
+                .lines()
+                .map(|line| serde_json::from_str(line).unwrap())
+                .collect()
+        };
+        let (first, second) = (
+            read("audit-2026-11-28.jsonl"),
+            read("audit-2026-11-29.jsonl"),
+        );
+        assert_eq!(first.len(), 2, "{first:?}");
+        assert_eq!(first[0]["cause"], "relay_started");
+        assert_eq!(first[1]["id"], "before midnight");
+        assert_eq!(second[0]["cause"], "new_day");
+        assert_eq!(second[0]["previous_chain"], first[1]["chain"]);
+        assert_eq!(second[1]["id"], "after midnight");
+        let key = ChainKey::new(&config.chain_key.0);
+        let files = [
+            dir.join("audit-2026-11-28.jsonl"),
+            dir.join("audit-2026-11-29.jsonl"),
+        ];
+        assert_eq!(verify::verify(&key, &files).unwrap().lines, 4);
+        assert!(verify::verify(&key, &files[1..]).is_ok(), "a file alone");
+    }
+
+    /// A restart continues the chain of the file it appends to.
+    #[tokio::test]
+    async fn a_restart_continues_the_chain_of_its_file() {
+        let path = std::env::temp_dir().join(format!("audit-restart-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let config = config(Some(path.clone()), false);
+        for _ in 0..2 {
+            let log = AuditLog::open(&config, &ApiKey::new("k").unwrap()).unwrap();
+            log.record(&entry("x")).await.unwrap();
+        }
+        let key = ChainKey::new(&config.chain_key.0);
+        assert_eq!(verify::verify(&key, &[path]).unwrap().lines, 4);
     }
 }
