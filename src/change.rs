@@ -370,12 +370,11 @@ pub fn read_answer(
         ErrorCode::OutcomeUnknown | ErrorCode::UpstreamTimeout | ErrorCode::UpstreamTooLarge => {
             Failure::OutcomeUnknown
         }
-        // A bug in the relay (500) may come after Adapty was asked; its
-        // audit log failing (503) comes before.
-        ErrorCode::InternalError if status != 503 => Failure::OutcomeUnknown,
+        // A bug in the relay may come after Adapty was asked (its audit log
+        // failing, before, has its own code).
+        ErrorCode::InternalError => Failure::OutcomeUnknown,
         ErrorCode::Unauthenticated => Failure::SignInExpired,
-        ErrorCode::InternalError
-        | ErrorCode::InvalidRequest
+        ErrorCode::InvalidRequest
         | ErrorCode::UnknownApp
         | ErrorCode::Forbidden
         | ErrorCode::NotFound
@@ -767,7 +766,8 @@ mod tests {
         assert_eq!(error(504, "outcome_unknown"), Failure::OutcomeUnknown);
         assert_eq!(error(401, "unauthenticated"), Failure::SignInExpired);
         assert_eq!(error(500, "internal_error"), Failure::OutcomeUnknown);
-        assert!(matches!(error(503, "internal_error"), Failure::Refused(_)));
+        // Refused before Adapty was asked: the relay's own words.
+        assert!(matches!(error(503, "audit_unavailable"), Failure::Refused(_)));
         assert_eq!(error(400, "a_newer_code"), Failure::OutcomeUnknown);
         // A proxy's page: its sign-in, or its gateway error after passing the change on.
         assert_eq!(
