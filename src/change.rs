@@ -767,7 +767,10 @@ mod tests {
         assert_eq!(error(401, "unauthenticated"), Failure::SignInExpired);
         assert_eq!(error(500, "internal_error"), Failure::OutcomeUnknown);
         // Refused before Adapty was asked: the relay's own words.
-        assert!(matches!(error(503, "audit_unavailable"), Failure::Refused(_)));
+        assert!(matches!(
+            error(503, "audit_unavailable"),
+            Failure::Refused(_)
+        ));
         assert_eq!(error(400, "a_newer_code"), Failure::OutcomeUnknown);
         // A proxy's page: its sign-in, or its gateway error after passing the change on.
         assert_eq!(
