@@ -38,6 +38,9 @@ pub fn static_dir() -> PathBuf {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::SeqCst)
     ));
+    // A folder of an earlier run whose process had the same ID would bring
+    // its audit log, and its lines, along.
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
         dir.join("index.html"),
