@@ -266,16 +266,13 @@ impl JwtVerifier {
     /// again by the first request that finds it so, the others going on
     /// with it meanwhile, so a key the provider withdrew stops working.
     async fn key(&self, kid: &str) -> Result<Jwk, RelayError> {
-        let stale = match self.cached(kid) {
+        let mut last_fetch = match self.cached(kid) {
             Some((jwk, false)) => return Ok(jwk),
+            // Old: the first to notice fetches it again; the others go on with it.
             Some((jwk, true)) => match self.fetching.try_lock() {
-                Ok(last_fetch) => Some((jwk, last_fetch)),
+                Ok(last_fetch) => last_fetch,
                 Err(_) => return Ok(jwk),
             },
-            None => None,
-        };
-        let mut last_fetch = match stale {
-            Some((_, last_fetch)) => last_fetch,
             None => {
                 let last_fetch = self.fetching.lock().await;
                 // The fetch just waited for may have brought it.

@@ -266,8 +266,7 @@ async fn profile(
 ) -> Response {
     let started = Instant::now();
     let mut done = run_lookup(&state, &headers, query.as_deref()).await;
-    let app = done.app.clone();
-    let app = app.as_ref().map(|app| app.id.as_str());
+    let app = done.app.as_ref().map(|app| app.id.as_str());
     let request_id = headers
         .get(REQUEST_ID)
         .and_then(|value| value.to_str().ok())

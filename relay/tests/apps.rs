@@ -390,11 +390,7 @@ impl Running {
     fn start(file: &Path, audit_log: &Path) -> Running {
         let chain_key = file.with_file_name("audit-chain.key");
         std::fs::write(&chain_key, "a secret for the audit chain only").unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_relay"))
             .env_remove("ADAPTY_API_KEY")
             .env_remove("ADAPTY_API_KEY_FILE")

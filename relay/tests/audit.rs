@@ -24,11 +24,7 @@ impl Spawned {
     }
 
     async fn start_with(upstream: &str, flags: &[&str], stdout: Stdio) -> Spawned {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_relay"))
             .env("ADAPTY_API_KEY", KEY)
             .args(["--api-base", upstream])

@@ -343,11 +343,7 @@ async fn the_key_is_in_no_log_line_and_sigterm_finishes_requests_in_flight() {
         }),
     );
     let upstream = serve(slow).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut child = Command::new(env!("CARGO_BIN_EXE_relay"))
         .env("ADAPTY_API_KEY", KEY)
@@ -532,11 +528,7 @@ async fn a_client_request_id_is_kept_only_when_short_and_plain() {
 #[tokio::test]
 async fn refused_calls_cannot_flood_the_audit_log_and_none_that_reached_adapty_is_left_out() {
     let (upstream, calls) = raw_upstream(vec![ok_json(SEED)]).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let audit_log = static_dir().join("audit.log");
     let mut child = Command::new(env!("CARGO_BIN_EXE_relay"))
@@ -895,11 +887,7 @@ async fn with_hashed_ids_no_customer_id_is_in_any_log_line_at_trace() {
         ),
     ])
     .await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut child = Command::new(env!("CARGO_BIN_EXE_relay"))
         .env("ADAPTY_API_KEY", KEY)

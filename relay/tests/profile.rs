@@ -182,11 +182,7 @@ async fn bad_input_is_refused_without_calling_adapty() {
 #[tokio::test]
 async fn an_unreachable_upstream_is_an_upstream_error() {
     // Bind and drop to find a port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let relay = relay_to(&format!("http://127.0.0.1:{port}"), KEY).await.url;
     let (status, _, body) = get_json(&format!("{relay}/api/profile?customer_user_id=u")).await;
     assert_eq!(status, 502);

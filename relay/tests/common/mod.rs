@@ -30,6 +30,16 @@ pub async fn serve(router: Router) -> String {
     url
 }
 
+/// A loopback port nothing listens on now: for a relay binary to be told,
+/// or an address that refuses connections.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A folder with a panel-like index.html and one hashed asset.
 pub fn static_dir() -> PathBuf {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
