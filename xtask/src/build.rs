@@ -39,17 +39,17 @@ pub fn panel(tools: &PanelTools) -> Result<PathBuf> {
     Ok(dist)
 }
 
-/// `.cargo/config.toml`'s flags for the wasm target (this variable replaces
-/// them), and the crates' sources named without this machine's registry
-/// directory: the panic locations the wasm carries get shorter (the same
-/// bytes on every machine, too).
+/// The crates' sources named without this machine's registry directory:
+/// the panic locations the wasm carries get shorter (the same bytes on
+/// every machine, too). Cargo adds these to `.cargo/config.toml`'s flags
+/// for the wasm target.
 fn wasm_rustflags() -> String {
-    let mut flags = String::from("--cfg erase_components");
     let registry = crate::tools::cargo_home().join("registry").join("src");
-    for index in std::fs::read_dir(&registry).into_iter().flatten().flatten() {
-        flags.push_str(&format!(" --remap-path-prefix={}=", index.path().display()));
-    }
-    flags
+    let indexes = std::fs::read_dir(&registry).into_iter().flatten().flatten();
+    indexes
+        .map(|index| format!("--remap-path-prefix={}=", index.path().display()))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Exports no code of the panel calls: wasm-streams' adapters between Rust
@@ -67,8 +67,7 @@ fn drop_unused_classes(js: &Path) -> Result {
     let mut kept = String::with_capacity(text.len());
     let mut dropping = false;
     for line in text.split_inclusive('\n') {
-        let class = line.to_ascii_lowercase();
-        if line.starts_with("export class") && class.contains(UNUSED_EXPORTS) {
+        if line.starts_with("export class") && line.to_ascii_lowercase().contains(UNUSED_EXPORTS) {
             dropping = true;
         }
         if !dropping {
