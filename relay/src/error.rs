@@ -39,8 +39,13 @@ pub enum RelayError {
     HostNotAllowed,
     /// A bug: a handler panicked. The panic is logged, never shown.
     Internal,
-    /// A body beyond the relay's limit (413).
-    BodyTooLarge,
+    /// A body beyond the relay's limit (413), which it names in bytes.
+    BodyTooLarge(usize),
+    /// A body that did not arrive within this many seconds (408).
+    BodyTimeout(u64),
+    /// A change sent again with a request ID already used (409): the
+    /// message names the earlier one's outcome or that it is still running.
+    DuplicateChange(String),
     /// A change's body that is not JSON by its Content-Type (415).
     NotJson,
     ChangesDisabled,
@@ -78,7 +83,9 @@ impl RelayError {
             | RelayError::ChangesNotAllowed(_) => StatusCode::FORBIDDEN,
             RelayError::NotFound | RelayError::ProfileNotFound => StatusCode::NOT_FOUND,
             RelayError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            RelayError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            RelayError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            RelayError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            RelayError::DuplicateChange(_) => StatusCode::CONFLICT,
             RelayError::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             RelayError::RateLimited { .. } | RelayError::ChangesRateLimited { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
@@ -100,9 +107,11 @@ impl RelayError {
     /// The stable code the panel keys off.
     pub fn code(&self) -> ErrorCode {
         match self {
-            RelayError::InvalidRequest(_) | RelayError::BodyTooLarge | RelayError::NotJson => {
-                ErrorCode::InvalidRequest
-            }
+            RelayError::InvalidRequest(_)
+            | RelayError::BodyTooLarge(_)
+            | RelayError::BodyTimeout(_)
+            | RelayError::NotJson
+            | RelayError::DuplicateChange(_) => ErrorCode::InvalidRequest,
             RelayError::Unauthenticated(_) => ErrorCode::Unauthenticated,
             RelayError::Forbidden(_) => ErrorCode::Forbidden,
             RelayError::NotFound => ErrorCode::NotFound,
@@ -159,10 +168,13 @@ impl RelayError {
             RelayError::Internal => {
                 "the relay failed on this request; the operator will find it in its log".into()
             }
-            RelayError::BodyTooLarge => format!(
-                "the request body is larger than the {} bytes the relay accepts",
-                crate::change::MAX_BODY_BYTES
-            ),
+            RelayError::BodyTooLarge(limit) => {
+                format!("the request body is larger than the {limit} bytes the relay accepts")
+            }
+            RelayError::DuplicateChange(message) => message.clone(),
+            RelayError::BodyTimeout(seconds) => {
+                format!("the request body did not arrive within {seconds} seconds")
+            }
             RelayError::NotJson => {
                 "send the body as JSON, with the header Content-Type: application/json".into()
             }

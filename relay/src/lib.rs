@@ -1,41 +1,38 @@
-//! The relay: the one place that holds the Adapty secret key.
+//! The relay: the one place that holds the Adapty secret keys.
 //!
 //! It forwards one read, `GET /api/profile`, to Adapty's profile endpoint
-//! with the key added, and, only when the operator turns them on and only
-//! for one role, two writes: granting and revoking an access level. It
-//! serves the panel's static files.
-//! Reading order: `config` (what the operator sets), `routes` (the HTTP
-//! surface and the order of checks, under `base_path`), then what each check is: `host` (only
-//! the host names the operator expects), `csrf` (only the panel may call), `identity` (who is asking, in
-//! which roles), `lookup` (what may be asked), `change` (what may be
-//! changed), `limits` (how often); `upstream` (how Adapty is asked), `budget` (how
-//! much of its answers is held at once), `error`
-//! (every failure as one JSON shape), `audit`, `metrics`, `panel` (static
-//! files and security headers), `session` (what the panel is told at
-//! start), `server` (connections and shutdown), `connection` (a write
-//! deadline, and headers on hyper's own answers), and `demo` (a stand-in
-//! Adapty).
+//! with an app's key added, and, only when the operator turns them on and
+//! only for one role, two writes: granting and revoking an access level.
+//! It serves the panel's static files. Its parts, each a folder, from the
+//! outside in:
+//!
+//! - `settings`: what the operator sets, checked at start;
+//! - `server`: connections, their limits and shutdown;
+//! - `http`: the routes, the layers, and one `Call` for the checks of every
+//!   API handler;
+//! - `guard`: who may ask (Host, base path, CSRF, identity);
+//! - `rules`: what may be asked (a lookup, a change);
+//! - `apps`: the Adapty apps, their keys and limits, reloaded on SIGHUP;
+//! - `adapty`: how Adapty is asked, and what its answers mean;
+//! - `audit`: the tamper-evident log of every call;
+//! - `demo`: a stand-in Adapty for trying it without a key.
+//!
+//! Below them all: `error` (every failure as one JSON shape), `metrics`,
+//! `security_headers` and `remote_url`. Dependencies point one way:
+//! `cargo xtask layering` checks that no module imports its importer.
 
+pub mod adapty;
 pub mod apps;
 pub mod audit;
-pub mod base_path;
-pub mod budget;
-pub mod change;
-pub mod config;
-pub mod connection;
-pub mod csrf;
 pub mod demo;
 pub mod error;
-pub mod host;
-pub mod identity;
-pub mod limits;
-pub mod lookup;
+pub mod guard;
+pub mod http;
 pub mod metrics;
-pub mod panel;
-pub mod routes;
+pub mod remote_url;
+pub mod rules;
+pub mod security_headers;
 pub mod server;
-pub mod session;
-pub mod upstream;
+pub mod settings;
 
-pub use config::{Config, ConfigError};
-pub use routes::app;
+pub use settings::{Config, ConfigError};

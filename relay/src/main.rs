@@ -1,8 +1,9 @@
 use clap::Parser;
-use relay::apps::AppConfig;
-use relay::config::{ApiKey, Args, AuditCommand, Command, LogFormat};
+use relay::adapty::ApiKey;
+use relay::apps::config::AppConfig;
 use relay::demo::{profiles, StandIn};
-use relay::routes::Reloadable;
+use relay::http::Reloadable;
+use relay::settings::{Args, AuditCommand, Command, LogFormat};
 use relay::{Config, ConfigError};
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
@@ -62,7 +63,7 @@ async fn run() -> ExitCode {
         Ok(config) => config,
         Err(error) => return fail(&error.to_string()),
     };
-    if let Err(error) = relay::server::ensure_open_files(&config.limits) {
+    if let Err(error) = relay::server::ensure_open_files(&config.server) {
         return fail(&error);
     }
     if !config.static_dir.join("index.html").is_file() {
@@ -92,8 +93,8 @@ async fn run() -> ExitCode {
             "Sample customers (Adapty stand-ins, no key needed; dates relative to each lookup):"
         );
         for (app, samples) in [
-            (&config.apps[0], profiles::SAMPLES),
-            (&config.apps[1], profiles::KIDS_SAMPLES),
+            (&config.apps.apps[0], profiles::SAMPLES),
+            (&config.apps.apps[1], profiles::KIDS_SAMPLES),
         ] {
             eprintln!("  {} ({}):", app.name, app.id);
             for sample in samples {
@@ -106,25 +107,25 @@ async fn run() -> ExitCode {
             }
         }
     }
-    let limits = config.limits.clone();
-    let (app, reloadable) = match relay::routes::app_reloadable(config, axum::Router::new()) {
-        Ok(app) => app,
+    let limits = config.server.clone();
+    let (router, reloadable) = match relay::http::router(config, axum::Router::new()) {
+        Ok(built) => built,
         Err(error) => return fail(&format!("cannot open the audit log: {error}")),
     };
     // Listening for SIGHUP before saying the relay listens: a hang-up sent
     // as soon as it is up reloads rather than ends it.
     reload_on_hangup(move || reload(&reloadable));
     tracing::info!(%url, "relay listening");
-    relay::server::serve(listener, app, &limits, shutdown_signal()).await;
+    relay::server::serve(listener, router, &limits, shutdown_signal()).await;
     ExitCode::SUCCESS
 }
 
 /// The demo's two apps, "Main app" and "Kids app", each on its stand-in.
 fn demo_config(args: Args, main: &StandIn, kids: &StandIn) -> Result<Config, ConfigError> {
     let mut config = args.into_config_with(&main.base_url, ApiKey::new(&main.key)?)?;
-    let kids_base = relay::config::checked_base_url(&kids.base_url)?;
-    let defaults = &config.app_defaults;
-    config.apps = vec![
+    let kids_base = relay::remote_url::checked("ADAPTY_API_BASE", &kids.base_url)?;
+    let defaults = &config.apps.defaults;
+    config.apps.apps = vec![
         defaults.app("main", "Main app", ApiKey::new(&main.key)?),
         AppConfig {
             api_base: kids_base,

@@ -501,13 +501,30 @@ async fn sighup_rotates_a_key_and_adds_an_app_and_a_bad_file_is_kept_out() {
     std::fs::write(&file, main_only.replace("main.key", "gone.key")).unwrap();
     relay.hang_up();
     relay.logged("not reloaded", 2).await;
+    // A key written into the file itself, by mistake: never in the log.
+    let inline = "secret_live_INLINE_4f1d";
+    std::fs::write(
+        &file,
+        main_only.replace(
+            "api_key_file = \"main.key\"",
+            &format!("api_key = \"{inline}\""),
+        ),
+    )
+    .unwrap();
+    relay.hang_up();
+    relay.logged("not reloaded", 3).await;
     let (status, _) = lookup(&relay.url, "app=kids&customer_user_id=kids-family", "ann").await;
     assert_eq!(status, 200, "the running apps stay");
     let (status, _) = lookup(&relay.url, &format!("app=main&{play_store}"), "ann").await;
     assert_eq!(status, 200);
     let log = relay.stderr.lock().unwrap().clone();
     assert!(log.contains("duplicate key"), "{log}");
-    assert!(log.contains("gone.key"), "{log}");
+    // The key file's path is what the file says, so it is not repeated either.
+    assert!(
+        log.contains("app \"main\": cannot read its api_key_file"),
+        "{log}"
+    );
+    assert!(!log.contains("INLINE_4f1d"), "{log}");
     for key in [&main.key, &kids.key] {
         assert!(
             !log.contains(key.trim_start_matches("secret_demo_")),
@@ -570,10 +587,10 @@ async fn a_lookup_in_flight_during_a_reload_keeps_its_apps_key() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     config.listen = listener.local_addr().unwrap();
     let url = format!("http://{}", config.listen);
-    let limits = config.limits.clone();
-    let (app, reloadable) = relay::routes::app_reloadable(config, axum::Router::new()).unwrap();
+    let limits = config.server.clone();
+    let (router, reloadable) = relay::http::router(config, axum::Router::new()).unwrap();
     tokio::spawn(async move {
-        relay::server::serve(listener, app, &limits, std::future::pending()).await
+        relay::server::serve(listener, router, &limits, std::future::pending()).await
     });
 
     let in_flight = tokio::spawn(get_json(

@@ -11,7 +11,7 @@ async fn the_session_names_the_actor_and_the_dashboard_link_without_asking_adapt
     let (upstream, seen) = recording_upstream().await;
     let mut config = config(&upstream, KEY);
     config.access.identity_header = Some("x-forwarded-email".try_into().unwrap());
-    config.panel.dashboard_profile_url = Some("https://app.adapty.io/profiles/{profile_id}".into());
+    config.dashboard_profile_url = Some("https://app.adapty.io/profiles/{profile_id}".into());
     let relay = start(config).await;
     let url = format!("{}/api/session", relay.url);
 

@@ -6,28 +6,26 @@
 //! once it may have reached Adapty, an answer that does not arrive whole
 //! leaves its outcome unknown (never guessed either way).
 
-use crate::budget::{Budget, Reservation};
-use crate::change::Change;
-use crate::config::UpstreamConfig;
+use super::answer::{self, Asked};
+use super::budget::{Budget, Reservation};
+use super::key::ApiKey;
+use super::paths;
 use crate::error::RelayError;
-use crate::lookup::Lookup;
 use crate::metrics::Metrics;
-use axum::http::{header, HeaderMap, StatusCode};
+use crate::rules::change::Change;
+use crate::rules::lookup::Lookup;
+use axum::http::{header, StatusCode};
 use bytes::{Bytes, BytesMut};
 use rand::Rng;
 use reqwest::{redirect, Client, Url};
-use serde::Deserialize;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
-pub const PROFILE_PATH: &str = "api/v2/server-side-api/profile/";
 /// Tries of one lookup, the first included, all within the deadline.
 const MAX_ATTEMPTS: u32 = 3;
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-/// The longest wait passed on to the panel: whatever Adapty says beyond
-/// this is a fault, not advice an admin can follow.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 
 pub struct Upstream {
     http: Client,
@@ -68,6 +66,18 @@ enum Call<'a> {
     Change(&'a Change),
 }
 
+impl Call<'_> {
+    fn asked(&self) -> Asked<'_> {
+        match self {
+            Call::Read => Asked::Read,
+            Call::Change(change) => Asked::Change {
+                access_level_id: &change.access_level_id,
+                revoke: change.action() == crate::rules::change::Action::Revoke,
+            },
+        }
+    }
+}
+
 struct Attempt {
     result: Result<Profile, RelayError>,
     status: Option<StatusCode>,
@@ -88,7 +98,7 @@ impl Upstream {
             .pool_max_idle_per_host(0)
             .build()
             .expect("the TLS backend is compiled in");
-        let profile_url = join(&config.base, PROFILE_PATH);
+        let profile_url = join(&config.base, paths::PROFILE);
         Upstream {
             http,
             fresh,
@@ -117,7 +127,7 @@ impl Upstream {
     /// now. Never repeated once it may have reached Adapty.
     pub async fn change_access(&self, change: &Change) -> Fetched {
         let (name, value) = change.customer.header();
-        let url = join(&self.base, change.action().adapty_path());
+        let url = join(&self.base, paths::of_change(change.action()));
         let body = change.adapty_body();
         let request = || {
             self.fresh
@@ -229,7 +239,7 @@ impl Upstream {
             }
         };
         let status = response.status();
-        let retry_after = retry_after(response.headers(), SystemTime::now());
+        let retry_after = answer::retry_after(response.headers(), SystemTime::now());
         let retry = match (call, status) {
             (
                 Call::Read,
@@ -242,11 +252,8 @@ impl Upstream {
         };
         let read = self.read_capped(response, reservation).await;
         let result = match (call, read) {
-            (Call::Read, Ok((bytes, reservation))) => {
-                interpret(status, retry_after, bytes).map(|bytes| Profile { bytes, reservation })
-            }
-            (Call::Change(change), Ok((bytes, reservation))) => {
-                interpret_change(change, status, retry_after, bytes)
+            (_, Ok((bytes, reservation))) => {
+                answer::interpret(call.asked(), status, retry_after, bytes)
                     .map(|bytes| Profile { bytes, reservation })
             }
             (Call::Read, Err(BodyError::TooLarge)) => Err(RelayError::UpstreamTooLarge),
@@ -313,24 +320,6 @@ fn transport_error(error: reqwest::Error) -> RelayError {
     }
 }
 
-/// Adapty's `Retry-After`: delta-seconds of any size (saturating) or an
-/// HTTP-date, one in the past meaning now; anything else is no advice.
-fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
-    if !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit()) {
-        // All digits, so the parse fails only by being too large.
-        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
-    }
-    let date = httpdate::parse_http_date(value).ok()?;
-    Some(date.duration_since(now).unwrap_or_default())
-}
-
-/// Whole seconds for the panel, rounded up, at most a day.
-fn retry_after_secs(wait: Duration) -> u64 {
-    let wait = wait.min(MAX_RETRY_AFTER);
-    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
-}
-
 /// Why a body could not be read; the caller decides what each means.
 enum BodyError {
     TooLarge,
@@ -377,215 +366,52 @@ impl Upstream {
     }
 }
 
-/// The least a 200 body must be to reach the panel: a JSON envelope with a
-/// profile in it. Parsing it whole also proves the JSON is complete and valid;
-/// the bytes themselves pass through unchanged.
-#[derive(Deserialize)]
-#[allow(dead_code)] // Only the shape is checked; the fields are never read.
-struct ProfileShape<'a> {
-    #[serde(borrow)]
-    data: ProfileId<'a>,
+/// How one app's Adapty is asked.
+#[derive(Debug, Clone)]
+pub struct UpstreamConfig {
+    pub base: Url,
+    pub key: ApiKey,
+    pub timeout: Duration,
+    pub max_body_bytes: NonZeroUsize,
 }
 
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct ProfileId<'a> {
-    #[serde(borrow)]
-    profile_id: std::borrow::Cow<'a, str>,
-}
-
-/// Adapty's error bodies vary; these two fields are the stable part.
-#[derive(Deserialize, Default)]
-struct AdaptyError {
-    #[serde(default)]
-    error_code: Option<String>,
-    #[serde(default)]
-    status_code: Option<u16>,
-}
-
-fn interpret(
-    status: StatusCode,
-    retry_after: Option<Duration>,
-    body: Bytes,
-) -> Result<Bytes, RelayError> {
-    // A wait already over is no wait: the panel then just says "shortly".
-    let retry_after = retry_after.map(retry_after_secs).filter(|&secs| secs > 0);
-    if status == StatusCode::OK {
-        return match serde_json::from_slice::<ProfileShape>(&body) {
-            Ok(_) => Ok(body),
-            Err(_) => Err(RelayError::Upstream(
-                "Adapty answered with something that is not a profile".into(),
-            )),
-        };
-    }
-    // Key off `error_code`, then `status_code`, then the HTTP status, as the
-    // reference says: the body is the most specific witness.
-    let error: AdaptyError = serde_json::from_slice(&body).unwrap_or_default();
-    match error.error_code.as_deref() {
-        Some("profile_does_not_exist" | "profile_not_found") => {
-            return Err(RelayError::ProfileNotFound)
-        }
-        Some("not_authenticated" | "unauthorized" | "authentication_failed") => {
-            return Err(misconfigured(status))
-        }
-        Some("rate_limited") => {
-            return Err(RelayError::RateLimited {
-                retry_after_secs: retry_after,
-            })
-        }
-        _ => {}
-    }
-    let effective = error
-        .status_code
-        .and_then(|code| StatusCode::from_u16(code).ok())
-        .unwrap_or(status);
-    Err(match effective {
-        StatusCode::NOT_FOUND => RelayError::ProfileNotFound,
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => misconfigured(effective),
-        StatusCode::TOO_MANY_REQUESTS => RelayError::RateLimited {
-            retry_after_secs: retry_after,
-        },
-        StatusCode::BAD_REQUEST => {
-            RelayError::InvalidRequest("Adapty rejected this ID as invalid".into())
-        }
-        code if code.is_redirection() => RelayError::Upstream(format!(
-            "Adapty answered with a redirect (HTTP {})",
-            code.as_u16()
-        )),
-        code => RelayError::Upstream(format!(
-            "Adapty answered with an error (HTTP {})",
-            code.as_u16()
-        )),
-    })
-}
-
-/// Adapty's answer to a change: the profile after it, or what the refusal means.
-fn interpret_change(
-    change: &Change,
-    status: StatusCode,
-    retry_after: Option<Duration>,
-    body: Bytes,
-) -> Result<Bytes, RelayError> {
-    if status == StatusCode::OK {
-        return match serde_json::from_slice::<ProfileShape>(&body) {
-            Ok(_) => Ok(body),
-            Err(_) => Err(RelayError::OutcomeUnknown(
-                "Adapty answered with something that is not a profile".into(),
-            )),
-        };
-    }
-    Err(match crate::change::refusal(change, status, &body) {
-        RelayError::RateLimited { .. } => RelayError::RateLimited {
-            retry_after_secs: retry_after.map(retry_after_secs).filter(|&secs| secs > 0),
-        },
-        other => other,
-    })
-}
-
-pub(crate) fn misconfigured(status: StatusCode) -> RelayError {
-    // Loud for the operator: every lookup fails until the key is fixed.
-    tracing::error!(
-        upstream_status = status.as_u16(),
-        "Adapty rejected the relay's API key: check ADAPTY_API_KEY_FILE / ADAPTY_API_KEY"
-    );
-    RelayError::RelayMisconfigured
+/// How every app's Adapty is asked, from the flags.
+#[derive(Debug, Clone)]
+pub struct UpstreamSettings {
+    pub timeout: Duration,
+    pub max_body_bytes: NonZeroUsize,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn answer(status: u16, body: &str) -> Result<Bytes, RelayError> {
-        interpret(
-            StatusCode::from_u16(status).unwrap(),
-            Some(Duration::from_secs(7)),
-            Bytes::from(body.to_owned()),
-        )
-    }
-
-    #[test]
-    fn each_documented_error_body_has_its_meaning() {
-        let not_found = r#"{"errors":[{"source":null,"errors":["Profile not found"]}],"error_code":"profile_does_not_exist","status_code":404}"#;
-        assert_eq!(answer(404, not_found), Err(RelayError::ProfileNotFound));
-        let no_key = r#"{"errors":[{"source":"non_field_errors","errors":["Authentication credentials were not provided."]}],"error_code":"not_authenticated","status_code":401}"#;
-        assert_eq!(answer(401, no_key), Err(RelayError::RelayMisconfigured));
-        let bad_key =
-            r#"{"errors":["Invalid API key"],"error_code":"unauthorized","status_code":401}"#;
-        assert_eq!(answer(401, bad_key), Err(RelayError::RelayMisconfigured));
-        assert_eq!(
-            answer(429, r#"{"error_code":"rate_limited","status_code":429}"#),
-            Err(RelayError::RateLimited {
-                retry_after_secs: Some(7)
-            })
-        );
-        let bad_request =
-            r#"{"errors":{"field":["message"]},"error_code":"base_error","status_code":400}"#;
-        assert!(matches!(
-            answer(400, bad_request),
-            Err(RelayError::InvalidRequest(_))
-        ));
-    }
-
-    #[test]
-    fn bodies_without_adapty_json_fall_back_to_the_http_status() {
-        assert_eq!(answer(404, ""), Err(RelayError::ProfileNotFound));
-        assert!(
-            matches!(answer(503, "<html>down</html>"), Err(RelayError::Upstream(m)) if m.contains("503"))
-        );
-        assert!(matches!(answer(302, ""), Err(RelayError::Upstream(m)) if m.contains("redirect")));
-    }
-
-    #[test]
-    fn a_200_must_be_a_complete_profile_envelope() {
-        let seed = include_str!("../../fixtures/seed.json");
-        assert_eq!(answer(200, seed).unwrap(), Bytes::from(seed));
-        for nonsense in ["<html>", "{}", r#"{"data":{}}"#, &seed[..seed.len() / 2]] {
-            assert!(
-                matches!(answer(200, nonsense), Err(RelayError::Upstream(_))),
-                "{nonsense}"
-            );
-        }
-    }
-
-    #[test]
-    fn retry_after_of_any_size_or_form_is_read_without_overflow() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let read = |value: &str| {
-            let mut headers = HeaderMap::new();
-            headers.insert(header::RETRY_AFTER, value.parse().unwrap());
-            retry_after(&headers, now)
-        };
-        assert_eq!(read("7"), Some(Duration::from_secs(7)));
-        assert_eq!(read(" 0 "), Some(Duration::ZERO));
-        let huge = Some(Duration::from_secs(u64::MAX));
-        assert_eq!(read("18446744073709551615"), huge);
-        assert_eq!(read("99999999999999999999999999"), huge);
-        assert_eq!(read("-5"), None);
-        assert_eq!(read("1.5"), None);
-        assert_eq!(read("soon"), None);
-        assert_eq!(read(""), None);
-        assert_eq!(read("Thu, 01 Jan 1970 00:00:00 GMT"), Some(Duration::ZERO));
-        assert_eq!(
-            read("Tue, 14 Nov 2023 22:13:30 GMT"),
-            Some(Duration::from_secs(10))
-        );
-        assert!(read("Fri, 31 Dec 9999 23:59:59 GMT").unwrap() > MAX_RETRY_AFTER);
-        assert_eq!(retry_after_secs(Duration::from_secs(u64::MAX)), 86_400);
-        assert_eq!(retry_after_secs(Duration::from_millis(1_500)), 2);
-        assert_eq!(retry_after_secs(Duration::ZERO), 0);
-    }
-
     #[test]
     fn the_endpoint_keeps_a_path_prefix() {
         let base = Url::parse("http://127.0.0.1:9/prefix").unwrap();
         assert_eq!(
-            join(&base, PROFILE_PATH).path(),
+            join(&base, paths::PROFILE).path(),
             "/prefix/api/v2/server-side-api/profile/"
         );
         let root = Url::parse("https://api.adapty.io").unwrap();
         assert_eq!(
-            join(&root, PROFILE_PATH).as_str(),
+            join(&root, paths::PROFILE).as_str(),
             "https://api.adapty.io/api/v2/server-side-api/profile/"
+        );
+    }
+
+    #[test]
+    fn the_key_never_shows_in_debug_output() {
+        let config = UpstreamConfig {
+            base: Url::parse("https://api.adapty.io").unwrap(),
+            key: ApiKey::new("secret_live_abc123").unwrap(),
+            timeout: Duration::from_secs(1),
+            max_body_bytes: NonZeroUsize::MIN,
+        };
+        let debug = format!("{config:?}");
+        assert!(
+            !debug.contains("abc123") && debug.contains("redacted"),
+            "{debug}"
         );
     }
 }

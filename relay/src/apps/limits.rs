@@ -1,73 +1,92 @@
-//! Rate limits: per person, so one agent cannot starve the others, and for
-//! the whole relay, to protect the app's shared Adapty quota. Changes have
-//! their own allowance per person, counted by the hour (a lookup spends
-//! none of it, and a change none of the person's lookups).
+//! Rate limits. Lookups: per person, so one agent cannot starve the
+//! others, and for the whole app, to protect its shared Adapty quota.
+//! Changes: per person and by the hour, in all apps together (a person in
+//! two apps has one allowance, not two); a change also spends one call of
+//! its app's quota. A lookup spends none of a person's changes, and a
+//! change none of their lookups.
 
-use crate::config::{ChangesConfig, Limits};
 use crate::error::RelayError;
-use crate::identity::Actor;
+use crate::guard::identity::Actor;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::num::NonZeroU32;
 
+/// Actors remembered before those whose allowance is full again are
+/// forgotten, so memory stays bounded.
+const FORGET_ABOVE: usize = 10_000;
+
+/// One app's limits.
 pub struct RateLimits {
     per_actor: DefaultKeyedRateLimiter<Actor>,
     global: DefaultDirectRateLimiter,
-    changes_per_actor: Option<(u32, DefaultKeyedRateLimiter<Actor>)>,
     clock: DefaultClock,
 }
 
 impl RateLimits {
-    pub fn new(limits: &Limits, changes: Option<&ChangesConfig>) -> RateLimits {
+    pub fn new(per_person_per_minute: NonZeroU32, global_per_minute: NonZeroU32) -> RateLimits {
         RateLimits {
-            per_actor: RateLimiter::keyed(Quota::per_minute(limits.per_actor_per_minute)),
-            global: RateLimiter::direct(Quota::per_minute(limits.global_per_minute)),
-            changes_per_actor: changes.map(|changes| {
-                let per_hour = changes.per_person_per_hour;
-                (
-                    per_hour.get(),
-                    RateLimiter::keyed(Quota::per_hour(per_hour)),
-                )
-            }),
+            per_actor: RateLimiter::keyed(Quota::per_minute(per_person_per_minute)),
+            global: RateLimiter::direct(Quota::per_minute(global_per_minute)),
             clock: DefaultClock::default(),
         }
     }
 
-    /// Takes one change from the actor's hourly allowance and one call from
-    /// the relay's (Adapty's quota is the same for both).
-    pub fn check_change(&self, actor: &Actor) -> Result<(), RelayError> {
-        let Some((per_hour, changes)) = &self.changes_per_actor else {
-            return Err(RelayError::ChangesDisabled);
-        };
-        changes.check_key(actor).map_err(|not_until| {
-            let wait = not_until.wait_time_from(self.clock.now());
-            RelayError::ChangesRateLimited {
-                per_hour: *per_hour,
-                retry_after_secs: wait.as_secs() + 1,
-            }
-        })?;
-        self.global
-            .check()
-            .map_err(|not_until| RelayError::RateLimited {
-                retry_after_secs: Some(not_until.wait_time_from(self.clock.now()).as_secs() + 1),
-            })?;
-        if changes.len() > 10_000 {
-            changes.retain_recent();
+    /// Takes one lookup from the actor's and the app's allowance.
+    pub fn check(&self, actor: &Actor) -> Result<(), RelayError> {
+        self.per_actor
+            .check_key(actor)
+            .map_err(|not_until| rate_limited(&self.clock, not_until))?;
+        self.check_quota()?;
+        if self.per_actor.len() > FORGET_ABOVE {
+            self.per_actor.retain_recent();
         }
         Ok(())
     }
 
-    /// Takes one lookup from the actor's and the relay's allowance.
-    pub fn check(&self, actor: &Actor) -> Result<(), RelayError> {
-        let limited = |not_until: governor::NotUntil<_>| {
+    /// Takes one call from the app's allowance (Adapty's quota is the same
+    /// for lookups and changes).
+    pub fn check_quota(&self) -> Result<(), RelayError> {
+        self.global
+            .check()
+            .map_err(|not_until| rate_limited(&self.clock, not_until))
+    }
+}
+
+fn rate_limited(
+    clock: &DefaultClock,
+    not_until: governor::NotUntil<<DefaultClock as Clock>::Instant>,
+) -> RelayError {
+    RelayError::RateLimited {
+        retry_after_secs: Some(not_until.wait_time_from(clock.now()).as_secs() + 1),
+    }
+}
+
+/// Each person's changes an hour, in every app together.
+pub struct ChangeAllowance {
+    per_hour: NonZeroU32,
+    per_actor: DefaultKeyedRateLimiter<Actor>,
+    clock: DefaultClock,
+}
+
+impl ChangeAllowance {
+    pub fn new(per_hour: NonZeroU32) -> ChangeAllowance {
+        ChangeAllowance {
+            per_hour,
+            per_actor: RateLimiter::keyed(Quota::per_hour(per_hour)),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// Takes one change from the actor's allowance.
+    pub fn take(&self, actor: &Actor) -> Result<(), RelayError> {
+        self.per_actor.check_key(actor).map_err(|not_until| {
             let wait = not_until.wait_time_from(self.clock.now());
-            RelayError::RateLimited {
-                retry_after_secs: Some(wait.as_secs() + 1),
+            RelayError::ChangesRateLimited {
+                per_hour: self.per_hour.get(),
+                retry_after_secs: wait.as_secs() + 1,
             }
-        };
-        self.per_actor.check_key(actor).map_err(limited)?;
-        self.global.check().map_err(limited)?;
-        // Forget actors whose allowance is full again, so memory stays bounded.
-        if self.per_actor.len() > 10_000 {
+        })?;
+        if self.per_actor.len() > FORGET_ABOVE {
             self.per_actor.retain_recent();
         }
         Ok(())
@@ -77,21 +96,14 @@ impl RateLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
+
+    fn per(count: u32) -> NonZeroU32 {
+        NonZeroU32::new(count).unwrap()
+    }
 
     #[test]
-    fn each_actor_has_an_allowance_and_the_relay_has_one_for_all() {
-        let args = crate::config::Args::try_parse_from([
-            "relay",
-            "--rate-limit-per-minute",
-            "2",
-            "--global-rate-limit-per-minute",
-            "3",
-        ])
-        .unwrap();
-        let key = crate::config::ApiKey::new("k").unwrap();
-        let config = args.into_config_with("https://api.adapty.io", key).unwrap();
-        let limits = RateLimits::new(&config.limits, config.changes.as_ref());
+    fn each_actor_has_an_allowance_and_the_app_has_one_for_all() {
+        let limits = RateLimits::new(per(2), per(3));
         let ann = Actor("ann@example.com".into());
         let bob = Actor("bob@example.com".into());
         assert!(limits.check(&ann).is_ok());
@@ -104,40 +116,25 @@ mod tests {
         };
         assert!((1..=31).contains(&wait), "{wait}");
         assert!(limits.check(&bob).is_ok(), "bob has his own allowance");
-        assert!(limits.check(&bob).is_err(), "but the relay's is spent");
+        assert!(limits.check(&bob).is_err(), "but the app's is spent");
     }
 
     #[test]
     fn changes_have_their_own_allowance_by_the_hour() {
-        let args = crate::config::Args::try_parse_from([
-            "relay",
-            "--demo",
-            "--changes-per-hour",
-            "2",
-            "--rate-limit-per-minute",
-            "1",
-        ])
-        .unwrap();
-        let key = crate::config::ApiKey::new("k").unwrap();
-        let config = args.into_config_with("https://api.adapty.io", key).unwrap();
-        let limits = RateLimits::new(&config.limits, config.changes.as_ref());
+        let lookups = RateLimits::new(per(1), per(600));
+        let changes = ChangeAllowance::new(per(2));
         let ann = Actor("ann@example.com".into());
-        assert!(limits.check(&ann).is_ok(), "a lookup");
-        assert!(
-            limits.check_change(&ann).is_ok(),
-            "lookups spend none of it"
-        );
-        assert!(limits.check_change(&ann).is_ok());
+        assert!(lookups.check(&ann).is_ok(), "a lookup");
+        assert!(changes.take(&ann).is_ok(), "lookups spend none of it");
+        assert!(changes.take(&ann).is_ok());
         let Err(RelayError::ChangesRateLimited {
             per_hour: 2,
             retry_after_secs,
-        }) = limits.check_change(&ann)
+        }) = changes.take(&ann)
         else {
             panic!("ann's third change in an hour must be limited");
         };
         assert!((1..=1801).contains(&retry_after_secs), "{retry_after_secs}");
-        assert!(limits
-            .check_change(&Actor("bob@example.com".into()))
-            .is_ok());
+        assert!(changes.take(&Actor("bob@example.com".into())).is_ok());
     }
 }

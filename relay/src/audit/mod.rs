@@ -27,6 +27,7 @@
 //! one line a minute. Every call that reached Adapty is written.
 
 mod chain;
+mod config;
 mod refused;
 mod sink;
 pub mod verify;
@@ -34,11 +35,12 @@ mod writer;
 
 pub use chain::ChainKey;
 use chain::SEAL_BYTES;
+pub use config::{AuditConfig, ChainSecret};
 use refused::{Client, Refused};
 use sink::Sink;
 use writer::{Clock, Commits, Writer};
 
-use crate::config::{ApiKey, AuditConfig};
+use crate::adapty::ApiKey;
 use chrono::Utc;
 use hmac::{Hmac, Mac};
 use serde::Serialize;
@@ -92,6 +94,10 @@ pub struct Entry<'a> {
 #[derive(Serialize)]
 pub struct ChangeEntry<'a> {
     pub time: String,
+    /// Made by the relay for this change: its two lines share it, and no
+    /// other change's lines have it, whatever request ID a client sends.
+    pub change_id: &'a str,
+    /// The request's ID, the client's (or its proxy's) when it sent one.
     pub request_id: &'a str,
     pub actor: Option<&'a str>,
     pub app: Option<&'a str>,
@@ -102,7 +108,7 @@ pub struct ChangeEntry<'a> {
     pub id: Option<String>,
     pub access_level_id: Option<&'a str>,
     #[serde(flatten)]
-    pub dates: Option<crate::change::AuditDates>,
+    pub dates: Option<crate::rules::change::AuditDates>,
     pub reason: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<&'a str>,
@@ -121,14 +127,28 @@ pub trait Line {
 
 impl Line for Entry<'_> {
     fn line(&self) -> Vec<u8> {
-        fitted(self)
+        one_line(fitted(self))
     }
 }
 
 impl Line for ChangeEntry<'_> {
     fn line(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("an entry always serializes")
+        one_line(serde_json::to_vec(self).expect("an entry always serializes"))
     }
+}
+
+/// JSON leaves U+2028 and U+2029 as they are, and some line-based tools
+/// (JavaScript's among them) end a line there: written escaped, a line is
+/// one line to every reader. Its value reads back the same.
+fn one_line(json: Vec<u8>) -> Vec<u8> {
+    const SEPARATORS: [&[u8]; 2] = ["\u{2028}".as_bytes(), "\u{2029}".as_bytes()];
+    if !json.windows(3).any(|three| SEPARATORS.contains(&three)) {
+        return json;
+    }
+    let text = String::from_utf8(json).expect("serde_json writes UTF-8");
+    text.replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
+        .into_bytes()
 }
 
 /// The count of refused calls left out in a minute: of one client (an
@@ -364,7 +384,7 @@ mod tests {
         AuditConfig {
             path,
             dir: None,
-            chain_key: crate::config::ChainSecret([7; 32]),
+            chain_key: ChainSecret([7; 32]),
             hash_ids,
             refused_per_minute: NonZeroU32::new(3).unwrap(),
             refused_total_per_minute: NonZeroU32::new(600).unwrap(),
@@ -464,6 +484,7 @@ mod tests {
         let request_id = "r".repeat(64);
         let entry = ChangeEntry {
             time: now(),
+            change_id: "0b3c3f5e-4f7a-4d3e-9a77-1c1f5d9e2b41",
             request_id: &request_id,
             actor: Some(&actor),
             app: Some("abcdefghijklmnopqrstuvwxyz012345"),
@@ -472,7 +493,7 @@ mod tests {
             kind: Some("customer_user_id"),
             id: Some("\"".repeat(512)),
             access_level_id: Some(&"\\".repeat(100)),
-            dates: Some(crate::change::AuditDates::Grant {
+            dates: Some(crate::rules::change::AuditDates::Grant {
                 starts_at: Some("2026-12-28T09:42:50Z".into()),
                 expires_at: Some("2026-12-28T09:42:50Z".into()),
             }),
@@ -489,6 +510,25 @@ mod tests {
         assert_eq!(parsed["expires_at"], "2026-12-28T09:42:50Z");
     }
 
+    /// Issue 19, point 6: no value splits a line for a line-based reader.
+    #[test]
+    fn line_separators_are_written_escaped() {
+        let actor = "ann\u{2028}@example.com\u{2029}";
+        let line = Entry {
+            actor: Some(actor),
+            ..entry("u")
+        }
+        .line();
+        let text = String::from_utf8(line.clone()).unwrap();
+        assert!(
+            !text.contains('\u{2028}') && !text.contains('\u{2029}'),
+            "{text}"
+        );
+        assert_eq!(text.lines().count(), 1);
+        let parsed: serde_json::Value = serde_json::from_slice(&line).unwrap();
+        assert_eq!(parsed["actor"], actor);
+    }
+
     #[tokio::test]
     async fn a_log_that_cannot_be_written_says_so_before_a_change() {
         let log = AuditLog::open(
@@ -498,6 +538,7 @@ mod tests {
         .unwrap();
         let entry = ChangeEntry {
             time: now(),
+            change_id: "c",
             request_id: "r",
             actor: Some("ann@example.com"),
             app: None,

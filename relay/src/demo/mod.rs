@@ -11,6 +11,7 @@
 mod access;
 pub mod profiles;
 
+use crate::adapty::paths;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -78,15 +79,9 @@ impl StandIn {
             changes_received: changes_received.clone(),
         });
         let app = Router::new()
-            .route("/api/v2/server-side-api/profile/", get(get_profile))
-            .route(
-                &format!("/{}", crate::change::GRANT_PATH),
-                post(access::grant),
-            )
-            .route(
-                &format!("/{}", crate::change::REVOKE_PATH),
-                post(access::revoke),
-            )
+            .route(&format!("/{}", paths::PROFILE), get(get_profile))
+            .route(&format!("/{}", paths::GRANT), post(access::grant))
+            .route(&format!("/{}", paths::REVOKE), post(access::revoke))
             .with_state(data);
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let base_url = format!("http://{}", listener.local_addr()?);

@@ -8,7 +8,7 @@
 //! from a header the proxy sets beside the identity header, or from a claim
 //! of the verified assertion.
 
-use crate::config::{AccessConfig, JwtConfig};
+use super::{AccessConfig, JwtConfig};
 use crate::error::RelayError;
 use axum::http::{HeaderMap, HeaderName};
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet};

@@ -1,4 +1,4 @@
-//! Serving the built panel, and the security headers every response carries.
+//! Serving the built panel.
 //!
 //! A path whose last segment has an extension names a file: it is served
 //! only if it is a regular file inside the static folder (no symlink
@@ -7,10 +7,10 @@
 //! about a kilobyte), with a policy allowing exactly its inline start-up
 //! script, so a panel deployed under a running relay runs at once.
 
+use crate::security_headers::policy;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -146,29 +146,6 @@ fn not_found() -> Response {
         .into_response()
 }
 
-/// A strict Content-Security-Policy that still lets the panel run: its wasm
-/// (`'wasm-unsafe-eval'`) and, on its page, the inline start-up script
-/// Trunk writes into index.html, allowed by its hash (`'sha256-…'`, each
-/// after a space). Without hashes, no script but the panel's own files.
-pub fn policy(script_hashes: &str) -> String {
-    format!(
-        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{script_hashes}; style-src 'self'; \
-         img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; \
-         frame-ancestors 'none'"
-    )
-}
-
-static STRICT_POLICY: std::sync::LazyLock<HeaderValue> =
-    std::sync::LazyLock::new(|| HeaderValue::try_from(policy("")).expect("the policy is ASCII"));
-
-/// The headers every answer carries besides its policy and caching.
-pub const HEADERS: [(&str, &str); 4] = [
-    ("x-content-type-options", "nosniff"),
-    ("referrer-policy", "no-referrer"),
-    ("x-frame-options", "DENY"),
-    ("cross-origin-opener-policy", "same-origin"),
-];
-
 /// The bodies of `<script>` elements without `src`.
 fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
     html.split("<script").skip(1).filter_map(|rest| {
@@ -176,24 +153,6 @@ fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
         let (body, _) = after.split_once("</script>")?;
         (!attributes.contains("src=")).then_some(body)
     })
-}
-
-/// Headers every response gets. The page brings its own policy; every
-/// other answer gets the strict one. An answer that says how to keep it is
-/// left so (the API's no-store, the panel's files); any other is revalidated.
-pub async fn security_headers(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, STRICT_POLICY.clone());
-    }
-    for (name, value) in HEADERS {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
-    if !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    }
-    response
 }
 
 /// Trunk names assets `name-<16 hex digits>.ext`.

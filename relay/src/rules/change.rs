@@ -1,18 +1,17 @@
 //! What a support agent may change: grant an access level (which also
 //! extends one: a grant with a later end), or revoke it, now or at a date.
 //!
-//! Bodies are read strictly (unknown fields refused) and every rule is
-//! checked here, with the field named, before any byte goes to Adapty. The
-//! customer is named under the lookup's own rules. Adapty's answers to a
-//! change are read here too: its documented refusals each have their code.
+//! Bodies are read strictly (unknown or repeated fields refused) and every
+//! rule is checked here, with the field named, before any byte goes to
+//! Adapty. The customer is named under the lookup's own rules.
 
+use super::lookup::Lookup;
 use crate::error::RelayError;
-use crate::lookup::Lookup;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use chrono::{DateTime, SecondsFormat, Utc};
-use protocol::field;
+use protocol::{field, param};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{json, Value};
 use std::ops::RangeInclusive;
 
 /// The largest body a change may have: a 500-character reason and the
@@ -21,9 +20,6 @@ pub const MAX_BODY_BYTES: usize = 4096;
 /// In characters, after trimming.
 pub const REASON_LENGTH: RangeInclusive<usize> = 3..=500;
 pub const MAX_ACCESS_LEVEL_ID_LENGTH: usize = 100;
-
-pub const GRANT_PATH: &str = "api/v2/server-side-api/purchase/profile/grant/access-level/";
-pub const REVOKE_PATH: &str = "api/v2/server-side-api/purchase/profile/revoke/access-level/";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -36,13 +32,6 @@ impl Action {
         match self {
             Action::Grant => "grant",
             Action::Revoke => "revoke",
-        }
-    }
-
-    pub fn adapty_path(self) -> &'static str {
-        match self {
-            Action::Grant => GRANT_PATH,
-            Action::Revoke => REVOKE_PATH,
         }
     }
 }
@@ -67,40 +56,6 @@ pub enum When {
     Revoke { revoke_at: Option<DateTime<Utc>> },
 }
 
-/// `POST /api/access-level/grant`, as sent.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GrantBody {
-    #[serde(default)]
-    app: Option<String>,
-    #[serde(default)]
-    customer_user_id: Option<String>,
-    #[serde(default)]
-    profile_id: Option<String>,
-    access_level_id: String,
-    #[serde(default)]
-    starts_at: Option<String>,
-    #[serde(default)]
-    expires_at: Option<String>,
-    reason: String,
-}
-
-/// `POST /api/access-level/revoke`, as sent.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RevokeBody {
-    #[serde(default)]
-    app: Option<String>,
-    #[serde(default)]
-    customer_user_id: Option<String>,
-    #[serde(default)]
-    profile_id: Option<String>,
-    access_level_id: String,
-    #[serde(default)]
-    revoke_at: Option<String>,
-    reason: String,
-}
-
 fn invalid(message: String) -> RelayError {
     RelayError::InvalidRequest(message)
 }
@@ -122,20 +77,17 @@ pub fn check_content_type(headers: &HeaderMap) -> Result<(), RelayError> {
 
 impl Change {
     /// Reads and checks a body of `action`, as of `now`; with the app it
-    /// names, if any, for `apps` to judge.
+    /// names, if any, for `apps` to judge. Every error names its field.
     pub fn read(
         action: Action,
         body: &[u8],
         now: DateTime<Utc>,
     ) -> Result<(Change, Option<String>), RelayError> {
-        // serde's own words name the field: "unknown field `x`", "missing field `reason`".
-        let unreadable =
-            |error: serde_json::Error| invalid(format!("the body is not valid: {error}"));
-        let (app, customer_user_id, profile_id, access_level_id, reason, when) = match action {
+        let mut body = Fields::read(body, action)?;
+        let when = match action {
             Action::Grant => {
-                let body: GrantBody = serde_json::from_slice(body).map_err(unreadable)?;
-                let starts_at = date(field::STARTS_AT, body.starts_at.as_deref())?;
-                let expires_at = date(field::EXPIRES_AT, body.expires_at.as_deref())?;
+                let starts_at = date(field::STARTS_AT, body.text(field::STARTS_AT)?)?;
+                let expires_at = date(field::EXPIRES_AT, body.text(field::EXPIRES_AT)?)?;
                 match (starts_at, expires_at) {
                     (Some(start), Some(end)) if end <= start => {
                         return Err(invalid(format!(
@@ -153,48 +105,31 @@ impl Change {
                     }
                     _ => {}
                 }
-                let when = When::Grant {
+                When::Grant {
                     starts_at,
                     expires_at,
-                };
-                let ids = (body.customer_user_id, body.profile_id);
-                (
-                    body.app,
-                    ids.0,
-                    ids.1,
-                    body.access_level_id,
-                    body.reason,
-                    when,
-                )
+                }
             }
             Action::Revoke => {
-                let body: RevokeBody = serde_json::from_slice(body).map_err(unreadable)?;
-                let revoke_at = date(field::REVOKE_AT, body.revoke_at.as_deref())?;
+                let revoke_at = date(field::REVOKE_AT, body.text(field::REVOKE_AT)?)?;
                 if revoke_at.is_some_and(|at| at < now) {
                     return Err(invalid(format!(
                         "{} must not be in the past; leave it out to revoke now",
                         field::REVOKE_AT
                     )));
                 }
-                let when = When::Revoke { revoke_at };
-                let ids = (body.customer_user_id, body.profile_id);
-                (
-                    body.app,
-                    ids.0,
-                    ids.1,
-                    body.access_level_id,
-                    body.reason,
-                    when,
-                )
+                When::Revoke { revoke_at }
             }
         };
+        let customer_user_id = body.text(param::CUSTOMER_USER_ID)?;
+        let profile_id = body.text(param::PROFILE_ID)?;
         let change = Change {
             customer: Lookup::from_ids(customer_user_id, profile_id)?,
-            access_level_id: access_level_id_checked(access_level_id)?,
+            access_level_id: access_level_id_checked(body.required(field::ACCESS_LEVEL_ID)?)?,
             when,
-            reason: reason_checked(&reason)?,
+            reason: reason_checked(&body.required(field::REASON)?)?,
         };
-        Ok((change, app))
+        Ok((change, body.text(param::APP)?))
     }
 
     pub fn action(&self) -> Action {
@@ -257,10 +192,10 @@ pub enum AuditDates {
 }
 
 /// An RFC 3339 date with an offset, or `null`.
-fn date(name: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, RelayError> {
+fn date(name: &str, value: Option<String>) -> Result<Option<DateTime<Utc>>, RelayError> {
     value
         .map(|text| {
-            DateTime::parse_from_rfc3339(text)
+            DateTime::parse_from_rfc3339(&text)
                 .map(|at| at.to_utc())
                 .map_err(|_| {
                     invalid(format!(
@@ -313,61 +248,101 @@ fn reason_checked(reason: &str) -> Result<String, RelayError> {
     Ok(reason.to_owned())
 }
 
-/// Adapty's error bodies: the stable code, and the status its body claims.
-#[derive(Deserialize, Default)]
-struct AdaptyError {
-    #[serde(default)]
-    error_code: Option<String>,
-    #[serde(default)]
-    status_code: Option<u16>,
-}
+/// A body's fields, read one at a time so that every error names its field:
+/// a JSON object, each field once, none but those of the action.
+struct Fields(Vec<(String, Value)>);
 
-/// What Adapty's answer (other than a complete 200) to a change means for
-/// the agent. Documented refusals are each their own code; an answer that
-/// says nothing certain (a 5xx, a redirect) leaves the outcome unknown.
-pub fn refusal(change: &Change, status: StatusCode, body: &[u8]) -> RelayError {
-    let error: AdaptyError = serde_json::from_slice(body).unwrap_or_default();
-    let level = || change.access_level_id.clone();
-    let revoke = change.action() == Action::Revoke;
-    match error.error_code.as_deref() {
-        Some("paid_access_level_does_not_exist") => return RelayError::AccessLevelUnknown(level()),
-        Some("profile_does_not_exist" | "profile_not_found") => return RelayError::ProfileNotFound,
-        Some("profile_paid_access_level_does_not_exist") => {
-            return RelayError::AccessLevelNotHeld(level())
-        }
-        Some("revocation_date_more_than_expiration_date") => return RelayError::RevokeAfterExpiry,
-        // Documented for a revoke date in the past only.
-        Some("value_error") if revoke => return RelayError::RevokeInPast,
-        Some("not_authenticated" | "unauthorized" | "authentication_failed") => {
-            return crate::upstream::misconfigured(status)
-        }
-        Some("rate_limited") => {
-            return RelayError::RateLimited {
-                retry_after_secs: None,
+impl Fields {
+    fn read(body: &[u8], action: Action) -> Result<Fields, RelayError> {
+        let mut allowed = vec![
+            param::APP,
+            param::CUSTOMER_USER_ID,
+            param::PROFILE_ID,
+            field::ACCESS_LEVEL_ID,
+            field::REASON,
+        ];
+        allowed.extend(match action {
+            Action::Grant => &[field::STARTS_AT, field::EXPIRES_AT][..],
+            Action::Revoke => &[field::REVOKE_AT][..],
+        });
+        let Pairs(pairs) = serde_json::from_slice(body).map_err(|error| {
+            invalid(format!(
+                "the body is not a JSON object of the change's fields: {error}"
+            ))
+        })?;
+        for (at, (name, _)) in pairs.iter().enumerate() {
+            if !allowed.contains(&name.as_str()) {
+                return Err(invalid(format!(
+                    "unknown field `{name}`; a {} takes {}",
+                    action.name(),
+                    allowed.join(", ")
+                )));
+            }
+            if pairs[..at].iter().any(|(earlier, _)| earlier == name) {
+                return Err(invalid(format!("the field `{name}` is given twice")));
             }
         }
-        _ => {}
+        Ok(Fields(pairs))
     }
-    let effective = error
-        .status_code
-        .and_then(|code| StatusCode::from_u16(code).ok())
-        .unwrap_or(status);
-    match effective {
-        StatusCode::NOT_FOUND => RelayError::ProfileNotFound,
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-            crate::upstream::misconfigured(effective)
+
+    /// A text field; left out or `null` is `None`.
+    fn text(&mut self, name: &str) -> Result<Option<String>, RelayError> {
+        let Some(at) = self.0.iter().position(|(own, _)| own == name) else {
+            return Ok(None);
+        };
+        match self.0.swap_remove(at).1 {
+            Value::Null => Ok(None),
+            Value::String(text) => Ok(Some(text)),
+            other => Err(invalid(format!(
+                "{name} must be a string, not {}",
+                kind(&other)
+            ))),
         }
-        StatusCode::TOO_MANY_REQUESTS => RelayError::RateLimited {
-            retry_after_secs: None,
-        },
-        code if code.is_client_error() => RelayError::InvalidRequest(format!(
-            "Adapty refused the change (HTTP {}); nothing was changed",
-            code.as_u16()
-        )),
-        code => RelayError::OutcomeUnknown(format!(
-            "Adapty answered with an error (HTTP {})",
-            code.as_u16()
-        )),
+    }
+
+    /// A text field that must be there.
+    fn required(&mut self, name: &str) -> Result<String, RelayError> {
+        self.text(name)?
+            .ok_or_else(|| invalid(format!("missing field `{name}`: it must be a string")))
+    }
+}
+
+/// How a JSON value that is not text is named in an error.
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "true or false",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A JSON object's fields in order, duplicates kept (a map would keep only
+/// the last, and an audit line must not say one thing while another is meant).
+struct Pairs(Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for Pairs {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Pairs, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Pairs;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<Pairs, M::Error> {
+                let mut pairs = Vec::new();
+                while let Some(pair) = map.next_entry()? {
+                    pairs.push(pair);
+                }
+                Ok(Pairs(pairs))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
     }
 }
 
@@ -446,7 +421,28 @@ mod tests {
         let cases = [
             (json!({"debug": true}), "unknown field `debug`"),
             (json!({"reason": "REMOVE"}), "missing field `reason`"),
-            (json!({"access_level_id": 5}), "invalid type"),
+            (
+                json!({"access_level_id": 5}),
+                "access_level_id must be a string, not a number",
+            ),
+            (
+                json!({"access_level_id": null}),
+                "missing field `access_level_id`",
+            ),
+            (json!({"reason": null}), "missing field `reason`"),
+            (
+                json!({"reason": ["a", "b", "c"]}),
+                "reason must be a string, not a list",
+            ),
+            (
+                json!({"expires_at": 1798000000}),
+                "expires_at must be a string, not a number",
+            ),
+            (
+                json!({"customer_user_id": true}),
+                "customer_user_id must be a string, not true or false",
+            ),
+            (json!({"app": {}}), "app must be a string, not an object"),
             (
                 json!({"reason": "  ab "}),
                 "reason must be 3 to 500 characters",
@@ -536,7 +532,13 @@ mod tests {
                 .contains("unknown field `expires_at`")
         );
         assert!(revoke_with(json!({"revoke_at": "2026-11-28T09:42:50Z"})).is_ok());
-        assert!(message(grant(json!("not json"))).contains("not valid"));
+        assert!(message(grant(json!("not json"))).contains("not a JSON object"));
+        let twice = br#"{"customer_user_id":"u","access_level_id":"premium","reason":"why","reason":"other"}"#;
+        let error = Change::read(Action::Grant, twice, now()).unwrap_err();
+        assert!(
+            error.message().contains("`reason` is given twice"),
+            "{error:?}"
+        );
     }
 
     #[test]
@@ -560,87 +562,5 @@ mod tests {
             check_content_type(&HeaderMap::new()),
             Err(RelayError::NotJson)
         );
-    }
-
-    #[test]
-    fn each_documented_refusal_has_its_code() {
-        let revoke_change =
-            revoke(json!({"customer_user_id": "u", "access_level_id": "premium", "reason": "why"}))
-                .unwrap();
-        let grant_change =
-            grant(json!({"customer_user_id": "u", "access_level_id": "premium", "reason": "why"}))
-                .unwrap();
-        let body = |code: &str, status: u16| {
-            format!(
-                r#"{{"errors":[{{"source":"non_field_errors","errors":["…"]}}],"error_code":"{code}","status_code":{status}}}"#
-            )
-        };
-        let answer = |change: &Change, status: u16, text: &str| {
-            refusal(
-                change,
-                StatusCode::from_u16(status).unwrap(),
-                text.as_bytes(),
-            )
-        };
-        assert_eq!(
-            answer(
-                &grant_change,
-                400,
-                &body("paid_access_level_does_not_exist", 400)
-            ),
-            RelayError::AccessLevelUnknown("premium".into())
-        );
-        // One page documents it as a 404.
-        assert_eq!(
-            answer(
-                &grant_change,
-                404,
-                &body("paid_access_level_does_not_exist", 404)
-            ),
-            RelayError::AccessLevelUnknown("premium".into())
-        );
-        assert_eq!(
-            answer(&grant_change, 400, &body("profile_does_not_exist", 400)),
-            RelayError::ProfileNotFound
-        );
-        assert_eq!(
-            answer(
-                &revoke_change,
-                400,
-                &body("profile_paid_access_level_does_not_exist", 400)
-            ),
-            RelayError::AccessLevelNotHeld("premium".into())
-        );
-        assert_eq!(
-            answer(
-                &revoke_change,
-                400,
-                &body("revocation_date_more_than_expiration_date", 400)
-            ),
-            RelayError::RevokeAfterExpiry
-        );
-        assert_eq!(
-            answer(&revoke_change, 400, &body("value_error", 400)),
-            RelayError::RevokeInPast
-        );
-        assert!(matches!(
-            answer(&grant_change, 400, &body("value_error", 400)),
-            RelayError::InvalidRequest(_)
-        ));
-        assert_eq!(
-            answer(&grant_change, 401, &body("not_authenticated", 401)),
-            RelayError::RelayMisconfigured
-        );
-        assert!(matches!(
-            answer(&grant_change, 429, ""),
-            RelayError::RateLimited { .. }
-        ));
-        assert_eq!(answer(&grant_change, 404, ""), RelayError::ProfileNotFound);
-        for status in [500, 502, 503, 504, 302] {
-            assert!(
-                matches!(answer(&grant_change, status, "<html>"), RelayError::OutcomeUnknown(ref m) if m.contains(&status.to_string())),
-                "{status}"
-            );
-        }
     }
 }

@@ -9,7 +9,7 @@
 //! response head, without the Content-Security-Policy the relay puts on
 //! every answer of its own. The security headers are written into it.
 
-use crate::panel;
+use crate::security_headers;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::LazyLock;
@@ -92,9 +92,9 @@ struct Rewritten {
 static HEADER_LINES: LazyLock<Vec<u8>> = LazyLock::new(|| {
     let mut lines = format!(
         "content-security-policy: {}\r\ncache-control: no-store\r\n",
-        panel::policy("")
+        security_headers::policy("")
     );
-    for (name, value) in panel::HEADERS {
+    for (name, value) in security_headers::HEADERS {
         lines += &format!("{name}: {value}\r\n");
     }
     lines.into_bytes()

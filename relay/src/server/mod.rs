@@ -2,19 +2,21 @@
 //! slow readers, and shutting down gracefully: on Ctrl-C or SIGTERM the
 //! relay stops accepting and finishes the requests in flight.
 
-use crate::config::Limits;
-use crate::connection::Connection;
+mod connection;
+
 use crate::error::RelayError;
 use axum::extract::{ConnectInfo, Request};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use connection::Connection;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -39,6 +41,17 @@ const OVER_CAPACITY_HEADER_TIMEOUT: Duration = Duration::from_secs(1);
 /// File descriptors the relay needs beyond its client connections: Adapty,
 /// the JWKS, the audit log, the panel's files, the runtime.
 const SPARE_FILES: u64 = 256;
+
+/// What the operator sets for connections.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub header_read_timeout: Duration,
+    pub write_timeout: Duration,
+    pub max_connections: NonZeroUsize,
+    /// Requests handled at once (the HTTP layer holds them to it); here,
+    /// for the files they may open.
+    pub max_concurrent_requests: NonZeroUsize,
+}
 
 /// Raises the soft limit of open files to the hard one, and says (an error
 /// to refuse the start) when even that cannot hold every connection the

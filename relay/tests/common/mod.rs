@@ -6,7 +6,8 @@ use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::Router;
 use clap::Parser;
-use relay::config::{ApiKey, Args, Config};
+use relay::adapty::ApiKey;
+use relay::settings::{Args, Config};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -131,10 +132,10 @@ pub async fn start_with(mut config: Config, extra: Router) -> Relay {
     config.listen = listener.local_addr().unwrap();
     let url = format!("http://{}", config.listen);
     let audit_log = config.audit.path.clone();
-    let limits = config.limits.clone();
-    let app = relay::routes::app_with(config, extra).unwrap();
+    let limits = config.server.clone();
+    let (router, _) = relay::http::router(config, extra).unwrap();
     tokio::spawn(async move {
-        relay::server::serve(listener, app, &limits, std::future::pending()).await
+        relay::server::serve(listener, router, &limits, std::future::pending()).await
     });
     Relay { url, audit_log }
 }

@@ -1,0 +1,80 @@
+//! The apps as configured: each app's own settings, what an app of the
+//! apps file leaves out, and what every app shares.
+
+use crate::adapty::{ApiKey, UpstreamSettings};
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use url::Url;
+
+/// The app of the single-key configuration.
+pub const DEFAULT_APP_ID: &str = "default";
+
+/// Everything about the apps, checked: the apps served now and what a
+/// reload needs to build them again.
+#[derive(Debug, Clone)]
+pub struct AppsConfig {
+    /// At least one: from `file`, or the one app `default` of the single-key flags.
+    pub apps: Vec<AppConfig>,
+    /// Re-read on `SIGHUP`; `None` with the single-key flags.
+    pub file: Option<PathBuf>,
+    /// What an app of the file leaves out.
+    pub defaults: AppDefaults,
+    pub upstream: UpstreamSettings,
+    /// `None`: access changes are off, and both change routes answer 403.
+    pub changes: Option<ChangesConfig>,
+}
+
+/// One app as configured, checked; its key read.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// `[a-z0-9-]{1,32}`: in URLs, audit lines and metric labels.
+    pub id: String,
+    /// Shown in the panel.
+    pub name: String,
+    pub api_base: Url,
+    pub key: ApiKey,
+    /// Replaces `--changes-role` for this app.
+    pub changes_role: Option<String>,
+    /// Lookups one person may make per minute in this app.
+    pub per_person_per_minute: NonZeroU32,
+    /// Lookups (and changes) the relay may make per minute in this app.
+    pub global_per_minute: NonZeroU32,
+}
+
+/// What an app of the apps file leaves out, from the flags.
+#[derive(Debug, Clone)]
+pub struct AppDefaults {
+    pub api_base: Url,
+    pub per_person_per_minute: NonZeroU32,
+    pub global_per_minute: NonZeroU32,
+}
+
+impl AppDefaults {
+    /// An app with these defaults.
+    pub fn app(&self, id: &str, name: &str, key: ApiKey) -> AppConfig {
+        AppConfig {
+            id: id.into(),
+            name: name.into(),
+            api_base: self.api_base.clone(),
+            key,
+            changes_role: None,
+            per_person_per_minute: self.per_person_per_minute,
+            global_per_minute: self.global_per_minute,
+        }
+    }
+}
+
+/// Who may grant, extend and revoke access levels, and how often.
+#[derive(Debug, Clone)]
+pub struct ChangesConfig {
+    /// Only callers in this role (an app may name its own).
+    pub role: String,
+    /// Changes one person may make an hour, in all apps together.
+    pub per_person_per_hour: NonZeroU32,
+}
+
+/// A role name as a header or claim lists it: not empty, no comma, no
+/// spaces around it.
+pub fn is_role_name(role: &str) -> bool {
+    !role.is_empty() && !role.contains(',') && role.trim() == role
+}

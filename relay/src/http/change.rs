@@ -1,0 +1,161 @@
+//! `POST /api/access-level/grant` and `/revoke`: the checks, the line
+//! saying what is asked (written before Adapty hears of it; if it cannot
+//! be written, nothing is sent), Adapty, and the line saying what came of
+//! it. A change is never sent twice: not on a failure (see `adapty`), and
+//! not when its request ID was sent already (see `replays`).
+
+use super::answers;
+use super::call::{self, Call};
+use crate::audit::{self, ChangeEntry};
+use crate::error::RelayError;
+use crate::rules::change::{self, Action, Change};
+use axum::body::Body;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use protocol::ErrorCode;
+
+pub async fn grant(call: Call, headers: HeaderMap, body: Body) -> Response {
+    change_access(call, Action::Grant, headers, body).await
+}
+
+pub async fn revoke(call: Call, headers: HeaderMap, body: Body) -> Response {
+    change_access(call, Action::Revoke, headers, body).await
+}
+
+async fn change_access(mut call: Call, action: Action, headers: HeaderMap, body: Body) -> Response {
+    let change_id = uuid::Uuid::new_v4().to_string();
+    let read = read(&call, action, &headers, body).await;
+    let (change, app) = match read {
+        Ok(read) => read,
+        Err(error) => return refuse(call, &change_id, action, None, error).await,
+    };
+    let ready = call.pick_app(app.as_deref()).and_then(|app| {
+        call.may_change_in(&app)?;
+        call.services()
+            .apps
+            .take_change(&app, &call.caller()?.actor)?;
+        Ok(app)
+    });
+    let app = match ready {
+        Ok(app) => app,
+        Err(error) => return refuse(call, &change_id, action, Some(&change), error).await,
+    };
+    call::to_the_end(async move {
+        let line = |phase| line(&call, &change_id, action, Some(&change), phase);
+        let actor = &call.caller().expect("checked above").actor;
+        let claim = match call.services().replays.claim(actor, call.request_id()) {
+            Ok(claim) => claim,
+            Err(error) => return refuse_in(&call, action, line("refused"), error).await,
+        };
+        if let Err(error) = call.services().audit.record(&line("asked")).await {
+            tracing::error!(%error, "a change was refused: its audit line cannot be written");
+            let error = RelayError::AuditUnavailable;
+            return refuse_in(&call, action, line("refused"), error).await;
+        }
+        claim.keep();
+        let fetched = app.upstream.change_access(&change).await;
+        let outcome = outcome(&fetched.result);
+        let response = answers::profile(fetched.result);
+        let done = ChangeEntry {
+            outcome: Some(outcome),
+            status: Some(response.status().as_u16()),
+            upstream_status: fetched.upstream_status,
+            latency_ms: Some(call.elapsed_ms()),
+            ..line("done")
+        };
+        let _ = call.services().audit.record(&done).await;
+        count(&call, action, outcome);
+        response
+    })
+    .await
+}
+
+/// The checks before the body names the app: the shared ones, a role that
+/// may change access somewhere, JSON, and the body's own rules.
+async fn read(
+    call: &Call,
+    action: Action,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(Change, Option<String>), RelayError> {
+    call.may_change_somewhere()?;
+    change::check_content_type(headers)?;
+    // Read whole already, within its deadline and size (see `bodies`).
+    let body = axum::body::to_bytes(body, change::MAX_BODY_BYTES)
+        .await
+        .map_err(|_| RelayError::BodyTooLarge(change::MAX_BODY_BYTES))?;
+    Change::read(action, &body, chrono::Utc::now())
+}
+
+/// Refused before anything was sent.
+async fn refuse(
+    call: Call,
+    change_id: &str,
+    action: Action,
+    change: Option<&Change>,
+    error: RelayError,
+) -> Response {
+    let line = line(&call, change_id, action, change, "refused");
+    refuse_in(&call, action, line, error).await
+}
+
+async fn refuse_in(
+    call: &Call,
+    action: Action,
+    line: ChangeEntry<'_>,
+    error: RelayError,
+) -> Response {
+    let outcome = error.code().as_str();
+    let refused = ChangeEntry {
+        outcome: Some(outcome),
+        status: Some(error.status().as_u16()),
+        latency_ms: Some(call.elapsed_ms()),
+        ..line
+    };
+    call.refused(&refused, &error).await;
+    count(call, action, outcome);
+    error.into_response()
+}
+
+fn outcome(result: &Result<crate::adapty::Profile, RelayError>) -> &'static str {
+    result
+        .as_ref()
+        .err()
+        .map(RelayError::code)
+        .map_or("ok", ErrorCode::as_str)
+}
+
+fn count(call: &Call, action: Action, outcome: &'static str) {
+    call.services()
+        .metrics
+        .change(call.app_id().unwrap_or_default(), action.name(), outcome);
+}
+
+/// A line of the change: `phase` is `asked`, `done` or `refused`; only what
+/// had been checked by then is named.
+fn line<'a>(
+    call: &'a Call,
+    change_id: &'a str,
+    action: Action,
+    change: Option<&'a Change>,
+    phase: &'a str,
+) -> ChangeEntry<'a> {
+    ChangeEntry {
+        time: audit::now(),
+        change_id,
+        request_id: call.request_id(),
+        actor: call.actor(),
+        app: call.app_id(),
+        action: action.name(),
+        phase,
+        kind: change.map(|change| change.customer.kind()),
+        id: change.map(|change| call.services().audit.id(&change.customer.id())),
+        access_level_id: change.map(|change| change.access_level_id.as_str()),
+        dates: change.map(Change::audit_dates),
+        reason: change.map(|change| change.reason.as_str()),
+        outcome: None,
+        status: None,
+        upstream_status: None,
+        latency_ms: None,
+    }
+}

@@ -1,0 +1,85 @@
+//! `GET /api/profile`: one customer's profile, as Adapty sends it. The
+//! checks in the order that fails cheapest, then Adapty; every call that
+//! reached Adapty is written to the audit log before its answer leaves.
+
+use super::answers;
+use super::call::{self, Call};
+use crate::adapty::Profile;
+use crate::audit;
+use crate::error::RelayError;
+use crate::rules::lookup::Lookup;
+use axum::extract::RawQuery;
+use axum::response::Response;
+
+pub async fn profile(mut call: Call, RawQuery(query): RawQuery) -> Response {
+    let asked = call
+        .caller()
+        .and_then(|_| Lookup::from_query(query.as_deref()));
+    let (lookup, app) = match asked {
+        Ok(asked) => asked,
+        Err(error) => return refuse(call, None, error).await,
+    };
+    let ready = call.pick_app(app.as_deref()).and_then(|app| {
+        app.limits.check(&call.caller()?.actor)?;
+        call.audit_ready()?;
+        Ok(app)
+    });
+    let app = match ready {
+        Ok(app) => app,
+        Err(error) => return refuse(call, Some(&lookup), error).await,
+    };
+    call::to_the_end(async move {
+        let fetched = app.upstream.fetch_profile(&lookup).await;
+        let mut result = fetched.result;
+        let line = line(&call, Some(&lookup), &result, fetched.upstream_status);
+        if let Err(error) = call.services().audit.record(&line).await {
+            tracing::error!(%error, "a lookup's answer was withheld: its audit line cannot be written");
+            result = Err(RelayError::AuditUnavailable);
+        }
+        answer(&call, result)
+    })
+    .await
+}
+
+/// Refused before Adapty was asked.
+async fn refuse(call: Call, lookup: Option<&Lookup>, error: RelayError) -> Response {
+    let line = line(&call, lookup, &Err(error.clone()), None);
+    call.refused(&line, &error).await;
+    answer(&call, Err(error))
+}
+
+fn answer(call: &Call, result: Result<Profile, RelayError>) -> Response {
+    let outcome = result
+        .as_ref()
+        .map_or_else(|error| error.code().as_str(), |_| "ok");
+    call.services()
+        .metrics
+        .lookup(call.app_id().unwrap_or_default(), outcome);
+    answers::profile(result)
+}
+
+/// The lookup's line: who asked, in which app, for whom, and what came of it.
+fn line<'a>(
+    call: &'a Call,
+    lookup: Option<&Lookup>,
+    result: &Result<Profile, RelayError>,
+    upstream_status: Option<u16>,
+) -> audit::Entry<'a> {
+    audit::Entry {
+        time: audit::now(),
+        request_id: call.request_id(),
+        actor: call.actor(),
+        app: call.app_id(),
+        kind: lookup.map(Lookup::kind),
+        id: lookup.map(|lookup| call.services().audit.id(&lookup.id())),
+        outcome: result
+            .as_ref()
+            .map_or_else(|error| error.code().as_str(), |_| "ok"),
+        status: result
+            .as_ref()
+            .map_or_else(|error| error.status().as_u16(), |_| 200),
+        upstream_status,
+        latency_ms: call.elapsed_ms(),
+        truncated: false,
+    }
+}
