@@ -182,3 +182,4 @@ mod tests {
         assert_eq!(ErrorCode::parse("no_such_code"), None);
     }
 }
+pub mod session;
