@@ -81,31 +81,7 @@ async fn run() -> ExitCode {
     let base_path = config.base_path.as_deref().unwrap_or_default();
     let url = format!("http://{}{base_path}", config.listen);
     if demo {
-        if config.access.demo_caller.is_some() && !config.listen.ip().is_loopback() {
-            tracing::warn!(
-                "demo mode beyond loopback: everyone who reaches it is the demo user, who may \
-                 change access; it is meant for trying the panel on this machine"
-            );
-        }
-        // To standard error: standard output is the audit log's by default.
-        eprintln!("adapty-lookup demo: open {url}");
-        eprintln!(
-            "Sample customers (Adapty stand-ins, no key needed; dates relative to each lookup):"
-        );
-        for (app, samples) in [
-            (&config.apps.apps[0], profiles::SAMPLES),
-            (&config.apps.apps[1], profiles::KIDS_SAMPLES),
-        ] {
-            eprintln!("  {} ({}):", app.name, app.id);
-            for sample in samples {
-                // README's table wants Markdown; a terminal does not.
-                let about = sample.about.replace('`', "");
-                eprintln!(
-                    "    {url}/?app={}&{}={}  — {about}",
-                    app.id, sample.param, sample.id
-                );
-            }
-        }
+        print_demo_samples(&config, &url);
     }
     let limits = config.server.clone();
     let (router, reloadable) = match relay::http::router(config, axum::Router::new()) {
@@ -118,6 +94,34 @@ async fn run() -> ExitCode {
     tracing::info!(%url, "relay listening");
     relay::server::serve(listener, router, &limits, shutdown_signal()).await;
     ExitCode::SUCCESS
+}
+
+/// Where the demo is, and its sample customers, on standard error
+/// (standard output is the audit log's by default).
+fn print_demo_samples(config: &Config, url: &str) {
+    if config.access.demo_caller.is_some() && !config.listen.ip().is_loopback() {
+        tracing::warn!(
+            "demo mode beyond loopback: everyone who reaches it is the demo user, who may \
+             change access; it is meant for trying the panel on this machine"
+        );
+    }
+    // To standard error: standard output is the audit log's by default.
+    eprintln!("adapty-lookup demo: open {url}");
+    eprintln!("Sample customers (Adapty stand-ins, no key needed; dates relative to each lookup):");
+    for (app, samples) in [
+        (&config.apps.apps[0], profiles::SAMPLES),
+        (&config.apps.apps[1], profiles::KIDS_SAMPLES),
+    ] {
+        eprintln!("  {} ({}):", app.name, app.id);
+        for sample in samples {
+            // README's table wants Markdown; a terminal does not.
+            let about = sample.about.replace('`', "");
+            eprintln!(
+                "    {url}/?app={}&{}={}  — {about}",
+                app.id, sample.param, sample.id
+            );
+        }
+    }
 }
 
 /// The demo's two apps, "Main app" and "Kids app", each on its stand-in.

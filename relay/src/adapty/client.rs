@@ -188,13 +188,7 @@ impl Upstream {
         // A relay full of answers no one takes asks Adapty for nothing more.
         let reservation = match self.budget.reserve().await {
             Ok(reservation) => reservation,
-            Err(busy) => {
-                return Attempt {
-                    result: Err(busy),
-                    status: None,
-                    retry: Retry::No,
-                }
-            }
+            Err(busy) => return Attempt::failed(busy, None, Retry::No),
         };
         let sent = request
             .header(
@@ -206,37 +200,7 @@ impl Upstream {
             .await;
         let response = match sent {
             Ok(response) => response,
-            Err(error) => {
-                let (result, retry) = match call {
-                    // A timeout has used the deadline up; anything else may pass on a new connection.
-                    Call::Read if error.is_timeout() => (Err(transport_error(error)), Retry::No),
-                    Call::Read => (Err(transport_error(error)), Retry::After(None)),
-                    // Not connected: nothing was sent, so nothing was changed.
-                    Call::Change(_) if error.is_connect() => {
-                        tracing::warn!(error = %error, "cannot connect to Adapty for a change");
-                        let nothing_sent =
-                            "the relay could not connect to Adapty, so nothing was changed";
-                        (
-                            Err(RelayError::Upstream(nothing_sent.into())),
-                            Retry::After(None),
-                        )
-                    }
-                    Call::Change(_) => {
-                        tracing::warn!(error = %error, "a change sent to Adapty got no answer");
-                        let cause = if error.is_timeout() {
-                            "Adapty did not answer in time"
-                        } else {
-                            "the connection to Adapty failed after the change was sent"
-                        };
-                        (Err(RelayError::OutcomeUnknown(cause.into())), Retry::No)
-                    }
-                };
-                return Attempt {
-                    result,
-                    status: None,
-                    retry,
-                };
-            }
+            Err(error) => return not_answered(call, error),
         };
         let status = response.status();
         let retry_after = answer::retry_after(response.headers(), SystemTime::now());
@@ -250,45 +214,83 @@ impl Upstream {
             ) => Retry::After(retry_after),
             _ => Retry::No,
         };
-        let read = self.read_capped(response, reservation).await;
-        let result = match (call, read) {
-            (_, Ok((bytes, reservation))) => {
-                answer::interpret(call.asked(), status, retry_after, bytes)
-                    .map(|bytes| Profile { bytes, reservation })
-            }
-            (Call::Read, Err(BodyError::TooLarge)) => Err(RelayError::UpstreamTooLarge),
-            (Call::Read, Err(BodyError::NoRoom(busy))) => {
-                return Attempt {
-                    result: Err(busy),
-                    status: Some(status),
-                    retry: Retry::No,
-                }
-            }
-            // A body cut off mid-way is a connection failure: worth another try.
-            (Call::Read, Err(BodyError::BrokeOff)) => {
-                return Attempt {
-                    result: Err(RelayError::Upstream(
-                        "Adapty's answer broke off before it was complete".into(),
-                    )),
-                    status: Some(status),
-                    retry: Retry::After(None),
-                }
-            }
-            // Adapty answered, but what it said cannot be read whole.
-            (Call::Change(_), Err(why)) => Err(RelayError::OutcomeUnknown(
+        match self.read_capped(response, reservation).await {
+            Ok((bytes, reservation)) => Attempt {
+                result: answer::interpret(call.asked(), status, retry_after, bytes)
+                    .map(|bytes| Profile { bytes, reservation }),
+                status: Some(status),
+                retry,
+            },
+            Err(why) => unread(call, status, why),
+        }
+    }
+}
+
+impl Attempt {
+    fn failed(error: RelayError, status: Option<StatusCode>, retry: Retry) -> Attempt {
+        Attempt {
+            result: Err(error),
+            status,
+            retry,
+        }
+    }
+}
+
+/// No answer came: what that means, and whether another try may follow.
+fn not_answered(call: Call<'_>, error: reqwest::Error) -> Attempt {
+    let (error, retry) = match call {
+        // A timeout has used the deadline up; anything else may pass on a new connection.
+        Call::Read if error.is_timeout() => (transport_error(error), Retry::No),
+        Call::Read => (transport_error(error), Retry::After(None)),
+        // Not connected: nothing was sent, so nothing was changed.
+        Call::Change(_) if error.is_connect() => {
+            tracing::warn!(error = %error, "cannot connect to Adapty for a change");
+            let nothing_sent = "the relay could not connect to Adapty, so nothing was changed";
+            (
+                RelayError::Upstream(nothing_sent.into()),
+                Retry::After(None),
+            )
+        }
+        Call::Change(_) => {
+            tracing::warn!(error = %error, "a change sent to Adapty got no answer");
+            let cause = if error.is_timeout() {
+                "Adapty did not answer in time"
+            } else {
+                "the connection to Adapty failed after the change was sent"
+            };
+            (RelayError::OutcomeUnknown(cause.into()), Retry::No)
+        }
+    };
+    Attempt::failed(error, None, retry)
+}
+
+/// Adapty answered, but its answer could not be read whole.
+fn unread(call: Call<'_>, status: StatusCode, why: BodyError) -> Attempt {
+    let status = Some(status);
+    match (call, why) {
+        (Call::Read, BodyError::TooLarge) => {
+            Attempt::failed(RelayError::UpstreamTooLarge, status, Retry::No)
+        }
+        (Call::Read, BodyError::NoRoom(busy)) => Attempt::failed(busy, status, Retry::No),
+        // A body cut off mid-way is a connection failure: worth another try.
+        (Call::Read, BodyError::BrokeOff) => Attempt::failed(
+            RelayError::Upstream("Adapty's answer broke off before it was complete".into()),
+            status,
+            Retry::After(None),
+        ),
+        // What Adapty said of a change cannot be read: it may have been made.
+        (Call::Change(_), why) => Attempt::failed(
+            RelayError::OutcomeUnknown(
                 match why {
                     BodyError::TooLarge => "Adapty's answer is larger than the relay accepts",
                     BodyError::NoRoom(_) => "the relay had no room for Adapty's answer",
                     BodyError::BrokeOff => "Adapty's answer broke off before it was complete",
                 }
                 .into(),
-            )),
-        };
-        Attempt {
-            result,
-            status: Some(status),
-            retry,
-        }
+            ),
+            status,
+            Retry::No,
+        ),
     }
 }
 

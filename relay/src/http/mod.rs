@@ -98,7 +98,7 @@ pub fn router(config: Config, extra: Router) -> std::io::Result<(Router, Reloada
         audit: audit.clone(),
         apps: apps.clone(),
         identity: Arc::new(identity),
-        metrics: metrics.clone(),
+        metrics,
         public_origins: config.access.public_origins.clone().into(),
         dashboard_profile_url: config.dashboard_profile_url.map(Arc::from),
         replays: Arc::new(Replays::default()),
@@ -108,9 +108,36 @@ pub fn router(config: Config, extra: Router) -> std::io::Result<(Router, Reloada
         &config.access.allowed_hosts,
         config.listen,
     ));
-    let health = audit.clone();
+    let inner = routes(services.clone(), &config.static_dir)
+        .merge(extra)
+        .layer(middleware::from_fn_with_state(hosts, host::check));
+    let router = layered(inner, &services, &config.server);
+    let router = match config.base_path {
+        None => router,
+        Some(base) => {
+            let base: Arc<str> = base.into();
+            // A service of its own, so that the prefix is taken off before routing.
+            Router::new().fallback_service(tower::Layer::layer(
+                &middleware::from_fn_with_state(base, base_path::strip),
+                router,
+            ))
+        }
+    };
+    let router = router
+        // Outside every layer that answers by itself (the body's 413 and
+        // 408, the cap's 503, the base path's redirect), so every answer has them.
+        .layer(middleware::from_fn(security_headers::add))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(observe::request_span))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(middleware::map_request(observe::drop_unusable_request_id));
+    Ok((router, Reloadable { apps, audit }))
+}
+
+/// The API's routes, `/metrics`, and the panel for every other path.
+fn routes(services: Services, static_dir: &std::path::Path) -> Router {
     let route = |path: &str| format!("/{path}");
-    let router = Router::new()
+    Router::new()
         // HEAD explicitly: axum would otherwise answer it with the GET
         // handler, asking Adapty for a body it then throws away.
         .route(
@@ -137,17 +164,21 @@ pub fn router(config: Config, extra: Router) -> std::io::Result<(Router, Reloada
         .route("/metrics", get(observe::render_metrics))
         .with_state(services)
         .fallback(panel::serve)
-        .with_state(Panel::new(&config.static_dir))
-        .merge(extra)
-        .layer(middleware::from_fn_with_state(hosts, host::check))
+        .with_state(Panel::new(static_dir))
+}
+
+/// The layers between the connection and the routes, inside out.
+fn layered(routes: Router, services: &Services, limits: &server::Limits) -> Router {
+    let health = services.audit.clone();
+    routes
         .layer(CatchPanicLayer::custom(answers::panic))
         .layer(GlobalConcurrencyLimitLayer::new(
-            config.server.max_concurrent_requests.get(),
+            limits.max_concurrent_requests.get(),
         ))
         // Outside the concurrency limit: a body that is slow to come holds
         // a connection, never one of the slots lookups need.
         .layer(middleware::from_fn_with_state(
-            config.server.header_read_timeout,
+            limits.header_read_timeout,
             bodies::read_whole,
         ))
         // Added after the host check and the concurrency limit, so outside
@@ -164,27 +195,7 @@ pub fn router(config: Config, extra: Router) -> std::io::Result<(Router, Reloada
                 .compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_ABOVE_BYTES))),
         )
         .layer(middleware::from_fn_with_state(
-            metrics,
+            services.metrics.clone(),
             observe::count_requests,
-        ));
-    let router = match config.base_path {
-        None => router,
-        Some(base) => {
-            let base: Arc<str> = base.into();
-            // A service of its own, so that the prefix is taken off before routing.
-            Router::new().fallback_service(tower::Layer::layer(
-                &middleware::from_fn_with_state(base, base_path::strip),
-                router,
-            ))
-        }
-    };
-    let router = router
-        // Outside every layer that answers by itself (the body's 413 and
-        // 408, the cap's 503, the base path's redirect), so every answer has them.
-        .layer(middleware::from_fn(security_headers::add))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http().make_span_with(observe::request_span))
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(middleware::map_request(observe::drop_unusable_request_id));
-    Ok((router, Reloadable { apps, audit }))
+        ))
 }

@@ -114,6 +114,67 @@ impl Args {
     }
 
     fn checked(self, base: &str, key: Option<ApiKey>) -> Result<Config, ConfigError> {
+        let access = self.access()?;
+        if self.response_memory_bytes < self.upstream_max_bytes {
+            return Err(ConfigError::MemoryBelowMaxBody);
+        }
+        let base_path = base_path::normalized(&self.base_path)
+            .ok_or_else(|| ConfigError::BasePathInvalid(self.base_path.clone()))?;
+        let changes = self.changes(&access)?;
+        // Said after what is wrong with the apps file, if anything is.
+        let chain_key = self.audit_chain_secret(key.as_ref());
+        let defaults = AppDefaults {
+            api_base: remote_url::checked("ADAPTY_API_BASE", base)?,
+            per_person_per_minute: self.rate_limit_per_minute,
+            global_per_minute: self.global_rate_limit_per_minute,
+        };
+        let apps = match (&self.apps_file, key) {
+            (Some(_), _) if self.demo => return Err(ConfigError::AppsFileWithDemo),
+            (Some(path), _) => file::read(path, &defaults)?,
+            (None, Some(key)) => vec![defaults.app(DEFAULT_APP_ID, "Default app", key)],
+            (None, None) => return Err(ConfigError::KeyMissing),
+        };
+        Ok(Config {
+            listen: self.listen,
+            base_path,
+            apps: AppsConfig {
+                apps,
+                file: self.apps_file,
+                defaults,
+                upstream: UpstreamSettings {
+                    timeout: Duration::from_secs(self.upstream_timeout_secs),
+                    max_body_bytes: at_least_one(self.upstream_max_bytes),
+                },
+                changes,
+            },
+            access,
+            audit: AuditConfig {
+                chain_key: chain_key?,
+                path: self.audit_log,
+                dir: self.audit_dir,
+                hash_ids: self.audit_hash_ids,
+                refused_per_minute: self.audit_refused_per_minute,
+                refused_total_per_minute: self.audit_refused_total_per_minute,
+            },
+            dashboard_profile_url: self
+                .dashboard_profile_url
+                .as_deref()
+                .map(checked_dashboard_url)
+                .transpose()?,
+            server: server::Limits {
+                header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+                write_timeout: Duration::from_secs(self.write_timeout_secs),
+                max_connections: at_least_one(self.max_connections),
+                max_concurrent_requests: at_least_one(self.max_concurrent_requests),
+            },
+            response_memory_bytes: at_least_one(self.response_memory_bytes),
+            static_dir: self.static_dir,
+        })
+    }
+
+    /// Who may ask: the identity (a header, a verified token, or the demo's
+    /// one person), the origins and the host names served.
+    fn access(&self) -> Result<AccessConfig, ConfigError> {
         let header = |name: &str| {
             HeaderName::try_from(name).map_err(|_| ConfigError::HeaderNameInvalid(name.to_owned()))
         };
@@ -144,108 +205,55 @@ impl Args {
             .iter()
             .map(|host| host::parse(host).ok_or_else(|| ConfigError::HostInvalid(host.clone())))
             .collect::<Result<Vec<_>, _>>()?;
-        if self.response_memory_bytes < self.upstream_max_bytes {
-            return Err(ConfigError::MemoryBelowMaxBody);
-        }
         if !self.listen.ip().is_loopback() && public_origins.is_empty() && allowed_hosts.is_empty()
         {
             return Err(ConfigError::HostsUnknown(self.listen));
         }
-        let base_path = base_path::normalized(&self.base_path)
-            .ok_or_else(|| ConfigError::BasePathInvalid(self.base_path.clone()))?;
         let identity_header = self.identity_header.as_deref().map(header).transpose()?;
         let roles_header = self.roles_header.as_deref().map(header).transpose()?;
         if roles_header.is_some() && jwt.is_some() {
             return Err(ConfigError::RolesHeaderWithJwt);
         }
-        let no_identity = identity_header.is_none() && jwt.is_none();
         // Demo mode with no identity setting: the demo user, allowed to change access.
-        let demo_caller = (self.demo && no_identity).then(|| {
-            let role = self
+        let no_identity = identity_header.is_none() && jwt.is_none();
+        let demo_caller = (self.demo && no_identity).then(|| Caller {
+            actor: Actor(DEMO_ACTOR.into()),
+            roles: vec![self
                 .changes_role
                 .clone()
-                .unwrap_or_else(|| DEMO_ROLE.into());
-            Caller {
-                actor: Actor(DEMO_ACTOR.into()),
-                roles: vec![role],
-            }
+                .unwrap_or_else(|| DEMO_ROLE.into())],
         });
-        let changes = match (&demo_caller, self.allow_access_changes) {
-            (Some(demo), _) => Some(demo.roles[0].clone()),
-            (None, false) => None,
+        Ok(AccessConfig {
+            identity_header,
+            roles_header,
+            jwt,
+            demo_caller,
+            public_origins,
+            allowed_hosts,
+        })
+    }
+
+    /// Who may change access, if anyone: never 'anonymous', and roles only
+    /// from where they can be trusted.
+    fn changes(&self, access: &AccessConfig) -> Result<Option<ChangesConfig>, ConfigError> {
+        let no_identity = access.identity_header.is_none() && access.jwt.is_none();
+        let role = match (&access.demo_caller, self.allow_access_changes) {
+            (Some(demo), _) => demo.roles[0].clone(),
+            (None, false) => return Ok(None),
             (None, true) if no_identity => return Err(ConfigError::ChangesWithoutIdentity),
-            (None, true) if jwt.is_none() && roles_header.is_none() => {
+            (None, true) if access.jwt.is_none() && access.roles_header.is_none() => {
                 return Err(ConfigError::ChangesWithoutRoles)
             }
             // `requires` in the parser makes the role present with the flag.
-            (None, true) => self.changes_role.clone(),
+            (None, true) => self.changes_role.clone().unwrap_or_default(),
         };
-        let changes = changes
-            .map(|role| match is_role_name(&role) {
-                true => Ok(ChangesConfig {
-                    role,
-                    per_person_per_hour: self.changes_per_hour,
-                }),
-                false => Err(ConfigError::ChangesRoleInvalid(role)),
-            })
-            .transpose()?;
-        // Said after what is wrong with the apps file, if anything is.
-        let chain_key = self.audit_chain_secret(key.as_ref());
-        let app_defaults = AppDefaults {
-            api_base: remote_url::checked("ADAPTY_API_BASE", base)?,
-            per_person_per_minute: self.rate_limit_per_minute,
-            global_per_minute: self.global_rate_limit_per_minute,
-        };
-        let apps = match (&self.apps_file, key) {
-            (Some(_), _) if self.demo => return Err(ConfigError::AppsFileWithDemo),
-            (Some(path), _) => file::read(path, &app_defaults)?,
-            (None, Some(key)) => vec![app_defaults.app(DEFAULT_APP_ID, "Default app", key)],
-            (None, None) => return Err(ConfigError::KeyMissing),
-        };
-        let chain_key = chain_key?;
-        Ok(Config {
-            listen: self.listen,
-            base_path,
-            static_dir: self.static_dir,
-            apps: AppsConfig {
-                apps,
-                file: self.apps_file,
-                defaults: app_defaults,
-                upstream: UpstreamSettings {
-                    timeout: Duration::from_secs(self.upstream_timeout_secs),
-                    max_body_bytes: at_least_one(self.upstream_max_bytes),
-                },
-                changes,
-            },
-            access: AccessConfig {
-                identity_header,
-                roles_header,
-                jwt,
-                demo_caller,
-                public_origins,
-                allowed_hosts,
-            },
-            audit: AuditConfig {
-                chain_key,
-                path: self.audit_log,
-                dir: self.audit_dir,
-                hash_ids: self.audit_hash_ids,
-                refused_per_minute: self.audit_refused_per_minute,
-                refused_total_per_minute: self.audit_refused_total_per_minute,
-            },
-            dashboard_profile_url: self
-                .dashboard_profile_url
-                .as_deref()
-                .map(checked_dashboard_url)
-                .transpose()?,
-            server: server::Limits {
-                header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
-                write_timeout: Duration::from_secs(self.write_timeout_secs),
-                max_connections: at_least_one(self.max_connections),
-                max_concurrent_requests: at_least_one(self.max_concurrent_requests),
-            },
-            response_memory_bytes: at_least_one(self.response_memory_bytes),
-        })
+        if !is_role_name(&role) {
+            return Err(ConfigError::ChangesRoleInvalid(role));
+        }
+        Ok(Some(ChangesConfig {
+            role,
+            per_person_per_hour: self.changes_per_hour,
+        }))
     }
 }
 
