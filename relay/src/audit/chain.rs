@@ -77,31 +77,53 @@ pub struct Sealed {
     /// The line as its chain value covers it.
     pub unsealed: Vec<u8>,
     pub link: Link,
-    /// For a line that opens a file: the chain value it continues
-    /// (`GENESIS` for the first line ever, or when none was known).
-    pub continues: Option<String>,
+    /// For a line that starts a segment (`log_opened`: a file, a start, or
+    /// the chain resumed after a failed write), what it says it continues.
+    pub starts: Option<SegmentStart>,
+}
+
+/// What the first line of a segment says of what came before it.
+pub struct SegmentStart {
+    /// The chain value it continues (`GENESIS` for the first line ever,
+    /// or when none was known).
+    pub continues: String,
+    /// Why the segment starts (`relay_started`, `reload`, `new_day`,
+    /// `reopened`, `write_failed`).
+    pub cause: String,
+    /// Lines cut short by a failed write between the line it continues
+    /// and itself.
+    pub cut_lines: u64,
+}
+
+/// The chain value a line ends with, when it ends as a sealed line does
+/// (whatever comes before: a line edited into something else keeps it).
+pub fn stated_chain(line: &str) -> Option<&str> {
+    let split = line.len().checked_sub(CHAIN_TAIL_BYTES)?;
+    let chain = line
+        .get(split..)?
+        .strip_prefix(CHAIN_FIELD)?
+        .strip_suffix("\"}")?;
+    chain
+        .bytes()
+        .all(|byte| byte.is_ascii_hexdigit() && !byte.is_ascii_uppercase())
+        .then_some(chain)
 }
 
 impl Sealed {
     /// `None` for anything the relay did not write as a sealed line.
     pub fn parse(line: &str) -> Option<Sealed> {
-        let split = line.len().checked_sub(CHAIN_TAIL_BYTES)?;
-        let (open, tail) = (line.get(..split)?, line.get(split..)?);
-        let chain = tail.strip_prefix(CHAIN_FIELD)?.strip_suffix("\"}")?;
-        if !chain
-            .bytes()
-            .all(|byte| byte.is_ascii_hexdigit() && !byte.is_ascii_uppercase())
-        {
-            return None;
-        }
+        let chain = stated_chain(line)?;
+        let open = &line[..line.len() - CHAIN_TAIL_BYTES];
         let unsealed = format!("{open}}}").into_bytes();
         let fields: serde_json::Value = serde_json::from_slice(&unsealed).ok()?;
         let seq = fields["seq"].as_u64()?;
-        let continues = (fields["outcome"] == super::OPENED).then(|| {
-            fields["previous_chain"]
+        let starts = (fields["outcome"] == super::OPENED).then(|| SegmentStart {
+            continues: fields["previous_chain"]
                 .as_str()
                 .unwrap_or(GENESIS)
-                .to_owned()
+                .to_owned(),
+            cause: fields["cause"].as_str().unwrap_or_default().to_owned(),
+            cut_lines: fields["cut_lines"].as_u64().unwrap_or(0),
         });
         Some(Sealed {
             unsealed,
@@ -109,7 +131,7 @@ impl Sealed {
                 seq,
                 chain: chain.to_owned(),
             },
-            continues,
+            starts,
         })
     }
 

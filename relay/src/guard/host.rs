@@ -6,8 +6,8 @@
 
 use crate::error::RelayError;
 use axum::extract::{Request, State};
-use axum::http::header;
 use axum::http::uri::Authority;
+use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::collections::HashSet;
@@ -87,23 +87,33 @@ pub fn parse(host: &str) -> Option<Authority> {
 }
 
 /// Refuses (421) a request whose host is not allowed; a request in
-/// absolute form (`GET http://host/…`) is judged by that host. A request
-/// naming its host twice is refused too (RFC 9112, 3.2): a proxy in front
-/// might route by the other one.
+/// absolute form (`GET http://host/…`) is judged by that host, which then
+/// replaces its `Host` header (RFC 9112, 3.2.2: the header is ignored), so
+/// that every later check (the CSRF check's origin) reads the host judged
+/// here. A request naming its host twice is refused too (RFC 9112, 3.2): a
+/// proxy in front might route by the other one.
 pub async fn check(
     State(allowed): State<Arc<AllowedHosts>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let mut named = request.headers().get_all(header::HOST).iter();
     let (first, second) = (named.next(), named.next());
-    let host = match (request.uri().authority(), second) {
+    let absolute = request.uri().authority().cloned();
+    let host = match (&absolute, second) {
         (_, Some(_)) => None,
         (Some(authority), _) => Some(authority.as_str()),
         (None, None) => first.and_then(|value| value.to_str().ok()),
     };
     match host {
-        Some(host) if allowed.allows(host) => next.run(request).await,
+        Some(host) if allowed.allows(host) => {
+            if let Some(authority) = absolute {
+                if let Ok(value) = HeaderValue::from_str(authority.as_str()) {
+                    request.headers_mut().insert(header::HOST, value);
+                }
+            }
+            next.run(request).await
+        }
         _ => {
             tracing::debug!(
                 host = host.unwrap_or("(none)"),

@@ -7,10 +7,37 @@
 //! Beside the person, their roles (groups), for what only some may do:
 //! from a header the proxy sets beside the identity header, or from a claim
 //! of the verified assertion.
+//!
+//! One rule names a person, whether the identity header or the token's
+//! `email` (or `sub`) claim says who they are (`Actor::normalized`):
+//! - spaces and tabs at either end are dropped;
+//! - refused (401) when what is left is empty, longer than 320 bytes, or
+//!   holds a character that is not plain visible text: a control
+//!   character, a format or other invisible one (zero-width, bidi
+//!   controls, soft hyphen, variation selectors, fillers, tags), any
+//!   whitespace but the plain space, a private-use or non-character code
+//!   point. Two identities that look alike must not be two strings that
+//!   differ only where nobody can see;
+//! - with an `@`, letters A–Z become a–z, in the local part and the domain
+//!   alike (so `Ann@X.com` is `ann@x.com`); without one it is kept as
+//!   given (a subject ID may be case-sensitive);
+//! - every other character, non-ASCII included, is kept exactly as given:
+//!   never Unicode case folding or normalisation, which would make the
+//!   Kelvin sign `\u{212A}im@x.com` the person `kim@x.com`. A full-width
+//!   or look-alike letter is another person, audited as what it is.
+//!
+//! A header value is read as ASCII text (anything else is refused, 401);
+//! a value with a comma is refused too, since a proxy may have joined two
+//! values into one, as a header given twice is.
+//!
+//! Roles: a header's value, or a claim that is a string, is a
+//! comma-separated list (`support, leads`); a claim that is an array lists
+//! its roles as they are, each element one role, never split. A role is
+//! matched exactly, case included.
 
 use super::{AccessConfig, JwtConfig};
 use crate::error::RelayError;
-use axum::http::{HeaderMap, HeaderName};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet};
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
@@ -26,23 +53,97 @@ pub const JWT_LEEWAY_SECS: u64 = 60;
 const MAX_JWKS_BYTES: usize = 1024 * 1024;
 
 /// The person behind a request, as the audit log and the rate limit name
-/// them: trimmed, and an email address in lower case, so that `Ann@X.com`
-/// and `ann@x.com` are one person.
+/// them, by the module's one rule: trimmed, plain visible text only, and
+/// an email address with ASCII letters in lower case, so that `Ann@X.com`
+/// and `ann@x.com` are one person (and `\u{212A}im@x.com` is not `kim@x.com`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Actor(pub String);
 
-impl Actor {
-    fn normalized(name: &str) -> Option<Actor> {
-        let name = name.trim();
-        if name.is_empty() || name.len() > MAX_ACTOR_LENGTH {
-            return None;
+/// Why a name cannot name anyone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unusable {
+    Empty,
+    TooLong,
+    /// A character nobody reading the log could see, or see right.
+    Hidden(char),
+}
+
+impl Unusable {
+    /// Said of `what` (the header, or the claim).
+    fn explain(self, what: &str) -> String {
+        match self {
+            Unusable::Empty => format!("{what} is empty"),
+            Unusable::TooLong => format!("{what} is longer than {MAX_ACTOR_LENGTH} bytes"),
+            Unusable::Hidden(c) => format!(
+                "{what} holds U+{:04X}, a control, invisible or format character: an identity \
+                 must be plain visible text",
+                u32::from(c)
+            ),
         }
-        Some(Actor(if name.contains('@') {
-            name.to_lowercase()
+    }
+}
+
+impl Actor {
+    /// The module's one rule (see its comment).
+    fn normalized(name: &str) -> Result<Actor, Unusable> {
+        let name = name.trim_matches([' ', '\t']);
+        if name.is_empty() {
+            return Err(Unusable::Empty);
+        }
+        if name.len() > MAX_ACTOR_LENGTH {
+            return Err(Unusable::TooLong);
+        }
+        if let Some(hidden) = name.chars().find(|&c| is_hidden(c)) {
+            return Err(Unusable::Hidden(hidden));
+        }
+        Ok(Actor(if name.contains('@') {
+            name.to_ascii_lowercase()
         } else {
             name.to_owned()
         }))
     }
+}
+
+/// A character that does not show as itself: controls, whitespace other
+/// than the space, format characters (Unicode's Cf) and the other
+/// default-ignorable code points, private use and non-characters.
+fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || (c.is_whitespace() && c != ' ')
+        || (u32::from(c) & 0xFFFE) == 0xFFFE
+        || matches!(
+            u32::from(c),
+            // Format (Cf) and default-ignorable code points.
+            0x00AD
+                | 0x034F
+                | 0x0600..=0x0605
+                | 0x061C
+                | 0x06DD
+                | 0x070F
+                | 0x0890..=0x0891
+                | 0x08E2
+                | 0x115F..=0x1160
+                | 0x17B4..=0x17B5
+                | 0x180B..=0x180F
+                | 0x200B..=0x200F
+                | 0x202A..=0x202E
+                | 0x2060..=0x206F
+                | 0x3164
+                | 0xFE00..=0xFE0F
+                | 0xFEFF
+                | 0xFFA0
+                | 0xFFF0..=0xFFFB
+                | 0x110BD
+                | 0x110CD
+                | 0x13430..=0x1343F
+                | 0x1BCA0..=0x1BCA3
+                | 0x1D173..=0x1D17A
+                | 0xE0000..=0xE0FFF
+                // Private use, and non-characters.
+                | 0xE000..=0xF8FF
+                | 0xF0000..=0x10FFFF
+                | 0xFDD0..=0xFDEF
+        )
 }
 
 /// Who is asking, and the roles they are in.
@@ -99,14 +200,29 @@ impl Identity {
                 roles: Vec::new(),
             });
         };
-        let actor = single(headers, name)?
-            .and_then(Actor::normalized)
-            .ok_or_else(|| missing(name))?;
+        let value = single(headers, name)?.ok_or_else(|| missing(name))?;
+        let refused =
+            |why: String| RelayError::Unauthenticated(format!("no signed-in user: {why}"));
+        let value = value
+            .to_str()
+            .map_err(|_| refused(format!("the {name} header is not plain ASCII text")))?;
+        if value.contains(',') {
+            return Err(refused(format!(
+                "the {name} header holds a comma: two identities joined into one names no one \
+                 for sure"
+            )));
+        }
+        let actor = match Actor::normalized(value) {
+            Ok(actor) => actor,
+            Err(Unusable::Empty) => return Err(missing(name)),
+            Err(unusable) => return Err(refused(unusable.explain(&format!("the {name} header")))),
+        };
         let roles = match &self.roles_header {
             // Given twice, the header grants no role: which one the proxy set is unknown.
             Some(name) => single(headers, name)
                 .ok()
                 .flatten()
+                .and_then(|value| value.to_str().ok())
                 .map(roles_in)
                 .unwrap_or_default(),
             None => Vec::new(),
@@ -116,7 +232,8 @@ impl Identity {
 }
 
 /// `support, billing` as `["support", "billing"]`: comma-separated, as
-/// oauth2-proxy and mod_auth_openidc pass a list.
+/// oauth2-proxy and mod_auth_openidc pass a list (a header, or a claim
+/// that is a string; never an array's element).
 fn roles_in(list: &str) -> Vec<String> {
     list.split(',')
         .map(str::trim)
@@ -130,7 +247,10 @@ fn missing(name: &HeaderName) -> RelayError {
 }
 
 /// The header's one value; a header given twice names no one for sure.
-fn single<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Result<Option<&'a str>, RelayError> {
+fn single<'a>(
+    headers: &'a HeaderMap,
+    name: &HeaderName,
+) -> Result<Option<&'a HeaderValue>, RelayError> {
     let mut values = headers.get_all(name).iter();
     let first = values.next();
     if values.next().is_some() {
@@ -138,7 +258,7 @@ fn single<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Result<Option<&'a st
             "the {name} header is given more than once"
         )));
     }
-    Ok(first.and_then(|value| value.to_str().ok()))
+    Ok(first)
 }
 
 /// The claims the relay reads; `exp`, `nbf`, `aud` and `iss` are checked by
@@ -147,8 +267,9 @@ fn single<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Result<Option<&'a st
 struct Claims {
     #[serde(default)]
     email: Option<String>,
-    /// `false` (or `"false"`, as some providers write it) means the email is
-    /// only what the person typed: the subject names them instead.
+    /// Anything but `true` (or `"true"`, as some providers write it, in any
+    /// case) means the email is only what the person typed: the subject
+    /// names them instead. Absent, the email is taken as the provider's.
     #[serde(default)]
     email_verified: Option<serde_json::Value>,
     #[serde(default)]
@@ -192,6 +313,9 @@ impl JwtVerifier {
     async fn verify(&self, headers: &HeaderMap) -> Result<Caller, RelayError> {
         let name = &self.config.header;
         let value = single(headers, name)?.ok_or_else(|| missing(name))?;
+        let value = value
+            .to_str()
+            .map_err(|_| unauthenticated("not plain ASCII text"))?;
         // oauth2-proxy passes the assertion as `Authorization: Bearer …`.
         let token = match value.split_once(' ') {
             Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
@@ -225,23 +349,30 @@ impl JwtVerifier {
         {
             return Err(unauthenticated("issued in the future"));
         }
-        let unverified = matches!(&claims.email_verified, Some(serde_json::Value::Bool(false)))
-            || matches!(&claims.email_verified, Some(serde_json::Value::String(word)) if word == "false");
-        let email = claims.email.as_deref().filter(|_| !unverified);
-        let actor = email
-            .or(claims.sub.as_deref())
-            .and_then(Actor::normalized)
-            .ok_or_else(|| unauthenticated("no email or subject"))?;
-        // A string (comma-separated) or an array of strings; anything else is no role.
-        let roles = match claims.other.get(&self.config.roles_claim) {
-            Some(serde_json::Value::String(list)) => roles_in(list),
-            Some(serde_json::Value::Array(items)) => items
-                .iter()
-                .filter_map(serde_json::Value::as_str)
-                .flat_map(roles_in)
-                .collect(),
-            _ => Vec::new(),
+        // Verified when the token says nothing, or `true` (a string in any
+        // case too); any other word (`false`, `"False"`, `0`, `"no"`) is not
+        // a yes, and a deny-list of spellings would miss one.
+        let unverified = match &claims.email_verified {
+            None | Some(serde_json::Value::Bool(true)) => false,
+            Some(serde_json::Value::String(word)) => !word.trim().eq_ignore_ascii_case("true"),
+            Some(_) => true,
         };
+        let email = claims.email.as_deref().filter(|_| !unverified);
+        let (claim, name) = match (email, claims.sub.as_deref()) {
+            (Some(email), _) => ("email", email),
+            (None, Some(sub)) => ("sub", sub),
+            (None, None) => return Err(unauthenticated("no email or subject")),
+        };
+        let actor = match Actor::normalized(name) {
+            Ok(actor) => actor,
+            Err(Unusable::Empty) => return Err(unauthenticated("no email or subject")),
+            Err(unusable) => {
+                return Err(unauthenticated(
+                    &unusable.explain(&format!("the {claim} claim")),
+                ))
+            }
+        };
+        let roles = roles_of(claims.other.get(&self.config.roles_claim));
         Ok(Caller { actor, roles })
     }
 
@@ -350,6 +481,22 @@ impl JwtVerifier {
     }
 }
 
+/// The roles a claim names: a string is a comma-separated list; an array
+/// names one role in each string element, as it is (`["x,leads"]` is the
+/// role `x,leads`, never `leads`); anything else is no role.
+fn roles_of(claim: Option<&serde_json::Value>) -> Vec<String> {
+    match claim {
+        Some(serde_json::Value::String(list)) => roles_in(list),
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .filter_map(serde_json::Value::as_str)
+            .filter(|role| !role.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// The algorithm a key is for: its own `alg`, else what its type implies.
 fn key_algorithm(jwk: &Jwk) -> Option<Algorithm> {
     if let Some(alg) = jwk.common.key_algorithm {
@@ -392,8 +539,9 @@ mod tests {
 
     #[test]
     fn actors_are_trimmed_and_emails_lowercased() {
-        let name = |raw: &str| Actor::normalized(raw).map(|actor| actor.0);
+        let name = |raw: &str| Actor::normalized(raw).ok().map(|actor| actor.0);
         assert_eq!(name("  Ann@X.com "), Some("ann@x.com".into()));
+        assert_eq!(name("\tAnn@X.com\t"), Some("ann@x.com".into()));
         assert_eq!(
             name("User-123"),
             Some("User-123".into()),
@@ -401,5 +549,85 @@ mod tests {
         );
         assert_eq!(name("   "), None);
         assert_eq!(name(&"a".repeat(321)), None);
+    }
+
+    /// Only A–Z fold: every character that Unicode folds or normalises to
+    /// an ASCII letter stays what it is, another person.
+    #[test]
+    fn only_ascii_letters_fold() {
+        let name = |raw: &str| Actor::normalized(raw).map(|actor| actor.0);
+        for (raw, kept) in [
+            ("\u{212A}im@x.com", "\u{212A}im@x.com"),   // Kelvin sign
+            ("\u{212B}nn@X.com", "\u{212B}nn@x.com"),   // Angstrom sign
+            ("\u{FF2B}im@x.com", "\u{FF2B}im@x.com"),   // full-width K
+            ("kim@\u{FF38}.com", "kim@\u{FF38}.com"),   // full-width X
+            ("\u{0130}van@x.com", "\u{0130}van@x.com"), // I with a dot
+            ("STRA\u{1E9E}E@X.COM", "stra\u{1E9E}e@x.com"), // capital sharp s
+            ("\u{0410}nn@x.com", "\u{0410}nn@x.com"),   // Cyrillic A
+            ("kim\u{FF20}X.com", "kim\u{FF20}X.com"),   // full-width @: not an email
+            ("J\u{00D6}RG@X.COM", "j\u{00D6}rg@x.com"),
+        ] {
+            assert_eq!(name(raw), Ok(kept.to_owned()), "{raw:?}");
+            assert_ne!(name(raw).unwrap(), raw.to_lowercase(), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn identities_with_hidden_characters_are_refused() {
+        for raw in [
+            "ann@x.com\u{0}",
+            "ann\u{7}@x.com",
+            "ann@x.com\n",
+            "ann@x.com\r\nbob@x.com",
+            "ann\t@x.com",
+            "ann@x.com\u{85}",
+            "ann@x.com\u{A0}",    // no-break space
+            "\u{3000}ann@x.com",  // ideographic space
+            "ann@x\u{2028}.com",  // line separator
+            "an\u{200B}n@x.com",  // zero-width space
+            "an\u{200D}n@x.com",  // zero-width joiner
+            "ann@x.com\u{200E}",  // left-to-right mark
+            "\u{202E}moc.x@nna",  // right-to-left override
+            "\u{2066}ann@x.com",  // isolate
+            "\u{FEFF}ann@x.com",  // byte order mark
+            "an\u{AD}n@x.com",    // soft hyphen
+            "ann\u{34F}@x.com",   // combining grapheme joiner
+            "ann\u{FE0F}@x.com",  // variation selector
+            "\u{3164}ann@x.com",  // Hangul filler
+            "ann@x.com\u{E0041}", // tag letter
+            "ann@x.com\u{E000}",  // private use
+            "ann@x.com\u{FFFF}",  // non-character
+            "ann@x.com\u{1FFFE}", // non-character
+        ] {
+            assert!(
+                matches!(Actor::normalized(raw), Err(Unusable::Hidden(_))),
+                "{raw:?}"
+            );
+        }
+        let message = Unusable::Hidden('\u{200B}').explain("the x-email header");
+        assert!(message.contains("U+200B"), "{message}");
+        assert_eq!(
+            Actor::normalized("Ann Smith").unwrap().0,
+            "Ann Smith",
+            "a space inside is plain text"
+        );
+    }
+
+    #[test]
+    fn an_arrays_roles_are_taken_whole_and_only_a_string_is_split() {
+        let roles = |claim: serde_json::Value| roles_of(Some(&claim));
+        assert_eq!(
+            roles(serde_json::json!(["x,leads"])),
+            ["x,leads"],
+            "one role"
+        );
+        assert_eq!(roles(serde_json::json!([" leads"])), [" leads"]);
+        assert_eq!(
+            roles(serde_json::json!(["support", "leads", "", 7])),
+            ["support", "leads"]
+        );
+        assert_eq!(roles(serde_json::json!("x,leads")), ["x", "leads"]);
+        assert!(roles(serde_json::json!({"leads": true})).is_empty());
+        assert!(roles_of(None).is_empty());
     }
 }
