@@ -147,12 +147,10 @@ fn verify_audit(args: &Args, files: &[std::path::PathBuf]) -> ExitCode {
     };
     let key = relay::audit::ChainKey::new(&secret.0);
     match relay::audit::verify::verify(&key, files) {
+        // The count, then a line for each interruption noted (a write cut
+        // short by a full disk, declared by the segment after it).
         Ok(verified) => {
-            println!(
-                "OK: {} lines in {} file(s), the chain unbroken (lines removed from the end of \
-                 the last file leave no trace: compare with the copy kept off this machine)",
-                verified.lines, verified.files
-            );
+            println!("{verified}");
             ExitCode::SUCCESS
         }
         Err(broken) => {

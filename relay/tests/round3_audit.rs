@@ -10,9 +10,10 @@
 mod common;
 
 use common::*;
+use relay::adapty::ApiKey;
 use relay::audit::verify::verify;
+use relay::audit::{AuditConfig, ChainSecret};
 use relay::audit::{AuditLog, ChainKey, Entry};
-use relay::config::{ApiKey, AuditConfig, ChainSecret};
 use serde_json::Value;
 use std::io::Write;
 use std::num::NonZeroU32;

@@ -80,7 +80,7 @@ fn is_own_origin(origin: &str, headers: &HeaderMap, public_origins: &[Url]) -> b
     let (Some(host), None) = (hosts.next(), hosts.next()) else {
         return false;
     };
-    let Some(host) = host.to_str().ok().and_then(crate::host::parse) else {
+    let Some(host) = host.to_str().ok().and_then(super::host::parse) else {
         return false;
     };
     let (Some(name), Some(port)) = (origin.host_str(), origin.port_or_known_default()) else {
