@@ -1,7 +1,7 @@
 //! `cargo xtask test`: every check, in the order that fails fastest.
 
 use crate::run::{self, root, status, Result};
-use crate::{bench, build, tools};
+use crate::{bench, build, layering, tools};
 use std::path::Path;
 
 pub fn run() -> Result {
@@ -10,6 +10,8 @@ pub fn run() -> Result {
 
     run::step("Formatting");
     status(run::cargo().args(["fmt", "--all", "--", "--check"]))?;
+
+    layering::run()?;
 
     run::step("Clippy, warnings as errors (native and the panel's wasm)");
     status(run::cargo().args([
