@@ -112,29 +112,3 @@ pub fn screenshot() -> Result {
     println!("wrote docs/panel.png");
     Ok(())
 }
-
-/// The browser timings of `cargo xtask bench`, as the JSON the e2e package prints.
-pub fn browser_bench(relay: &Path, dist: &Path) -> Result<String> {
-    let browser = tools::browser()?;
-    let output = run::cargo()
-        .args([
-            "run",
-            "--quiet",
-            "--release",
-            "--package",
-            "e2e",
-            "--bin",
-            "browser-bench",
-        ])
-        .env("E2E_RELAY", relay)
-        .env("E2E_DIST", dist)
-        .env("E2E_CHROMIUM", browser.chromium)
-        .env("E2E_CHROMEDRIVER", browser.chromedriver)
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .map_err(|error| format!("cannot run the browser benchmark: {error}"))?;
-    if !output.status.success() {
-        return Err("the browser benchmark failed".into());
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-}
