@@ -17,7 +17,7 @@
 //! - An answer that may have come after Adapty applied the change, or not,
 //!   is said to be unknown, never guessed: look the customer up again.
 
-use crate::error::relay_error;
+use crate::error::{is_sign_in_page, relay_error};
 use crate::explain;
 use crate::format::{self, Clock};
 use crate::model::{AccessLevel, Envelope, Profile};
@@ -336,7 +336,7 @@ pub fn read_answer(
     content_type: Option<&str>,
     body: &str,
 ) -> Result<Profile, Failure> {
-    if crate::transport::is_sign_in_page(status, content_type) {
+    if is_sign_in_page(status, content_type) {
         return Err(Failure::SignInExpired);
     }
     if status == 200 {

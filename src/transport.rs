@@ -3,7 +3,7 @@
 
 #[cfg(target_arch = "wasm32")]
 use crate::change::{self, Failure, Plan};
-use crate::error::LookupError;
+use crate::error::{is_sign_in_page, LookupError};
 use crate::lookup::Lookup;
 use crate::model::{Envelope, Loose, Profile};
 
@@ -27,12 +27,6 @@ pub fn read_response(
     } else {
         Err(LookupError::from_relay(status, body, lookup, retry_after))
     }
-}
-
-/// The relay answers JSON only: an HTML page where JSON was asked for is the
-/// SSO proxy's sign-in page (a gateway's error page, 5xx, is not).
-pub fn is_sign_in_page(status: u16, content_type: Option<&str>) -> bool {
-    status < 500 && content_type.is_some_and(|value| value.trim_start().starts_with("text/html"))
 }
 
 /// What the relay tells the panel at start (`GET api/session`): the
