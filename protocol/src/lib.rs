@@ -1,13 +1,15 @@
 //! What the panel and the relay both speak, written once: the API's paths,
-//! its parameter and header names, its error codes and the session's shape
-//! ([`session`]).
+//! its parameter and header names, its error codes, the session's shape
+//! ([`session`]) and the rule a change's reason follows ([`reason`]).
 //!
 //! The relay answers every failure with one of [`ErrorCode`]; the panel
 //! matches on it exhaustively, so a code added here that the panel does not
 //! handle is a compile error rather than a silent "unexpected answer".
 //! One dependency, serde's derive, which both sides already use: the
-//! panel's wasm carries the strings and the session's reader.
+//! panel's wasm carries the strings, the session's reader and a short
+//! table of characters.
 
+pub mod reason;
 pub mod session;
 
 /// The relay's API paths, relative: the panel calls them relative to its
@@ -42,6 +44,7 @@ pub mod field {
     pub const STARTS_AT: &str = "starts_at";
     pub const EXPIRES_AT: &str = "expires_at";
     pub const REVOKE_AT: &str = "revoke_at";
+    /// Why, for the audit log: see [`crate::reason`].
     pub const REASON: &str = "reason";
 }
 
