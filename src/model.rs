@@ -55,40 +55,45 @@ impl Profile {
     /// Fills `linked_environment` of every access level that lacks
     /// `environment`, from the subscriptions and purchases that have one.
     fn link_environments(&mut self) {
-        let purchases: Vec<(Purchase, &str)> = self
-            .subscriptions
-            .iter()
-            .filter_map(|item| {
-                let ids = purchase(
-                    &item.store,
-                    &item.store_product_id,
-                    &item.store_transaction_id,
-                    &item.store_original_transaction_id,
-                );
-                Some((ids, item.environment.as_deref()?))
-            })
-            .chain(self.non_subscriptions.iter().filter_map(|item| {
-                let ids = purchase(
-                    &item.store,
-                    &item.store_product_id,
-                    &item.store_transaction_id,
-                    &item.store_original_transaction_id,
-                );
-                Some((ids, item.environment.as_deref()?))
-            }))
-            .collect();
+        let mut purchases = Vec::new();
+        for item in &self.subscriptions {
+            if let Some(environment) = &item.environment {
+                purchases.push((
+                    Purchase {
+                        store: &item.store,
+                        product: &item.store_product_id,
+                        transaction: item.store_transaction_id.as_deref(),
+                        original_transaction: item.store_original_transaction_id.as_deref(),
+                    },
+                    environment.as_str(),
+                ));
+            }
+        }
+        for item in &self.non_subscriptions {
+            if let Some(environment) = &item.environment {
+                purchases.push((
+                    Purchase {
+                        store: &item.store,
+                        product: &item.store_product_id,
+                        transaction: item.store_transaction_id.as_deref(),
+                        original_transaction: item.store_original_transaction_id.as_deref(),
+                    },
+                    environment.as_str(),
+                ));
+            }
+        }
         let found: Vec<_> = self
             .access_levels
             .iter()
             .map(|level| match level.environment {
                 Some(_) => None,
                 None => environment::linked(
-                    purchase(
-                        &level.store,
-                        &level.store_product_id,
-                        &level.store_transaction_id,
-                        &level.store_original_transaction_id,
-                    ),
+                    Purchase {
+                        store: &level.store,
+                        product: &level.store_product_id,
+                        transaction: level.store_transaction_id.as_deref(),
+                        original_transaction: level.store_original_transaction_id.as_deref(),
+                    },
                     &purchases,
                 ),
             })
@@ -96,21 +101,6 @@ impl Profile {
         for (level, found) in self.access_levels.iter_mut().zip(found) {
             level.linked_environment = found;
         }
-    }
-}
-
-/// What `environment::linked` reads of an access level, subscription or purchase.
-fn purchase<'a>(
-    store: &'a str,
-    product: &'a str,
-    transaction: &'a Option<String>,
-    original_transaction: &'a Option<String>,
-) -> Purchase<'a> {
-    Purchase {
-        store,
-        product,
-        transaction: transaction.as_deref(),
-        original_transaction: original_transaction.as_deref(),
     }
 }
 

@@ -1,17 +1,36 @@
 //! What the relay tells the panel at start (`GET api/session`, the shape
 //! in `protocol::session`): read leniently, and which app a lookup asks.
+//!
+//! Read by hand through `model::Loose`, which the wasm carries anyway:
+//! serde's derive for these two structs would add 1.5 KB brotli, more
+//! than the panel's budget has left. A test reads what protocol's own
+//! serializer writes (as the relay does), so the names cannot drift apart.
 
+use crate::model::Loose;
 use protocol::session::{Session, SessionApp};
 
-/// The session's body; anything unreadable (an app without its ID or name
-/// included) is no session: no link, no changes, no apps. A link without
-/// a place for the profile's ID is no link.
+/// The session's body; anything unreadable is no link and no changes, and
+/// an app without its ID or name is left out. A link without a place for
+/// the profile's ID is no link.
 pub fn read(body: &str) -> Session {
-    let mut session: Session = serde_json::from_str(body).unwrap_or_default();
-    session.dashboard_profile_url = session
-        .dashboard_profile_url
-        .filter(|url| url.contains("{profile_id}"));
-    session
+    let json: Loose = serde_json::from_str(body).unwrap_or_default();
+    let apps = json.get("apps").items().iter().filter_map(|app| {
+        Some(SessionApp {
+            id: app.get("id").text()?.to_owned(),
+            name: app.get("name").text()?.to_owned(),
+            can_change_access: app.get("can_change_access").is_true(),
+        })
+    });
+    Session {
+        actor: json.get("actor").text().unwrap_or_default().to_owned(),
+        dashboard_profile_url: json
+            .get("dashboard_profile_url")
+            .text()
+            .filter(|url| url.contains("{profile_id}"))
+            .map(str::to_owned),
+        can_change_access: json.get("can_change_access").is_true(),
+        apps: apps.collect(),
+    }
 }
 
 /// The app a lookup asks: none when the relay serves one app (its URLs
@@ -69,7 +88,6 @@ mod tests {
             r#"{"dashboard_profile_url":"https://x.test/no-place-for-the-id"}"#,
             r#"{"can_change_access":"yes"}"#,
             r#"{"apps":[{"id":"main"}]}"#,
-            r#"{"apps":[{"id":"main","name":"Main app"},{"name":"No ID"}],"can_change_access":true}"#,
             "<html>",
             "",
         ] {
@@ -79,6 +97,49 @@ mod tests {
                 "{nothing}"
             );
         }
+    }
+
+    #[test]
+    fn what_protocol_writes_is_read_back_whole() {
+        let session = Session {
+            actor: "ana@example.com".into(),
+            dashboard_profile_url: Some("https://x.test/{profile_id}".into()),
+            can_change_access: true,
+            apps: vec![
+                SessionApp {
+                    id: "main".into(),
+                    name: "Main app".into(),
+                    can_change_access: true,
+                },
+                SessionApp {
+                    id: "kids".into(),
+                    name: "Kids app".into(),
+                    can_change_access: false,
+                },
+            ],
+        };
+        let written = serde_json::to_string(&session).unwrap();
+        assert_eq!(read(&written), session);
+        assert_eq!(
+            read(&serde_json::to_string(&Session::default()).unwrap()),
+            Session::default()
+        );
+    }
+
+    #[test]
+    fn an_app_without_its_id_or_name_is_left_out() {
+        let session = read(
+            r#"{"can_change_access":true,"apps":[{"id":"main","name":"Main app"},{"name":"No ID"},{"id":"x","name":7}]}"#,
+        );
+        assert!(session.can_change_access);
+        assert_eq!(
+            session.apps,
+            vec![SessionApp {
+                id: "main".into(),
+                name: "Main app".into(),
+                can_change_access: false,
+            }]
+        );
     }
 
     #[test]
