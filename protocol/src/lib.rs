@@ -5,8 +5,9 @@
 //! The relay answers every failure with one of [`ErrorCode`]; the panel
 //! matches on it exhaustively, so a code added here that the panel does not
 //! handle is a compile error rather than a silent "unexpected answer".
-//! One dependency, serde's derive, which both sides already use: the
-//! panel's wasm carries the strings, the session's reader and a short
+//! One dependency, serde's derive, which both sides already use (the
+//! panel reads the session through its own lenient reader, lighter in its
+//! wasm than the derive): the panel's wasm carries the strings and a short
 //! table of characters.
 
 pub mod reason;
