@@ -183,7 +183,7 @@ pub fn add_options(element_id: &str, values: &[&str]) {
 }
 
 /// Adds an `<option>` of each app to the `<select>`, its name shown.
-pub fn add_apps(element_id: &str, apps: &[crate::transport::App]) {
+pub fn add_apps(element_id: &str, apps: &[protocol::session::SessionApp]) {
     let (Some(list), Some(document)) = (element(element_id), window().document()) else {
         return;
     };

@@ -10,19 +10,22 @@
 //! - **Extend** an access level: the same lengths, counted from its current
 //!   end, or from now if it has ended; a start still to come is kept.
 //! - **Revoke** it now, or at the end of a chosen day.
-//! - A reason of 3 to 500 characters, always: it goes to the audit log. The
+//! - A reason, always: it goes to the audit log. At most 500 characters,
+//!   at least 3 of them visible, and no control, invisible format or line
+//!   separator character: the relay's own rule, `protocol::reason`. The
 //!   preview is shown before it is written; nothing is sent without it.
 //! - Before revoking access a store subscription still renews, a warning:
 //!   Adapty's record changes, the store's does not.
 //! - An answer that may have come after Adapty applied the change, or not,
 //!   is said to be unknown, never guessed: look the customer up again.
 
-use crate::error::relay_error;
+use crate::error::{is_sign_in_page, relay_error};
 use crate::explain;
 use crate::format::{self, Clock};
 use crate::model::{AccessLevel, Envelope, Profile};
 use crate::status::State;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use protocol::reason::{self, ReasonError};
 use protocol::{field, param, ErrorCode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,9 +112,6 @@ pub struct Plan {
     pub notice: String,
 }
 
-pub const REASON_MIN: usize = 3;
-pub const REASON_MAX: usize = 500;
-
 /// The store's record is not Adapty's: said before revoking access that a
 /// store subscription still renews.
 pub const STORE_WARNING: &str = "This changes Adapty's record, not the store's: the customer is \
@@ -183,17 +183,33 @@ impl Draft {
         }
     }
 
-    /// What is wrong with the reason, if anything. Said apart from `plan`,
-    /// so the preview shows while the agent has not written it yet.
+    /// What is wrong with the reason, if anything, by the relay's rule
+    /// (`protocol::reason`). Said apart from `plan`, so the preview shows
+    /// while the agent has not written it yet.
     pub fn reason_problem(&self) -> Option<String> {
-        let length = self.reason.trim().chars().count();
-        if length < REASON_MIN {
-            return Some(format!(
-                "Say why in the reason (at least {REASON_MIN} characters): it goes to the audit log."
-            ));
-        }
-        (length > REASON_MAX)
-            .then(|| format!("The reason is {length} characters; at most {REASON_MAX}."))
+        let code = |character: char| format!("U+{:04X}", u32::from(character));
+        Some(match reason::check(&self.reason).err()? {
+            ReasonError::TooShort { .. } => format!(
+                "Say why in the reason (at least {} visible characters): it goes to the audit log.",
+                reason::MIN_VISIBLE
+            ),
+            ReasonError::TooLong { chars } => format!(
+                "The reason is {chars} characters; at most {}.",
+                reason::MAX_CHARS
+            ),
+            ReasonError::Control(character) => format!(
+                "The reason contains a control character ({}); line breaks and tabs are fine.",
+                code(character)
+            ),
+            ReasonError::Format(character) => format!(
+                "The reason contains an invisible character ({}), perhaps pasted: type it instead.",
+                code(character)
+            ),
+            ReasonError::Separator(character) => format!(
+                "The reason contains a line or paragraph separator ({}): use a line break.",
+                code(character)
+            ),
+        })
     }
 
     /// The request and its words, or what is missing, in a sentence; the
@@ -336,7 +352,7 @@ pub fn read_answer(
     content_type: Option<&str>,
     body: &str,
 ) -> Result<Profile, Failure> {
-    if crate::transport::is_sign_in_page(status, content_type) {
+    if is_sign_in_page(status, content_type) {
         return Err(Failure::SignInExpired);
     }
     if status == 200 {
@@ -641,6 +657,36 @@ mod tests {
             long.reason_problem().unwrap(),
             "The reason is 501 characters; at most 500."
         );
+        // Issue 19: what says nothing, or hides or splits the audit line.
+        let problem_of = |reason: &str| {
+            Draft {
+                reason: reason.into(),
+                ..draft(Action::Grant, Length::Days(7), Moment::Now)
+            }
+            .reason_problem()
+        };
+        assert_eq!(
+            problem_of("\u{3164}\u{3164}\u{3164}").unwrap(),
+            "Say why in the reason (at least 3 visible characters): it goes to the audit log."
+        );
+        assert_eq!(
+            problem_of("\u{200B}\u{200B}\u{200B}").unwrap(),
+            "The reason contains an invisible character (U+200B), perhaps pasted: type it instead."
+        );
+        assert_eq!(
+            problem_of("ok\u{202E}evil").unwrap(),
+            "The reason contains an invisible character (U+202E), perhaps pasted: type it instead."
+        );
+        assert_eq!(
+            problem_of("a\u{2028}bc").unwrap(),
+            "The reason contains a line or paragraph separator (U+2028): use a line break."
+        );
+        assert_eq!(
+            problem_of("ab\u{7}c").unwrap(),
+            "The reason contains a control character (U+0007); line breaks and tabs are fine."
+        );
+        assert_eq!(problem_of("why:\n\tticket 4411"), None);
+        assert_eq!(problem_of("👍👍👍"), None);
         assert_eq!(
             draft(Action::Grant, Length::Days(7), Moment::Now).reason_problem(),
             None

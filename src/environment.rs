@@ -12,8 +12,9 @@
 //!    `store_product_id`, when they all agree on one environment.
 //!
 //! Otherwise the environment stays unknown, which is never read as sandbox.
-
-use crate::model::{AccessLevel, Profile};
+//!
+//! The rule alone, over the few fields it reads: `model` applies it to
+//! every access level as it reads a profile (`Envelope::parse`).
 
 /// How an access level's environment was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,72 +33,30 @@ impl Link {
     }
 }
 
-/// One subscription or purchase, as far as linking goes.
-struct Purchase<'a> {
-    store: &'a str,
-    product: &'a str,
-    transaction: Option<&'a str>,
-    original_transaction: Option<&'a str>,
-    environment: &'a str,
+/// An access level, subscription or purchase, as far as linking goes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Purchase<'a> {
+    pub store: &'a str,
+    pub product: &'a str,
+    pub transaction: Option<&'a str>,
+    pub original_transaction: Option<&'a str>,
 }
 
-/// Fills `linked_environment` of every access level that lacks `environment`.
-pub fn link(profile: &mut Profile) {
-    let mut purchases = Vec::new();
-    for item in &profile.subscriptions {
-        if let Some(environment) = &item.environment {
-            purchases.push(Purchase {
-                store: &item.store,
-                product: &item.store_product_id,
-                transaction: item.store_transaction_id.as_deref(),
-                original_transaction: item.store_original_transaction_id.as_deref(),
-                environment,
-            });
-        }
-    }
-    for item in &profile.non_subscriptions {
-        if let Some(environment) = &item.environment {
-            purchases.push(Purchase {
-                store: &item.store,
-                product: &item.store_product_id,
-                transaction: item.store_transaction_id.as_deref(),
-                original_transaction: item.store_original_transaction_id.as_deref(),
-                environment,
-            });
-        }
-    }
-    let found: Vec<_> = profile
-        .access_levels
-        .iter()
-        .map(|level| match level.environment {
-            Some(_) => None,
-            None => linked(level, &purchases),
-        })
-        .collect();
-    for (level, found) in profile.access_levels.iter_mut().zip(found) {
-        level.linked_environment = found;
-    }
-}
-
-fn linked(level: &AccessLevel, purchases: &[Purchase]) -> Option<(String, Link)> {
-    let same = |mine: &Option<String>, theirs: Option<&str>| {
-        mine.as_deref().is_some_and(|mine| Some(mine) == theirs)
-    };
-    if let Some(purchase) = purchases.iter().find(|purchase| {
-        same(&level.store_transaction_id, purchase.transaction)
-            || same(
-                &level.store_original_transaction_id,
-                purchase.original_transaction,
-            )
+/// The environment of the purchase `level` comes from, and how it was
+/// found, among `purchases` (each with the environment Adapty gave it);
+/// `None` when unknown.
+pub fn linked(level: Purchase, purchases: &[(Purchase, &str)]) -> Option<(String, Link)> {
+    let same = |mine: Option<&str>, theirs: Option<&str>| mine.is_some() && mine == theirs;
+    if let Some((_, environment)) = purchases.iter().find(|(purchase, _)| {
+        same(level.transaction, purchase.transaction)
+            || same(level.original_transaction, purchase.original_transaction)
     }) {
-        return Some((purchase.environment.to_owned(), Link::Transaction));
+        return Some(((*environment).to_owned(), Link::Transaction));
     }
     let mut environments = purchases
         .iter()
-        .filter(|purchase| {
-            purchase.store == level.store && purchase.product == level.store_product_id
-        })
-        .map(|purchase| purchase.environment);
+        .filter(|(purchase, _)| purchase.store == level.store && purchase.product == level.product)
+        .map(|&(_, environment)| environment);
     let first = environments.next()?;
     environments
         .all(|other| other.eq_ignore_ascii_case(first))
@@ -107,85 +66,67 @@ fn linked(level: &AccessLevel, purchases: &[Purchase]) -> Option<(String, Link)>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Envelope;
 
-    fn linked_of(body: &str) -> Option<(String, Link)> {
-        Envelope::parse(body).unwrap().access_levels[0]
-            .linked_environment
-            .clone()
-    }
-
-    #[test]
-    fn the_seeds_premium_is_linked_to_its_sandbox_product() {
-        let seed = Envelope::parse(include_str!("../fixtures/seed.json")).unwrap();
-        let premium = &seed.access_levels[0];
-        assert_eq!(premium.environment, None, "Adapty's field stays as sent");
-        assert_eq!(
-            premium.linked_environment,
-            Some(("Sandbox".into(), Link::Product))
-        );
-        assert_eq!(premium.effective_environment(), Some("Sandbox"));
+    fn purchase<'a>(
+        store: &'a str,
+        product: &'a str,
+        transaction: Option<&'a str>,
+        original_transaction: Option<&'a str>,
+    ) -> Purchase<'a> {
+        Purchase {
+            store,
+            product,
+            transaction,
+            original_transaction,
+        }
     }
 
     #[test]
     fn a_transaction_wins_over_a_product() {
-        let body = r#"{"data":{"profile_id":"p",
-            "access_levels":[{"access_level_id":"premium","store":"app_store","store_product_id":"w",
-                "store_transaction_id":"t2","store_original_transaction_id":"t1"}],
-            "subscriptions":[
-                {"store":"app_store","store_product_id":"w","store_transaction_id":"t9","environment":"Sandbox"},
-                {"store":"app_store","store_product_id":"w","store_transaction_id":"x",
-                 "store_original_transaction_id":"t1","environment":"Production"}]}}"#;
+        let level = purchase("app_store", "w", Some("t2"), Some("t1"));
+        let purchases = [
+            (purchase("app_store", "w", Some("t9"), None), "Sandbox"),
+            (
+                purchase("app_store", "w", Some("x"), Some("t1")),
+                "Production",
+            ),
+        ];
         assert_eq!(
-            linked_of(body),
+            linked(level, &purchases),
             Some(("Production".into(), Link::Transaction))
         );
-    }
-
-    #[test]
-    fn a_purchase_links_too_and_disagreeing_products_do_not() {
-        let purchase = r#"{"data":{"profile_id":"p",
-            "access_levels":[{"access_level_id":"lifetime","store":"play_store","store_product_id":"life",
-                "store_transaction_id":"GPA.1"}],
-            "non_subscriptions":[{"store":"play_store","store_product_id":"other",
-                "store_transaction_id":"GPA.1","environment":"Sandbox"}]}}"#;
+        let same_transaction = [(purchase("play_store", "other", Some("t2"), None), "Sandbox")];
         assert_eq!(
-            linked_of(purchase),
+            linked(level, &same_transaction),
             Some(("Sandbox".into(), Link::Transaction))
         );
-        let disagreeing = r#"{"data":{"profile_id":"p",
-            "access_levels":[{"access_level_id":"premium","store":"app_store","store_product_id":"w"}],
-            "subscriptions":[
-                {"store":"app_store","store_product_id":"w","environment":"Sandbox"},
-                {"store":"app_store","store_product_id":"w","environment":"Production"}]}}"#;
-        assert_eq!(linked_of(disagreeing), None);
-        let other_store = r#"{"data":{"profile_id":"p",
-            "access_levels":[{"access_level_id":"premium","store":"app_store","store_product_id":"w"}],
-            "subscriptions":[{"store":"play_store","store_product_id":"w","environment":"Sandbox"}]}}"#;
-        assert_eq!(linked_of(other_store), None);
     }
 
     #[test]
-    fn a_given_environment_is_never_replaced() {
-        let body = r#"{"data":{"profile_id":"p",
-            "access_levels":[{"access_level_id":"premium","store":"app_store","store_product_id":"w",
-                "environment":"Production"}],
-            "subscriptions":[{"store":"app_store","store_product_id":"w","environment":"Sandbox"}]}}"#;
-        let profile = Envelope::parse(body).unwrap();
-        assert_eq!(profile.access_levels[0].linked_environment, None);
+    fn a_product_links_only_when_its_purchases_agree_in_the_same_store() {
+        let level = purchase("app_store", "w", None, None);
+        let agreeing = [
+            (purchase("app_store", "w", None, None), "Sandbox"),
+            (purchase("app_store", "w", None, None), "sandbox"),
+        ];
         assert_eq!(
-            profile.access_levels[0].effective_environment(),
-            Some("Production")
+            linked(level, &agreeing),
+            Some(("Sandbox".into(), Link::Product))
         );
+        let disagreeing = [
+            (purchase("app_store", "w", None, None), "Sandbox"),
+            (purchase("app_store", "w", None, None), "Production"),
+        ];
+        assert_eq!(linked(level, &disagreeing), None);
+        let other_store = [(purchase("play_store", "w", None, None), "Sandbox")];
+        assert_eq!(linked(level, &other_store), None);
+        assert_eq!(linked(level, &[]), None);
     }
 
     #[test]
-    fn null_ids_do_not_link_to_each_other() {
-        let body = r#"{"data":{"profile_id":"p",
-            "access_levels":[{"access_level_id":"premium","store":"adapty","store_product_id":"granted",
-                "store_transaction_id":null}],
-            "non_subscriptions":[{"store":"app_store","store_product_id":"x",
-                "store_transaction_id":null,"environment":"Sandbox"}]}}"#;
-        assert_eq!(linked_of(body), None);
+    fn absent_ids_do_not_link_to_each_other() {
+        let level = purchase("adapty", "granted", None, None);
+        let purchases = [(purchase("app_store", "x", None, None), "Sandbox")];
+        assert_eq!(linked(level, &purchases), None);
     }
 }

@@ -56,6 +56,12 @@ pub(crate) fn relay_error(body: &str) -> Option<ErrorDetail> {
     })
 }
 
+/// The relay answers JSON only: an HTML page where JSON was asked for is the
+/// SSO proxy's sign-in page (a gateway's error page, 5xx, is not).
+pub fn is_sign_in_page(status: u16, content_type: Option<&str>) -> bool {
+    status < 500 && content_type.is_some_and(|value| value.trim_start().starts_with("text/html"))
+}
+
 impl LookupError {
     /// Reads a non-200 answer of the relay.
     pub fn from_relay(status: u16, body: &str, lookup: &Lookup, retry_after: Option<&str>) -> Self {

@@ -22,7 +22,7 @@
 //!   refunded item is marked refunded, the one-time purchase's only so.
 //! - An instant after now is **upcoming**. Events of sandbox items are
 //!   marked; an access level without `environment` takes its purchase's
-//!   (`environment::link`). A date that cannot be read is kept verbatim; its
+//!   (`environment::linked`). A date that cannot be read is kept verbatim; its
 //!   events come last, never dropped.
 //!
 //! Order: newest first (upcoming ones above the others), then unreadable

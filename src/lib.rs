@@ -14,6 +14,7 @@ pub mod handoff;
 pub mod listing;
 pub mod lookup;
 pub mod model;
+pub mod session;
 pub mod status;
 pub mod transport;
 

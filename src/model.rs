@@ -7,7 +7,7 @@
 //! always see the profile, so nothing here fails on a value it merely does not
 //! know: unknown stores, reasons or unreadable dates are kept verbatim.
 
-use crate::environment::Link;
+use crate::environment::{self, Link, Purchase};
 use chrono::{DateTime, Utc};
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -22,10 +22,10 @@ pub struct Envelope {
 impl Envelope {
     /// Parses a response body; the error says what did not fit. Access
     /// levels without an environment get the one their purchase has
-    /// (`environment::link`).
+    /// (`environment::linked`).
     pub fn parse(body: &str) -> Result<Profile, serde_json::Error> {
         let mut profile = serde_json::from_str::<Envelope>(body)?.data;
-        crate::environment::link(&mut profile);
+        profile.link_environments();
         Ok(profile)
     }
 }
@@ -48,6 +48,59 @@ pub struct Profile {
 impl<'de> Deserialize<'de> for Profile {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Ok(deserializer.deserialize_map(Record::Profile)?.profile)
+    }
+}
+
+impl Profile {
+    /// Fills `linked_environment` of every access level that lacks
+    /// `environment`, from the subscriptions and purchases that have one.
+    fn link_environments(&mut self) {
+        let mut purchases = Vec::new();
+        for item in &self.subscriptions {
+            if let Some(environment) = &item.environment {
+                purchases.push((
+                    Purchase {
+                        store: &item.store,
+                        product: &item.store_product_id,
+                        transaction: item.store_transaction_id.as_deref(),
+                        original_transaction: item.store_original_transaction_id.as_deref(),
+                    },
+                    environment.as_str(),
+                ));
+            }
+        }
+        for item in &self.non_subscriptions {
+            if let Some(environment) = &item.environment {
+                purchases.push((
+                    Purchase {
+                        store: &item.store,
+                        product: &item.store_product_id,
+                        transaction: item.store_transaction_id.as_deref(),
+                        original_transaction: item.store_original_transaction_id.as_deref(),
+                    },
+                    environment.as_str(),
+                ));
+            }
+        }
+        let found: Vec<_> = self
+            .access_levels
+            .iter()
+            .map(|level| match level.environment {
+                Some(_) => None,
+                None => environment::linked(
+                    Purchase {
+                        store: &level.store,
+                        product: &level.store_product_id,
+                        transaction: level.store_transaction_id.as_deref(),
+                        original_transaction: level.store_original_transaction_id.as_deref(),
+                    },
+                    &purchases,
+                ),
+            })
+            .collect();
+        for (level, found) in self.access_levels.iter_mut().zip(found) {
+            level.linked_environment = found;
+        }
     }
 }
 
@@ -971,5 +1024,88 @@ mod never_panics {
         fn arbitrary_text(text in ".{0,200}") {
             let _ = Envelope::parse(&text);
         }
+    }
+
+    // How `parse` links an access level to its purchase's environment
+    // (`environment::linked`), read from whole bodies.
+
+    fn linked_of(body: &str) -> Option<(String, Link)> {
+        Envelope::parse(body).unwrap().access_levels[0]
+            .linked_environment
+            .clone()
+    }
+
+    #[test]
+    fn the_seeds_premium_is_linked_to_its_sandbox_product() {
+        let seed = Envelope::parse(include_str!("../fixtures/seed.json")).unwrap();
+        let premium = &seed.access_levels[0];
+        assert_eq!(premium.environment, None, "Adapty's field stays as sent");
+        assert_eq!(
+            premium.linked_environment,
+            Some(("Sandbox".into(), Link::Product))
+        );
+        assert_eq!(premium.effective_environment(), Some("Sandbox"));
+    }
+
+    #[test]
+    fn a_transaction_wins_over_a_product() {
+        let body = r#"{"data":{"profile_id":"p",
+            "access_levels":[{"access_level_id":"premium","store":"app_store","store_product_id":"w",
+                "store_transaction_id":"t2","store_original_transaction_id":"t1"}],
+            "subscriptions":[
+                {"store":"app_store","store_product_id":"w","store_transaction_id":"t9","environment":"Sandbox"},
+                {"store":"app_store","store_product_id":"w","store_transaction_id":"x",
+                 "store_original_transaction_id":"t1","environment":"Production"}]}}"#;
+        assert_eq!(
+            linked_of(body),
+            Some(("Production".into(), Link::Transaction))
+        );
+    }
+
+    #[test]
+    fn a_purchase_links_too_and_disagreeing_products_do_not() {
+        let purchase = r#"{"data":{"profile_id":"p",
+            "access_levels":[{"access_level_id":"lifetime","store":"play_store","store_product_id":"life",
+                "store_transaction_id":"GPA.1"}],
+            "non_subscriptions":[{"store":"play_store","store_product_id":"other",
+                "store_transaction_id":"GPA.1","environment":"Sandbox"}]}}"#;
+        assert_eq!(
+            linked_of(purchase),
+            Some(("Sandbox".into(), Link::Transaction))
+        );
+        let disagreeing = r#"{"data":{"profile_id":"p",
+            "access_levels":[{"access_level_id":"premium","store":"app_store","store_product_id":"w"}],
+            "subscriptions":[
+                {"store":"app_store","store_product_id":"w","environment":"Sandbox"},
+                {"store":"app_store","store_product_id":"w","environment":"Production"}]}}"#;
+        assert_eq!(linked_of(disagreeing), None);
+        let other_store = r#"{"data":{"profile_id":"p",
+            "access_levels":[{"access_level_id":"premium","store":"app_store","store_product_id":"w"}],
+            "subscriptions":[{"store":"play_store","store_product_id":"w","environment":"Sandbox"}]}}"#;
+        assert_eq!(linked_of(other_store), None);
+    }
+
+    #[test]
+    fn a_given_environment_is_never_replaced() {
+        let body = r#"{"data":{"profile_id":"p",
+            "access_levels":[{"access_level_id":"premium","store":"app_store","store_product_id":"w",
+                "environment":"Production"}],
+            "subscriptions":[{"store":"app_store","store_product_id":"w","environment":"Sandbox"}]}}"#;
+        let profile = Envelope::parse(body).unwrap();
+        assert_eq!(profile.access_levels[0].linked_environment, None);
+        assert_eq!(
+            profile.access_levels[0].effective_environment(),
+            Some("Production")
+        );
+    }
+
+    #[test]
+    fn null_ids_do_not_link_to_each_other() {
+        let body = r#"{"data":{"profile_id":"p",
+            "access_levels":[{"access_level_id":"premium","store":"adapty","store_product_id":"granted",
+                "store_transaction_id":null}],
+            "non_subscriptions":[{"store":"app_store","store_product_id":"x",
+                "store_transaction_id":null,"environment":"Sandbox"}]}}"#;
+        assert_eq!(linked_of(body), None);
     }
 }

@@ -3,9 +3,10 @@
 
 #[cfg(target_arch = "wasm32")]
 use crate::change::{self, Failure, Plan};
-use crate::error::LookupError;
+use crate::error::{is_sign_in_page, LookupError};
 use crate::lookup::Lookup;
-use crate::model::{Envelope, Loose, Profile};
+use crate::model::{Envelope, Profile};
+use protocol::session::SessionApp;
 
 /// Turns the relay's answer into a profile or an error the admin can act on.
 pub fn read_response(
@@ -26,77 +27,6 @@ pub fn read_response(
         })
     } else {
         Err(LookupError::from_relay(status, body, lookup, retry_after))
-    }
-}
-
-/// The relay answers JSON only: an HTML page where JSON was asked for is the
-/// SSO proxy's sign-in page (a gateway's error page, 5xx, is not).
-pub fn is_sign_in_page(status: u16, content_type: Option<&str>) -> bool {
-    status < 500 && content_type.is_some_and(|value| value.trim_start().starts_with("text/html"))
-}
-
-/// What the relay tells the panel at start (`GET api/session`): the
-/// dashboard link, the apps, and where this person may change access.
-#[derive(Default, Debug, PartialEq, Clone)]
-pub struct Session {
-    pub dashboard_profile_url: Option<String>,
-    pub can_change_access: bool,
-    pub apps: Vec<App>,
-}
-
-/// One of the relay's apps (one Adapty key each).
-#[derive(Default, Debug, PartialEq, Clone)]
-pub struct App {
-    pub id: String,
-    pub name: String,
-    pub can_change_access: bool,
-}
-
-impl Session {
-    /// The app a lookup asks: none when the relay serves one app (its URLs
-    /// stay as they were), the first when a link names none.
-    pub fn app_for(&self, asked: &str) -> String {
-        match &self.apps[..] {
-            [first, _, ..] if asked.is_empty() => first.id.clone(),
-            [_, _, ..] => asked.into(),
-            _ => String::new(),
-        }
-    }
-
-    /// The app of this ID, named only when there are several; with one
-    /// (ID empty), nameless with the session's right to change.
-    pub fn app(&self, id: &str) -> App {
-        self.apps
-            .iter()
-            .find(|app| app.id == id)
-            .cloned()
-            .unwrap_or(App {
-                id: id.into(),
-                name: String::new(),
-                can_change_access: id.is_empty() && self.can_change_access,
-            })
-    }
-}
-
-/// The session's body; anything unreadable is no link and no changes, and
-/// an app without its ID or name is left out.
-pub fn read_session(body: &str) -> Session {
-    let json: Loose = serde_json::from_str(body).unwrap_or_default();
-    let apps = json.get("apps").items().iter().filter_map(|app| {
-        Some(App {
-            id: app.get("id").text()?.to_owned(),
-            name: app.get("name").text()?.to_owned(),
-            can_change_access: app.get("can_change_access").is_true(),
-        })
-    });
-    Session {
-        dashboard_profile_url: json
-            .get("dashboard_profile_url")
-            .text()
-            .filter(|url| url.contains("{profile_id}"))
-            .map(str::to_owned),
-        can_change_access: json.get("can_change_access").is_true(),
-        apps: apps.collect(),
     }
 }
 
@@ -121,14 +51,14 @@ fn is_redirect(response: &gloo_net::http::Response) -> bool {
 /// The session, asked once at start. Any failure means no link and no
 /// changes, never an error on screen: the lookup will say what is wrong.
 #[cfg(target_arch = "wasm32")]
-pub async fn fetch_session() -> Session {
+pub async fn fetch_session() -> protocol::session::Session {
     let Ok(response) = api_get(protocol::path::SESSION).send().await else {
-        return Session::default();
+        return Default::default();
     };
     if !response.ok() || is_redirect(&response) {
-        return Session::default();
+        return Default::default();
     }
-    read_session(&response.text().await.unwrap_or_default())
+    crate::session::read(&response.text().await.unwrap_or_default())
 }
 
 /// Sends a change; the profile after it, with its body, or the failure.
@@ -158,7 +88,7 @@ pub async fn send_change(plan: &Plan) -> Result<Fetched, Failure> {
     Ok(Fetched {
         profile,
         body,
-        app: App::default(),
+        app: SessionApp::default(),
     })
 }
 
@@ -167,7 +97,7 @@ pub async fn send_change(plan: &Plan) -> Result<Fetched, Failure> {
 pub struct Fetched {
     pub profile: Profile,
     pub body: String,
-    pub app: App,
+    pub app: SessionApp,
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -205,7 +135,7 @@ pub async fn fetch_profile(lookup: &Lookup) -> Result<Fetched, LookupError> {
     Ok(Fetched {
         profile,
         body,
-        app: App::default(),
+        app: SessionApp::default(),
     })
 }
 
@@ -235,62 +165,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!(profile.subscriptions.len(), 2);
-    }
-
-    #[test]
-    fn the_session_gives_the_dashboard_link_and_the_right_to_change_or_nothing() {
-        let body = r#"{"actor":"a@b.c","dashboard_profile_url":"https://x.test/{profile_id}","can_change_access":true}"#;
-        assert_eq!(
-            read_session(body),
-            Session {
-                dashboard_profile_url: Some("https://x.test/{profile_id}".into()),
-                can_change_access: true,
-                apps: Vec::new(),
-            }
-        );
-        for nothing in [
-            r#"{"actor":"a","dashboard_profile_url":null,"can_change_access":false}"#,
-            r#"{"actor":"a"}"#,
-            r#"{"dashboard_profile_url":"https://x.test/no-place-for-the-id"}"#,
-            r#"{"can_change_access":"yes"}"#,
-            r#"{"apps":[{"id":"main"}]}"#,
-            "<html>",
-            "",
-        ] {
-            assert_eq!(read_session(nothing), Session::default(), "{nothing}");
-        }
-    }
-
-    #[test]
-    fn several_apps_are_named_and_one_app_is_as_if_there_were_none() {
-        let one = read_session(
-            r#"{"can_change_access":true,"apps":[{"id":"default","name":"Default app","can_change_access":true}]}"#,
-        );
-        assert_eq!(one.app_for(""), "", "one app: URLs stay as they were");
-        assert_eq!(one.app_for("default"), "");
-        let app = one.app("");
-        assert_eq!((app.name.as_str(), app.can_change_access), ("", true));
-
-        let two = read_session(
-            r#"{"can_change_access":true,"apps":[
-                {"id":"main","name":"Main app","can_change_access":true},
-                {"id":"kids","name":"Kids app","can_change_access":false}]}"#,
-        );
-        assert_eq!(two.app_for(""), "main", "a link from before names none");
-        assert_eq!(two.app_for("kids"), "kids");
-        assert_eq!(two.app_for("gone"), "gone", "the relay says it is unknown");
-        let kids = two.app("kids");
-        assert_eq!(
-            (kids.name.as_str(), kids.can_change_access),
-            ("Kids app", false)
-        );
-        assert!(two.app("main").can_change_access);
-        let gone = two.app("gone");
-        assert_eq!((gone.name.as_str(), gone.can_change_access), ("", false));
-
-        // No session (it failed): nothing to pick, nothing to change.
-        assert_eq!(Session::default().app_for("kids"), "");
-        assert!(!Session::default().app("").can_change_access);
     }
 
     #[test]

@@ -1,20 +1,25 @@
 //! What the panel and the relay both speak, written once: the API's paths,
-//! its parameter and header names, and its error codes.
+//! its parameter and header names, its error codes, the session's shape
+//! ([`session`]) and the rule a change's reason follows ([`reason`]).
 //!
 //! The relay answers every failure with one of [`ErrorCode`]; the panel
 //! matches on it exhaustively, so a code added here that the panel does not
 //! handle is a compile error rather than a silent "unexpected answer".
-//! No dependencies: the panel's wasm carries only the strings.
+//! One dependency, serde's derive, which both sides already use (the
+//! panel reads the session through its own lenient reader, lighter in its
+//! wasm than the derive): the panel's wasm carries the strings and a short
+//! table of characters.
+
+pub mod reason;
+pub mod session;
 
 /// The relay's API paths, relative: the panel calls them relative to its
 /// own URL, so one build works under any host and path prefix; the relay
 /// mounts them under its base path.
 pub mod path {
     pub const PROFILE: &str = "api/profile";
-    /// Who is signed in and what this deployment offers, fetched once at start:
-    /// `{"actor": "...", "dashboard_profile_url": "https://…/{profile_id}" | null,
-    /// "can_change_access": bool, "apps": [{"id": "main", "name": "Main app",
-    /// "can_change_access": bool}, …]}`.
+    /// Who is signed in and what this deployment offers, fetched once at
+    /// start: a [`crate::session::Session`].
     pub const SESSION: &str = "api/session";
     /// `POST`, JSON: give a customer an access level, or move its end.
     pub const GRANT: &str = "api/access-level/grant";
@@ -40,6 +45,7 @@ pub mod field {
     pub const STARTS_AT: &str = "starts_at";
     pub const EXPIRES_AT: &str = "expires_at";
     pub const REVOKE_AT: &str = "revoke_at";
+    /// Why, for the audit log: see [`crate::reason`].
     pub const REASON: &str = "reason";
 }
 

@@ -140,7 +140,9 @@ fn markup(action: Action) -> String {
             html += piece;
         }
     }
-    html += r#"<label for="change-reason">Reason (for the audit log)</label><textarea id="change-reason" rows="2" maxlength="500"></textarea></div>"#;
+    html += r#"<label for="change-reason">Reason (for the audit log)</label><textarea id="change-reason" rows="2" maxlength=""#;
+    html += &protocol::reason::MAX_CHARS.to_string();
+    html += r#""></textarea></div>"#;
     if action == Action::Revoke {
         html += r#"<p class="warning" id="change-warning" hidden>"#;
         html += change::STORE_WARNING;

@@ -14,7 +14,8 @@ use crate::browser;
 use crate::error::LookupError;
 use crate::handoff;
 use crate::lookup::{remember, IdKind, Lookup};
-use crate::transport::{fetch_profile, fetch_session, Fetched, Session};
+use crate::session;
+use crate::transport::{fetch_profile, fetch_session, Fetched};
 use change::Desk;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -37,7 +38,7 @@ static NEWEST_LOOKUP: AtomicU64 = AtomicU64::new(0);
 /// The session, once it came: the apps, and where this person may change
 /// access. Set once at start and only read after; no reactive value, for
 /// the same reason as above.
-static SESSION: OnceLock<Session> = OnceLock::new();
+static SESSION: OnceLock<protocol::session::Session> = OnceLock::new();
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -63,8 +64,10 @@ pub fn App() -> impl IntoView {
         let ticket = NEWEST_LOOKUP.fetch_add(1, Ordering::Relaxed) + 1;
         let shown = outcome.get_untracked();
         notice.set(String::new());
-        let session = SESSION.get();
-        lookup.app = session.map(|s| s.app_for(&lookup.app)).unwrap_or_default();
+        let started = SESSION.get();
+        lookup.app = started
+            .map(|s| session::app_for(s, &lookup.app))
+            .unwrap_or_default();
         browser::set_value(search::APP_PICKER, &lookup.app);
         kind.set(lookup.kind);
         text.set(lookup.id.clone());
@@ -83,7 +86,9 @@ pub fn App() -> impl IntoView {
             }
             match result {
                 Ok(mut fetched) => {
-                    fetched.app = session.map(|s| s.app(&lookup.app)).unwrap_or_default();
+                    fetched.app = started
+                        .map(|s| session::app(s, &lookup.app))
+                        .unwrap_or_default();
                     signed_out.set(false);
                     recent.update(|list| *list = remember(list, &lookup));
                     browser::store_recent_lookups(&recent.get_untracked());

@@ -5,7 +5,7 @@
 //! but not judged. `--check` measures only the weight, against its budget.
 
 use crate::run::{self, output, root, Result};
-use crate::{build, compress, test, tools};
+use crate::{build, compress, tools};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -36,7 +36,7 @@ pub fn run(check: bool) -> Result {
     let relay_figures = relay_overhead(&relay, &dist, &load)?;
 
     run::step("Big profiles in the browser");
-    let browser_json = test::browser_bench(&relay, &dist)?;
+    let browser_json = browser_bench(&relay, &dist)?;
     let browser: Value = serde_json::from_str(browser_json.trim())
         .map_err(|error| format!("unreadable browser timings ({error}): {browser_json}"))?;
 
@@ -54,6 +54,32 @@ pub fn run(check: bool) -> Result {
     print_summary(&report);
     println!("\nwrote {}", path.display());
     Ok(())
+}
+
+/// The browser timings of `cargo xtask bench`, as the JSON the e2e package prints.
+fn browser_bench(relay: &Path, dist: &Path) -> Result<String> {
+    let browser = tools::browser()?;
+    let output = run::cargo()
+        .args([
+            "run",
+            "--quiet",
+            "--release",
+            "--package",
+            "e2e",
+            "--bin",
+            "browser-bench",
+        ])
+        .env("E2E_RELAY", relay)
+        .env("E2E_DIST", dist)
+        .env("E2E_CHROMIUM", browser.chromium)
+        .env("E2E_CHROMEDRIVER", browser.chromedriver)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|error| format!("cannot run the browser benchmark: {error}"))?;
+    if !output.status.success() {
+        return Err("the browser benchmark failed".into());
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// The panel's weight against its budget: what `cargo xtask test` and

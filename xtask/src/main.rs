@@ -6,6 +6,7 @@ mod bench;
 mod build;
 mod compress;
 mod demo;
+mod layering;
 mod run;
 mod test;
 mod tools;
@@ -29,7 +30,7 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
     },
-    /// Every check: formatting, clippy, unit and relay tests, the panel's
+    /// Every check: formatting, layering, clippy, unit and relay tests, the panel's
     /// release build, and end-to-end tests in headless Chromium.
     Test,
     /// Measure the panel's weight, the relay against direct and nginx, the
@@ -39,6 +40,9 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Check that no module imports a module that imports it back (in
+    /// every crate), and that the relay's `error` imports nothing from it.
+    Layering,
     /// Build the panel and the relay, then run only the browser tests whose
     /// names contain one of FILTER (all when none is given).
     E2e { filter: Vec<String> },
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Demo { listen } => demo::run(&listen),
         Command::Test => test::run(),
+        Command::Layering => layering::run(),
         Command::E2e { filter } => test::e2e(&filter),
         Command::Screenshot => test::screenshot(),
         Command::Bench { check } => bench::run(check),

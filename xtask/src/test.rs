@@ -1,7 +1,7 @@
 //! `cargo xtask test`: every check, in the order that fails fastest.
 
 use crate::run::{self, root, status, Result};
-use crate::{bench, build, tools};
+use crate::{bench, build, layering, tools};
 use std::path::Path;
 
 pub fn run() -> Result {
@@ -10,6 +10,8 @@ pub fn run() -> Result {
 
     run::step("Formatting");
     status(run::cargo().args(["fmt", "--all", "--", "--check"]))?;
+
+    layering::run()?;
 
     run::step("Clippy, warnings as errors (native and the panel's wasm)");
     status(run::cargo().args([
@@ -109,30 +111,4 @@ pub fn screenshot() -> Result {
         .map_err(|error| format!("cannot move the screenshot into place: {error}"))?;
     println!("wrote docs/panel.png");
     Ok(())
-}
-
-/// The browser timings of `cargo xtask bench`, as the JSON the e2e package prints.
-pub fn browser_bench(relay: &Path, dist: &Path) -> Result<String> {
-    let browser = tools::browser()?;
-    let output = run::cargo()
-        .args([
-            "run",
-            "--quiet",
-            "--release",
-            "--package",
-            "e2e",
-            "--bin",
-            "browser-bench",
-        ])
-        .env("E2E_RELAY", relay)
-        .env("E2E_DIST", dist)
-        .env("E2E_CHROMIUM", browser.chromium)
-        .env("E2E_CHROMEDRIVER", browser.chromedriver)
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .map_err(|error| format!("cannot run the browser benchmark: {error}"))?;
-    if !output.status.success() {
-        return Err("the browser benchmark failed".into());
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }

@@ -1,0 +1,88 @@
+//! What the relay tells the panel at start, `GET api/session`
+//! ([`crate::path::SESSION`]): who is signed in, the dashboard link, the
+//! apps, and where this person may change access. The relay writes it and
+//! the panel reads it, both from these types.
+
+use serde::{Deserialize, Serialize};
+
+/// `{"actor": "...", "dashboard_profile_url": "https://…/{profile_id}" | null,
+/// "can_change_access": bool, "apps": [{"id", "name", "can_change_access"}, …]}`.
+///
+/// A field left out reads as its default (no link, no changes, no apps), so
+/// a panel and a relay one version apart still agree.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Session {
+    /// Who the relay says is signed in (the SSO identity).
+    pub actor: String,
+    /// A link to the profile in Adapty's dashboard, with `{profile_id}` where
+    /// the ID goes; `null` when the operator set none.
+    pub dashboard_profile_url: Option<String>,
+    /// Whether this person may change access in at least one app.
+    pub can_change_access: bool,
+    /// The relay's apps (one Adapty key each), in the operator's order.
+    pub apps: Vec<SessionApp>,
+}
+
+/// One of the relay's apps. Its ID and name are required: an app without
+/// them is not this protocol's.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SessionApp {
+    /// What a lookup's `app` parameter and a change's `app` field name.
+    pub id: String,
+    /// What the panel shows.
+    pub name: String,
+    /// Whether this person may change access in this app.
+    #[serde(default)]
+    pub can_change_access: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_reads_back_as_itself() {
+        let session = Session {
+            actor: "ana@example.com".into(),
+            dashboard_profile_url: Some("https://app.adapty.io/profiles/{profile_id}".into()),
+            can_change_access: true,
+            apps: vec![
+                SessionApp {
+                    id: "main".into(),
+                    name: "Main app".into(),
+                    can_change_access: true,
+                },
+                SessionApp {
+                    id: "kids".into(),
+                    name: "Kids app".into(),
+                    can_change_access: false,
+                },
+            ],
+        };
+        let json = serde_json::to_string(&session).unwrap();
+        assert_eq!(
+            json,
+            r#"{"actor":"ana@example.com","dashboard_profile_url":"https://app.adapty.io/profiles/{profile_id}","can_change_access":true,"apps":[{"id":"main","name":"Main app","can_change_access":true},{"id":"kids","name":"Kids app","can_change_access":false}]}"#
+        );
+        assert_eq!(serde_json::from_str::<Session>(&json).unwrap(), session);
+    }
+
+    #[test]
+    fn no_link_is_null_and_missing_fields_are_their_defaults() {
+        let json = serde_json::to_string(&Session::default()).unwrap();
+        assert_eq!(
+            json,
+            r#"{"actor":"","dashboard_profile_url":null,"can_change_access":false,"apps":[]}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<Session>(r#"{"actor":"a","extra":1}"#).unwrap(),
+            Session {
+                actor: "a".into(),
+                ..Session::default()
+            }
+        );
+        assert!(serde_json::from_str::<Session>(r#"{"apps":[{"id":"main"}]}"#).is_err());
+        assert!(serde_json::from_str::<Session>(r#"{"can_change_access":"yes"}"#).is_err());
+    }
+}

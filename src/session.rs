@@ -1,0 +1,180 @@
+//! What the relay tells the panel at start (`GET api/session`, the shape
+//! in `protocol::session`): read leniently, and which app a lookup asks.
+//!
+//! Read by hand through `model::Loose`, which the wasm carries anyway:
+//! serde's derive for these two structs would add 1.5 KB brotli, more
+//! than the panel's budget has left. A test reads what protocol's own
+//! serializer writes (as the relay does), so the names cannot drift apart.
+
+use crate::model::Loose;
+use protocol::session::{Session, SessionApp};
+
+/// The session's body; anything unreadable is no link and no changes, and
+/// an app without its ID or name is left out. A link without a place for
+/// the profile's ID is no link.
+pub fn read(body: &str) -> Session {
+    let json: Loose = serde_json::from_str(body).unwrap_or_default();
+    let apps = json.get("apps").items().iter().filter_map(|app| {
+        Some(SessionApp {
+            id: app.get("id").text()?.to_owned(),
+            name: app.get("name").text()?.to_owned(),
+            can_change_access: app.get("can_change_access").is_true(),
+        })
+    });
+    Session {
+        actor: json.get("actor").text().unwrap_or_default().to_owned(),
+        dashboard_profile_url: json
+            .get("dashboard_profile_url")
+            .text()
+            .filter(|url| url.contains("{profile_id}"))
+            .map(str::to_owned),
+        can_change_access: json.get("can_change_access").is_true(),
+        apps: apps.collect(),
+    }
+}
+
+/// The app a lookup asks: none when the relay serves one app (its URLs
+/// stay as they were), the first when a link names none.
+pub fn app_for(session: &Session, asked: &str) -> String {
+    match &session.apps[..] {
+        [first, _, ..] if asked.is_empty() => first.id.clone(),
+        [_, _, ..] => asked.into(),
+        _ => String::new(),
+    }
+}
+
+/// The app of this ID, named only when there are several; with one
+/// (ID empty), nameless with the session's right to change.
+pub fn app(session: &Session, id: &str) -> SessionApp {
+    session
+        .apps
+        .iter()
+        .find(|app| app.id == id)
+        .cloned()
+        .unwrap_or(SessionApp {
+            id: id.into(),
+            name: String::new(),
+            can_change_access: id.is_empty() && session.can_change_access,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_gives_the_dashboard_link_and_the_right_to_change_or_nothing() {
+        let body = r#"{"actor":"a@b.c","dashboard_profile_url":"https://x.test/{profile_id}","can_change_access":true}"#;
+        assert_eq!(
+            read(body),
+            Session {
+                actor: "a@b.c".into(),
+                dashboard_profile_url: Some("https://x.test/{profile_id}".into()),
+                can_change_access: true,
+                apps: Vec::new(),
+            }
+        );
+        // What the session offers: nothing, whoever it names.
+        let offers = |session: Session| {
+            (
+                session.dashboard_profile_url,
+                session.can_change_access,
+                session.apps,
+            )
+        };
+        for nothing in [
+            r#"{"actor":"a","dashboard_profile_url":null,"can_change_access":false}"#,
+            r#"{"actor":"a"}"#,
+            r#"{"dashboard_profile_url":"https://x.test/no-place-for-the-id"}"#,
+            r#"{"can_change_access":"yes"}"#,
+            r#"{"apps":[{"id":"main"}]}"#,
+            "<html>",
+            "",
+        ] {
+            assert_eq!(
+                offers(read(nothing)),
+                (None, false, Vec::new()),
+                "{nothing}"
+            );
+        }
+    }
+
+    #[test]
+    fn what_protocol_writes_is_read_back_whole() {
+        let session = Session {
+            actor: "ana@example.com".into(),
+            dashboard_profile_url: Some("https://x.test/{profile_id}".into()),
+            can_change_access: true,
+            apps: vec![
+                SessionApp {
+                    id: "main".into(),
+                    name: "Main app".into(),
+                    can_change_access: true,
+                },
+                SessionApp {
+                    id: "kids".into(),
+                    name: "Kids app".into(),
+                    can_change_access: false,
+                },
+            ],
+        };
+        let written = serde_json::to_string(&session).unwrap();
+        assert_eq!(read(&written), session);
+        assert_eq!(
+            read(&serde_json::to_string(&Session::default()).unwrap()),
+            Session::default()
+        );
+    }
+
+    #[test]
+    fn an_app_without_its_id_or_name_is_left_out() {
+        let session = read(
+            r#"{"can_change_access":true,"apps":[{"id":"main","name":"Main app"},{"name":"No ID"},{"id":"x","name":7}]}"#,
+        );
+        assert!(session.can_change_access);
+        assert_eq!(
+            session.apps,
+            vec![SessionApp {
+                id: "main".into(),
+                name: "Main app".into(),
+                can_change_access: false,
+            }]
+        );
+    }
+
+    #[test]
+    fn several_apps_are_named_and_one_app_is_as_if_there_were_none() {
+        let one = read(
+            r#"{"can_change_access":true,"apps":[{"id":"default","name":"Default app","can_change_access":true}]}"#,
+        );
+        assert_eq!(app_for(&one, ""), "", "one app: URLs stay as they were");
+        assert_eq!(app_for(&one, "default"), "");
+        let only = app(&one, "");
+        assert_eq!((only.name.as_str(), only.can_change_access), ("", true));
+
+        let two = read(
+            r#"{"can_change_access":true,"apps":[
+                {"id":"main","name":"Main app","can_change_access":true},
+                {"id":"kids","name":"Kids app","can_change_access":false}]}"#,
+        );
+        assert_eq!(app_for(&two, ""), "main", "a link from before names none");
+        assert_eq!(app_for(&two, "kids"), "kids");
+        assert_eq!(
+            app_for(&two, "gone"),
+            "gone",
+            "the relay says it is unknown"
+        );
+        let kids = app(&two, "kids");
+        assert_eq!(
+            (kids.name.as_str(), kids.can_change_access),
+            ("Kids app", false)
+        );
+        assert!(app(&two, "main").can_change_access);
+        let gone = app(&two, "gone");
+        assert_eq!((gone.name.as_str(), gone.can_change_access), ("", false));
+
+        // No session (it failed): nothing to pick, nothing to change.
+        assert_eq!(app_for(&Session::default(), "kids"), "");
+        assert!(!app(&Session::default(), "").can_change_access);
+    }
+}
