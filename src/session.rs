@@ -1,36 +1,20 @@
 //! What the relay tells the panel at start (`GET api/session`, the shape
 //! in `protocol::session`): read leniently, and which app a lookup asks.
 //!
-//! Read by hand through `model::Loose`, which the wasm carries anyway:
-//! serde's derive for these two structs would add 1.5 KB brotli, more
-//! than the panel's budget has left. A test reads what protocol's own
-//! serializer writes (as the relay does), so the names cannot drift apart.
+//! Read with protocol's own types, as the relay writes them, so the two
+//! cannot drift apart (serde's derive: about 1.5 KB brotli of the panel).
 
-use crate::model::Loose;
 use protocol::session::{Session, SessionApp};
 
-/// The session's body; anything unreadable is no link and no changes, and
-/// an app without its ID or name is left out. A link without a place for
-/// the profile's ID is no link.
+/// The session's body. A body not of protocol's shape is no session: no
+/// apps, no link, no changes. A link without a place for the profile's ID
+/// is no link.
 pub fn read(body: &str) -> Session {
-    let json: Loose = serde_json::from_str(body).unwrap_or_default();
-    let apps = json.get("apps").items().iter().filter_map(|app| {
-        Some(SessionApp {
-            id: app.get("id").text()?.to_owned(),
-            name: app.get("name").text()?.to_owned(),
-            can_change_access: app.get("can_change_access").is_true(),
-        })
-    });
-    Session {
-        actor: json.get("actor").text().unwrap_or_default().to_owned(),
-        dashboard_profile_url: json
-            .get("dashboard_profile_url")
-            .text()
-            .filter(|url| url.contains("{profile_id}"))
-            .map(str::to_owned),
-        can_change_access: json.get("can_change_access").is_true(),
-        apps: apps.collect(),
-    }
+    let mut session: Session = serde_json::from_str(body).unwrap_or_default();
+    session
+        .dashboard_profile_url
+        .take_if(|url| !url.contains("{profile_id}"));
+    session
 }
 
 /// The app a lookup asks: none when the relay serves one app (its URLs
@@ -126,20 +110,17 @@ mod tests {
         );
     }
 
+    /// The relay writes protocol's shape; anything else offers nothing
+    /// rather than part of what it says.
     #[test]
-    fn an_app_without_its_id_or_name_is_left_out() {
-        let session = read(
-            r#"{"can_change_access":true,"apps":[{"id":"main","name":"Main app"},{"name":"No ID"},{"id":"x","name":7}]}"#,
-        );
-        assert!(session.can_change_access);
-        assert_eq!(
-            session.apps,
-            vec![SessionApp {
-                id: "main".into(),
-                name: "Main app".into(),
-                can_change_access: false,
-            }]
-        );
+    fn a_session_not_of_protocols_shape_offers_nothing() {
+        for body in [
+            r#"{"can_change_access":true,"apps":[{"id":"main","name":"Main app"},{"name":"No ID"}]}"#,
+            r#"{"can_change_access":true,"apps":[{"id":"x","name":7}]}"#,
+            r#"{"can_change_access":true,"apps":{}}"#,
+        ] {
+            assert_eq!(read(body), Session::default(), "{body}");
+        }
     }
 
     #[test]

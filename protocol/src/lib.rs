@@ -188,4 +188,3 @@ mod tests {
         assert_eq!(ErrorCode::parse("no_such_code"), None);
     }
 }
-pub mod session;

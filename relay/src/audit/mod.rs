@@ -59,6 +59,8 @@ pub const MAX_CHANGE_LINE_BYTES: usize = 8192;
 const SUPPRESSED_EVERY: Duration = Duration::from_secs(60);
 /// The `outcome` of the line that opens a file.
 pub const OPENED: &str = "log_opened";
+/// The `cause` of a segment started in the same file after a write failed.
+pub const WRITE_FAILED: &str = "write_failed";
 
 pub struct AuditLog {
     /// The file, and the lines waiting for it (see `writer`).

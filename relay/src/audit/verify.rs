@@ -32,7 +32,7 @@
 //! Lines removed from the end of the last file leave no trace in the chain.
 
 use super::chain::{stated_chain, ChainKey, Link, Sealed};
-use super::writer::WRITE_FAILED;
+use super::WRITE_FAILED;
 use std::collections::HashMap;
 use std::fmt;
 use std::io::BufRead;

@@ -26,7 +26,7 @@
 
 use super::chain::{ChainKey, Link};
 use super::sink::{Partial, Sink};
-use super::OPENED;
+use super::{OPENED, WRITE_FAILED};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -164,9 +164,6 @@ pub struct Writer {
     /// Why the file in use still needs its opening line, when it does.
     pub opening: Option<&'static str>,
 }
-
-/// The `cause` of a segment started in the same file after a write failed.
-pub const WRITE_FAILED: &str = "write_failed";
 
 /// The first line of every file, of every start of the relay, and of the
 /// segment after a failed write: where the chain stands.

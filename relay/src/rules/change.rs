@@ -12,13 +12,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use protocol::{field, param};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::ops::RangeInclusive;
 
 /// The largest body a change may have: a 500-character reason and the
 /// longest IDs fit with room to spare.
 pub const MAX_BODY_BYTES: usize = 4096;
-/// In characters, after trimming.
-pub const REASON_LENGTH: RangeInclusive<usize> = 3..=500;
 pub const MAX_ACCESS_LEVEL_ID_LENGTH: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,25 +224,13 @@ fn access_level_id_checked(id: String) -> Result<String, RelayError> {
     Ok(id)
 }
 
-/// Trimmed; line breaks and tabs are kept, other control characters refused.
+/// The reason's rule, written once for the panel and the relay
+/// (`protocol::reason`): trimmed, at least three visible characters, no
+/// control (but line breaks and tabs), format or line-separator character.
 fn reason_checked(reason: &str) -> Result<String, RelayError> {
-    let name = field::REASON;
-    let reason = reason.trim();
-    let length = reason.chars().count();
-    if !REASON_LENGTH.contains(&length) {
-        return Err(invalid(format!(
-            "{name} must be {} to {} characters, saying why (it goes to the audit log); it is {length}",
-            REASON_LENGTH.start(),
-            REASON_LENGTH.end()
-        )));
-    }
-    if reason
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(invalid(format!("{name} contains a control character")));
-    }
-    Ok(reason.to_owned())
+    protocol::reason::check(reason)
+        .map(str::to_owned)
+        .map_err(|error| invalid(error.to_string()))
 }
 
 /// A body's fields, read one at a time so that every error names its field:
@@ -445,11 +430,24 @@ mod tests {
             (json!({"app": {}}), "app must be a string, not an object"),
             (
                 json!({"reason": "  ab "}),
-                "reason must be 3 to 500 characters",
+                "reason must have at least 3 visible characters",
             ),
             (
+                json!({"reason": "\u{200B}\u{200B}\u{200B}"}),
+                "reason contains an invisible format character, U+200B",
+            ),
+            (
+                json!({"reason": "\u{3164}\u{3164}\u{3164}"}),
+                "reason must have at least 3 visible characters",
+            ),
+            (
+                json!({"reason": "ok \u{202E}evil"}),
+                "reason contains an invisible format character, U+202E",
+            ),
+            (json!({"reason": "one\u{2028}two"}), "U+2028"),
+            (
                 json!({"reason": "é".repeat(501)}),
-                "reason must be 3 to 500 characters",
+                "reason must be at most 500 characters",
             ),
             (
                 json!({"reason": "a\u{7}bc"}),
