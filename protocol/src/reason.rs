@@ -78,22 +78,35 @@ pub const FORMAT: &[(char, char)] = &[
 /// halfwidth Hangul filler; U+FFF0–U+FFF8 (reserved); U+1D159 musical
 /// symbol null notehead; U+E0000–U+E0FFF the rest of the tag block and
 /// beyond, the variation selectors supplement (U+E0100–U+E01EF) included.
+/// Also not counted, found by review: the combining marks' blocks (U+0300–
+/// U+036F, U+1AB0–U+1AFF, U+1DC0–U+1DFF, U+20D0–U+20FF, U+FE20–U+FE2F),
+/// which show nothing alone; the private use areas (U+E000–U+F8FF, planes
+/// 15 and 16), which no font the team shares shows; U+FFFC, the object
+/// replacement character.
 pub const INVISIBLE: &[(char, char)] = &[
-    ('\u{34F}', '\u{34F}'),
+    ('\u{300}', '\u{36F}'),
     ('\u{115F}', '\u{1160}'),
     ('\u{17B4}', '\u{17B5}'),
     ('\u{180B}', '\u{180D}'),
     ('\u{180F}', '\u{180F}'),
+    ('\u{1AB0}', '\u{1AFF}'),
+    ('\u{1DC0}', '\u{1DFF}'),
     ('\u{2065}', '\u{2065}'),
+    ('\u{20D0}', '\u{20FF}'),
     ('\u{2800}', '\u{2800}'),
     ('\u{3164}', '\u{3164}'),
+    ('\u{E000}', '\u{F8FF}'),
     ('\u{FE00}', '\u{FE0F}'),
+    ('\u{FE20}', '\u{FE2F}'),
     ('\u{FFA0}', '\u{FFA0}'),
     ('\u{FFF0}', '\u{FFF8}'),
+    ('\u{FFFC}', '\u{FFFC}'),
     ('\u{1D159}', '\u{1D159}'),
     ('\u{E0000}', '\u{E0000}'),
     ('\u{E0002}', '\u{E001F}'),
     ('\u{E0080}', '\u{E0FFF}'),
+    ('\u{F0000}', '\u{FFFFD}'),
+    ('\u{100000}', '\u{10FFFD}'),
 ];
 
 /// Why a reason is refused.
@@ -240,6 +253,11 @@ mod tests {
             '\u{180B}',
             '\u{3000}',
             '\u{A0}',
+            '\u{301}',
+            '\u{20DD}',
+            '\u{E000}',
+            '\u{FFFC}',
+            '\u{F0000}',
         ] {
             let reason = format!("a{invisible}{invisible}{invisible}b");
             assert_eq!(

@@ -43,8 +43,8 @@ pub enum RelayError {
     BodyTooLarge(usize),
     /// A body that did not arrive within this many seconds (408).
     BodyTimeout(u64),
-    /// A change sent again with a request ID already used (409): the
-    /// message names the earlier one's outcome or that it is still running.
+    /// A change sent again with a request ID this person used for a change
+    /// in the last minutes (409); nothing was sent again.
     DuplicateChange(String),
     /// A change's body that is not JSON by its Content-Type (415).
     NotJson,

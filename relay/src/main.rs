@@ -2,7 +2,7 @@ use clap::Parser;
 use relay::adapty::ApiKey;
 use relay::apps::config::AppConfig;
 use relay::demo::{profiles, StandIn};
-use relay::http::Reloadable;
+use relay::http::Running;
 use relay::settings::{Args, AuditCommand, Command, LogFormat};
 use relay::{Config, ConfigError};
 use std::process::ExitCode;
@@ -84,15 +84,18 @@ async fn run() -> ExitCode {
         print_demo_samples(&config, &url);
     }
     let limits = config.server.clone();
-    let (router, reloadable) = match relay::http::router(config, axum::Router::new()) {
+    let (router, running) = match relay::http::router(config, axum::Router::new()) {
         Ok(built) => built,
         Err(error) => return fail(&format!("cannot open the audit log: {error}")),
     };
     // Listening for SIGHUP before saying the relay listens: a hang-up sent
     // as soon as it is up reloads rather than ends it.
+    let reloadable = running.clone();
     reload_on_hangup(move || reload(&reloadable));
     tracing::info!(%url, "relay listening");
     relay::server::serve(listener, router, &limits, shutdown_signal()).await;
+    // A call whose client left is not a connection the server waited for.
+    running.calls.finish(relay::server::DRAIN_TIMEOUT).await;
     ExitCode::SUCCESS
 }
 
@@ -187,7 +190,7 @@ fn reload_on_hangup(reload: impl Fn() + Send + 'static) {
 
 /// What `SIGHUP` reloads: the audit log (reopened after logrotate moved
 /// it) and the apps file with its key files.
-fn reload(reloadable: &Reloadable) {
+fn reload(reloadable: &Running) {
     reloadable.audit.reload();
     reloadable.apps.reload();
 }

@@ -295,3 +295,109 @@ async fn the_session_route_is_counted_as_itself() {
         "{metrics}"
     );
 }
+
+/// Point 1, found again by review: a shutdown waits for a call to Adapty
+/// whose client has left, so its outcome is still written.
+#[tokio::test]
+async fn a_shutdown_waits_for_a_lookup_whose_client_left_and_writes_its_line() {
+    use std::process::{Command, Stdio};
+    let (arrived, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let upstream = serve(held_upstream(arrived.clone(), release.clone())).await;
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let audit_log = static_dir().join("audit.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_relay"))
+        .env("ADAPTY_API_KEY", KEY)
+        .args([
+            "--api-base",
+            &upstream,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .arg("--audit-log")
+        .arg(&audit_log)
+        .arg("--static-dir")
+        .arg(static_dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if client().get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let url = format!("{base}/api/profile?customer_user_id=u-1");
+    let request = tokio::spawn(async move { get_json(&url).await });
+    arrived.notified().await;
+    request.abort();
+    let _ = request.await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    // Adapty answers after the signal: the relay is still waiting for it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    release.notify_one();
+    let exited = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(exited.success());
+    let text = std::fs::read_to_string(&audit_log).unwrap();
+    let lookups: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|line| line["id"] == "u-1")
+        .collect();
+    assert_eq!(lookups.len(), 1, "{text}");
+    assert_eq!(lookups[0]["outcome"], "ok", "{text}");
+}
+
+/// Point 10, found again by review: a repeat spends none of the person's
+/// allowance, and an ID whose change never reached Adapty (no connection)
+/// may be used again.
+#[tokio::test]
+async fn a_repeat_spends_no_allowance_and_an_unsent_change_frees_its_request_id() {
+    let (upstream, calls) = raw_upstream(vec![ok_json(SEED)]).await;
+    let relay = start(changes_on(&upstream, &["--changes-per-hour", "2"])).await;
+    assert_eq!(
+        grant_request(&relay, Some("r-1"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    for _ in 0..3 {
+        let again = grant_request(&relay, Some("r-1")).send().await.unwrap();
+        assert_eq!(again.status(), 409);
+    }
+    assert_eq!(
+        grant_request(&relay, Some("r-2"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "the second change of two an hour: the repeats spent nothing"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+
+    // Nothing listens at this port: the change could not be sent.
+    let nowhere = format!("http://127.0.0.1:{}", free_port());
+    let relay = start(changes_on(&nowhere, &[])).await;
+    for _ in 0..2 {
+        let response = grant_request(&relay, Some("r-3")).send().await.unwrap();
+        assert_eq!(response.status(), 502, "not a duplicate: nothing was sent");
+        let answer: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("nothing was changed"),
+            "{answer}"
+        );
+    }
+}

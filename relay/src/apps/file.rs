@@ -124,44 +124,35 @@ pub fn read(path: &Path, defaults: &AppDefaults) -> Result<Vec<AppConfig>, FileE
     Ok(apps)
 }
 
-/// The fields an `[[app]]` table may have: the only words of the file an
-/// error may repeat.
-const FIELDS: &[&str] = &[
-    "app",
-    "id",
-    "name",
-    "api_key_file",
-    "api_base",
-    "changes_role",
-    "rate_limit_per_minute",
-    "global_rate_limit_per_minute",
-];
+/// The fields an `[[app]]` table may have.
+const FIELDS: &str = "id, name, api_key_file, api_base, changes_role, rate_limit_per_minute, \
+                      global_rate_limit_per_minute";
 
 /// The parser's complaint with its line, without the snippet of the file
-/// it would show: of what it quotes (in quotes or backticks), only the
-/// names of the file's own fields stay.
+/// it would show and without anything it quotes of the file: the message
+/// is cut where a quote or backtick begins (a quoted value, or a key as
+/// written, may hold anything, escaped quotes included). Only a missing
+/// field is named: its name comes from this code, not from the file.
 fn unquoted(error: &toml::de::Error, text: &str) -> String {
-    let mut message = String::new();
-    let mut rest = error.message().trim();
-    while let Some(open) = rest.find(['"', '`']) {
-        let mark = &rest[open..open + 1];
-        message.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let Some(close) = after.find(mark) else {
-            rest = "";
-            break;
-        };
-        let quoted = &after[..close];
-        let shown = if FIELDS.contains(&quoted) {
-            quoted
-        } else {
-            "…"
-        };
-        message.push_str(&format!("{mark}{shown}{mark}"));
-        rest = &after[close + 1..];
-    }
-    message.push_str(rest);
-    let message: String = message
+    let message = error.message().trim();
+    let said = if message.starts_with("missing field ") {
+        message.to_owned()
+    } else if message.starts_with("unknown field") {
+        format!("unknown field; an [[app]] takes {FIELDS}")
+    } else {
+        // serde's own ending (`, expected a nonzero u32`) is the code's words,
+        // after whatever it quoted: the last one is kept.
+        let expected = message
+            .rfind(", expected ")
+            .map(|at| &message[at..])
+            .filter(|tail| !tail.contains(['"', '`', '\'']))
+            .unwrap_or_default();
+        match message.find(['"', '`', '\'']) {
+            Some(quote) => format!("{} …{expected}", message[..quote].trim_end()),
+            None => message.to_owned(),
+        }
+    };
+    let said: String = said
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
@@ -172,9 +163,9 @@ fn unquoted(error: &toml::de::Error, text: &str) -> String {
                 .filter(|&&byte| byte == b'\n')
                 .count()
                 + 1;
-            format!("line {line}: {message}")
+            format!("line {line}: {said}")
         }
-        None => message,
+        None => said,
     }
 }
 
@@ -270,7 +261,7 @@ mod tests {
             ("[[app]]\nid = \"main\"", "missing field `name`"),
             (
                 &app("id = \"main\"\nname = \"M\"\napi_key_file = \"main.key\"\ncolour = 1"),
-                "line 5: unknown field `…`, expected one of `id`",
+                "line 5: unknown field; an [[app]] takes id, name, api_key_file",
             ),
             (
                 &app("id = \"Main\"\nname = \"M\"\napi_key_file = \"main.key\""),
@@ -345,6 +336,20 @@ mod tests {
             )),
             format!("[[app]]\nid = \"{key}\"\nname = \"M\"\napi_key_file = \"main.key\"\n"),
             format!("{key}\n"),
+            // Found by review: an escaped quote inside a value, a backtick in a key.
+            app(&format!(
+                "api_key_file = \"main.key\"\nrate_limit_per_minute = \"x\\\"{key}\""
+            )),
+            app(&format!("api_key_file = \"main.key\"\n\"note`{key}\" = 1")),
+            app(&format!(
+                "api_key_file = \"main.key\"\nrate_limit_per_minute = {key}"
+            )),
+            app(&format!(
+                "api_key_file = \"main.key\"\nrate_limit_per_minute = '{key}'"
+            )),
+            app(&format!(
+                "api_key_file = \"main.key\"\nname = \"again {key}\""
+            )),
             format!("[[app]]\nid = \"main\"\nname = '''{key}\n"),
         ] {
             let error = read_text(&file).unwrap_err();
@@ -358,7 +363,7 @@ mod tests {
             "{error}"
         );
         assert!(
-            error.contains("unknown field `…`, expected one of `id`"),
+            error.contains("unknown field; an [[app]] takes id"),
             "{error}"
         );
     }

@@ -23,7 +23,9 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+use tokio_util::task::TaskTracker;
 
 pub struct Call {
     services: Services,
@@ -160,13 +162,58 @@ impl Call {
 
 /// Runs what follows once Adapty is to be asked (the call, its audit line,
 /// the answer) to its end, whether or not the client is still there: axum
-/// drops a handler whose client has gone, but not a task it spawned.
-pub async fn to_the_end(work: impl Future<Output = Response> + Send + 'static) -> Response {
-    match tokio::spawn(work).await {
+/// drops a handler whose client has gone, but not a task it spawned. The
+/// task holds one of `calls`' slots (so clients that leave cannot start
+/// more calls to Adapty than the relay handles requests at once), and
+/// shutdown waits for it (`Running::finish`).
+pub async fn to_the_end(
+    calls: &Calls,
+    work: impl Future<Output = Response> + Send + 'static,
+) -> Response {
+    let Ok(slot) = calls.slots.clone().acquire_owned().await else {
+        return RelayError::Internal.into_response();
+    };
+    let task = calls.tracker.spawn(async move {
+        let response = work.await;
+        drop(slot);
+        response
+    });
+    match task.await {
         Ok(response) => response,
         Err(error) => {
             tracing::error!(%error, "a call to Adapty failed inside the relay");
             RelayError::Internal.into_response()
+        }
+    }
+}
+
+/// The calls to Adapty under way, each finished whatever its client does.
+#[derive(Clone)]
+pub struct Calls {
+    slots: Arc<Semaphore>,
+    tracker: TaskTracker,
+}
+
+impl Calls {
+    pub fn new(at_once: usize) -> Calls {
+        Calls {
+            slots: Arc::new(Semaphore::new(at_once)),
+            tracker: TaskTracker::new(),
+        }
+    }
+
+    /// Waits, up to `within`, for the calls under way to finish and write
+    /// their lines; says how many were cut off.
+    pub async fn finish(&self, within: Duration) {
+        self.tracker.close();
+        if tokio::time::timeout(within, self.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                calls = self.tracker.len(),
+                "calls to Adapty still running at shutdown were cut off"
+            );
         }
     }
 }

@@ -31,29 +31,37 @@ async fn change_access(mut call: Call, action: Action, headers: HeaderMap, body:
     };
     let ready = call.pick_app(app.as_deref()).and_then(|app| {
         call.may_change_in(&app)?;
-        call.services()
-            .apps
-            .take_change(&app, &call.caller()?.actor)?;
         Ok(app)
     });
     let app = match ready {
         Ok(app) => app,
         Err(error) => return refuse(call, &change_id, action, Some(&change), error).await,
     };
-    call::to_the_end(async move {
+    let calls = call.services().calls.clone();
+    call::to_the_end(&calls, async move {
         let line = |phase| line(&call, &change_id, action, Some(&change), phase);
+        let services = call.services();
         let actor = &call.caller().expect("checked above").actor;
-        let claim = match call.services().replays.claim(actor, call.request_id()) {
+        // The request ID first: a repeat spends none of the allowance.
+        let claim = services
+            .replays
+            .claim(actor, call.request_id())
+            .and_then(|claim| services.apps.take_change(&app, actor).map(|()| claim));
+        let claim = match claim {
             Ok(claim) => claim,
             Err(error) => return refuse_in(&call, action, line("refused"), error).await,
         };
-        if let Err(error) = call.services().audit.record(&line("asked")).await {
+        if let Err(error) = services.audit.record(&line("asked")).await {
             tracing::error!(%error, "a change was refused: its audit line cannot be written");
             let error = RelayError::AuditUnavailable;
             return refuse_in(&call, action, line("refused"), error).await;
         }
-        claim.keep();
         let fetched = app.upstream.change_access(&change).await;
+        // Held through the call, so a repeat sent meanwhile is refused too;
+        // given back only when nothing reached Adapty.
+        if !nothing_sent(&fetched.result) {
+            claim.keep();
+        }
         let outcome = outcome(&fetched.result);
         let response = answers::profile(fetched.result);
         let done = ChangeEntry {
@@ -63,11 +71,20 @@ async fn change_access(mut call: Call, action: Action, headers: HeaderMap, body:
             latency_ms: Some(call.elapsed_ms()),
             ..line("done")
         };
-        let _ = call.services().audit.record(&done).await;
+        let _ = services.audit.record(&done).await;
         count(&call, action, outcome);
         response
     })
     .await
+}
+
+/// Failures that come before anything is sent: no connection could be made
+/// (see `adapty`'s client), or no room for Adapty's answer.
+fn nothing_sent(result: &Result<crate::adapty::Profile, RelayError>) -> bool {
+    matches!(
+        result,
+        Err(RelayError::Upstream(_) | RelayError::Busy { .. })
+    )
 }
 
 /// The checks before the body names the app: the shared ones, a role that

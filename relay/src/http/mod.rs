@@ -32,6 +32,7 @@ use crate::settings::Config;
 use axum::middleware;
 use axum::routing::{any, get, post};
 use axum::Router;
+use call::Calls;
 use panel::Panel;
 use replays::Replays;
 use std::sync::Arc;
@@ -61,13 +62,17 @@ pub struct Services {
     dashboard_profile_url: Option<Arc<str>>,
     /// The request IDs of changes sent in the last minutes.
     replays: Arc<Replays>,
+    /// The calls to Adapty under way.
+    calls: Calls,
 }
 
-/// What `SIGHUP` makes the running relay read again.
+/// What `main` keeps of the running relay: what `SIGHUP` reads again, and
+/// the calls to Adapty that shutdown lets finish.
 #[derive(Clone)]
-pub struct Reloadable {
+pub struct Running {
     pub apps: Arc<Apps>,
     pub audit: Arc<AuditLog>,
+    pub calls: Calls,
 }
 
 /// The whole relay as a router, with `extra` routes beside its own under
@@ -76,7 +81,7 @@ pub struct Reloadable {
 /// the parts of it `SIGHUP` reloads. `config.listen` is the address actually
 /// bound (its port names the loopback hosts allowed). Fails only when the
 /// audit log cannot be opened.
-pub fn router(config: Config, extra: Router) -> std::io::Result<(Router, Reloadable)> {
+pub fn router(config: Config, extra: Router) -> std::io::Result<(Router, Running)> {
     let metrics = Arc::new(Metrics::default());
     let identity = Identity::new(&config.access);
     if !identity.is_configured() {
@@ -102,16 +107,15 @@ pub fn router(config: Config, extra: Router) -> std::io::Result<(Router, Reloada
         public_origins: config.access.public_origins.clone().into(),
         dashboard_profile_url: config.dashboard_profile_url.map(Arc::from),
         replays: Arc::new(Replays::default()),
+        calls: Calls::new(config.server.max_concurrent_requests.get()),
     };
     let hosts = Arc::new(AllowedHosts::new(
         &config.access.public_origins,
         &config.access.allowed_hosts,
         config.listen,
     ));
-    let inner = routes(services.clone(), &config.static_dir)
-        .merge(extra)
-        .layer(middleware::from_fn_with_state(hosts, host::check));
-    let router = layered(inner, &services, &config.server);
+    let inner = routes(services.clone(), &config.static_dir).merge(extra);
+    let router = layered(inner, &services, hosts, &config.server);
     let router = match config.base_path {
         None => router,
         Some(base) => {
@@ -131,7 +135,12 @@ pub fn router(config: Config, extra: Router) -> std::io::Result<(Router, Reloada
         .layer(TraceLayer::new_for_http().make_span_with(observe::request_span))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(middleware::map_request(observe::drop_unusable_request_id));
-    Ok((router, Reloadable { apps, audit }))
+    let running = Running {
+        apps,
+        audit,
+        calls: services.calls,
+    };
+    Ok((router, running))
 }
 
 /// The API's routes, `/metrics`, and the panel for every other path.
@@ -168,7 +177,12 @@ fn routes(services: Services, static_dir: &std::path::Path) -> Router {
 }
 
 /// The layers between the connection and the routes, inside out.
-fn layered(routes: Router, services: &Services, limits: &server::Limits) -> Router {
+fn layered(
+    routes: Router,
+    services: &Services,
+    hosts: Arc<AllowedHosts>,
+    limits: &server::Limits,
+) -> Router {
     let health = services.audit.clone();
     routes
         .layer(CatchPanicLayer::custom(answers::panic))
@@ -181,6 +195,9 @@ fn layered(routes: Router, services: &Services, limits: &server::Limits) -> Rout
             limits.header_read_timeout,
             bodies::read_whole,
         ))
+        // Outside the body's reading: a request for another host is refused
+        // before a byte of its body is asked for.
+        .layer(middleware::from_fn_with_state(hosts, host::check))
         // Added after the host check and the concurrency limit, so outside
         // both: health checkers often use an IP, the answer carries nothing,
         // and it must come at once when every request slot is taken.

@@ -28,7 +28,8 @@ pub async fn profile(mut call: Call, RawQuery(query): RawQuery) -> Response {
         Ok(app) => app,
         Err(error) => return refuse(call, Some(&lookup), error).await,
     };
-    call::to_the_end(async move {
+    let calls = call.services().calls.clone();
+    call::to_the_end(&calls, async move {
         let fetched = app.upstream.fetch_profile(&lookup).await;
         let mut result = fetched.result;
         let line = line(&call, Some(&lookup), &result, fetched.upstream_status);

@@ -29,7 +29,7 @@ use tower::ServiceExt;
 /// response body for more.
 const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// How long requests in flight may take to finish after a shutdown signal.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
 /// What a client turned away at the connection cap is told to wait.
 pub const OVER_CAPACITY_RETRY_SECS: u64 = 5;
 /// Connections beyond the cap still answered (health checks, a 503 for the
