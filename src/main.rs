@@ -1,6 +1,6 @@
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    leptos::mount::mount_to_body(adapty_lookup::views::App);
+    leptos::mount::mount_to_body(adapty_lookup::views::Panel);
 }
 
 #[cfg(not(target_arch = "wasm32"))]

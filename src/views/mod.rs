@@ -40,8 +40,10 @@ static NEWEST_LOOKUP: AtomicU64 = AtomicU64::new(0);
 /// the same reason as above.
 static SESSION: OnceLock<protocol::session::Session> = OnceLock::new();
 
+/// The whole panel: the search, and the customer found. ("App" means an
+/// Adapty app everywhere else.)
 #[component]
-pub fn App() -> impl IntoView {
+pub fn Panel() -> impl IntoView {
     let from_url = browser::lookup_in_url();
     let kind = RwSignal::new(from_url.as_ref().map_or(IdKind::CustomerUserId, |l| l.kind));
     let text = RwSignal::new(from_url.as_ref().map(|l| l.id.clone()).unwrap_or_default());
