@@ -5,7 +5,10 @@
 //! the sources disagree: arrays may be `null`, offers come in two spellings,
 //! dates in several, and new fields appear over time. A support agent must
 //! always see the profile, so nothing here fails on a value it merely does not
-//! know: unknown stores, reasons or unreadable dates are kept verbatim.
+//! know: unknown stores, reasons or unreadable dates are kept verbatim. An
+//! optional field that is `""` or only spaces is absent, as `null` is (Adapty's
+//! own example sends `"store_base_plan_id": ""`), so no sentence, card, table,
+//! history event or summary ever shows an empty slot for one.
 
 use crate::environment::{self, Link, Purchase};
 use chrono::{DateTime, Utc};
@@ -401,10 +404,13 @@ struct Fields {
 enum Place<'a> {
     /// A string, which `null` is not.
     Text(&'a mut String),
+    /// `null`, `""` or only spaces: absent (`given`).
     OptionalText(&'a mut Option<String>),
+    /// Absent as `OptionalText` is.
     Time(&'a mut Option<Timestamp>),
     /// `null` means `false`.
     Flag(&'a mut bool),
+    /// Absent as `OptionalText` is, or when none of its fields is given.
     Offer(&'a mut Option<Offer>),
     Value(&'a mut Loose),
     /// A number, or a string holding one.
@@ -564,10 +570,23 @@ impl<'de> Visitor<'de> for Record {
         })? {
             match place {
                 Place::Text(slot) => *slot = map.next_value()?,
-                Place::OptionalText(slot) => *slot = map.next_value()?,
-                Place::Time(slot) => *slot = map.next_value()?,
+                Place::OptionalText(slot) => {
+                    *slot = map.next_value::<Option<String>>()?.filter(given)
+                }
+                Place::Time(slot) => {
+                    *slot = map
+                        .next_value::<Option<Timestamp>>()?
+                        .filter(|time| match time {
+                            Timestamp::Unreadable(raw) => given(raw),
+                            Timestamp::At(_) => true,
+                        })
+                }
                 Place::Flag(slot) => *slot = map.next_value::<Option<bool>>()?.unwrap_or_default(),
-                Place::Offer(slot) => *slot = map.next_value()?,
+                Place::Offer(slot) => {
+                    *slot = map.next_value::<Option<Offer>>()?.filter(|offer| {
+                        offer.category.is_some() || offer.offer_type.is_some() || offer.id.is_some()
+                    })
+                }
                 Place::Value(slot) => *slot = map.next_value()?,
                 Place::Revenue(slot) => {
                     *slot = revenue(map.next_value()?).map_err(de::Error::custom)?
@@ -584,6 +603,14 @@ impl<'de> Visitor<'de> for Record {
             _ => Ok(fields),
         }
     }
+}
+
+/// Whether an optional string says anything: Adapty writes `""` where a
+/// value is absent (`"store_base_plan_id": ""` for the App Store, which has
+/// no base plans), so an empty or blank one reads as `null`, here, once,
+/// for every optional field, date and offer; nothing after the model sees it.
+fn given(text: &String) -> bool {
+    !text.trim().is_empty()
 }
 
 /// Reads a field's name, and finds where its value goes.
@@ -737,6 +764,7 @@ mod tests {
     use chrono::TimeZone;
 
     const SEED: &str = include_str!("../fixtures/seed.json");
+    const REFERENCE_EXAMPLE: &str = include_str!("../fixtures/profile-response-example.json");
 
     fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> Timestamp {
         Timestamp::At(Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap())
@@ -780,6 +808,114 @@ mod tests {
         assert_eq!(purchase.store_product_id, "1year.premium");
         assert_eq!(purchase.purchased_at, Some(at(2022, 10, 12, 9, 42, 50)));
         assert!(!purchase.is_refund && !purchase.is_consumable);
+    }
+
+    #[test]
+    fn an_empty_or_blank_optional_string_reads_as_absent() {
+        // Adapty's reference example sends `"store_base_plan_id": ""` for
+        // the App Store, which has no base plans: absent, like `null`.
+        let body = r#"{"data":{"profile_id":"p","customer_user_id":" ","segment_hash":"",
+            "access_levels":[{"access_level_id":"premium","store":"app_store","store_product_id":"w",
+                "store_base_plan_id":"","store_transaction_id":"\t","store_original_transaction_id":"",
+                "offer":{"category":"","type":" ","id":""},"starts_at":"","purchased_at":" ",
+                "originally_purchased_at":"","expires_at":"2025-01-10T11:34:40+00:00",
+                "renewal_cancelled_at":"","billing_issue_detected_at":"\n","cancellation_reason":" ",
+                "environment":""}],
+            "subscriptions":[{"store":"app_store","store_product_id":"w","store_base_plan_id":"  ",
+                "store_transaction_id":"","store_original_transaction_id":"",
+                "offer":{"offer_category":"","offer_type":"","offer_id":""},"environment":" ",
+                "purchased_at":"","originally_purchased_at":"","expires_at":"","renewal_cancelled_at":"",
+                "billing_issue_detected_at":"","cancellation_reason":""}],
+            "non_subscriptions":[{"purchase_id":"","store":"app_store","store_product_id":"c",
+                "store_base_plan_id":"","store_transaction_id":" ","store_original_transaction_id":"",
+                "purchased_at":"","environment":""}]}}"#;
+        let profile = Envelope::parse(body).unwrap();
+        assert_eq!(profile.customer_user_id, None);
+        assert_eq!(profile.segment_hash, None);
+        let level = &profile.access_levels[0];
+        assert_eq!(
+            level,
+            &AccessLevel {
+                access_level_id: "premium".into(),
+                store: "app_store".into(),
+                store_product_id: "w".into(),
+                expires_at: Some(at(2025, 1, 10, 11, 34, 40)),
+                ..AccessLevel::default()
+            },
+            "an offer with nothing in it is no offer"
+        );
+        assert_eq!(
+            profile.subscriptions[0],
+            Subscription {
+                store: "app_store".into(),
+                store_product_id: "w".into(),
+                ..Subscription::default()
+            }
+        );
+        assert_eq!(
+            profile.non_subscriptions[0],
+            NonSubscription {
+                store: "app_store".into(),
+                store_product_id: "c".into(),
+                ..NonSubscription::default()
+            }
+        );
+        // A blank field of an offer is absent; the others stay.
+        let offer: Offer =
+            serde_json::from_str(r#"{"category":"promotional","type":"","offer_id":" "}"#).unwrap();
+        assert_eq!(offer.category.as_deref(), Some("promotional"));
+        assert_eq!((offer.offer_type, offer.id), (None, None));
+        // A value with text in it is kept verbatim, spaces and all.
+        let body = r#"{"data":{"profile_id":"p","subscriptions":[
+            {"store":"app_store","store_product_id":"w","store_base_plan_id":" monthly "}]}}"#;
+        let profile = Envelope::parse(body).unwrap();
+        assert_eq!(
+            profile.subscriptions[0].store_base_plan_id.as_deref(),
+            Some(" monthly ")
+        );
+    }
+
+    #[test]
+    fn blank_transaction_ids_do_not_link_an_environment() {
+        // Two empty strings are not the same transaction.
+        let body = r#"{"data":{"profile_id":"p",
+            "access_levels":[{"access_level_id":"premium","store":"app_store","store_product_id":"w",
+                "store_transaction_id":""}],
+            "non_subscriptions":[{"store":"app_store","store_product_id":"x",
+                "store_transaction_id":"","environment":"Sandbox"}]}}"#;
+        let profile = Envelope::parse(body).unwrap();
+        assert_eq!(profile.access_levels[0].linked_environment, None);
+    }
+
+    #[test]
+    fn the_reference_example_reads_with_both_offer_spellings_and_no_blanks() {
+        let profile = Envelope::parse(REFERENCE_EXAMPLE).unwrap();
+        assert_eq!(profile.timestamp, Some(0));
+        let level = &profile.access_levels[0];
+        assert_eq!(level.store_base_plan_id, None);
+        assert_eq!(level.environment.as_deref(), Some("Production"));
+        assert_eq!(level.linked_environment, None, "Adapty gave it");
+        let offer = Offer {
+            category: Some("introductory".into()),
+            offer_type: Some("free_trial".into()),
+            id: Some("offer12".into()),
+        };
+        assert_eq!(level.offer.as_ref(), Some(&offer));
+        let subscription = &profile.subscriptions[0];
+        assert_eq!(
+            subscription.offer.as_ref(),
+            Some(&offer),
+            "the long spelling"
+        );
+        assert_eq!(subscription.store_base_plan_id, None);
+        assert_eq!(
+            subscription.expires_at,
+            Some(at(2022, 10, 12, 9, 42, 50)),
+            "`+0000` with six-digit fractions"
+        );
+        let purchase = &profile.non_subscriptions[0];
+        assert_eq!(purchase.store_base_plan_id, None);
+        assert!(purchase.is_refund && purchase.is_consumable);
     }
 
     #[test]
