@@ -40,7 +40,8 @@ pub struct Profile {
     pub customer_user_id: Option<String>,
     pub total_revenue_usd: f64,
     pub segment_hash: Option<String>,
-    /// When Adapty produced the answer, in milliseconds since the epoch.
+    /// When Adapty produced the answer, in milliseconds since the epoch, as
+    /// sent; `produced_at` says whether it can be that.
     pub timestamp: Option<i64>,
     pub custom_attributes: Vec<CustomAttribute>,
     pub access_levels: Vec<AccessLevel>,
@@ -55,6 +56,18 @@ impl<'de> Deserialize<'de> for Profile {
 }
 
 impl Profile {
+    /// When Adapty produced this answer, from `timestamp`, if it can be that:
+    /// not when it is absent, before 2000 (`0`, negative, or seconds sent as
+    /// milliseconds: Adapty's reference example sends `0`), or more than a
+    /// day after `received`, the moment the panel received the answer. The
+    /// panel then says when it received it instead (`cells::data_time`).
+    pub fn produced_at(&self, received: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        const YEAR_2000_MS: i64 = 946_684_800_000;
+        let millis = self.timestamp.filter(|&millis| millis >= YEAR_2000_MS)?;
+        let at = DateTime::from_timestamp_millis(millis)?;
+        (at <= received.checked_add_signed(chrono::Duration::days(1))?).then_some(at)
+    }
+
     /// Fills `linked_environment` of every access level that lacks
     /// `environment`, from the subscriptions and purchases that have one.
     fn link_environments(&mut self) {
@@ -571,7 +584,9 @@ impl<'de> Visitor<'de> for Record {
             match place {
                 Place::Text(slot) => *slot = map.next_value()?,
                 Place::OptionalText(slot) => {
-                    *slot = map.next_value::<Option<String>>()?.filter(given)
+                    *slot = map
+                        .next_value::<Option<String>>()?
+                        .filter(|text| given(text))
                 }
                 Place::Time(slot) => {
                     *slot = map
@@ -609,7 +624,7 @@ impl<'de> Visitor<'de> for Record {
 /// value is absent (`"store_base_plan_id": ""` for the App Store, which has
 /// no base plans), so an empty or blank one reads as `null`, here, once,
 /// for every optional field, date and offer; nothing after the model sees it.
-fn given(text: &String) -> bool {
+fn given(text: &str) -> bool {
     !text.trim().is_empty()
 }
 
@@ -916,6 +931,48 @@ mod tests {
         let purchase = &profile.non_subscriptions[0];
         assert_eq!(purchase.store_base_plan_id, None);
         assert!(purchase.is_refund && purchase.is_consumable);
+    }
+
+    #[test]
+    fn a_timestamp_that_cannot_be_when_adapty_answered_is_not_used() {
+        let received = Utc.with_ymd_and_hms(2027, 3, 1, 12, 0, 0).unwrap();
+        let produced = |timestamp: Option<i64>| {
+            Profile {
+                timestamp,
+                ..Profile::default()
+            }
+            .produced_at(received)
+        };
+        // The seed's own, in milliseconds.
+        assert_eq!(
+            produced(Some(1733324566777)),
+            Some(
+                Utc.with_ymd_and_hms(2024, 12, 4, 15, 2, 46).unwrap()
+                    + chrono::Duration::milliseconds(777)
+            )
+        );
+        let day = chrono::Duration::days(1).num_milliseconds();
+        let received_ms = received.timestamp_millis();
+        assert_eq!(
+            produced(Some(received_ms + day)),
+            received.checked_add_signed(chrono::Duration::days(1))
+        );
+        for impossible in [
+            None,
+            Some(0),
+            Some(-1),
+            Some(i64::MIN),
+            Some(i64::MAX),
+            // Seconds sent as milliseconds: January 1970.
+            Some(1733324566),
+            // Before 2000: not an answer from Adapty.
+            Some(946684799999),
+            // More than a day after the panel received it.
+            Some(received_ms + day + 1),
+        ] {
+            assert_eq!(produced(impossible), None, "{impossible:?}");
+        }
+        assert!(produced(Some(946684800000)).is_some(), "2000 itself");
     }
 
     #[test]
