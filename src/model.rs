@@ -1151,8 +1151,8 @@ mod tests {
     }
 }
 
-/// Any JSON at all, and the seed with any field replaced by any JSON: the
-/// parser answers with a profile or an error, never a panic.
+/// Any JSON at all, and either documented example with any field replaced
+/// by any JSON: the parser answers with a profile or an error, never a panic.
 #[cfg(test)]
 mod never_panics {
     use super::*;
@@ -1202,8 +1202,14 @@ mod never_panics {
         }
 
         #[test]
-        fn the_seed_with_one_field_replaced(choice in any::<prop::sample::Index>(), replacement in any_json()) {
-            let mut seed: Value = serde_json::from_str(include_str!("../fixtures/seed.json")).unwrap();
+        fn the_seed_with_one_field_replaced(example in any::<bool>(), choice in any::<prop::sample::Index>(), replacement in any_json()) {
+            // Either of Adapty's documented examples (`fixtures/README.md`).
+            let body = if example {
+                include_str!("../fixtures/profile-response-example.json")
+            } else {
+                include_str!("../fixtures/seed.json")
+            };
+            let mut seed: Value = serde_json::from_str(body).unwrap();
             let mut paths = Vec::new();
             pointers(&seed, String::new(), &mut paths);
             let path = paths[choice.index(paths.len())].clone();
