@@ -148,7 +148,7 @@ fn Summary(
                 </div>
                 <div><dt>"App ID"</dt><dd><code>{profile.app_id.clone()}</code></dd></div>
                 <div><dt>"Total revenue"</dt><dd class="revenue">{format::usd(profile.total_revenue_usd)}</dd></div>
-                <div><dt>{fetched_label}</dt><dd class="data-time">{fetched}</dd></div>
+                <div><dt>{fetched_label}</dt><dd>{fetched}</dd></div>
             </dl>
         </section>
     }
