@@ -101,6 +101,25 @@ impl Cell {
     }
 }
 
+/// When the data is from, label and value: Adapty's `timestamp` when it can
+/// be the time of its answer (`Profile::produced_at`), else the moment the
+/// panel received the answer (`clock.now`), saying why.
+pub fn data_time(profile: &Profile, clock: &Clock) -> (&'static str, Cell) {
+    match profile.produced_at(clock.now) {
+        Some(at) => (
+            "Data as of",
+            Cell::when(Some(&Timestamp::At(at)), clock, ""),
+        ),
+        None => (
+            "Received",
+            Cell {
+                detail: Some(format::no_adapty_time(profile.timestamp)),
+                ..Cell::when(Some(&Timestamp::At(clock.now)), clock, "")
+            },
+        ),
+    }
+}
+
 /// One of the long tables: where its rows come from and what each shows.
 /// The columns are the ones an agent reads first; the rest of a row opens
 /// in its detail.
@@ -406,6 +425,38 @@ mod tests {
         assert_eq!(
             details[4].1,
             Cell::code("7a5f9a7d-e236-33e6-96d8-53a3c59c5562")
+        );
+    }
+
+    #[test]
+    fn the_datas_time_is_adaptys_or_when_the_panel_received_it() {
+        let (label, cell) = data_time(&seed(), &clock());
+        assert_eq!(label, "Data as of");
+        assert_eq!(cell.text, "4 Dec 2024, 15:02 UTC");
+        assert_eq!(cell.detail.as_deref(), Some("34 days ago"));
+        // Adapty's reference example: `"timestamp": 0` is not 1 Jan 1970.
+        let example =
+            Envelope::parse(include_str!("../fixtures/profile-response-example.json")).unwrap();
+        let (label, cell) = data_time(&example, &clock());
+        assert_eq!(label, "Received");
+        assert_eq!(cell.text, "7 Jan 2025, 12:00 UTC");
+        assert_eq!(
+            cell.detail.as_deref(),
+            Some("Adapty's own time cannot be right (timestamp 0)")
+        );
+        assert_eq!(
+            cell.instant,
+            Some((
+                "2025-01-07T12:00:00Z".into(),
+                "2025-01-07 12:00:00 UTC".into()
+            ))
+        );
+        let anonymous = Envelope::parse(r#"{"data":{"profile_id":"p"}}"#).unwrap();
+        let (label, cell) = data_time(&anonymous, &clock());
+        assert_eq!(label, "Received");
+        assert_eq!(
+            cell.detail.as_deref(),
+            Some("Adapty sent no time of its own")
         );
     }
 

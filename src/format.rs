@@ -144,9 +144,14 @@ fn relative(delta: Duration) -> String {
     }
 }
 
-/// Adapty's `timestamp` is milliseconds since the epoch.
-pub fn from_millis(value: i64) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp_millis(value)
+/// Why the panel shows when it received an answer rather than Adapty's
+/// own time of it (`Profile::produced_at`): "Adapty's own time cannot be
+/// right (timestamp 0)".
+pub fn no_adapty_time(timestamp: Option<i64>) -> String {
+    match timestamp {
+        Some(millis) => format!("Adapty's own time cannot be right (timestamp {millis})"),
+        None => "Adapty sent no time of its own".into(),
+    }
 }
 
 pub fn usd(amount: f64) -> String {
@@ -317,7 +322,9 @@ mod tests {
             None
         );
         assert_eq!(
-            from_millis(1733324566777).map(exact_utc).as_deref(),
+            DateTime::from_timestamp_millis(1733324566777)
+                .map(exact_utc)
+                .as_deref(),
             Some("2024-12-04 15:02:46 UTC")
         );
     }

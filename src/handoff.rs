@@ -28,7 +28,8 @@ fn who(profile: &Profile) -> &str {
 }
 
 /// The profile for a ticket, in UTC so that it reads the same to everyone:
-/// both IDs, the headline, each access level's sentence, the data's time.
+/// both IDs, the headline, each access level's sentence, the data's time
+/// (or, when Adapty's cannot be right, when the panel received it).
 /// Sandbox levels are always included (their sentences say so).
 pub fn summary(profile: &Profile, clock: &Clock) -> String {
     let clock = Clock {
@@ -47,11 +48,14 @@ pub fn summary(profile: &Profile, clock: &Clock) -> String {
     for level in &profile.access_levels {
         text += &format!("- {}\n", explain::access_level(level, &clock));
     }
-    let produced = profile.timestamp.and_then(format::from_millis);
-    text += &format!(
-        "Data as of {} (Adapty lookup)\n",
-        format::exact_utc(produced.unwrap_or(clock.now))
-    );
+    text += &match profile.produced_at(clock.now) {
+        Some(at) => format!("Data as of {} (Adapty lookup)\n", format::exact_utc(at)),
+        None => format!(
+            "Received {} (Adapty lookup; {})\n",
+            format::exact_utc(clock.now),
+            format::no_adapty_time(profile.timestamp)
+        ),
+    };
     text
 }
 
@@ -126,8 +130,20 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.ends_with("Data as of 2025-01-07 12:00:00 UTC (Adapty lookup)\n"),
-            "no timestamp from Adapty: the time of the lookup; {text}"
+            text.ends_with(
+                "Received 2025-01-07 12:00:00 UTC (Adapty lookup; Adapty sent no time of its own)\n"
+            ),
+            "no timestamp from Adapty: when the panel received it, said so; {text}"
+        );
+        let example =
+            Envelope::parse(include_str!("../fixtures/profile-response-example.json")).unwrap();
+        let text = summary(&example, &clock());
+        assert!(
+            text.ends_with(
+                "Received 2025-01-07 12:00:00 UTC (Adapty lookup; Adapty's own time cannot be \
+                 right (timestamp 0))\n"
+            ),
+            "`timestamp: 0` is not 1 Jan 1970: {text}"
         );
     }
 

@@ -18,6 +18,9 @@ pub mod session;
 pub mod status;
 pub mod transport;
 
+#[cfg(test)]
+mod examples;
+
 #[cfg(target_arch = "wasm32")]
 pub mod browser;
 #[cfg(target_arch = "wasm32")]

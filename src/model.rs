@@ -5,7 +5,10 @@
 //! the sources disagree: arrays may be `null`, offers come in two spellings,
 //! dates in several, and new fields appear over time. A support agent must
 //! always see the profile, so nothing here fails on a value it merely does not
-//! know: unknown stores, reasons or unreadable dates are kept verbatim.
+//! know: unknown stores, reasons or unreadable dates are kept verbatim. An
+//! optional field that is `""` or only spaces is absent, as `null` is (Adapty's
+//! own example sends `"store_base_plan_id": ""`), so no sentence, card, table,
+//! history event or summary ever shows an empty slot for one.
 
 use crate::environment::{self, Link, Purchase};
 use chrono::{DateTime, Utc};
@@ -37,7 +40,8 @@ pub struct Profile {
     pub customer_user_id: Option<String>,
     pub total_revenue_usd: f64,
     pub segment_hash: Option<String>,
-    /// When Adapty produced the answer, in milliseconds since the epoch.
+    /// When Adapty produced the answer, in milliseconds since the epoch, as
+    /// sent; `produced_at` says whether it can be that.
     pub timestamp: Option<i64>,
     pub custom_attributes: Vec<CustomAttribute>,
     pub access_levels: Vec<AccessLevel>,
@@ -52,6 +56,18 @@ impl<'de> Deserialize<'de> for Profile {
 }
 
 impl Profile {
+    /// When Adapty produced this answer, from `timestamp`, if it can be that:
+    /// not when it is absent, before 2000 (`0`, negative, or seconds sent as
+    /// milliseconds: Adapty's reference example sends `0`), or more than a
+    /// day after `received`, the moment the panel received the answer. The
+    /// panel then says when it received it instead (`cells::data_time`).
+    pub fn produced_at(&self, received: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        const YEAR_2000_MS: i64 = 946_684_800_000;
+        let millis = self.timestamp.filter(|&millis| millis >= YEAR_2000_MS)?;
+        let at = DateTime::from_timestamp_millis(millis)?;
+        (at <= received.checked_add_signed(chrono::Duration::days(1))?).then_some(at)
+    }
+
     /// Fills `linked_environment` of every access level that lacks
     /// `environment`, from the subscriptions and purchases that have one.
     fn link_environments(&mut self) {
@@ -401,10 +417,13 @@ struct Fields {
 enum Place<'a> {
     /// A string, which `null` is not.
     Text(&'a mut String),
+    /// `null`, `""` or only spaces: absent (`given`).
     OptionalText(&'a mut Option<String>),
+    /// Absent as `OptionalText` is.
     Time(&'a mut Option<Timestamp>),
     /// `null` means `false`.
     Flag(&'a mut bool),
+    /// Absent as `OptionalText` is, or when none of its fields is given.
     Offer(&'a mut Option<Offer>),
     Value(&'a mut Loose),
     /// A number, or a string holding one.
@@ -564,10 +583,25 @@ impl<'de> Visitor<'de> for Record {
         })? {
             match place {
                 Place::Text(slot) => *slot = map.next_value()?,
-                Place::OptionalText(slot) => *slot = map.next_value()?,
-                Place::Time(slot) => *slot = map.next_value()?,
+                Place::OptionalText(slot) => {
+                    *slot = map
+                        .next_value::<Option<String>>()?
+                        .filter(|text| given(text))
+                }
+                Place::Time(slot) => {
+                    *slot = map
+                        .next_value::<Option<Timestamp>>()?
+                        .filter(|time| match time {
+                            Timestamp::Unreadable(raw) => given(raw),
+                            Timestamp::At(_) => true,
+                        })
+                }
                 Place::Flag(slot) => *slot = map.next_value::<Option<bool>>()?.unwrap_or_default(),
-                Place::Offer(slot) => *slot = map.next_value()?,
+                Place::Offer(slot) => {
+                    *slot = map.next_value::<Option<Offer>>()?.filter(|offer| {
+                        offer.category.is_some() || offer.offer_type.is_some() || offer.id.is_some()
+                    })
+                }
                 Place::Value(slot) => *slot = map.next_value()?,
                 Place::Revenue(slot) => {
                     *slot = revenue(map.next_value()?).map_err(de::Error::custom)?
@@ -584,6 +618,14 @@ impl<'de> Visitor<'de> for Record {
             _ => Ok(fields),
         }
     }
+}
+
+/// Whether an optional string says anything: Adapty writes `""` where a
+/// value is absent (`"store_base_plan_id": ""` for the App Store, which has
+/// no base plans), so an empty or blank one reads as `null`, here, once,
+/// for every optional field, date and offer; nothing after the model sees it.
+fn given(text: &str) -> bool {
+    !text.trim().is_empty()
 }
 
 /// Reads a field's name, and finds where its value goes.
@@ -737,6 +779,7 @@ mod tests {
     use chrono::TimeZone;
 
     const SEED: &str = include_str!("../fixtures/seed.json");
+    const REFERENCE_EXAMPLE: &str = include_str!("../fixtures/profile-response-example.json");
 
     fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> Timestamp {
         Timestamp::At(Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap())
@@ -780,6 +823,156 @@ mod tests {
         assert_eq!(purchase.store_product_id, "1year.premium");
         assert_eq!(purchase.purchased_at, Some(at(2022, 10, 12, 9, 42, 50)));
         assert!(!purchase.is_refund && !purchase.is_consumable);
+    }
+
+    #[test]
+    fn an_empty_or_blank_optional_string_reads_as_absent() {
+        // Adapty's reference example sends `"store_base_plan_id": ""` for
+        // the App Store, which has no base plans: absent, like `null`.
+        let body = r#"{"data":{"profile_id":"p","customer_user_id":" ","segment_hash":"",
+            "access_levels":[{"access_level_id":"premium","store":"app_store","store_product_id":"w",
+                "store_base_plan_id":"","store_transaction_id":"\t","store_original_transaction_id":"",
+                "offer":{"category":"","type":" ","id":""},"starts_at":"","purchased_at":" ",
+                "originally_purchased_at":"","expires_at":"2025-01-10T11:34:40+00:00",
+                "renewal_cancelled_at":"","billing_issue_detected_at":"\n","cancellation_reason":" ",
+                "environment":""}],
+            "subscriptions":[{"store":"app_store","store_product_id":"w","store_base_plan_id":"  ",
+                "store_transaction_id":"","store_original_transaction_id":"",
+                "offer":{"offer_category":"","offer_type":"","offer_id":""},"environment":" ",
+                "purchased_at":"","originally_purchased_at":"","expires_at":"","renewal_cancelled_at":"",
+                "billing_issue_detected_at":"","cancellation_reason":""}],
+            "non_subscriptions":[{"purchase_id":"","store":"app_store","store_product_id":"c",
+                "store_base_plan_id":"","store_transaction_id":" ","store_original_transaction_id":"",
+                "purchased_at":"","environment":""}]}}"#;
+        let profile = Envelope::parse(body).unwrap();
+        assert_eq!(profile.customer_user_id, None);
+        assert_eq!(profile.segment_hash, None);
+        let level = &profile.access_levels[0];
+        assert_eq!(
+            level,
+            &AccessLevel {
+                access_level_id: "premium".into(),
+                store: "app_store".into(),
+                store_product_id: "w".into(),
+                expires_at: Some(at(2025, 1, 10, 11, 34, 40)),
+                ..AccessLevel::default()
+            },
+            "an offer with nothing in it is no offer"
+        );
+        assert_eq!(
+            profile.subscriptions[0],
+            Subscription {
+                store: "app_store".into(),
+                store_product_id: "w".into(),
+                ..Subscription::default()
+            }
+        );
+        assert_eq!(
+            profile.non_subscriptions[0],
+            NonSubscription {
+                store: "app_store".into(),
+                store_product_id: "c".into(),
+                ..NonSubscription::default()
+            }
+        );
+        // A blank field of an offer is absent; the others stay.
+        let offer: Offer =
+            serde_json::from_str(r#"{"category":"promotional","type":"","offer_id":" "}"#).unwrap();
+        assert_eq!(offer.category.as_deref(), Some("promotional"));
+        assert_eq!((offer.offer_type, offer.id), (None, None));
+        // A value with text in it is kept verbatim, spaces and all.
+        let body = r#"{"data":{"profile_id":"p","subscriptions":[
+            {"store":"app_store","store_product_id":"w","store_base_plan_id":" monthly "}]}}"#;
+        let profile = Envelope::parse(body).unwrap();
+        assert_eq!(
+            profile.subscriptions[0].store_base_plan_id.as_deref(),
+            Some(" monthly ")
+        );
+    }
+
+    #[test]
+    fn blank_transaction_ids_do_not_link_an_environment() {
+        // Two empty strings are not the same transaction.
+        let body = r#"{"data":{"profile_id":"p",
+            "access_levels":[{"access_level_id":"premium","store":"app_store","store_product_id":"w",
+                "store_transaction_id":""}],
+            "non_subscriptions":[{"store":"app_store","store_product_id":"x",
+                "store_transaction_id":"","environment":"Sandbox"}]}}"#;
+        let profile = Envelope::parse(body).unwrap();
+        assert_eq!(profile.access_levels[0].linked_environment, None);
+    }
+
+    #[test]
+    fn the_reference_example_reads_with_both_offer_spellings_and_no_blanks() {
+        let profile = Envelope::parse(REFERENCE_EXAMPLE).unwrap();
+        assert_eq!(profile.timestamp, Some(0));
+        let level = &profile.access_levels[0];
+        assert_eq!(level.store_base_plan_id, None);
+        assert_eq!(level.environment.as_deref(), Some("Production"));
+        assert_eq!(level.linked_environment, None, "Adapty gave it");
+        let offer = Offer {
+            category: Some("introductory".into()),
+            offer_type: Some("free_trial".into()),
+            id: Some("offer12".into()),
+        };
+        assert_eq!(level.offer.as_ref(), Some(&offer));
+        let subscription = &profile.subscriptions[0];
+        assert_eq!(
+            subscription.offer.as_ref(),
+            Some(&offer),
+            "the long spelling"
+        );
+        assert_eq!(subscription.store_base_plan_id, None);
+        assert_eq!(
+            subscription.expires_at,
+            Some(at(2022, 10, 12, 9, 42, 50)),
+            "`+0000` with six-digit fractions"
+        );
+        let purchase = &profile.non_subscriptions[0];
+        assert_eq!(purchase.store_base_plan_id, None);
+        assert!(purchase.is_refund && purchase.is_consumable);
+    }
+
+    #[test]
+    fn a_timestamp_that_cannot_be_when_adapty_answered_is_not_used() {
+        let received = Utc.with_ymd_and_hms(2027, 3, 1, 12, 0, 0).unwrap();
+        let produced = |timestamp: Option<i64>| {
+            Profile {
+                timestamp,
+                ..Profile::default()
+            }
+            .produced_at(received)
+        };
+        // The seed's own, in milliseconds.
+        assert_eq!(
+            produced(Some(1733324566777)),
+            Some(
+                Utc.with_ymd_and_hms(2024, 12, 4, 15, 2, 46).unwrap()
+                    + chrono::Duration::milliseconds(777)
+            )
+        );
+        let day = chrono::Duration::days(1).num_milliseconds();
+        let received_ms = received.timestamp_millis();
+        assert_eq!(
+            produced(Some(received_ms + day)),
+            received.checked_add_signed(chrono::Duration::days(1))
+        );
+        for impossible in [
+            None,
+            Some(0),
+            Some(-1),
+            Some(i64::MIN),
+            Some(i64::MAX),
+            // Seconds sent as milliseconds: January 1970.
+            Some(1733324566),
+            // Before 2000: not an answer from Adapty.
+            Some(946684799999),
+            // More than a day after the panel received it.
+            Some(received_ms + day + 1),
+        ] {
+            assert_eq!(produced(impossible), None, "{impossible:?}");
+        }
+        assert!(produced(Some(946684800000)).is_some(), "2000 itself");
     }
 
     #[test]
@@ -958,8 +1151,8 @@ mod tests {
     }
 }
 
-/// Any JSON at all, and the seed with any field replaced by any JSON: the
-/// parser answers with a profile or an error, never a panic.
+/// Any JSON at all, and either documented example with any field replaced
+/// by any JSON: the parser answers with a profile or an error, never a panic.
 #[cfg(test)]
 mod never_panics {
     use super::*;
@@ -1009,8 +1202,14 @@ mod never_panics {
         }
 
         #[test]
-        fn the_seed_with_one_field_replaced(choice in any::<prop::sample::Index>(), replacement in any_json()) {
-            let mut seed: Value = serde_json::from_str(include_str!("../fixtures/seed.json")).unwrap();
+        fn the_seed_with_one_field_replaced(example in any::<bool>(), choice in any::<prop::sample::Index>(), replacement in any_json()) {
+            // Either of Adapty's documented examples (`fixtures/README.md`).
+            let body = if example {
+                include_str!("../fixtures/profile-response-example.json")
+            } else {
+                include_str!("../fixtures/seed.json")
+            };
+            let mut seed: Value = serde_json::from_str(body).unwrap();
             let mut paths = Vec::new();
             pointers(&seed, String::new(), &mut paths);
             let path = paths[choice.index(paths.len())].clone();

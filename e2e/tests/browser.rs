@@ -1336,3 +1336,149 @@ async fn the_open_dialog_keeps_focus_and_has_no_serious_accessibility_violations
     panel.screenshot("change-dialog").await;
     panel.close().await;
 }
+
+/// Adapty's documented example answers (`fixtures/README.md` says where
+/// each comes from), each served by a stand-in for Adapty: every part of
+/// the page, with every row's detail and the whole history open, has no
+/// empty slot and no impossible date, and *Copy summary* neither.
+#[tokio::test]
+async fn every_documented_example_renders_without_an_empty_slot() {
+    let examples = [
+        (
+            "get-profile.mdx",
+            include_str!("../../fixtures/seed.json"),
+            "Has premium — sandbox (test) purchase only",
+        ),
+        (
+            "ResponseExample.md",
+            include_str!("../../fixtures/profile-response-example.json"),
+            "No access: premium expired on 12 Oct 2022",
+        ),
+    ];
+    for (origin, body, headline) in examples {
+        let json: serde_json::Value = serde_json::from_str(body).unwrap();
+        let customer = json["data"]["customer_user_id"].as_str().unwrap();
+        let panel = Panel::in_front_of(fault::ok(body)).await;
+        panel.open(&format!("/?customer_user_id={customer}")).await;
+        panel.allow_clipboard_reading().await;
+        let shown = panel.wait_for_text("#result-heading", headline).await;
+        assert!(shown.starts_with(headline), "{origin}: {shown}");
+        // Every row's detail, and every event of the history.
+        for button in panel
+            .browser
+            .find_all(e2e::fantoccini::Locator::Css(
+                ".table-wrap tbody button.disclosure",
+            ))
+            .await
+            .unwrap()
+        {
+            button.click().await.unwrap();
+        }
+        if panel.is_shown("#history button.secondary").await {
+            panel.click("#history button.secondary").await;
+        }
+        let script = r#"
+            const root = document.querySelector('article.profile');
+            const faults = [];
+            const where = (el) => {
+                const owner = el.closest('[id]');
+                const label = el.closest('div')?.querySelector('dt')?.textContent
+                    ?? el.getAttribute('data-label') ?? '';
+                return el.tagName.toLowerCase() + ' in #' + (owner ? owner.id : '?')
+                    + (label ? ' (' + label + ')' : '');
+            };
+            for (const el of root.querySelectorAll('dt, dd, td, th, code, time, li, h3, .explain, .relative, .badge')) {
+                if (el.closest('.raw')) continue;
+                if (el.textContent.trim() === '') faults.push(where(el) + ': empty');
+            }
+            for (const el of root.querySelectorAll('time[datetime]')) {
+                const at = el.getAttribute('datetime');
+                if (at < '2000') faults.push(where(el) + ': the impossible date ' + at);
+            }
+            for (const section of root.querySelectorAll(':scope > section, .summary')) {
+                if (section.classList.contains('raw')) continue;
+                const text = section.innerText;
+                for (const slot of ['()', '( ', ' )', '(base plan', '1970', '1969', '""']) {
+                    if (text.includes(slot)) {
+                        faults.push((section.getAttribute('aria-labelledby') || section.className) + ': ' + JSON.stringify(slot)
+                            + ' in ' + JSON.stringify(text));
+                    }
+                }
+            }
+            return faults;
+        "#;
+        let faults: Vec<String> =
+            serde_json::from_value(panel.browser.execute(script, vec![]).await.unwrap()).unwrap();
+        assert_eq!(faults, Vec::<String>::new(), "{origin}");
+        // Before *Copy summary*, whose "Copied" is briefly not its name.
+        assert_eq!(
+            panel.accessibility_violations().await,
+            Vec::<String>::new(),
+            "{origin}"
+        );
+
+        // The data's time: Adapty's when it can be, else when it arrived.
+        let script = r#"
+            const row = [...document.querySelectorAll('.summary dl > div')].find((div) =>
+                ['Data as of', 'Received'].includes(div.querySelector('dt').textContent));
+            return [row.innerText, row.querySelector('time')?.getAttribute('datetime') ?? ''];
+        "#;
+        let (row, at): (String, String) =
+            serde_json::from_value(panel.browser.execute(script, vec![]).await.unwrap()).unwrap();
+        panel.click(".handoff button").await;
+        panel.wait_for_text(".handoff button", "Copied").await;
+        let copied = panel.clipboard().await;
+        for slot in ["()", "( ", " )", "(base plan", "1970"] {
+            assert!(!copied.contains(slot), "{origin}: {slot:?} in {copied}");
+        }
+        if json["data"]["timestamp"] == 0 {
+            assert!(
+                row.starts_with("Received\n")
+                    && row.contains("Adapty's own time cannot be right (timestamp 0)"),
+                "{origin}: {row}"
+            );
+            let today = panel
+                .browser
+                .execute("return new Date().toISOString().slice(0, 10);", vec![])
+                .await
+                .unwrap();
+            assert!(
+                at.starts_with(today.as_str().unwrap()),
+                "{origin}: received today, not {at}"
+            );
+            assert!(
+                copied.contains("\nReceived ")
+                    && copied.contains("Adapty's own time cannot be right (timestamp 0)"),
+                "{origin}: {copied}"
+            );
+            // `"store_base_plan_id": ""` is no base plan: not on the card,
+            // "—" in the subscription's detail.
+            let card = panel.texts("article.access-level").await.join("\n");
+            assert!(!card.contains("Base plan"), "{origin}: {card}");
+            assert!(
+                card.contains("through the App Store product weekly_8.99, with an introductory free trial offer (offer12);"),
+                "{origin}: {card}"
+            );
+            let detail = panel
+                .wait_for_text("#subscriptions tr.row-detail", "Base plan")
+                .await;
+            assert!(detail.contains("Base plan\n—"), "{origin}: {detail}");
+            assert!(
+                detail.contains("Offer\nan introductory free trial offer (offer12)"),
+                "the long spelling: {origin}: {detail}"
+            );
+        } else {
+            assert!(row.starts_with("Data as of\n"), "{origin}: {row}");
+            assert!(at.starts_with("2024-12-04T15:02"), "{origin}: {at}");
+            assert!(
+                copied.contains("\nData as of 2024-12-04 15:02:46 UTC (Adapty lookup)"),
+                "{origin}: {copied}"
+            );
+        }
+        assert_eq!(panel.severe_console_messages().await, Vec::<String>::new());
+        panel
+            .screenshot(&format!("example-{}", origin.replace('.', "-")))
+            .await;
+        panel.close().await;
+    }
+}

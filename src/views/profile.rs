@@ -6,13 +6,11 @@ use super::change::Desk;
 use super::events::{history_section, Follow};
 use super::history::{history, show_row, TableView};
 use crate::browser;
-use crate::cells::Cell;
-use crate::cells::{PURCHASES, SUBSCRIPTIONS};
+use crate::cells::{self, PURCHASES, SUBSCRIPTIONS};
 use crate::events::{self, Item};
 use crate::explain;
 use crate::format::{self, Clock};
 use crate::handoff;
-use crate::model::Timestamp;
 use crate::transport::Fetched;
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -132,11 +130,8 @@ fn Summary(
         Some(id) => view! { <code>{id.clone()}</code> <CopyButton text=id.clone() what="customer user ID" label="Copy" /> }.into_any(),
         None => view! { <span class="absent">"none (anonymous profile)"</span> }.into_any(),
     };
-    let fetched = profile
-        .timestamp
-        .and_then(format::from_millis)
-        .map(Timestamp::At);
-    let fetched = cell_content(Cell::when(fetched.as_ref(), &clock, "not given"));
+    let (fetched_label, fetched) = cells::data_time(profile, &clock);
+    let fetched = cell_content(fetched);
     view! {
         <section class="summary">
             <p class="app-name" hidden=found.app.name.is_empty()>{found.app.name.clone()}</p>
@@ -153,7 +148,7 @@ fn Summary(
                 </div>
                 <div><dt>"App ID"</dt><dd><code>{profile.app_id.clone()}</code></dd></div>
                 <div><dt>"Total revenue"</dt><dd class="revenue">{format::usd(profile.total_revenue_usd)}</dd></div>
-                <div><dt>"Data as of"</dt><dd>{fetched}</dd></div>
+                <div><dt>{fetched_label}</dt><dd>{fetched}</dd></div>
             </dl>
         </section>
     }
