@@ -150,14 +150,7 @@ async fn each_apps_key_reaches_its_own_adapty_only_and_an_unknown_app_reaches_no
     assert_eq!(audit[5]["outcome"], "unknown_app");
 
     // And so do the metrics, with only the file's apps as labels.
-    let metrics = client()
-        .get(format!("{}/metrics", relay.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics(&relay.url).await;
     for expected in [
         r#"relay_lookups_total{app="main",outcome="ok"} 1"#,
         r#"relay_lookups_total{app="kids",outcome="ok"} 1"#,

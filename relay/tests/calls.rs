@@ -16,23 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
 
 const GRANT: &str = "api/access-level/grant";
-const EMAIL: &str = "x-forwarded-email";
-const GROUPS: &str = "x-forwarded-groups";
 const LEAD: &[(&str, &str)] = &[(EMAIL, "lead@example.com"), (GROUPS, "leads")];
-
-fn changes_on(upstream: &str, extra: &[&str]) -> relay::Config {
-    let mut args = vec![
-        "--identity-header",
-        EMAIL,
-        "--roles-header",
-        GROUPS,
-        "--allow-access-changes",
-        "--changes-role",
-        "leads",
-    ];
-    args.extend(extra);
-    config_with(upstream, KEY, &args)
-}
 
 fn grant_body() -> Value {
     json!({
@@ -92,7 +76,7 @@ async fn audit_when(relay: &Relay, ready: impl Fn(&[Value]) -> bool) -> Vec<Valu
 async fn a_change_whose_client_leaves_is_finished_and_both_lines_written() {
     let (arrived, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
     let upstream = serve(held_upstream(arrived.clone(), release.clone())).await;
-    let relay = start(changes_on(&upstream, &[])).await;
+    let relay = start(changes_on(&upstream, KEY, &[])).await;
     let request = tokio::spawn(grant_request(&relay, None).send());
     arrived.notified().await;
     request.abort();
@@ -134,6 +118,7 @@ async fn bodies_that_never_finish_do_not_hold_the_door() {
     let (upstream, calls) = raw_upstream(vec![ok_json(SEED)]).await;
     let relay = start(changes_on(
         &upstream,
+        KEY,
         &[
             "--max-concurrent-requests",
             "4",
@@ -178,7 +163,7 @@ async fn bodies_that_never_finish_do_not_hold_the_door() {
 #[tokio::test]
 async fn a_body_announced_too_large_is_refused_before_it_is_read() {
     let (upstream, _) = raw_upstream(vec![ok_json(SEED)]).await;
-    let relay = start(changes_on(&upstream, &[])).await;
+    let relay = start(changes_on(&upstream, KEY, &[])).await;
     let host = relay.url.trim_start_matches("http://");
     let answer = raw_exchange(
         &relay.url,
@@ -218,7 +203,7 @@ async fn a_5xx_naming_a_refusal_leaves_a_changes_outcome_unknown() {
             body,
         )])
         .await;
-        let relay = start(changes_on(&upstream, &[])).await;
+        let relay = start(changes_on(&upstream, KEY, &[])).await;
         let response = grant_request(&relay, None).send().await.unwrap();
         assert_eq!(response.status(), 504, "{status}");
         let answer: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
@@ -234,7 +219,7 @@ async fn a_5xx_naming_a_refusal_leaves_a_changes_outcome_unknown() {
 #[tokio::test]
 async fn a_change_sent_again_with_its_request_id_is_refused_without_asking_adapty() {
     let (upstream, calls) = raw_upstream(vec![ok_json(SEED), ok_json(SEED)]).await;
-    let relay = start(changes_on(&upstream, &[])).await;
+    let relay = start(changes_on(&upstream, KEY, &[])).await;
     let first = grant_request(&relay, Some("ticket-4411-grant"))
         .send()
         .await
@@ -282,14 +267,7 @@ async fn the_session_route_is_counted_as_itself() {
     let relay = relay_to(&upstream, KEY).await;
     let (status, _, _) = get_json(&format!("{}/api/session", relay.url)).await;
     assert_eq!(status, 200);
-    let metrics = client()
-        .get(format!("{}/metrics", relay.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics(&relay.url).await;
     assert!(
         metrics.contains(r#"relay_http_requests_total{route="/api/session",status="200"} 1"#),
         "{metrics}"
@@ -322,12 +300,7 @@ async fn a_shutdown_waits_for_a_lookup_whose_client_left_and_writes_its_line() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    for _ in 0..100 {
-        if client().get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until_up(&base).await;
     let url = format!("{base}/api/profile?customer_user_id=u-1");
     let request = tokio::spawn(async move { get_json(&url).await });
     arrived.notified().await;
@@ -361,7 +334,7 @@ async fn a_shutdown_waits_for_a_lookup_whose_client_left_and_writes_its_line() {
 #[tokio::test]
 async fn a_repeat_spends_no_allowance_and_an_unsent_change_frees_its_request_id() {
     let (upstream, calls) = raw_upstream(vec![ok_json(SEED)]).await;
-    let relay = start(changes_on(&upstream, &["--changes-per-hour", "2"])).await;
+    let relay = start(changes_on(&upstream, KEY, &["--changes-per-hour", "2"])).await;
     assert_eq!(
         grant_request(&relay, Some("r-1"))
             .send()
@@ -387,7 +360,7 @@ async fn a_repeat_spends_no_allowance_and_an_unsent_change_frees_its_request_id(
 
     // Nothing listens at this port: the change could not be sent.
     let nowhere = format!("http://127.0.0.1:{}", free_port());
-    let relay = start(changes_on(&nowhere, &[])).await;
+    let relay = start(changes_on(&nowhere, KEY, &[])).await;
     for _ in 0..2 {
         let response = grant_request(&relay, Some("r-3")).send().await.unwrap();
         assert_eq!(response.status(), 502, "not a duplicate: nothing was sent");

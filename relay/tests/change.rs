@@ -18,23 +18,6 @@ use std::time::Duration;
 
 const GRANT: &str = "api/access-level/grant";
 const REVOKE: &str = "api/access-level/revoke";
-const EMAIL: &str = "x-forwarded-email";
-const GROUPS: &str = "x-forwarded-groups";
-
-/// Header mode with changes on for the role `leads`.
-fn changes_on(upstream: &str, key: &str, extra: &[&str]) -> relay::Config {
-    let mut args = vec![
-        "--identity-header",
-        EMAIL,
-        "--roles-header",
-        GROUPS,
-        "--allow-access-changes",
-        "--changes-role",
-        "leads",
-    ];
-    args.extend(extra);
-    config_with(upstream, key, &args)
-}
 
 /// A lead, as the proxy would name them.
 const LEAD: &[(&str, &str)] = &[(EMAIL, "lead@example.com"), (GROUPS, "support, leads")];
@@ -595,14 +578,7 @@ async fn a_refused_connection_is_tried_again_and_changes_nothing() {
         .as_str()
         .unwrap()
         .contains("nothing was changed"));
-    let metrics = client()
-        .get(format!("{}/metrics", relay.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics(&relay.url).await;
     assert!(
         metrics.contains("relay_upstream_retries_total 2"),
         "{metrics}"

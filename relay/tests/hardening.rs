@@ -282,14 +282,7 @@ async fn metrics_count_routes_outcomes_latency_and_retries() {
     let relay = relay_to(&upstream, KEY).await;
     get_json(&format!("{}/api/profile?customer_user_id=u", relay.url)).await;
     get_json(&format!("{}/api/profile?profile_id=nope", relay.url)).await;
-    let text = client()
-        .get(format!("{}/metrics", relay.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics(&relay.url).await;
     for expected in [
         r#"relay_http_requests_total{route="/api/profile",status="200"} 1"#,
         r#"relay_http_requests_total{route="/api/profile",status="400"} 1"#,
@@ -360,12 +353,7 @@ async fn the_key_is_in_no_log_line_and_sigterm_finishes_requests_in_flight() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    for _ in 0..100 {
-        if client().get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until_up(&base).await;
     let mut bodies = String::new();
     for query in [
         "customer_user_id=u",
@@ -548,12 +536,7 @@ async fn refused_calls_cannot_flood_the_audit_log_and_none_that_reached_adapty_i
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    for _ in 0..100 {
-        if client().get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until_up(&base).await;
     let refused = format!("{base}/api/profile?customer_user_id=%0A");
     let found = format!("{base}/api/profile?customer_user_id=u");
     for round in 0..40 {
@@ -905,12 +888,7 @@ async fn with_hashed_ids_no_customer_id_is_in_any_log_line_at_trace() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    for _ in 0..100 {
-        if client().get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until_up(&base).await;
     let ids = [
         ("customer_user_id=", "cust-7Q9Z-found"),
         ("customer_user_id=", "cust-7Q9Z-missing"),

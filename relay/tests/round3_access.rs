@@ -18,8 +18,6 @@ const RSA_PEM: &[u8] = include_bytes!("keys/rsa-test-only.pem");
 const AUDIENCE: &str = "adapty-lookup-round3-aud";
 const ISSUER: &str = "https://idp.example.com";
 const ASSERTION: &str = "cf-access-jwt-assertion";
-const EMAIL: &str = "x-forwarded-email";
-const GROUPS: &str = "x-forwarded-groups";
 const LOOKUP: &str = "/api/profile?customer_user_id=u";
 
 /// A JWKS with the test's RSA key, and tokens it signs with these claims
@@ -282,20 +280,7 @@ async fn an_arrays_roles_are_taken_whole_and_only_a_string_is_split() {
             "{groups}"
         );
     }
-    let header_mode = start(config_with(
-        "http://127.0.0.1:9",
-        KEY,
-        &[
-            "--identity-header",
-            EMAIL,
-            "--roles-header",
-            GROUPS,
-            "--allow-access-changes",
-            "--changes-role",
-            "leads",
-        ],
-    ))
-    .await;
+    let header_mode = start(changes_on("http://127.0.0.1:9", KEY, &[])).await;
     for (groups, allowed) in [("x,leads", true), ("x, leads ", true), ("x;leads", false)] {
         let headers = [(EMAIL, "kim@x.com"), (GROUPS, groups)];
         assert_eq!(

@@ -210,3 +210,44 @@ pub fn error_code(body: &Value) -> &str {
         .as_str()
         .unwrap_or_else(|| panic!("not the relay's error shape: {body}"))
 }
+
+/// The identity and roles headers a proxy sets, in header mode.
+pub const EMAIL: &str = "x-forwarded-email";
+pub const GROUPS: &str = "x-forwarded-groups";
+
+/// Header mode with access changes on for the role `leads`.
+pub fn changes_on(upstream: &str, key: &str, extra: &[&str]) -> Config {
+    let mut args = vec![
+        "--identity-header",
+        EMAIL,
+        "--roles-header",
+        GROUPS,
+        "--allow-access-changes",
+        "--changes-role",
+        "leads",
+    ];
+    args.extend(extra);
+    config_with(upstream, key, &args)
+}
+
+/// The relay's `/metrics` text.
+pub async fn metrics(relay_url: &str) -> String {
+    client()
+        .get(format!("{relay_url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Waits, up to five seconds, until the relay at `base` answers `/healthz`.
+pub async fn wait_until_up(base: &str) {
+    for _ in 0..100 {
+        if client().get(format!("{base}/healthz")).send().await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
