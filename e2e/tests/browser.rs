@@ -1085,8 +1085,8 @@ async fn a_history_link_brings_a_purchase_on_a_later_page_on_screen() {
     // Above the now line: the premium subscription's renewal in 20 days.
     let upcoming = panel.texts(UPCOMING).await;
     assert_eq!(upcoming.len(), 2, "{upcoming:?}");
-    assert!(upcoming[0].contains("premium access ends") && upcoming[0].contains("Upcoming"));
-    assert!(upcoming[1].contains("monthly.premium.999 expires"));
+    assert!(upcoming[0].contains("premium access renews") && upcoming[0].contains("Upcoming"));
+    assert!(upcoming[1].contains("monthly.premium.999 renews"));
     assert_eq!(
         panel.computed_style(UPCOMING, "border-left-style").await,
         "dashed",
@@ -1481,4 +1481,34 @@ async fn every_documented_example_renders_without_an_empty_slot() {
             .await;
         panel.close().await;
     }
+}
+
+/// Issue 21, point 4: the history of a subscription that renews says it
+/// renews on its date, as the headline does, not that access ends; a
+/// cancelled one still ends.
+#[tokio::test]
+async fn the_history_of_a_renewing_subscription_says_it_renews() {
+    let panel = Panel::demo().await;
+    panel.set_window_width(1440).await;
+    for (query, level) in [
+        ("customer_user_id=demo-play-store", "premium"),
+        ("app=kids&customer_user_id=kids-family", "family"),
+        ("customer_user_id=demo-big", "premium"),
+    ] {
+        panel.open(&format!("/?{query}")).await;
+        let headline = panel
+            .wait_for_text("#result-heading", "renews automatically")
+            .await;
+        panel.wait_for(UPCOMING).await;
+        let upcoming = panel.texts(UPCOMING).await.join("\n");
+        assert!(
+            upcoming.contains(&format!("{level} access renews")),
+            "{query}: {headline}\n{upcoming}"
+        );
+        assert!(
+            !upcoming.contains("access ends") && !upcoming.contains(" expires"),
+            "{query}: the history contradicts \"{headline}\":\n{upcoming}"
+        );
+    }
+    panel.close().await;
 }
