@@ -1512,3 +1512,23 @@ async fn the_history_of_a_renewing_subscription_says_it_renews() {
     }
     panel.close().await;
 }
+
+/// Issue 21, point 7: a free trial that ended with nothing charged says
+/// so, the answer to "I paid".
+#[tokio::test]
+async fn a_trial_that_ended_unpaid_says_nothing_was_charged() {
+    let panel = Panel::demo().await;
+    for width in [1440, 390] {
+        panel.set_window_width(width).await;
+        panel
+            .open("/?app=kids&customer_user_id=kids-trial-ended")
+            .await;
+        let headline = panel.wait_for_text("#result-heading", "No access").await;
+        assert!(
+            headline.starts_with("No access: family's free trial ended on ")
+                && headline.ends_with("— nothing was charged"),
+            "{headline}"
+        );
+    }
+    panel.close().await;
+}
