@@ -1532,3 +1532,73 @@ async fn a_trial_that_ended_unpaid_says_nothing_was_charged() {
     }
     panel.close().await;
 }
+
+/// What of the open dialog reaches past its edges or the window's, or
+/// scrolls sideways, with every date field shown.
+async fn dialog_overflow(panel: &Panel) -> Vec<String> {
+    let script = r#"
+        const dialog = document.querySelector('dialog[open]');
+        for (const select of dialog.querySelectorAll('select')) {
+            select.value = 'date';
+            select.dispatchEvent(new Event('input', { bubbles: true }));
+        }
+        const out = [];
+        const box = dialog.getBoundingClientRect();
+        if (box.left < 0 || box.right > document.documentElement.clientWidth) {
+            out.push('dialog: ' + box.left + '..' + box.right + ' in ' + document.documentElement.clientWidth);
+        }
+        for (const element of [dialog, ...dialog.querySelectorAll('*')]) {
+            if (element.scrollWidth > element.clientWidth + 1 && getComputedStyle(element).overflowX !== 'visible') {
+                out.push((element.id || element.tagName) + ' scrolls: ' + element.scrollWidth + ' > ' + element.clientWidth);
+            }
+        }
+        if (dialog.scrollLeft !== 0) out.push('dialog scrolled sideways by ' + dialog.scrollLeft);
+        for (const element of dialog.querySelectorAll('h2, p, label, input, select, textarea, button')) {
+            if (element.getClientRects().length === 0) continue;
+            const at = element.getBoundingClientRect();
+            if (at.left < box.left - 0.5 || at.right > box.right + 0.5) {
+                out.push((element.id || element.tagName + ' ' + element.textContent) + ': ' + at.left + '..' + at.right + ' in ' + box.left + '..' + box.right);
+            }
+        }
+        return out;
+    "#;
+    let found = panel
+        .browser
+        .execute(script, vec![])
+        .await
+        .expect("measure the dialog");
+    serde_json::from_value(found).expect("a list of overflows")
+}
+
+/// Issue 21, point 1: every dialog fits a phone, down to 320 px, with
+/// nothing beyond its edges and nothing scrolling sideways.
+#[tokio::test]
+async fn every_dialog_fits_a_phone() {
+    let panel = Panel::demo().await;
+    for width in [390, 360, 320] {
+        panel.set_window_width(width).await;
+        for (customer, button) in [
+            ("demo-expired", "#grant-access"),
+            ("demo-play-store", "#extend-0"),
+            ("demo-play-store", "#revoke-0"),
+        ] {
+            panel.open(&format!("/?customer_user_id={customer}")).await;
+            panel.wait_for(button).await;
+            panel.click(button).await;
+            panel.wait_for(DIALOG).await;
+            assert_eq!(
+                dialog_overflow(&panel).await,
+                Vec::<String>::new(),
+                "{button} at {width} px"
+            );
+            if width == 320 {
+                panel
+                    .screenshot(&format!("dialog-{}-320", &button[1..]))
+                    .await;
+            }
+            panel.click("#change-cancel").await;
+            panel.wait_for_gone(DIALOG).await;
+        }
+    }
+    panel.close().await;
+}
