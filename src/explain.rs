@@ -368,7 +368,7 @@ pub fn headline(profile: &Profile, clock: &Clock, hide_sandbox: bool) -> Headlin
         );
     }
     let why = if profile.access_levels.is_empty() {
-        "No access: no access levels"
+        "No access: this customer has never had an access level"
     } else {
         "No access: only sandbox access levels, hidden"
     };
@@ -710,7 +710,7 @@ mod tests {
         }
         assert_eq!(
             headline_of(vec![], false).text,
-            "No access: no access levels"
+            "No access: this customer has never had an access level"
         );
     }
 

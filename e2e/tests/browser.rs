@@ -277,7 +277,10 @@ async fn an_anonymous_profile_is_found_by_a_deep_link() {
         .await;
     let summary = panel.wait_for_text(".summary", ANONYMOUS_PROFILE_ID).await;
     assert!(summary.contains("none (anonymous profile)"), "{summary}");
-    assert!(summary.contains("No access: no access levels"), "{summary}");
+    assert!(
+        summary.contains("No access: this customer has never had an access level"),
+        "{summary}"
+    );
     let purchases = panel
         .wait_for_text("#purchases .table-wrap", "coins_100")
         .await;
@@ -669,6 +672,11 @@ async fn the_second_app_is_picked_looked_up_and_kept_on_reload() {
     panel.look_up("customer_user_id", "kids-family").await;
     panel.wait_for_text("#result-heading", "family").await;
     assert_eq!(panel.texts(".summary .app-name").await, ["Kids app"]);
+    let summary = panel.texts(".summary").await.concat();
+    assert!(
+        summary.contains("5b7e1f02-9c4d-4e8a-b3f6-0a2d4c6e8f10"),
+        "the kids app's own App ID: {summary}"
+    );
     let url = panel.browser.current_url().await.unwrap();
     assert_eq!(url.query(), Some("app=kids&customer_user_id=kids-family"));
     let title = panel.browser.title().await.unwrap();
@@ -1599,6 +1607,83 @@ async fn every_dialog_fits_a_phone() {
             panel.click("#change-cancel").await;
             panel.wait_for_gone(DIALOG).await;
         }
+    }
+    panel.close().await;
+}
+
+/// Issue 21, point 10: revoking a sandbox purchase speaks of no charge;
+/// Revoke's confirm button looks destructive, unlike Grant's; Tab from
+/// Cancel comes back into the dialog at once.
+#[tokio::test]
+async fn revoke_looks_destructive_and_a_sandbox_costs_nothing() {
+    let panel = Panel::demo().await;
+    panel.set_window_width(1440).await;
+    panel.open("/?customer_user_id=demo-sandbox").await;
+    panel.click("#revoke-0").await;
+    panel.wait_for(DIALOG).await;
+    let warning = panel.texts("#change-warning").await.concat();
+    assert!(
+        !warning.contains("charged") && warning.contains("sandbox"),
+        "a sandbox purchase costs nothing: {warning}"
+    );
+    let revoke = panel
+        .computed_style("#change-confirm", "background-color")
+        .await;
+    panel.click("#change-cancel").await;
+    panel.wait_for_gone(DIALOG).await;
+
+    panel.open("/?customer_user_id=demo-expired").await;
+    panel.click("#grant-access").await;
+    panel.wait_for(DIALOG).await;
+    let grant = panel
+        .computed_style("#change-confirm", "background-color")
+        .await;
+    assert_ne!(revoke, grant, "Revoke's confirm looks like Grant's");
+    // Tab from Cancel, the last field, goes to the first, never out.
+    panel
+        .browser
+        .execute("document.getElementById('change-cancel').focus();", vec![])
+        .await
+        .unwrap();
+    let focused = panel.browser.active_element().await.unwrap();
+    focused.send_keys("\u{E004}").await.unwrap(); // Tab
+    assert_eq!(panel.focused_id().await, "change-level");
+    // And Shift+Tab from the first goes to Cancel.
+    let focused = panel.browser.active_element().await.unwrap();
+    focused.send_keys("\u{E008}\u{E004}").await.unwrap(); // Shift+Tab
+    assert_eq!(panel.focused_id().await, "change-cancel");
+    panel.close().await;
+}
+
+/// Issue 21, point 10: at a phone's width the pager is one line.
+#[tokio::test]
+async fn the_pager_is_one_line_on_a_phone() {
+    let panel = Panel::demo().await;
+    panel.open("/?customer_user_id=demo-big").await;
+    for width in [430, 390, 360, 320] {
+        panel.set_window_width(width).await;
+        panel.wait_for("#purchases .pager button").await;
+        // Each part's top, and how far right the last reaches in the window.
+        let measured = panel
+            .browser
+            .execute(
+                "const parts = [...document.querySelectorAll('#purchases .pager')[0].children];
+                 return [parts.map((e) => Math.round(e.getBoundingClientRect().top)),
+                         Math.round(parts[parts.length - 1].getBoundingClientRect().right),
+                         document.documentElement.clientWidth];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let (tops, right, window): (Vec<i64>, i64, i64) = serde_json::from_value(measured).unwrap();
+        assert!(
+            tops.windows(2).all(|pair| (pair[0] - pair[1]).abs() <= 4),
+            "the pager wraps at {width} px: {tops:?}"
+        );
+        assert!(
+            right <= window,
+            "Last reaches {right} in {window} px at {width} px"
+        );
     }
     panel.close().await;
 }
