@@ -1687,3 +1687,60 @@ async fn the_pager_is_one_line_on_a_phone() {
     }
     panel.close().await;
 }
+
+/// Issue 21, point 8: a link naming an app the relay does not serve names
+/// it, asks nothing, picks no app, and offers the apps by name.
+#[tokio::test]
+async fn a_link_to_an_unknown_app_names_it_and_offers_the_apps() {
+    let panel = Panel::demo().await;
+    for width in [1440, 390] {
+        panel.set_window_width(width).await;
+        let before = panel.lookups_at_the_relay().await;
+        panel
+            .open("/?app=nosuch&customer_user_id=kids-family")
+            .await;
+        let title = panel.wait_for_text("#error-title", "nosuch").await;
+        assert_eq!(title, "There is no app \u{201c}nosuch\u{201d} here");
+        let advice = panel.texts(".error p").await.concat();
+        assert!(
+            advice.contains("Main app or Kids app") && !advice.contains("relay"),
+            "{advice}"
+        );
+        assert_eq!(
+            panel.lookups_at_the_relay().await,
+            before,
+            "nothing was asked"
+        );
+        let picker = panel.wait_for("#lookup-app").await;
+        assert_eq!(picker.prop("value").await.unwrap().as_deref(), Some(""));
+        assert_eq!(
+            panel.texts("#lookup-app option:checked").await,
+            ["Choose an app"],
+            "the picker says no app is chosen"
+        );
+        // Sent as it is, the form still picks no app for the admin.
+        panel.click("form.lookup button[type=submit]").await;
+        panel
+            .wait_for_text("#error-title", "Choose the app to look in")
+            .await;
+        assert_eq!(panel.lookups_at_the_relay().await, before);
+    }
+    // Offered by name, one click away.
+    panel
+        .open("/?app=nosuch&customer_user_id=kids-family")
+        .await;
+    panel.wait_for_text("#error-title", "nosuch").await;
+    assert_eq!(
+        panel.texts(".error .actions button").await,
+        ["Look up in Main app", "Look up in Kids app"]
+    );
+    panel.click(".error .actions button:last-child").await;
+    panel.wait_for_text("#result-heading", "family").await;
+    assert_eq!(
+        panel.browser.current_url().await.unwrap().query(),
+        Some("app=kids&customer_user_id=kids-family")
+    );
+    let picker = panel.wait_for("#lookup-app").await;
+    assert_eq!(picker.prop("value").await.unwrap().as_deref(), Some("kids"));
+    panel.close().await;
+}

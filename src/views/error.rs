@@ -32,11 +32,30 @@ pub fn ErrorView(
                 </button>
             }
         });
+    // An app the relay does not serve: each app it does, by name, in one click.
+    let apps = match &error {
+        LookupError::UnknownApp { apps, .. } => apps.clone(),
+        _ => Vec::new(),
+    };
+    let in_apps = apps
+        .into_iter()
+        .map(|(app, name)| {
+            let other = Lookup {
+                app,
+                ..lookup.clone()
+            };
+            view! {
+                <button type="button" class="secondary" on:click=move |_| on_other(other.clone())>
+                    {format!("Look up in {name}")}
+                </button>
+            }
+        })
+        .collect_view();
     view! {
         <section class="error" role="alert" aria-labelledby="error-title">
             <h2 id="error-title">{error.title()}</h2>
             <p>{error.advice()}</p>
-            <div class="actions">{retry}{other}</div>
+            <div class="actions">{retry}{other}{in_apps}</div>
         </section>
     }
 }
