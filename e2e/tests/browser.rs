@@ -1744,3 +1744,64 @@ async fn a_link_to_an_unknown_app_names_it_and_offers_the_apps() {
     assert_eq!(picker.prop("value").await.unwrap().as_deref(), Some("kids"));
     panel.close().await;
 }
+
+/// What in the tables (header, rows, cells, their details) reaches past
+/// the window's right edge or starts left of it, and what scrolls sideways.
+async fn beyond_the_window(panel: &Panel) -> Vec<String> {
+    let script = r#"
+        const width = document.documentElement.clientWidth;
+        const out = [];
+        for (const element of document.querySelectorAll(
+            '.table-wrap :is(thead, tbody, tr, th, td, td *)')) {
+            for (const at of element.getClientRects()) {
+                if (at.width > 0 && (at.right > width + 0.5 || at.left < -0.5)) {
+                    out.push(element.tagName + ' "' + element.textContent.trim().slice(0, 30) + '" at '
+                        + Math.round(at.left) + '..' + Math.round(at.right) + ' in ' + width);
+                    break;
+                }
+            }
+        }
+        return out.slice(0, 8);
+    "#;
+    let found = panel
+        .browser
+        .execute(script, vec![])
+        .await
+        .expect("measure the tables");
+    let mut found: Vec<String> = serde_json::from_value(found).expect("a list");
+    found.extend(panel.sideways_overflow().await);
+    found
+}
+
+/// Issue 21, point 9: on a phone, 320 to 430 px, no table header or column
+/// of any demo customer (either app) reaches past the window, with a
+/// row's detail open too.
+#[tokio::test]
+async fn no_table_reaches_past_a_phones_window() {
+    let panel = Panel::demo().await;
+    let customers = DEMO_CUSTOMERS.iter().copied().chain([
+        "app=kids&customer_user_id=kids-family",
+        "app=kids&customer_user_id=kids-trial-ended",
+    ]);
+    let mut found = Vec::new();
+    for customer in customers {
+        panel.open(&format!("/?{customer}")).await;
+        panel.wait_for(".summary").await;
+        for width in [430, 390, 360, 320] {
+            panel.set_window_width(width).await;
+            for problem in beyond_the_window(&panel).await {
+                found.push(format!("{customer} at {width} px: {problem}"));
+            }
+        }
+        if !panel.texts(".table-wrap tbody tr").await.is_empty() {
+            panel.click(".table-wrap tbody tr").await;
+            panel.wait_for(".table-wrap tr.row-detail").await;
+            for problem in beyond_the_window(&panel).await {
+                found.push(format!("{customer} at 320 px, a detail open: {problem}"));
+            }
+        }
+        panel.set_window_width(1440).await;
+    }
+    assert_eq!(found, Vec::<String>::new(), "{}", found.join("\n"));
+    panel.close().await;
+}
