@@ -46,6 +46,19 @@ pub enum LookupError {
     },
 }
 
+/// Added to "Check the ID for typos" for a customer user ID: the panel
+/// cannot know whether another letter case would find someone, and Adapty
+/// matches them exactly (a profile ID is hexadecimal, read either way).
+fn case_hint(kind: IdKind) -> &'static str {
+    match kind {
+        IdKind::CustomerUserId => {
+            " and letter case: customer user IDs are case-sensitive, so DEMO-1 and demo-1 are \
+             different customers"
+        }
+        IdKind::ProfileId => "",
+    }
+}
+
 /// The relay's error, for lookups and changes alike.
 pub(crate) struct ErrorDetail {
     pub code: String,
@@ -157,12 +170,13 @@ impl LookupError {
                 format!("{message}. Correct the ID and try again.")
             }
             LookupError::NotFound { kind, email: false } => format!(
-                "Check the ID for typos. If you have the customer's {} instead, search by that: \
+                "Check the ID for typos{}. If you have the customer's {} instead, search by that: \
                  anonymous customers are only found by their profile ID.",
+                case_hint(*kind),
                 kind.other().label()
             ),
-            LookupError::NotFound { email: true, .. } => {
-                format!("Check the ID for typos{}.", email_hint("@"))
+            LookupError::NotFound { kind, email: true } => {
+                format!("Check the ID for typos{}{}.", case_hint(*kind), email_hint("@"))
             }
             LookupError::RelayMisconfigured => {
                 "This is not something you did: Adapty rejected the service's API key. \
@@ -353,8 +367,13 @@ mod tests {
         let not_found = |kind| LookupError::NotFound { kind, email: false };
         let advice = not_found(IdKind::CustomerUserId).advice();
         assert!(advice.contains("profile ID"), "{advice}");
+        assert!(advice.contains("case-sensitive"), "{advice}");
         let advice = not_found(IdKind::ProfileId).advice();
         assert!(advice.contains("customer user ID"), "{advice}");
+        assert!(
+            !advice.contains("case"),
+            "a profile ID reads either way: {advice}"
+        );
         assert!(!advice.contains("email"), "{advice}");
     }
 
@@ -365,7 +384,9 @@ mod tests {
         assert_eq!(error.title(), "No profile has this customer user ID");
         assert_eq!(
             error.advice(),
-            "Check the ID for typos. The panel cannot search by email: an email finds a customer \
+            "Check the ID for typos and letter case: customer user IDs are case-sensitive, so \
+             DEMO-1 and demo-1 are different customers. The panel cannot search by email: an \
+             email finds a customer \
              only if the app uses emails as its customer user IDs. Find the customer user ID or \
              the profile ID in Adapty's dashboard (Profiles) or in the app's own account screen, \
              and look up that."

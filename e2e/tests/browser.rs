@@ -1805,3 +1805,55 @@ async fn no_table_reaches_past_a_phones_window() {
     assert_eq!(found, Vec::<String>::new(), "{}", found.join("\n"));
     panel.close().await;
 }
+
+/// Issue 21, point 6: an invisible character is named by its code point
+/// and the ID offered without it; an ID not found that this tab found in
+/// another letter case offers that one, and case-sensitivity is said.
+#[tokio::test]
+async fn invisible_characters_and_letter_case_are_explained() {
+    let panel = Panel::demo().await;
+    for width in [1440, 390] {
+        panel.set_window_width(width).await;
+        panel.open("/?customer_user_id=demo-%E2%80%8Bexpired").await;
+        panel
+            .wait_for_text("#error-title", "cannot be looked up")
+            .await;
+        let advice = panel.texts(".error p").await.concat();
+        assert!(
+            advice.contains("an invisible character, U+200B") && !advice.contains("\"\u{200B}\""),
+            "{advice}"
+        );
+    }
+    panel.click(".error .actions button:first-child").await;
+    panel
+        .wait_for_text("#result-heading", "No access: premium expired")
+        .await;
+    assert_eq!(
+        panel.browser.current_url().await.unwrap().query(),
+        Some("app=main&customer_user_id=demo-expired")
+    );
+
+    // Found as demo-expired in this tab: DEMO-EXPIRED offers it.
+    panel.look_up("customer_user_id", "DEMO-EXPIRED").await;
+    panel.wait_for_text("#error-title", "No profile").await;
+    let advice = panel.texts(".error p").await.concat();
+    assert!(advice.contains("case-sensitive"), "{advice}");
+    assert_eq!(
+        panel.texts(".error .actions button").await[0],
+        "Look up \u{201c}demo-expired\u{201d} instead"
+    );
+    // Never found in another case here: still said that case matters.
+    panel.look_up("customer_user_id", "DEMO-REFUNDED").await;
+    panel.wait_for_text("#error-title", "No profile").await;
+    let advice = panel.texts(".error p").await.concat();
+    assert!(advice.contains("case-sensitive"), "{advice}");
+    assert!(
+        !panel
+            .texts(".error .actions button")
+            .await
+            .iter()
+            .any(|label| label.contains("instead") && label.contains("demo-refunded")),
+        "nothing known to offer"
+    );
+    panel.close().await;
+}

@@ -244,9 +244,12 @@ pub fn Panel() -> impl IntoView {
                         </p>
                     }.into_any(),
                     Outcome::Loaded(found) => view! { <profile::ProfileView found=found clock=clock dashboard=dashboard desk=desk /> }.into_any(),
-                    Outcome::Failed(lookup, error) => view! {
-                        <error::ErrorView error=error lookup=lookup on_retry=retry on_other=open />
-                    }.into_any(),
+                    Outcome::Failed(lookup, error) => {
+                        let known = recent.with_untracked(|list| lookup.same_but_case(list));
+                        view! {
+                            <error::ErrorView error=error lookup=lookup known=known on_retry=retry on_other=open />
+                        }.into_any()
+                    }
                 }}
             </div>
         </main>
