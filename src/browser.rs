@@ -230,6 +230,15 @@ pub fn close_dialog(element_id: &str) {
     }
 }
 
+/// The id of the element that has focus; empty when none has one.
+pub fn focused_id() -> String {
+    window()
+        .document()
+        .and_then(|document| document.active_element())
+        .map(|element| element.id())
+        .unwrap_or_default()
+}
+
 /// Whether typing goes into a field now, so a shortcut key must not fire.
 pub fn typing_in_a_field() -> bool {
     window()

@@ -118,6 +118,23 @@ pub const STORE_WARNING: &str = "This changes Adapty's record, not the store's: 
     still charged, and the next renewal may grant this access level again. To stop the charges, \
     the customer cancels the subscription in the store.";
 
+/// The same for a sandbox (test) purchase, which costs nothing.
+pub const SANDBOX_WARNING: &str = "This changes Adapty's record, not the store's: this is a \
+    sandbox (test) purchase, which costs the customer nothing, but the store's next test renewal \
+    may grant this access level again.";
+
+/// The warning said before revoking `level`, if it needs one
+/// (`needs_store_warning`): a sandbox purchase is charged nothing.
+pub fn store_warning(level: &AccessLevel, now: DateTime<Utc>) -> Option<&'static str> {
+    if !needs_store_warning(level, now) {
+        None
+    } else if level.status(now).flags.sandbox {
+        Some(SANDBOX_WARNING)
+    } else {
+        Some(STORE_WARNING)
+    }
+}
+
 /// Whether revoking `level` needs the store warning: a store's subscription
 /// (not Adapty's own grant) that has not ended and still renews.
 pub fn needs_store_warning(level: &AccessLevel, now: DateTime<Utc>) -> bool {
@@ -794,6 +811,21 @@ mod tests {
             !needs_store_warning(&level(None, "app_store"), now),
             "lifetime: nothing renews"
         );
+        // A sandbox purchase costs nothing: no charge is spoken of.
+        assert_eq!(
+            store_warning(&level(Some(3), "app_store"), now),
+            Some(STORE_WARNING)
+        );
+        let test = AccessLevel {
+            environment: Some("Sandbox".into()),
+            ..level(Some(3), "app_store")
+        };
+        let warning = store_warning(&test, now).unwrap();
+        assert!(
+            warning.contains("sandbox") && !warning.contains("charged"),
+            "{warning}"
+        );
+        assert_eq!(store_warning(&level(Some(-3), "app_store"), now), None);
     }
 
     #[test]

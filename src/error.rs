@@ -37,6 +37,26 @@ pub enum LookupError {
     Unexpected(String),
     /// The relay cannot write its audit log, so it looks nothing up.
     AuditUnavailable,
+    /// A link named an app the relay does not serve (or none was chosen
+    /// among several): nothing was asked, and no app is picked for the
+    /// admin; `apps` are those to offer, as (ID, name).
+    UnknownApp {
+        asked: String,
+        apps: Vec<(String, String)>,
+    },
+}
+
+/// Added to "Check the ID for typos" for a customer user ID: the panel
+/// cannot know whether another letter case would find someone, and Adapty
+/// matches them exactly (a profile ID is hexadecimal, read either way).
+fn case_hint(kind: IdKind) -> &'static str {
+    match kind {
+        IdKind::CustomerUserId => {
+            " and letter case: customer user IDs are case-sensitive, so DEMO-1 and demo-1 are \
+             different customers"
+        }
+        IdKind::ProfileId => "",
+    }
 }
 
 /// The relay's error, for lookups and changes alike.
@@ -134,6 +154,12 @@ impl LookupError {
             LookupError::Offline => "You are offline".into(),
             LookupError::Unexpected(_) => "The answer could not be read".into(),
             LookupError::AuditUnavailable => "Lookups cannot be recorded right now".into(),
+            LookupError::UnknownApp { asked, .. } if asked.is_empty() => {
+                "Choose the app to look in".into()
+            }
+            LookupError::UnknownApp { asked, .. } => {
+                format!("There is no app \u{201c}{asked}\u{201d} here")
+            }
         }
     }
 
@@ -144,12 +170,13 @@ impl LookupError {
                 format!("{message}. Correct the ID and try again.")
             }
             LookupError::NotFound { kind, email: false } => format!(
-                "Check the ID for typos. If you have the customer's {} instead, search by that: \
+                "Check the ID for typos{}. If you have the customer's {} instead, search by that: \
                  anonymous customers are only found by their profile ID.",
+                case_hint(*kind),
                 kind.other().label()
             ),
-            LookupError::NotFound { email: true, .. } => {
-                format!("Check the ID for typos{}.", email_hint("@"))
+            LookupError::NotFound { kind, email: true } => {
+                format!("Check the ID for typos{}{}.", case_hint(*kind), email_hint("@"))
             }
             LookupError::RelayMisconfigured => {
                 "This is not something you did: Adapty rejected the service's API key. \
@@ -181,6 +208,21 @@ impl LookupError {
             LookupError::AuditUnavailable => "The audit log cannot be written; nothing was \
                 looked up. Tell the team that runs this tool."
                 .into(),
+            LookupError::UnknownApp { asked, apps } => {
+                let mut text = String::from(if asked.is_empty() {
+                    "Nothing was looked up. "
+                } else {
+                    "The link may be old or mistyped; nothing was looked up. "
+                });
+                text += "Look this customer up in ";
+                for (n, (_, name)) in apps.iter().enumerate() {
+                    if n > 0 {
+                        text += if n + 1 == apps.len() { " or " } else { ", " };
+                    }
+                    text += name;
+                }
+                text + ", or choose the app above."
+            }
         }
     }
 
@@ -190,6 +232,7 @@ impl LookupError {
             self,
             LookupError::InvalidInput(_)
                 | LookupError::NotFound { .. }
+                | LookupError::UnknownApp { .. }
                 | LookupError::RelayMisconfigured
                 | LookupError::SignInExpired
         )
@@ -208,6 +251,36 @@ mod tests {
         let body =
             format!(r#"{{"error":{{"code":"{code}","message":"profile_id must be a UUID"}}}}"#);
         LookupError::from_relay(status, &body, &lookup("u1"), Some("30"))
+    }
+
+    #[test]
+    fn an_unknown_app_is_named_and_the_apps_are_offered_by_name() {
+        let apps = vec![
+            ("main".to_owned(), "Main app".to_owned()),
+            ("kids".to_owned(), "Kids app".to_owned()),
+        ];
+        let unknown = LookupError::UnknownApp {
+            asked: "nosuch".into(),
+            apps: apps.clone(),
+        };
+        assert_eq!(
+            unknown.title(),
+            "There is no app \u{201c}nosuch\u{201d} here"
+        );
+        assert_eq!(
+            unknown.advice(),
+            "The link may be old or mistyped; nothing was looked up. Look this customer up in \
+             Main app or Kids app, or choose the app above."
+        );
+        assert!(!unknown.can_retry(), "the same app again cannot help");
+        let none = LookupError::UnknownApp {
+            asked: String::new(),
+            apps,
+        };
+        assert_eq!(none.title(), "Choose the app to look in");
+        assert!(none
+            .advice()
+            .starts_with("Nothing was looked up. Look this customer up in"));
     }
 
     #[test]
@@ -294,8 +367,13 @@ mod tests {
         let not_found = |kind| LookupError::NotFound { kind, email: false };
         let advice = not_found(IdKind::CustomerUserId).advice();
         assert!(advice.contains("profile ID"), "{advice}");
+        assert!(advice.contains("case-sensitive"), "{advice}");
         let advice = not_found(IdKind::ProfileId).advice();
         assert!(advice.contains("customer user ID"), "{advice}");
+        assert!(
+            !advice.contains("case"),
+            "a profile ID reads either way: {advice}"
+        );
         assert!(!advice.contains("email"), "{advice}");
     }
 
@@ -306,7 +384,9 @@ mod tests {
         assert_eq!(error.title(), "No profile has this customer user ID");
         assert_eq!(
             error.advice(),
-            "Check the ID for typos. The panel cannot search by email: an email finds a customer \
+            "Check the ID for typos and letter case: customer user IDs are case-sensitive, so \
+             DEMO-1 and demo-1 are different customers. The panel cannot search by email: an \
+             email finds a customer \
              only if the app uses emails as its customer user IDs. Find the customer user ID or \
              the profile ID in Adapty's dashboard (Profiles) or in the app's own account screen, \
              and look up that."

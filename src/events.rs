@@ -9,12 +9,14 @@
 //!   later (with its offer); *auto-renew turned off* at
 //!   `renewal_cancelled_at`; *billing issue detected* at
 //!   `billing_issue_detected_at`; at `expires_at`, *grace period ends* while
-//!   in one, else *expires* (upcoming) or *expired*, with the cancellation
-//!   reason.
+//!   in one, else *renews* (upcoming, when it renews on its own: active, no
+//!   cancellation reason, billing issue or auto-renew turned off), *expires* (upcoming
+//!   otherwise) or *expired*, with the cancellation reason.
 //! - **Purchase** (non-subscription): *bought* at `purchased_at`, said as a
 //!   consumable where it is one.
 //! - **Access level**: *starts* at `starts_at` (*scheduled* while upcoming)
-//!   and *ends* at `expires_at` (none for lifetime access).
+//!   and *renews* (upcoming, when it renews on its own, as above) or *ends*
+//!   at `expires_at` (none for lifetime access).
 //! - **Refunds** (cancellation reason `refund`, `is_refund`): the profile
 //!   has no refund date, so none is invented. A refunded subscription or
 //!   access level is dated where the profile dates it, by its end at
@@ -229,8 +231,13 @@ fn subscription_events(
     );
     let expires = subscription.expires_at.as_ref();
     let upcoming = is_upcoming(expires, now);
+    // An upcoming end of what renews on its own is a renewal, as the
+    // headline says ("renews automatically"), not an end.
+    // One with a cancellation reason was cancelled, whatever else it says.
+    let renews = upcoming && reason.is_none() && subscription.status(now).renews();
     let end = match (subscription.is_in_grace_period && upcoming, upcoming) {
         (true, _) => ["Grace period for ", name, " ends"],
+        (false, true) if renews => ["", name, " renews"],
         (false, true) => ["", name, " expires"],
         (false, false) => ["", name, " expired"],
     };
@@ -286,7 +293,10 @@ fn access_level_events(level: &AccessLevel, item: Item, now: DateTime<Utc>, out:
         level.billing_issue_detected_at.as_ref(),
     );
     let expires = level.expires_at.as_ref();
-    let end = if is_upcoming(expires, now) {
+    let renews = level.cancellation_reason.is_none() && level.status(now).renews();
+    let end = if is_upcoming(expires, now) && renews {
+        " access renews"
+    } else if is_upcoming(expires, now) {
         " access ends"
     } else {
         " access ended"
@@ -400,7 +410,7 @@ mod tests {
         let profile = Envelope::parse(SEED).unwrap();
         let events = history(&profile, at("2025-01-07T00:00:00Z"));
         let expected = [
-            ("2025-01-10T11:34:40Z", "weekly.premium.599 expires"),
+            ("2025-01-10T11:34:40Z", "weekly.premium.599 renews"),
             (
                 "2025-01-05T13:27:47Z",
                 "Auto-renew turned off for unlimited.9999",
@@ -608,6 +618,53 @@ mod tests {
             ]
         );
         assert_eq!(events[2].item, Item::AccessLevel(1));
+    }
+
+    #[test]
+    fn an_upcoming_end_of_what_renews_is_a_renewal_of_what_was_cancelled_an_end() {
+        let level = |id: &str, product: &str, cancelled: &str| {
+            format!(
+                r#"{{"access_level_id":"{id}","store":"play_store","store_product_id":"{product}",
+                   "starts_at":"2026-11-01T00:00:00+00:00","expires_at":"2026-12-10T00:00:00+00:00",
+                   "renewal_cancelled_at":{cancelled}}}"#
+            )
+        };
+        let subscription = |product: &str, cancelled: &str| {
+            format!(
+                r#"{{"store":"play_store","store_product_id":"{product}",
+                   "purchased_at":"2026-11-10T00:00:00+00:00",
+                   "expires_at":"2026-12-10T00:00:00+00:00","renewal_cancelled_at":{cancelled}}}"#
+            )
+        };
+        let cancelled = r#""2026-11-20T00:00:00+00:00""#;
+        let profile = parse(&format!(
+            r#"{{"data":{{"profile_id":"p","access_levels":[{},{}],"subscriptions":[{},{}]}}}}"#,
+            level("premium", "monthly", "null"),
+            level("extra", "extra.monthly", cancelled),
+            subscription("monthly", "null"),
+            subscription("extra.monthly", cancelled),
+        ));
+        let events = history(&profile, at("2026-11-28T12:00:00Z"));
+        let upcoming: Vec<&str> = events
+            .iter()
+            .filter(|event| event.is_upcoming(at("2026-11-28T12:00:00Z")))
+            .map(|event| event.text.as_str())
+            .collect();
+        assert_eq!(
+            upcoming,
+            [
+                "extra access ends",
+                "premium access renews",
+                "extra.monthly expires",
+                "monthly renews",
+            ]
+        );
+        // Once past, an end is an end whatever renewed.
+        let later = history(&profile, at("2026-12-11T00:00:00Z"));
+        assert!(later
+            .iter()
+            .any(|event| event.text == "premium access ended"));
+        assert!(later.iter().any(|event| event.text == "monthly expired"));
     }
 
     #[test]

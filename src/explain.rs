@@ -226,8 +226,10 @@ impl Headline {
 /// - Otherwise, first match: a refunded level that ended ("No access: premium
 ///   was refunded on …", the day access ended); a granted sandbox level ("Has
 ///   premium — sandbox (test) purchase only", or with `hide_sandbox` "No
-///   production access"); a scheduled level; the level that expired last;
-///   an unreadable date; no access levels at all.
+///   production access"); a scheduled level; the level that expired last
+///   (when its last period was a free trial and the profile's revenue is
+///   zero: "No access: premium's free trial ended on … — nothing was
+///   charged"); an unreadable date; no access levels at all.
 pub fn headline(profile: &Profile, clock: &Clock, hide_sandbox: bool) -> Headline {
     // One pass: the phrases of real granted levels, the names of granted
     // sandbox ones, and among the visible levels the one that decides each
@@ -328,6 +330,23 @@ pub fn headline(profile: &Profile, clock: &Clock, hide_sandbox: bool) -> Headlin
         );
     }
     if let Some(level) = expired {
+        // "I paid": a free trial that ended with nothing ever charged is
+        // the answer, not merely an expiry.
+        let trial = level
+            .offer
+            .as_ref()
+            .and_then(|offer| offer.offer_type.as_deref());
+        if trial == Some("free_trial") && profile.total_revenue_usd == 0.0 {
+            return Headline::new(
+                format!(
+                    "No access: {}'s free trial ended on {} — nothing was charged",
+                    id(level),
+                    when(level.expires_at.as_ref())
+                ),
+                "No access (free trial ended)",
+                Tone::Muted,
+            );
+        }
         return Headline::new(
             format!(
                 "No access: {} expired on {}",
@@ -349,7 +368,7 @@ pub fn headline(profile: &Profile, clock: &Clock, hide_sandbox: bool) -> Headlin
         );
     }
     let why = if profile.access_levels.is_empty() {
-        "No access: no access levels"
+        "No access: this customer has never had an access level"
     } else {
         "No access: only sandbox access levels, hidden"
     };
@@ -691,7 +710,47 @@ mod tests {
         }
         assert_eq!(
             headline_of(vec![], false).text,
-            "No access: no access levels"
+            "No access: this customer has never had an access level"
+        );
+    }
+
+    #[test]
+    fn a_free_trial_that_ended_unpaid_says_nothing_was_charged() {
+        let trial = AccessLevel {
+            expires_at: at(-3),
+            offer: Some(Offer {
+                category: Some("introductory".into()),
+                offer_type: Some("free_trial".into()),
+                id: None,
+            }),
+            ..weekly()
+        };
+        let unpaid = headline_of(vec![trial.clone()], false);
+        assert_eq!(
+            unpaid,
+            Headline {
+                text: "No access: premium's free trial ended on 4 Jan 2025 (3 days ago) — nothing \
+                       was charged"
+                    .into(),
+                short: "No access (free trial ended)".into(),
+                tone: Tone::Muted,
+            }
+        );
+        // Some revenue: something was charged once, so only the expiry is said.
+        let mut paid = profile(vec![trial.clone()]);
+        paid.total_revenue_usd = 4.99;
+        assert_eq!(
+            headline(&paid, &clock(), false).text,
+            "No access: premium expired on 4 Jan 2025 (3 days ago)"
+        );
+        // A paid last period, no revenue recorded: an expiry too.
+        let bought = AccessLevel {
+            offer: None,
+            ..trial
+        };
+        assert_eq!(
+            headline_of(vec![bought], false).text,
+            "No access: premium expired on 4 Jan 2025 (3 days ago)"
         );
     }
 

@@ -86,6 +86,19 @@ impl Lookup {
     /// asked about (the relay refuses them too, in words for API clients).
     /// The answer is a sentence for a support agent.
     pub fn check(&self) -> Result<(), String> {
+        let invisible = invisible_characters(&self.id);
+        if let Some(last) = invisible.last() {
+            let named = match &invisible[..] {
+                [one] => format!("an invisible character, {one}"),
+                [first @ .., _] => format!("invisible characters, {} and {last}", first.join(", ")),
+                [] => String::new(),
+            };
+            return Err(format!(
+                "This ID contains {named}, which cannot be seen but would be looked up with \
+                 it (it usually comes with copying and pasting). Look up the ID without {}",
+                if invisible.len() == 1 { "it" } else { "them" }
+            ));
+        }
         match self.kind {
             IdKind::ProfileId if !is_uuid(&self.id) => Err(format!(
                 "A profile ID is 32 letters and digits in five groups, such as \
@@ -105,6 +118,34 @@ impl Lookup {
         }
     }
 
+    /// The same lookup without the ID's invisible characters, when it had
+    /// some and what is left can be asked.
+    pub fn without_invisible(&self) -> Option<Lookup> {
+        if invisible_characters(&self.id).is_empty() {
+            return None;
+        }
+        let id: String = self.id.chars().filter(|&c| !is_invisible(c)).collect();
+        let cleaned = Lookup::from_input(self.kind, &id).map(|lookup| Lookup {
+            app: self.app.clone(),
+            ..lookup
+        })?;
+        cleaned.check().is_ok().then_some(cleaned)
+    }
+
+    /// A lookup of this tab's `recent` ones (which found someone) whose ID
+    /// differs from this one's only by letter case.
+    pub fn same_but_case(&self, recent: &[Lookup]) -> Option<Lookup> {
+        recent
+            .iter()
+            .find(|known| {
+                known.kind == self.kind
+                    && known.app == self.app
+                    && known.id != self.id
+                    && known.id.eq_ignore_ascii_case(&self.id)
+            })
+            .cloned()
+    }
+
     /// The same ID read as the other kind, when that reading can be asked.
     pub fn as_other(&self) -> Option<Lookup> {
         let other = Lookup {
@@ -113,6 +154,25 @@ impl Lookup {
         };
         other.check().is_ok().then_some(other)
     }
+}
+
+/// A character that shows nothing: a zero-width, bidirectional, control
+/// or other format character, or white space other than a plain space (the
+/// reason's own table, `protocol::reason::is_visible`).
+fn is_invisible(character: char) -> bool {
+    character != ' ' && !protocol::reason::is_visible(character)
+}
+
+/// The invisible characters of `id`, each once, as `U+200B`.
+pub fn invisible_characters(id: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for character in id.chars().filter(|&c| is_invisible(c)) {
+        let named = format!("U+{:04X}", u32::from(character));
+        if !found.contains(&named) {
+            found.push(named);
+        }
+    }
+    found
 }
 
 pub const EXAMPLE_PROFILE_ID: &str = "d8533a10-bcce-4e33-8c9d-88b05ac56559";
@@ -184,6 +244,78 @@ pub fn decode_recent(stored: &str) -> Vec<Lookup> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invisible_characters_are_named_by_code_point_and_the_id_offered_without_them() {
+        let lookup = Lookup::from_input(IdKind::CustomerUserId, "demo-\u{200B}expired").unwrap();
+        let why = lookup.check().unwrap_err();
+        assert!(
+            why.starts_with(
+                "This ID contains an invisible character, U+200B, which cannot be seen"
+            ),
+            "{why}"
+        );
+        assert!(
+            !why.contains("\"\u{200B}\""),
+            "never shown as an empty-looking quote"
+        );
+        assert_eq!(
+            lookup.without_invisible(),
+            Some(Lookup::from_input(IdKind::CustomerUserId, "demo-expired").unwrap())
+        );
+        let two = Lookup::from_input(
+            IdKind::ProfileId,
+            "\u{FEFF}d8533a10-bcce-4e33-8c9d-88b05ac56559\u{200E}\u{FEFF}",
+        )
+        .unwrap();
+        let why = two.check().unwrap_err();
+        assert!(
+            why.contains("invisible characters, U+FEFF and U+200E"),
+            "{why}"
+        );
+        assert!(why.ends_with("without them"), "{why}");
+        assert_eq!(two.without_invisible().unwrap().id, EXAMPLE_PROFILE_ID);
+        // A no-break space is invisible too; a plain one is left to the relay.
+        assert_eq!(invisible_characters("a\u{A0}b c"), ["U+00A0"]);
+        // Nothing invisible: nothing to offer; nothing left: nothing either.
+        assert_eq!(
+            Lookup::from_input(IdKind::CustomerUserId, "abc")
+                .unwrap()
+                .without_invisible(),
+            None
+        );
+        assert_eq!(
+            Lookup::from_input(IdKind::CustomerUserId, "\u{200B}")
+                .unwrap()
+                .without_invisible(),
+            None
+        );
+    }
+
+    #[test]
+    fn an_id_known_in_another_letter_case_is_found_among_the_recent_ones() {
+        let lookup = |id: &str| Lookup::from_input(IdKind::CustomerUserId, id).unwrap();
+        let recent = [lookup("demo-refunded"), lookup("demo-expired")];
+        assert_eq!(
+            lookup("DEMO-EXPIRED").same_but_case(&recent),
+            Some(lookup("demo-expired"))
+        );
+        assert_eq!(
+            lookup("demo-expired").same_but_case(&recent),
+            None,
+            "the same ID"
+        );
+        assert_eq!(lookup("demo-other").same_but_case(&recent), None);
+        let other_app = Lookup {
+            app: "kids".into(),
+            ..lookup("DEMO-EXPIRED")
+        };
+        assert_eq!(
+            other_app.same_but_case(&recent),
+            None,
+            "another app's customer"
+        );
+    }
 
     #[test]
     fn input_is_trimmed_and_empty_input_is_no_lookup() {

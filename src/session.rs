@@ -4,6 +4,7 @@
 //! Read with protocol's own types, as the relay writes them, so the two
 //! cannot drift apart (serde's derive: about 1.5 KB brotli of the panel).
 
+use crate::error::LookupError;
 use protocol::session::{Session, SessionApp};
 
 /// The session's body. A body not of protocol's shape is no session: no
@@ -25,6 +26,23 @@ pub fn app_for(session: &Session, asked: &str) -> String {
         [_, _, ..] => asked.into(),
         _ => String::new(),
     }
+}
+
+/// Whether a lookup may ask `app` (as `app_for` gave it): with several
+/// apps, only one of them, never one picked for the admin; else the
+/// error that names it and offers the apps by name.
+pub fn check_app(session: &Session, app: &str) -> Result<(), LookupError> {
+    if session.apps.len() < 2 || session.apps.iter().any(|known| known.id == app) {
+        return Ok(());
+    }
+    Err(LookupError::UnknownApp {
+        asked: app.into(),
+        apps: session
+            .apps
+            .iter()
+            .map(|known| (known.id.clone(), known.name.clone()))
+            .collect(),
+    })
 }
 
 /// The app of this ID, named only when there are several; with one
@@ -153,6 +171,25 @@ mod tests {
         assert!(app(&two, "main").can_change_access);
         let gone = app(&two, "gone");
         assert_eq!((gone.name.as_str(), gone.can_change_access), ("", false));
+
+        // A link's unknown app is not asked, and none is picked instead.
+        assert_eq!(check_app(&two, "kids"), Ok(()));
+        assert_eq!(
+            check_app(&two, "nosuch"),
+            Err(LookupError::UnknownApp {
+                asked: "nosuch".into(),
+                apps: vec![
+                    ("main".into(), "Main app".into()),
+                    ("kids".into(), "Kids app".into())
+                ],
+            })
+        );
+        assert!(
+            matches!(check_app(&two, ""), Err(LookupError::UnknownApp { asked, .. }) if asked.is_empty()),
+            "the form sent with no app chosen"
+        );
+        assert_eq!(check_app(&one, ""), Ok(()), "one app: nothing to choose");
+        assert_eq!(check_app(&Session::default(), "kids"), Ok(()));
 
         // No session (it failed): nothing to pick, nothing to change.
         assert_eq!(app_for(&Session::default(), "kids"), "");

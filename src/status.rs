@@ -136,6 +136,18 @@ impl Status {
         }
     }
 
+    /// Whether it is active and will renew on its own at its end: no
+    /// refund, billing issue, grace period or auto-renew turned off (the
+    /// headline's "renews automatically"). Its end is then a renewal.
+    pub fn renews(&self) -> bool {
+        let flags = self.flags;
+        self.state == State::Active
+            && !(flags.refunded
+                || flags.billing_issue
+                || flags.grace_period
+                || flags.auto_renew_off)
+    }
+
     /// Whether the customer has this access right now.
     pub fn grants_access(&self) -> bool {
         matches!(self.state, State::Active | State::Lifetime)

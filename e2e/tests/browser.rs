@@ -277,7 +277,10 @@ async fn an_anonymous_profile_is_found_by_a_deep_link() {
         .await;
     let summary = panel.wait_for_text(".summary", ANONYMOUS_PROFILE_ID).await;
     assert!(summary.contains("none (anonymous profile)"), "{summary}");
-    assert!(summary.contains("No access: no access levels"), "{summary}");
+    assert!(
+        summary.contains("No access: this customer has never had an access level"),
+        "{summary}"
+    );
     let purchases = panel
         .wait_for_text("#purchases .table-wrap", "coins_100")
         .await;
@@ -669,6 +672,11 @@ async fn the_second_app_is_picked_looked_up_and_kept_on_reload() {
     panel.look_up("customer_user_id", "kids-family").await;
     panel.wait_for_text("#result-heading", "family").await;
     assert_eq!(panel.texts(".summary .app-name").await, ["Kids app"]);
+    let summary = panel.texts(".summary").await.concat();
+    assert!(
+        summary.contains("5b7e1f02-9c4d-4e8a-b3f6-0a2d4c6e8f10"),
+        "the kids app's own App ID: {summary}"
+    );
     let url = panel.browser.current_url().await.unwrap();
     assert_eq!(url.query(), Some("app=kids&customer_user_id=kids-family"));
     let title = panel.browser.title().await.unwrap();
@@ -1085,8 +1093,8 @@ async fn a_history_link_brings_a_purchase_on_a_later_page_on_screen() {
     // Above the now line: the premium subscription's renewal in 20 days.
     let upcoming = panel.texts(UPCOMING).await;
     assert_eq!(upcoming.len(), 2, "{upcoming:?}");
-    assert!(upcoming[0].contains("premium access ends") && upcoming[0].contains("Upcoming"));
-    assert!(upcoming[1].contains("monthly.premium.999 expires"));
+    assert!(upcoming[0].contains("premium access renews") && upcoming[0].contains("Upcoming"));
+    assert!(upcoming[1].contains("monthly.premium.999 renews"));
     assert_eq!(
         panel.computed_style(UPCOMING, "border-left-style").await,
         "dashed",
@@ -1481,4 +1489,371 @@ async fn every_documented_example_renders_without_an_empty_slot() {
             .await;
         panel.close().await;
     }
+}
+
+/// Issue 21, point 4: the history of a subscription that renews says it
+/// renews on its date, as the headline does, not that access ends; a
+/// cancelled one still ends.
+#[tokio::test]
+async fn the_history_of_a_renewing_subscription_says_it_renews() {
+    let panel = Panel::demo().await;
+    panel.set_window_width(1440).await;
+    for (query, level) in [
+        ("customer_user_id=demo-play-store", "premium"),
+        ("app=kids&customer_user_id=kids-family", "family"),
+        ("customer_user_id=demo-big", "premium"),
+    ] {
+        panel.open(&format!("/?{query}")).await;
+        let headline = panel
+            .wait_for_text("#result-heading", "renews automatically")
+            .await;
+        panel.wait_for(UPCOMING).await;
+        let upcoming = panel.texts(UPCOMING).await.join("\n");
+        assert!(
+            upcoming.contains(&format!("{level} access renews")),
+            "{query}: {headline}\n{upcoming}"
+        );
+        assert!(
+            !upcoming.contains("access ends") && !upcoming.contains(" expires"),
+            "{query}: the history contradicts \"{headline}\":\n{upcoming}"
+        );
+    }
+    panel.close().await;
+}
+
+/// Issue 21, point 7: a free trial that ended with nothing charged says
+/// so, the answer to "I paid".
+#[tokio::test]
+async fn a_trial_that_ended_unpaid_says_nothing_was_charged() {
+    let panel = Panel::demo().await;
+    for width in [1440, 390] {
+        panel.set_window_width(width).await;
+        panel
+            .open("/?app=kids&customer_user_id=kids-trial-ended")
+            .await;
+        let headline = panel.wait_for_text("#result-heading", "No access").await;
+        assert!(
+            headline.starts_with("No access: family's free trial ended on ")
+                && headline.ends_with("— nothing was charged"),
+            "{headline}"
+        );
+    }
+    panel.close().await;
+}
+
+/// What of the open dialog reaches past its edges or the window's, or
+/// scrolls sideways, with every date field shown.
+async fn dialog_overflow(panel: &Panel) -> Vec<String> {
+    let script = r#"
+        const dialog = document.querySelector('dialog[open]');
+        for (const select of dialog.querySelectorAll('select')) {
+            select.value = 'date';
+            select.dispatchEvent(new Event('input', { bubbles: true }));
+        }
+        const out = [];
+        const box = dialog.getBoundingClientRect();
+        if (box.left < 0 || box.right > document.documentElement.clientWidth) {
+            out.push('dialog: ' + box.left + '..' + box.right + ' in ' + document.documentElement.clientWidth);
+        }
+        for (const element of [dialog, ...dialog.querySelectorAll('*')]) {
+            if (element.scrollWidth > element.clientWidth + 1 && getComputedStyle(element).overflowX !== 'visible') {
+                out.push((element.id || element.tagName) + ' scrolls: ' + element.scrollWidth + ' > ' + element.clientWidth);
+            }
+        }
+        if (dialog.scrollLeft !== 0) out.push('dialog scrolled sideways by ' + dialog.scrollLeft);
+        for (const element of dialog.querySelectorAll('h2, p, label, input, select, textarea, button')) {
+            if (element.getClientRects().length === 0) continue;
+            const at = element.getBoundingClientRect();
+            if (at.left < box.left - 0.5 || at.right > box.right + 0.5) {
+                out.push((element.id || element.tagName + ' ' + element.textContent) + ': ' + at.left + '..' + at.right + ' in ' + box.left + '..' + box.right);
+            }
+        }
+        return out;
+    "#;
+    let found = panel
+        .browser
+        .execute(script, vec![])
+        .await
+        .expect("measure the dialog");
+    serde_json::from_value(found).expect("a list of overflows")
+}
+
+/// Issue 21, point 1: every dialog fits a phone, down to 320 px, with
+/// nothing beyond its edges and nothing scrolling sideways.
+#[tokio::test]
+async fn every_dialog_fits_a_phone() {
+    let panel = Panel::demo().await;
+    for width in [390, 360, 320] {
+        panel.set_window_width(width).await;
+        for (customer, button) in [
+            ("demo-expired", "#grant-access"),
+            ("demo-play-store", "#extend-0"),
+            ("demo-play-store", "#revoke-0"),
+        ] {
+            panel.open(&format!("/?customer_user_id={customer}")).await;
+            panel.wait_for(button).await;
+            panel.click(button).await;
+            panel.wait_for(DIALOG).await;
+            assert_eq!(
+                dialog_overflow(&panel).await,
+                Vec::<String>::new(),
+                "{button} at {width} px"
+            );
+            if width == 320 {
+                panel
+                    .screenshot(&format!("dialog-{}-320", &button[1..]))
+                    .await;
+            }
+            panel.click("#change-cancel").await;
+            panel.wait_for_gone(DIALOG).await;
+        }
+    }
+    panel.close().await;
+}
+
+/// Issue 21, point 10: revoking a sandbox purchase speaks of no charge;
+/// Revoke's confirm button looks destructive, unlike Grant's; Tab from
+/// Cancel comes back into the dialog at once.
+#[tokio::test]
+async fn revoke_looks_destructive_and_a_sandbox_costs_nothing() {
+    let panel = Panel::demo().await;
+    panel.set_window_width(1440).await;
+    panel.open("/?customer_user_id=demo-sandbox").await;
+    panel.click("#revoke-0").await;
+    panel.wait_for(DIALOG).await;
+    let warning = panel.texts("#change-warning").await.concat();
+    assert!(
+        !warning.contains("charged") && warning.contains("sandbox"),
+        "a sandbox purchase costs nothing: {warning}"
+    );
+    let revoke = panel
+        .computed_style("#change-confirm", "background-color")
+        .await;
+    panel.click("#change-cancel").await;
+    panel.wait_for_gone(DIALOG).await;
+
+    panel.open("/?customer_user_id=demo-expired").await;
+    panel.click("#grant-access").await;
+    panel.wait_for(DIALOG).await;
+    let grant = panel
+        .computed_style("#change-confirm", "background-color")
+        .await;
+    assert_ne!(revoke, grant, "Revoke's confirm looks like Grant's");
+    // Tab from Cancel, the last field, goes to the first, never out.
+    panel
+        .browser
+        .execute("document.getElementById('change-cancel').focus();", vec![])
+        .await
+        .unwrap();
+    let focused = panel.browser.active_element().await.unwrap();
+    focused.send_keys("\u{E004}").await.unwrap(); // Tab
+    assert_eq!(panel.focused_id().await, "change-level");
+    // And Shift+Tab from the first goes to Cancel.
+    let focused = panel.browser.active_element().await.unwrap();
+    focused.send_keys("\u{E008}\u{E004}").await.unwrap(); // Shift+Tab
+    assert_eq!(panel.focused_id().await, "change-cancel");
+    panel.close().await;
+}
+
+/// Issue 21, point 10: at a phone's width the pager is one line.
+#[tokio::test]
+async fn the_pager_is_one_line_on_a_phone() {
+    let panel = Panel::demo().await;
+    panel.open("/?customer_user_id=demo-big").await;
+    for width in [430, 390, 360, 320] {
+        panel.set_window_width(width).await;
+        panel.wait_for("#purchases .pager button").await;
+        // Each part's top, and how far right the last reaches in the window.
+        let measured = panel
+            .browser
+            .execute(
+                "const parts = [...document.querySelectorAll('#purchases .pager')[0].children];
+                 return [parts.map((e) => Math.round(e.getBoundingClientRect().top)),
+                         Math.round(parts[parts.length - 1].getBoundingClientRect().right),
+                         document.documentElement.clientWidth];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let (tops, right, window): (Vec<i64>, i64, i64) = serde_json::from_value(measured).unwrap();
+        assert!(
+            tops.windows(2).all(|pair| (pair[0] - pair[1]).abs() <= 4),
+            "the pager wraps at {width} px: {tops:?}"
+        );
+        assert!(
+            right <= window,
+            "Last reaches {right} in {window} px at {width} px"
+        );
+    }
+    panel.close().await;
+}
+
+/// Issue 21, point 8: a link naming an app the relay does not serve names
+/// it, asks nothing, picks no app, and offers the apps by name.
+#[tokio::test]
+async fn a_link_to_an_unknown_app_names_it_and_offers_the_apps() {
+    let panel = Panel::demo().await;
+    for width in [1440, 390] {
+        panel.set_window_width(width).await;
+        let before = panel.lookups_at_the_relay().await;
+        panel
+            .open("/?app=nosuch&customer_user_id=kids-family")
+            .await;
+        let title = panel.wait_for_text("#error-title", "nosuch").await;
+        assert_eq!(title, "There is no app \u{201c}nosuch\u{201d} here");
+        let advice = panel.texts(".error p").await.concat();
+        assert!(
+            advice.contains("Main app or Kids app") && !advice.contains("relay"),
+            "{advice}"
+        );
+        assert_eq!(
+            panel.lookups_at_the_relay().await,
+            before,
+            "nothing was asked"
+        );
+        let picker = panel.wait_for("#lookup-app").await;
+        assert_eq!(picker.prop("value").await.unwrap().as_deref(), Some(""));
+        assert_eq!(
+            panel.texts("#lookup-app option:checked").await,
+            ["Choose an app"],
+            "the picker says no app is chosen"
+        );
+        // Sent as it is, the form still picks no app for the admin.
+        panel.click("form.lookup button[type=submit]").await;
+        panel
+            .wait_for_text("#error-title", "Choose the app to look in")
+            .await;
+        assert_eq!(panel.lookups_at_the_relay().await, before);
+    }
+    // Offered by name, one click away.
+    panel
+        .open("/?app=nosuch&customer_user_id=kids-family")
+        .await;
+    panel.wait_for_text("#error-title", "nosuch").await;
+    assert_eq!(
+        panel.texts(".error .actions button").await,
+        ["Look up in Main app", "Look up in Kids app"]
+    );
+    panel.click(".error .actions button:last-child").await;
+    panel.wait_for_text("#result-heading", "family").await;
+    assert_eq!(
+        panel.browser.current_url().await.unwrap().query(),
+        Some("app=kids&customer_user_id=kids-family")
+    );
+    let picker = panel.wait_for("#lookup-app").await;
+    assert_eq!(picker.prop("value").await.unwrap().as_deref(), Some("kids"));
+    panel.close().await;
+}
+
+/// What in the tables (header, rows, cells, their details) reaches past
+/// the window's right edge or starts left of it, and what scrolls sideways.
+async fn beyond_the_window(panel: &Panel) -> Vec<String> {
+    let script = r#"
+        const width = document.documentElement.clientWidth;
+        const out = [];
+        for (const element of document.querySelectorAll(
+            '.table-wrap :is(thead, tbody, tr, th, td, td *)')) {
+            for (const at of element.getClientRects()) {
+                if (at.width > 0 && (at.right > width + 0.5 || at.left < -0.5)) {
+                    out.push(element.tagName + ' "' + element.textContent.trim().slice(0, 30) + '" at '
+                        + Math.round(at.left) + '..' + Math.round(at.right) + ' in ' + width);
+                    break;
+                }
+            }
+        }
+        return out.slice(0, 8);
+    "#;
+    let found = panel
+        .browser
+        .execute(script, vec![])
+        .await
+        .expect("measure the tables");
+    let mut found: Vec<String> = serde_json::from_value(found).expect("a list");
+    found.extend(panel.sideways_overflow().await);
+    found
+}
+
+/// Issue 21, point 9: on a phone, 320 to 430 px, no table header or column
+/// of any demo customer (either app) reaches past the window, with a
+/// row's detail open too.
+#[tokio::test]
+async fn no_table_reaches_past_a_phones_window() {
+    let panel = Panel::demo().await;
+    let customers = DEMO_CUSTOMERS.iter().copied().chain([
+        "app=kids&customer_user_id=kids-family",
+        "app=kids&customer_user_id=kids-trial-ended",
+    ]);
+    let mut found = Vec::new();
+    for customer in customers {
+        panel.open(&format!("/?{customer}")).await;
+        panel.wait_for(".summary").await;
+        for width in [430, 390, 360, 320] {
+            panel.set_window_width(width).await;
+            for problem in beyond_the_window(&panel).await {
+                found.push(format!("{customer} at {width} px: {problem}"));
+            }
+        }
+        if !panel.texts(".table-wrap tbody tr").await.is_empty() {
+            panel.click(".table-wrap tbody tr").await;
+            panel.wait_for(".table-wrap tr.row-detail").await;
+            for problem in beyond_the_window(&panel).await {
+                found.push(format!("{customer} at 320 px, a detail open: {problem}"));
+            }
+        }
+        panel.set_window_width(1440).await;
+    }
+    assert_eq!(found, Vec::<String>::new(), "{}", found.join("\n"));
+    panel.close().await;
+}
+
+/// Issue 21, point 6: an invisible character is named by its code point
+/// and the ID offered without it; an ID not found that this tab found in
+/// another letter case offers that one, and case-sensitivity is said.
+#[tokio::test]
+async fn invisible_characters_and_letter_case_are_explained() {
+    let panel = Panel::demo().await;
+    for width in [1440, 390] {
+        panel.set_window_width(width).await;
+        panel.open("/?customer_user_id=demo-%E2%80%8Bexpired").await;
+        panel
+            .wait_for_text("#error-title", "cannot be looked up")
+            .await;
+        let advice = panel.texts(".error p").await.concat();
+        assert!(
+            advice.contains("an invisible character, U+200B") && !advice.contains("\"\u{200B}\""),
+            "{advice}"
+        );
+    }
+    panel.click(".error .actions button:first-child").await;
+    panel
+        .wait_for_text("#result-heading", "No access: premium expired")
+        .await;
+    assert_eq!(
+        panel.browser.current_url().await.unwrap().query(),
+        Some("app=main&customer_user_id=demo-expired")
+    );
+
+    // Found as demo-expired in this tab: DEMO-EXPIRED offers it.
+    panel.look_up("customer_user_id", "DEMO-EXPIRED").await;
+    panel.wait_for_text("#error-title", "No profile").await;
+    let advice = panel.texts(".error p").await.concat();
+    assert!(advice.contains("case-sensitive"), "{advice}");
+    assert_eq!(
+        panel.texts(".error .actions button").await[0],
+        "Look up \u{201c}demo-expired\u{201d} instead"
+    );
+    // Never found in another case here: still said that case matters.
+    panel.look_up("customer_user_id", "DEMO-REFUNDED").await;
+    panel.wait_for_text("#error-title", "No profile").await;
+    let advice = panel.texts(".error p").await.concat();
+    assert!(advice.contains("case-sensitive"), "{advice}");
+    assert!(
+        !panel
+            .texts(".error .actions button")
+            .await
+            .iter()
+            .any(|label| label.contains("instead") && label.contains("demo-refunded")),
+        "nothing known to offer"
+    );
+    panel.close().await;
 }

@@ -63,8 +63,8 @@ use Item::{AccessLevel, Purchase, Subscription};
 fn every_small_demo_customers_history_exactly() {
     let cases: &[(&str, &[Line])] = &[
         ("demo-play-store", &[
-            (days(20), "premium access ends", &["Upcoming"], AccessLevel(0)),
-            (days(20), "premium_monthly expires", &["Upcoming"], Subscription(0)),
+            (days(20), "premium access renews", &["Upcoming"], AccessLevel(0)),
+            (days(20), "premium_monthly renews", &["Upcoming"], Subscription(0)),
             (days(-10), "Subscribed to premium_monthly (Play Store), with an introductory free trial offer (trial-7-days)", &[], Subscription(0)),
         ]),
         ("demo-expired", &[
@@ -78,8 +78,8 @@ fn every_small_demo_customers_history_exactly() {
             (days(-400), "Bought lifetime.premium (App Store)", &[], Purchase(0)),
         ]),
         ("demo-sandbox", &[
-            (Duration::minutes(3), "premium access ends", &["Upcoming", "Sandbox"], AccessLevel(0)),
-            (Duration::minutes(3), "weekly.premium.599 expires", &["Upcoming", "Sandbox"], Subscription(0)),
+            (Duration::minutes(3), "premium access renews", &["Upcoming", "Sandbox"], AccessLevel(0)),
+            (Duration::minutes(3), "weekly.premium.599 renews", &["Upcoming", "Sandbox"], Subscription(0)),
             (Duration::hours(-2), "Subscribed to weekly.premium.599 (App Store)", &["Sandbox"], Subscription(0)),
         ]),
         ("demo-grace-period", &[
@@ -106,7 +106,7 @@ fn every_small_demo_customers_history_exactly() {
             (days(-20), "Subscribed to yearly.premium.4999 (App Store)", &["Refunded"], Subscription(0)),
         ]),
         ("demo-custom-store", &[
-            (days(25), "vip access ends", &["Upcoming"], AccessLevel(0)),
+            (days(25), "vip access renews", &["Upcoming"], AccessLevel(0)),
             (days(25), "vip_monthly expires (moved_to_partner_plan)", &["Upcoming"], Subscription(0)),
             (days(-5), "Subscribed to vip_monthly (acme_web_store), with a seasonal_sale half_price offer", &[], Subscription(0)),
         ]),
@@ -192,20 +192,20 @@ fn the_long_demo_customers_have_every_event_newest_first() {
     }
 
     let big = told(&events_of("customer_user_id", "demo-big"));
-    // 8,000 purchases; 400 subscriptions, each bought and ended; premium's end.
+    // 8,000 purchases; 400 subscriptions, each bought and ended; premium's renewal.
     assert_eq!(big.len(), 8_801);
     assert_eq!(
         big[..4],
         expect(&[
             (
                 days(20),
-                "premium access ends",
+                "premium access renews",
                 &["Upcoming"],
                 AccessLevel(0)
             ),
             (
                 days(20),
-                "monthly.premium.999 expires",
+                "monthly.premium.999 renews",
                 &["Upcoming"],
                 Subscription(399)
             ),

@@ -144,11 +144,24 @@ fn markup(action: Action) -> String {
     html += &protocol::reason::MAX_CHARS.to_string();
     html += r#""></textarea></div>"#;
     if action == Action::Revoke {
-        html += r#"<p class="warning" id="change-warning" hidden>"#;
-        html += change::STORE_WARNING;
-        html += "</p>";
+        // Its words depend on the level (a sandbox one costs nothing).
+        html += r#"<p class="warning" id="change-warning" hidden></p>"#;
     }
-    html + r#"<p id="change-preview" class="preview" aria-live="polite"></p><p id="change-problem" class="problem" role="alert"></p><div class="actions"><button id="change-confirm"></button><button id="change-again" hidden>Look up again</button><button class="secondary" id="change-cancel">Cancel</button></div></form>"#
+    html += r#"<p id="change-preview" class="preview" aria-live="polite"></p><p id="change-problem" class="problem" role="alert"></p><div class="actions"><button id="change-confirm""#;
+    // Revoking takes access away: its button looks like it.
+    if action == Action::Revoke {
+        html += r#" class="danger""#;
+    }
+    html + r#"></button><button id="change-again" hidden>Look up again</button><button class="secondary" id="change-cancel">Cancel</button></div></form>"#
+}
+
+/// The dialog's first field for `action`; Cancel is its last.
+fn first_field(action: Action) -> &'static str {
+    match action {
+        Action::Grant => "change-level",
+        Action::Extend => "change-length",
+        Action::Revoke => "change-moment",
+    }
 }
 
 /// One open dialog: what it is for, and where it stands.
@@ -215,10 +228,11 @@ impl Dialog {
             }
         }
         browser::add_options("change-levels", &known);
-        let warn = self
+        let warning = self
             .level()
-            .is_some_and(|level| change::needs_store_warning(level, browser::clock(self.utc).now));
-        browser::set_hidden("change-warning", !warn);
+            .and_then(|level| change::store_warning(level, browser::clock(self.utc).now));
+        browser::set_text("change-warning", warning.unwrap_or_default());
+        browser::set_hidden("change-warning", warning.is_none());
         self.refresh();
     }
 
@@ -321,6 +335,23 @@ pub fn dialog(
                     CANCEL => browser::close_dialog(DIALOG),
                     _ if dialog.unknown.get() || dialog.sending.get() => {}
                     _ => confirm(dialog),
+                }
+            }
+            // Tab from Cancel, the last, goes to the first field, and
+            // Shift+Tab back: focus never leaves for the browser's own UI.
+            on:keydown=|event: leptos::ev::KeyboardEvent| {
+                let Some(dialog) = current() else {
+                    return;
+                };
+                let first = first_field(dialog.action);
+                let (from, to) = if event.shift_key() {
+                    (first, CANCEL)
+                } else {
+                    (CANCEL, first)
+                };
+                if event.key() == "Tab" && browser::focused_id() == from {
+                    event.prevent_default();
+                    browser::focus(to);
                 }
             }
             // Escape cancels, but not while the change is on its way.

@@ -70,12 +70,22 @@ pub fn Panel() -> impl IntoView {
         lookup.app = started
             .map(|s| session::app_for(s, &lookup.app))
             .unwrap_or_default();
-        browser::set_value(search::APP_PICKER, &lookup.app);
+        // An app the relay does not serve is not asked: the picker shows
+        // "Choose an app" (its value "") rather than another app.
+        let app_known = started.map_or(Ok(()), |s| session::check_app(s, &lookup.app));
+        browser::set_value(
+            search::APP_PICKER,
+            if app_known.is_ok() { &lookup.app } else { "" },
+        );
         kind.set(lookup.kind);
         text.set(lookup.id.clone());
         // Until a profile names the tab again.
         browser::set_title(handoff::IDLE_TITLE);
         // What the panel can tell is wrong never goes to the relay.
+        if let Err(why) = app_known {
+            outcome.set(Outcome::Failed(lookup, why));
+            return;
+        }
         if let Err(why) = lookup.check() {
             outcome.set(Outcome::Failed(lookup, LookupError::InvalidInput(why)));
             return;
@@ -122,10 +132,19 @@ pub fn Panel() -> impl IntoView {
     };
     let submit = move || {
         if let Some(lookup) = Lookup::from_input(kind.get_untracked(), &text.get_untracked()) {
-            open(Lookup {
+            let lookup = Lookup {
                 app: browser::field_value(search::APP_PICKER),
                 ..lookup
-            });
+            };
+            // "Choose an app" still shown among several: no app is picked
+            // for the admin (a link without one still means the first).
+            if lookup.app.is_empty() {
+                if let Some(Err(why)) = SESSION.get().map(|s| session::check_app(s, "")) {
+                    outcome.set(Outcome::Failed(lookup, why));
+                    return;
+                }
+            }
+            open(lookup);
         }
     };
     let retry = move || {
@@ -225,9 +244,12 @@ pub fn Panel() -> impl IntoView {
                         </p>
                     }.into_any(),
                     Outcome::Loaded(found) => view! { <profile::ProfileView found=found clock=clock dashboard=dashboard desk=desk /> }.into_any(),
-                    Outcome::Failed(lookup, error) => view! {
-                        <error::ErrorView error=error lookup=lookup on_retry=retry on_other=open />
-                    }.into_any(),
+                    Outcome::Failed(lookup, error) => {
+                        let known = recent.with_untracked(|list| lookup.same_but_case(list));
+                        view! {
+                            <error::ErrorView error=error lookup=lookup known=known on_retry=retry on_other=open />
+                        }.into_any()
+                    }
                 }}
             </div>
         </main>

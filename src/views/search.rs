@@ -41,7 +41,8 @@ pub fn LookupForm(
             }
         >
             // Filled, and shown when there are several apps, once the session is known.
-            <label id="app-pick" class="app-pick" hidden>"App " <select id=APP_PICKER></select></label>
+            // "Choose an app" shows only when a link named an app the relay does not serve.
+            <label id="app-pick" class="app-pick" hidden>"App " <select id=APP_PICKER><option value="" disabled hidden>"Choose an app"</option></select></label>
             <fieldset class="kinds">
                 <legend>"Find the customer by"</legend>
                 {kind_choice(IdKind::CustomerUserId, "Customer user ID")}

@@ -493,6 +493,9 @@ fn expired(now: DateTime<Utc>) -> Value {
     p
 }
 
+/// The kids app's own App ID: two apps never share one.
+const KIDS_APP_ID: &str = "5b7e1f02-9c4d-4e8a-b3f6-0a2d4c6e8f10";
+
 /// A kids app's level: App Store, `family`, from `bought` to `expires`.
 fn kids_level(bought: DateTime<Utc>, expires: DateTime<Utc>, transaction: &str) -> Value {
     json!({
@@ -507,6 +510,7 @@ fn kids_level(bought: DateTime<Utc>, expires: DateTime<Utc>, transaction: &str) 
 
 fn kids_family(now: DateTime<Utc>) -> Value {
     let mut p = profile(KIDS_SAMPLES[0].profile_id, Some("kids-family"), 7.99, now);
+    p["app_id"] = json!(KIDS_APP_ID);
     let level = kids_level(
         now - Duration::days(3),
         now + Duration::days(27),
@@ -524,6 +528,7 @@ fn kids_trial_ended(now: DateTime<Utc>) -> Value {
         0.0,
         now,
     );
+    p["app_id"] = json!(KIDS_APP_ID);
     let mut level = kids_level(
         now - Duration::days(10),
         now - Duration::days(3),
