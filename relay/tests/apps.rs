@@ -168,20 +168,10 @@ async fn changes_go_to_the_named_apps_adapty_in_that_apps_role() {
     let dir = folder();
     let file = apps_file(&dir, &main, &kids, "changes_role = \"kids-leads\"");
     let file = file.display().to_string();
-    let relay = start(config_with(
+    let relay = start(changes_on(
         "http://127.0.0.1:9",
         "secret_live_never_used",
-        &[
-            "--apps-file",
-            &file,
-            "--identity-header",
-            EMAIL,
-            "--roles-header",
-            GROUPS,
-            "--allow-access-changes",
-            "--changes-role",
-            "leads",
-        ],
+        &["--apps-file", &file],
     ))
     .await;
     let post = |body: Value, groups: &'static str| {

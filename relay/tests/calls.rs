@@ -278,29 +278,13 @@ async fn the_session_route_is_counted_as_itself() {
 /// whose client has left, so its outcome is still written.
 #[tokio::test]
 async fn a_shutdown_waits_for_a_lookup_whose_client_left_and_writes_its_line() {
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     let (arrived, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
     let upstream = serve(held_upstream(arrived.clone(), release.clone())).await;
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let audit_log = static_dir().join("audit.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_relay"))
-        .env("ADAPTY_API_KEY", KEY)
-        .args([
-            "--api-base",
-            &upstream,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .arg("--audit-log")
-        .arg(&audit_log)
-        .arg("--static-dir")
-        .arg(static_dir())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_until_up(&base).await;
+    let mut child = spawn_binary(&upstream, port, &audit_log, &[]).await;
     let url = format!("{base}/api/profile?customer_user_id=u-1");
     let request = tokio::spawn(async move { get_json(&url).await });
     arrived.notified().await;

@@ -519,24 +519,13 @@ async fn refused_calls_cannot_flood_the_audit_log_and_none_that_reached_adapty_i
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let audit_log = static_dir().join("audit.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_relay"))
-        .env("ADAPTY_API_KEY", KEY)
-        .args([
-            "--api-base",
-            &upstream,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .args(["--audit-refused-per-minute", "5"])
-        .arg("--audit-log")
-        .arg(&audit_log)
-        .arg("--static-dir")
-        .arg(static_dir())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_until_up(&base).await;
+    let mut child = spawn_binary(
+        &upstream,
+        port,
+        &audit_log,
+        &["--audit-refused-per-minute", "5"],
+    )
+    .await;
     let refused = format!("{base}/api/profile?customer_user_id=%0A");
     let found = format!("{base}/api/profile?customer_user_id=u");
     for round in 0..40 {

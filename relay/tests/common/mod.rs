@@ -251,3 +251,32 @@ pub async fn wait_until_up(base: &str) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// The real binary in front of `upstream` on `port`, writing its audit log
+/// to `audit_log`, with `extra` flags; answering `/healthz` when this returns.
+pub async fn spawn_binary(
+    upstream: &str,
+    port: u16,
+    audit_log: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Child {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_relay"))
+        .env("ADAPTY_API_KEY", KEY)
+        .args([
+            "--api-base",
+            upstream,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args(extra)
+        .arg("--audit-log")
+        .arg(audit_log)
+        .arg("--static-dir")
+        .arg(static_dir())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until_up(&format!("http://127.0.0.1:{port}")).await;
+    child
+}
