@@ -238,6 +238,21 @@ impl Panel {
         element.attr("id").await.ok().flatten().unwrap_or_default()
     }
 
+    /// Focus moves in the page's next frame: polls until the element with
+    /// this id has it.
+    pub async fn wait_for_focus(&self, id: &str) {
+        let started = Instant::now();
+        let mut last = String::new();
+        while started.elapsed() < PATIENCE {
+            last = self.focused_id().await;
+            if last == id {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("#{id} never took focus; #{last} has it");
+    }
+
     /// What scrolls sideways: the page itself, or a table inside its wrapper,
     /// each as "what: scroll width > visible width".
     pub async fn sideways_overflow(&self) -> Vec<String> {

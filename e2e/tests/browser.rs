@@ -1141,12 +1141,7 @@ async fn a_history_link_brings_a_purchase_on_a_later_page_on_screen() {
     panel.screenshot("history-link-demo-big").await;
 
     panel.click(&format!("{UPCOMING} a")).await;
-    panel.wait_for("#access-level-0").await;
-    let focused = panel.browser.active_element().await.unwrap();
-    assert_eq!(
-        focused.attr("id").await.unwrap().as_deref(),
-        Some("access-level-0")
-    );
+    panel.wait_for_focus("access-level-0").await;
     panel.close().await;
 }
 
