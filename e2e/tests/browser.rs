@@ -862,6 +862,19 @@ async fn hand_offs_name_the_tab_copy_a_summary_and_link_to_adapty() {
 
     panel.click(".handoff button").await;
     panel.wait_for_text(".handoff button", "Copied").await;
+    // Its name says so too, while it shows "Copied" (axe: the visible
+    // text is part of the name).
+    assert_eq!(
+        panel
+            .wait_for(".handoff button")
+            .await
+            .attr("aria-label")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("Copied summary")
+    );
+    assert_eq!(panel.accessibility_violations().await, Vec::<String>::new());
     let copied = panel.clipboard().await;
     assert!(
         copied.starts_with(
@@ -1413,7 +1426,6 @@ async fn every_documented_example_renders_without_an_empty_slot() {
         let faults: Vec<String> =
             serde_json::from_value(panel.browser.execute(script, vec![]).await.unwrap()).unwrap();
         assert_eq!(faults, Vec::<String>::new(), "{origin}");
-        // Before *Copy summary*, whose "Copied" is briefly not its name.
         assert_eq!(
             panel.accessibility_violations().await,
             Vec::<String>::new(),

@@ -161,7 +161,9 @@ fn CopyButton(text: String, what: &'static str, label: &'static str) -> impl Int
         <button
             type="button"
             class="copy"
-            aria-label=format!("Copy {what}")
+            // The name says what the button shows, "Copied" included
+            // (WCAG 2.5.3: a spoken command must match the visible text).
+            aria-label=move || if copied.get() { format!("Copied {what}") } else { format!("Copy {what}") }
             on:click=move |_| {
                 browser::copy_to_clipboard(&text);
                 copied.set(true);
