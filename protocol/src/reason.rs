@@ -16,7 +16,7 @@
 //! - no line or paragraph separator (U+2028, U+2029), which tools that read
 //!   the audit log line by line take as a line break;
 //! - at least [`MIN_VISIBLE`] visible characters: not white space, and not
-//!   invisible ([`INVISIBLE`]: variation selectors, the combining grapheme
+//!   invisible ([`IGNORABLE`], [`UNSHOWN`]: variation selectors, the combining grapheme
 //!   joiner, the Hangul fillers, blank patterns), so that a reason made only
 //!   of spaces or of filler (U+3164 ×3) says nothing and is refused.
 //!
@@ -70,41 +70,46 @@ pub const FORMAT: &[(char, char)] = &[
 
 /// Allowed, but not visible, so not counted: the rest of Unicode's
 /// default-ignorable code points (besides the format characters above,
-/// which are refused) and two blank symbols. U+034F combining grapheme
-/// joiner; U+115F, U+1160 Hangul choseong and jungseong fillers; U+17B4,
-/// U+17B5 Khmer inherent vowels; U+180B–U+180D, U+180F Mongolian free
-/// variation selectors; U+2065 (reserved); U+2800 Braille pattern blank;
-/// U+3164 Hangul filler; U+FE00–U+FE0F variation selectors; U+FFA0
-/// halfwidth Hangul filler; U+FFF0–U+FFF8 (reserved); U+1D159 musical
-/// symbol null notehead; U+E0000–U+E0FFF the rest of the tag block and
-/// beyond, the variation selectors supplement (U+E0100–U+E01EF) included.
-/// Also not counted, found by review: the combining marks' blocks (U+0300–
-/// U+036F, U+1AB0–U+1AFF, U+1DC0–U+1DFF, U+20D0–U+20FF, U+FE20–U+FE2F),
-/// which show nothing alone; the private use areas (U+E000–U+F8FF, planes
-/// 15 and 16), which no font the team shares shows; U+FFFC, the object
-/// replacement character.
-pub const INVISIBLE: &[(char, char)] = &[
-    ('\u{300}', '\u{36F}'),
+/// which are refused). U+034F combining grapheme joiner; U+115F, U+1160
+/// Hangul choseong and jungseong fillers; U+17B4, U+17B5 Khmer inherent
+/// vowels; U+180B–U+180D, U+180F Mongolian free variation selectors;
+/// U+2065 (reserved); U+3164 Hangul filler; U+FE00–U+FE0F variation
+/// selectors; U+FFA0 halfwidth Hangul filler; U+FFF0–U+FFF8 (reserved);
+/// U+E0000–U+E0FFF the rest of the tag block and beyond, the variation
+/// selectors supplement (U+E0100–U+E01EF) included.
+pub const IGNORABLE: &[(char, char)] = &[
+    ('\u{34F}', '\u{34F}'),
     ('\u{115F}', '\u{1160}'),
     ('\u{17B4}', '\u{17B5}'),
     ('\u{180B}', '\u{180D}'),
     ('\u{180F}', '\u{180F}'),
-    ('\u{1AB0}', '\u{1AFF}'),
-    ('\u{1DC0}', '\u{1DFF}'),
     ('\u{2065}', '\u{2065}'),
-    ('\u{20D0}', '\u{20FF}'),
-    ('\u{2800}', '\u{2800}'),
     ('\u{3164}', '\u{3164}'),
-    ('\u{E000}', '\u{F8FF}'),
     ('\u{FE00}', '\u{FE0F}'),
-    ('\u{FE20}', '\u{FE2F}'),
     ('\u{FFA0}', '\u{FFA0}'),
     ('\u{FFF0}', '\u{FFF8}'),
-    ('\u{FFFC}', '\u{FFFC}'),
-    ('\u{1D159}', '\u{1D159}'),
     ('\u{E0000}', '\u{E0000}'),
     ('\u{E0002}', '\u{E001F}'),
     ('\u{E0080}', '\u{E0FFF}'),
+];
+
+/// Allowed, but shown as nothing a reader can take in, so not counted
+/// either: two blank symbols (U+2800 Braille pattern blank, U+1D159
+/// musical symbol null notehead); the combining marks' blocks (U+0300–
+/// U+036F, U+1AB0–U+1AFF, U+1DC0–U+1DFF, U+20D0–U+20FF, U+FE20–U+FE2F),
+/// which show nothing alone; the private use areas (U+E000–U+F8FF, planes
+/// 15 and 16), which no font the team shares shows; U+FFFC, the object
+/// replacement character.
+pub const UNSHOWN: &[(char, char)] = &[
+    ('\u{300}', '\u{36F}'),
+    ('\u{1AB0}', '\u{1AFF}'),
+    ('\u{1DC0}', '\u{1DFF}'),
+    ('\u{20D0}', '\u{20FF}'),
+    ('\u{2800}', '\u{2800}'),
+    ('\u{E000}', '\u{F8FF}'),
+    ('\u{FE20}', '\u{FE2F}'),
+    ('\u{FFFC}', '\u{FFFC}'),
+    ('\u{1D159}', '\u{1D159}'),
     ('\u{F0000}', '\u{FFFFD}'),
     ('\u{100000}', '\u{10FFFD}'),
 ];
@@ -150,12 +155,19 @@ pub fn check(reason: &str) -> Result<&str, ReasonError> {
 }
 
 /// Whether a character shows: not white space, not a control or format
-/// character, not one of [`INVISIBLE`].
+/// character, not one of [`IGNORABLE`] or [`UNSHOWN`].
 pub fn is_visible(character: char) -> bool {
     !(character.is_whitespace()
         || character.is_control()
-        || is_in(FORMAT, character)
-        || is_in(INVISIBLE, character))
+        || is_format_or_ignorable(character)
+        || is_in(UNSHOWN, character))
+}
+
+/// A format character (Unicode's Cf) or another default-ignorable code
+/// point: shows nothing, or changes how what follows shows. The relay's
+/// identities refuse these too (`guard::identity`).
+pub fn is_format_or_ignorable(character: char) -> bool {
+    is_in(FORMAT, character) || is_in(IGNORABLE, character)
 }
 
 fn is_in(table: &[(char, char)], character: char) -> bool {
@@ -397,7 +409,7 @@ mod tests {
 
     #[test]
     fn the_tables_are_ordered_and_apart() {
-        for table in [FORMAT, INVISIBLE] {
+        for table in [FORMAT, IGNORABLE, UNSHOWN] {
             for &(first, last) in table {
                 assert!(first <= last, "{first:?}..{last:?}");
             }
@@ -408,7 +420,7 @@ mod tests {
         for &(first, last) in FORMAT {
             for character in first..=last {
                 assert!(
-                    !is_in(INVISIBLE, character),
+                    !is_in(IGNORABLE, character) && !is_in(UNSHOWN, character),
                     "U+{:04X}",
                     u32::from(character)
                 );

@@ -106,43 +106,16 @@ impl Actor {
 
 /// A character that does not show as itself: controls, whitespace other
 /// than the space, format characters (Unicode's Cf) and the other
-/// default-ignorable code points, private use and non-characters.
+/// default-ignorable code points (the reason's tables, `protocol::reason`),
+/// private use and non-characters.
 fn is_hidden(c: char) -> bool {
     c.is_control()
         || (c.is_whitespace() && c != ' ')
         || (u32::from(c) & 0xFFFE) == 0xFFFE
+        || protocol::reason::is_format_or_ignorable(c)
         || matches!(
             u32::from(c),
-            // Format (Cf) and default-ignorable code points.
-            0x00AD
-                | 0x034F
-                | 0x0600..=0x0605
-                | 0x061C
-                | 0x06DD
-                | 0x070F
-                | 0x0890..=0x0891
-                | 0x08E2
-                | 0x115F..=0x1160
-                | 0x17B4..=0x17B5
-                | 0x180B..=0x180F
-                | 0x200B..=0x200F
-                | 0x202A..=0x202E
-                | 0x2060..=0x206F
-                | 0x3164
-                | 0xFE00..=0xFE0F
-                | 0xFEFF
-                | 0xFFA0
-                | 0xFFF0..=0xFFFB
-                | 0x110BD
-                | 0x110CD
-                | 0x13430..=0x1343F
-                | 0x1BCA0..=0x1BCA3
-                | 0x1D173..=0x1D17A
-                | 0xE0000..=0xE0FFF
-                // Private use, and non-characters.
-                | 0xE000..=0xF8FF
-                | 0xF0000..=0x10FFFF
-                | 0xFDD0..=0xFDEF
+            0xE000..=0xF8FF | 0xF0000..=0x10FFFF | 0xFDD0..=0xFDEF
         )
 }
 
