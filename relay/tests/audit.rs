@@ -8,7 +8,7 @@ use common::*;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -90,20 +90,6 @@ fn lines_of(path: &Path) -> Vec<Value> {
         .collect()
 }
 
-/// `relay audit verify` on `files`, the key read as the relay reads it.
-fn verify(files: &[&Path]) -> (bool, String) {
-    let Output { status, stdout, .. } = Command::new(env!("CARGO_BIN_EXE_relay"))
-        .env("ADAPTY_API_KEY", KEY)
-        .args(["audit", "verify"])
-        .args(files)
-        .output()
-        .unwrap();
-    (
-        status.success(),
-        String::from_utf8_lossy(&stdout).into_owned(),
-    )
-}
-
 /// logrotate moves the file while lookups keep coming, then sends SIGHUP:
 /// every lookup's line is in one of the two files, exactly once, and the
 /// two files verify as one chain.
@@ -165,10 +151,10 @@ async fn rotating_under_load_loses_no_line_and_the_two_files_verify_together() {
     assert_eq!(new[0]["outcome"], "log_opened");
     assert_eq!(new[0]["cause"], "reload");
     assert_eq!(new[0]["previous_chain"], old.last().unwrap()["chain"]);
-    let (ok, said) = verify(&[&rotated, &log]);
+    let (ok, said) = verify_cli(&[&rotated, &log]);
     assert!(ok, "{said}");
     assert!(said.starts_with("OK"), "{said}");
-    let (ok, said) = verify(&[&log, &rotated]);
+    let (ok, said) = verify_cli(&[&log, &rotated]);
     assert!(!ok && said.contains("does not continue"), "{said}");
 }
 
@@ -272,7 +258,7 @@ fn tampered(log: &Path, name: &str, change: impl FnOnce(&mut Vec<String>)) -> Pa
 #[tokio::test]
 async fn verify_accepts_an_untouched_log_and_names_each_tampering_at_its_line() {
     let log = written_log().await;
-    let (ok, said) = verify(&[&log]);
+    let (ok, said) = verify_cli(&[&log]);
     assert!(ok, "{said}");
     assert!(said.starts_with("OK: 7 lines in 1 file"), "{said}");
 
@@ -306,7 +292,7 @@ async fn verify_accepts_an_untouched_log_and_names_each_tampering_at_its_line() 
     ];
     for (name, change, expected) in cases {
         let file = tampered(&log, name, change);
-        let (ok, said) = verify(&[&file]);
+        let (ok, said) = verify_cli(&[&file]);
         assert!(!ok, "{name}: {said}");
         assert!(
             said.contains(&format!("{}{expected}", file.display())),

@@ -18,7 +18,7 @@ use serde_json::Value;
 use std::io::Write;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -65,20 +65,6 @@ impl Drop for Tmpfs {
         let _ = Command::new("umount").arg("-l").arg(&self.dir).output();
         let _ = std::fs::remove_dir(&self.dir);
     }
-}
-
-/// `relay audit verify` on `files`, with the key the tests' relay uses.
-fn verify_cli(files: &[&Path]) -> (bool, String) {
-    let Output { status, stdout, .. } = Command::new(env!("CARGO_BIN_EXE_relay"))
-        .env("ADAPTY_API_KEY", KEY)
-        .args(["audit", "verify"])
-        .args(files)
-        .output()
-        .unwrap();
-    (
-        status.success(),
-        String::from_utf8_lossy(&stdout).into_owned(),
-    )
 }
 
 /// The file's lines, changed by `change`, in a file of their own.

@@ -280,3 +280,19 @@ pub async fn spawn_binary(
     wait_until_up(&format!("http://127.0.0.1:{port}")).await;
     child
 }
+
+/// `relay audit verify` on `files`, the key read as the relay reads it:
+/// whether it found the chain whole, and what it printed.
+pub fn verify_cli(files: &[&std::path::Path]) -> (bool, String) {
+    let std::process::Output { status, stdout, .. } =
+        std::process::Command::new(env!("CARGO_BIN_EXE_relay"))
+            .env("ADAPTY_API_KEY", KEY)
+            .args(["audit", "verify"])
+            .args(files)
+            .output()
+            .unwrap();
+    (
+        status.success(),
+        String::from_utf8_lossy(&stdout).into_owned(),
+    )
+}
