@@ -47,11 +47,25 @@ pub(crate) fn required(variable: &str) -> PathBuf {
         })
 }
 
+/// A free loopback port for a server started later, taken below the
+/// kernel's ephemeral range: a port the kernel hands out for port 0 (the
+/// demo's stand-ins, every client socket) could be handed out again before
+/// that server binds it, as Apache found once in CI ("Address already in use").
 pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free loopback port")
-        .port()
+    let ephemeral_from = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let below = ephemeral_from.saturating_sub(10_000).max(1024);
+    let span = u32::from(ephemeral_from.saturating_sub(below).max(1));
+    let seed = std::process::id().wrapping_mul(7919)
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.subsec_nanos());
+    (0..span)
+        .map(|step| below + ((seed.wrapping_add(step) % span) as u16))
+        .find(|&port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
+        .expect("a free loopback port below the ephemeral range")
 }
 
 pub(crate) async fn wait_until_up(url: &str, what: &str) {
