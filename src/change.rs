@@ -424,6 +424,8 @@ pub fn read_answer(
         | ErrorCode::AccessLevelNotHeld
         | ErrorCode::RevokeAfterExpiry
         | ErrorCode::RevokeInPast
+        | ErrorCode::StoreNotConfigured
+        | ErrorCode::StoreUnavailable
         | ErrorCode::AuditUnavailable => sentence(),
     })
 }

@@ -134,7 +134,9 @@ impl LookupError {
             | ErrorCode::AccessLevelUnknown
             | ErrorCode::AccessLevelNotHeld
             | ErrorCode::RevokeAfterExpiry
-            | ErrorCode::RevokeInPast => {
+            | ErrorCode::RevokeInPast
+            | ErrorCode::StoreNotConfigured
+            | ErrorCode::StoreUnavailable => {
                 LookupError::Unexpected(format!("{} ({})", error.message, error.code))
             }
         }

@@ -74,6 +74,7 @@ mod tests {
                 dashboard_profile_url: Some("https://x.test/{profile_id}".into()),
                 can_change_access: true,
                 apps: Vec::new(),
+                store: false,
             }
         );
         // What the session offers: nothing, whoever it names.
@@ -119,6 +120,7 @@ mod tests {
                     can_change_access: false,
                 },
             ],
+            store: true,
         };
         let written = serde_json::to_string(&session).unwrap();
         assert_eq!(read(&written), session);

@@ -10,6 +10,7 @@
 //! wasm than the derive): the panel's wasm carries the strings and a short
 //! table of characters.
 
+pub mod feed;
 pub mod reason;
 pub mod session;
 
@@ -25,6 +26,12 @@ pub mod path {
     pub const GRANT: &str = "api/access-level/grant";
     /// `POST`, JSON: take an access level away, now or at a date.
     pub const REVOKE: &str = "api/access-level/revoke";
+    /// `GET`: customers whose email, transaction ID or ID equals `q`, from
+    /// the relay's store: a [`crate::feed::SearchAnswer`].
+    pub const SEARCH: &str = "api/search";
+    /// `GET`: one customer's events, Adapty's and support's, newest first:
+    /// a [`crate::feed::EventsPage`].
+    pub const EVENTS: &str = "api/events";
 }
 
 /// The two ways of naming a customer, as query parameters of a lookup (and
@@ -36,6 +43,10 @@ pub mod param {
     /// parameter and a change's body field; required when the relay serves
     /// several apps.
     pub const APP: &str = "app";
+    /// A search's text: an email address, a transaction ID, or an ID.
+    pub const QUERY: &str = "q";
+    /// An events page's cursor: the previous page's `next`.
+    pub const BEFORE: &str = "before";
 }
 
 /// The fields of a grant or revoke body, beside one of the two IDs above.
@@ -104,6 +115,10 @@ pub enum ErrorCode {
     /// The relay cannot write its audit log, so it neither looks up nor
     /// changes anything until it can (503).
     AuditUnavailable,
+    /// The relay keeps no store: search and events are not set up (404).
+    StoreNotConfigured,
+    /// The relay's store cannot be read or written just now (503).
+    StoreUnavailable,
 }
 
 impl ErrorCode {
@@ -132,6 +147,8 @@ impl ErrorCode {
         ErrorCode::RevokeInPast,
         ErrorCode::UnknownApp,
         ErrorCode::AuditUnavailable,
+        ErrorCode::StoreNotConfigured,
+        ErrorCode::StoreUnavailable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -159,6 +176,8 @@ impl ErrorCode {
             ErrorCode::RevokeInPast => "revoke_in_past",
             ErrorCode::UnknownApp => "unknown_app",
             ErrorCode::AuditUnavailable => "audit_unavailable",
+            ErrorCode::StoreNotConfigured => "store_not_configured",
+            ErrorCode::StoreUnavailable => "store_unavailable",
         }
     }
 

@@ -22,6 +22,9 @@ pub struct Session {
     pub can_change_access: bool,
     /// The relay's apps (one Adapty key each), in the operator's order.
     pub apps: Vec<SessionApp>,
+    /// Whether the relay keeps a store: search by email or transaction ID,
+    /// and Adapty's events beside support's changes ([`crate::feed`]).
+    pub store: bool,
 }
 
 /// One of the relay's apps. Its ID and name are required: an app without
@@ -59,11 +62,12 @@ mod tests {
                     can_change_access: false,
                 },
             ],
+            store: false,
         };
         let json = serde_json::to_string(&session).unwrap();
         assert_eq!(
             json,
-            r#"{"actor":"ana@example.com","dashboard_profile_url":"https://app.adapty.io/profiles/{profile_id}","can_change_access":true,"apps":[{"id":"main","name":"Main app","can_change_access":true},{"id":"kids","name":"Kids app","can_change_access":false}]}"#
+            r#"{"actor":"ana@example.com","dashboard_profile_url":"https://app.adapty.io/profiles/{profile_id}","can_change_access":true,"apps":[{"id":"main","name":"Main app","can_change_access":true},{"id":"kids","name":"Kids app","can_change_access":false}],"store":false}"#
         );
         assert_eq!(serde_json::from_str::<Session>(&json).unwrap(), session);
     }
@@ -73,7 +77,7 @@ mod tests {
         let json = serde_json::to_string(&Session::default()).unwrap();
         assert_eq!(
             json,
-            r#"{"actor":"","dashboard_profile_url":null,"can_change_access":false,"apps":[]}"#
+            r#"{"actor":"","dashboard_profile_url":null,"can_change_access":false,"apps":[],"store":false}"#
         );
         assert_eq!(
             serde_json::from_str::<Session>(r#"{"actor":"a","extra":1}"#).unwrap(),

@@ -66,6 +66,10 @@ pub enum RelayError {
     RevokeInPast,
     /// No app of the ID asked; the message names the apps served.
     UnknownApp(String),
+    /// Search and events need `--store`.
+    StoreNotConfigured,
+    /// The store cannot be read or written just now.
+    StoreUnavailable,
 }
 
 impl RelayError {
@@ -81,7 +85,9 @@ impl RelayError {
             RelayError::Forbidden(_)
             | RelayError::ChangesDisabled
             | RelayError::ChangesNotAllowed(_) => StatusCode::FORBIDDEN,
-            RelayError::NotFound | RelayError::ProfileNotFound => StatusCode::NOT_FOUND,
+            RelayError::NotFound | RelayError::ProfileNotFound | RelayError::StoreNotConfigured => {
+                StatusCode::NOT_FOUND
+            }
             RelayError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             RelayError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             RelayError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
@@ -97,7 +103,9 @@ impl RelayError {
                 StatusCode::GATEWAY_TIMEOUT
             }
             RelayError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            RelayError::Busy { .. } | RelayError::AuditUnavailable => {
+            RelayError::Busy { .. }
+            | RelayError::AuditUnavailable
+            | RelayError::StoreUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             RelayError::HostNotAllowed => StatusCode::MISDIRECTED_REQUEST,
@@ -136,6 +144,8 @@ impl RelayError {
             RelayError::RevokeAfterExpiry => ErrorCode::RevokeAfterExpiry,
             RelayError::RevokeInPast => ErrorCode::RevokeInPast,
             RelayError::UnknownApp(_) => ErrorCode::UnknownApp,
+            RelayError::StoreNotConfigured => ErrorCode::StoreNotConfigured,
+            RelayError::StoreUnavailable => ErrorCode::StoreUnavailable,
         }
     }
 
@@ -147,7 +157,8 @@ impl RelayError {
             | RelayError::Upstream(message)
             | RelayError::UnknownApp(message) => message.clone(),
             RelayError::NotFound => "no such API endpoint; the relay serves GET /api/profile, \
-                GET /api/session, POST /api/access-level/grant and POST /api/access-level/revoke"
+                GET /api/session, GET /api/search, GET /api/events, \
+                POST /api/access-level/grant and POST /api/access-level/revoke"
                 .into(),
             RelayError::MethodNotAllowed(method) => format!("only {method} is allowed here"),
             RelayError::ProfileNotFound => "Adapty has no profile with this ID".into(),
@@ -217,6 +228,17 @@ impl RelayError {
             }
             RelayError::RevokeInPast => {
                 "Adapty takes the revoke date to be in the past; choose a later date, or revoke now"
+                    .into()
+            }
+            RelayError::StoreNotConfigured => {
+                "search by email or transaction ID and Adapty's events need the relay's store, \
+                 which is not set up here (--store and --webhook-listen; README: \"Search and \
+                 Adapty's events\"); look customers up by their ID"
+                    .into()
+            }
+            RelayError::StoreUnavailable => {
+                "the relay's store cannot be reached just now; look customers up by their ID, \
+                 or try again shortly"
                     .into()
             }
         }
