@@ -105,9 +105,7 @@ impl RelayError {
             RelayError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             RelayError::Busy { .. }
             | RelayError::AuditUnavailable
-            | RelayError::StoreUnavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            | RelayError::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             RelayError::HostNotAllowed => StatusCode::MISDIRECTED_REQUEST,
         }
     }

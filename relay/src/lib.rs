@@ -34,5 +34,6 @@ pub mod rules;
 pub mod security_headers;
 pub mod server;
 pub mod settings;
+pub mod store;
 
 pub use settings::{Config, ConfigError};

@@ -2,6 +2,8 @@
 //! HTTP library would tidy a fault away: truncated bodies, resets, stalls.
 //! The relay's socket tests and the browser tests both stand it in for Adapty.
 
+pub mod postgres;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,0 +1,51 @@
+//! Finding a customer by what a ticket holds: exact matches only, on any
+//! identifier the store has seen (an email in any letter case).
+
+use super::{rfc3339, Store, StoreError};
+use protocol::feed::{matched, SearchAnswer, SearchMatch, SEARCH_LIMIT};
+
+impl Store {
+    pub async fn search(&self, app: &str, text: &str) -> Result<SearchAnswer, StoreError> {
+        // A customer may match by two identifiers (a transaction that is
+        // its own original): read more rows than answered, keep one each.
+        let rows: Vec<(String, String, Option<String>, Option<String>, i64)> = sqlx::query_as(
+            "SELECT i.kind, p.profile_id, p.customer_user_id, p.email, p.last_seen_at \
+             FROM identifiers i JOIN profiles p \
+               ON p.app = i.app AND p.profile_id = i.profile_id \
+             WHERE i.app = $1 AND (i.value = $2 OR (i.kind = $3 AND i.value = $4)) \
+             ORDER BY p.last_seen_at DESC, p.profile_id LIMIT $5",
+        )
+        .bind(app)
+        .bind(text)
+        .bind(matched::EMAIL)
+        .bind(text.to_lowercase())
+        .bind((SEARCH_LIMIT * matched::ALL.len()) as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut matches: Vec<SearchMatch> = Vec::new();
+        for (kind, profile_id, customer_user_id, email, last_seen) in rows {
+            if matches.len() == SEARCH_LIMIT {
+                break;
+            }
+            if matches.iter().any(|known| known.profile_id == profile_id) {
+                continue;
+            }
+            matches.push(SearchMatch {
+                profile_id,
+                customer_user_id,
+                email,
+                matched: kind,
+                last_seen_at: rfc3339(last_seen),
+            });
+        }
+        let since: Option<(i64,)> =
+            sqlx::query_as("SELECT since FROM indexed_since WHERE app = $1")
+                .bind(app)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(SearchAnswer {
+            matches,
+            indexed_since: since.map(|(since,)| rfc3339(since)),
+        })
+    }
+}
