@@ -35,5 +35,6 @@ pub mod security_headers;
 pub mod server;
 pub mod settings;
 pub mod store;
+pub mod webhook;
 
 pub use settings::{Config, ConfigError};

@@ -1,11 +1,15 @@
 use clap::Parser;
 use relay::adapty::ApiKey;
 use relay::apps::config::AppConfig;
+use relay::apps::webhook_secret::{WebhookSecret, WebhookSecrets};
+use relay::demo::webhooks::WebhookTarget;
 use relay::demo::{profiles, StandIn};
 use relay::http::Running;
-use relay::settings::{Args, AuditCommand, Command, LogFormat};
+use relay::settings::{Args, AuditCommand, Command, LogFormat, StoreCommand, StoreConfig};
+use relay::store::{Store, StoreAddress};
 use relay::{Config, ConfigError};
 use std::process::ExitCode;
+use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
 /// Every lookup allocates many small buffers across two worker threads,
@@ -40,11 +44,16 @@ async fn run() -> ExitCode {
         LogFormat::Json => logs.json().init(),
         LogFormat::Text => logs.init(),
     }
-    if let Some(Command::Audit(AuditCommand::Verify { files })) = &args.command {
-        return verify_audit(&args, files);
+    match &args.command {
+        Some(Command::Audit(AuditCommand::Verify { files })) => return verify_audit(&args, files),
+        Some(Command::Store(StoreCommand::Purge { app, profile_id })) => {
+            return purge(&args, app, profile_id).await
+        }
+        None => {}
     }
     let demo = args.demo;
 
+    let mut stand_ins = None;
     let config = if demo {
         // Same relay, another upstream: two apps, each a stand-in on
         // loopback with its own key and its own customers.
@@ -55,7 +64,9 @@ async fn run() -> ExitCode {
             Ok(stand_ins) => stand_ins,
             Err(error) => return fail(&format!("cannot start the demo stand-in: {error}")),
         };
-        demo_config(args, &main, &kids)
+        let config = demo_config(args, &main, &kids);
+        stand_ins = Some([main, kids]);
+        config
     } else {
         args.into_config()
     };
@@ -84,10 +95,60 @@ async fn run() -> ExitCode {
         print_demo_samples(&config, &url);
     }
     let limits = config.server.clone();
-    let (router, running) = match relay::http::router(config, axum::Router::new()) {
+    let store = match &config.store {
+        None => None,
+        Some(store_config) => match Store::open(&store_config.address).await {
+            Ok(store) => {
+                let store = Arc::new(store);
+                tokio::spawn(relay::store::retention::prune_daily(
+                    Arc::downgrade(&store),
+                    store_config.retention_days,
+                ));
+                tracing::info!(store = %store.address(), "store open");
+                Some(store)
+            }
+            Err(error) => return fail(&error.to_string()),
+        },
+    };
+    let webhook_listen = config.webhook_listen;
+    let mut webhook_bound = None;
+    let (router, running) = match relay::http::router(config, store.clone(), axum::Router::new()) {
         Ok(built) => built,
         Err(error) => return fail(&format!("cannot open the audit log: {error}")),
     };
+    let webhook = match (webhook_listen, &store) {
+        (Some(address), Some(store)) => match tokio::net::TcpListener::bind(address).await {
+            Ok(listener) => {
+                webhook_bound = listener.local_addr().ok();
+                let router = relay::webhook::router(
+                    running.apps.clone(),
+                    store.clone(),
+                    running.metrics.clone(),
+                );
+                tracing::info!(%address, "webhook listening: POST /webhook/{{app}}");
+                let limits = limits.clone();
+                Some(tokio::spawn(async move {
+                    relay::server::serve(listener, router, &limits, shutdown_signal()).await
+                }))
+            }
+            Err(error) => return fail(&format!("cannot listen on {address}: {error}")),
+        },
+        _ => None,
+    };
+    if let (Some(stand_ins), Some(address)) = (stand_ins, webhook_bound) {
+        // Each sample's story, sent as Adapty would, through the receiver.
+        let apps = running.apps.current();
+        for (stand_in, (app, secret)) in stand_ins
+            .into_iter()
+            .zip(apps.iter().zip(DEMO_WEBHOOK_SECRETS))
+        {
+            let target = WebhookTarget {
+                url: format!("http://{address}/webhook/{}", app.id),
+                authorization: secret.to_owned(),
+            };
+            tokio::spawn(async move { stand_in.send_webhooks_to(target).await });
+        }
+    }
     // Listening for SIGHUP before saying the relay listens: a hang-up sent
     // as soon as it is up reloads rather than ends it.
     let reloadable = running.clone();
@@ -96,6 +157,12 @@ async fn run() -> ExitCode {
     relay::server::serve(listener, router, &limits, shutdown_signal()).await;
     // A call whose client left is not a connection the server waited for.
     running.calls.finish(relay::server::DRAIN_TIMEOUT).await;
+    if let Some(webhook) = webhook {
+        let _ = webhook.await;
+    }
+    if let Some(store) = store {
+        store.close().await;
+    }
     ExitCode::SUCCESS
 }
 
@@ -127,15 +194,47 @@ fn print_demo_samples(config: &Config, url: &str) {
     }
 }
 
-/// The demo's two apps, "Main app" and "Kids app", each on its stand-in.
+/// The demo webhook's `Authorization` values, main app and kids app: public,
+/// like the demo's key, and only ever on loopback.
+const DEMO_WEBHOOK_SECRETS: [&str; 2] = ["demo-webhook-main-0001", "demo-webhook-kids-0001"];
+
+/// The demo's two apps, "Main app" and "Kids app", each on its stand-in,
+/// with a store (a fresh SQLite file unless --store names one) and a
+/// webhook on loopback that the stand-ins post their events to.
 fn demo_config(args: Args, main: &StandIn, kids: &StandIn) -> Result<Config, ConfigError> {
     let mut config = args.into_config_with(&main.base_url, ApiKey::new(&main.key)?)?;
+    if config.store.is_none() {
+        let path =
+            std::env::temp_dir().join(format!("adapty-lookup-demo-{}.db", std::process::id()));
+        for stale in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{stale}", path.display()));
+        }
+        config.store = Some(StoreConfig {
+            address: StoreAddress::Sqlite(path),
+            retention_days: 400,
+        });
+    }
+    config
+        .webhook_listen
+        .get_or_insert(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+    let secret =
+        |value: &str| Some(WebhookSecret::new(value).expect("the demo's secrets are valid"));
     let kids_base = relay::remote_url::checked("ADAPTY_API_BASE", &kids.base_url)?;
     let defaults = &config.apps.defaults;
     config.apps.apps = vec![
-        defaults.app("main", "Main app", ApiKey::new(&main.key)?),
+        AppConfig {
+            webhook: WebhookSecrets {
+                production: secret(DEMO_WEBHOOK_SECRETS[0]),
+                sandbox: None,
+            },
+            ..defaults.app("main", "Main app", ApiKey::new(&main.key)?)
+        },
         AppConfig {
             api_base: kids_base,
+            webhook: WebhookSecrets {
+                production: secret(DEMO_WEBHOOK_SECRETS[1]),
+                sandbox: None,
+            },
             ..defaults.app("kids", "Kids app", ApiKey::new(&kids.key)?)
         },
     ];
@@ -160,6 +259,34 @@ fn verify_audit(args: &Args, files: &[std::path::PathBuf]) -> ExitCode {
             println!("BROKEN: {broken}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `relay store purge --app APP --profile-id ID`: one customer's rows gone.
+async fn purge(args: &Args, app: &str, profile_id: &str) -> ExitCode {
+    let Some(text) = args.store.as_deref() else {
+        return fail("relay store purge needs --store (RELAY_STORE), as the relay runs with");
+    };
+    let address = match StoreAddress::parse(text) {
+        Ok(address) => address,
+        Err(error) => return fail(&error),
+    };
+    let store = match Store::open(&address).await {
+        Ok(store) => store,
+        Err(error) => return fail(&error.to_string()),
+    };
+    // As the store keeps it: a UUID in its hyphenated lower case.
+    let profile_id = uuid::Uuid::parse_str(profile_id)
+        .map_or(profile_id.to_owned(), |uuid| uuid.hyphenated().to_string());
+    match store.purge(app, &profile_id).await {
+        Ok(removed) => {
+            println!(
+                "purged profile {profile_id} of app {app}: {} events, {} identifiers, {} customer rows",
+                removed.events, removed.identifiers, removed.profiles
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => fail(&format!("nothing purged: {error}")),
     }
 }
 

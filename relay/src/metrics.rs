@@ -34,6 +34,8 @@ pub struct Metrics {
     requests: Family<RouteLabels, Counter>,
     lookups: Family<OutcomeLabels, Counter>,
     changes: Family<ChangeLabels, Counter>,
+    webhook_events: Family<OutcomeLabels, Counter>,
+    store_reads: Family<OutcomeLabels, Counter>,
     upstream_seconds: Histogram,
     retries: Counter,
 }
@@ -44,6 +46,8 @@ impl Default for Metrics {
         let requests = Family::<RouteLabels, Counter>::default();
         let lookups = Family::<OutcomeLabels, Counter>::default();
         let changes = Family::<ChangeLabels, Counter>::default();
+        let webhook_events = Family::<OutcomeLabels, Counter>::default();
+        let store_reads = Family::<OutcomeLabels, Counter>::default();
         // 5 ms to about 10 s: Adapty's answers and the relay's deadline.
         let upstream_seconds = Histogram::new(exponential_buckets(0.005, 2.0, 12));
         let retries = Counter::default();
@@ -63,6 +67,17 @@ impl Default for Metrics {
             changes.clone(),
         );
         registry.register(
+            "webhook_events",
+            "Adapty webhook requests by app and outcome (accepted, duplicate, verification, \
+             or why refused)",
+            webhook_events.clone(),
+        );
+        registry.register(
+            "store_reads",
+            "Searches and event pages by app and outcome code",
+            store_reads.clone(),
+        );
+        registry.register(
             "upstream_request_seconds",
             "Time of each request to Adapty",
             upstream_seconds.clone(),
@@ -77,6 +92,8 @@ impl Default for Metrics {
             requests,
             lookups,
             changes,
+            webhook_events,
+            store_reads,
             upstream_seconds,
             retries,
         }
@@ -104,6 +121,25 @@ impl Metrics {
             .get_or_create(&ChangeLabels {
                 app: app.to_owned(),
                 action,
+                outcome,
+            })
+            .inc();
+    }
+
+    /// `app` is empty when the path names no app of this relay.
+    pub fn webhook(&self, app: &str, outcome: &'static str) {
+        self.webhook_events
+            .get_or_create(&OutcomeLabels {
+                app: app.to_owned(),
+                outcome,
+            })
+            .inc();
+    }
+
+    pub fn store_read(&self, app: &str, outcome: &'static str) {
+        self.store_reads
+            .get_or_create(&OutcomeLabels {
+                app: app.to_owned(),
                 outcome,
             })
             .inc();

@@ -571,7 +571,7 @@ async fn a_lookup_in_flight_during_a_reload_keeps_its_apps_key() {
     config.listen = listener.local_addr().unwrap();
     let url = format!("http://{}", config.listen);
     let limits = config.server.clone();
-    let (router, reloadable) = relay::http::router(config, axum::Router::new()).unwrap();
+    let (router, reloadable) = relay::http::router(config, None, axum::Router::new()).unwrap();
     tokio::spawn(async move {
         relay::server::serve(listener, router, &limits, std::future::pending()).await
     });

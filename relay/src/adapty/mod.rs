@@ -6,6 +6,7 @@
 pub mod answer;
 pub mod budget;
 mod client;
+pub mod identifiers;
 pub mod key;
 pub mod paths;
 

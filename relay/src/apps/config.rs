@@ -1,6 +1,7 @@
 //! The apps as configured: each app's own settings, what an app of the
 //! apps file leaves out, and what every app shares.
 
+use super::webhook_secret::WebhookSecrets;
 use crate::adapty::{ApiKey, UpstreamSettings};
 use std::num::NonZeroU32;
 use std::path::PathBuf;
@@ -39,6 +40,8 @@ pub struct AppConfig {
     pub per_person_per_minute: NonZeroU32,
     /// Lookups (and changes) the relay may make per minute in this app.
     pub global_per_minute: NonZeroU32,
+    /// What its webhook accepts; none set: it has no webhook.
+    pub webhook: WebhookSecrets,
 }
 
 /// What an app of the apps file leaves out, from the flags.
@@ -60,6 +63,7 @@ impl AppDefaults {
             changes_role: None,
             per_person_per_minute: self.per_person_per_minute,
             global_per_minute: self.global_per_minute,
+            webhook: WebhookSecrets::default(),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! and errors reach logs that many people read.
 
 use super::config::{is_role_name, AppConfig, AppDefaults};
+use super::webhook_secret::{WebhookSecret, WebhookSecrets};
 use crate::adapty::key::{ApiKey, KeyError};
 use crate::remote_url;
 use serde::Deserialize;
@@ -34,6 +35,10 @@ struct AppEntry {
     changes_role: Option<String>,
     rate_limit_per_minute: Option<NonZeroU32>,
     global_rate_limit_per_minute: Option<NonZeroU32>,
+    /// Files with the `Authorization` values of the app's production and
+    /// sandbox webhooks.
+    webhook_secret_file: Option<PathBuf>,
+    webhook_sandbox_secret_file: Option<PathBuf>,
 }
 
 /// What is wrong with the apps file, never what it says.
@@ -107,7 +112,29 @@ pub fn read(path: &Path, defaults: &AppDefaults) -> Result<Vec<AppConfig>, FileE
                 "changes_role is not a role name (not empty, no comma, no spaces around it)".into(),
             ));
         }
+        let mut webhook = WebhookSecrets::default();
+        for (field, file, secret) in [
+            (
+                "webhook_secret_file",
+                &entry.webhook_secret_file,
+                &mut webhook.production,
+            ),
+            (
+                "webhook_sandbox_secret_file",
+                &entry.webhook_sandbox_secret_file,
+                &mut webhook.sandbox,
+            ),
+        ] {
+            if let Some(file) = file {
+                let secret_path = path.parent().unwrap_or(Path::new(".")).join(file);
+                *secret = Some(
+                    WebhookSecret::read(&secret_path)
+                        .map_err(|reason| in_app(format!("its {field}: {reason}")))?,
+                );
+            }
+        }
         apps.push(AppConfig {
+            webhook,
             name: entry.name.trim().to_owned(),
             api_base,
             key,
@@ -126,7 +153,8 @@ pub fn read(path: &Path, defaults: &AppDefaults) -> Result<Vec<AppConfig>, FileE
 
 /// The fields an `[[app]]` table may have.
 const FIELDS: &str = "id, name, api_key_file, api_base, changes_role, rate_limit_per_minute, \
-                      global_rate_limit_per_minute";
+                      global_rate_limit_per_minute, webhook_secret_file, \
+                      webhook_sandbox_secret_file";
 
 /// The parser's complaint with its line, without the snippet of the file
 /// it would show and without anything it quotes of the file: the message

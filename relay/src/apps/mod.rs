@@ -11,6 +11,7 @@
 pub mod config;
 pub mod file;
 pub mod limits;
+pub mod webhook_secret;
 
 use crate::adapty::budget::Budget;
 use crate::adapty::{Upstream, UpstreamConfig};
@@ -32,6 +33,8 @@ pub struct App {
     quotas: (NonZeroU32, NonZeroU32),
     /// Who may change access in this app; `None` when changes are off.
     pub changes_role: Option<String>,
+    /// What its webhook accepts (`webhook`); none set: no webhook.
+    pub webhook: webhook_secret::WebhookSecrets,
 }
 
 impl App {
@@ -182,6 +185,7 @@ impl Apps {
                     limits: kept.unwrap_or_else(|| Arc::new(RateLimits::new(quotas.0, quotas.1))),
                     quotas,
                     changes_role,
+                    webhook: app.webhook.clone(),
                 })
             })
             .collect();

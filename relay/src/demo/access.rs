@@ -172,7 +172,21 @@ fn answer(data: &Data, mut profile: Value, level: Value) -> Json<Value> {
         .unwrap_or_default()
         .to_owned();
     data.keep(&profile_id, level.clone());
-    put_level(&mut profile, level);
+    put_level(&mut profile, level.clone());
+    let target = data
+        .webhook
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    if let Some(target) = target {
+        // As Adapty does, a moment after the answer.
+        let now = Utc::now();
+        let email = data.email_of(&profile_id);
+        let event = super::webhooks::access_level_updated(&profile, &email, &level, now, now);
+        tokio::spawn(async move {
+            super::webhooks::send(&reqwest::Client::new(), &target, &[event]).await;
+        });
+    }
     Json(json!({ "data": profile }))
 }
 

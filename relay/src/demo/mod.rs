@@ -10,6 +10,7 @@
 
 mod access;
 pub mod profiles;
+pub mod webhooks;
 
 use crate::adapty::paths;
 use axum::extract::State;
@@ -31,6 +32,9 @@ pub struct StandIn {
     pub key: String,
     /// Grants and revokes received, for tests that count them.
     pub changes_received: Arc<AtomicUsize>,
+    /// Where its grants and revokes are told, as Adapty's webhook would.
+    webhook: Arc<Mutex<Option<webhooks::WebhookTarget>>>,
+    samples: Option<&'static [profiles::Sample]>,
 }
 
 struct Data {
@@ -40,6 +44,7 @@ struct Data {
     /// life of the process: they replace the profile's own of the same ID.
     changed: Mutex<HashMap<String, Vec<Value>>>,
     changes_received: Arc<AtomicUsize>,
+    webhook: Arc<Mutex<Option<webhooks::WebhookTarget>>>,
 }
 
 /// What a stand-in serves.
@@ -72,7 +77,13 @@ impl StandIn {
     async fn serve(profiles: Profiles) -> std::io::Result<StandIn> {
         let key = format!("secret_demo_{}", uuid::Uuid::new_v4().simple());
         let changes_received = Arc::new(AtomicUsize::new(0));
+        let webhook = Arc::new(Mutex::new(None));
+        let samples = match &profiles {
+            Profiles::Samples(samples) => Some(*samples),
+            Profiles::Fixed(_) => None,
+        };
         let data = Arc::new(Data {
+            webhook: webhook.clone(),
             key: key.clone(),
             profiles,
             changed: Mutex::new(HashMap::new()),
@@ -90,7 +101,20 @@ impl StandIn {
             base_url,
             key,
             changes_received,
+            webhook,
+            samples,
         })
+    }
+
+    /// Sends each sample's story to `target`, and from now on an
+    /// `access_level_updated` for every grant and revoke.
+    pub async fn send_webhooks_to(&self, target: webhooks::WebhookTarget) {
+        *self.webhook.lock().unwrap_or_else(|p| p.into_inner()) = Some(target.clone());
+        let now = Utc::now();
+        let client = reqwest::Client::new();
+        for sample in self.samples.unwrap_or_default() {
+            webhooks::send(&client, &target, &webhooks::story(sample, now)).await;
+        }
     }
 }
 
@@ -172,6 +196,18 @@ impl Data {
             }
         }
         Some(profile)
+    }
+
+    /// The email the demo gives this profile's sample.
+    fn email_of(&self, profile_id: &str) -> String {
+        match &self.profiles {
+            Profiles::Samples(samples) => samples
+                .iter()
+                .find(|sample| sample.profile_id == profile_id)
+                .map(webhooks::email_of)
+                .unwrap_or_default(),
+            Profiles::Fixed(_) => String::new(),
+        }
     }
 
     /// Keeps `level` as the profile's access level of its ID from now on.

@@ -716,7 +716,8 @@ mod tests {
                 "profile_id" => "profile ID",
                 _ => "customer user ID",
             };
-            let row = format!("| {} | {by} | `{}` |", sample.about, sample.id);
+            let email = super::super::webhooks::email_of(sample);
+            let row = format!("| {} | {by} | `{}` | `{email}` |", sample.about, sample.id);
             assert!(readme.contains(&row), "README lacks the row {row}");
         }
     }

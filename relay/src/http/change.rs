@@ -6,6 +6,7 @@
 
 use super::answers;
 use super::call::{self, Call};
+use super::staff;
 use crate::audit::{self, ChangeEntry};
 use crate::error::RelayError;
 use crate::rules::change::{self, Action, Change};
@@ -63,6 +64,17 @@ async fn change_access(mut call: Call, action: Action, headers: HeaderMap, body:
             claim.keep();
         }
         let outcome = outcome(&fetched.result);
+        if !nothing_sent(&fetched.result) {
+            staff::record_change(
+                services,
+                &app.id,
+                &change_id,
+                &actor.0,
+                &change,
+                &fetched.result,
+            )
+            .await;
+        }
         let response = answers::profile(fetched.result);
         let done = ChangeEntry {
             outcome: Some(outcome),

@@ -18,6 +18,8 @@ mod panel;
 mod profile;
 mod replays;
 mod session;
+mod staff;
+mod store_reads;
 
 use crate::adapty::budget::Budget;
 use crate::apps::Apps;
@@ -29,6 +31,7 @@ use crate::metrics::Metrics;
 use crate::security_headers;
 use crate::server;
 use crate::settings::Config;
+use crate::store::Store;
 use axum::middleware;
 use axum::routing::{any, get, post};
 use axum::Router;
@@ -64,6 +67,8 @@ pub struct Services {
     replays: Arc<Replays>,
     /// The calls to Adapty under way.
     calls: Calls,
+    /// `None`: no search, no events, nothing indexed.
+    store: Option<Arc<Store>>,
 }
 
 /// What `main` keeps of the running relay: what `SIGHUP` reads again, and
@@ -73,15 +78,22 @@ pub struct Running {
     pub apps: Arc<Apps>,
     pub audit: Arc<AuditLog>,
     pub calls: Calls,
+    /// For the webhook's listener, which shares them.
+    pub metrics: Arc<Metrics>,
 }
 
 /// The whole relay as a router, with `extra` routes beside its own under
 /// exactly the same layers (the tests use them to see what those layers
 /// make of a handler that fails in ways the relay's own never should); and
 /// the parts of it `SIGHUP` reloads. `config.listen` is the address actually
-/// bound (its port names the loopback hosts allowed). Fails only when the
-/// audit log cannot be opened.
-pub fn router(config: Config, extra: Router) -> std::io::Result<(Router, Running)> {
+/// bound (its port names the loopback hosts allowed); `store` is the one
+/// `config.store` names, opened. Fails only when the audit log cannot be
+/// opened.
+pub fn router(
+    config: Config,
+    store: Option<Arc<Store>>,
+    extra: Router,
+) -> std::io::Result<(Router, Running)> {
     let metrics = Arc::new(Metrics::default());
     let identity = Identity::new(&config.access);
     if !identity.is_configured() {
@@ -103,7 +115,8 @@ pub fn router(config: Config, extra: Router) -> std::io::Result<(Router, Running
         audit: audit.clone(),
         apps: apps.clone(),
         identity: Arc::new(identity),
-        metrics,
+        metrics: metrics.clone(),
+        store,
         public_origins: config.access.public_origins.clone().into(),
         dashboard_profile_url: config.dashboard_profile_url.map(Arc::from),
         replays: Arc::new(Replays::default()),
@@ -139,6 +152,7 @@ pub fn router(config: Config, extra: Router) -> std::io::Result<(Router, Running
         apps,
         audit,
         calls: services.calls,
+        metrics,
     };
     Ok((router, running))
 }
@@ -168,6 +182,18 @@ fn routes(services: Services, static_dir: &std::path::Path) -> Router {
         .route(
             &route(protocol::path::REVOKE),
             post(change::revoke).fallback(answers::post_only),
+        )
+        .route(
+            &route(protocol::path::SEARCH),
+            get(store_reads::search)
+                .head(answers::get_only)
+                .fallback(answers::get_only),
+        )
+        .route(
+            &route(protocol::path::EVENTS),
+            get(store_reads::events)
+                .head(answers::get_only)
+                .fallback(answers::get_only),
         )
         .route("/api/{*rest}", any(answers::api_not_found))
         .route("/metrics", get(observe::render_metrics))

@@ -32,6 +32,9 @@ pub async fn profile(mut call: Call, RawQuery(query): RawQuery) -> Response {
     call::to_the_end(&calls, async move {
         let fetched = app.upstream.fetch_profile(&lookup).await;
         let mut result = fetched.result;
+        if let Ok(profile) = &result {
+            super::staff::index_lookup(call.services(), &app.id, profile);
+        }
         let line = line(&call, Some(&lookup), &result, fetched.upstream_status);
         if let Err(error) = call.services().audit.record(&line).await {
             tracing::error!(%error, "a lookup's answer was withheld: its audit line cannot be written");

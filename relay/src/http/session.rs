@@ -33,7 +33,7 @@ pub async fn session(call: Call) -> Response {
             .map(str::to_owned),
         can_change_access: apps.iter().any(|app| app.can_change_access),
         apps,
-        store: false,
+        store: call.services().store.is_some(),
     };
     // Names the person: no browser or proxy may keep a copy.
     ([(header::CACHE_CONTROL, "no-store")], Json(session)).into_response()

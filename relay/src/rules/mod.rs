@@ -4,3 +4,4 @@
 
 pub mod change;
 pub mod lookup;
+pub mod store_query;

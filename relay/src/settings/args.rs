@@ -200,6 +200,33 @@ pub struct Args {
     #[arg(long, env = "RELAY_CHANGES_PER_HOUR", default_value = "30")]
     pub changes_per_hour: NonZeroU32,
 
+    /// The store for search and Adapty's events: sqlite:PATH (one file,
+    /// created if missing) or postgres://USER@HOST/DATABASE (several relays
+    /// share one). Without it, search and the event feed are off.
+    #[arg(long, env = "RELAY_STORE")]
+    pub store: Option<String>,
+
+    /// Days the store keeps events and customers not seen since; pruned daily.
+    #[arg(long, env = "RELAY_STORE_RETENTION_DAYS", default_value_t = 400,
+          value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub store_retention_days: u32,
+
+    /// Address for Adapty's webhooks (POST /webhook/{app}), apart from the
+    /// panel's: expose only this one to Adapty, without single sign-on.
+    /// Needs --store.
+    #[arg(long, env = "RELAY_WEBHOOK_LISTEN")]
+    pub webhook_listen: Option<SocketAddr>,
+
+    /// With one app: file holding the Authorization value of Adapty's
+    /// production webhook (with --apps-file: webhook_secret_file per app).
+    #[arg(long, env = "RELAY_WEBHOOK_SECRET_FILE")]
+    pub webhook_secret_file: Option<PathBuf>,
+
+    /// With one app: file holding the Authorization value of Adapty's
+    /// sandbox webhook.
+    #[arg(long, env = "RELAY_WEBHOOK_SANDBOX_SECRET_FILE")]
+    pub webhook_sandbox_secret_file: Option<PathBuf>,
+
     /// Run against a built-in stand-in for Adapty with sample profiles; no key
     /// needed. Without an identity setting every caller is the demo user,
     /// who may change access.
@@ -216,6 +243,21 @@ pub enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The store (--store).
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum StoreCommand {
+    /// Removes everything the store holds of one customer of one app (an
+    /// erasure request); says how much.
+    Purge {
+        #[arg(long)]
+        app: String,
+        #[arg(long)]
+        profile_id: String,
+    },
 }
 
 #[derive(clap::Subcommand, Debug)]

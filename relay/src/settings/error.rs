@@ -40,6 +40,17 @@ pub enum ConfigError {
     AppsFileWithDemo,
     /// `--apps-file` without `--audit-chain-key-file`.
     AppsFileWithoutChainKey,
+    /// `--store` that is not one, with what would be.
+    Store(String),
+    WebhookWithoutStore,
+    WebhookOnPanelAddress,
+    /// The single-app secret flags beside `--apps-file`.
+    WebhookSecretWithAppsFile,
+    WebhookSecretFile {
+        flag: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -117,6 +128,22 @@ impl fmt::Display for ConfigError {
                  there is no single Adapty key to derive it from, and an app's key may be \
                  rotated while its old lines must still verify",
             ),
+            ConfigError::Store(reason) => f.write_str(reason),
+            ConfigError::WebhookWithoutStore => f.write_str(
+                "--webhook-listen needs --store (RELAY_STORE): the webhook's events are kept \
+                 there; e.g. --store sqlite:/var/lib/adapty-lookup/store.db",
+            ),
+            ConfigError::WebhookOnPanelAddress => f.write_str(
+                "--webhook-listen must differ from --listen: the webhook's address is the one \
+                 exposed to Adapty without single sign-on, the panel's never is",
+            ),
+            ConfigError::WebhookSecretWithAppsFile => f.write_str(
+                "--webhook-secret-file and --webhook-sandbox-secret-file are for one app; with \
+                 --apps-file give each app webhook_secret_file and webhook_sandbox_secret_file",
+            ),
+            ConfigError::WebhookSecretFile { flag, path, reason } => {
+                write!(f, "{flag} {}: {reason}", path.display())
+            }
             ConfigError::ChangesRoleInvalid(role) => write!(
                 f,
                 "--changes-role {role:?} is not a role name (not empty, no comma, no spaces around it)"

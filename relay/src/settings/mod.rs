@@ -6,18 +6,22 @@
 mod args;
 mod error;
 
-pub use args::{Args, AuditCommand, Command, LogFormat};
+pub use args::{Args, AuditCommand, Command, LogFormat, StoreCommand};
 pub use error::ConfigError;
 
 use crate::adapty::key::{self, ApiKey};
 use crate::adapty::UpstreamSettings;
-use crate::apps::config::{is_role_name, AppDefaults, AppsConfig, ChangesConfig, DEFAULT_APP_ID};
+use crate::apps::config::{
+    is_role_name, AppConfig, AppDefaults, AppsConfig, ChangesConfig, DEFAULT_APP_ID,
+};
 use crate::apps::file;
+use crate::apps::webhook_secret::{WebhookSecret, WebhookSecrets};
 use crate::audit::{AuditConfig, ChainSecret};
 use crate::guard::identity::{Actor, Caller};
 use crate::guard::{base_path, host, AccessConfig, JwtConfig};
 use crate::remote_url;
 use crate::server;
+use crate::store::StoreAddress;
 use axum::http::HeaderName;
 use reqwest::Url;
 use std::net::SocketAddr;
@@ -50,6 +54,17 @@ pub struct Config {
     pub response_memory_bytes: NonZeroUsize,
     /// The panel's "Open in Adapty" link: https, with `{profile_id}` in it.
     pub dashboard_profile_url: Option<String>,
+    /// `None`: no search, no event feed, no webhook.
+    pub store: Option<StoreConfig>,
+    /// Where Adapty's webhooks arrive (`--webhook-listen`); needs the store.
+    pub webhook_listen: Option<SocketAddr>,
+}
+
+/// Where the store is and how long it keeps things.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub address: StoreAddress,
+    pub retention_days: u32,
 }
 
 impl Args {
@@ -130,10 +145,35 @@ impl Args {
         };
         let apps = match (&self.apps_file, key) {
             (Some(_), _) if self.demo => return Err(ConfigError::AppsFileWithDemo),
+            (Some(_), _)
+                if self.webhook_secret_file.is_some()
+                    || self.webhook_sandbox_secret_file.is_some() =>
+            {
+                return Err(ConfigError::WebhookSecretWithAppsFile)
+            }
             (Some(path), _) => file::read(path, &defaults)?,
-            (None, Some(key)) => vec![defaults.app(DEFAULT_APP_ID, "Default app", key)],
+            (None, Some(key)) => vec![AppConfig {
+                webhook: self.webhook_secrets()?,
+                ..defaults.app(DEFAULT_APP_ID, "Default app", key)
+            }],
             (None, None) => return Err(ConfigError::KeyMissing),
         };
+        let store = self
+            .store
+            .as_deref()
+            .map(|text| {
+                Ok::<_, ConfigError>(StoreConfig {
+                    address: StoreAddress::parse(text).map_err(ConfigError::Store)?,
+                    retention_days: self.store_retention_days,
+                })
+            })
+            .transpose()?;
+        if self.webhook_listen.is_some() && store.is_none() {
+            return Err(ConfigError::WebhookWithoutStore);
+        }
+        if self.webhook_listen == Some(self.listen) {
+            return Err(ConfigError::WebhookOnPanelAddress);
+        }
         Ok(Config {
             listen: self.listen,
             base_path,
@@ -169,6 +209,30 @@ impl Args {
             },
             response_memory_bytes: at_least_one(self.response_memory_bytes),
             static_dir: self.static_dir,
+            store,
+            webhook_listen: self.webhook_listen,
+        })
+    }
+
+    /// The one app's webhook secrets, from their two flags.
+    fn webhook_secrets(&self) -> Result<WebhookSecrets, ConfigError> {
+        let read = |flag: &'static str, path: &Option<PathBuf>| {
+            path.as_deref()
+                .map(|path| {
+                    WebhookSecret::read(path).map_err(|reason| ConfigError::WebhookSecretFile {
+                        flag,
+                        path: path.to_owned(),
+                        reason,
+                    })
+                })
+                .transpose()
+        };
+        Ok(WebhookSecrets {
+            production: read("--webhook-secret-file", &self.webhook_secret_file)?,
+            sandbox: read(
+                "--webhook-sandbox-secret-file",
+                &self.webhook_sandbox_secret_file,
+            )?,
         })
     }
 

@@ -133,11 +133,88 @@ pub async fn start_with(mut config: Config, extra: Router) -> Relay {
     let url = format!("http://{}", config.listen);
     let audit_log = config.audit.path.clone();
     let limits = config.server.clone();
-    let (router, _) = relay::http::router(config, extra).unwrap();
+    let (router, _) = relay::http::router(config, None, extra).unwrap();
     tokio::spawn(async move {
         relay::server::serve(listener, router, &limits, std::future::pending()).await
     });
     Relay { url, audit_log }
+}
+
+/// The `Authorization` values the stored relay's one app accepts.
+pub const WEBHOOK_SECRET: &str = "webhook-production-0123456789";
+pub const WEBHOOK_SANDBOX_SECRET: &str = "webhook-sandbox-0123456789";
+
+/// The relay with a store, and its webhook listener on another loopback
+/// port (its URL the second value), the one app with both webhook secrets.
+pub async fn start_stored(mut config: Config, store: Arc<relay::store::Store>) -> (Relay, String) {
+    use relay::apps::webhook_secret::{WebhookSecret, WebhookSecrets};
+    for app in &mut config.apps.apps {
+        if !app.webhook.is_set() {
+            app.webhook = WebhookSecrets {
+                production: Some(WebhookSecret::new(WEBHOOK_SECRET).unwrap()),
+                sandbox: Some(WebhookSecret::new(WEBHOOK_SANDBOX_SECRET).unwrap()),
+            };
+        }
+    }
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    config.listen = listener.local_addr().unwrap();
+    let url = format!("http://{}", config.listen);
+    let audit_log = config.audit.path.clone();
+    let limits = config.server.clone();
+    let (router, running) =
+        relay::http::router(config, Some(store.clone()), Router::new()).unwrap();
+    let webhook = relay::webhook::router(running.apps.clone(), store, running.metrics.clone());
+    let webhook_listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let webhook_url = format!("http://{}", webhook_listener.local_addr().unwrap());
+    let webhook_limits = limits.clone();
+    tokio::spawn(async move {
+        relay::server::serve(listener, router, &limits, std::future::pending()).await
+    });
+    tokio::spawn(async move {
+        relay::server::serve(
+            webhook_listener,
+            webhook,
+            &webhook_limits,
+            std::future::pending(),
+        )
+        .await
+    });
+    (Relay { url, audit_log }, webhook_url)
+}
+
+/// A fresh SQLite store in its own folder (removed with the process's
+/// temporary files by the test that made it).
+pub async fn sqlite_store() -> (Arc<relay::store::Store>, PathBuf) {
+    let dir = static_dir();
+    let path = dir.join("store.db");
+    let store = relay::store::Store::open(&relay::store::StoreAddress::Sqlite(path.clone()))
+        .await
+        .unwrap();
+    (Arc::new(store), path)
+}
+
+/// POSTs `body` to the webhook of `app` with `authorization`: status and body.
+pub async fn post_webhook(
+    webhook_url: &str,
+    app: &str,
+    authorization: Option<&str>,
+    body: &str,
+) -> (u16, Value) {
+    let mut request = client()
+        .post(format!("{webhook_url}/webhook/{app}"))
+        .header("content-type", "application/json")
+        .body(body.to_owned());
+    if let Some(authorization) = authorization {
+        request = request.header("authorization", authorization);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 pub async fn relay_to(upstream: &str, key: &str) -> Relay {
