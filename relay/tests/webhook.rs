@@ -292,44 +292,49 @@ async fn postgres_stopped_mid_run_answers_503_and_loses_nothing() {
         .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_locked_sqlite_file_answers_503_and_loses_nothing() {
     // The tests run as root, for whom no file is unwritable: another
-    // process's exclusive lock on the database is what makes it so.
+    // connection's exclusive lock on the database is what makes it so.
+    use sqlx::Connection;
     let (store, path) = sqlite_store().await;
-    let locker = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(
-            "import sqlite3, sys, time\n\
-             c = sqlite3.connect(sys.argv[1], isolation_level=None)\n\
-             c.execute('BEGIN EXCLUSIVE')\n\
-             print('locked', flush=True)\n\
-             sys.stdin.read()\n",
-        )
-        .arg(&path)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
+    let mut locker = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
         .unwrap();
-    let locker = std::sync::Mutex::new(Some(locker));
-    // Take the lock only when asked: the first event goes in before.
-    let (tx, rx) = std::sync::mpsc::channel::<()>();
-    let take_away = || {
-        use std::io::BufRead;
-        let mut guard = locker.lock().unwrap();
-        let child = guard.as_mut().unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
+    let (lock, locked) = tokio::sync::oneshot::channel::<()>();
+    let (unlock, unlocked) = tokio::sync::oneshot::channel::<()>();
+    let (taken, is_taken) = std::sync::mpsc::channel::<()>();
+    let (released, is_released) = std::sync::mpsc::channel::<()>();
+    let holder = tokio::spawn(async move {
+        lock_until(&mut locker, locked, unlocked, taken)
+            .await
             .unwrap();
-        assert_eq!(line.trim(), "locked");
-        drop(tx);
+        let _ = released.send(());
+    });
+    // Each returns once the lock is taken, or given back.
+    let take_away = move || {
+        let _ = lock.send(());
+        is_taken.recv().unwrap();
     };
-    let bring_back = || {
-        let _ = rx.recv();
-        let mut child = locker.lock().unwrap().take().unwrap();
-        drop(child.stdin.take());
-        child.wait().unwrap();
+    let bring_back = move || {
+        let _ = unlock.send(());
+        is_released.recv().unwrap();
     };
     nothing_is_lost_while_the_store_is_away(store, take_away, bring_back).await;
+    holder.await.unwrap();
+}
+
+async fn lock_until(
+    connection: &mut sqlx::SqliteConnection,
+    lock: tokio::sync::oneshot::Receiver<()>,
+    unlock: tokio::sync::oneshot::Receiver<()>,
+    taken: std::sync::mpsc::Sender<()>,
+) -> Result<(), sqlx::Error> {
+    use sqlx::Executor;
+    let _ = lock.await;
+    connection.execute("BEGIN EXCLUSIVE").await?;
+    let _ = taken.send(());
+    let _ = unlock.await;
+    connection.execute("ROLLBACK").await?;
+    Ok(())
 }

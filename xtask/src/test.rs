@@ -33,7 +33,8 @@ pub fn run() -> Result {
         "warnings",
     ]))?;
 
-    run::step("Unit and relay tests");
+    tools::postgres()?;
+    run::step("Unit and relay tests (the store's on SQLite and a real PostgreSQL)");
     status(run::cargo().args(["test", "--workspace", "--exclude", "e2e"]))?;
 
     let dist = build::panel(&panel_tools)?;

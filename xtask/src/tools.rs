@@ -230,6 +230,41 @@ pub fn browser() -> Result<Browser> {
     })
 }
 
+/// Debian's PostgreSQL server, for the store's tests: each test that needs
+/// one starts a throwaway cluster of its own (`testkit::postgres`), as the
+/// unprivileged `postgres` user, and removes it after. Installed when
+/// missing and root.
+pub fn postgres() -> Result {
+    run::step("PostgreSQL for the store's tests");
+    let present = || {
+        std::fs::read_dir("/usr/lib/postgresql")
+            .map(|versions| {
+                versions
+                    .flatten()
+                    .any(|version| version.path().join("bin").join("initdb").is_file())
+            })
+            .unwrap_or(false)
+    };
+    if !present() {
+        if !is_root() {
+            return Err(
+                "the store's tests need Debian's postgresql: apt-get install postgresql".into(),
+            );
+        }
+        status(Command::new("apt-get").arg("update"))?;
+        status(
+            Command::new("apt-get")
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .args(["install", "-y", "--no-install-recommends", "postgresql"]),
+        )?;
+        if !present() {
+            return Err("PostgreSQL is still missing after apt-get install".into());
+        }
+    }
+    println!("ok  PostgreSQL server (Debian)");
+    Ok(())
+}
+
 /// What the sign-in tests run: a real SSO proxy and a real OpenID Connect provider.
 pub struct SignIn {
     pub apache: PathBuf,
