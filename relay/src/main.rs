@@ -54,6 +54,7 @@ async fn run() -> ExitCode {
     let demo = args.demo;
 
     let mut stand_ins = None;
+    let mut demo_store = None;
     let config = if demo {
         // Same relay, another upstream: two apps, each a stand-in on
         // loopback with its own key and its own customers.
@@ -64,7 +65,17 @@ async fn run() -> ExitCode {
             Ok(stand_ins) => stand_ins,
             Err(error) => return fail(&format!("cannot start the demo stand-in: {error}")),
         };
+        let given_store = args.store.is_some();
         let config = demo_config(args, &main, &kids);
+        if let (Ok(config), false) = (&config, given_store) {
+            if let Some(StoreConfig {
+                address: StoreAddress::Sqlite(path),
+                ..
+            }) = &config.store
+            {
+                demo_store = Some(path.clone());
+            }
+        }
         stand_ins = Some([main, kids]);
         config
     } else {
@@ -162,6 +173,14 @@ async fn run() -> ExitCode {
     }
     if let Some(store) = store {
         store.close().await;
+        // The demo's own store (not one --store named) goes with it.
+        if let (Some(path), StoreAddress::Sqlite(open)) = (&demo_store, store.address()) {
+            if path == open {
+                for part in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{part}", path.display()));
+                }
+            }
+        }
     }
     ExitCode::SUCCESS
 }
@@ -187,8 +206,11 @@ fn print_demo_samples(config: &Config, url: &str) {
             // README's table wants Markdown; a terminal does not.
             let about = sample.about.replace('`', "");
             eprintln!(
-                "    {url}/?app={}&{}={}  — {about}",
-                app.id, sample.param, sample.id
+                "    {url}/?app={}&{}={}  — {about}; search: {}",
+                app.id,
+                sample.param,
+                sample.id,
+                relay::demo::webhooks::email_of(sample)
             );
         }
     }

@@ -4,11 +4,21 @@
 use super::{rfc3339, Store, StoreError};
 use protocol::feed::{matched, SearchAnswer, SearchMatch, SEARCH_LIMIT};
 
+/// One identifier that matched, with its customer.
+#[derive(sqlx::FromRow)]
+struct Row {
+    kind: String,
+    profile_id: String,
+    customer_user_id: Option<String>,
+    email: Option<String>,
+    last_seen_at: i64,
+}
+
 impl Store {
     pub async fn search(&self, app: &str, text: &str) -> Result<SearchAnswer, StoreError> {
         // A customer may match by two identifiers (a transaction that is
         // its own original): read more rows than answered, keep one each.
-        let rows: Vec<(String, String, Option<String>, Option<String>, i64)> = sqlx::query_as(
+        let rows: Vec<Row> = sqlx::query_as(
             "SELECT i.kind, p.profile_id, p.customer_user_id, p.email, p.last_seen_at \
              FROM identifiers i JOIN profiles p \
                ON p.app = i.app AND p.profile_id = i.profile_id \
@@ -23,7 +33,14 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let mut matches: Vec<SearchMatch> = Vec::new();
-        for (kind, profile_id, customer_user_id, email, last_seen) in rows {
+        for Row {
+            kind,
+            profile_id,
+            customer_user_id,
+            email,
+            last_seen_at,
+        } in rows
+        {
             if matches.len() == SEARCH_LIMIT {
                 break;
             }
@@ -35,7 +52,7 @@ impl Store {
                 customer_user_id,
                 email,
                 matched: kind,
-                last_seen_at: rfc3339(last_seen),
+                last_seen_at: rfc3339(last_seen_at),
             });
         }
         let since: Option<(i64,)> =
