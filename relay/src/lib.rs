@@ -3,7 +3,8 @@
 //! It forwards one read, `GET /api/profile`, to Adapty's profile endpoint
 //! with an app's key added, and, only when the operator turns them on and
 //! only for one role, two writes: granting and revoking an access level.
-//! It serves the panel's static files. Its parts, each a folder, from the
+//! With a store, it keeps Adapty's webhook events and answers a search and
+//! a customer's event feed from them. It serves the panel's static files. Its parts, each a folder, from the
 //! outside in:
 //!
 //! - `settings`: what the operator sets, checked at start;
@@ -15,6 +16,9 @@
 //! - `apps`: the Adapty apps, their keys and limits, reloaded on SIGHUP;
 //! - `adapty`: how Adapty is asked, and what its answers mean;
 //! - `audit`: the tamper-evident log of every call;
+//! - `webhook`: Adapty's events, on a listener of their own;
+//! - `store`: what Adapty's API cannot give back (its events, the relay's
+//!   own changes, an index of customers), in SQLite or PostgreSQL;
 //! - `demo`: a stand-in Adapty for trying it without a key.
 //!
 //! Below them all: `error` (every failure as one JSON shape), `metrics`,

@@ -210,7 +210,7 @@ fn print_demo_samples(config: &Config, url: &str) {
                 app.id,
                 sample.param,
                 sample.id,
-                relay::demo::webhooks::email_of(sample)
+                sample.email()
             );
         }
     }

@@ -282,6 +282,42 @@ mod tests {
     }
 
     #[test]
+    fn each_app_has_its_own_webhook_secrets_read_beside_the_file() {
+        let path = folder(
+            r#"
+            [[app]]
+            id = "main"
+            name = "Main app"
+            api_key_file = "main.key"
+            webhook_secret_file = "hook.secret"
+            webhook_sandbox_secret_file = "hook-sandbox.secret"
+
+            [[app]]
+            id = "kids"
+            name = "Kids app"
+            api_key_file = "main.key"
+            "#,
+        );
+        let dir = path.parent().unwrap();
+        std::fs::write(dir.join("hook.secret"), "main-production-0123456789\n").unwrap();
+        std::fs::write(dir.join("hook-sandbox.secret"), "main-sandbox-0123456789").unwrap();
+        let apps = read(&path, &defaults()).unwrap();
+        assert!(apps[0].webhook.accepts(b"main-production-0123456789"));
+        assert!(apps[0].webhook.accepts(b"main-sandbox-0123456789"));
+        assert!(
+            !apps[1].webhook.is_set(),
+            "an app without secrets has no webhook"
+        );
+        std::fs::write(dir.join("hook.secret"), "short\n").unwrap();
+        let error = read(&path, &defaults()).unwrap_err().to_string();
+        assert!(
+            error.contains("\"main\"") && error.contains("webhook_secret_file"),
+            "{error}"
+        );
+        assert!(!error.contains("short"), "{error}");
+    }
+
+    #[test]
     fn a_bad_apps_file_is_refused_saying_what_is_wrong_and_never_the_key() {
         let app = |fields: &str| format!("[[app]]\n{fields}\n");
         for (file, expected) in [

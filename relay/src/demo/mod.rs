@@ -204,7 +204,7 @@ impl Data {
             Profiles::Samples(samples) => samples
                 .iter()
                 .find(|sample| sample.profile_id == profile_id)
-                .map(webhooks::email_of)
+                .map(profiles::Sample::email)
                 .unwrap_or_default(),
             Profiles::Fixed(_) => String::new(),
         }

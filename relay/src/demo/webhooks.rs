@@ -19,26 +19,10 @@ pub struct WebhookTarget {
     pub authorization: String,
 }
 
-/// The email address the demo gives a sample: what a ticket would hold.
-/// The kids app's two customers share a parent's address, so a search for
-/// it finds two.
-pub fn email_of(sample: &Sample) -> String {
-    if sample.id.starts_with("kids-") {
-        return "parent@example.com".into();
-    }
-    if sample.param == "profile_id" {
-        return "anonymous.buyer@example.com".into();
-    }
-    if sample.id == super::profiles::SEED_CUSTOMER_USER_ID {
-        return "docs.example@example.com".into();
-    }
-    format!("{}@example.com", sample.id.trim_start_matches("demo-"))
-}
-
 /// Every event of `sample`'s story as of `now`, oldest first.
 pub fn story(sample: &Sample, now: DateTime<Utc>) -> Vec<Value> {
     let profile = (sample.build)(now);
-    let email = email_of(sample);
+    let email = sample.email();
     let mut events = Vec::new();
     let list = |name: &str| profile[name].as_array().cloned().unwrap_or_default();
     for subscription in list("subscriptions") {
@@ -274,7 +258,7 @@ mod tests {
     fn every_sample_has_an_email_and_a_story_the_receiver_reads() {
         let now = Utc::now();
         for sample in SAMPLES.iter().chain(KIDS_SAMPLES) {
-            assert!(email_of(sample).contains('@'));
+            assert!(sample.email().contains('@'));
             let story = story(sample, now);
             for payload in &story {
                 let body = serde_json::to_vec(payload).unwrap();
@@ -283,7 +267,7 @@ mod tests {
                         assert_eq!(incoming.customer.profile_id, sample.profile_id);
                         assert_eq!(
                             incoming.customer.email.as_deref(),
-                            Some(email_of(sample).as_str())
+                            Some(sample.email().as_str())
                         );
                     }
                     other => panic!("{other:?}"),

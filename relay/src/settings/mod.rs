@@ -435,6 +435,82 @@ mod tests {
             .contains("cannot be used with"));
     }
 
+    /// The store and the webhook: each mistake refused at start, saying
+    /// what to do, and a secret file never quoted.
+    #[test]
+    fn the_webhook_needs_a_store_an_address_of_its_own_and_readable_secrets() {
+        let key = || ApiKey::new("secret_live_store").unwrap();
+        let config = |args: &[&str]| {
+            parse(args)
+                .unwrap()
+                .into_config_with("https://api.adapty.io", key())
+        };
+        let refusal = |args: &[&str]| config(args).unwrap_err().to_string();
+        assert!(refusal(&["--webhook-listen", "127.0.0.1:8081"]).contains("needs --store"));
+        assert!(refusal(&["--store", "mysql://x/y"]).contains("sqlite:PATH"));
+        assert!(refusal(&[
+            "--store",
+            "sqlite:/tmp/x.db",
+            "--listen",
+            "127.0.0.1:8080",
+            "--webhook-listen",
+            "127.0.0.1:8080"
+        ])
+        .contains("must differ"));
+        let dir = std::env::temp_dir().join(format!("webhook-secrets-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let short = dir.join("short");
+        std::fs::write(
+            &short,
+            "tiny-secret
+",
+        )
+        .unwrap();
+        let said = refusal(&["--webhook-secret-file", short.to_str().unwrap()]);
+        assert!(
+            said.contains("--webhook-secret-file") && said.contains("16 to 1024"),
+            "{said}"
+        );
+        assert!(!said.contains("tiny-secret"), "{said}");
+        let missing = dir.join("missing");
+        let said = refusal(&["--webhook-sandbox-secret-file", missing.to_str().unwrap()]);
+        assert!(said.contains("--webhook-sandbox-secret-file") && said.contains("cannot read"));
+        let good = dir.join("good");
+        std::fs::write(
+            &good,
+            "  production-secret-0123456789
+",
+        )
+        .unwrap();
+        let config = config(&[
+            "--store",
+            "sqlite:/tmp/x.db",
+            "--webhook-listen",
+            "127.0.0.1:8081",
+            "--webhook-secret-file",
+            good.to_str().unwrap(),
+        ])
+        .unwrap();
+        let webhook = &config.apps.apps[0].webhook;
+        assert!(webhook.accepts(b"production-secret-0123456789"));
+        assert!(!webhook.accepts(b"  production-secret-0123456789\n"));
+        assert_eq!(config.store.unwrap().retention_days, 400);
+        let apps_file = dir.join("apps.toml");
+        std::fs::write(&apps_file, "").unwrap();
+        let both = parse(&[
+            "--apps-file",
+            apps_file.to_str().unwrap(),
+            "--webhook-secret-file",
+            good.to_str().unwrap(),
+        ])
+        .unwrap()
+        .into_config_with("https://api.adapty.io", key())
+        .unwrap_err()
+        .to_string();
+        assert!(both.contains("webhook_secret_file"), "{both}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// Bounds live in the parser, so a zero is refused with the flag's name,
     /// never silently raised to 1 or checked again by hand.
     #[test]
