@@ -48,224 +48,234 @@ async fn without_a_store_search_and_events_say_how_to_set_them_up() {
 
 #[tokio::test]
 async fn search_and_events_need_the_panels_header_and_a_signed_in_person() {
-    let (store, _) = sqlite_store().await;
-    let config = config_with("http://127.0.0.1:9", KEY, &["--identity-header", EMAIL]);
-    let (relay, _) = start_stored(config, store).await;
-    for path in [
-        "api/search?q=x",
-        &format!("api/events?profile_id={PROFILE}"),
-    ] {
-        let url = format!("{}/{path}", relay.url);
-        // Without the panel's header: another site's page.
-        let response = client()
-            .get(&url)
-            .header(EMAIL, "ana@example.com")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 403, "{path}");
-        // Without a person: not signed in.
-        let (status, _, body) = get_json(&url).await;
-        assert_eq!(
-            (status, error_code(&body)),
-            (401, "unauthenticated"),
-            "{path}"
-        );
-        let (status, _, body) = get_json_with(&url, ANA).await;
-        assert_eq!(status, 200, "{path}: {body}");
+    for backend in BACKENDS {
+        let (store, _guard) = open_store(backend).await;
+        let config = config_with("http://127.0.0.1:9", KEY, &["--identity-header", EMAIL]);
+        let (relay, _) = start_stored(config, store).await;
+        for path in [
+            "api/search?q=x",
+            &format!("api/events?profile_id={PROFILE}"),
+        ] {
+            let url = format!("{}/{path}", relay.url);
+            // Without the panel's header: another site's page.
+            let response = client()
+                .get(&url)
+                .header(EMAIL, "ana@example.com")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 403, "{path}");
+            // Without a person: not signed in.
+            let (status, _, body) = get_json(&url).await;
+            assert_eq!(
+                (status, error_code(&body)),
+                (401, "unauthenticated"),
+                "{path}"
+            );
+            let (status, _, body) = get_json_with(&url, ANA).await;
+            assert_eq!(status, 200, "{path}: {body}");
+        }
+        let (_, _, session) = get_json_with(&format!("{}/api/session", relay.url), ANA).await;
+        assert_eq!(session["store"], true);
+        // A query the store could never match is refused with the reason.
+        let (status, _, body) =
+            get_json_with(&format!("{}/api/search?q=%20", relay.url), ANA).await;
+        assert_eq!((status, error_code(&body)), (400, "invalid_request"));
+        let (status, _, body) = get_json_with(
+            &format!("{}/api/events?profile_id={PROFILE}&before=nope", relay.url),
+            ANA,
+        )
+        .await;
+        assert_eq!((status, error_code(&body)), (400, "invalid_request"));
     }
-    let (_, _, session) = get_json_with(&format!("{}/api/session", relay.url), ANA).await;
-    assert_eq!(session["store"], true);
-    // A query the store could never match is refused with the reason.
-    let (status, _, body) = get_json_with(&format!("{}/api/search?q=%20", relay.url), ANA).await;
-    assert_eq!((status, error_code(&body)), (400, "invalid_request"));
-    let (status, _, body) = get_json_with(
-        &format!("{}/api/events?profile_id={PROFILE}&before=nope", relay.url),
-        ANA,
-    )
-    .await;
-    assert_eq!((status, error_code(&body)), (400, "invalid_request"));
 }
 
 #[tokio::test]
 async fn an_email_from_the_webhook_finds_the_customer_and_the_search_is_audited_hashed() {
-    let (store, _) = sqlite_store().await;
-    let config = config_with(
-        "http://127.0.0.1:9",
-        KEY,
-        &["--identity-header", EMAIL, "--audit-hash-ids"],
-    );
-    let (relay, webhook) = start_stored(config, store).await;
-    let (status, _) = post_webhook(
-        &webhook,
-        APP,
-        Some(WEBHOOK_SECRET),
-        &event("e1", "Ana.Customer@Mail.example"),
-    )
-    .await;
-    assert_eq!(status, 200);
-    for (query, matched) in [
-        ("ana.customer%40mail.example", "email"),
-        ("ANA.CUSTOMER%40MAIL.EXAMPLE", "email"),
-        ("GPA.3345-1234-5678-90123", "transaction_id"),
-        ("ticket-user", "customer_user_id"),
-    ] {
-        let (status, headers, body) =
-            get_json_with(&format!("{}/api/search?q={query}", relay.url), ANA).await;
-        assert_eq!(status, 200, "{body}");
-        assert_eq!(headers["cache-control"], "no-store");
-        let matches = body["matches"].as_array().unwrap();
-        assert_eq!(matches.len(), 1, "{query}: {body}");
-        assert_eq!(matches[0]["profile_id"], PROFILE);
-        assert_eq!(matches[0]["matched"], matched);
-        assert_eq!(matches[0]["email"], "ana.customer@mail.example");
-        assert_eq!(matches[0]["customer_user_id"], "ticket-user");
-        assert!(body["indexed_since"].is_string());
-    }
-    let (_, _, nothing) = get_json_with(
-        &format!("{}/api/search?q=someone%40else.example", relay.url),
-        ANA,
-    )
-    .await;
-    assert_eq!(nothing["matches"], json!([]));
-    // Audited like a lookup: who, which app, what (hashed), the outcome.
-    let lines = relay.audit_lines();
-    let searches: Vec<&Value> = lines
-        .iter()
-        .filter(|line| line["kind"] == "search")
-        .collect();
-    assert_eq!(searches.len(), 5);
-    for line in &searches {
-        assert_eq!(line["actor"], "ana@example.com");
-        assert_eq!(line["outcome"], "ok");
-        assert!(
-            line["id"].as_str().unwrap().starts_with("hmac-sha256:"),
-            "{line}"
+    for backend in BACKENDS {
+        let (store, _guard) = open_store(backend).await;
+        let config = config_with(
+            "http://127.0.0.1:9",
+            KEY,
+            &["--identity-header", EMAIL, "--audit-hash-ids"],
         );
+        let (relay, webhook) = start_stored(config, store).await;
+        let (status, _) = post_webhook(
+            &webhook,
+            APP,
+            Some(WEBHOOK_SECRET),
+            &event("e1", "Ana.Customer@Mail.example"),
+        )
+        .await;
+        assert_eq!(status, 200);
+        for (query, matched) in [
+            ("ana.customer%40mail.example", "email"),
+            ("ANA.CUSTOMER%40MAIL.EXAMPLE", "email"),
+            ("GPA.3345-1234-5678-90123", "transaction_id"),
+            ("ticket-user", "customer_user_id"),
+        ] {
+            let (status, headers, body) =
+                get_json_with(&format!("{}/api/search?q={query}", relay.url), ANA).await;
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(headers["cache-control"], "no-store");
+            let matches = body["matches"].as_array().unwrap();
+            assert_eq!(matches.len(), 1, "{query}: {body}");
+            assert_eq!(matches[0]["profile_id"], PROFILE);
+            assert_eq!(matches[0]["matched"], matched);
+            assert_eq!(matches[0]["email"], "ana.customer@mail.example");
+            assert_eq!(matches[0]["customer_user_id"], "ticket-user");
+            assert!(body["indexed_since"].is_string());
+        }
+        let (_, _, nothing) = get_json_with(
+            &format!("{}/api/search?q=someone%40else.example", relay.url),
+            ANA,
+        )
+        .await;
+        assert_eq!(nothing["matches"], json!([]));
+        // Audited like a lookup: who, which app, what (hashed), the outcome.
+        let lines = relay.audit_lines();
+        let searches: Vec<&Value> = lines
+            .iter()
+            .filter(|line| line["kind"] == "search")
+            .collect();
+        assert_eq!(searches.len(), 5);
+        for line in &searches {
+            assert_eq!(line["actor"], "ana@example.com");
+            assert_eq!(line["outcome"], "ok");
+            assert!(
+                line["id"].as_str().unwrap().starts_with("hmac-sha256:"),
+                "{line}"
+            );
+        }
+        let text = std::fs::read_to_string(relay.audit_log.as_ref().unwrap()).unwrap();
+        assert!(!text.to_lowercase().contains("ana.customer"), "{text}");
     }
-    let text = std::fs::read_to_string(relay.audit_log.as_ref().unwrap()).unwrap();
-    assert!(!text.to_lowercase().contains("ana.customer"), "{text}");
 }
 
 #[tokio::test]
 async fn a_lookup_indexes_the_customers_transactions_off_its_path() {
-    let stand_in = StandIn::start_samples().await.unwrap();
-    let (store, _) = sqlite_store().await;
-    let (relay, _) = start_stored(config(&stand_in.base_url, &stand_in.key), store).await;
-    let (status, _, _) = get_json(&format!(
-        "{}/api/profile?customer_user_id=demo-expired",
-        relay.url
-    ))
-    .await;
-    assert_eq!(status, 200);
-    // Written after the answer left: found within moments.
-    let mut found = Value::Null;
-    for _ in 0..50 {
-        let (_, _, body) = get_json(&format!("{}/api/search?q=2000000900000001", relay.url)).await;
-        if !body["matches"].as_array().unwrap().is_empty() {
-            found = body;
-            break;
+    for backend in BACKENDS {
+        let stand_in = StandIn::start_samples().await.unwrap();
+        let (store, _guard) = open_store(backend).await;
+        let (relay, _) = start_stored(config(&stand_in.base_url, &stand_in.key), store).await;
+        let (status, _, _) = get_json(&format!(
+            "{}/api/profile?customer_user_id=demo-expired",
+            relay.url
+        ))
+        .await;
+        assert_eq!(status, 200);
+        // Written after the answer left: found within moments.
+        let mut found = Value::Null;
+        for _ in 0..50 {
+            let (_, _, body) =
+                get_json(&format!("{}/api/search?q=2000000900000001", relay.url)).await;
+            if !body["matches"].as_array().unwrap().is_empty() {
+                found = body;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert_eq!(
+            found["matches"][0]["profile_id"],
+            "1c3d9a6f-7b2e-4c8f-8d4a-3e5f7a9b1c2d"
+        );
+        assert_eq!(found["matches"][0]["matched"], "original_transaction_id");
+        assert_eq!(found["matches"][0]["customer_user_id"], "demo-expired");
     }
-    assert_eq!(
-        found["matches"][0]["profile_id"],
-        "1c3d9a6f-7b2e-4c8f-8d4a-3e5f7a9b1c2d"
-    );
-    assert_eq!(found["matches"][0]["matched"], "original_transaction_id");
-    assert_eq!(found["matches"][0]["customer_user_id"], "demo-expired");
 }
 
 #[tokio::test]
 async fn the_feed_has_adaptys_events_and_supports_changes_with_author_and_reason() {
-    let stand_in = StandIn::start_samples().await.unwrap();
-    let (store, _) = sqlite_store().await;
-    let (relay, webhook) =
-        start_stored(changes_on(&stand_in.base_url, &stand_in.key, &[]), store).await;
-    stand_in
-        .send_webhooks_to(WebhookTarget {
-            url: format!("{webhook}/webhook/{APP}"),
-            authorization: WEBHOOK_SECRET.into(),
-        })
-        .await;
-    let expired = "1c3d9a6f-7b2e-4c8f-8d4a-3e5f7a9b1c2d";
-    let (_, _, found) = get_json_with(
-        &format!("{}/api/search?q=expired%40example.com", relay.url),
-        ANA,
-    )
-    .await;
-    assert_eq!(found["matches"][0]["profile_id"], expired, "{found}");
-
-    let expires = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
-    let response = client()
-        .post(format!("{}/api/access-level/grant", relay.url))
-        .header("X-CSRF", "1")
-        .header(EMAIL, "ana@example.com")
-        .header(GROUPS, "leads")
-        .header("content-type", "application/json")
-        .body(
-            json!({"profile_id": expired, "access_level_id": "premium",
-                   "expires_at": expires, "reason": "Refund dispute #4411, goodwill"})
-            .to_string(),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    // The stand-in tells the webhook of the grant a moment later.
-    let mut page = Value::Null;
-    for _ in 0..50 {
-        let (_, _, body) = get_json_with(
-            &format!("{}/api/events?profile_id={expired}", relay.url),
+    for backend in BACKENDS {
+        let stand_in = StandIn::start_samples().await.unwrap();
+        let (store, _guard) = open_store(backend).await;
+        let (relay, webhook) =
+            start_stored(changes_on(&stand_in.base_url, &stand_in.key, &[]), store).await;
+        stand_in
+            .send_webhooks_to(WebhookTarget {
+                url: format!("{webhook}/webhook/{APP}"),
+                authorization: WEBHOOK_SECRET.into(),
+            })
+            .await;
+        let expired = "1c3d9a6f-7b2e-4c8f-8d4a-3e5f7a9b1c2d";
+        let (_, _, found) = get_json_with(
+            &format!("{}/api/search?q=expired%40example.com", relay.url),
             ANA,
         )
         .await;
-        let updates = body["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|event| event["type"] == "access_level_updated")
-            .count();
-        if updates == 2 {
-            page = body;
-            break;
+        assert_eq!(found["matches"][0]["profile_id"], expired, "{found}");
+
+        let expires = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+        let response = client()
+            .post(format!("{}/api/access-level/grant", relay.url))
+            .header("X-CSRF", "1")
+            .header(EMAIL, "ana@example.com")
+            .header(GROUPS, "leads")
+            .header("content-type", "application/json")
+            .body(
+                json!({"profile_id": expired, "access_level_id": "premium",
+                       "expires_at": expires, "reason": "Refund dispute #4411, goodwill"})
+                .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        // The stand-in tells the webhook of the grant a moment later.
+        let mut page = Value::Null;
+        for _ in 0..50 {
+            let (_, _, body) = get_json_with(
+                &format!("{}/api/events?profile_id={expired}", relay.url),
+                ANA,
+            )
+            .await;
+            let updates = body["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|event| event["type"] == "access_level_updated")
+                .count();
+            if updates == 2 {
+                page = body;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let events = page["events"]
+            .as_array()
+            .expect("the grant's access_level_updated arrived");
+        let staff = events
+            .iter()
+            .find(|event| event["source"] == "relay")
+            .unwrap();
+        assert_eq!(staff["type"], "grant");
+        assert_eq!(staff["staff"]["author"], "ana@example.com");
+        assert_eq!(staff["staff"]["reason"], "Refund dispute #4411, goodwill");
+        assert_eq!(staff["staff"]["outcome"], "ok");
+        assert_eq!(staff["staff"]["access_level_id"], "premium");
+        let kinds: Vec<&str> = events
+            .iter()
+            .map(|event| event["type"].as_str().unwrap())
+            .collect();
+        for kind in [
+            "subscription_started",
+            "subscription_renewed",
+            "subscription_expired",
+        ] {
+            assert!(kinds.contains(&kind), "{kinds:?}");
+        }
+        // Newest first: the grant and its update before the store's history.
+        let times: Vec<&str> = events
+            .iter()
+            .map(|event| event["at"].as_str().unwrap())
+            .collect();
+        let mut sorted = times.clone();
+        sorted.sort_unstable_by(|a, b| b.cmp(a));
+        assert_eq!(times, sorted);
+        assert!(events
+            .iter()
+            .all(|event| event["source"] == "adapty" || event["source"] == "relay"));
     }
-    let events = page["events"]
-        .as_array()
-        .expect("the grant's access_level_updated arrived");
-    let staff = events
-        .iter()
-        .find(|event| event["source"] == "relay")
-        .unwrap();
-    assert_eq!(staff["type"], "grant");
-    assert_eq!(staff["staff"]["author"], "ana@example.com");
-    assert_eq!(staff["staff"]["reason"], "Refund dispute #4411, goodwill");
-    assert_eq!(staff["staff"]["outcome"], "ok");
-    assert_eq!(staff["staff"]["access_level_id"], "premium");
-    let kinds: Vec<&str> = events
-        .iter()
-        .map(|event| event["type"].as_str().unwrap())
-        .collect();
-    for kind in [
-        "subscription_started",
-        "subscription_renewed",
-        "subscription_expired",
-    ] {
-        assert!(kinds.contains(&kind), "{kinds:?}");
-    }
-    // Newest first: the grant and its update before the store's history.
-    let times: Vec<&str> = events
-        .iter()
-        .map(|event| event["at"].as_str().unwrap())
-        .collect();
-    let mut sorted = times.clone();
-    sorted.sort_unstable_by(|a, b| b.cmp(a));
-    assert_eq!(times, sorted);
-    assert!(events
-        .iter()
-        .all(|event| event["source"] == "adapty" || event["source"] == "relay"));
 }
 
 #[tokio::test]

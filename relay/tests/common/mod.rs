@@ -186,6 +186,37 @@ pub async fn start_stored(mut config: Config, store: Arc<relay::store::Store>) -
     (Relay { url, audit_log }, webhook_url)
 }
 
+/// Each store the relay supports, for tests that must hold on both.
+pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// What keeps a test's store alive: its folder, or its PostgreSQL cluster.
+pub enum StoreGuard {
+    Sqlite(PathBuf),
+    Postgres(testkit::postgres::Postgres),
+}
+
+/// A fresh, empty store of `backend`.
+pub async fn open_store(backend: Backend) -> (Arc<relay::store::Store>, StoreGuard) {
+    match backend {
+        Backend::Sqlite => {
+            let (store, path) = sqlite_store().await;
+            (store, StoreGuard::Sqlite(path))
+        }
+        Backend::Postgres => {
+            let postgres = testkit::postgres::Postgres::start();
+            let address = relay::store::StoreAddress::parse(&postgres.url()).unwrap();
+            let store = relay::store::Store::open(&address).await.unwrap();
+            (Arc::new(store), StoreGuard::Postgres(postgres))
+        }
+    }
+}
+
 /// A fresh SQLite store in its own folder (removed with the process's
 /// temporary files by the test that made it).
 pub async fn sqlite_store() -> (Arc<relay::store::Store>, PathBuf) {
