@@ -8,8 +8,11 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-/// At most this many purchase events a sample (the big one has 8,000).
+/// At most this many purchases and subscriptions a sample tells of, the
+/// most recent (the big one has 8,000 and 400): enough to page through,
+/// few enough that the demo starts at once.
 const MAX_PURCHASE_EVENTS: usize = 40;
+const MAX_SUBSCRIPTION_STORIES: usize = 40;
 
 /// Where a stand-in sends its events: the webhook URL of its app and the
 /// `Authorization` value the receiver expects.
@@ -25,7 +28,10 @@ pub fn story(sample: &Sample, now: DateTime<Utc>) -> Vec<Value> {
     let email = sample.email();
     let mut events = Vec::new();
     let list = |name: &str| profile[name].as_array().cloned().unwrap_or_default();
-    for subscription in list("subscriptions") {
+    let mut subscriptions = list("subscriptions");
+    subscriptions.sort_by_key(|subscription| subscription["purchased_at"].as_str().and_then(parse));
+    let skip = subscriptions.len().saturating_sub(MAX_SUBSCRIPTION_STORIES);
+    for subscription in subscriptions.into_iter().skip(skip) {
         let trial = subscription["offer"]["offer_type"] == "free_trial"
             || subscription["offer"]["type"] == "free_trial";
         let sandbox = subscription["environment"] == "Sandbox";
