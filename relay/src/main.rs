@@ -108,14 +108,19 @@ async fn run() -> ExitCode {
     let limits = config.server.clone();
     let store = match &config.store {
         None => None,
-        Some(store_config) => match Store::open(&store_config.address).await {
+        // Started whether or not the store answers: lookups and changes
+        // never wait for it; search, the feed and the webhook do.
+        Some(store_config) => match Store::lazy(&store_config.address) {
             Ok(store) => {
                 let store = Arc::new(store);
-                tokio::spawn(relay::store::retention::prune_daily(
-                    Arc::downgrade(&store),
-                    store_config.retention_days,
-                ));
-                tracing::info!(store = %store.address(), "store open");
+                let retention_days = store_config.retention_days;
+                let migrating = store.clone();
+                tokio::spawn(async move {
+                    migrating.migrate_until_ready().await;
+                    let store = Arc::downgrade(&migrating);
+                    drop(migrating);
+                    relay::store::retention::prune_daily(store, retention_days).await;
+                });
                 Some(store)
             }
             Err(error) => return fail(&error.to_string()),
@@ -175,10 +180,8 @@ async fn run() -> ExitCode {
         store.close().await;
         // The demo's own store (not one --store named) goes with it.
         if let (Some(path), StoreAddress::Sqlite(open)) = (&demo_store, store.address()) {
-            if path == open {
-                for part in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{part}", path.display()));
-                }
+            if let (true, Some(folder)) = (path == open, path.parent()) {
+                let _ = std::fs::remove_dir_all(folder);
             }
         }
     }
@@ -226,11 +229,7 @@ const DEMO_WEBHOOK_SECRETS: [&str; 2] = ["demo-webhook-main-0001", "demo-webhook
 fn demo_config(args: Args, main: &StandIn, kids: &StandIn) -> Result<Config, ConfigError> {
     let mut config = args.into_config_with(&main.base_url, ApiKey::new(&main.key)?)?;
     if config.store.is_none() {
-        let path =
-            std::env::temp_dir().join(format!("adapty-lookup-demo-{}.db", std::process::id()));
-        for stale in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{stale}", path.display()));
-        }
+        let path = private_folder()?.join("store.db");
         config.store = Some(StoreConfig {
             address: StoreAddress::Sqlite(path),
             retention_days: 400,
@@ -284,12 +283,29 @@ fn verify_audit(args: &Args, files: &[std::path::PathBuf]) -> ExitCode {
     }
 }
 
+/// A new folder only this user may enter, for the demo's store: made
+/// fresh (never one that exists, nor a link another user placed), so no
+/// one else can read or swap the file.
+fn private_folder() -> Result<std::path::PathBuf, ConfigError> {
+    let path = std::env::temp_dir().join(format!(
+        "adapty-lookup-demo-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(&path).map_err(|error| {
+        ConfigError::Store(format!("cannot make the demo's store folder: {error}"))
+    })?;
+    Ok(path)
+}
+
 /// `relay store purge --app APP --profile-id ID`: one customer's rows gone.
 async fn purge(args: &Args, app: &str, profile_id: &str) -> ExitCode {
-    let Some(text) = args.store.as_deref() else {
-        return fail("relay store purge needs --store (RELAY_STORE), as the relay runs with");
+    let Some(text) = &args.store else {
+        return fail("relay store purge needs the store, in RELAY_STORE as the relay runs with");
     };
-    let address = match StoreAddress::parse(text) {
+    let address = match StoreAddress::parse(&text.0) {
         Ok(address) => address,
         Err(error) => return fail(&error),
     };
@@ -301,9 +317,15 @@ async fn purge(args: &Args, app: &str, profile_id: &str) -> ExitCode {
     let profile_id = uuid::Uuid::parse_str(profile_id)
         .map_or(profile_id.to_owned(), |uuid| uuid.hyphenated().to_string());
     match store.purge(app, &profile_id).await {
+        // A mistyped app or ID must not pass for a done erasure.
+        Ok(removed) if removed == Default::default() => fail(&format!(
+            "the store holds nothing of profile {profile_id} in app {app:?}: check both \
+             (app IDs as in the apps file, `default` with one key)"
+        )),
         Ok(removed) => {
             println!(
-                "purged profile {profile_id} of app {app}: {} events, {} identifiers, {} customer rows",
+                "purged profile {profile_id} of app {app}: {} events, {} identifiers, {} customer \
+                 rows (Adapty still has the profile: a later event or lookup indexes it again)",
                 removed.events, removed.identifiers, removed.profiles
             );
             ExitCode::SUCCESS

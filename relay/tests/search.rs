@@ -345,3 +345,58 @@ async fn the_binary_keeps_its_store_across_a_restart_and_purges_one_customer() {
     relay.kill().unwrap();
     relay.wait().unwrap();
 }
+
+#[test]
+fn the_store_password_is_shown_neither_in_help_nor_in_a_refusal() {
+    let secret = "postgres://relay:Pa55w0rd-secret@db.internal/lookup";
+    for args in [
+        &["--help"][..],
+        &["--store", "postgres://relay:Pa55w0rd-secret@db.internal/x"],
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_relay"))
+            .env("RELAY_STORE", secret)
+            .env("ADAPTY_API_KEY", KEY)
+            .args(args)
+            .output()
+            .unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!said.contains("Pa55w0rd"), "{args:?}: {said}");
+        assert!(
+            said.contains("RELAY_STORE") || said.contains("verify-full"),
+            "{said}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_store_away_at_start_stops_neither_lookups_nor_the_relay_and_is_used_once_back() {
+    let postgres = testkit::postgres::Postgres::start();
+    postgres.stop();
+    let (upstream, _) = recording_upstream().await;
+    let dir = static_dir();
+    let port = free_port();
+    let url = postgres.url();
+    let mut relay = spawn_binary(&upstream, port, &dir.join("audit.log"), &["--store", &url]).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let (status, _, _) = get_json(&format!("{base}/api/profile?customer_user_id={SEED_USER}")).await;
+    assert_eq!(status, 200, "a lookup waits for no store");
+    let (status, _, body) = get_json(&format!("{base}/api/search?q=x")).await;
+    assert_eq!((status, error_code(&body)), (503, "store_unavailable"));
+    postgres.start_again();
+    let mut answered = 0;
+    for _ in 0..100 {
+        let (status, _, _) = get_json(&format!("{base}/api/search?q=x")).await;
+        if status == 200 {
+            answered = status;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(answered, 200, "the store was not used once back");
+    relay.kill().unwrap();
+    relay.wait().unwrap();
+}

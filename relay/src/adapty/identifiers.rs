@@ -35,7 +35,11 @@ struct Transaction {
 /// `None` for anything that is not a profile.
 pub fn seen(profile: &[u8]) -> Option<Seen> {
     let Answer { data } = serde_json::from_slice(profile).ok()?;
-    let blank = |id: Option<String>| id.filter(|id| !id.trim().is_empty() && id.len() <= 256);
+    // As the webhook reads them: trimmed, blank is absent.
+    let blank = |id: Option<String>| {
+        id.map(|id| id.trim().to_owned())
+            .filter(|id| !id.is_empty() && id.len() <= 256)
+    };
     let mut transactions: Vec<(&'static str, String)> = Vec::new();
     for transaction in [
         data.access_levels,

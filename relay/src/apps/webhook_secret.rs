@@ -69,9 +69,14 @@ impl WebhookSecrets {
         self.production.is_some() || self.sandbox.is_some()
     }
 
-    /// Whether `authorization` is one of the values; both are compared,
-    /// whichever matches, so the time taken says nothing.
+    /// Whether `authorization` is one of the values.
     pub fn accepts(&self, authorization: &[u8]) -> bool {
+        self.which(authorization).is_some()
+    }
+
+    /// Which value `authorization` is; both are compared, whichever
+    /// matches, so the time taken says nothing.
+    pub fn which(&self, authorization: &[u8]) -> Option<Environment> {
         let production = self
             .production
             .as_ref()
@@ -80,7 +85,28 @@ impl WebhookSecrets {
             .sandbox
             .as_ref()
             .is_some_and(|secret| secret.matches(authorization));
-        production | sandbox
+        match (production, sandbox) {
+            (true, _) => Some(Environment::Production),
+            (false, true) => Some(Environment::Sandbox),
+            (false, false) => None,
+        }
+    }
+}
+
+/// Which of Adapty's two webhooks sent an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Production,
+    Sandbox,
+}
+
+impl Environment {
+    /// As Adapty writes it in `environment`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Environment::Production => "Production",
+            Environment::Sandbox => "Sandbox",
+        }
     }
 }
 

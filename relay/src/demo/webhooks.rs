@@ -268,7 +268,13 @@ mod tests {
             let story = story(sample, now);
             for payload in &story {
                 let body = serde_json::to_vec(payload).unwrap();
-                match crate::webhook::event::read(&body, now).unwrap() {
+                match crate::webhook::event::read(
+                    &body,
+                    now,
+                    crate::apps::webhook_secret::Environment::Production,
+                )
+                .unwrap()
+                {
                     crate::webhook::event::Payload::Event(incoming) => {
                         assert_eq!(incoming.customer.profile_id, sample.profile_id);
                         assert_eq!(

@@ -64,26 +64,41 @@ async fn change_access(mut call: Call, action: Action, headers: HeaderMap, body:
             claim.keep();
         }
         let outcome = outcome(&fetched.result);
+        let done = ChangeEntry {
+            outcome: Some(outcome),
+            status: Some(
+                fetched
+                    .result
+                    .as_ref()
+                    .map_or_else(|e| e.status().as_u16(), |_| 200),
+            ),
+            upstream_status: fetched.upstream_status,
+            latency_ms: Some(call.elapsed_ms()),
+            ..line("done")
+        };
+        let _ = services.audit.record(&done).await;
+        // After the audit line, and bounded: the store shows the change to
+        // the next agent, but never holds up its answer for long.
         if !nothing_sent(&fetched.result) {
-            staff::record_change(
+            let record = staff::record_change(
                 services,
                 &app.id,
                 &change_id,
                 &actor.0,
                 &change,
                 &fetched.result,
-            )
-            .await;
+            );
+            if tokio::time::timeout(staff::RECORD_DEADLINE, record)
+                .await
+                .is_err()
+            {
+                tracing::error!(
+                    change_id,
+                    "a change is not in the store's feed: the store did not answer in time"
+                );
+            }
         }
         let response = answers::profile(fetched.result);
-        let done = ChangeEntry {
-            outcome: Some(outcome),
-            status: Some(response.status().as_u16()),
-            upstream_status: fetched.upstream_status,
-            latency_ms: Some(call.elapsed_ms()),
-            ..line("done")
-        };
-        let _ = services.audit.record(&done).await;
         count(&call, action, outcome);
         response
     })

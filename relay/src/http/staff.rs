@@ -13,6 +13,9 @@ use crate::store::ingest::{Incoming, Seen};
 use chrono::{DateTime, SecondsFormat, Utc};
 use protocol::feed::{source, staff_kind, FeedEvent, StaffAction};
 
+/// What a change's answer waits, at most, for the store to keep it.
+pub const RECORD_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Indexes the customer of a lookup's answer, off the lookup's path.
 pub fn index_lookup(services: &Services, app: &str, profile: &Profile) {
     let Some(store) = services.store.clone() else {
@@ -21,7 +24,10 @@ pub fn index_lookup(services: &Services, app: &str, profile: &Profile) {
     let bytes = profile.bytes.clone();
     let app = app.to_owned();
     tokio::spawn(async move {
-        let Some(seen) = identifiers::seen(&bytes) else {
+        // The answer's bytes are let go before the store is waited for.
+        let seen = identifiers::seen(&bytes);
+        drop(bytes);
+        let Some(seen) = seen else {
             return;
         };
         if let Err(error) = store.see(&app, &seen, Utc::now().timestamp_millis()).await {

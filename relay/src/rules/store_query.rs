@@ -76,6 +76,18 @@ impl Search {
                 param::QUERY
             )));
         }
+        // Pasted from a ticket or a mail, an invisible character would
+        // make an exact match fail silently: named, so it can be removed.
+        if let Some(hidden) = text
+            .chars()
+            .find(|c| protocol::reason::is_format_or_ignorable(*c))
+        {
+            return Err(invalid(format!(
+                "{} contains an invisible character (U+{:04X}); remove it and search again",
+                param::QUERY,
+                hidden as u32
+            )));
+        }
         Ok((Search { text }, app))
     }
 }
@@ -119,6 +131,10 @@ mod tests {
         assert!(refusal(Search::from_query(Some("q=a&q=b"))).contains("more than once"));
         assert!(refusal(Search::from_query(Some("q=a&x=1"))).contains("unknown parameter"));
         assert!(refusal(Search::from_query(Some("q=a%0Ab"))).contains("control character"));
+        assert!(
+            refusal(Search::from_query(Some("q=ana%E2%80%8B%40example.com")))
+                .contains("invisible character (U+200B)")
+        );
         let long = format!("q={}", "a".repeat(257));
         assert!(refusal(Search::from_query(Some(&long))).contains("longer than 256"));
     }

@@ -203,8 +203,8 @@ pub struct Args {
     /// The store for search and Adapty's events: sqlite:PATH (one file,
     /// created if missing) or postgres://USER@HOST/DATABASE (several relays
     /// share one). Without it, search and the event feed are off.
-    #[arg(long, env = "RELAY_STORE")]
-    pub store: Option<String>,
+    #[arg(long, env = "RELAY_STORE", hide_env_values = true)]
+    pub store: Option<StoreText>,
 
     /// Days the store keeps events and customers not seen since; pruned daily.
     #[arg(long, env = "RELAY_STORE_RETENTION_DAYS", default_value_t = 400,
@@ -268,6 +268,26 @@ pub enum AuditCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+}
+
+/// `--store` as given: it may hold a password, so it is never shown
+/// (`Debug`), and it is read (`StoreAddress::parse`) where its errors
+/// are the relay's own, which never repeat it (clap's would).
+#[derive(Clone)]
+pub struct StoreText(pub String);
+
+impl std::str::FromStr for StoreText {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<StoreText, Self::Err> {
+        Ok(StoreText(text.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for StoreText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoreText(***)")
+    }
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -40,7 +40,7 @@ pub enum ConfigError {
     AppsFileWithDemo,
     /// `--apps-file` without `--audit-chain-key-file`.
     AppsFileWithoutChainKey,
-    /// `--store` that is not one, with what would be.
+    /// `--store` that is not one, with what would be (never what it says).
     Store(String),
     WebhookWithoutStore,
     WebhookOnPanelAddress,

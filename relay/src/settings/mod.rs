@@ -160,10 +160,10 @@ impl Args {
         };
         let store = self
             .store
-            .as_deref()
+            .as_ref()
             .map(|text| {
                 Ok::<_, ConfigError>(StoreConfig {
-                    address: StoreAddress::parse(text).map_err(ConfigError::Store)?,
+                    address: StoreAddress::parse(&text.0).map_err(ConfigError::Store)?,
                     retention_days: self.store_retention_days,
                 })
             })
@@ -448,6 +448,19 @@ mod tests {
         let refusal = |args: &[&str]| config(args).unwrap_err().to_string();
         assert!(refusal(&["--webhook-listen", "127.0.0.1:8081"]).contains("needs --store"));
         assert!(refusal(&["--store", "mysql://x/y"]).contains("sqlite:PATH"));
+        // Never repeated, wherever it fails: it may hold a password.
+        let said = refusal(&["--store", "postgres://relay:s3cret@db.internal/x?passwd=1"]);
+        assert!(
+            said.contains("passwd") && !said.contains("s3cret"),
+            "{said}"
+        );
+        let said = refusal(&["--store", "postgres://relay:s3cret@db.internal/x"]);
+        assert!(
+            said.contains("verify-full") && !said.contains("s3cret"),
+            "{said}"
+        );
+        let args = parse(&["--store", "postgres://relay:s3cret@127.0.0.1/x"]).unwrap();
+        assert!(!format!("{args:?}").contains("s3cret"));
         assert!(refusal(&[
             "--store",
             "sqlite:/tmp/x.db",

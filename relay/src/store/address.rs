@@ -5,12 +5,23 @@ use std::path::PathBuf;
 use url::Url;
 
 /// `sqlite:PATH`, or `postgres://user:password@host/db` (also
-/// `postgresql://`). Shown (`Display`, `Debug`) without the password.
+/// `postgresql://`). Shown (`Display`, `Debug`) as scheme, user, host,
+/// port and database only: never a password, wherever it was written.
 #[derive(Clone, PartialEq)]
 pub enum StoreAddress {
     Sqlite(PathBuf),
     Postgres(Url),
 }
+
+/// The URL options a PostgreSQL store may have.
+const POSTGRES_OPTIONS: &[&str] = &[
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "application_name",
+    "password",
+];
 
 impl StoreAddress {
     pub fn parse(text: &str) -> Result<StoreAddress, String> {
@@ -30,6 +41,38 @@ impl StoreAddress {
             })?;
             if url.host_str().is_none_or(str::is_empty) {
                 return Err("--store postgres:// needs a host".into());
+            }
+            // Only what this relay knows: sqlx logs the value of a key it
+            // does not, and a mistyped `passwd=` would be printed.
+            let mut sslmode = None;
+            for (key, value) in url.query_pairs() {
+                if !POSTGRES_OPTIONS.contains(&key.as_ref()) {
+                    return Err(format!(
+                        "--store: the PostgreSQL URL's option {key:?} is not one of {}",
+                        POSTGRES_OPTIONS.join(", ")
+                    ));
+                }
+                if key == "sslmode" {
+                    sslmode = Some(value.into_owned());
+                }
+            }
+            // Customers' emails and what support did travel this wire:
+            // beyond this machine, only over TLS with the server verified.
+            let local = url.host_str().is_some_and(|host| {
+                host == "localhost"
+                    || host
+                        .trim_matches(['[', ']'])
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            });
+            let verified = matches!(sslmode.as_deref(), Some("verify-full" | "verify-ca"));
+            if !local && !verified {
+                return Err(
+                    "--store: a PostgreSQL beyond this machine needs sslmode=verify-full (and \
+                     sslrootcert=PATH for a private CA): customers' data must not travel in \
+                     the clear or to a server that is not verified"
+                        .into(),
+                );
             }
             return Ok(StoreAddress::Postgres(url));
         }
@@ -54,11 +97,15 @@ impl fmt::Display for StoreAddress {
         match self {
             StoreAddress::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
             StoreAddress::Postgres(url) => {
-                let mut shown = url.clone();
-                if shown.password().is_some() {
-                    let _ = shown.set_password(Some("***"));
+                write!(f, "{}://", url.scheme())?;
+                if !url.username().is_empty() {
+                    write!(f, "{}@", url.username())?;
                 }
-                write!(f, "{shown}")
+                write!(f, "{}", url.host_str().unwrap_or_default())?;
+                if let Some(port) = url.port() {
+                    write!(f, ":{port}")?;
+                }
+                write!(f, "{}", url.path())
             }
         }
     }
@@ -75,14 +122,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_postgres_password_is_never_shown() {
-        let address = StoreAddress::parse("postgres://relay:s3cret@db.internal/lookup").unwrap();
-        assert_eq!(
-            address.to_string(),
-            "postgres://relay:***@db.internal/lookup"
+    fn a_postgres_password_is_never_shown_wherever_it_is_written() {
+        for url in [
+            "postgres://relay:s3cret@db.internal:5433/lookup?sslmode=verify-full",
+            "postgres://relay@db.internal:5433/lookup?password=s3cret&sslmode=verify-full",
+        ] {
+            let address = StoreAddress::parse(url).unwrap();
+            assert_eq!(
+                address.to_string(),
+                "postgres://relay@db.internal:5433/lookup"
+            );
+            assert!(!format!("{address:?}").contains("s3cret"));
+            assert!(address.connect_url().contains("s3cret"));
+        }
+    }
+
+    #[test]
+    fn beyond_this_machine_postgres_needs_a_verified_tls_server_and_known_options() {
+        for plain in [
+            "postgres://relay@db.internal/lookup",
+            "postgres://relay@db.internal/lookup?sslmode=require",
+            "postgres://relay@10.0.0.5/lookup?sslmode=prefer",
+        ] {
+            let error = StoreAddress::parse(plain).unwrap_err();
+            assert!(error.contains("sslmode=verify-full"), "{plain}: {error}");
+        }
+        for fine in [
+            "postgres://relay@127.0.0.1:5432/lookup",
+            "postgres://relay@localhost/lookup",
+            "postgres://relay@[::1]/lookup",
+            "postgresql://relay@db.internal/lookup?sslmode=verify-ca&sslrootcert=/etc/ca.pem",
+        ] {
+            assert!(StoreAddress::parse(fine).is_ok(), "{fine}");
+        }
+        let error = StoreAddress::parse("postgres://relay@localhost/x?passwd=oops").unwrap_err();
+        assert!(
+            error.contains("\"passwd\"") && !error.contains("oops"),
+            "{error}"
         );
-        assert!(!format!("{address:?}").contains("s3cret"));
-        assert!(address.connect_url().contains("s3cret"));
     }
 
     #[test]

@@ -13,54 +13,57 @@ impl Store {
         profile_id: &str,
         before: Option<&Cursor>,
     ) -> Result<EventsPage, StoreError> {
-        // One more than a page: whether there is a next page.
-        let limit = EVENTS_PAGE as i64 + 1;
-        let rows: Vec<(String, i64, String)> = match before {
-            None => {
-                sqlx::query_as(
-                    "SELECT event_key, event_at, body FROM events \
-                     WHERE app = $1 AND profile_id = $2 \
-                     ORDER BY event_at DESC, event_key DESC LIMIT $3",
-                )
-                .bind(app)
-                .bind(profile_id)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?
+        self.bounded(super::REQUEST_DEADLINE, async {
+            // One more than a page: whether there is a next page.
+            let limit = EVENTS_PAGE as i64 + 1;
+            let rows: Vec<(String, i64, String)> = match before {
+                None => {
+                    sqlx::query_as(
+                        "SELECT event_key, event_at, body FROM events \
+                         WHERE app = $1 AND profile_id = $2 \
+                         ORDER BY event_at DESC, event_key DESC LIMIT $3",
+                    )
+                    .bind(app)
+                    .bind(profile_id)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+                }
+                Some(cursor) => {
+                    sqlx::query_as(
+                        "SELECT event_key, event_at, body FROM events \
+                         WHERE app = $1 AND profile_id = $2 \
+                           AND (event_at < $3 OR (event_at = $3 AND event_key < $4)) \
+                         ORDER BY event_at DESC, event_key DESC LIMIT $5",
+                    )
+                    .bind(app)
+                    .bind(profile_id)
+                    .bind(cursor.at_ms)
+                    .bind(&cursor.key)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+                }
+            };
+            let more = rows.len() > EVENTS_PAGE;
+            let mut events = Vec::with_capacity(EVENTS_PAGE);
+            let mut last = None;
+            for (key, at_ms, body) in rows.into_iter().take(EVENTS_PAGE) {
+                // Written by this relay from the same type: a row that does not
+                // read back is a bug, shown as such rather than failing the page.
+                let event = serde_json::from_str(&body).unwrap_or_else(|_| FeedEvent {
+                    id: key.clone(),
+                    kind: "unreadable".into(),
+                    ..FeedEvent::default()
+                });
+                events.push(event);
+                last = Some(Cursor { at_ms, key });
             }
-            Some(cursor) => {
-                sqlx::query_as(
-                    "SELECT event_key, event_at, body FROM events \
-                     WHERE app = $1 AND profile_id = $2 \
-                       AND (event_at < $3 OR (event_at = $3 AND event_key < $4)) \
-                     ORDER BY event_at DESC, event_key DESC LIMIT $5",
-                )
-                .bind(app)
-                .bind(profile_id)
-                .bind(cursor.at_ms)
-                .bind(&cursor.key)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?
-            }
-        };
-        let more = rows.len() > EVENTS_PAGE;
-        let mut events = Vec::with_capacity(EVENTS_PAGE);
-        let mut last = None;
-        for (key, at_ms, body) in rows.into_iter().take(EVENTS_PAGE) {
-            // Written by this relay from the same type: a row that does not
-            // read back is a bug, shown as such rather than failing the page.
-            let event = serde_json::from_str(&body).unwrap_or_else(|_| FeedEvent {
-                id: key.clone(),
-                kind: "unreadable".into(),
-                ..FeedEvent::default()
-            });
-            events.push(event);
-            last = Some(Cursor { at_ms, key });
-        }
-        Ok(EventsPage {
-            events,
-            next: last.filter(|_| more).map(|cursor| cursor.encode()),
+            Ok(EventsPage {
+                events,
+                next: last.filter(|_| more).map(|cursor| cursor.encode()),
+            })
         })
+        .await
     }
 }

@@ -47,52 +47,58 @@ impl Store {
         incoming: &Incoming,
         received_ms: i64,
     ) -> Result<Recorded, StoreError> {
-        let body = serde_json::to_string(&incoming.event)
-            .map_err(|error| StoreError(format!("cannot write the event: {error}")))?;
-        let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO events \
-             (app, event_key, profile_id, source, event_type, event_at, received_at, body) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (app, event_key) DO NOTHING",
-        )
-        .bind(app)
-        .bind(&incoming.event.id)
-        .bind(&incoming.customer.profile_id)
-        .bind(&incoming.event.source)
-        .bind(&incoming.event.kind)
-        .bind(incoming.at_ms)
-        .bind(received_ms)
-        .bind(body)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            tx.rollback().await?;
-            return Ok(Recorded::Duplicate);
-        }
-        see(&mut tx, app, &incoming.customer, incoming.at_ms).await?;
-        if incoming.event.source == protocol::feed::source::ADAPTY {
-            sqlx::query(
-                "INSERT INTO indexed_since (app, since) VALUES ($1, $2) \
-                 ON CONFLICT (app) DO UPDATE SET since = \
-                 CASE WHEN excluded.since < indexed_since.since \
-                 THEN excluded.since ELSE indexed_since.since END",
+        self.bounded(super::REQUEST_DEADLINE, async {
+            let body = serde_json::to_string(&incoming.event)
+                .map_err(|error| StoreError(format!("cannot write the event: {error}")))?;
+            let mut tx = self.pool.begin().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO events \
+                 (app, event_key, profile_id, source, event_type, event_at, received_at, body) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (app, event_key) DO NOTHING",
             )
             .bind(app)
+            .bind(&incoming.event.id)
+            .bind(&incoming.customer.profile_id)
+            .bind(&incoming.event.source)
+            .bind(&incoming.event.kind)
+            .bind(incoming.at_ms)
             .bind(received_ms)
+            .bind(body)
             .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(Recorded::New)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                tx.rollback().await?;
+                return Ok(Recorded::Duplicate);
+            }
+            see(&mut tx, app, &incoming.customer, incoming.at_ms).await?;
+            if incoming.event.source == protocol::feed::source::ADAPTY {
+                sqlx::query(
+                    "INSERT INTO indexed_since (app, since) VALUES ($1, $2) \
+                     ON CONFLICT (app) DO UPDATE SET since = \
+                     CASE WHEN excluded.since < indexed_since.since \
+                     THEN excluded.since ELSE indexed_since.since END",
+                )
+                .bind(app)
+                .bind(received_ms)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(Recorded::New)
+        })
+        .await
     }
 
     /// Indexes a customer a lookup fetched, seen at `seen_ms`.
     pub async fn see(&self, app: &str, customer: &Seen, seen_ms: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        see(&mut tx, app, customer, seen_ms).await?;
-        tx.commit().await?;
-        Ok(())
+        self.bounded(super::REQUEST_DEADLINE, async {
+            let mut tx = self.pool.begin().await?;
+            see(&mut tx, app, customer, seen_ms).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     /// The profile ID of the customer of this customer user ID, if the
@@ -102,15 +108,18 @@ impl Store {
         app: &str,
         customer_user_id: &str,
     ) -> Result<Option<String>, StoreError> {
-        let found: Option<(String,)> = sqlx::query_as(
-            "SELECT profile_id FROM profiles WHERE app = $1 AND customer_user_id = $2 \
-             ORDER BY last_seen_at DESC LIMIT 1",
-        )
-        .bind(app)
-        .bind(customer_user_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(found.map(|(id,)| id))
+        self.bounded(super::REQUEST_DEADLINE, async {
+            let found: Option<(String,)> = sqlx::query_as(
+                "SELECT profile_id FROM profiles WHERE app = $1 AND customer_user_id = $2 \
+                 ORDER BY last_seen_at DESC LIMIT 1",
+            )
+            .bind(app)
+            .bind(customer_user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+            Ok(found.map(|(id,)| id))
+        })
+        .await
     }
 }
 

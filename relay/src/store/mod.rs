@@ -20,6 +20,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 use sqlx::Executor;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// How long a request waits for a connection: short, so that a store that
@@ -27,13 +28,21 @@ use std::time::Duration;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long SQLite waits for another writer's lock before it gives up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 2_000;
+/// What one request's read or write may take, waiting included: within
+/// Adapty's 10 seconds for the webhook, and short for a person waiting.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(6);
+/// What maintenance (pruning, a purge) may take.
+pub const MAINTENANCE_DEADLINE: Duration = Duration::from_secs(600);
+const MIGRATION_DEADLINE: Duration = Duration::from_secs(60);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// An open store, its schema up to date.
+/// The store; asked only once its schema is known to be up to date.
 pub struct Store {
     pool: AnyPool,
     address: StoreAddress,
+    /// Set once `migrate` has succeeded.
+    ready: AtomicBool,
 }
 
 /// Why the store could not do something; says what failed, never the
@@ -56,10 +65,11 @@ impl From<sqlx::Error> for StoreError {
 }
 
 impl Store {
-    /// Connects, creating the SQLite file if need be, and applies the
-    /// migrations not applied yet (several relays at once take turns: the
-    /// migrator holds a lock).
-    pub async fn open(address: &StoreAddress) -> Result<Store, StoreError> {
+    /// A store not connected yet: nothing is asked of it until `migrate`
+    /// has succeeded once (`Err` only for an address sqlx cannot read).
+    /// The relay starts with it whether or not the store answers: search
+    /// and the feed wait for it, lookups and changes never do.
+    pub fn lazy(address: &StoreAddress) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let sqlite = address.is_sqlite();
         let pool = AnyPoolOptions::new()
@@ -67,42 +77,103 @@ impl Store {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .after_connect(move |connection, _| {
                 Box::pin(async move {
-                    if sqlite {
+                    let settings = if sqlite {
                         // WAL: readers never wait for the writer. FULL: an
                         // event acknowledged to Adapty survives a power cut.
-                        connection
-                            .execute(&*format!(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                                 PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"
-                            ))
-                            .await?;
-                    }
+                        format!(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"
+                        )
+                    } else {
+                        // The server's own bounds, behind the relay's
+                        // deadlines: a lock someone holds open in psql, or a
+                        // transaction left idle, cannot hold a connection.
+                        "SET lock_timeout = '5s'; SET statement_timeout = '120s'; \
+                         SET idle_in_transaction_session_timeout = '60s';"
+                            .to_owned()
+                    };
+                    connection.execute(&*settings).await?;
                     Ok(())
                 })
             })
-            .connect(&address.connect_url())
-            .await
-            .map_err(|error| StoreError(format!("cannot open the store {address}: {error}")))?;
-        MIGRATOR.run(&pool).await.map_err(|error| {
-            StoreError(format!(
-                "cannot bring the store {address} up to date: {error}"
-            ))
-        })?;
+            .connect_lazy(&address.connect_url())
+            .map_err(|error| StoreError(format!("cannot use the store {address}: {error}")))?;
         Ok(Store {
             pool,
             address: address.clone(),
+            ready: AtomicBool::new(false),
         })
+    }
+
+    /// Connects (creating the SQLite file if need be) and applies the
+    /// migrations not applied yet; on PostgreSQL several relays starting
+    /// at once take turns (the migrator holds an advisory lock).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let address = &self.address;
+        tokio::time::timeout(MIGRATION_DEADLINE, MIGRATOR.run(&self.pool))
+            .await
+            .map_err(|_| StoreError(format!("the store {address} did not answer in time")))?
+            .map_err(|error| {
+                StoreError(format!(
+                    "cannot bring the store {address} up to date: {error}"
+                ))
+            })?;
+        self.ready.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// `lazy` then `migrate`, for tools that need the store at once.
+    pub async fn open(address: &StoreAddress) -> Result<Store, StoreError> {
+        let store = Store::lazy(address)?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Tries `migrate` until it succeeds, waiting longer between tries
+    /// (up to a minute), saying each failure once in the log.
+    pub async fn migrate_until_ready(&self) {
+        let mut wait = Duration::from_secs(1);
+        loop {
+            match self.migrate().await {
+                Ok(()) => {
+                    tracing::info!(store = %self.address, "store ready");
+                    return;
+                }
+                Err(error) => tracing::error!(
+                    %error,
+                    retry_in_secs = wait.as_secs(),
+                    "the store is not ready: search and Adapty's events wait for it; lookups \
+                     and changes go on"
+                ),
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(60));
+        }
+    }
+
+    /// Runs one of the store's operations within `deadline`, once the
+    /// store is ready: a store that hangs (a half-open connection, a lock)
+    /// costs a request this long at most.
+    async fn bounded<T>(
+        &self,
+        deadline: Duration,
+        operation: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        if !self.ready.load(Ordering::Acquire) {
+            return Err(StoreError(
+                "the store is not ready yet (its first connection or migration has not \
+                 succeeded; the relay's log says why)"
+                    .into(),
+            ));
+        }
+        tokio::time::timeout(deadline, operation)
+            .await
+            .map_err(|_| StoreError(format!("the store did not answer within {deadline:?}")))?
     }
 
     /// Where it is, without its password.
     pub fn address(&self) -> &StoreAddress {
         &self.address
-    }
-
-    /// Whether the store answers now (for `/healthz`-like checks and tests).
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
     }
 
     pub async fn close(&self) {

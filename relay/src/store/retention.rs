@@ -18,48 +18,54 @@ impl Store {
     /// Forgets events that happened before `cutoff_ms`, and customers and
     /// identifiers not seen since.
     pub async fn prune(&self, cutoff_ms: i64) -> Result<Removed, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let mut removed = Removed::default();
-        for (table, column, count) in [
-            ("events", "event_at", &mut removed.events),
-            ("identifiers", "last_seen_at", &mut removed.identifiers),
-            ("profiles", "last_seen_at", &mut removed.profiles),
-        ] {
-            *count = sqlx::query(&format!("DELETE FROM {table} WHERE {column} < $1"))
+        self.bounded(super::MAINTENANCE_DEADLINE, async {
+            let mut tx = self.pool.begin().await?;
+            let mut removed = Removed::default();
+            for (table, column, count) in [
+                ("events", "event_at", &mut removed.events),
+                ("identifiers", "last_seen_at", &mut removed.identifiers),
+                ("profiles", "last_seen_at", &mut removed.profiles),
+            ] {
+                *count = sqlx::query(&format!("DELETE FROM {table} WHERE {column} < $1"))
+                    .bind(cutoff_ms)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            }
+            // What is left starts at the cutoff at the earliest.
+            sqlx::query("UPDATE indexed_since SET since = $1 WHERE since < $1")
                 .bind(cutoff_ms)
                 .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        }
-        // What is left starts at the cutoff at the earliest.
-        sqlx::query("UPDATE indexed_since SET since = $1 WHERE since < $1")
-            .bind(cutoff_ms)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(removed)
+                .await?;
+            tx.commit().await?;
+            Ok(removed)
+        })
+        .await
     }
 
     /// Forgets one customer of one app: their events, identifiers and row.
     pub async fn purge(&self, app: &str, profile_id: &str) -> Result<Removed, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let mut removed = Removed::default();
-        for (table, count) in [
-            ("events", &mut removed.events),
-            ("identifiers", &mut removed.identifiers),
-            ("profiles", &mut removed.profiles),
-        ] {
-            *count = sqlx::query(&format!(
-                "DELETE FROM {table} WHERE app = $1 AND profile_id = $2"
-            ))
-            .bind(app)
-            .bind(profile_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        }
-        tx.commit().await?;
-        Ok(removed)
+        self.bounded(super::MAINTENANCE_DEADLINE, async {
+            let mut tx = self.pool.begin().await?;
+            let mut removed = Removed::default();
+            for (table, count) in [
+                ("events", &mut removed.events),
+                ("identifiers", &mut removed.identifiers),
+                ("profiles", &mut removed.profiles),
+            ] {
+                *count = sqlx::query(&format!(
+                    "DELETE FROM {table} WHERE app = $1 AND profile_id = $2"
+                ))
+                .bind(app)
+                .bind(profile_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            }
+            tx.commit().await?;
+            Ok(removed)
+        })
+        .await
     }
 }
 

@@ -16,53 +16,63 @@ struct Row {
 
 impl Store {
     pub async fn search(&self, app: &str, text: &str) -> Result<SearchAnswer, StoreError> {
-        // A customer may match by two identifiers (a transaction that is
-        // its own original): read more rows than answered, keep one each.
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT i.kind, p.profile_id, p.customer_user_id, p.email, p.last_seen_at \
-             FROM identifiers i JOIN profiles p \
-               ON p.app = i.app AND p.profile_id = i.profile_id \
-             WHERE i.app = $1 AND (i.value = $2 OR (i.kind = $3 AND i.value = $4)) \
-             ORDER BY p.last_seen_at DESC, p.profile_id LIMIT $5",
-        )
-        .bind(app)
-        .bind(text)
-        .bind(matched::EMAIL)
-        .bind(text.to_lowercase())
-        .bind((SEARCH_LIMIT * matched::ALL.len()) as i64)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut matches: Vec<SearchMatch> = Vec::new();
-        for Row {
-            kind,
-            profile_id,
-            customer_user_id,
-            email,
-            last_seen_at,
-        } in rows
-        {
-            if matches.len() == SEARCH_LIMIT {
-                break;
-            }
-            if matches.iter().any(|known| known.profile_id == profile_id) {
-                continue;
-            }
-            matches.push(SearchMatch {
+        self.bounded(super::REQUEST_DEADLINE, async {
+            // A customer may match by two identifiers (a transaction that is
+            // its own original): read more rows than answered, keep one each.
+            let rows: Vec<Row> = sqlx::query_as(
+                "SELECT i.kind, p.profile_id, p.customer_user_id, p.email, p.last_seen_at \
+                 FROM identifiers i JOIN profiles p \
+                   ON p.app = i.app AND p.profile_id = i.profile_id \
+                 WHERE i.app = $1 AND (i.value = $2 OR (i.kind = $3 AND i.value = $4) \
+                   OR (i.kind = $6 AND i.value = $7)) \
+                 ORDER BY p.last_seen_at DESC, p.profile_id LIMIT $5",
+            )
+            .bind(app)
+            .bind(text)
+            .bind(matched::EMAIL)
+            .bind(text.to_lowercase())
+            .bind((SEARCH_LIMIT * matched::ALL.len()) as i64)
+            // A profile ID in any letter case, as a lookup takes it.
+            .bind(matched::PROFILE_ID)
+            .bind(
+                uuid::Uuid::parse_str(text)
+                    .map_or_else(|_| text.to_owned(), |id| id.hyphenated().to_string()),
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            let mut matches: Vec<SearchMatch> = Vec::new();
+            for Row {
+                kind,
                 profile_id,
                 customer_user_id,
                 email,
-                matched: kind,
-                last_seen_at: rfc3339(last_seen_at),
-            });
-        }
-        let since: Option<(i64,)> =
-            sqlx::query_as("SELECT since FROM indexed_since WHERE app = $1")
-                .bind(app)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(SearchAnswer {
-            matches,
-            indexed_since: since.map(|(since,)| rfc3339(since)),
+                last_seen_at,
+            } in rows
+            {
+                if matches.len() == SEARCH_LIMIT {
+                    break;
+                }
+                if matches.iter().any(|known| known.profile_id == profile_id) {
+                    continue;
+                }
+                matches.push(SearchMatch {
+                    profile_id,
+                    customer_user_id,
+                    email,
+                    matched: kind,
+                    last_seen_at: rfc3339(last_seen_at),
+                });
+            }
+            let since: Option<(i64,)> =
+                sqlx::query_as("SELECT since FROM indexed_since WHERE app = $1")
+                    .bind(app)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            Ok(SearchAnswer {
+                matches,
+                indexed_since: since.map(|(since,)| rfc3339(since)),
+            })
         })
+        .await
     }
 }

@@ -5,6 +5,7 @@
 //! Every field is optional (Adapty sends nulls and leaves fields out); only
 //! a profile ID is required.
 
+use crate::apps::webhook_secret::Environment;
 use crate::store::ingest::{Incoming, Seen};
 use chrono::{DateTime, Utc};
 use protocol::feed::{matched, source, AccessLevelUpdate, FeedEvent};
@@ -13,6 +14,10 @@ use sha2::{Digest, Sha256};
 
 /// Longer than any ID Adapty or a store issues: not indexed, not shown.
 const MAX_ID_CHARS: usize = 256;
+/// How far past its arrival an event's own time is believed: a clock
+/// that far ahead (or a forged date) would otherwise sort first forever
+/// and outlive every pruning.
+const MAX_AHEAD_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// What one POST is.
 #[derive(Debug)]
@@ -134,7 +139,13 @@ const PROPERTIES_READ: &[&str] = &[
     "billing_issue_detected_at",
 ];
 
-pub fn read(body: &[u8], received: DateTime<Utc>) -> Result<Payload, Refusal> {
+/// Reads one POST that came with `sent_to`'s secret: an event of the
+/// sandbox webhook is a sandbox event, whatever its body says.
+pub fn read(
+    body: &[u8],
+    received: DateTime<Utc>,
+    sent_to: Environment,
+) -> Result<Payload, Refusal> {
     let value: Value = serde_json::from_slice(body).map_err(|_| Refusal::NotJson)?;
     let Value::Object(top) = value else {
         return Err(Refusal::NotAnObject);
@@ -199,7 +210,10 @@ pub fn read(body: &[u8], received: DateTime<Utc>) -> Result<Payload, Refusal> {
         source: source::ADAPTY.into(),
         kind: text(top.get("event_type")).unwrap_or_default(),
         at: crate::store::rfc3339(happened.timestamp_millis()),
-        environment: text(field("environment")),
+        environment: match sent_to {
+            Environment::Sandbox => Some(sent_to.name().to_owned()),
+            Environment::Production => text(field("environment")),
+        },
         store: text(field("store")),
         product: text(field("vendor_product_id")),
         base_plan_id: text(field("base_plan_id")),
@@ -226,7 +240,9 @@ pub fn read(body: &[u8], received: DateTime<Utc>) -> Result<Payload, Refusal> {
     .filter_map(|(kind, value)| Some((kind, value?)))
     .collect();
     Ok(Payload::Event(Box::new(Incoming {
-        at_ms: happened.timestamp_millis(),
+        at_ms: happened
+            .timestamp_millis()
+            .min(received.timestamp_millis() + MAX_AHEAD_MS),
         event,
         customer: Seen {
             profile_id,
@@ -292,7 +308,7 @@ mod tests {
     }
 
     fn event(body: &str) -> Incoming {
-        match read(body.as_bytes(), received()).unwrap() {
+        match read(body.as_bytes(), received(), Environment::Production).unwrap() {
             Payload::Event(incoming) => *incoming,
             other => panic!("not an event: {other:?}"),
         }
@@ -356,15 +372,21 @@ mod tests {
     #[test]
     fn verification_and_what_is_refused() {
         assert!(matches!(
-            read(b"{}", received()),
+            read(b"{}", received(), Environment::Production),
             Ok(Payload::Verification(None))
         ));
         assert!(matches!(
-            read(br#"{"adapty_check":"abc"}"#, received()),
+            read(br#"{"adapty_check":"abc"}"#, received(), Environment::Production),
             Ok(Payload::Verification(Some(check))) if check == "abc"
         ));
-        assert_eq!(read(b"{", received()).unwrap_err(), Refusal::NotJson);
-        assert_eq!(read(b"[]", received()).unwrap_err(), Refusal::NotAnObject);
+        assert_eq!(
+            read(b"{", received(), Environment::Production).unwrap_err(),
+            Refusal::NotJson
+        );
+        assert_eq!(
+            read(b"[]", received(), Environment::Production).unwrap_err(),
+            Refusal::NotAnObject
+        );
         for no_profile in [
             r#"{"event_type":"x"}"#,
             r#"{"profile_id":null}"#,
@@ -372,14 +394,14 @@ mod tests {
             r#"{"profile_id":{"a":1}}"#,
         ] {
             assert_eq!(
-                read(no_profile.as_bytes(), received()).unwrap_err(),
+                read(no_profile.as_bytes(), received(), Environment::Production).unwrap_err(),
                 Refusal::NoProfileId,
                 "{no_profile}"
             );
         }
         let long = format!(r#"{{"profile_id":"{}"}}"#, "p".repeat(257));
         assert_eq!(
-            read(long.as_bytes(), received()).unwrap_err(),
+            read(long.as_bytes(), received(), Environment::Production).unwrap_err(),
             Refusal::NoProfileId
         );
         // The profile ID inside the properties is enough.
@@ -389,6 +411,25 @@ mod tests {
                 .profile_id,
             "q"
         );
+    }
+
+    #[test]
+    fn the_sandbox_webhooks_events_are_sandbox_events_and_dates_ahead_are_held_back() {
+        let body = r#"{"profile_id":"p","event_type":"subscription_started",
+            "event_datetime":"2036-01-01T00:00:00.000000+0000",
+            "event_properties":{"environment":"Production"}}"#;
+        let Ok(Payload::Event(sandbox)) = read(body.as_bytes(), received(), Environment::Sandbox)
+        else {
+            panic!("not an event")
+        };
+        assert_eq!(sandbox.event.environment.as_deref(), Some("Sandbox"));
+        // Shown as sent, ordered and pruned as if it came a day after arriving.
+        assert_eq!(sandbox.event.at, "2036-01-01T00:00:00Z");
+        assert_eq!(
+            sandbox.at_ms,
+            received().timestamp_millis() + 24 * 60 * 60 * 1000
+        );
+        assert_eq!(event(body).event.environment.as_deref(), Some("Production"));
     }
 
     #[test]

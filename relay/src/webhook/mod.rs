@@ -43,6 +43,22 @@ struct Receiver {
     apps: Arc<Apps>,
     store: Arc<Store>,
     metrics: Arc<Metrics>,
+    unauthorized_said: Arc<OncePerMinute>,
+}
+
+/// A log line that may be said once a minute at most.
+#[derive(Default)]
+struct OncePerMinute(std::sync::Mutex<Option<std::time::Instant>>);
+
+impl OncePerMinute {
+    fn ready(&self) -> bool {
+        let mut last = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let due = last.is_none_or(|at| at.elapsed() >= Duration::from_secs(60));
+        if due {
+            *last = Some(std::time::Instant::now());
+        }
+        due
+    }
 }
 
 /// The webhook listener's whole router.
@@ -51,6 +67,7 @@ pub fn router(apps: Arc<Apps>, store: Arc<Store>, metrics: Arc<Metrics>) -> Rout
         apps,
         store,
         metrics,
+        unauthorized_said: Arc::default(),
     };
     Router::new()
         .route("/webhook/{app}", post(receive).fallback(not_found))
@@ -86,13 +103,23 @@ async fn receive(
         .get(header::AUTHORIZATION)
         .map(HeaderValue::as_bytes)
         .unwrap_or_default();
-    if !app.webhook.accepts(authorization) {
+    let Some(environment) = app.webhook.which(authorization) else {
         count("unauthorized");
+        // Adapty does not send again after a 401: a secret typed wrong in
+        // its dashboard loses events, so the operator must hear of it
+        // (once a minute at most: anyone may post here).
+        if receiver.unauthorized_said.ready() {
+            tracing::warn!(
+                app = %app.id,
+                "a webhook post with a wrong or missing Authorization was refused; if it was \
+                 Adapty, its events are lost until the secret in its dashboard matches"
+            );
+        }
         return answer(
             StatusCode::UNAUTHORIZED,
             "the Authorization header is not this app's webhook secret",
         );
-    }
+    };
     let body = match read_body(request.into_body()).await {
         Ok(body) => body,
         Err((status, reason)) => {
@@ -105,7 +132,7 @@ async fn receive(
         }
     };
     let now = chrono::Utc::now();
-    let incoming = match event::read(&body, now) {
+    let incoming = match event::read(&body, now, environment) {
         Ok(Payload::Verification(check)) => {
             count("verification");
             let body = match check {
