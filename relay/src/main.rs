@@ -113,6 +113,11 @@ async fn run() -> ExitCode {
         Some(store_config) => match Store::lazy(&store_config.address) {
             Ok(store) => {
                 let store = Arc::new(store);
+                // Ready before the first request when it answers now;
+                // tried again in the background when it does not.
+                if let Err(error) = store.migrate().await {
+                    tracing::error!(%error, "the store is not ready at start; trying again");
+                }
                 let retention_days = store_config.retention_days;
                 let migrating = store.clone();
                 tokio::spawn(async move {

@@ -382,7 +382,8 @@ async fn a_store_away_at_start_stops_neither_lookups_nor_the_relay_and_is_used_o
     let url = postgres.url();
     let mut relay = spawn_binary(&upstream, port, &dir.join("audit.log"), &["--store", &url]).await;
     let base = format!("http://127.0.0.1:{port}");
-    let (status, _, _) = get_json(&format!("{base}/api/profile?customer_user_id={SEED_USER}")).await;
+    let (status, _, _) =
+        get_json(&format!("{base}/api/profile?customer_user_id={SEED_USER}")).await;
     assert_eq!(status, 200, "a lookup waits for no store");
     let (status, _, body) = get_json(&format!("{base}/api/search?q=x")).await;
     assert_eq!((status, error_code(&body)), (503, "store_unavailable"));

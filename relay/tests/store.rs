@@ -2,44 +2,20 @@
 //! on both, through the store's own API (the webhook and the API routes
 //! are tested over sockets in `webhook.rs` and `search.rs`).
 
+mod common;
+
 use protocol::feed::{matched, source, FeedEvent, EVENTS_PAGE};
 use relay::store::cursor::Cursor;
 use relay::store::ingest::{Incoming, Recorded, Seen};
 use relay::store::{Store, StoreAddress};
 use testkit::postgres::Postgres;
 
-fn sqlite_address() -> (StoreAddress, tempdir::Dir) {
-    let dir = tempdir::Dir::new("store");
-    (StoreAddress::Sqlite(dir.path.join("store.db")), dir)
-}
-
-mod tempdir {
-    use std::path::PathBuf;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    pub struct Dir {
-        pub path: PathBuf,
-    }
-
-    impl Dir {
-        pub fn new(name: &str) -> Dir {
-            static COUNTER: AtomicUsize = AtomicUsize::new(0);
-            let path = std::env::temp_dir().join(format!(
-                "relay-{name}-{}-{}",
-                std::process::id(),
-                COUNTER.fetch_add(1, Ordering::SeqCst)
-            ));
-            let _ = std::fs::remove_dir_all(&path);
-            std::fs::create_dir_all(&path).unwrap();
-            Dir { path }
-        }
-    }
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.path);
-        }
-    }
+/// A fresh SQLite file's address, in its own folder.
+fn sqlite_address() -> (StoreAddress, ()) {
+    (
+        StoreAddress::Sqlite(common::static_dir().join("store.db")),
+        (),
+    )
 }
 
 fn event(id: &str, profile: &str, kind: &str, at_ms: i64) -> Incoming {

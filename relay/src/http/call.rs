@@ -135,6 +135,31 @@ impl Call {
         }
     }
 
+    /// The audit line of a read (a lookup, a search, an events page): who
+    /// asked, in which app, about what (`id` hashed as the log is set
+    /// to), with `outcome` and `status`.
+    pub fn read_entry(
+        &self,
+        kind: Option<&'static str>,
+        id: Option<&str>,
+        outcome: &'static str,
+        status: u16,
+    ) -> crate::audit::Entry<'_> {
+        crate::audit::Entry {
+            time: crate::audit::now(),
+            request_id: self.request_id(),
+            actor: self.actor(),
+            app: self.app_id(),
+            kind,
+            id: id.map(|id| self.services.audit.id(id)),
+            outcome,
+            status,
+            upstream_status: None,
+            latency_ms: self.elapsed_ms(),
+            truncated: false,
+        }
+    }
+
     /// Adapty is not asked while the audit log is known to fail: the line
     /// could not be written after its answer anyway.
     pub fn audit_ready(&self) -> Result<(), RelayError> {

@@ -69,21 +69,13 @@ fn line<'a>(
     result: &Result<Profile, RelayError>,
     upstream_status: Option<u16>,
 ) -> audit::Entry<'a> {
+    let (outcome, status) = match result {
+        Ok(_) => ("ok", 200),
+        Err(error) => (error.code().as_str(), error.status().as_u16()),
+    };
+    let id = lookup.map(Lookup::id);
     audit::Entry {
-        time: audit::now(),
-        request_id: call.request_id(),
-        actor: call.actor(),
-        app: call.app_id(),
-        kind: lookup.map(Lookup::kind),
-        id: lookup.map(|lookup| call.services().audit.id(&lookup.id())),
-        outcome: result
-            .as_ref()
-            .map_or_else(|error| error.code().as_str(), |_| "ok"),
-        status: result
-            .as_ref()
-            .map_or_else(|error| error.status().as_u16(), |_| 200),
         upstream_status,
-        latency_ms: call.elapsed_ms(),
-        truncated: false,
+        ..call.read_entry(lookup.map(Lookup::kind), id.as_deref(), outcome, status)
     }
 }

@@ -90,16 +90,8 @@ where
         tracing::error!(%error, kind, "the store could not be read");
         RelayError::StoreUnavailable
     });
-    let outcome = match &result {
-        Ok(_) => Ok(()),
-        Err(error) => Err(error.clone()),
-    };
-    let entry = match &outcome {
-        Ok(()) => audit::Entry {
-            outcome: "ok",
-            status: 200,
-            ..line(&call, kind, id.as_deref(), &RelayError::Internal)
-        },
+    let entry = match &result {
+        Ok(_) => call.read_entry(Some(kind), id.as_deref(), "ok", 200),
         Err(error) => line(&call, kind, id.as_deref(), error),
     };
     if let Err(error) = call.services().audit.record(&entry).await {
@@ -137,17 +129,10 @@ fn line<'a>(
     id: Option<&str>,
     error: &RelayError,
 ) -> audit::Entry<'a> {
-    audit::Entry {
-        time: audit::now(),
-        request_id: call.request_id(),
-        actor: call.actor(),
-        app: call.app_id(),
-        kind: Some(kind),
-        id: id.map(|id| call.services().audit.id(id)),
-        outcome: error.code().as_str(),
-        status: error.status().as_u16(),
-        upstream_status: None,
-        latency_ms: call.elapsed_ms(),
-        truncated: false,
-    }
+    call.read_entry(
+        Some(kind),
+        id,
+        error.code().as_str(),
+        error.status().as_u16(),
+    )
 }

@@ -134,6 +134,9 @@ impl Store {
     pub async fn migrate_until_ready(&self) {
         let mut wait = Duration::from_secs(1);
         loop {
+            if self.ready.load(Ordering::Acquire) {
+                return;
+            }
             match self.migrate().await {
                 Ok(()) => {
                     tracing::info!(store = %self.address, "store ready");

@@ -125,7 +125,16 @@ pub async fn start(config: Config) -> Relay {
 }
 
 /// The relay with `extra` routes under its own layers, on a loopback port.
-pub async fn start_with(mut config: Config, extra: Router) -> Relay {
+pub async fn start_with(config: Config, extra: Router) -> Relay {
+    start_router(config, None, extra).await.0
+}
+
+/// The relay (with `store`, if any) served on a loopback port.
+async fn start_router(
+    mut config: Config,
+    store: Option<Arc<relay::store::Store>>,
+    extra: Router,
+) -> (Relay, relay::http::Running) {
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap();
@@ -133,11 +142,11 @@ pub async fn start_with(mut config: Config, extra: Router) -> Relay {
     let url = format!("http://{}", config.listen);
     let audit_log = config.audit.path.clone();
     let limits = config.server.clone();
-    let (router, _) = relay::http::router(config, None, extra).unwrap();
+    let (router, running) = relay::http::router(config, store, extra).unwrap();
     tokio::spawn(async move {
         relay::server::serve(listener, router, &limits, std::future::pending()).await
     });
-    Relay { url, audit_log }
+    (Relay { url, audit_log }, running)
 }
 
 /// The `Authorization` values the stored relay's one app accepts.
@@ -156,34 +165,17 @@ pub async fn start_stored(mut config: Config, store: Arc<relay::store::Store>) -
             };
         }
     }
-    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
-    config.listen = listener.local_addr().unwrap();
-    let url = format!("http://{}", config.listen);
-    let audit_log = config.audit.path.clone();
     let limits = config.server.clone();
-    let (router, running) =
-        relay::http::router(config, Some(store.clone()), Router::new()).unwrap();
+    let (relay, running) = start_router(config, Some(store.clone()), Router::new()).await;
     let webhook = relay::webhook::router(running.apps.clone(), store, running.metrics.clone());
     let webhook_listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap();
     let webhook_url = format!("http://{}", webhook_listener.local_addr().unwrap());
-    let webhook_limits = limits.clone();
     tokio::spawn(async move {
-        relay::server::serve(listener, router, &limits, std::future::pending()).await
+        relay::server::serve(webhook_listener, webhook, &limits, std::future::pending()).await
     });
-    tokio::spawn(async move {
-        relay::server::serve(
-            webhook_listener,
-            webhook,
-            &webhook_limits,
-            std::future::pending(),
-        )
-        .await
-    });
-    (Relay { url, audit_log }, webhook_url)
+    (relay, webhook_url)
 }
 
 /// Each store the relay supports, for tests that must hold on both.
