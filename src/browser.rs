@@ -48,6 +48,7 @@ pub fn clock(utc: bool) -> Clock {
         now,
         offset_minutes: local_offset_minutes,
         utc,
+        absolute: false,
     }
 }
 

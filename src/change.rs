@@ -450,6 +450,7 @@ mod tests {
             now: now(),
             offset_minutes: |_| 540,
             utc: false,
+            absolute: false,
         }
     }
 

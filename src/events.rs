@@ -725,6 +725,7 @@ mod tests {
             now,
             offset_minutes: |_| 9 * 60,
             utc: false,
+            absolute: false,
         };
         let laid_out = timeline(&events, &tokyo, false, FIRST_SHOWN);
         assert_eq!(

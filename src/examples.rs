@@ -38,6 +38,7 @@ fn clocks() -> [Clock; 2] {
             now: now(),
             offset_minutes: |_| 540,
             utc: false,
+            absolute: false,
         },
         Clock::in_utc(now()),
     ]

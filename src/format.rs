@@ -15,6 +15,9 @@ pub struct Clock {
     pub offset_minutes: fn(DateTime<Utc>) -> i32,
     /// Show every date in UTC instead of the admin's zone.
     pub utc: bool,
+    /// For text that outlives the moment (a ticket): every date with its
+    /// time and zone, never relative to `now`, which will have passed.
+    pub absolute: bool,
 }
 
 const MONTHS: [&str; 12] = [
@@ -27,6 +30,7 @@ impl Clock {
             now,
             offset_minutes: |_| 0,
             utc: true,
+            absolute: false,
         }
     }
 
@@ -41,8 +45,15 @@ impl Clock {
         at.with_timezone(&offset)
     }
 
-    /// `10 Jan 2025`, in the admin's zone.
+    /// `10 Jan 2025`, in the admin's zone; when `absolute`, `date_time`.
     pub fn date(&self, at: DateTime<Utc>) -> String {
+        if self.absolute {
+            return self.date_time(at);
+        }
+        self.day(at)
+    }
+
+    fn day(&self, at: DateTime<Utc>) -> String {
         let local = self.local(at);
         format!(
             "{} {} {}",
@@ -52,23 +63,31 @@ impl Clock {
         )
     }
 
-    /// `10 Jan 2025, 14:34` in the admin's zone, or `10 Jan 2025, 11:34 UTC`.
+    /// `10 Jan 2025, 14:34` in the admin's zone, or `10 Jan 2025, 11:34 UTC`
+    /// (`absolute`: `10 Jan 2025, 14:34 UTC+03:00`).
     pub fn date_time(&self, at: DateTime<Utc>) -> String {
-        let local = self.local(at);
-        let zone = if self.utc { " UTC" } else { "" };
-        format!(
-            "{}, {:02}:{:02}{zone}",
-            self.date(at),
-            local.hour(),
-            local.minute()
-        )
+        format!("{}, {}", self.day(at), self.time(at))
     }
 
     /// `14:34` in the admin's zone, `11:34 UTC` in UTC.
     pub fn time(&self, at: DateTime<Utc>) -> String {
         let local = self.local(at);
-        let zone = if self.utc { " UTC" } else { "" };
-        format!("{:02}:{:02}{zone}", local.hour(), local.minute())
+        format!("{:02}:{:02}{}", local.hour(), local.minute(), self.zone(at))
+    }
+
+    /// The zone after a time: none on screen, where the page says which it
+    /// is; a ticket is read anywhere, so there it is always named.
+    fn zone(&self, at: DateTime<Utc>) -> String {
+        if self.utc {
+            return " UTC".into();
+        }
+        if !self.absolute {
+            return String::new();
+        }
+        let minutes = (self.offset_minutes)(at);
+        let sign = if minutes < 0 { '-' } else { '+' };
+        let minutes = minutes.abs();
+        format!(" UTC{sign}{:02}:{:02}", minutes / 60, minutes % 60)
     }
 
     /// `in 3 days`, `2 months ago`, `just now`.
@@ -76,10 +95,62 @@ impl Clock {
         relative(at - self.now)
     }
 
-    /// A date as it is read in a sentence: `10 Jan 2025 (in 3 days)`.
+    /// A date as it is read in a sentence: `10 Jan 2025 (in 3 days)`;
+    /// when `absolute`, `date_time`.
     pub fn date_with_relative(&self, at: DateTime<Utc>) -> String {
-        format!("{} ({})", self.date(at), self.relative(at))
+        if self.absolute {
+            return self.date_time(at);
+        }
+        format!("{} ({})", self.day(at), self.relative(at))
     }
+}
+
+/// The first moment after `now` at which `at` reads differently beside it:
+/// its relative phrase changes ("in 3 minutes" to "in 2 minutes", "just
+/// now" to "1 minute ago"), or it passes (what was upcoming has happened,
+/// though both sides of it read "just now").
+pub fn next_change(at: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
+    let future = at > now;
+    let span = (at - now).abs().num_seconds();
+    let (low, high, unit) = unit_of(span);
+    let count = span_count(span, unit);
+    if future {
+        if span < 60 {
+            return at;
+        }
+        // "in N units" holds down to (N - 1/2) units (rounded), and to the
+        // unit's floor; one moment below that it reads otherwise.
+        let floor = ((2 * count - 1) * unit / 2).max(low);
+        at - Duration::seconds(floor) + Duration::milliseconds(1)
+    } else {
+        // "N units ago" turns N + 1 at (N + 1/2) units, or at the next unit.
+        let ceiling = ((2 * count + 1) * unit / 2).min(high);
+        at + Duration::seconds(ceiling.max(60))
+    }
+}
+
+/// The span's unit, as `relative` picks it: its range in seconds, and its
+/// length (even, so that half of it is a whole second).
+fn unit_of(span: i64) -> (i64, i64, i64) {
+    const DAY: i64 = 86_400;
+    match span {
+        ..60 => (0, 60, 60),
+        60..3_600 => (60, 3_600, 60),
+        3_600..DAY => (3_600, DAY, 3_600),
+        span if span < 45 * DAY => (DAY, 45 * DAY, DAY),
+        span if span < 365 * DAY => (45 * DAY, 365 * DAY, MONTH),
+        _ => (365 * DAY, i64::MAX / 4, YEAR),
+    }
+}
+
+/// Months of 30.44 days and years of 365.25: good enough for "how long ago".
+const MONTH: i64 = 2_630_016;
+const YEAR: i64 = 31_557_600;
+
+/// How many units `relative` says for a span: rounded, not truncated, so
+/// 6 days 23 hours reads as "7 days".
+fn span_count(span: i64, unit: i64) -> i64 {
+    ((span as f64 / unit as f64).round() as i64).max(1)
 }
 
 /// The exact instant, for a tooltip: `2025-01-10 11:34:40 UTC`.
@@ -118,23 +189,16 @@ pub fn unreadable(value: &Timestamp) -> Option<&str> {
 
 fn relative(delta: Duration) -> String {
     let future = delta > Duration::zero();
-    let span = delta.abs();
-    // Rounded, not truncated: 6 days 23 hours reads as "7 days".
-    let rounded =
-        |unit: Duration| (span.num_seconds() as f64 / unit.num_seconds() as f64).round() as i64;
-    let (count, unit) = if span < Duration::minutes(1) {
-        return "just now".into();
-    } else if span < Duration::hours(1) {
-        (rounded(Duration::minutes(1)), "minute")
-    } else if span < Duration::days(1) {
-        (rounded(Duration::hours(1)), "hour")
-    } else if span < Duration::days(45) {
-        (rounded(Duration::days(1)), "day")
-    } else if span < Duration::days(365) {
-        // Months of 30.44 days: good enough for "how long ago".
-        (rounded(Duration::seconds(2_630_016)), "month")
-    } else {
-        (rounded(Duration::seconds(31_557_600)).max(1), "year")
+    let span = delta.abs().num_seconds();
+    let (_, _, unit) = unit_of(span);
+    let count = span_count(span, unit);
+    let unit = match unit {
+        _ if span < 60 => return "just now".into(),
+        60 => "minute",
+        3_600 => "hour",
+        86_400 => "day",
+        MONTH => "month",
+        _ => "year",
     };
     let plural = if count == 1 { "" } else { "s" };
     if future {
@@ -246,6 +310,7 @@ mod tests {
             now: now(),
             offset_minutes: |_| 60,
             utc: false,
+            absolute: false,
         }
     }
 
@@ -289,6 +354,82 @@ mod tests {
         assert_eq!(
             clock.date_with_relative(now() + Duration::days(3)),
             "10 Jan 2025 (in 3 days)"
+        );
+    }
+
+    #[test]
+    fn a_ticket_names_every_date_with_its_time_and_zone_and_nothing_relative() {
+        let at = now() + Duration::days(3);
+        let ticket = Clock {
+            absolute: true,
+            ..berlin_winter()
+        };
+        assert_eq!(
+            ticket.date_with_relative(at),
+            "10 Jan 2025, 13:00 UTC+01:00"
+        );
+        assert_eq!(ticket.date(at), "10 Jan 2025, 13:00 UTC+01:00");
+        let west = Clock {
+            offset_minutes: |_| -210,
+            ..ticket
+        };
+        assert_eq!(west.date(at), "10 Jan 2025, 08:30 UTC-03:30");
+        let utc = Clock {
+            utc: true,
+            ..ticket
+        };
+        assert_eq!(utc.date_with_relative(at), "10 Jan 2025, 12:00 UTC");
+        // On screen, where the page says which zone it shows, as before.
+        assert_eq!(berlin_winter().date(at), "10 Jan 2025");
+        assert_eq!(berlin_winter().date_time(at), "10 Jan 2025, 13:00");
+    }
+
+    /// What `relative` says of `at` at every second around `next_change`:
+    /// the same until it, something else (or the other side of `at`) from it.
+    #[test]
+    fn the_next_change_is_the_first_moment_a_date_reads_otherwise() {
+        let clock = |now| Clock::in_utc(now);
+        let reads = |at, now| (clock(now).relative(at), at > now);
+        // Every unit's edges, and spans of every size between them.
+        #[rustfmt::skip]
+        let edges = [
+            0, 1, 59, 60, 61, 89, 90, 91, 149, 150, 1_799, 3_569, 3_570, 3_599, 3_600, 5_399,
+            5_400, 86_399, 86_400, 129_599, 129_600, 3_887_999, 3_888_000, 5_000_000,
+            31_535_999, 31_536_000, 47_336_399, 47_336_400, 400_000_000,
+        ];
+        let between = std::iter::successors(Some(2_i64), |span| {
+            (*span < 400_000_000).then_some(span + span / 13 + 7)
+        });
+        for span in edges.into_iter().chain(between) {
+            for sign in [1, -1] {
+                let at = now() + Duration::seconds(sign * span);
+                let next = next_change(at, now());
+                assert!(next > now(), "{span} {sign}: {next} is not after now");
+                let before = next - Duration::milliseconds(1);
+                assert_eq!(
+                    reads(at, before),
+                    reads(at, now()),
+                    "{span}s {sign}: already changed before {next}"
+                );
+                assert_ne!(
+                    reads(at, next),
+                    reads(at, now()),
+                    "{span}s {sign}: unchanged at {next}"
+                );
+            }
+        }
+        // The moments a page sees: three minutes ahead turns "in 2 minutes"
+        // after 30 seconds, and passes exactly at its time.
+        let soon = now() + Duration::minutes(3);
+        assert_eq!(
+            next_change(soon, now()),
+            now() + Duration::seconds(30) + Duration::milliseconds(1)
+        );
+        assert_eq!(next_change(soon, soon - Duration::seconds(20)), soon);
+        assert_eq!(
+            next_change(now(), now()),
+            now() + Duration::minutes(1),
+            "just now, then 1 minute ago"
         );
     }
 

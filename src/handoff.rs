@@ -84,6 +84,7 @@ mod tests {
             now: Utc.with_ymd_and_hms(2025, 1, 7, 12, 0, 0).unwrap(),
             offset_minutes: |_| 540,
             utc: false,
+            absolute: false,
         }
     }
 
