@@ -9,6 +9,7 @@ use crate::format::{self, exact_utc, iso, Clock};
 use crate::listing::SortKey;
 use crate::model::{AccessLevel, NonSubscription, Profile, Subscription, Timestamp};
 use crate::status::Status;
+use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Cell {
@@ -103,9 +104,14 @@ impl Cell {
 
 /// When the data is from, label and value: Adapty's `timestamp` when it can
 /// be the time of its answer (`Profile::produced_at`), else the moment the
-/// panel received the answer (`clock.now`), saying why.
-pub fn data_time(profile: &Profile, clock: &Clock) -> (&'static str, Cell) {
-    match profile.produced_at(clock.now) {
+/// panel `received` the answer, saying why. Its relative time is to
+/// `clock.now`, which moves on while the page is open.
+pub fn data_time(
+    profile: &Profile,
+    received: DateTime<Utc>,
+    clock: &Clock,
+) -> (&'static str, Cell) {
+    match profile.produced_at(received) {
         Some(at) => (
             "Data as of",
             Cell::when(Some(&Timestamp::At(at)), clock, ""),
@@ -114,7 +120,7 @@ pub fn data_time(profile: &Profile, clock: &Clock) -> (&'static str, Cell) {
             "Received",
             Cell {
                 detail: Some(format::no_adapty_time(profile.timestamp)),
-                ..Cell::when(Some(&Timestamp::At(clock.now)), clock, "")
+                ..Cell::when(Some(&Timestamp::At(received)), clock, "")
             },
         ),
     }
@@ -430,14 +436,22 @@ mod tests {
 
     #[test]
     fn the_datas_time_is_adaptys_or_when_the_panel_received_it() {
-        let (label, cell) = data_time(&seed(), &clock());
+        let received = clock().now;
+        let (label, cell) = data_time(&seed(), received, &clock());
         assert_eq!(label, "Data as of");
         assert_eq!(cell.text, "4 Dec 2024, 15:02 UTC");
         assert_eq!(cell.detail.as_deref(), Some("34 days ago"));
+        // The page stays open: its age grows, its time stays.
+        let later = Clock {
+            now: received + chrono::Duration::days(2),
+            ..clock()
+        };
+        let (_, cell) = data_time(&seed(), received, &later);
+        assert_eq!(cell.detail.as_deref(), Some("36 days ago"));
         // Adapty's reference example: `"timestamp": 0` is not 1 Jan 1970.
         let example =
             Envelope::parse(include_str!("../fixtures/profile-response-example.json")).unwrap();
-        let (label, cell) = data_time(&example, &clock());
+        let (label, cell) = data_time(&example, received, &later);
         assert_eq!(label, "Received");
         assert_eq!(cell.text, "7 Jan 2025, 12:00 UTC");
         assert_eq!(
@@ -452,7 +466,7 @@ mod tests {
             ))
         );
         let anonymous = Envelope::parse(r#"{"data":{"profile_id":"p"}}"#).unwrap();
-        let (label, cell) = data_time(&anonymous, &clock());
+        let (label, cell) = data_time(&anonymous, received, &clock());
         assert_eq!(label, "Received");
         assert_eq!(
             cell.detail.as_deref(),

@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod explain;
 pub mod format;
+pub mod freshness;
 pub mod handoff;
 pub mod listing;
 pub mod lookup;

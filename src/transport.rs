@@ -89,15 +89,18 @@ pub async fn send_change(plan: &Plan) -> Result<Fetched, Failure> {
         profile,
         body,
         app: SessionApp::default(),
+        received: crate::browser::clock(false).now,
     })
 }
 
 /// A found profile with the exact body it came in, for the raw view and
-/// download, and the app it is a customer of.
+/// download, the app it is a customer of, and when it arrived (the page
+/// stays open while its answer ages).
 pub struct Fetched {
     pub profile: Profile,
     pub body: String,
     pub app: SessionApp,
+    pub received: chrono::DateTime<chrono::Utc>,
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -136,6 +139,7 @@ pub async fn fetch_profile(lookup: &Lookup) -> Result<Fetched, LookupError> {
         profile,
         body,
         app: SessionApp::default(),
+        received: crate::browser::clock(false).now,
     })
 }
 
