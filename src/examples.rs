@@ -93,10 +93,18 @@ fn render(profile: &Profile, clock: &Clock) -> Rendered {
             handoff::tab_title(profile, &headline, "Main app"),
         );
     }
-    let (label, cell) = cells::data_time(profile, clock);
+    let (label, cell) = cells::data_time(profile, clock.now, clock);
     out.text("summary, label of the data's time", label);
     out.cell("summary, the data's time", cell);
-    for line in handoff::summary(profile, clock).lines() {
+    for line in handoff::summary(
+        profile,
+        "Main app",
+        "https://x.test/?customer_user_id=u",
+        clock.now,
+        clock,
+    )
+    .lines()
+    {
         out.text("Copy summary", line);
     }
     for (index, level) in profile.access_levels.iter().enumerate() {
@@ -235,7 +243,7 @@ fn the_reference_example_reads_as_an_app_store_customer() {
         ),
         "the long spelling reads as the short one"
     );
-    let (label, cell) = cells::data_time(&profile, &clock);
+    let (label, cell) = cells::data_time(&profile, clock.now, &clock);
     assert_eq!(label, "Received");
     assert_eq!(cell.text, "1 Mar 2027, 12:00 UTC");
     let history: Vec<String> = events::history(&profile, clock.now)
