@@ -5,6 +5,7 @@
 
 pub mod cells;
 pub mod change;
+pub mod elsewhere;
 pub mod environment;
 pub mod error;
 pub mod events;
