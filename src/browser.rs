@@ -25,6 +25,13 @@ pub fn lookup_in_url() -> Option<Lookup> {
     )
 }
 
+/// The page's address without its query: where the panel is served,
+/// path prefix included, for links to it that leave the browser.
+pub fn page_address() -> String {
+    let location = window().location();
+    location.origin().unwrap_or_default() + &location.pathname().unwrap_or_default()
+}
+
 /// Adds the lookup to the history, so it can be shared, reloaded and gone back to.
 pub fn push_url(lookup: &Lookup) {
     let Ok(params) = UrlSearchParams::new() else {

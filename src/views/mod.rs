@@ -194,10 +194,11 @@ pub fn Panel() -> impl IntoView {
     let busy = move || outcome.with(|o| matches!(o, Outcome::Loading(_)));
 
     // A change made shows the profile Adapty answered with, and says so.
-    let changed = move |fetched: Fetched, said: String| {
+    let changed = move |mut fetched: Fetched, said: String| {
         // "Now" is the moment of the answer, as after a lookup: a revoke
         // that ended access a moment ago reads as ended.
         clock.set(browser::clock(clock.get_untracked().utc));
+        fetched.received = clock.get_untracked().now;
         outcome.set(Outcome::Loaded(Arc::new(fetched)));
         notice.set(said);
         request_animation_frame(|| browser::focus("change-notice"));
@@ -243,7 +244,7 @@ pub fn Panel() -> impl IntoView {
                             "Looking up " {lookup.kind.label()} " " <code>{lookup.id}</code> "…"
                         </p>
                     }.into_any(),
-                    Outcome::Loaded(found) => view! { <profile::ProfileView found=found clock=clock dashboard=dashboard desk=desk /> }.into_any(),
+                    Outcome::Loaded(found) => view! { <profile::ProfileView found=found clock=clock dashboard=dashboard desk=desk look_up=run /> }.into_any(),
                     Outcome::Failed(lookup, error) => {
                         let known = recent.with_untracked(|list| lookup.same_but_case(list));
                         view! {

@@ -1,4 +1,5 @@
-//! A found profile: who it is and the headline, then what they have.
+//! A found profile: who it is and the headline, then what they have; the
+//! page ages with it while it is open.
 
 use super::access::AccessLevels;
 use super::cell::cell_content;
@@ -10,21 +11,34 @@ use crate::cells::{self, PURCHASES, SUBSCRIPTIONS};
 use crate::events::{self, Item};
 use crate::explain;
 use crate::format::{self, Clock};
+use crate::freshness;
 use crate::handoff;
+use crate::lookup::Lookup;
 use crate::transport::Fetched;
+use chrono::{DateTime, Utc};
 use leptos::prelude::*;
+use std::cell::Cell as StdCell;
 use std::sync::Arc;
 
+/// How often the page looks at the time. Cheap (one comparison) unless
+/// something it shows reads differently by then; a few seconds late is
+/// unseen in phrases of whole minutes.
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// `clock` is only read below the app: it is passed as the app's own
-/// `RwSignal` because every other wrapper type would add wasm.
+/// `RwSignal` because every other wrapper type would add wasm. While the
+/// profile is shown, its `now` moves on whenever a date the profile shows
+/// reads differently (`freshness`). `look_up` looks the customer up again.
 #[component]
 pub fn ProfileView(
     found: Arc<Fetched>,
     clock: RwSignal<Clock>,
     dashboard: RwSignal<String>,
     desk: Desk,
+    look_up: impl Fn(Lookup) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
-    // Shared by the lists below, and kept while the zone toggles.
+    // Shared by the lists below, and kept while the zone toggles or a
+    // date passes.
     let filter = RwSignal::new(String::new());
     let hide_sandbox = RwSignal::new(false);
     // Each long table's order, quick filter and page. A new filter starts
@@ -34,49 +48,40 @@ pub fn ProfileView(
         subscriptions.page.set(0);
         purchases.page.set(0);
     };
-    // "Now" is the moment the profile arrived; the zone toggle keeps it.
-    let now = clock.get_untracked().now;
-    let history_events = events::history(&found.profile, now).into();
-    // An event's link brings its row or card on screen and focuses it.
-    let follow: Follow = {
+    // The present for the data's age and the note that it is old: moves
+    // on each time they read differently, so every minute at first. Kept
+    // as a clock and a count, kinds of reactive value the panel has anyway
+    // (each new kind adds wasm).
+    let age = RwSignal::new(clock.get_untracked());
+    // How many of the profile's dates have passed: what is laid out once
+    // for a moment (the history's events, the quick filters) is laid out
+    // again when one more has, and only then.
+    let turns = RwSignal::new(freshness::passed(&found.profile, clock.get_untracked().now));
+    keep_time(found.clone(), clock, age, turns);
+    let lists = {
         let found = found.clone();
-        Arc::new(move |item: Item| {
-            let profile = &found.profile;
-            match item {
-                Item::Subscription(index) => show_row(
-                    &SUBSCRIPTIONS,
-                    profile,
-                    now,
-                    index,
-                    filter,
-                    hide_sandbox,
-                    subscriptions,
-                    purchases,
-                ),
-                Item::Purchase(index) => show_row(
-                    &PURCHASES,
-                    profile,
-                    now,
-                    index,
-                    filter,
-                    hide_sandbox,
-                    purchases,
-                    subscriptions,
-                ),
-                Item::AccessLevel(_) => {}
+        move || {
+            // Read to be drawn again when it changes (`get`, not `track`,
+            // which would add its own code for this kind of signal).
+            let _passed = turns.get();
+            // "Now" is the latest moment a date passed; the zone toggle keeps it.
+            let now = clock.get_untracked().now;
+            let history_events = events::history(&found.profile, now).into();
+            view! {
+                {history_section(history_events, clock, hide_sandbox, follow(found.clone(), now, filter, hide_sandbox, subscriptions, purchases))}
+                {history(&SUBSCRIPTIONS, found.clone(), clock, filter, hide_sandbox, subscriptions)}
+                {history(&PURCHASES, found.clone(), clock, filter, hide_sandbox, purchases)}
             }
-            // Once the row is on screen: focus scrolls it into view.
-            let anchor = item.anchor();
-            request_animation_frame(move || browser::focus(&anchor));
-        })
+            // One kind of view redrawn: lighter in the wasm than this one's own.
+            .into_any()
+        }
     };
-    let summary = found.clone();
+    // Answers change without a word while the page is open: they speak
+    // when they arrive (the result is a live region), not every minute.
     view! {
-        <article class="profile" aria-labelledby="result-heading">
-            {move || view! {
-                <Summary found=summary.clone() clock=clock.get() hide_sandbox=hide_sandbox.get()
-                    dashboard=dashboard.get() />
-            }}
+        <article class="profile" aria-labelledby="result-heading" aria-live="off">
+            <Summary found=found.clone() clock=clock age=age hide_sandbox=hide_sandbox
+                dashboard=dashboard look_up=look_up />
             <div class="toolbar" role="group" aria-label="Filter the lists">
                 <label class="filter">
                     <span>"Filter by ID, product, store, state or mark (e.g. refund, sandbox)"</span>
@@ -102,60 +107,213 @@ pub fn ProfileView(
                 </label>
             </div>
             <AccessLevels found=found.clone() clock=clock hide_sandbox=hide_sandbox desk=desk />
-            {history_section(history_events, clock, hide_sandbox, follow)}
-            {history(&SUBSCRIPTIONS, found.clone(), clock, filter, hide_sandbox, subscriptions)}
-            {history(&PURCHASES, found.clone(), clock, filter, hide_sandbox, purchases)}
+            {lists}
             <Attributes found=found.clone() />
             <RawJson found=found />
         </article>
     }
 }
 
+/// Looks at the time every `HEARTBEAT` while the profile is shown, and
+/// moves `clock` on when the profile reads differently (counting in
+/// `turns` the dates that have passed), `age` when the data's age or the
+/// note does (`freshness`).
+fn keep_time(
+    found: Arc<Fetched>,
+    clock: RwSignal<Clock>,
+    age: RwSignal<Clock>,
+    turns: RwSignal<usize>,
+) {
+    let received = found.received;
+    let data_time = found.profile.produced_at(received).unwrap_or(received);
+    let start = clock.get_untracked().now;
+    let next_turn = StdCell::new(freshness::next_turn(&found.profile, start));
+    let next_age = StdCell::new(freshness::next_age_change(data_time, received, start));
+    let beat = set_interval_with_handle(
+        move || {
+            let now = browser::clock(false).now;
+            let turned = next_turn.get().is_some_and(|at| now >= at);
+            if turned {
+                clock.update(|clock| clock.now = now);
+                next_turn.set(freshness::next_turn(&found.profile, now));
+                let passed = freshness::passed(&found.profile, now);
+                if passed != turns.get_untracked() {
+                    turns.set(passed);
+                }
+            }
+            if turned || now >= next_age.get() {
+                age.update(|age| age.now = now);
+                next_age.set(freshness::next_age_change(data_time, received, now));
+            }
+        },
+        HEARTBEAT,
+    );
+    on_cleanup(move || {
+        if let Ok(beat) = beat {
+            beat.clear();
+        }
+    });
+}
+
+/// An event's link brings its row or card on screen and focuses it.
+fn follow(
+    found: Arc<Fetched>,
+    now: DateTime<Utc>,
+    filter: RwSignal<String>,
+    hide_sandbox: RwSignal<bool>,
+    subscriptions: TableView,
+    purchases: TableView,
+) -> Follow {
+    Arc::new(move |item: Item| {
+        let profile = &found.profile;
+        match item {
+            Item::Subscription(index) => show_row(
+                &SUBSCRIPTIONS,
+                profile,
+                now,
+                index,
+                filter,
+                hide_sandbox,
+                subscriptions,
+                purchases,
+            ),
+            Item::Purchase(index) => show_row(
+                &PURCHASES,
+                profile,
+                now,
+                index,
+                filter,
+                hide_sandbox,
+                purchases,
+                subscriptions,
+            ),
+            Item::AccessLevel(_) => {}
+        }
+        // Once the row is on screen: focus scrolls it into view.
+        let anchor = item.anchor();
+        request_animation_frame(move || browser::focus(&anchor));
+    })
+}
+
+/// Who the customer is and the answer in a line. Only what changes with
+/// the time, the zone or *Hide sandbox* is drawn again, so the buttons
+/// keep focus while the page ages.
 #[component]
 fn Summary(
     found: Arc<Fetched>,
-    clock: Clock,
-    hide_sandbox: bool,
-    dashboard: String,
+    clock: RwSignal<Clock>,
+    age: RwSignal<Clock>,
+    hide_sandbox: RwSignal<bool>,
+    dashboard: RwSignal<String>,
+    look_up: impl Fn(Lookup) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let profile = &found.profile;
-    let headline = explain::headline(profile, &clock, hide_sandbox);
-    // The tab's title follows the headline, as this summary does.
-    browser::set_title(&handoff::tab_title(profile, &headline, &found.app.name));
-    let open_in_adapty = (!dashboard.is_empty()).then(|| {
-        let href = handoff::dashboard_link(&dashboard, &profile.profile_id);
-        view! { <a class="button" href=href target="_blank" rel="noreferrer">"Open in Adapty"</a> }
-    });
+    let received = found.received;
+    let headline = {
+        let found = found.clone();
+        move || explain::headline(&found.profile, &clock.get(), hide_sandbox.get())
+    };
+    let tone = {
+        let headline = headline.clone();
+        move || format!("headline {}", headline().tone.class())
+    };
+    let title = {
+        let found = found.clone();
+        move || {
+            let headline = headline();
+            // The tab's title follows the headline.
+            browser::set_title(&handoff::tab_title(
+                &found.profile,
+                &headline,
+                &found.app.name,
+            ));
+            headline.text
+        }
+    };
+    // The clock of the data's age: the zone of the page, the moment of `age`.
+    let aged = move || Clock {
+        now: age.with(|age| age.now),
+        ..clock.get()
+    };
+    let note = {
+        let found = found.clone();
+        move || freshness::note(&found.profile, received, &aged())
+    };
+    let fresh = {
+        let note = note.clone();
+        move || note().is_none()
+    };
+    let again = handoff::customer(profile, &found.app.id);
+    let ticket = {
+        let found = found.clone();
+        let link = browser::page_address() + &handoff::panel_query(&again);
+        Arc::new(move || {
+            let profile = &found.profile;
+            handoff::summary(
+                profile,
+                &found.app.name,
+                &link,
+                received,
+                &clock.get_untracked(),
+            )
+        })
+    };
+    let open_in_adapty = {
+        let id = profile.profile_id.clone();
+        move || {
+            dashboard.with(|dashboard| (!dashboard.is_empty()).then(|| {
+                let href = handoff::dashboard_link(dashboard, &id);
+                view! { <a class="button" href=href target="_blank" rel="noreferrer">"Open in Adapty"</a> }
+            }))
+            .into_any()
+        }
+    };
     let customer = match &profile.customer_user_id {
-        Some(id) => view! { <code>{id.clone()}</code> <CopyButton text=id.clone() what="customer user ID" label="Copy" /> }.into_any(),
+        Some(id) => {
+            let copied = id.clone();
+            view! { <code>{id.clone()}</code> <CopyButton text=Arc::new(move || copied.clone()) what="customer user ID" label="Copy" /> }.into_any()
+        }
         None => view! { <span class="absent">"none (anonymous profile)"</span> }.into_any(),
     };
-    let (fetched_label, fetched) = cells::data_time(profile, &clock);
-    let fetched = cell_content(fetched);
+    let profile_id = profile.profile_id.clone();
+    let (fetched_label, _) = cells::data_time(profile, received, &clock.get_untracked());
+    let fetched = {
+        let found = found.clone();
+        move || cell_content(cells::data_time(&found.profile, received, &aged()).1)
+    };
     view! {
         <section class="summary">
+            <div id="stale" class="stale" role="status" hidden=fresh>
+                <p>{move || note().unwrap_or_default()}</p>
+                <button type="button" class="secondary" on:click=move |_| look_up(again.clone())>
+                    "Look again"
+                </button>
+            </div>
             <p class="app-name" hidden=found.app.name.is_empty()>{found.app.name.clone()}</p>
-            <h2 id="result-heading" tabindex="-1" class=format!("headline {}", headline.tone.class())>{headline.text}</h2>
+            <h2 id="result-heading" tabindex="-1" class=tone>{title}</h2>
             <div class="actions handoff">
-                <CopyButton text=handoff::summary(profile, &clock) what="summary" label="Copy summary" />
+                <CopyButton text=ticket what="summary" label="Copy summary" />
                 {open_in_adapty}
             </div>
             <dl>
                 <div><dt>"Customer user ID"</dt><dd>{customer}</dd></div>
                 <div>
                     <dt>"Profile ID"</dt>
-                    <dd><code>{profile.profile_id.clone()}</code> <CopyButton text=profile.profile_id.clone() what="profile ID" label="Copy" /></dd>
+                    <dd><code>{profile_id.clone()}</code> <CopyButton text=Arc::new(move || profile_id.clone()) what="profile ID" label="Copy" /></dd>
                 </div>
                 <div><dt>"App ID"</dt><dd><code>{profile.app_id.clone()}</code></dd></div>
                 <div><dt>"Total revenue"</dt><dd class="revenue">{format::usd(profile.total_revenue_usd)}</dd></div>
-                <div><dt>{fetched_label}</dt><dd>{fetched}</dd></div>
+                <div><dt>{fetched_label}</dt><dd id="data-time">{fetched}</dd></div>
             </dl>
         </section>
     }
 }
 
+/// What a copy button puts on the clipboard, read when it is pressed.
+type CopyText = Arc<dyn Fn() -> String + Send + Sync>;
+
 #[component]
-fn CopyButton(text: String, what: &'static str, label: &'static str) -> impl IntoView {
+fn CopyButton(text: CopyText, what: &'static str, label: &'static str) -> impl IntoView {
     let copied = RwSignal::new(false);
     view! {
         <button
@@ -165,7 +323,7 @@ fn CopyButton(text: String, what: &'static str, label: &'static str) -> impl Int
             // (WCAG 2.5.3: a spoken command must match the visible text).
             aria-label=move || if copied.get() { format!("Copied {what}") } else { format!("Copy {what}") }
             on:click=move |_| {
-                browser::copy_to_clipboard(&text);
+                browser::copy_to_clipboard(&text());
                 copied.set(true);
                 set_timeout(move || copied.set(false), std::time::Duration::from_secs(2));
             }
