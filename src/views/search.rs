@@ -40,9 +40,13 @@ pub fn LookupForm(
                 on_submit();
             }
         >
-            // Filled, and shown when there are several apps, once the session is known.
+            // Filled, and shown when there are several apps, once the session is known:
+            // a field as plain to see as the ID's, its label above it, as the kinds' is.
             // "Choose an app" shows only when a link named an app the relay does not serve.
-            <label id="app-pick" class="app-pick" hidden>"App " <select id=APP_PICKER><option value="" disabled hidden>"Choose an app"</option></select></label>
+            <label id="app-pick" class="app-pick" hidden>
+                <span>"App"</span>
+                <select id=APP_PICKER><option value="" disabled hidden>"Choose an app"</option></select>
+            </label>
             <fieldset class="kinds">
                 <legend>"Find the customer by"</legend>
                 {kind_choice(IdKind::CustomerUserId, "Customer user ID")}
