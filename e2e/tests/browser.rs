@@ -879,6 +879,7 @@ async fn hand_offs_name_the_tab_copy_a_summary_and_link_to_adapty() {
     assert!(
         copied.starts_with(
             "Customer user ID: demo-refunded\nProfile ID: 8d0e01df-4c9f-4d0a-bf1b-0f2a4b6c8d9e\n\
+             App: Main app (App ID 14c3d333-2f3a-455a-aa86-ef83dff6913b)\n\
              No access: premium was refunded on "
         ),
         "{copied}"
@@ -1861,6 +1862,304 @@ async fn invisible_characters_and_letter_case_are_explained() {
             .iter()
             .any(|label| label.contains("instead") && label.contains("demo-refunded")),
         "nothing known to offer"
+    );
+    panel.close().await;
+}
+
+/// Runs the page's clock `minutes` ahead of the machine's, as if the page
+/// had stayed open that long (its timers keep their real pace).
+async fn skip_ahead(panel: &Panel, minutes: i64) {
+    let script = r#"
+        window.realNow = window.realNow || Date.now.bind(Date);
+        const skew = arguments[0] * 60000;
+        Date.now = () => window.realNow() + skew;
+    "#;
+    panel
+        .browser
+        .execute(script, vec![serde_json::json!(minutes)])
+        .await
+        .expect("move the page's clock");
+}
+
+/// Where an element's box ends on the right, and the window's width.
+async fn right_edge(panel: &Panel, css: &str) -> (f64, f64) {
+    let script = "const box = document.querySelector(arguments[0]).getBoundingClientRect();
+        return [box.right, document.documentElement.clientWidth];";
+    let edges = panel
+        .browser
+        .execute(script, vec![serde_json::json!(css)])
+        .await
+        .expect("measure");
+    (edges[0].as_f64().unwrap(), edges[1].as_f64().unwrap())
+}
+
+/// Issue 21, point 2: an open page ages. Four minutes after the lookup of
+/// demo-sandbox (access until three minutes after it), the data's age
+/// says so, nothing reads "in 3 minutes", the expiry that passed reads as
+/// passed everywhere, and the page says the answer may be out of date with
+/// a button that looks again.
+#[tokio::test]
+async fn an_open_page_ages_and_offers_to_look_again() {
+    let panel = Panel::demo().await;
+    for width in [1440, 390, 360] {
+        panel.set_window_width(width).await;
+        panel.open("/?customer_user_id=demo-sandbox").await;
+        panel.wait_for_text("#result-heading", "Has premium").await;
+        panel.wait_for_text(".summary", "just now").await;
+        let card = panel.texts("article.access-level").await.concat();
+        assert!(card.contains("(in 3 minutes)"), "{card}");
+        let summary = panel.texts(".summary").await.concat();
+        assert!(
+            !summary.contains("may have changed"),
+            "a fresh answer is not old: {summary}"
+        );
+        // A keyboard user on Copy summary stays there while the page ages.
+        panel
+            .browser
+            .execute("document.querySelector('.handoff button').focus();", vec![])
+            .await
+            .unwrap();
+
+        skip_ahead(&panel, 4).await;
+        panel.wait_for_text(".summary", "4 minutes ago").await;
+        let note = panel
+            .wait_for_text(
+                "#stale",
+                "A date in this answer has passed since it was looked up",
+            )
+            .await;
+        assert!(note.contains("Look again"), "{note}");
+        let headline = panel.wait_for_text("#result-heading", "No access").await;
+        assert!(
+            headline.starts_with("No access: premium expired on ")
+                && headline.ends_with("(1 minute ago)"),
+            "{headline}"
+        );
+        let card = panel.texts("article.access-level").await.concat();
+        assert!(
+            card.contains("Expired") && card.contains("(1 minute ago)"),
+            "{card}"
+        );
+        let page = panel.texts("main").await.concat();
+        for stale in ["in 3 minutes", "in 2 minutes", "Upcoming"] {
+            assert!(
+                !page.contains(stale),
+                "{width} px: {stale:?} is still shown:\n{page}"
+            );
+        }
+        assert!(
+            panel.texts("#history .upcoming li").await.is_empty(),
+            "the passed end is no longer above the now line"
+        );
+        let states = panel.texts("#subscriptions tbody td:first-child").await;
+        assert!(
+            states.iter().all(|state| state.contains("Expired")),
+            "{states:?}"
+        );
+        assert_eq!(
+            panel.focused_id().await,
+            "",
+            "focus is still on the copy button, which has no id"
+        );
+        let focused = panel.browser.active_element().await.unwrap();
+        assert_eq!(focused.text().await.unwrap(), "Copy summary");
+        // The note and its button fit the window.
+        let (right, window) = right_edge(&panel, "#stale button").await;
+        assert!(
+            right <= window,
+            "{width} px: the button ends at {right} of {window}"
+        );
+        assert_eq!(panel.sideways_overflow().await, Vec::<String>::new());
+        panel.screenshot(&format!("aged-{width}")).await;
+
+        // Looking again asks the relay and shows a fresh answer.
+        skip_ahead(&panel, 0).await;
+        let asked = panel.lookups_at_the_relay().await;
+        panel.click("#stale button").await;
+        panel.wait_for_text("#data-time", "just now").await;
+        panel.wait_for_text("#result-heading", "Has premium").await;
+        assert!(!panel.is_shown("#stale").await);
+        assert_eq!(panel.lookups_at_the_relay().await, asked + 1);
+    }
+
+    // Nothing in it passed, but after three minutes it is said to be old.
+    panel.open("/?customer_user_id=demo-lifetime").await;
+    panel.wait_for_text("#result-heading", "for life").await;
+    skip_ahead(&panel, 4).await;
+    panel
+        .wait_for_text(
+            "#stale",
+            "This answer is more than 3 minutes old (looked up at ",
+        )
+        .await;
+    panel.wait_for_text("#data-time", "4 minutes ago").await;
+    assert_eq!(panel.accessibility_violations().await, Vec::<String>::new());
+    assert_eq!(panel.severe_console_messages().await, Vec::<String>::new());
+    panel.close().await;
+}
+
+/// Issue 21, point 5: a summary is read in a ticket days later, by
+/// someone else. It names the app, gives every date with its time and
+/// zone and nothing relative, and ends with the panel's link to the
+/// customer, which opens them.
+#[tokio::test]
+async fn the_summary_names_the_app_keeps_its_dates_and_links_back() {
+    let panel = Panel::demo().await;
+    for (query, app, headline) in [
+        (
+            "app=main&customer_user_id=demo-refunded",
+            "App: Main app (App ID 14c3d333-2f3a-455a-aa86-ef83dff6913b)",
+            "No access: premium was refunded on ",
+        ),
+        (
+            "app=kids&customer_user_id=kids-family",
+            "App: Kids app (App ID 5b7e1f02-9c4d-4e8a-b3f6-0a2d4c6e8f10)",
+            "Has family until ",
+        ),
+    ] {
+        panel.open(&format!("/?{query}")).await;
+        panel.allow_clipboard_reading().await;
+        let shown = panel.wait_for_text("#result-heading", headline).await;
+        assert!(
+            shown.contains(" ago)") || shown.contains("(in "),
+            "on screen, relative: {shown}"
+        );
+        panel.click(".handoff button").await;
+        panel.wait_for_text(".handoff button", "Copied").await;
+        let copied = panel.clipboard().await;
+        assert!(copied.contains(&format!("\n{app}\n")), "{copied}");
+        for relative in [" ago", "(in ", "in 27 days", "just now"] {
+            assert!(
+                !copied.contains(relative),
+                "{relative:?} goes stale in a ticket:\n{copied}"
+            );
+        }
+        let line = copied
+            .lines()
+            .find(|line| line.starts_with(headline))
+            .unwrap_or_else(|| panic!("no headline in\n{copied}"));
+        assert!(
+            line.contains(" UTC") && line.split(", ").nth(1).is_some_and(|time| time.len() >= 9),
+            "the headline's date with its time and zone: {line}"
+        );
+        let link = format!("{}/?{query}", panel.base_url);
+        assert!(
+            copied.ends_with(&format!("\nIn the panel: {link}\n")),
+            "{copied}"
+        );
+        // The link opens the same customer.
+        panel.open("/").await;
+        panel.browser.goto(&link).await.unwrap();
+        panel.wait_for_text("#result-heading", headline).await;
+    }
+    panel.close().await;
+}
+
+/// The box of the first element matching `css`: its height, its right
+/// edge, its computed font size, and the window's width.
+async fn measure(panel: &Panel, css: &str) -> [f64; 4] {
+    let script = "const element = document.querySelector(arguments[0]);
+        const box = element.getBoundingClientRect();
+        return [box.height, box.right, parseFloat(getComputedStyle(element).fontSize),
+            document.documentElement.clientWidth];";
+    let value = panel
+        .browser
+        .execute(script, vec![serde_json::json!(css)])
+        .await
+        .expect("measure");
+    serde_json::from_value(value).expect("four numbers")
+}
+
+/// Issue 21, point 3: the picker is a field as plain to see as the ID's,
+/// labelled above it; a customer not found in the app asked names that
+/// app, and the app that has them is said with a link that opens them
+/// there. Not found anywhere, each other app says so.
+#[tokio::test]
+async fn a_not_found_names_its_app_and_links_to_the_app_that_has_the_customer() {
+    let panel = Panel::demo().await;
+    for width in [1440, 390, 360] {
+        panel.set_window_width(width).await;
+        panel.open("/").await;
+        panel.wait_for_text("#lookup-app", "Kids app").await;
+        assert!(panel.is_shown("#app-pick").await);
+        let label = panel
+            .browser
+            .execute(
+                "return document.getElementById('lookup-app').labels[0].innerText.trim();",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(label.as_str().unwrap().starts_with("App"), "{label}");
+        let [picker_height, picker_right, picker_font, window] =
+            measure(&panel, "#lookup-app").await;
+        let [field_height, ..] = measure(&panel, "#lookup-id").await;
+        assert!(
+            picker_height >= field_height - 2.0,
+            "{width} px: the picker is {picker_height} px high, the ID field {field_height}"
+        );
+        assert!(
+            picker_font >= 15.0,
+            "{width} px: the picker's text is {picker_font} px"
+        );
+        assert!(
+            picker_right <= window,
+            "{width} px: the picker ends at {picker_right} of {window}"
+        );
+
+        let before = panel.lookups_at_the_relay().await;
+        panel.look_up("customer_user_id", "kids-family").await;
+        panel
+            .wait_for_text(
+                "#error-title",
+                "No profile has this customer user ID in Main app",
+            )
+            .await;
+        let said = panel
+            .wait_for_text(
+                ".error .elsewhere",
+                "Kids app has a customer with this customer user ID:",
+            )
+            .await;
+        assert!(said.contains("kids-family in Kids app"), "{said}");
+        let link = panel.wait_for(".error .elsewhere a").await;
+        assert_eq!(
+            link.attr("href").await.unwrap().as_deref(),
+            Some("?app=kids&customer_user_id=kids-family")
+        );
+        assert_eq!(
+            panel.lookups_at_the_relay().await,
+            before + 2,
+            "the app asked, then the other one"
+        );
+        assert_eq!(panel.sideways_overflow().await, Vec::<String>::new());
+        panel.screenshot(&format!("elsewhere-{width}")).await;
+    }
+    assert_eq!(panel.accessibility_violations().await, Vec::<String>::new());
+    panel.click(".error .elsewhere a").await;
+    panel.wait_for_text("#result-heading", "family").await;
+    assert_eq!(panel.texts(".summary .app-name").await, ["Kids app"]);
+    assert_eq!(
+        panel.browser.current_url().await.unwrap().query(),
+        Some("app=kids&customer_user_id=kids-family")
+    );
+    let picker = panel.wait_for("#lookup-app").await;
+    assert_eq!(picker.prop("value").await.unwrap().as_deref(), Some("kids"));
+
+    // Nowhere: the app searched is named, and the other one says so too.
+    panel.look_up("customer_user_id", "nobody-here").await;
+    panel
+        .wait_for_text(
+            "#error-title",
+            "No profile has this customer user ID in Kids app",
+        )
+        .await;
+    panel
+        .wait_for_text(".error .elsewhere", "Main app has none either.")
+        .await;
+    assert!(
+        !panel.is_shown(".error .elsewhere a").await,
+        "no link to no one"
     );
     panel.close().await;
 }
