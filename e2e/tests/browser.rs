@@ -1913,6 +1913,37 @@ async fn an_open_page_ages_and_offers_to_look_again() {
             !summary.contains("may have changed"),
             "a fresh answer is not old: {summary}"
         );
+        // A minute on, "in 3 minutes" reads "in 2 minutes" everywhere; a row
+        // opened stays open, and focus in it stays in it.
+        panel.click("#subscriptions tbody tr").await;
+        panel.wait_for("#subscriptions .row-detail").await;
+        panel
+            .browser
+            .execute(
+                "document.querySelector('#subscriptions .disclosure').focus();",
+                vec![],
+            )
+            .await
+            .unwrap();
+        skip_ahead(&panel, 1).await;
+        panel
+            .wait_for_text("#subscriptions tbody", "in 2 minutes")
+            .await;
+        let card = panel
+            .wait_for_text("article.access-level", "(in 2 minutes)")
+            .await;
+        assert!(!card.contains("in 3 minutes"), "{card}");
+        assert!(
+            panel.is_shown("#subscriptions .row-detail").await,
+            "{width} px: the opened row closed as the page aged"
+        );
+        let focused = panel.browser.active_element().await.unwrap();
+        assert_eq!(
+            focused.attr("class").await.unwrap().as_deref(),
+            Some("disclosure"),
+            "{width} px: focus left the row's button as the page aged"
+        );
+
         // A keyboard user on Copy summary stays there while the page ages.
         panel
             .browser

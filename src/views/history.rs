@@ -12,7 +12,7 @@ use crate::model::Profile;
 use crate::transport::Fetched;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// What one long table shows besides the shared filter box and sandbox
 /// toggle. The profile holds it, so that a link from the history can bring
@@ -225,14 +225,18 @@ fn HistoryTable(
     // click bubbles to the row). Each row keeps its own open state, so
     // opening one re-renders nothing else and focus stays where it is.
     // A row a history link asked for starts open; its id
-    // (`events::Item::anchor`) lets the link focus it.
+    // (`events::Item::anchor`) lets the link focus it. Rows opened stay
+    // open when the rows are drawn again (the page's time moving on, the
+    // zone): kept by index in a plain list, not another kind of signal.
+    let opened: Arc<Mutex<Vec<usize>>> = Arc::default();
     let body = move || {
         let linked = linked.get();
         rows()
             .into_iter()
             .map(|(index, row, details)| {
-                let asked = linked == index + 1;
-                let open = RwSignal::new(asked);
+                let was_open = opened.lock().is_ok_and(|list| list.contains(&index));
+                let open = RwSignal::new(was_open || linked == index + 1);
+                let opened = opened.clone();
                 let cells = row
                     .into_iter()
                     .zip(columns)
@@ -249,7 +253,15 @@ fn HistoryTable(
                     .collect_view();
                 view! {
                     <tr id=format!("{noun}-{index}") tabindex="-1"
-                        on:click=move |_| open.update(|open| *open = !*open)>{cells}</tr>
+                        on:click=move |_| {
+                            open.update(|open| *open = !*open);
+                            if let Ok(mut list) = opened.lock() {
+                                list.retain(|&row| row != index);
+                                if open.get_untracked() {
+                                    list.push(index);
+                                }
+                            }
+                        }>{cells}</tr>
                     {move || open.get().then(|| view! {
                         <tr class="row-detail">
                             <td colspan=columns.len()>{details_list(details.clone())}</td>
