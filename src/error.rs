@@ -341,6 +341,8 @@ mod tests {
                     | ErrorCode::AccessLevelNotHeld
                     | ErrorCode::RevokeAfterExpiry
                     | ErrorCode::RevokeInPast
+                    | ErrorCode::StoreNotConfigured
+                    | ErrorCode::StoreUnavailable
             );
             assert_eq!(
                 matches!(error, LookupError::Unexpected(_)),
