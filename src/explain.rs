@@ -2,7 +2,7 @@
 //! agent on the phone never has to read raw dates to answer "why".
 
 use crate::format::{self, Clock};
-use crate::model::{AccessLevel, Offer, Profile, Timestamp};
+use crate::model::{AccessLevel, Offer, Profile, StaffChange, Timestamp};
 use crate::status::{Period, State, Status, Tone};
 use chrono::{DateTime, Utc};
 
@@ -14,6 +14,13 @@ pub fn access_level(level: &AccessLevel, clock: &Clock) -> String {
     let through = through(level);
     let when = |value: Option<&Timestamp>| date_words(value, clock, false);
     let when_relative = |value: Option<&Timestamp>| date_words(value, clock, true);
+    if let Some(change) = level
+        .by_support
+        .as_ref()
+        .filter(|_| status.state != State::Unknown)
+    {
+        return by_support(level, change, status, clock);
+    }
 
     let mut sentence = match status.state {
         State::Unknown => {
@@ -98,9 +105,64 @@ pub fn access_level(level: &AccessLevel, clock: &Clock) -> String {
     }
     sentence.push('.');
     if status.flags.sandbox {
-        sentence += " This is a sandbox (test) purchase: no real money was charged.";
+        sentence += SANDBOX_SENTENCE;
     }
     sentence
+}
+
+const SANDBOX_SENTENCE: &str = " This is a sandbox (test) purchase: no real money was charged.";
+
+/// A level support's change explains, without the store's old record:
+/// "premium is active until 28 Dec 2026 (in 30 days), granted by support:
+/// alice@example.com on 28 Nov 2026, reason “goodwill, ticket 4411”."
+fn by_support(level: &AccessLevel, change: &StaffChange, status: Status, clock: &Clock) -> String {
+    let id = &level.access_level_id;
+    let when = |value: Option<&Timestamp>| date_words(value, clock, true);
+    let expires = level.expires_at.as_ref();
+    let state = match status.state {
+        State::Scheduled if expires.is_some() => format!(
+            "{id} starts on {} and runs until {}",
+            when(level.starts_at.as_ref()),
+            date_words(expires, clock, false)
+        ),
+        State::Scheduled => format!(
+            "{id} starts on {} as lifetime access",
+            when(level.starts_at.as_ref())
+        ),
+        State::Lifetime => format!("{id} is lifetime access"),
+        State::Expired => format!("{id} ended on {}", when(expires)),
+        _ if change.revoked => format!("{id} is active until {}, then ends", when(expires)),
+        _ => format!("{id} is active until {}", when(expires)),
+    };
+    let mut sentence = format!("{state}, {}.", support_words(change, clock, usize::MAX));
+    if status.flags.sandbox {
+        sentence += SANDBOX_SENTENCE;
+    }
+    sentence
+}
+
+/// How many characters of support's reason the headline shows.
+pub const HEADLINE_REASON: usize = 60;
+
+/// "granted by support: alice@example.com on 28 Nov 2026, reason
+/// “goodwill, ticket 4411”", the reason on one line and cut after `limit`
+/// characters.
+pub fn support_words(change: &StaffChange, clock: &Clock, limit: usize) -> String {
+    let mut reason: String = change
+        .reason
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if let Some((cut, _)) = reason.char_indices().nth(limit) {
+        reason.truncate(cut);
+        reason.push('…');
+    }
+    format!(
+        "{} by support: {} on {}, reason \u{201c}{reason}\u{201d}",
+        if change.revoked { "revoked" } else { "granted" },
+        change.author,
+        clock.date(change.at)
+    )
 }
 
 /// "through the Play Store product premium_monthly (base plan monthly), with
@@ -318,25 +380,47 @@ pub fn headline(profile: &Profile, clock: &Clock, hide_sandbox: bool) -> Headlin
             )
         };
     }
+    let by_support = |level: &AccessLevel| {
+        level
+            .by_support
+            .as_ref()
+            .map(|change| format!(", {}", support_words(change, clock, HEADLINE_REASON)))
+            .unwrap_or_default()
+    };
     if let Some(level) = scheduled {
         return Headline::new(
             format!(
-                "No access yet: {} starts on {}",
+                "No access yet: {} starts on {}{}",
                 id(level),
-                when(level.starts_at.as_ref())
+                when(level.starts_at.as_ref()),
+                by_support(level)
             ),
             "No access yet (scheduled)",
             Tone::Info,
         );
     }
     if let Some(level) = expired {
+        if let Some(change) = level.by_support.as_ref().filter(|change| change.revoked) {
+            return Headline::new(
+                format!(
+                    "No access: {} was {}",
+                    id(level),
+                    support_words(change, clock, HEADLINE_REASON)
+                ),
+                "No access (revoked by support)",
+                Tone::Muted,
+            );
+        }
         // "I paid": a free trial that ended with nothing ever charged is
         // the answer, not merely an expiry.
         let trial = level
             .offer
             .as_ref()
             .and_then(|offer| offer.offer_type.as_deref());
-        if trial == Some("free_trial") && profile.total_revenue_usd == 0.0 {
+        if trial == Some("free_trial")
+            && profile.total_revenue_usd == 0.0
+            && level.by_support.is_none()
+        {
             return Headline::new(
                 format!(
                     "No access: {}'s free trial ended on {} — nothing was charged",
@@ -349,9 +433,10 @@ pub fn headline(profile: &Profile, clock: &Clock, hide_sandbox: bool) -> Headlin
         }
         return Headline::new(
             format!(
-                "No access: {} expired on {}",
+                "No access: {} expired on {}{}",
                 id(level),
-                when(level.expires_at.as_ref())
+                when(level.expires_at.as_ref()),
+                by_support(level)
             ),
             "No access (expired)",
             Tone::Muted,
@@ -397,7 +482,29 @@ fn granted_phrase<'a>(level: &'a AccessLevel, status: Status, clock: &Clock) -> 
     };
     let flags = status.flags;
     let pay = format::payment_place(&level.store);
-    let (rank, text, fact, tone) = if flags.refunded {
+    let support = level.by_support.as_ref();
+    let said = support
+        .map(|change| support_words(change, clock, HEADLINE_REASON))
+        .unwrap_or_default();
+    // Support's change first: the store's facts from before it are gone
+    // from `flags`. Granted access with an end does not renew on its own.
+    let (rank, text, fact, tone) = if support.is_some_and(|change| change.revoked) {
+        (
+            3,
+            format!("{id} {until}, then ends: {said}"),
+            "revoked by support",
+            Tone::Warning,
+        )
+    } else if support.is_some() && status.state == State::Lifetime {
+        (4, format!("{id} {until}, {said}"), "", Tone::Good)
+    } else if support.is_some() {
+        (
+            3,
+            format!("{id} {until}, {said}"),
+            "granted by support",
+            Tone::Info,
+        )
+    } else if flags.refunded {
         (
             0,
             format!("{id} {until} — but the purchase was refunded"),
@@ -930,5 +1037,128 @@ mod tests {
                 assert!(!(hide && in_sandbox && text.starts_with("Has")), "{case}");
             }
         }
+    }
+
+    fn by_alice(revoked: bool) -> Option<StaffChange> {
+        Some(StaffChange {
+            revoked,
+            author: "alice@example.com".into(),
+            reason: "goodwill,\nticket 4411".into(),
+            at: now() - Duration::minutes(2),
+        })
+    }
+
+    /// The issue's case: a cancelled App Store subscription that had
+    /// ended, then extended by support, keeps the store's record beside
+    /// support's dates. Neither the card nor the headline tells the
+    /// store's old story.
+    fn extended_by_support() -> AccessLevel {
+        AccessLevel {
+            expires_at: at(30),
+            renewal_cancelled_at: at(-40),
+            cancellation_reason: Some("voluntarily_cancelled".into()),
+            billing_issue_detected_at: at(-41),
+            by_support: by_alice(false),
+            ..weekly()
+        }
+    }
+
+    #[test]
+    fn a_level_support_granted_says_so_without_the_stores_old_record() {
+        let level = extended_by_support();
+        let card = access_level(&level, &clock());
+        assert_eq!(
+            card,
+            "premium is active until 6 Feb 2025 (in 30 days), granted by support: \
+             alice@example.com on 7 Jan 2025, reason \u{201c}goodwill, ticket 4411\u{201d}."
+        );
+        let shown = headline_of(vec![level.clone()], false);
+        assert_eq!(
+            shown,
+            Headline {
+                text: "Has premium until 6 Feb 2025 (in 30 days), granted by support: \
+                       alice@example.com on 7 Jan 2025, reason \u{201c}goodwill, ticket 4411\u{201d}"
+                    .into(),
+                short: "Has premium (granted by support)".into(),
+                tone: Tone::Info,
+            }
+        );
+        // Without support's record, the same level tells the store's story.
+        let store = AccessLevel {
+            by_support: None,
+            ..level
+        };
+        assert!(access_level(&store, &clock()).contains("cancellation reason: the customer"));
+        assert!(headline_of(vec![store], false)
+            .text
+            .contains("billing issue"));
+    }
+
+    #[test]
+    fn every_state_of_a_level_support_changed_reads_as_supports_doing() {
+        let cases = [
+            (
+                AccessLevel { expires_at: None, ..extended_by_support() },
+                "premium is lifetime access, granted by support",
+                "Has premium for life, granted by support",
+            ),
+            (
+                AccessLevel { starts_at: at(5), ..extended_by_support() },
+                "premium starts on 12 Jan 2025 (in 5 days) and runs until 6 Feb 2025, granted by support",
+                "No access yet: premium starts on 12 Jan 2025 (in 5 days), granted by support",
+            ),
+            (
+                AccessLevel { expires_at: at(-3), ..extended_by_support() },
+                "premium ended on 4 Jan 2025 (3 days ago), granted by support",
+                "No access: premium expired on 4 Jan 2025 (3 days ago), granted by support",
+            ),
+            (
+                AccessLevel {
+                    expires_at: Some(Timestamp::At(now() - Duration::minutes(2))),
+                    by_support: by_alice(true),
+                    ..extended_by_support()
+                },
+                "premium ended on 7 Jan 2025 (2 minutes ago), revoked by support: alice@example.com on 7 Jan 2025",
+                "No access: premium was revoked by support: alice@example.com on 7 Jan 2025",
+            ),
+            (
+                AccessLevel { expires_at: at(7), by_support: by_alice(true), ..extended_by_support() },
+                "premium is active until 14 Jan 2025 (in 7 days), then ends, revoked by support",
+                "Has premium until 14 Jan 2025 (in 7 days), then ends: revoked by support",
+            ),
+        ];
+        for (level, card, headline) in cases {
+            let sentence = access_level(&level, &clock());
+            assert!(sentence.starts_with(card), "{sentence}");
+            assert!(!sentence.contains("App Store"), "{sentence}");
+            assert!(!sentence.contains("cancel"), "{sentence}");
+            let shown = headline_of(vec![level], false).text;
+            assert!(shown.starts_with(headline), "{shown}");
+            assert!(!shown.contains("won't renew"), "{shown}");
+        }
+        // A sandbox level stays one.
+        let tester = sandbox(extended_by_support());
+        assert!(access_level(&tester, &clock()).ends_with("no real money was charged."));
+    }
+
+    #[test]
+    fn the_headline_cuts_a_long_reason_the_card_keeps_it_whole() {
+        let reason = "x".repeat(200);
+        let level = AccessLevel {
+            by_support: Some(StaffChange {
+                reason: reason.clone(),
+                ..by_alice(false).unwrap()
+            }),
+            ..extended_by_support()
+        };
+        assert!(access_level(&level, &clock()).contains(&reason));
+        let shown = headline_of(vec![level], false).text;
+        assert!(
+            shown.ends_with(&format!(
+                "\u{201c}{}\u{2026}\u{201d}",
+                "x".repeat(HEADLINE_REASON)
+            )),
+            "{shown}"
+        );
     }
 }

@@ -18,6 +18,7 @@ pub mod lookup;
 pub mod model;
 pub mod session;
 pub mod status;
+pub mod support;
 pub mod transport;
 
 #[cfg(test)]

@@ -150,6 +150,19 @@ pub struct AccessLevel {
     /// Not Adapty's: when `environment` is absent, the one of the purchase
     /// this access level comes from, and how it was found.
     pub linked_environment: Option<(String, Link)>,
+    /// Not Adapty's: support's grant or revoke, from the relay's record,
+    /// when it still explains this access level (`support::attribute`).
+    pub by_support: Option<StaffChange>,
+}
+
+/// A grant or revoke support made through the relay: who, why and when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StaffChange {
+    pub revoked: bool,
+    pub author: String,
+    pub reason: String,
+    /// When the relay sent it.
+    pub at: DateTime<Utc>,
 }
 
 impl AccessLevel {
@@ -759,6 +772,7 @@ pub(crate) fn sample_access_level(now: DateTime<Utc>) -> AccessLevel {
         cancellation_reason: None,
         environment: None,
         linked_environment: None,
+        by_support: None,
     }
 }
 

@@ -65,13 +65,16 @@ pub struct Period<'a> {
 
 impl AccessLevel {
     pub fn period(&self) -> Period<'_> {
+        // Support's grant or revoke explains the level: the store's facts
+        // left from before it (a cancellation, a billing issue) no longer do.
+        let store = self.by_support.is_none();
         Period {
             starts_at: self.starts_at.as_ref(),
             expires_at: self.expires_at.as_ref(),
-            renewal_cancelled_at: self.renewal_cancelled_at.as_ref(),
-            billing_issue_detected_at: self.billing_issue_detected_at.as_ref(),
-            is_in_grace_period: self.is_in_grace_period,
-            cancellation_reason: self.cancellation_reason.as_deref(),
+            renewal_cancelled_at: self.renewal_cancelled_at.as_ref().filter(|_| store),
+            billing_issue_detected_at: self.billing_issue_detected_at.as_ref().filter(|_| store),
+            is_in_grace_period: self.is_in_grace_period && store,
+            cancellation_reason: self.cancellation_reason.as_deref().filter(|_| store),
             environment: self.effective_environment(),
         }
     }
