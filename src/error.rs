@@ -3,7 +3,7 @@
 //! The relay answers errors as `{"error": {"code", "message"}}`; this is the
 //! panel's one error type, and `views::error` its one view.
 
-use crate::lookup::{email_hint, IdKind, Lookup};
+use crate::lookup::{email_hint, IdKind, Lookup, README_SEARCH, SEARCH_CHOICE};
 use crate::model::Loose;
 use protocol::ErrorCode;
 
@@ -13,8 +13,10 @@ pub enum LookupError {
     InvalidInput(String),
     NotFound {
         kind: IdKind,
-        /// The ID has `@`: say that the panel cannot search by email.
+        /// The ID has `@`: say how a customer is found by email.
         email: bool,
+        /// Whether the relay's store was searched first, and what it said.
+        search: Search,
     },
     /// Adapty refused the relay's key: the operator must fix it.
     RelayMisconfigured,
@@ -37,12 +39,35 @@ pub enum LookupError {
     Unexpected(String),
     /// The relay cannot write its audit log, so it looks nothing up.
     AuditUnavailable,
+    /// The relay keeps no store: no search by email or transaction ID.
+    SearchNotSetUp,
+    /// The relay's store cannot be read just now.
+    StoreUnavailable,
     /// A link named an app the relay does not serve (or none was chosen
     /// among several): nothing was asked, and no app is picked for the
     /// admin; `apps` are those to offer, as (ID, name).
     UnknownApp {
         asked: String,
         apps: Vec<(String, String)>,
+    },
+}
+
+/// What the relay's store said before a lookup that found no one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Search {
+    /// The relay keeps no store: search by email or transaction ID is not
+    /// set up.
+    NotSetUp,
+    /// It keeps one, but only the ID was asked (a kind of ID was chosen,
+    /// or a link named it).
+    NotAsked,
+    /// Its store could not be read just now.
+    Unavailable,
+    /// `query` matched nothing; the store holds events since `since` (a
+    /// date as the admin reads it), or none yet.
+    Nothing {
+        query: String,
+        since: Option<String>,
     },
 }
 
@@ -109,7 +134,10 @@ impl LookupError {
             ErrorCode::ProfileNotFound => LookupError::NotFound {
                 kind: lookup.kind,
                 email: lookup.id.contains('@'),
+                search: Search::NotSetUp,
             },
+            ErrorCode::StoreNotConfigured => LookupError::SearchNotSetUp,
+            ErrorCode::StoreUnavailable => LookupError::StoreUnavailable,
             ErrorCode::RelayMisconfigured => LookupError::RelayMisconfigured,
             ErrorCode::AuditUnavailable => LookupError::AuditUnavailable,
             ErrorCode::RateLimited | ErrorCode::Busy => LookupError::RateLimited {
@@ -134,9 +162,7 @@ impl LookupError {
             | ErrorCode::AccessLevelUnknown
             | ErrorCode::AccessLevelNotHeld
             | ErrorCode::RevokeAfterExpiry
-            | ErrorCode::RevokeInPast
-            | ErrorCode::StoreNotConfigured
-            | ErrorCode::StoreUnavailable => {
+            | ErrorCode::RevokeInPast => {
                 LookupError::Unexpected(format!("{} ({})", error.message, error.code))
             }
         }
@@ -145,6 +171,10 @@ impl LookupError {
     pub fn title(&self) -> String {
         match self {
             LookupError::InvalidInput(_) => "That ID cannot be looked up".into(),
+            LookupError::NotFound {
+                search: Search::Nothing { query, .. },
+                ..
+            } => format!("Nothing found for \u{201c}{query}\u{201d}"),
             LookupError::NotFound { kind, .. } => format!("No profile has this {}", kind.label()),
             LookupError::RelayMisconfigured => "The lookup service is misconfigured".into(),
             LookupError::RateLimited { .. } => "Too many lookups right now".into(),
@@ -156,6 +186,8 @@ impl LookupError {
             LookupError::Offline => "You are offline".into(),
             LookupError::Unexpected(_) => "The answer could not be read".into(),
             LookupError::AuditUnavailable => "Lookups cannot be recorded right now".into(),
+            LookupError::SearchNotSetUp => "Search is not set up".into(),
+            LookupError::StoreUnavailable => "Search is unavailable right now".into(),
             LookupError::UnknownApp { asked, .. } if asked.is_empty() => {
                 "Choose the app to look in".into()
             }
@@ -171,14 +203,47 @@ impl LookupError {
             LookupError::InvalidInput(message) => {
                 format!("{message}. Correct the ID and try again.")
             }
-            LookupError::NotFound { kind, email: false } => format!(
-                "Check the ID for typos{}. If you have the customer's {} instead, search by that: \
-                 anonymous customers are only found by their profile ID.",
-                case_hint(*kind),
-                kind.other().label()
-            ),
-            LookupError::NotFound { kind, email: true } => {
-                format!("Check the ID for typos{}{}.", case_hint(*kind), email_hint("@"))
+            LookupError::NotFound {
+                kind,
+                email,
+                search,
+            } => {
+                let typos = format!("Check the ID for typos{}", case_hint(*kind));
+                let other = format!(
+                    "If you have the customer's {} instead, search by that: anonymous \
+                     customers are only found by their profile ID.",
+                    kind.other().label()
+                );
+                match search {
+                    Search::NotSetUp if *email => format!("{typos}{}.", email_hint("@")),
+                    Search::NotSetUp => format!("{typos}. {other}"),
+                    Search::NotAsked => format!(
+                        "{typos}. {other} To find the customer by email or transaction ID, \
+                         choose \u{201c}{SEARCH_CHOICE}\u{201d} above."
+                    ),
+                    Search::Unavailable => format!(
+                        "{typos}. Search by email and transaction ID could not be used just \
+                         now (the relay's store cannot be read), so only the {} was looked \
+                         up: try again in a moment.",
+                        kind.label()
+                    ),
+                    Search::Nothing { since, .. } => {
+                        let found = match since {
+                            Some(date) => format!(
+                                "Customers are found once they have an event after {date}, \
+                                 or by their ID"
+                            ),
+                            None => "No events have arrived from Adapty yet, so customers are \
+                                     found only by their ID"
+                                .into(),
+                        };
+                        format!(
+                            "No email, transaction ID, customer user ID or profile ID the relay \
+                             knows is this. {found}: check it for typos and letter case \
+                             (customer user IDs are case-sensitive)."
+                        )
+                    }
+                }
             }
             LookupError::RelayMisconfigured => {
                 "This is not something you did: Adapty rejected the service's API key. \
@@ -210,6 +275,15 @@ impl LookupError {
             LookupError::AuditUnavailable => "The audit log cannot be written; nothing was \
                 looked up. Tell the team that runs this tool."
                 .into(),
+            LookupError::SearchNotSetUp => format!(
+                "This relay keeps no record of Adapty's events, so customers are found only by \
+                 their customer user ID or profile ID; {README_SEARCH}, says how to set search \
+                 up. Find one of those IDs in Adapty's dashboard (Profiles), and look up that."
+            ),
+            LookupError::StoreUnavailable => "The relay's record of Adapty's events cannot be \
+                read just now. Try again in a moment, or look the customer up by their \
+                customer user ID or profile ID."
+                .into(),
             LookupError::UnknownApp { asked, apps } => {
                 let mut text = String::from(if asked.is_empty() {
                     "Nothing was looked up. "
@@ -235,6 +309,7 @@ impl LookupError {
             LookupError::InvalidInput(_)
                 | LookupError::NotFound { .. }
                 | LookupError::UnknownApp { .. }
+                | LookupError::SearchNotSetUp
                 | LookupError::RelayMisconfigured
                 | LookupError::SignInExpired
         )
@@ -295,9 +370,28 @@ mod tests {
             relay(404, "profile_not_found"),
             LookupError::NotFound {
                 kind: IdKind::CustomerUserId,
-                email: false
+                email: false,
+                search: Search::NotSetUp,
             }
         );
+        let unindexed = relay(404, "store_not_configured");
+        assert_eq!(unindexed, LookupError::SearchNotSetUp);
+        assert_eq!(unindexed.title(), "Search is not set up");
+        assert!(
+            unindexed
+                .advice()
+                .contains("README, section \u{201c}Search and Adapty's events\u{201d}"),
+            "{}",
+            unindexed.advice()
+        );
+        assert!(
+            !unindexed.can_retry(),
+            "it stays off until the operator sets it up"
+        );
+        let unreadable = relay(503, "store_unavailable");
+        assert_eq!(unreadable, LookupError::StoreUnavailable);
+        assert_eq!(unreadable.title(), "Search is unavailable right now");
+        assert!(unreadable.can_retry());
         assert_eq!(
             relay(502, "relay_misconfigured"),
             LookupError::RelayMisconfigured
@@ -368,7 +462,11 @@ mod tests {
 
     #[test]
     fn not_found_suggests_the_other_kind_of_id() {
-        let not_found = |kind| LookupError::NotFound { kind, email: false };
+        let not_found = |kind| LookupError::NotFound {
+            kind,
+            email: false,
+            search: Search::NotSetUp,
+        };
         let advice = not_found(IdKind::CustomerUserId).advice();
         assert!(advice.contains("profile ID"), "{advice}");
         assert!(advice.contains("case-sensitive"), "{advice}");
@@ -382,18 +480,77 @@ mod tests {
     }
 
     #[test]
-    fn an_email_that_is_not_a_customer_user_id_says_email_search_does_not_exist() {
+    fn an_email_that_is_not_a_customer_user_id_says_search_is_not_set_up() {
         let body = r#"{"error":{"code":"profile_not_found","message":"no profile"}}"#;
         let error = LookupError::from_relay(404, body, &lookup("ann@example.com"), None);
         assert_eq!(error.title(), "No profile has this customer user ID");
         assert_eq!(
             error.advice(),
             "Check the ID for typos and letter case: customer user IDs are case-sensitive, so \
-             DEMO-1 and demo-1 are different customers. The panel cannot search by email: an \
-             email finds a customer \
-             only if the app uses emails as its customer user IDs. Find the customer user ID or \
-             the profile ID in Adapty's dashboard (Profiles) or in the app's own account screen, \
-             and look up that."
+             DEMO-1 and demo-1 are different customers. The panel cannot search by email here: \
+             this relay keeps no record of Adapty's events (README, section \u{201c}Search and \
+             Adapty's events\u{201d}). An email finds a customer only if the app uses emails as \
+             its customer user IDs. Find the customer user ID or the profile ID in Adapty's \
+             dashboard (Profiles) or in the app's own account screen, and look up that."
+        );
+    }
+
+    fn not_found(search: Search) -> LookupError {
+        LookupError::NotFound {
+            kind: IdKind::CustomerUserId,
+            email: false,
+            search,
+        }
+    }
+
+    #[test]
+    fn a_search_that_found_nothing_says_what_was_searched_and_since_when() {
+        let nothing = not_found(Search::Nothing {
+            query: "ann@example.com".into(),
+            since: Some("3 Nov 2026".into()),
+        });
+        assert_eq!(
+            nothing.title(),
+            "Nothing found for \u{201c}ann@example.com\u{201d}"
+        );
+        assert_eq!(
+            nothing.advice(),
+            "No email, transaction ID, customer user ID or profile ID the relay knows is this. \
+             Customers are found once they have an event after 3 Nov 2026, or by their ID: \
+             check it for typos and letter case (customer user IDs are case-sensitive)."
+        );
+        assert!(!nothing.can_retry());
+        let empty = not_found(Search::Nothing {
+            query: "ann@example.com".into(),
+            since: None,
+        });
+        assert!(
+            empty.advice().contains(
+                "No events have arrived from Adapty yet, so customers are found only by their ID"
+            ),
+            "{}",
+            empty.advice()
+        );
+    }
+
+    #[test]
+    fn a_lookup_without_search_says_how_to_search_or_why_it_was_not_used() {
+        let asked = not_found(Search::NotAsked).advice();
+        assert!(
+            asked.ends_with(
+                "To find the customer by email or transaction ID, choose \u{201c}Email, \
+                 transaction ID or ID\u{201d} above."
+            ),
+            "{asked}"
+        );
+        let down = not_found(Search::Unavailable).advice();
+        assert!(
+            down.contains("could not be used just now (the relay's store cannot be read), so only the customer user ID was looked up"),
+            "{down}"
+        );
+        assert_eq!(
+            not_found(Search::NotAsked).title(),
+            "No profile has this customer user ID"
         );
     }
 

@@ -187,15 +187,25 @@ fn is_uuid(id: &str) -> bool {
         })
 }
 
-/// Added to what is said about an ID with `@`: some apps use emails as
-/// customer user IDs, but the panel cannot search by email.
-pub fn email_hint(id: &str) -> &'static str {
+/// Where README explains search and Adapty's events.
+pub const README_SEARCH: &str = "README, section \u{201c}Search and Adapty's events\u{201d}";
+
+/// The form's choice that searches the relay's store, when it keeps one.
+pub const SEARCH_CHOICE: &str = "Email, transaction ID or ID";
+
+/// Added to what is said about an ID with `@` when the relay keeps no
+/// store (with one, an email is searched): some apps use emails as
+/// customer user IDs, but nothing else finds a customer by email.
+pub fn email_hint(id: &str) -> String {
     if id.contains('@') {
-        ". The panel cannot search by email: an email finds a customer only if the app uses \
-         emails as its customer user IDs. Find the customer user ID or the profile ID in \
-         Adapty's dashboard (Profiles) or in the app's own account screen, and look up that"
+        format!(
+            ". The panel cannot search by email here: this relay keeps no record of Adapty's \
+             events ({README_SEARCH}). An email finds a customer only if the app uses emails \
+             as its customer user IDs. Find the customer user ID or the profile ID in Adapty's \
+             dashboard (Profiles) or in the app's own account screen, and look up that"
+        )
     } else {
-        ""
+        String::new()
     }
 }
 
