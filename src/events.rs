@@ -1,6 +1,6 @@
 //! The customer's history: what happened, and when, derived from the dates
-//! of the profile alone (the server-side profile is the only source; no
-//! event feed is asked).
+//! of the profile (Adapty's server-side profile returns no events; with
+//! the relay's store, `feed::merge` adds Adapty's own and support's).
 //!
 //! The rules, item by item:
 //!
@@ -15,8 +15,9 @@
 //! - **Purchase** (non-subscription): *bought* at `purchased_at`, said as a
 //!   consumable where it is one.
 //! - **Access level**: *starts* at `starts_at` (*scheduled* while upcoming)
-//!   and *renews* (upcoming, when it renews on its own, as above) or *ends*
-//!   at `expires_at` (none for lifetime access).
+//!   and *renews* (upcoming, when it renews on its own, as above, and
+//!   support did not grant it) or *ends* at `expires_at` (none for
+//!   lifetime access).
 //! - **Refunds** (cancellation reason `refund`, `is_refund`): the profile
 //!   has no refund date, so none is invented. A refunded subscription or
 //!   access level is dated where the profile dates it, by its end at
@@ -68,15 +69,47 @@ pub enum When {
     Unreadable(String),
 }
 
+/// Who tells of an event: the profile's dates, Adapty's own record of it
+/// (its webhook event, alone or with the profile's), or support, through
+/// the relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Profile,
+    Adapty,
+    Support,
+}
+
+/// What an event tells, so that the same fact from the profile and from
+/// Adapty's events is told once (`feed::merge`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fact {
+    Subscribed,
+    Renewed,
+    AutoRenewOff,
+    BillingIssue,
+    Expired,
+    Bought,
+    AccessEnded,
+    Other,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     pub when: When,
     /// A short sentence without the date: "Renewed weekly.premium.599".
     pub text: String,
-    pub item: Item,
+    /// What it links to, when it is on the page.
+    pub item: Option<Item>,
     pub sandbox: bool,
     /// The item's purchase was refunded (a mark, not a dated event).
     pub refunded: bool,
+    pub source: Source,
+    /// A second line: Adapty's event type and fields verbatim, or what
+    /// came of support's change; empty when there is nothing more.
+    pub detail: String,
+    pub fact: Fact,
+    /// The product (or access level) `fact` is about.
+    pub name: String,
 }
 
 impl Event {
@@ -95,6 +128,11 @@ impl Event {
         }
         if self.sandbox {
             marks.push("Sandbox");
+        }
+        match self.source {
+            Source::Profile => {}
+            Source::Adapty => marks.push("Adapty"),
+            Source::Support => marks.push("Support"),
         }
         marks
     }
@@ -121,6 +159,12 @@ pub fn history(profile: &Profile, now: DateTime<Utc>) -> Vec<Event> {
         });
         events.append(&mut own);
     }
+    sort(events)
+}
+
+/// Newest first, unreadable dates last; of two at one instant, the one
+/// made later first.
+pub fn sort(events: Vec<Event>) -> Vec<Event> {
     // Sorted on plain (key, place) pairs, as `listing` sorts rows: the same
     // small sort in the wasm. Events are made in the order things happen to
     // each item; the place counted backwards puts the later of two facts at
@@ -150,12 +194,14 @@ struct Events<'a> {
     out: &'a mut Vec<Event>,
     item: Item,
     sandbox: bool,
+    /// The product, or the access level's ID.
+    name: &'a str,
 }
 
 impl Events<'_> {
     /// An event at `when`, if there is one, told by `words` joined. Joined
     /// rather than `format!`ted: the sentences cost less wasm so.
-    fn push(&mut self, when: Option<&Timestamp>, words: &[&str], refunded: bool) {
+    fn push(&mut self, when: Option<&Timestamp>, words: &[&str], refunded: bool, fact: Fact) {
         let when = match when {
             None => return,
             Some(Timestamp::At(at)) => When::At(*at),
@@ -164,9 +210,13 @@ impl Events<'_> {
         self.out.push(Event {
             when,
             text: words.concat(),
-            item: self.item,
+            item: Some(self.item),
             sandbox: self.sandbox,
             refunded,
+            source: Source::Profile,
+            detail: String::new(),
+            fact,
+            name: self.name.into(),
         });
     }
 
@@ -177,8 +227,18 @@ impl Events<'_> {
         cancelled: Option<&Timestamp>,
         issue: Option<&Timestamp>,
     ) {
-        self.push(cancelled, &["Auto-renew turned off for ", name], false);
-        self.push(issue, &["Billing issue detected on ", name], false);
+        self.push(
+            cancelled,
+            &["Auto-renew turned off for ", name],
+            false,
+            Fact::AutoRenewOff,
+        );
+        self.push(
+            issue,
+            &["Billing issue detected on ", name],
+            false,
+            Fact::BillingIssue,
+        );
     }
 }
 
@@ -199,6 +259,7 @@ fn subscription_events(
         out,
         item,
         sandbox: is_sandbox(subscription.environment.as_deref()),
+        name,
     };
     let offer = subscription
         .offer
@@ -218,11 +279,12 @@ fn subscription_events(
     let store = format::store(&subscription.store);
     let subscribed = ["Subscribed to ", name, " (", &store, ")"];
     if renewed {
-        events.push(first, &subscribed, false);
+        events.push(first, &subscribed, false, Fact::Subscribed);
         let latest = subscription.purchased_at.as_ref();
-        events.push(latest, &["Renewed ", name, &offer], refunded);
+        events.push(latest, &["Renewed ", name, &offer], refunded, Fact::Renewed);
     } else {
-        events.push(first, &[&subscribed.concat(), &offer], refunded);
+        let words = [&subscribed.concat(), offer.as_str()];
+        events.push(first, &words, refunded, Fact::Subscribed);
     }
     events.payment_facts(
         name,
@@ -246,7 +308,8 @@ fn subscription_events(
         Some("refund") => " (refunded)".into(),
         Some(reason) => [" (", &format::cancellation_reason(reason), ")"].concat(),
     };
-    events.push(expires, &[&end.concat(), &why], false);
+    let fact = if upcoming { Fact::Other } else { Fact::Expired };
+    events.push(expires, &[&end.concat(), &why], false, fact);
 }
 
 fn purchase_event(purchase: &NonSubscription, item: Item, out: &mut Vec<Event>) {
@@ -254,6 +317,7 @@ fn purchase_event(purchase: &NonSubscription, item: Item, out: &mut Vec<Event>) 
         out,
         item,
         sandbox: is_sandbox(purchase.environment.as_deref()),
+        name: &purchase.store_product_id,
     };
     let consumable = if purchase.is_consumable {
         "consumable, "
@@ -268,7 +332,8 @@ fn purchase_event(purchase: &NonSubscription, item: Item, out: &mut Vec<Event>) 
         &format::store(&purchase.store),
         ")",
     ];
-    events.push(purchase.purchased_at.as_ref(), &words, purchase.is_refund);
+    let bought = purchase.purchased_at.as_ref();
+    events.push(bought, &words, purchase.is_refund, Fact::Bought);
 }
 
 fn access_level_events(level: &AccessLevel, item: Item, now: DateTime<Utc>, out: &mut Vec<Event>) {
@@ -277,6 +342,7 @@ fn access_level_events(level: &AccessLevel, item: Item, now: DateTime<Utc>, out:
         out,
         item,
         sandbox: is_sandbox(level.effective_environment()),
+        name: id,
     };
     let starts = level.starts_at.as_ref();
     let start = if is_upcoming(starts, now) {
@@ -284,7 +350,7 @@ fn access_level_events(level: &AccessLevel, item: Item, now: DateTime<Utc>, out:
     } else {
         " access started"
     };
-    events.push(starts, &[id, start], false);
+    events.push(starts, &[id, start], false, Fact::Other);
     // The same facts as the subscription behind it, when there is one;
     // `history` keeps one of two identical events.
     events.payment_facts(
@@ -293,17 +359,20 @@ fn access_level_events(level: &AccessLevel, item: Item, now: DateTime<Utc>, out:
         level.billing_issue_detected_at.as_ref(),
     );
     let expires = level.expires_at.as_ref();
-    let renews = level.cancellation_reason.is_none() && level.status(now).renews();
-    let end = if is_upcoming(expires, now) && renews {
-        " access renews"
+    // Access support granted ends on its date: nothing renews it.
+    let renews = level.cancellation_reason.is_none()
+        && level.by_support.is_none()
+        && level.status(now).renews();
+    let (end, fact) = if is_upcoming(expires, now) && renews {
+        (" access renews", Fact::Other)
     } else if is_upcoming(expires, now) {
-        " access ends"
+        (" access ends", Fact::Other)
     } else {
-        " access ended"
+        (" access ended", Fact::AccessEnded)
     };
     let refunded = level.cancellation_reason.as_deref() == Some("refund");
     let why = if refunded { " (refunded)" } else { "" };
-    events.push(expires, &[id, end, why], false);
+    events.push(expires, &[id, end, why], false, fact);
 }
 
 /// How many events the History section shows until all are asked for.
@@ -448,7 +517,7 @@ mod tests {
                 vec![]
             ]
         );
-        let items: Vec<Item> = events.iter().map(|event| event.item).collect();
+        let items: Vec<Item> = events.iter().filter_map(|event| event.item).collect();
         assert_eq!(
             items,
             [
@@ -570,7 +639,7 @@ mod tests {
         let events = history(&profile, at("2026-11-28T12:00:00Z"));
         let told: Vec<(&str, Item)> = events
             .iter()
-            .map(|event| (event.text.as_str(), event.item))
+            .map(|event| (event.text.as_str(), event.item.unwrap()))
             .collect();
         assert_eq!(
             told,
@@ -617,7 +686,7 @@ mod tests {
                 "vip access started",
             ]
         );
-        assert_eq!(events[2].item, Item::AccessLevel(1));
+        assert_eq!(events[2].item, Some(Item::AccessLevel(1)));
     }
 
     #[test]
@@ -819,8 +888,8 @@ mod tests {
         );
         let events = history(&parse(&body), at("2026-11-28T12:00:00Z"));
         assert_eq!(events.len(), 8000);
-        assert_eq!(events[0].item, Item::Purchase(7999));
-        assert_eq!(events[7999].item, Item::Purchase(0));
+        assert_eq!(events[0].item, Some(Item::Purchase(7999)));
+        assert_eq!(events[7999].item, Some(Item::Purchase(0)));
         assert!(events
             .windows(2)
             .all(|pair| match (&pair[0].when, &pair[1].when) {
@@ -837,10 +906,34 @@ mod tests {
             .flat_map(|day| day.events.iter().map(|(_, event)| *event))
             .collect();
         assert_eq!(shown.len(), 20);
-        assert_eq!(shown[19].item, Item::Purchase(7980));
+        assert_eq!(shown[19].item, Some(Item::Purchase(7980)));
         let all = timeline(&events, &clock, false, usize::MAX);
         assert_eq!((all.shown, all.total), (8000, 8000));
         // An hour apart: 24 a day, 334 days.
         assert_eq!(all.past.len(), 334);
+    }
+
+    #[test]
+    fn access_support_granted_ends_on_its_date_and_never_renews() {
+        let now = at("2026-11-28T12:00:00Z");
+        let mut profile = parse(
+            r#"{"data":{"profile_id":"p","access_levels":[
+                {"access_level_id":"premium","store":"adapty","store_product_id":"granted.premium",
+                 "expires_at":"2026-12-28T12:00:00+00:00"}]}}"#,
+        );
+        let texts = |profile: &Profile| -> Vec<String> {
+            history(profile, now)
+                .into_iter()
+                .map(|event| event.text)
+                .collect()
+        };
+        assert_eq!(texts(&profile), ["premium access renews"]);
+        profile.access_levels[0].by_support = Some(crate::model::StaffChange {
+            revoked: false,
+            author: "alice@example.com".into(),
+            reason: "goodwill".into(),
+            at: now,
+        });
+        assert_eq!(texts(&profile), ["premium access ends"]);
     }
 }

@@ -4,9 +4,13 @@
 #[cfg(target_arch = "wasm32")]
 use crate::change::{self, Failure, Plan};
 use crate::error::{is_sign_in_page, LookupError};
-use crate::lookup::Lookup;
+use crate::feed::Feed;
+use crate::lookup::{IdKind, Lookup};
 use crate::model::{Envelope, Profile};
+#[cfg(target_arch = "wasm32")]
+use protocol::feed::{EventsPage, SearchAnswer};
 use protocol::session::SessionApp;
+use serde::de::DeserializeOwned;
 
 /// Turns the relay's answer into a profile or an error the admin can act on.
 pub fn read_response(
@@ -28,6 +32,34 @@ pub fn read_response(
     } else {
         Err(LookupError::from_relay(status, body, lookup, retry_after))
     }
+}
+
+/// Turns the relay's answer from its store (a search, a page of events,
+/// protocol's shapes) into that or an error the admin can act on. `asked`
+/// is what was searched, or the profile ID.
+pub fn read_store<T: DeserializeOwned>(
+    asked: &str,
+    status: u16,
+    content_type: Option<&str>,
+    body: &str,
+    retry_after: Option<&str>,
+) -> Result<T, LookupError> {
+    if is_sign_in_page(status, content_type) {
+        return Err(LookupError::SignInExpired);
+    }
+    if status == 200 {
+        return serde_json::from_str(body).map_err(|error| {
+            LookupError::Unexpected(format!(
+                "the answer did not have the expected shape: {error}"
+            ))
+        });
+    }
+    let asked = Lookup {
+        kind: IdKind::CustomerUserId,
+        id: asked.into(),
+        app: String::new(),
+    };
+    Err(LookupError::from_relay(status, body, &asked, retry_after))
 }
 
 /// Every call to the relay: the header that proves it is the panel's own
@@ -90,29 +122,96 @@ pub async fn send_change(plan: &Plan) -> Result<Fetched, Failure> {
         body,
         app: SessionApp::default(),
         received: crate::browser::clock(false).now,
+        feed: Feed::NotConnected,
     })
 }
 
 /// A found profile with the exact body it came in, for the raw view and
-/// download, the app it is a customer of, and when it arrived (the page
-/// stays open while its answer ages).
+/// download, the app it is a customer of, when it arrived (the page stays
+/// open while its answer ages), and its events in the relay's store (what
+/// support did is marked on its access levels: `add_feed`).
 pub struct Fetched {
     pub profile: Profile,
     pub body: String,
     pub app: SessionApp,
     pub received: chrono::DateTime<chrono::Utc>,
+    pub feed: Feed,
+}
+
+/// A call that did not reach the relay: offline, or the network failed.
+#[cfg(target_arch = "wasm32")]
+fn network(error: gloo_net::Error) -> LookupError {
+    let online = web_sys::window().is_none_or(|window| window.navigator().on_line());
+    if online {
+        LookupError::Network(error.to_string())
+    } else {
+        LookupError::Offline
+    }
+}
+
+/// A `GET` of the relay's store: its JSON, or the failure. An empty
+/// parameter is left out (the app, with one app).
+#[cfg(target_arch = "wasm32")]
+async fn get_store<T: DeserializeOwned>(
+    path: &str,
+    params: &[(&str, &str)],
+    asked: &str,
+) -> Result<T, LookupError> {
+    let mut request = api_get(path);
+    for &(name, value) in params.iter().filter(|(_, value)| !value.is_empty()) {
+        request = request.query([(name, value)]);
+    }
+    let response = request.send().await.map_err(network)?;
+    if is_redirect(&response) {
+        return Err(LookupError::SignInExpired);
+    }
+    let headers = response.headers();
+    let body = response.text().await.map_err(network)?;
+    read_store(
+        asked,
+        response.status(),
+        headers.get("content-type").as_deref(),
+        &body,
+        headers.get("retry-after").as_deref(),
+    )
+}
+
+/// Customers whose email, transaction ID or ID is `text`.
+#[cfg(target_arch = "wasm32")]
+pub async fn search(app: &str, text: &str) -> Result<SearchAnswer, LookupError> {
+    let params = [(protocol::param::APP, app), (protocol::param::QUERY, text)];
+    get_store(protocol::path::SEARCH, &params, text).await
+}
+
+/// A page of a customer's events: the newest, or the one `before` names.
+#[cfg(target_arch = "wasm32")]
+pub async fn events(app: &str, profile_id: &str, before: &str) -> Result<EventsPage, LookupError> {
+    let params = [
+        (protocol::param::APP, app),
+        (protocol::param::PROFILE_ID, profile_id),
+        (protocol::param::BEFORE, before),
+    ];
+    get_store(protocol::path::EVENTS, &params, profile_id).await
+}
+
+/// The customer's newest events, when the relay keeps a store, and what
+/// support did marked on the access levels it still explains.
+#[cfg(target_arch = "wasm32")]
+pub async fn add_feed(fetched: &mut Fetched, store: bool) {
+    if !store {
+        return;
+    }
+    fetched.feed = match events(&fetched.app.id, &fetched.profile.profile_id, "").await {
+        Ok(page) => {
+            crate::support::attribute(&mut fetched.profile, &page.events);
+            Feed::Page(page)
+        }
+        Err(error) => Feed::Failed(error),
+    };
 }
 
 #[cfg(target_arch = "wasm32")]
 pub async fn fetch_profile(lookup: &Lookup) -> Result<Fetched, LookupError> {
-    let network = |error: gloo_net::Error| {
-        let online = web_sys::window().is_none_or(|window| window.navigator().on_line());
-        if online {
-            LookupError::Network(error.to_string())
-        } else {
-            LookupError::Offline
-        }
-    };
     let mut request = api_get(protocol::path::PROFILE);
     if !lookup.app.is_empty() {
         request = request.query([(protocol::param::APP, lookup.app.as_str())]);
@@ -140,6 +239,7 @@ pub async fn fetch_profile(lookup: &Lookup) -> Result<Fetched, LookupError> {
         body,
         app: SessionApp::default(),
         received: crate::browser::clock(false).now,
+        feed: Feed::NotConnected,
     })
 }
 
@@ -190,5 +290,56 @@ mod tests {
         // A gateway's error page is the relay being down, not the sign-in.
         let gateway = read_response(&lookup(), 502, html, "<html>Bad Gateway</html>", None);
         assert!(matches!(gateway.unwrap_err(), LookupError::Network(_)));
+    }
+
+    #[test]
+    fn the_stores_answers_are_read_in_protocols_shapes_and_its_codes_understood() {
+        let answer: protocol::feed::SearchAnswer = read_store(
+            "ann@example.com",
+            200,
+            JSON,
+            r#"{"matches":[{"profile_id":"p","matched":"email","last_seen_at":"2026-11-28T00:00:00Z"}],"indexed_since":null}"#,
+            None,
+        )
+        .unwrap();
+        assert_eq!(answer.matches[0].profile_id, "p");
+        let page: protocol::feed::EventsPage = read_store(
+            "p",
+            200,
+            JSON,
+            r#"{"events":[{"id":"e","source":"adapty","type":"x_new","at":"2026-11-28T00:00:00Z","other":{"k":"1"}}],"next":"c"}"#,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            (page.events[0].kind.as_str(), page.next.as_deref()),
+            ("x_new", Some("c"))
+        );
+        let off = read_store::<protocol::feed::EventsPage>(
+            "p",
+            404,
+            JSON,
+            r#"{"error":{"code":"store_not_configured","message":"no store"}}"#,
+            None,
+        );
+        assert_eq!(off.unwrap_err(), LookupError::SearchNotSetUp);
+        let down = read_store::<protocol::feed::SearchAnswer>(
+            "x",
+            503,
+            JSON,
+            r#"{"error":{"code":"store_unavailable","message":"store down"}}"#,
+            Some("5"),
+        );
+        assert_eq!(down.unwrap_err(), LookupError::StoreUnavailable);
+        let html = Some("text/html");
+        assert_eq!(
+            read_store::<protocol::feed::SearchAnswer>("x", 200, html, "<html>", None).unwrap_err(),
+            LookupError::SignInExpired
+        );
+        assert!(matches!(
+            read_store::<protocol::feed::SearchAnswer>("x", 200, JSON, r#"{"matches":5}"#, None)
+                .unwrap_err(),
+            LookupError::Unexpected(_)
+        ));
     }
 }
