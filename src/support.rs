@@ -28,7 +28,9 @@ use protocol::feed::{source, staff_kind, FeedEvent, StaffAction};
 /// recorded may be: the two clocks and the call between them.
 pub const REVOKE_SLACK: Duration = Duration::minutes(5);
 
-/// How long after a change Adapty's `access_level_updated` for it may come.
+/// How far from a change Adapty's `access_level_updated` for it may be
+/// dated: Adapty dates it when it applied the change, a moment before the
+/// relay, which records the change once Adapty answered.
 pub const ECHO_WINDOW: Duration = Duration::minutes(10);
 
 /// The outcome of a change that went through.
@@ -117,13 +119,14 @@ pub fn concerns(event: &FeedEvent, level: &AccessLevel) -> bool {
 }
 
 /// Whether Adapty's `event` is the `access_level_updated` that support's
-/// change (sent at `at`) caused: the same access level, soon after, saying
-/// what the change set (a grant's end, or no access after a revoke now).
+/// change (recorded at `at`) caused: the same access level, within
+/// [`ECHO_WINDOW`], saying what the change set (a grant's end, or no
+/// access after a revoke now).
 pub fn is_echo(event: &FeedEvent, action: &StaffAction, revoked: bool, at: DateTime<Utc>) -> bool {
     let Some(update) = event.access_level.as_ref() else {
         return false;
     };
-    let soon = instant(&event.at).is_some_and(|when| when >= at && when - at <= ECHO_WINDOW);
+    let soon = instant(&event.at).is_some_and(|when| (when - at).abs() <= ECHO_WINDOW);
     let said = if revoked {
         match optional_instant(action.revoke_at.as_ref()) {
             Some(Some(date)) => update
@@ -325,9 +328,16 @@ pub(crate) mod tests {
     #[test]
     fn a_later_store_event_for_the_level_takes_over_but_the_changes_own_update_does_not() {
         let granted = level(Some(30 * DAY));
-        // The access_level_updated the grant caused, a minute after it.
-        let echo = updated(-1, true, Some(iso(30 * DAY)));
-        assert_eq!(by(&granted, &[echo, grant()]), Some((false, ALICE.into())));
+        // The access_level_updated the grant caused, a minute after it, or
+        // dated by Adapty a moment before the relay recorded the grant.
+        for minutes in [-1, -3] {
+            let echo = updated(minutes, true, Some(iso(30 * DAY)));
+            assert_eq!(by(&granted, &[echo, grant()]), Some((false, ALICE.into())));
+        }
+        // Long before it: the store's own, not the grant's.
+        let old = updated(-2 * DAY, true, Some(iso(30 * DAY)));
+        let action = grant().staff.unwrap();
+        assert!(!is_echo(&old, &action, false, now() - Duration::minutes(2)));
         // A renewal of the card's product after the grant: the store's record again.
         let renewed = adapty("subscription_renewed", -1);
         assert_eq!(by(&granted, &[renewed, grant()]), None);
