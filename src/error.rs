@@ -302,6 +302,18 @@ impl LookupError {
         }
     }
 
+    /// This error, a "not found" saying what `search` said before it.
+    pub fn searched(self, search: Search) -> LookupError {
+        match self {
+            LookupError::NotFound { kind, email, .. } => LookupError::NotFound {
+                kind,
+                email,
+                search,
+            },
+            other => other,
+        }
+    }
+
     /// Whether pressing "Try again" unchanged can help.
     pub fn can_retry(&self) -> bool {
         !matches!(
@@ -531,6 +543,16 @@ mod tests {
             "{}",
             empty.advice()
         );
+    }
+
+    #[test]
+    fn what_search_said_is_kept_on_a_not_found_only() {
+        let said = Search::Unavailable;
+        assert_eq!(
+            not_found(Search::NotSetUp).searched(said.clone()),
+            not_found(said.clone())
+        );
+        assert_eq!(LookupError::Offline.searched(said), LookupError::Offline);
     }
 
     #[test]

@@ -108,8 +108,6 @@ pub struct Event {
     /// came of support's change; empty when there is nothing more.
     pub detail: String,
     pub fact: Fact,
-    /// The product (or access level) `fact` is about.
-    pub name: String,
 }
 
 impl Event {
@@ -194,8 +192,6 @@ struct Events<'a> {
     out: &'a mut Vec<Event>,
     item: Item,
     sandbox: bool,
-    /// The product, or the access level's ID.
-    name: &'a str,
 }
 
 impl Events<'_> {
@@ -216,7 +212,6 @@ impl Events<'_> {
             source: Source::Profile,
             detail: String::new(),
             fact,
-            name: self.name.into(),
         });
     }
 
@@ -259,7 +254,6 @@ fn subscription_events(
         out,
         item,
         sandbox: is_sandbox(subscription.environment.as_deref()),
-        name,
     };
     let offer = subscription
         .offer
@@ -317,7 +311,6 @@ fn purchase_event(purchase: &NonSubscription, item: Item, out: &mut Vec<Event>) 
         out,
         item,
         sandbox: is_sandbox(purchase.environment.as_deref()),
-        name: &purchase.store_product_id,
     };
     let consumable = if purchase.is_consumable {
         "consumable, "
@@ -342,7 +335,6 @@ fn access_level_events(level: &AccessLevel, item: Item, now: DateTime<Utc>, out:
         out,
         item,
         sandbox: is_sandbox(level.effective_environment()),
-        name: id,
     };
     let starts = level.starts_at.as_ref();
     let start = if is_upcoming(starts, now) {

@@ -25,11 +25,12 @@ use crate::error::LookupError;
 use crate::events::{self, Event, Fact, Item, Source, When};
 use crate::format;
 use crate::lookup::README_SEARCH;
-use crate::model::{Profile, Timestamp};
+use crate::model::{Loose, Profile, Timestamp};
 use crate::status::is_sandbox;
 use crate::support::{self, REVOKE_SLACK};
 use chrono::{DateTime, Duration, Utc};
-use protocol::feed::{source, staff_kind, EventsPage, FeedEvent};
+use protocol::feed::{source, staff_kind, AccessLevelUpdate, EventsPage, FeedEvent, StaffAction};
+use std::collections::BTreeMap;
 
 /// How far apart the profile's date and Adapty's event of one fact may be.
 pub const SAME_MOMENT: Duration = Duration::minutes(5);
@@ -43,6 +44,77 @@ pub enum Feed {
     Page(EventsPage),
     /// It could not be read.
     Failed(LookupError),
+}
+
+/// A page of the store's events in protocol's shape, read from its JSON
+/// field by field: serde's derive for these types would weigh about 10 KB
+/// of the panel's wasm. A field missing or of another type is absent.
+pub fn read_page(json: &Loose) -> EventsPage {
+    EventsPage {
+        events: json.get("events").items().iter().map(read_event).collect(),
+        next: json.string("next"),
+    }
+}
+
+fn read_event(json: &Loose) -> FeedEvent {
+    let update = json.get("access_level");
+    let staff = json.get("staff");
+    FeedEvent {
+        id: json.string("id").unwrap_or_default(),
+        source: json.string("source").unwrap_or_default(),
+        kind: json.string("type").unwrap_or_default(),
+        at: json.string("at").unwrap_or_default(),
+        environment: json.string("environment"),
+        store: json.string("store"),
+        product: json.string("product"),
+        base_plan_id: json.string("base_plan_id"),
+        transaction_id: json.string("transaction_id"),
+        original_transaction_id: json.string("original_transaction_id"),
+        purchased_at: json.string("purchased_at"),
+        expires_at: json.string("expires_at"),
+        currency: json.string("currency"),
+        price_local: json.number("price_local"),
+        proceeds_local: json.number("proceeds_local"),
+        price_usd: json.number("price_usd"),
+        proceeds_usd: json.number("proceeds_usd"),
+        cancellation_reason: json.string("cancellation_reason"),
+        trial_duration: json.string("trial_duration"),
+        access_level: matches!(update, Loose::Object(_)).then(|| AccessLevelUpdate {
+            access_level_id: update.string("access_level_id"),
+            is_active: update.flag("is_active"),
+            will_renew: update.flag("will_renew"),
+            is_lifetime: update.flag("is_lifetime"),
+            is_refund: update.flag("is_refund"),
+            is_in_grace_period: update.flag("is_in_grace_period"),
+            activated_at: update.string("activated_at"),
+            renewed_at: update.string("renewed_at"),
+            expires_at: update.string("expires_at"),
+            billing_issue_detected_at: update.string("billing_issue_detected_at"),
+        }),
+        other: {
+            // Inserted one by one: collecting would sort them first, with
+            // a sort of its own in the wasm.
+            let mut other = BTreeMap::new();
+            if let Loose::Object(fields) = json.get("other") {
+                for (name, value) in fields {
+                    let value = value
+                        .text()
+                        .map_or_else(|| value.to_string(), str::to_owned);
+                    other.insert(name.clone(), value);
+                }
+            }
+            other
+        },
+        staff: matches!(staff, Loose::Object(_)).then(|| StaffAction {
+            author: staff.string("author").unwrap_or_default(),
+            reason: staff.string("reason").unwrap_or_default(),
+            outcome: staff.string("outcome").unwrap_or_default(),
+            access_level_id: staff.string("access_level_id").unwrap_or_default(),
+            starts_at: staff.string("starts_at"),
+            expires_at: staff.string("expires_at"),
+            revoke_at: staff.string("revoke_at"),
+        }),
+    }
 }
 
 /// Said once above a history without Adapty's events.
@@ -93,7 +165,7 @@ pub fn merge(profile: &Profile, derived: Vec<Event>, feed: &[FeedEvent]) -> Vec<
             told.source == Source::Profile
                 && fact != Fact::Other
                 && told.fact == fact
-                && event.product.as_deref() == Some(told.name.as_str())
+                && event.product.as_deref() == name_of(profile, told)
                 && (same_transaction(profile, told, event) || same_moment(told, event))
         });
         match twin {
@@ -110,12 +182,26 @@ pub fn merge(profile: &Profile, derived: Vec<Event>, feed: &[FeedEvent]) -> Vec<
             events.retain(|told| {
                 !(told.source == Source::Profile
                     && told.fact == Fact::AccessEnded
-                    && told.name == action.access_level_id
+                    && name_of(profile, told) == Some(action.access_level_id.as_str())
                     && matches!(told.when, When::At(end) if (end - at).abs() <= REVOKE_SLACK))
             });
         }
     }
     events::sort(events)
+}
+
+/// What the profile's entry is about, as Adapty's events name it: the
+/// product of its row, or for an access level's end, the level's ID.
+fn name_of<'a>(profile: &'a Profile, told: &Event) -> Option<&'a str> {
+    let name = match (told.item?, told.fact) {
+        (Item::Subscription(index), _) => &profile.subscriptions.get(index)?.store_product_id,
+        (Item::Purchase(index), _) => &profile.non_subscriptions.get(index)?.store_product_id,
+        (Item::AccessLevel(index), Fact::AccessEnded) => {
+            &profile.access_levels.get(index)?.access_level_id
+        }
+        (Item::AccessLevel(index), _) => &profile.access_levels.get(index)?.store_product_id,
+    };
+    Some(name)
 }
 
 /// The fact an Adapty event type tells, when the profile tells it too.
@@ -243,7 +329,6 @@ fn adapty_event(profile: &Profile, event: &FeedEvent, fact: Fact) -> Event {
         source: Source::Adapty,
         detail: detail(event),
         fact,
-        name: event.product.clone().unwrap_or_default(),
     }
 }
 
@@ -312,9 +397,14 @@ fn sentence(event: &FeedEvent) -> String {
 /// proceeds 4.24 USD · transaction 1000000123".
 fn detail(event: &FeedEvent) -> String {
     let mut parts = vec![event.kind.clone()];
+    // serde_json's float writer, in the wasm anyway: core's `Display for
+    // f64` would add its own ~10 KB.
+    let number = |value: f64| serde_json::to_string(&value).unwrap_or_default();
     let money = |amount: Option<f64>, usd: Option<f64>| match (amount, &event.currency, usd) {
-        (Some(amount), Some(currency), _) => Some(format!("{amount} {currency}")),
-        (_, _, Some(usd)) => Some(format!("{usd} USD")),
+        (Some(amount), Some(currency), _) => {
+            Some([number(amount), " ".into(), currency.clone()].concat())
+        }
+        (_, _, Some(usd)) => Some([number(usd), " USD".into()].concat()),
         _ => None,
     };
     if let Some(price) = money(event.price_local, event.price_usd) {
@@ -414,7 +504,6 @@ fn staff_event(profile: &Profile, event: &FeedEvent) -> Event {
         source: Source::Support,
         detail,
         fact: Fact::Other,
-        name: id.into(),
     }
 }
 
@@ -424,7 +513,6 @@ mod tests {
     use crate::model::Envelope;
     use crate::support::tests::{adapty, grant, now, revoke, updated};
     use protocol::feed::AccessLevelUpdate;
-    use std::collections::BTreeMap;
 
     /// A renewed App Store subscription of `monthly.premium` and the
     /// `premium` it grants, ended a minute ago (as after a revoke).
@@ -702,5 +790,58 @@ mod tests {
              history is derived from the profile's dates."
         );
         assert_eq!(note(&Feed::Page(EventsPage::default())), "");
+    }
+
+    #[test]
+    fn a_page_as_the_relay_writes_it_reads_back_whole() {
+        let event = FeedEvent {
+            id: "e1".into(),
+            source: source::ADAPTY.into(),
+            kind: "access_level_updated".into(),
+            at: "2026-11-28T10:00:00Z".into(),
+            environment: Some("Production".into()),
+            store: Some("app_store".into()),
+            product: Some("monthly.premium".into()),
+            base_plan_id: Some("b1".into()),
+            transaction_id: Some("t2".into()),
+            original_transaction_id: Some("t1".into()),
+            purchased_at: Some("2026-11-28T09:59:00Z".into()),
+            expires_at: Some("2026-12-28T09:59:00Z".into()),
+            currency: Some("EUR".into()),
+            price_local: Some(4.99),
+            proceeds_local: Some(4.2415),
+            price_usd: Some(5.5),
+            proceeds_usd: Some(4.0),
+            cancellation_reason: Some("voluntarily_cancelled".into()),
+            trial_duration: Some("7 days".into()),
+            access_level: Some(AccessLevelUpdate {
+                access_level_id: Some("premium".into()),
+                is_active: Some(true),
+                will_renew: Some(false),
+                is_lifetime: Some(false),
+                is_refund: Some(false),
+                is_in_grace_period: Some(false),
+                activated_at: Some("2026-01-01T00:00:00Z".into()),
+                renewed_at: Some("2026-11-28T09:59:00Z".into()),
+                expires_at: Some("2026-12-28T09:59:00Z".into()),
+                billing_issue_detected_at: None,
+            }),
+            other: BTreeMap::from([("new_field".into(), "[1,2]".into())]),
+            staff: None,
+        };
+        let staff = grant();
+        let page = EventsPage {
+            events: vec![event, staff],
+            next: Some("cursor".into()),
+        };
+        let json: Loose = serde_json::from_str(&serde_json::to_string(&page).unwrap()).unwrap();
+        assert_eq!(read_page(&json), page);
+        assert_eq!(read_page(&Loose::Null), EventsPage::default());
+        assert_eq!(
+            detail(&page.events[0]),
+            "access_level_updated \u{b7} 4.99 EUR \u{b7} proceeds 4.2415 EUR \u{b7} base plan b1 \
+             \u{b7} trial 7 days \u{b7} transaction t2 \u{b7} original transaction t1 \u{b7} \
+             won't renew \u{b7} expires_at 2026-12-28T09:59:00Z \u{b7} new_field: [1,2]"
+        );
     }
 }

@@ -322,6 +322,28 @@ impl Loose {
             _ => &[],
         }
     }
+
+    /// Field `name` when it is a string.
+    pub fn string(&self, name: &str) -> Option<String> {
+        self.get(name).text().map(str::to_owned)
+    }
+
+    /// Field `name` when it is a number (read by serde_json's parser, in
+    /// the wasm anyway).
+    pub fn number(&self, name: &str) -> Option<f64> {
+        match self.get(name) {
+            Loose::Number(digits) => serde_json::from_str(digits).ok(),
+            _ => None,
+        }
+    }
+
+    /// Field `name` when it is `true` or `false`.
+    pub fn flag(&self, name: &str) -> Option<bool> {
+        match self.get(name) {
+            Loose::Bool(value) => Some(*value),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Loose {

@@ -20,7 +20,7 @@
 use crate::error::{LookupError, Search};
 use crate::format::Clock;
 use crate::lookup::{IdKind, Lookup};
-use crate::model::Timestamp;
+use crate::model::{Loose, Timestamp};
 use protocol::feed::{matched, SearchAnswer, SearchMatch};
 
 /// Whether `text` reads as an email address: one `@` with something on
@@ -34,6 +34,26 @@ pub fn looks_like_email(text: &str) -> bool {
                 && !text.trim().contains(char::is_whitespace)
         }
         None => false,
+    }
+}
+
+/// The store's answer in protocol's shape, read from its JSON field by
+/// field (serde's derive would weigh more of the panel's wasm).
+pub fn read_answer(json: &Loose) -> SearchAnswer {
+    SearchAnswer {
+        matches: json
+            .get("matches")
+            .items()
+            .iter()
+            .map(|found| SearchMatch {
+                profile_id: found.string("profile_id").unwrap_or_default(),
+                customer_user_id: found.string("customer_user_id"),
+                email: found.string("email"),
+                matched: found.string("matched").unwrap_or_default(),
+                last_seen_at: found.string("last_seen_at").unwrap_or_default(),
+            })
+            .collect(),
+        indexed_since: json.string("indexed_since"),
     }
 }
 
@@ -351,5 +371,22 @@ mod tests {
             ),
             None
         );
+    }
+
+    #[test]
+    fn an_answer_as_the_relay_writes_it_reads_back_whole() {
+        let answer = answer(
+            vec![
+                found(PROFILE, Some("u1"), matched::EMAIL),
+                SearchMatch {
+                    email: None,
+                    ..found(OTHER, None, matched::TRANSACTION_ID)
+                },
+            ],
+            Some("2026-11-03T08:00:00Z"),
+        );
+        let json: Loose = serde_json::from_str(&serde_json::to_string(&answer).unwrap()).unwrap();
+        assert_eq!(read_answer(&json), answer);
+        assert_eq!(read_answer(&Loose::Null), SearchAnswer::default());
     }
 }

@@ -6,11 +6,10 @@ use crate::change::{self, Failure, Plan};
 use crate::error::{is_sign_in_page, LookupError};
 use crate::feed::Feed;
 use crate::lookup::{IdKind, Lookup};
-use crate::model::{Envelope, Profile};
+use crate::model::{Envelope, Loose, Profile};
 #[cfg(target_arch = "wasm32")]
 use protocol::feed::{EventsPage, SearchAnswer};
 use protocol::session::SessionApp;
-use serde::de::DeserializeOwned;
 
 /// Turns the relay's answer into a profile or an error the admin can act on.
 pub fn read_response(
@@ -34,25 +33,27 @@ pub fn read_response(
     }
 }
 
-/// Turns the relay's answer from its store (a search, a page of events,
-/// protocol's shapes) into that or an error the admin can act on. `asked`
-/// is what was searched, or the profile ID.
-pub fn read_store<T: DeserializeOwned>(
+/// The relay's answer from its store (a search, a page of events): its
+/// JSON object, which `search::read_answer` and `feed::read_page` read in
+/// protocol's shapes, or an error the admin can act on. `asked` is what
+/// was searched, or the profile ID. One copy in the wasm for both.
+pub fn read_store(
     asked: &str,
     status: u16,
     content_type: Option<&str>,
     body: &str,
     retry_after: Option<&str>,
-) -> Result<T, LookupError> {
+) -> Result<Loose, LookupError> {
     if is_sign_in_page(status, content_type) {
         return Err(LookupError::SignInExpired);
     }
     if status == 200 {
-        return serde_json::from_str(body).map_err(|error| {
-            LookupError::Unexpected(format!(
-                "the answer did not have the expected shape: {error}"
-            ))
-        });
+        return match serde_json::from_str::<Loose>(body) {
+            Ok(json @ Loose::Object(_)) => Ok(json),
+            _ => Err(LookupError::Unexpected(
+                "the answer did not have the expected shape".into(),
+            )),
+        };
     }
     let asked = Lookup {
         kind: IdKind::CustomerUserId,
@@ -152,11 +153,7 @@ fn network(error: gloo_net::Error) -> LookupError {
 /// A `GET` of the relay's store: its JSON, or the failure. An empty
 /// parameter is left out (the app, with one app).
 #[cfg(target_arch = "wasm32")]
-async fn get_store<T: DeserializeOwned>(
-    path: &str,
-    params: &[(&str, &str)],
-    asked: &str,
-) -> Result<T, LookupError> {
+async fn get_store(path: &str, params: &[(&str, &str)], asked: &str) -> Result<Loose, LookupError> {
     let mut request = api_get(path);
     for &(name, value) in params.iter().filter(|(_, value)| !value.is_empty()) {
         request = request.query([(name, value)]);
@@ -180,7 +177,8 @@ async fn get_store<T: DeserializeOwned>(
 #[cfg(target_arch = "wasm32")]
 pub async fn search(app: &str, text: &str) -> Result<SearchAnswer, LookupError> {
     let params = [(protocol::param::APP, app), (protocol::param::QUERY, text)];
-    get_store(protocol::path::SEARCH, &params, text).await
+    let json = get_store(protocol::path::SEARCH, &params, text).await?;
+    Ok(crate::search::read_answer(&json))
 }
 
 /// A page of a customer's events: the newest, or the one `before` names.
@@ -191,7 +189,8 @@ pub async fn events(app: &str, profile_id: &str, before: &str) -> Result<EventsP
         (protocol::param::PROFILE_ID, profile_id),
         (protocol::param::BEFORE, before),
     ];
-    get_store(protocol::path::EVENTS, &params, profile_id).await
+    let json = get_store(protocol::path::EVENTS, &params, profile_id).await?;
+    Ok(crate::feed::read_page(&json))
 }
 
 /// The customer's newest events, when the relay keeps a store, and what
@@ -294,37 +293,25 @@ mod tests {
 
     #[test]
     fn the_stores_answers_are_read_in_protocols_shapes_and_its_codes_understood() {
-        let answer: protocol::feed::SearchAnswer = read_store(
-            "ann@example.com",
-            200,
-            JSON,
-            r#"{"matches":[{"profile_id":"p","matched":"email","last_seen_at":"2026-11-28T00:00:00Z"}],"indexed_since":null}"#,
-            None,
-        )
-        .unwrap();
+        use crate::{feed::read_page, search::read_answer};
+        let answered = |status, content_type, body: &str, retry_after| {
+            read_store("x", status, content_type, body, retry_after)
+        };
+        let answer = read_answer(&answered(200, JSON, r#"{"matches":[{"profile_id":"p","matched":"email","last_seen_at":"2026-11-28T00:00:00Z"}],"indexed_since":null}"#, None).unwrap());
         assert_eq!(answer.matches[0].profile_id, "p");
-        let page: protocol::feed::EventsPage = read_store(
-            "p",
-            200,
-            JSON,
-            r#"{"events":[{"id":"e","source":"adapty","type":"x_new","at":"2026-11-28T00:00:00Z","other":{"k":"1"}}],"next":"c"}"#,
-            None,
-        )
-        .unwrap();
+        let page = read_page(&answered(200, JSON, r#"{"events":[{"id":"e","source":"adapty","type":"x_new","at":"2026-11-28T00:00:00Z","other":{"k":"1"}}],"next":"c"}"#, None).unwrap());
         assert_eq!(
             (page.events[0].kind.as_str(), page.next.as_deref()),
             ("x_new", Some("c"))
         );
-        let off = read_store::<protocol::feed::EventsPage>(
-            "p",
+        let off = answered(
             404,
             JSON,
             r#"{"error":{"code":"store_not_configured","message":"no store"}}"#,
             None,
         );
         assert_eq!(off.unwrap_err(), LookupError::SearchNotSetUp);
-        let down = read_store::<protocol::feed::SearchAnswer>(
-            "x",
+        let down = answered(
             503,
             JSON,
             r#"{"error":{"code":"store_unavailable","message":"store down"}}"#,
@@ -333,13 +320,17 @@ mod tests {
         assert_eq!(down.unwrap_err(), LookupError::StoreUnavailable);
         let html = Some("text/html");
         assert_eq!(
-            read_store::<protocol::feed::SearchAnswer>("x", 200, html, "<html>", None).unwrap_err(),
+            answered(200, html, "<html>", None).unwrap_err(),
             LookupError::SignInExpired
         );
-        assert!(matches!(
-            read_store::<protocol::feed::SearchAnswer>("x", 200, JSON, r#"{"matches":5}"#, None)
-                .unwrap_err(),
-            LookupError::Unexpected(_)
-        ));
+        for odd in ["[]", "null", "{"] {
+            assert!(
+                matches!(
+                    answered(200, JSON, odd, None).unwrap_err(),
+                    LookupError::Unexpected(_)
+                ),
+                "{odd}"
+            );
+        }
     }
 }

@@ -1,36 +1,87 @@
 //! The History section: what happened, newest first, by day in the admin's
-//! zone, upcoming events above a "now" line, the first 20 until *Show all*.
-//! `events` decides every event and the layout; this only renders it. Each
-//! sentence links to its item: `follow` brings the table row or access level
-//! card on screen and moves focus to it.
+//! zone, upcoming events above a "now" line, the first 20 until *Show all*;
+//! with the relay's store, Adapty's events and support's changes among
+//! them, and older ones a page at a time. `events` and `feed` decide every
+//! event and the layout; this only renders it. Each sentence links to its
+//! item: `follow` brings the table row or access level card on screen and
+//! moves focus to it.
 
 use crate::browser;
 use crate::events::{self, Day, Event, Item, When, FIRST_SHOWN};
+use crate::feed::{self, Feed};
 use crate::format::{self, Clock};
+use crate::transport::{self, Fetched};
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use protocol::feed::FeedEvent;
 use std::sync::Arc;
 
 /// Brings an item's row or card on screen and moves focus to it.
 pub type Follow = Arc<dyn Fn(Item) + Send + Sync>;
 
-/// The section; its events are laid out again when the zone, *Hide
-/// sandbox* or *Show all* changes.
-pub fn history_section(
+/// What the section shows: the merged events, the store's events loaded
+/// so far with the cursor of the next page, and a line on what is missing.
+struct Shown {
     events: Arc<[Event]>,
+    feed: Vec<FeedEvent>,
+    next: Option<String>,
+    note: String,
+}
+
+/// The section; its events are laid out again when the zone, *Hide
+/// sandbox* or *Show all* changes, and merged again when an older page of
+/// the store's events arrives.
+pub fn history_section(
+    found: Arc<Fetched>,
     clock: RwSignal<Clock>,
     hide_sandbox: RwSignal<bool>,
     follow: Follow,
 ) -> impl IntoView {
+    // "Now" is the moment the profile arrived; the zone toggle keeps it.
+    let now = clock.get_untracked().now;
+    let (first, next) = match &found.feed {
+        Feed::Page(page) => (page.events.clone(), page.next.clone()),
+        _ => (Vec::new(), None),
+    };
+    let derived = events::history(&found.profile, now);
+    let shown = RwSignal::new(Shown {
+        events: feed::merge(&found.profile, derived, &first).into(),
+        feed: first,
+        next,
+        note: feed::note(&found.feed),
+    });
     let all = RwSignal::new(false);
-    let count = format::thousands(events.len() as u64);
+    let count = move || shown.with(|shown| format::thousands(shown.events.len() as u64));
     let show_all = move |_| {
         all.set(true);
         // The first event it adds takes focus.
         request_animation_frame(|| browser::focus(&format!("event-{FIRST_SHOWN}")));
     };
+    let load_older = move |_| {
+        let Some(cursor) = shown.with_untracked(|shown| shown.next.clone()) else {
+            return;
+        };
+        // Older events land among all the others, not beyond the first 20.
+        all.set(true);
+        let found = found.clone();
+        spawn_local(async move {
+            let page = transport::events(&found.app.id, &found.profile.profile_id, &cursor).await;
+            shown.update(|shown| match page {
+                Ok(page) => {
+                    shown.feed.extend(page.events);
+                    shown.next = page.next;
+                    let derived = events::history(&found.profile, now);
+                    shown.events = feed::merge(&found.profile, derived, &shown.feed).into();
+                    shown.note.clear();
+                }
+                Err(error) => shown.note = feed::unavailable(&error),
+            });
+        });
+    };
     let body = move || {
         let clock = clock.get();
         let limit = if all.get() { usize::MAX } else { FIRST_SHOWN };
+        let events = shown.with(|shown| shown.events.clone());
         let timeline = events::timeline(&events, &clock, hide_sandbox.get(), limit);
         let empty = match (timeline.total, timeline.hidden) {
             (0, 0) => "No dated events in this profile.".to_owned(),
@@ -65,7 +116,14 @@ pub fn history_section(
     view! {
         <section class="card" id="history" aria-labelledby="history-heading">
             <h2 id="history-heading">"History " <span class="count">{count}</span></h2>
+            <p class="hint feed-note" hidden=move || shown.with(|shown| shown.note.is_empty())>
+                {move || shown.with(|shown| shown.note.clone())}
+            </p>
             {body}
+            <button type="button" class="secondary" id="load-older"
+                hidden=move || shown.with(|shown| shown.next.is_none()) on:click=load_older>
+                "Load older events from Adapty"
+            </button>
         </section>
     }
 }
@@ -99,24 +157,34 @@ fn line(time: String, event: &Event, clock: &Clock, follow: Follow, place: usize
         .into_iter()
         .map(|mark| {
             let tone = match mark {
-                "Upcoming" => "badge tone-info",
+                "Upcoming" | "Support" => "badge tone-info",
                 "Refunded" => "badge tone-bad",
                 _ => "badge flag",
             };
             view! { " " <span class=tone>{mark}</span> }
         })
         .collect_view();
+    // What is not on the page (another product, an access level gone) is
+    // told without a link: an `a` without `href`.
     let item = event.item;
+    let text = view! {
+        <a href=item.map(|item| format!("#{}", item.anchor())) on:click=move |click| {
+            // The page's URL names the lookup: a fragment would replay it.
+            click.prevent_default();
+            if let Some(item) = item {
+                follow(item);
+            }
+        }>{event.text.clone()}</a>
+    };
+    let detail = (!event.detail.is_empty())
+        .then(|| view! { <br /><small class="detail">{event.detail.clone()}</small> });
     view! {
         <li id=format!("event-{place}") tabindex="-1">
             <time datetime=datetime>{time}</time>
             " "
-            <a href=format!("#{}", item.anchor()) on:click=move |click| {
-                // The page's URL names the lookup: a fragment would replay it.
-                click.prevent_default();
-                follow(item);
-            }>{event.text.clone()}</a>
+            {text}
             {marks}
+            {detail}
         </li>
     }
 }

@@ -11,24 +11,35 @@ mod profile;
 mod search;
 
 use crate::browser;
-use crate::error::LookupError;
+use crate::error::{LookupError, Search};
 use crate::handoff;
-use crate::lookup::{remember, IdKind, Lookup};
+use crate::lookup::{invisible_characters, remember, IdKind, Lookup};
+use crate::search::{self as find, Choice, Next};
 use crate::session;
-use crate::transport::{fetch_profile, fetch_session, Fetched};
+use crate::transport::{self, add_feed, fetch_profile, fetch_session, Fetched};
 use change::Desk;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-/// Where the page is: nothing asked yet, a lookup on its way, or its answer.
+/// Where the page is: nothing asked yet, a search or a lookup on its way,
+/// several customers to pick from, or the answer.
 #[derive(Clone)]
 enum Outcome {
     Idle,
-    Loading(Lookup),
+    /// What is on its way ("Looking up customer user ID ", "Searching for
+    /// "), and the ID or text asked.
+    Loading(String, String),
+    Picking(String, Arc<[Choice]>),
     Loaded(Arc<Fetched>),
-    Failed(Lookup, LookupError),
+    /// Whether it was a search (*Try again* searches again), and what failed.
+    Failed(Lookup, LookupError, bool),
+}
+
+/// Whether the relay keeps a store: search, and Adapty's events.
+fn has_store() -> bool {
+    SESSION.get().is_some_and(|session| session.store)
 }
 
 /// Only the newest lookup may show its answer, however the responses race.
@@ -61,8 +72,13 @@ pub fn Panel() -> impl IntoView {
 
     // The SSO session ended: said above whatever is on screen, which stays.
     let signed_out = RwSignal::new(false);
+    // The relay keeps a store; the form's choice to search it is taken.
+    let store = RwSignal::new(false);
+    let searching = RwSignal::new(false);
 
-    let run = move |mut lookup: Lookup| {
+    // A lookup by ID. `keep_form`: it came from a search, whose text stays
+    // in the form; `searched`: what that search said, for a "not found".
+    let run_as = move |mut lookup: Lookup, keep_form: bool, searched: Option<Search>| {
         let ticket = NEWEST_LOOKUP.fetch_add(1, Ordering::Relaxed) + 1;
         let shown = outcome.get_untracked();
         notice.set(String::new());
@@ -77,20 +93,28 @@ pub fn Panel() -> impl IntoView {
             search::APP_PICKER,
             if app_known.is_ok() { &lookup.app } else { "" },
         );
-        kind.set(lookup.kind);
-        text.set(lookup.id.clone());
+        if !keep_form {
+            searching.set(false);
+            kind.set(lookup.kind);
+            text.set(lookup.id.clone());
+        }
         // Until a profile names the tab again.
         browser::set_title(handoff::IDLE_TITLE);
         // What the panel can tell is wrong never goes to the relay.
         if let Err(why) = app_known {
-            outcome.set(Outcome::Failed(lookup, why));
+            outcome.set(Outcome::Failed(lookup, why, false));
             return;
         }
         if let Err(why) = lookup.check() {
-            outcome.set(Outcome::Failed(lookup, LookupError::InvalidInput(why)));
+            outcome.set(Outcome::Failed(
+                lookup,
+                LookupError::InvalidInput(why),
+                false,
+            ));
             return;
         }
-        outcome.set(Outcome::Loading(lookup.clone()));
+        let doing = ["Looking up ", lookup.kind.label(), " "].concat();
+        outcome.set(Outcome::Loading(doing, lookup.id.clone()));
         spawn_local(async move {
             let result = fetch_profile(&lookup).await;
             if NEWEST_LOOKUP.load(Ordering::Relaxed) != ticket {
@@ -101,6 +125,12 @@ pub fn Panel() -> impl IntoView {
                     fetched.app = started
                         .map(|s| session::app(s, &lookup.app))
                         .unwrap_or_default();
+                    // Support's changes decide what the cards say: the
+                    // profile waits for them, so no wrong story shows first.
+                    add_feed(&mut fetched, has_store()).await;
+                    if NEWEST_LOOKUP.load(Ordering::Relaxed) != ticket {
+                        return;
+                    }
                     signed_out.set(false);
                     recent.update(|list| *list = remember(list, &lookup));
                     browser::store_recent_lookups(&recent.get_untracked());
@@ -122,13 +152,94 @@ pub fn Panel() -> impl IntoView {
                     });
                     request_animation_frame(|| browser::focus("sign-in-again"));
                 }
-                Err(error) => outcome.set(Outcome::Failed(lookup, error)),
+                Err(error) => {
+                    let searched = searched.unwrap_or(if has_store() {
+                        Search::NotAsked
+                    } else {
+                        Search::NotSetUp
+                    });
+                    outcome.set(Outcome::Failed(lookup, error.searched(searched), false));
+                }
             }
         });
     };
+    let run = move |lookup: Lookup| run_as(lookup, false, None);
     let open = move |lookup: Lookup| {
         browser::push_url(&lookup);
         run(lookup);
+    };
+    // A customer the search found, the form keeping what was typed.
+    let open_found = move |lookup: Lookup, searched: Option<Search>| {
+        browser::push_url(&lookup);
+        run_as(lookup, true, searched);
+    };
+    // A search of the relay's store for an email, a transaction ID or an ID.
+    let search = move |typed: String, app: String| {
+        let ticket = NEWEST_LOOKUP.fetch_add(1, Ordering::Relaxed) + 1;
+        notice.set(String::new());
+        browser::set_title(handoff::IDLE_TITLE);
+        let app = SESSION
+            .get()
+            .map(|s| session::app_for(s, &app))
+            .unwrap_or_default();
+        let asked = Lookup {
+            kind: IdKind::CustomerUserId,
+            id: typed.clone(),
+            app: app.clone(),
+        };
+        let wrong = SESSION
+            .get()
+            .map_or(Ok(()), |s| session::check_app(s, &app));
+        // Invisible characters would be searched with the text: said first.
+        let wrong = wrong.and_then(|()| match invisible_characters(&typed).is_empty() {
+            true => Ok(()),
+            false => asked.check().map_err(LookupError::InvalidInput),
+        });
+        if let Err(why) = wrong {
+            outcome.set(Outcome::Failed(asked, why, false));
+            return;
+        }
+        outcome.set(Outcome::Loading("Searching for ".into(), typed.clone()));
+        spawn_local(async move {
+            let answer = transport::search(&app, &typed).await;
+            if NEWEST_LOOKUP.load(Ordering::Relaxed) != ticket {
+                return;
+            }
+            let next = match answer {
+                Ok(answer) => find::next(answer, &typed, &app, &clock.get_untracked()),
+                Err(error) => match find::without_search(&error, &typed, &app) {
+                    Some(next) => next,
+                    None if error == LookupError::SignInExpired => {
+                        signed_out.set(true);
+                        outcome.set(Outcome::Idle);
+                        request_animation_frame(|| browser::focus("sign-in-again"));
+                        return;
+                    }
+                    None => {
+                        outcome.set(Outcome::Failed(asked, error, true));
+                        return;
+                    }
+                },
+            };
+            signed_out.set(false);
+            match next {
+                Next::Open(lookup) => open_found(lookup, None),
+                Next::Pick(choices) => {
+                    outcome.set(Outcome::Picking(typed, choices.into()));
+                    request_animation_frame(|| browser::focus("matches-heading"));
+                }
+                Next::LookUp(Some(lookup), searched) => open_found(lookup, Some(searched)),
+                Next::LookUp(None, searched) => {
+                    let email = typed.contains('@');
+                    let error = LookupError::NotFound {
+                        kind: IdKind::CustomerUserId,
+                        email,
+                        search: searched,
+                    };
+                    outcome.set(Outcome::Failed(asked, error, false));
+                }
+            }
+        });
     };
     let submit = move || {
         if let Some(lookup) = Lookup::from_input(kind.get_untracked(), &text.get_untracked()) {
@@ -140,17 +251,24 @@ pub fn Panel() -> impl IntoView {
             // for the admin (a link without one still means the first).
             if lookup.app.is_empty() {
                 if let Some(Err(why)) = SESSION.get().map(|s| session::check_app(s, "")) {
-                    outcome.set(Outcome::Failed(lookup, why));
+                    outcome.set(Outcome::Failed(lookup, why, false));
                     return;
                 }
+            }
+            // An email is never a profile ID: searched whatever kind is chosen.
+            if store.get_untracked()
+                && (searching.get_untracked() || find::looks_like_email(&lookup.id))
+            {
+                search(lookup.id, lookup.app);
+                return;
             }
             open(lookup);
         }
     };
-    let retry = move || {
-        if let Outcome::Failed(lookup, _) = outcome.get_untracked() {
-            run(lookup);
-        }
+    let retry = move || match outcome.get_untracked() {
+        Outcome::Failed(asked, _, true) => search(asked.id, asked.app),
+        Outcome::Failed(lookup, _, false) => run(lookup),
+        _ => {}
     };
 
     // The URL is the state: back and forward replay the lookup they name.
@@ -185,23 +303,34 @@ pub fn Panel() -> impl IntoView {
         // The picker only when there is a choice.
         browser::add_apps(search::APP_PICKER, &found.apps);
         browser::set_hidden("app-pick", found.apps.len() < 2);
+        // With a store, the form searches unless a link named the ID.
+        store.set(found.store);
+        searching.set(found.store && from_url.is_none());
         let _ = SESSION.set(found);
         if let Some(lookup) = from_url {
             run(lookup);
         }
     });
     request_animation_frame(|| browser::mark("panel:ready"));
-    let busy = move || outcome.with(|o| matches!(o, Outcome::Loading(_)));
+    let busy = move || outcome.with(|o| matches!(o, Outcome::Loading(..)));
 
     // A change made shows the profile Adapty answered with, and says so.
     let changed = move |mut fetched: Fetched, said: String| {
-        // "Now" is the moment of the answer, as after a lookup: a revoke
-        // that ended access a moment ago reads as ended.
-        clock.set(browser::clock(clock.get_untracked().utc));
-        fetched.received = clock.get_untracked().now;
-        outcome.set(Outcome::Loaded(Arc::new(fetched)));
-        notice.set(said);
-        request_animation_frame(|| browser::focus("change-notice"));
+        let ticket = NEWEST_LOOKUP.load(Ordering::Relaxed);
+        spawn_local(async move {
+            // The change just made is among the events: its card says so.
+            add_feed(&mut fetched, has_store()).await;
+            if NEWEST_LOOKUP.load(Ordering::Relaxed) != ticket {
+                return;
+            }
+            // "Now" is the moment of the answer, as after a lookup: a revoke
+            // that ended access a moment ago reads as ended.
+            clock.set(browser::clock(clock.get_untracked().utc));
+            fetched.received = clock.get_untracked().now;
+            outcome.set(Outcome::Loaded(Arc::new(fetched)));
+            notice.set(said);
+            request_animation_frame(|| browser::focus("change-notice"));
+        });
     };
 
     view! {
@@ -214,7 +343,8 @@ pub fn Panel() -> impl IntoView {
             </label>
         </header>
         <main id="main">
-            <search::LookupForm kind=kind text=text busy=busy on_submit=submit recent=recent on_pick=open />
+            <search::LookupForm kind=kind text=text searching=searching store=store busy=busy
+                on_submit=submit recent=recent on_pick=open />
             <section id="sign-in-expired" class="signed-out" role="alert" aria-labelledby="sign-in-title"
                 hidden=move || !signed_out.get()>
                 <h2 id="sign-in-title">{LookupError::SignInExpired.title()}</h2>
@@ -234,18 +364,26 @@ pub fn Panel() -> impl IntoView {
                 {move || match outcome.get() {
                     Outcome::Idle => view! {
                         <p class="hint">
-                            "Enter a customer user ID, or an Adapty profile ID for anonymous customers. "
+                            {move || if store.get() {
+                                "Enter the customer's email, a transaction ID, their customer user ID or Adapty profile ID. "
+                            } else {
+                                "Enter a customer user ID, or an Adapty profile ID for anonymous customers. "
+                            }}
                             "Press " <kbd>"/"</kbd> " to search from anywhere."
                         </p>
                     }.into_any(),
-                    Outcome::Loading(lookup) => view! {
+                    Outcome::Loading(doing, asked) => view! {
                         <p class="loading" role="status">
                             <span class="spinner" aria-hidden="true"></span>
-                            "Looking up " {lookup.kind.label()} " " <code>{lookup.id}</code> "…"
+                            {doing} <code>{asked}</code> "…"
                         </p>
                     }.into_any(),
+                    Outcome::Picking(typed, choices) => view! {
+                        <search::Matches typed=typed choices=choices
+                            on_pick=move |lookup| open_found(lookup, None) />
+                    }.into_any(),
                     Outcome::Loaded(found) => view! { <profile::ProfileView found=found clock=clock dashboard=dashboard desk=desk look_up=run /> }.into_any(),
-                    Outcome::Failed(lookup, error) => {
+                    Outcome::Failed(lookup, error, _) => {
                         let known = recent.with_untracked(|list| lookup.same_but_case(list));
                         view! {
                             <error::ErrorView error=error lookup=lookup known=known on_retry=retry on_other=open />

@@ -8,7 +8,7 @@ use super::events::{history_section, Follow};
 use super::history::{history, show_row, TableView};
 use crate::browser;
 use crate::cells::{self, PURCHASES, SUBSCRIPTIONS};
-use crate::events::{self, Item};
+use crate::events::Item;
 use crate::explain;
 use crate::format::{self, Clock};
 use crate::freshness;
@@ -66,9 +66,8 @@ pub fn ProfileView(
             let _passed = turns.get();
             // "Now" is the latest moment a date passed; the zone toggle keeps it.
             let now = clock.get_untracked().now;
-            let history_events = events::history(&found.profile, now).into();
             view! {
-                {history_section(history_events, clock, hide_sandbox, follow(found.clone(), now, filter, hide_sandbox, subscriptions, purchases))}
+                {history_section(found.clone(), clock, hide_sandbox, follow(found.clone(), now, filter, hide_sandbox, subscriptions, purchases))}
                 {history(&SUBSCRIPTIONS, found.clone(), clock, filter, hide_sandbox, subscriptions)}
                 {history(&PURCHASES, found.clone(), clock, filter, hide_sandbox, purchases)}
             }

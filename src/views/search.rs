@@ -1,8 +1,13 @@
-//! The lookup form: which app (when the relay serves several), which kind
-//! of ID, the ID, a button, and this tab's recent lookups for a quick return.
+//! The lookup form: which app (when the relay serves several), what the
+//! text is (one kind of ID, or, when the relay keeps a store, anything it
+//! searches), the text, a button, and this tab's recent lookups for a
+//! quick return; and the customers a search found, to pick from.
 
-use crate::lookup::{IdKind, Lookup};
+use crate::lookup::{IdKind, Lookup, SEARCH_CHOICE};
+use crate::search::Choice;
 use leptos::prelude::*;
+use protocol::feed::SEARCH_LIMIT;
+use std::sync::Arc;
 
 /// The app picker's element ID: its value is the app a lookup asks.
 pub const APP_PICKER: &str = "lookup-app";
@@ -11,6 +16,10 @@ pub const APP_PICKER: &str = "lookup-app";
 pub fn LookupForm(
     kind: RwSignal<IdKind>,
     text: RwSignal<String>,
+    /// The search choice is taken: the text is searched, not looked up.
+    searching: RwSignal<bool>,
+    /// The relay keeps a store: the search choice is offered.
+    store: RwSignal<bool>,
     busy: impl Fn() -> bool + Copy + Send + Sync + 'static,
     on_submit: impl Fn() + Copy + Send + Sync + 'static,
     recent: RwSignal<Vec<Lookup>>,
@@ -23,12 +32,20 @@ pub fn LookupForm(
                     type="radio"
                     name="id-kind"
                     value=value.param()
-                    prop:checked=move || kind.get() == value
-                    on:change=move |_| kind.set(value)
+                    prop:checked=move || !searching.get() && kind.get() == value
+                    on:change=move |_| {
+                        kind.set(value);
+                        searching.set(false);
+                    }
                 />
                 {label}
             </label>
         }
+    };
+    let label = move || match (searching.get(), kind.get()) {
+        (true, _) => "Email, transaction ID, customer user ID or profile ID",
+        (false, IdKind::ProfileId) => "Adapty profile ID",
+        (false, IdKind::CustomerUserId) => "Customer user ID",
     };
     view! {
         <form
@@ -49,13 +66,16 @@ pub fn LookupForm(
             </label>
             <fieldset class="kinds">
                 <legend>"Find the customer by"</legend>
+                <label class="choice" hidden=move || !store.get()>
+                    <input type="radio" name="id-kind" value=protocol::param::QUERY
+                        prop:checked=move || searching.get() on:change=move |_| searching.set(true) />
+                    {SEARCH_CHOICE}
+                </label>
                 {kind_choice(IdKind::CustomerUserId, "Customer user ID")}
                 {kind_choice(IdKind::ProfileId, "Adapty profile ID")}
             </fieldset>
             <div class="query">
-                <label for="lookup-id" class="visually-hidden">
-                    {move || if kind.get() == IdKind::ProfileId { "Adapty profile ID" } else { "Customer user ID" }}
-                </label>
+                <label for="lookup-id" class="visually-hidden">{label}</label>
                 <input
                     id="lookup-id"
                     name="id"
@@ -63,9 +83,10 @@ pub fn LookupForm(
                     required
                     autocomplete="off"
                     spellcheck="false"
-                    placeholder=move || match kind.get() {
-                        IdKind::CustomerUserId => "e.g. 77B14FB4-FD2A-4D38-AA3A-4C433F79863C",
-                        IdKind::ProfileId => "e.g. d8533a10-bcce-4e33-8c9d-88b05ac56559",
+                    placeholder=move || match (searching.get(), kind.get()) {
+                        (true, _) => "e.g. ann@example.com, or an order ID from a receipt",
+                        (false, IdKind::CustomerUserId) => "e.g. 77B14FB4-FD2A-4D38-AA3A-4C433F79863C",
+                        (false, IdKind::ProfileId) => "e.g. d8533a10-bcce-4e33-8c9d-88b05ac56559",
                     }
                     prop:value=move || text.get()
                     on:input=move |event| text.set(event_target_value(&event))
@@ -95,5 +116,44 @@ pub fn LookupForm(
                     .collect_view()
             }}
         </nav>
+    }
+}
+
+/// The customers a search found, most recently seen first: each a button
+/// that opens them.
+#[component]
+pub fn Matches(
+    typed: String,
+    choices: Arc<[Choice]>,
+    on_pick: impl Fn(Lookup) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let heading = format!("{} customers match \u{201c}{typed}\u{201d}", choices.len());
+    // The store answers at most this many: there may be more.
+    let more = (choices.len() >= SEARCH_LIMIT).then_some(
+        " These are the most recently seen; there may be more: search by something more specific.",
+    );
+    let rows = choices
+        .iter()
+        .map(|choice| {
+            let lookup = choice.lookup.clone();
+            view! {
+                <li>
+                    <button type="button" class="match" on:click=move |_| on_pick(lookup.clone())>
+                        <span class="match-email">{choice.email.clone()}</span>
+                        <span>"Customer user ID: " <code>{choice.customer_user_id.clone()}</code></span>
+                        <span class="muted">"Last seen " {choice.last_seen.clone()}</span>
+                        <span class="muted">"Found by " {choice.matched.clone()} ", profile ID "
+                            <code>{choice.profile_id.clone()}</code></span>
+                    </button>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card" aria-labelledby="matches-heading">
+            <h2 id="matches-heading" tabindex="-1">{heading}</h2>
+            <p class="hint">"Pick the customer the ticket is about." {more}</p>
+            <ul class="matches">{rows}</ul>
+        </section>
     }
 }
