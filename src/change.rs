@@ -139,9 +139,11 @@ pub fn store_warning(level: &AccessLevel, now: DateTime<Utc>) -> Option<&'static
 /// (not Adapty's own grant) that has not ended and still renews.
 pub fn needs_store_warning(level: &AccessLevel, now: DateTime<Utc>) -> bool {
     let status = level.status(now);
+    // The store's own record, even where support's change explains the
+    // card (and its flags leave it out): it is what charges the customer.
     !matches!(level.store.as_str(), "adapty" | "")
         && matches!(status.state, State::Active | State::Scheduled)
-        && !status.flags.auto_renew_off
+        && level.renewal_cancelled_at.is_none()
 }
 
 /// "2026-12-28" from a date field; anything else is no date.
@@ -810,6 +812,20 @@ mod tests {
             ..level(Some(3), "play_store")
         };
         assert!(!needs_store_warning(&cancelled, now), "auto-renew off");
+        // Extended by support, the store's cancelled subscription still charges nothing.
+        let extended = AccessLevel {
+            by_support: Some(crate::model::StaffChange {
+                revoked: false,
+                author: "alice@example.com".into(),
+                reason: "goodwill".into(),
+                at: now,
+            }),
+            ..cancelled
+        };
+        assert!(
+            !needs_store_warning(&extended, now),
+            "extended, auto-renew off"
+        );
         assert!(
             !needs_store_warning(&level(None, "app_store"), now),
             "lifetime: nothing renews"

@@ -157,17 +157,24 @@ pub fn history(profile: &Profile, now: DateTime<Utc>) -> Vec<Event> {
         });
         events.append(&mut own);
     }
-    sort(events)
+    sort(events, true)
 }
 
 /// Newest first, unreadable dates last; of two at one instant, the one
-/// made later first.
-pub fn sort(events: Vec<Event>) -> Vec<Event> {
+/// made later first (`later_first`: the order facts are made in is the
+/// order they happened) or the one given first (a list already sorted
+/// keeps its order).
+pub fn sort(events: Vec<Event>, later_first: bool) -> Vec<Event> {
     // Sorted on plain (key, place) pairs, as `listing` sorts rows: the same
-    // small sort in the wasm. Events are made in the order things happen to
-    // each item; the place counted backwards puts the later of two facts at
-    // one instant first. Unreadable dates get the largest key: last.
+    // small sort in the wasm. Unreadable dates get the largest key: last.
     let count = events.len();
+    let slot = |place: usize| {
+        if later_first {
+            count - 1 - place
+        } else {
+            place
+        }
+    };
     let mut keyed: Vec<(i64, usize)> = events
         .iter()
         .enumerate()
@@ -176,14 +183,14 @@ pub fn sort(events: Vec<Event>) -> Vec<Event> {
                 When::At(at) => -at.timestamp_micros(),
                 When::Unreadable(_) => i64::MAX,
             };
-            (key, count - 1 - place)
+            (key, slot(place))
         })
         .collect();
     keyed.sort_unstable();
     let mut slots: Vec<Option<Event>> = events.into_iter().map(Some).collect();
     keyed
         .into_iter()
-        .filter_map(|(_, place)| slots[count - 1 - place].take())
+        .filter_map(|(_, place)| slots[slot(place)].take())
         .collect()
 }
 

@@ -187,7 +187,9 @@ pub fn merge(profile: &Profile, derived: Vec<Event>, feed: &[FeedEvent]) -> Vec<
             });
         }
     }
-    events::sort(events)
+    // The profile's history is in order: of two at one instant, it keeps
+    // its own, and the feed's follow it.
+    events::sort(events, false)
 }
 
 /// What the profile's entry is about, as Adapty's events name it: the
@@ -318,13 +320,28 @@ fn item_of(profile: &Profile, event: &FeedEvent) -> Option<Item> {
         })
 }
 
-/// An event of Adapty's that the profile does not tell.
+/// The environment of the row or card `item`, as its own events are marked.
+fn environment_of(profile: &Profile, item: Item) -> Option<&str> {
+    match item {
+        Item::AccessLevel(index) => profile.access_levels.get(index)?.effective_environment(),
+        Item::Subscription(index) => profile.subscriptions.get(index)?.environment.as_deref(),
+        Item::Purchase(index) => profile.non_subscriptions.get(index)?.environment.as_deref(),
+    }
+}
+
+/// An event of Adapty's that the profile does not tell; one without an
+/// environment (`access_level_updated` has none) takes its item's.
 fn adapty_event(profile: &Profile, event: &FeedEvent, fact: Fact) -> Event {
+    let item = item_of(profile, event);
+    let environment = event
+        .environment
+        .as_deref()
+        .or_else(|| environment_of(profile, item?));
     Event {
         when: when(&event.at),
         text: sentence(event),
-        item: item_of(profile, event),
-        sandbox: is_sandbox(event.environment.as_deref()),
+        item,
+        sandbox: is_sandbox(environment),
         refunded: false,
         source: Source::Adapty,
         detail: detail(event),
@@ -731,7 +748,7 @@ mod tests {
         unknown.staff.as_mut().unwrap().outcome = "outcome_unknown".into();
         let mut refused = revoke();
         refused.staff.as_mut().unwrap().outcome = "access_level_not_held".into();
-        let events = merged(&[unknown, refused]);
+        let events = merged(&[refused, unknown]);
         let supports: Vec<(&str, &str)> = events
             .iter()
             .filter(|event| event.source == Source::Support)
@@ -843,5 +860,44 @@ mod tests {
              \u{b7} trial 7 days \u{b7} transaction t2 \u{b7} original transaction t1 \u{b7} \
              won't renew \u{b7} expires_at 2026-12-28T09:59:00Z \u{b7} new_field: [1,2]"
         );
+    }
+
+    #[test]
+    fn the_profiles_order_of_two_facts_at_one_instant_stays() {
+        // The level and its subscription renew at one instant: the level first.
+        let renewing = Envelope::parse(
+            r#"{"data":{"profile_id":"p",
+                "access_levels":[{"access_level_id":"premium","store":"app_store",
+                    "store_product_id":"monthly.premium","expires_at":"2026-12-28T12:00:00Z"}],
+                "subscriptions":[{"store":"app_store","store_product_id":"monthly.premium",
+                    "purchased_at":"2026-11-28T11:00:00Z","expires_at":"2026-12-28T12:00:00Z"}]}}"#,
+        )
+        .unwrap();
+        let derived = events::history(&renewing, now());
+        let texts = |events: &[Event]| -> Vec<String> {
+            events.iter().map(|event| event.text.clone()).collect()
+        };
+        assert_eq!(
+            texts(&derived)[..2],
+            ["premium access renews", "monthly.premium renews"]
+        );
+        assert_eq!(
+            texts(&merge(&renewing, derived.clone(), &[])),
+            texts(&derived)
+        );
+    }
+
+    #[test]
+    fn an_event_without_an_environment_takes_its_items() {
+        let mut sandboxed = profile();
+        sandboxed.access_levels[0].environment = Some("Sandbox".into());
+        let update = FeedEvent {
+            environment: None,
+            ..updated(-60, true, None)
+        };
+        let events = merge(&sandboxed, Vec::new(), &[update.clone()]);
+        assert_eq!(events[0].marks(now()), ["Sandbox", "Adapty"]);
+        let events = merge(&profile(), Vec::new(), &[update]);
+        assert_eq!(events[0].marks(now()), ["Adapty"]);
     }
 }

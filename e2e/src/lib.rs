@@ -82,10 +82,46 @@ pub(crate) async fn wait_until_up(url: &str, what: &str) {
     panic!("{what} did not come up at {url}");
 }
 
+/// The demo posts each sample's webhook events as it starts, beside the
+/// tests' first lookups: waits until both apps' are in (none accepted for
+/// a second), so that a history does not depend on how far they got.
+async fn wait_for_demo_events(base_url: &str) {
+    let started = Instant::now();
+    let (mut last, mut since) = (0, Instant::now());
+    // The big sample alone has over a thousand events.
+    while started.elapsed() < 4 * PATIENCE {
+        let metrics = reqwest::get(format!("{base_url}/metrics"))
+            .await
+            .expect("the relay's metrics")
+            .text()
+            .await
+            .expect("the metrics' text");
+        let accepted: Vec<u64> = metrics
+            .lines()
+            .filter(|line| {
+                line.starts_with("relay_webhook_events_total{")
+                    && line.contains("outcome=\"accepted\"")
+            })
+            .filter_map(|line| line.rsplit(' ').next()?.parse().ok())
+            .collect();
+        let total: u64 = accepted.iter().sum();
+        if total != last {
+            (last, since) = (total, Instant::now());
+        } else if accepted.len() == 2 && since.elapsed() >= Duration::from_secs(1) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the demo's webhook events did not all arrive at {base_url}");
+}
+
 impl Panel {
-    /// The relay in demo mode, exactly as `cargo xtask demo` runs it.
+    /// The relay in demo mode, exactly as `cargo xtask demo` runs it, once
+    /// its samples' webhook events are in its store.
     pub async fn demo() -> Panel {
-        Panel::start(&["--demo"], &[]).await
+        let panel = Panel::start(&["--demo"], &[]).await;
+        wait_for_demo_events(&panel.base_url).await;
+        panel
     }
 
     /// The relay in production mode, in front of an upstream that misbehaves.

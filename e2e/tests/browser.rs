@@ -580,19 +580,53 @@ async fn not_found_and_bad_input_explain_the_next_step() {
     panel.close().await;
 }
 
-/// An email is looked up as any ID; when it finds no one, the panel says it
-/// cannot search by email and where the IDs are. A non-ASCII one gets a
-/// plain sentence before any request.
+/// Without a store: the history says in one line that Adapty's own
+/// events are not connected, and the form offers no search. An email is
+/// looked up as any ID; when it finds no one, the panel says search is not
+/// set up and where the IDs are. A non-ASCII one gets a plain sentence
+/// before any request.
 #[tokio::test]
-async fn an_email_gets_support_words_not_http_words() {
-    let panel = Panel::demo().await;
-    panel.open("/").await;
+async fn without_a_store_an_email_is_an_id_and_search_is_said_to_be_not_set_up() {
+    let not_found = testkit::http(
+        "404 Not Found",
+        "Content-Type: application/json\r\n",
+        r#"{"errors":[{"source":null,"errors":["Profile not found"]}],"error_code":"profile_does_not_exist","status_code":404}"#,
+    );
+    let seed = fault::ok(include_str!("../../fixtures/seed.json"));
+    let (upstream, _) = testkit::raw_upstream(vec![seed, not_found]).await;
+    let panel = Panel::start(
+        &["--api-base", &upstream],
+        &[("ADAPTY_API_KEY", "secret_live_e2e")],
+    )
+    .await;
+    panel
+        .open(&format!("/?customer_user_id={SEED_CUSTOMER_USER_ID}"))
+        .await;
+    panel.wait_for_text("#result-heading", "Has premium").await;
+    let note = panel
+        .wait_for_text("#history .feed-note", "not connected")
+        .await;
+    assert_eq!(
+        note,
+        "Adapty's own events are not connected: this history is derived from the profile's \
+         dates (README, section \u{201c}Search and Adapty's events\u{201d}, says how to connect them)."
+    );
+    assert!(!panel.is_shown("#load-older").await);
+    assert!(
+        !panel.is_shown("input[name=id-kind][value=q]").await,
+        "no search to choose"
+    );
+
     panel.look_up("customer_user_id", "ann@example.com").await;
     let error = panel
         .wait_for_text(".error", "No profile has this customer user ID")
         .await;
     assert!(
-        error.contains("The panel cannot search by email: an email finds a customer only if the app uses emails as its customer user IDs"),
+        error.contains(
+            "The panel cannot search by email here: this relay keeps no record of Adapty's \
+             events (README, section \u{201c}Search and Adapty's events\u{201d}). An email finds \
+             a customer only if the app uses emails as its customer user IDs"
+        ),
         "{error}"
     );
     assert!(error.contains("Adapty's dashboard (Profiles)"), "{error}");
@@ -615,6 +649,141 @@ async fn an_email_gets_support_words_not_http_words() {
         assert!(!error.contains(jargon), "{error}");
     }
     assert_eq!(panel.lookups_at_the_relay().await, asked);
+    panel.close().await;
+}
+
+/// A demo customer's email in the one search box opens them: the URL names
+/// their profile ID, the box keeps what was typed, and the history has
+/// Adapty's own events, marked as Adapty's. An email the store does not
+/// know says what was searched and since when customers can be found.
+#[tokio::test]
+async fn searching_a_demo_email_opens_the_customer() {
+    let panel = Panel::demo().await;
+    panel.open("/").await;
+    let search = panel.wait_for("input[name=id-kind][value=q]").await;
+    panel
+        .wait_for_text("form.lookup", "Email, transaction ID or ID")
+        .await;
+    assert_eq!(
+        search.prop("checked").await.unwrap().as_deref(),
+        Some("true"),
+        "with a store the form searches"
+    );
+    let input = panel.wait_for("#lookup-id").await;
+    // Emails are found in any letter case.
+    input.send_keys("Expired@Example.com").await.unwrap();
+    panel.click("form.lookup button[type=submit]").await;
+    panel
+        .wait_for_text("#result-heading", "No access: premium expired")
+        .await;
+    panel.wait_for_text(".summary", "demo-expired").await;
+    assert_eq!(
+        panel.browser.current_url().await.unwrap().query(),
+        Some("app=main&profile_id=1c3d9a6f-7b2e-4c8f-8d4a-3e5f7a9b1c2d")
+    );
+    assert_eq!(
+        input.prop("value").await.unwrap().as_deref(),
+        Some("Expired@Example.com")
+    );
+    let expired = history_line(&panel, "subscription_expired").await;
+    assert!(expired.contains("Adapty"), "marked as Adapty's: {expired}");
+    assert!(!panel.is_shown("#history .feed-note").await);
+    assert_eq!(panel.accessibility_violations().await, Vec::<String>::new());
+
+    panel.look_up("q", "nobody@example.com").await;
+    let error = panel
+        .wait_for_text(
+            ".error",
+            "Nothing found for \u{201c}nobody@example.com\u{201d}",
+        )
+        .await;
+    assert!(
+        error.contains("Customers are found once they have an event after "),
+        "{error}"
+    );
+    panel.close().await;
+}
+
+/// More than a page of Adapty's events: the older ones load on request
+/// and join the history.
+#[tokio::test]
+async fn older_events_from_adapty_load_on_request() {
+    let panel = Panel::demo().await;
+    panel.open("/?customer_user_id=demo-big").await;
+    panel.wait_for_text(".summary", "demo-big").await;
+    let adaptys = || async {
+        let marks = panel
+            .browser
+            .execute(
+                "return [...document.querySelectorAll('#history .badge')]
+                    .filter((mark) => mark.textContent === 'Adapty').length;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        marks.as_u64().unwrap()
+    };
+    assert!(panel.is_shown("#load-older").await);
+    panel.click("#history > button").await;
+    let first = adaptys().await;
+    assert!(first > 0);
+    panel.click("#load-older").await;
+    let started = std::time::Instant::now();
+    while adaptys().await == first {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "no older event joined the history"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panel.close().await;
+}
+
+/// The kids app's two customers share a parent's email: both are listed,
+/// with their customer user IDs and when they were last seen, and the one
+/// picked opens.
+#[tokio::test]
+async fn two_customers_of_one_email_are_picked_from() {
+    let panel = Panel::demo().await;
+    panel.open("/").await;
+    let picker = panel.wait_for("#lookup-app").await;
+    panel.wait_for_text("#lookup-app", "Kids app").await;
+    picker.select_by_value("kids").await.unwrap();
+    panel.look_up("q", "parent@example.com").await;
+    let heading = panel
+        .wait_for_text("#matches-heading", "2 customers match")
+        .await;
+    assert_eq!(
+        heading,
+        "2 customers match \u{201c}parent@example.com\u{201d}"
+    );
+    panel.wait_for_focus("matches-heading").await;
+    let rows = panel.texts(".matches li").await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    for row in &rows {
+        assert!(
+            row.contains("parent@example.com") && row.contains("Last seen "),
+            "{row}"
+        );
+    }
+    let place = rows
+        .iter()
+        .position(|row| row.contains("Customer user ID: kids-trial-ended"))
+        .expect("kids-trial-ended is listed");
+    assert!(rows
+        .iter()
+        .any(|row| row.contains("Customer user ID: kids-family")));
+    assert_eq!(panel.accessibility_violations().await, Vec::<String>::new());
+    panel.screenshot("search-matches").await;
+    panel
+        .click(&format!(".matches li:nth-child({}) button", place + 1))
+        .await;
+    panel.wait_for_text(".summary", "kids-trial-ended").await;
+    assert_eq!(panel.texts(".summary .app-name").await, ["Kids app"]);
+    assert_eq!(
+        panel.browser.current_url().await.unwrap().query(),
+        Some("app=kids&profile_id=a1b2c3d4-0002-4a5b-8c6d-7e8f9a0b1c2d")
+    );
     panel.close().await;
 }
 
@@ -937,6 +1106,17 @@ async fn history_days(panel: &Panel) -> Vec<(String, Vec<String>)> {
     serde_json::from_value(days).expect("days and their events")
 }
 
+/// The history's line that says `text`, once it is on screen.
+async fn history_line(panel: &Panel, text: &str) -> String {
+    panel.wait_for_text("#history", text).await;
+    let lines = panel.texts("#history li").await;
+    lines
+        .iter()
+        .find(|line| line.contains(text))
+        .unwrap_or_else(|| panic!("no line of the history says {text:?}: {lines:?}"))
+        .clone()
+}
+
 fn days(expected: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {
     expected
         .iter()
@@ -948,7 +1128,8 @@ fn days(expected: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {
 }
 
 /// The seed's history in the browser's zone (Tokyo, UTC+9), in UTC, and
-/// without its sandbox events.
+/// without its sandbox events: the profile's dates, and the demo's webhook
+/// events of the same facts told once, marked as Adapty's with its fields.
 #[tokio::test]
 async fn the_seeds_history_by_day_in_tokyo_follows_utc_and_hide_sandbox() {
     let panel = Panel::demo().await;
@@ -958,10 +1139,17 @@ async fn the_seeds_history_by_day_in_tokyo_follows_utc_and_hide_sandbox() {
     panel
         .wait_for_text("#history", "Bought 1year.premium")
         .await;
+    let weekly = "transaction 2000000825768152 \u{b7} original transaction 2000000815033245";
     assert_eq!(
         history_days(&panel).await,
         days(&[
-            ("10 Jan 2025", &["20:34 weekly.premium.599 expired Sandbox"]),
+            (
+                "10 Jan 2025",
+                &[&format!(
+                    "20:34 weekly.premium.599 expired Sandbox Adapty subscription_expired \u{b7} \
+                     {weekly}"
+                )]
+            ),
             (
                 "5 Jan 2025",
                 &["22:27 Auto-renew turned off for unlimited.9999 Sandbox"]
@@ -969,11 +1157,24 @@ async fn the_seeds_history_by_day_in_tokyo_follows_utc_and_hide_sandbox() {
             (
                 "24 Dec 2024",
                 &[
-                    "20:13 Subscribed to weekly.premium.599 (App Store) Sandbox",
-                    "19:50 Subscribed to unlimited.9999 (App Store) Sandbox",
+                    &format!(
+                        "20:13 Subscribed to weekly.premium.599 (App Store) Sandbox Adapty \
+                         subscription_started \u{b7} {weekly}"
+                    ),
+                    "19:50 Subscribed to unlimited.9999 (App Store) Sandbox Adapty \
+                     subscription_started \u{b7} transaction 2000000815013007",
+                    // Adapty's own: the profile dates no such fact.
+                    "19:50 premium access updated: active for life Sandbox Adapty \
+                     access_level_updated \u{b7} transaction 2000000335013007 \u{b7} won't renew",
                 ]
             ),
-            ("12 Oct 2022", &["18:42 Bought 1year.premium (App Store)"]),
+            (
+                "12 Oct 2022",
+                &[
+                    "18:42 Bought 1year.premium (App Store) Adapty non_subscription_purchase \
+                   \u{b7} 9.99 USD \u{b7} proceeds 8.49 USD \u{b7} transaction 30002109551456"
+                ]
+            ),
         ])
     );
     // Each time is machine-readable, to the second, in UTC.
@@ -991,6 +1192,7 @@ async fn the_seeds_history_by_day_in_tokyo_follows_utc_and_hide_sandbox() {
             "2025-01-10T11:34:40Z",
             "2025-01-05T13:27:47Z",
             "2024-12-24T11:13:04Z",
+            "2024-12-24T10:50:23Z",
             "2024-12-24T10:50:23Z",
             "2022-10-12T09:42:50Z"
         ])
@@ -1012,7 +1214,7 @@ async fn the_seeds_history_by_day_in_tokyo_follows_utc_and_hide_sandbox() {
     assert!(panel.texts(UPCOMING).await.is_empty());
     assert!(
         !panel.is_shown("#history > button").await,
-        "5 events: all shown"
+        "6 events: all shown"
     );
     panel.scroll_to("#history").await;
     panel.screenshot("history-seed").await;
@@ -1020,26 +1222,28 @@ async fn the_seeds_history_by_day_in_tokyo_follows_utc_and_hide_sandbox() {
     panel.click("#utc-toggle").await;
     panel.wait_for_text("#history", "11:34 UTC").await;
     let utc = history_days(&panel).await;
+    let utc_times: Vec<&str> = utc[2]
+        .1
+        .iter()
+        .map(|line| line.split(" UTC ").next().unwrap())
+        .collect();
     assert_eq!(
-        utc[2],
-        days(&[(
-            "24 Dec 2024",
-            &[
-                "11:13 UTC Subscribed to weekly.premium.599 (App Store) Sandbox",
-                "10:50 UTC Subscribed to unlimited.9999 (App Store) Sandbox",
-            ]
-        )])[0]
+        (utc[2].0.as_str(), utc_times),
+        ("24 Dec 2024", vec!["11:13", "10:50", "10:50"])
     );
 
     panel.click("#hide-sandbox").await;
     panel
-        .wait_for_text("#history", "4 sandbox events hidden.")
+        .wait_for_text("#history", "5 sandbox events hidden.")
         .await;
     assert_eq!(
         history_days(&panel).await,
         days(&[(
             "12 Oct 2022",
-            &["09:42 UTC Bought 1year.premium (App Store)"]
+            &[
+                "09:42 UTC Bought 1year.premium (App Store) Adapty non_subscription_purchase \
+               \u{b7} 9.99 USD \u{b7} proceeds 8.49 USD \u{b7} transaction 30002109551456"
+            ]
         )])
     );
     assert_eq!(panel.accessibility_violations().await, Vec::<String>::new());
@@ -1051,17 +1255,21 @@ async fn the_seeds_history_by_day_in_tokyo_follows_utc_and_hide_sandbox() {
 async fn the_history_shows_20_events_then_all() {
     let panel = Panel::demo().await;
     panel.open("/?customer_user_id=demo-many-purchases").await;
-    let more = panel
-        .wait_for_text("#history > button", "Show all 60 events")
-        .await;
-    assert_eq!(more, "Show all 60 events");
+    let more = panel.wait_for_text("#history > button", "Show all ").await;
+    // 60 purchases, and the refunds Adapty's events date.
+    let total: usize = more
+        .trim_start_matches("Show all ")
+        .trim_end_matches(" events")
+        .parse()
+        .unwrap();
+    assert!(total > 60, "{more}");
     let lines = "#history li";
     let first = panel.texts(lines).await;
     assert_eq!(first.len(), 20);
     panel.click("#history > button").await;
-    panel.wait_for("#event-59").await;
+    panel.wait_for(&format!("#event-{}", total - 1)).await;
     let all = panel.texts(lines).await;
-    assert_eq!(all.len(), 60);
+    assert_eq!(all.len(), total);
     assert_eq!(all[..20], first[..], "the first 20 stay first");
     assert_eq!(panel.focused_id().await, "event-20");
     assert!(!panel.is_shown("#history > button").await);
@@ -1076,7 +1284,7 @@ async fn the_history_shows_20_events_then_all() {
         .unwrap();
     let datetimes: Vec<String> = serde_json::from_value(datetimes).unwrap();
     assert!(
-        datetimes.windows(2).all(|pair| pair[0] > pair[1]),
+        datetimes.windows(2).all(|pair| pair[0] >= pair[1]),
         "{datetimes:?}"
     );
     assert_eq!(history_days(&panel).await.len(), 60);
@@ -1183,13 +1391,22 @@ const DIALOG: &str = "dialog#change-dialog[open]";
 
 /// In the demo, a grant of 30 days to a customer whose premium expired: the
 /// preview says what will happen, the page shows what did.
+/// A grant of 30 days to a customer whose App Store subscription was
+/// cancelled and ended: the card and the headline say support granted it,
+/// who and why, not the store's old story; the history has the grant with
+/// its author beside Adapty's own events.
 #[tokio::test]
-async fn granting_30_days_in_the_demo_shows_the_new_expiry() {
+async fn granting_30_days_in_the_demo_shows_the_new_expiry_as_supports_doing() {
     let panel = Panel::demo().await;
     panel.open("/?customer_user_id=demo-expired").await;
     panel
         .wait_for_text("#result-heading", "No access: premium expired")
         .await;
+    let cancelled = history_line(&panel, "Auto-renew turned off for").await;
+    assert!(
+        cancelled.contains("Adapty") && cancelled.contains("subscription_renewal_cancelled"),
+        "Adapty's event and the profile's date are one entry: {cancelled}"
+    );
     panel.click("#grant-access").await;
     panel.wait_for(DIALOG).await;
     assert_eq!(
@@ -1234,12 +1451,35 @@ async fn granting_30_days_in_the_demo_shows_the_new_expiry() {
         .wait_for_text("#result-heading", "Has premium until")
         .await;
     assert!(headline.contains("(in 30 days)"), "{headline}");
+    assert!(
+        headline.contains(", granted by support: demo@adapty-lookup.local on ")
+            && headline.ends_with(", reason \u{201c}Goodwill after ticket 4411\u{201d}"),
+        "{headline}"
+    );
+    assert!(!headline.contains("won't renew"), "{headline}");
     // The notice names the day the card now shows.
     let day = notice
         .trim_start_matches("Granted premium until ")
         .trim_end_matches('.');
     let card = panel.wait_for_text("article.access-level", day).await;
     assert!(card.contains("premium is active until"), "{card}");
+    let explained = panel.texts("article.access-level .explain").await.concat();
+    assert!(
+        explained.contains("granted by support: demo@adapty-lookup.local on ")
+            && !explained.contains("cancellation reason")
+            && !explained.contains("App Store product"),
+        "{explained}"
+    );
+    assert!(!card.contains("Auto-renew off"), "no store flag: {card}");
+    let granted = history_line(&panel, "premium granted by support").await;
+    panel.screenshot("granted-by-support").await;
+    assert!(
+        granted.contains(
+            "premium granted by support: demo@adapty-lookup.local, reason \u{201c}Goodwill \
+             after ticket 4411\u{201d}"
+        ) && granted.contains("Support"),
+        "{granted}"
+    );
     assert_eq!(panel.focused_id().await, "change-notice");
     // Kept by the stand-in: a new lookup shows it too.
     panel.look_up("customer_user_id", "demo-expired").await;
@@ -1309,9 +1549,24 @@ async fn revoking_needs_a_reason_warns_about_the_store_and_ends_access() {
         .wait_for_text("#change-notice", "Revoked premium.")
         .await;
     panel.wait_for_gone(DIALOG).await;
-    panel
-        .wait_for_text("#result-heading", "No access: premium expired")
+    // Support's doing, not an expiry.
+    let headline = panel
+        .wait_for_text(
+            "#result-heading",
+            "No access: premium was revoked by support",
+        )
         .await;
+    assert!(
+        headline.contains(": demo@adapty-lookup.local on ")
+            && headline.ends_with(", reason \u{201c}Granted by mistake\u{201d}"),
+        "{headline}"
+    );
+    let card = panel.texts("article.access-level").await.concat();
+    assert!(card.contains("premium ended on "), "{card}");
+    assert!(
+        card.contains("(just now), revoked by support: demo@adapty-lookup.local"),
+        "{card}"
+    );
     // Ended: nothing left to revoke, but it can be extended again.
     assert!(panel.texts("#revoke-0").await.is_empty());
     assert_eq!(panel.texts("#extend-0").await, ["Extend premium"]);

@@ -177,7 +177,7 @@ fn line(time: String, event: &Event, clock: &Clock, follow: Follow, place: usize
         }>{event.text.clone()}</a>
     };
     let detail = (!event.detail.is_empty())
-        .then(|| view! { <br /><small class="detail">{event.detail.clone()}</small> });
+        .then(|| view! { " " <small class="detail">{event.detail.clone()}</small> });
     view! {
         <li id=format!("event-{place}") tabindex="-1">
             <time datetime=datetime>{time}</time>
