@@ -895,7 +895,7 @@ mod tests {
             environment: None,
             ..updated(-60, true, None)
         };
-        let events = merge(&sandboxed, Vec::new(), &[update.clone()]);
+        let events = merge(&sandboxed, Vec::new(), std::slice::from_ref(&update));
         assert_eq!(events[0].marks(now()), ["Sandbox", "Adapty"]);
         let events = merge(&profile(), Vec::new(), &[update]);
         assert_eq!(events[0].marks(now()), ["Adapty"]);
