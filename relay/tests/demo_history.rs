@@ -37,7 +37,8 @@ fn told(events: &[Event]) -> Vec<Told> {
                 at - now(),
                 event.text.clone(),
                 event.marks(now()),
-                event.item,
+                // The profile's own events all link to their item.
+                event.item.expect("an item"),
             )
         })
         .collect()
