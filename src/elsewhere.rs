@@ -126,6 +126,7 @@ mod tests {
     const NOT_FOUND: LookupError = LookupError::NotFound {
         kind: IdKind::CustomerUserId,
         email: false,
+        search: crate::error::Search::NotSetUp,
     };
 
     #[test]

@@ -447,8 +447,6 @@ mod tests {
                     | ErrorCode::AccessLevelNotHeld
                     | ErrorCode::RevokeAfterExpiry
                     | ErrorCode::RevokeInPast
-                    | ErrorCode::StoreNotConfigured
-                    | ErrorCode::StoreUnavailable
             );
             assert_eq!(
                 matches!(error, LookupError::Unexpected(_)),
