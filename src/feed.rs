@@ -140,7 +140,8 @@ pub fn unavailable(error: &LookupError) -> String {
 }
 
 /// `derived` (the profile's history) with `feed`'s events, newest first.
-pub fn merge(profile: &Profile, derived: Vec<Event>, feed: &[FeedEvent]) -> Vec<Event> {
+/// The events are borrowed, from however many pages came.
+pub fn merge(profile: &Profile, derived: Vec<Event>, feed: &[&FeedEvent]) -> Vec<Event> {
     let mut events = derived;
     let changes: Vec<_> = feed
         .iter()
@@ -551,7 +552,8 @@ mod tests {
 
     fn merged(feed: &[FeedEvent]) -> Vec<Event> {
         let profile = profile();
-        merge(&profile, events::history(&profile, now()), feed)
+        let feed: Vec<&FeedEvent> = feed.iter().collect();
+        merge(&profile, events::history(&profile, now()), &feed)
     }
 
     fn told(events: &[Event]) -> Vec<(String, Source)> {
@@ -895,9 +897,9 @@ mod tests {
             environment: None,
             ..updated(-60, true, None)
         };
-        let events = merge(&sandboxed, Vec::new(), std::slice::from_ref(&update));
+        let events = merge(&sandboxed, Vec::new(), &[&update]);
         assert_eq!(events[0].marks(now()), ["Sandbox", "Adapty"]);
-        let events = merge(&profile(), Vec::new(), &[update]);
+        let events = merge(&profile(), Vec::new(), &[&update]);
         assert_eq!(events[0].marks(now()), ["Adapty"]);
     }
 }

@@ -23,7 +23,8 @@ pub type Follow = Arc<dyn Fn(Item) + Send + Sync>;
 /// so far with the cursor of the next page, and a line on what is missing.
 struct Shown {
     events: Arc<[Event]>,
-    feed: Vec<FeedEvent>,
+    /// The pages after the first, which `found` holds.
+    older: Vec<FeedEvent>,
     next: Option<String>,
     note: String,
 }
@@ -39,14 +40,23 @@ pub fn history_section(
 ) -> impl IntoView {
     // "Now" is the moment the profile arrived; the zone toggle keeps it.
     let now = clock.get_untracked().now;
-    let (first, next) = match &found.feed {
-        Feed::Page(page) => (page.events.clone(), page.next.clone()),
-        _ => (Vec::new(), None),
+    // The profile's history with every page of the store's events so far.
+    let merged = move |found: &Fetched, older: &[FeedEvent]| -> Arc<[Event]> {
+        let first = match &found.feed {
+            Feed::Page(page) => &page.events[..],
+            _ => &[],
+        };
+        let pages: Vec<&FeedEvent> = first.iter().chain(older).collect();
+        let derived = events::history(&found.profile, now);
+        feed::merge(&found.profile, derived, &pages).into()
     };
-    let derived = events::history(&found.profile, now);
+    let next = match &found.feed {
+        Feed::Page(page) => page.next.clone(),
+        _ => None,
+    };
     let shown = RwSignal::new(Shown {
-        events: feed::merge(&found.profile, derived, &first).into(),
-        feed: first,
+        events: merged(&found, &[]),
+        older: Vec::new(),
         next,
         note: feed::note(&found.feed),
     });
@@ -68,10 +78,9 @@ pub fn history_section(
             let page = transport::events(&found.app.id, &found.profile.profile_id, &cursor).await;
             shown.update(|shown| match page {
                 Ok(page) => {
-                    shown.feed.extend(page.events);
+                    shown.older.extend(page.events);
                     shown.next = page.next;
-                    let derived = events::history(&found.profile, now);
-                    shown.events = feed::merge(&found.profile, derived, &shown.feed).into();
+                    shown.events = merged(&found, &shown.older);
                     shown.note.clear();
                 }
                 Err(error) => shown.note = feed::unavailable(&error),
