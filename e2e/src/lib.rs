@@ -37,6 +37,17 @@ pub struct Panel {
     // Killed when the test ends, pass or fail.
     relay: Child,
     _driver: Child,
+    /// The relay's temporary folder (the demo's store), removed with it:
+    /// a killed relay cannot remove its own.
+    _relay_temp: TempFolder,
+}
+
+struct TempFolder(PathBuf);
+
+impl Drop for TempFolder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 pub(crate) fn required(variable: &str) -> PathBuf {
@@ -139,9 +150,13 @@ impl Panel {
     pub async fn start(relay_args: &[&str], relay_env: &[(&str, &str)]) -> Panel {
         let relay_port = free_port();
         let base_url = format!("http://127.0.0.1:{relay_port}");
+        let relay_temp = TempFolder(std::env::temp_dir().join(format!("e2e-relay-{relay_port}")));
+        let _ = std::fs::remove_dir_all(&relay_temp.0);
+        std::fs::create_dir_all(&relay_temp.0).expect("make the relay's temporary folder");
         let relay = Command::new(required("E2E_RELAY"))
             .args(relay_args)
             .envs(relay_env.iter().copied())
+            .env("TMPDIR", &relay_temp.0)
             .env_remove("ADAPTY_API_KEY_FILE")
             .arg("--static-dir")
             .arg(required("E2E_DIST"))
@@ -191,6 +206,7 @@ impl Panel {
             browser,
             relay,
             _driver: driver,
+            _relay_temp: relay_temp,
         }
     }
 

@@ -157,8 +157,10 @@ async fn run() -> ExitCode {
         _ => None,
     };
     if let (Some(stand_ins), Some(address)) = (stand_ins, webhook_bound) {
-        // Each sample's story, sent as Adapty would, through the receiver.
+        // Each sample's story, sent as Adapty would, through the receiver,
+        // before the panel is served: the first search finds every sample.
         let apps = running.apps.current();
+        let mut sending = tokio::task::JoinSet::new();
         for (stand_in, (app, secret)) in stand_ins
             .into_iter()
             .zip(apps.iter().zip(DEMO_WEBHOOK_SECRETS))
@@ -167,7 +169,13 @@ async fn run() -> ExitCode {
                 url: format!("http://{address}/webhook/{}", app.id),
                 authorization: secret.to_owned(),
             };
-            tokio::spawn(async move { stand_in.send_webhooks_to(target).await });
+            sending.spawn(async move { stand_in.send_webhooks_to(target).await });
+        }
+        let sent = tokio::time::timeout(DEMO_STORIES_WITHIN, sending.join_all()).await;
+        if sent.is_err() {
+            tracing::warn!(
+                "the demo's webhook stories are still being sent; the panel serves meanwhile"
+            );
         }
     }
     // Listening for SIGHUP before saying the relay listens: a hang-up sent
@@ -223,6 +231,9 @@ fn print_demo_samples(config: &Config, url: &str) {
         }
     }
 }
+
+/// How long the demo waits for its samples' stories before it serves.
+const DEMO_STORIES_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The demo webhook's `Authorization` values, main app and kids app: public,
 /// like the demo's key, and only ever on loopback.

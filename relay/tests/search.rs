@@ -401,3 +401,38 @@ async fn a_store_away_at_start_stops_neither_lookups_nor_the_relay_and_is_used_o
     relay.kill().unwrap();
     relay.wait().unwrap();
 }
+
+#[tokio::test]
+async fn store_reads_spend_no_lookups_and_have_an_allowance_of_their_own() {
+    let (upstream, _) = recording_upstream().await;
+    let (store, _) = sqlite_store().await;
+    let config = config_with(
+        &upstream,
+        KEY,
+        &[
+            "--rate-limit-per-minute",
+            "2",
+            "--global-rate-limit-per-minute",
+            "2",
+        ],
+    );
+    let (relay, _) = start_stored(config, store).await;
+    let search = format!("{}/api/search?q=x", relay.url);
+    // Four reads a minute for each lookup: eight, and none of them a lookup.
+    for n in 0..8 {
+        let (status, _, body) = get_json(&search).await;
+        assert_eq!(status, 200, "read {n}: {body}");
+    }
+    let (status, headers, body) = get_json(&search).await;
+    assert_eq!((status, error_code(&body)), (429, "rate_limited"));
+    assert!(headers.contains_key("retry-after"));
+    let lookup = format!("{}/api/profile?customer_user_id={SEED_USER}", relay.url);
+    for _ in 0..2 {
+        assert_eq!(
+            get_json(&lookup).await.0,
+            200,
+            "lookups are untouched by reads"
+        );
+    }
+    assert_eq!(get_json(&lookup).await.0, 429);
+}

@@ -3,7 +3,10 @@
 //! Changes: per person and by the hour, in all apps together (a person in
 //! two apps has one allowance, not two); a change also spends one call of
 //! its app's quota. A lookup spends none of a person's changes, and a
-//! change none of their lookups.
+//! change none of their lookups. Reads of the relay's store (a search, an
+//! events page) ask nothing of Adapty: they spend none of the app's quota
+//! or of a person's lookups, only an allowance of their own per person
+//! (a lookup in the panel brings an events page, a search one more call).
 
 use crate::error::RelayError;
 use crate::guard::identity::Actor;
@@ -15,10 +18,14 @@ use std::num::NonZeroU32;
 /// forgotten, so memory stays bounded.
 const FORGET_ABOVE: usize = 10_000;
 
+/// A person's store reads a minute for each lookup they may make.
+pub const STORE_READS_PER_LOOKUP: u32 = 4;
+
 /// One app's limits.
 pub struct RateLimits {
     per_actor: DefaultKeyedRateLimiter<Actor>,
     global: DefaultDirectRateLimiter,
+    store_reads: DefaultKeyedRateLimiter<Actor>,
     clock: DefaultClock,
 }
 
@@ -27,6 +34,10 @@ impl RateLimits {
         RateLimits {
             per_actor: RateLimiter::keyed(Quota::per_minute(per_person_per_minute)),
             global: RateLimiter::direct(Quota::per_minute(global_per_minute)),
+            store_reads: RateLimiter::keyed(Quota::per_minute(
+                per_person_per_minute
+                    .saturating_mul(NonZeroU32::new(STORE_READS_PER_LOOKUP).expect("not zero")),
+            )),
             clock: DefaultClock::default(),
         }
     }
@@ -39,6 +50,17 @@ impl RateLimits {
         self.check_quota()?;
         if self.per_actor.len() > FORGET_ABOVE {
             self.per_actor.retain_recent();
+        }
+        Ok(())
+    }
+
+    /// Takes one store read from the actor's allowance.
+    pub fn check_store_read(&self, actor: &Actor) -> Result<(), RelayError> {
+        self.store_reads
+            .check_key(actor)
+            .map_err(|not_until| rate_limited(&self.clock, not_until))?;
+        if self.store_reads.len() > FORGET_ABOVE {
+            self.store_reads.retain_recent();
         }
         Ok(())
     }

@@ -74,7 +74,7 @@ where
     });
     let ready = checked.and_then(|(store, asked, app)| {
         let app = call.pick_app(app.as_deref())?;
-        app.limits.check(&call.caller()?.actor)?;
+        app.limits.check_store_read(&call.caller()?.actor)?;
         call.audit_ready()?;
         Ok((store, asked, app))
     });
