@@ -43,6 +43,8 @@ pub struct Store {
     address: StoreAddress,
     /// Set once `migrate` has succeeded.
     ready: AtomicBool,
+    /// Every write goes through it (`ingest`).
+    writer: ingest::Writer,
 }
 
 /// Why the store could not do something; says what failed, never the
@@ -99,6 +101,7 @@ impl Store {
             .connect_lazy(&address.connect_url())
             .map_err(|error| StoreError(format!("cannot use the store {address}: {error}")))?;
         Ok(Store {
+            writer: ingest::Writer::start(pool.clone()),
             pool,
             address: address.clone(),
             ready: AtomicBool::new(false),

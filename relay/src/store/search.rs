@@ -7,6 +7,7 @@ use protocol::feed::{matched, SearchAnswer, SearchMatch, SEARCH_LIMIT};
 /// One identifier that matched, with its customer.
 #[derive(sqlx::FromRow)]
 struct Row {
+    value: String,
     kind: String,
     profile_id: String,
     customer_user_id: Option<String>,
@@ -17,31 +18,38 @@ struct Row {
 impl Store {
     pub async fn search(&self, app: &str, text: &str) -> Result<SearchAnswer, StoreError> {
         self.bounded(super::REQUEST_DEADLINE, async {
-            // A customer may match by two identifiers (a transaction that is
-            // its own original): read more rows than answered, keep one each.
+            // The text as typed, lower-case (an email), and as a profile ID
+            // in any letter case: one `IN` on the identifiers' key (an `OR`
+            // of kinds would walk every identifier of the app on SQLite);
+            // which form may match which kind is decided below.
+            let lower = text.to_lowercase();
+            let profile_id = uuid::Uuid::parse_str(text)
+                .map_or_else(|_| text.to_owned(), |id| id.hyphenated().to_string());
             let rows: Vec<Row> = sqlx::query_as(
-                "SELECT i.kind, p.profile_id, p.customer_user_id, p.email, p.last_seen_at \
+                "SELECT i.value, i.kind, p.profile_id, p.customer_user_id, p.email, \
+                   p.last_seen_at \
                  FROM identifiers i JOIN profiles p \
                    ON p.app = i.app AND p.profile_id = i.profile_id \
-                 WHERE i.app = $1 AND (i.value = $2 OR (i.kind = $3 AND i.value = $4) \
-                   OR (i.kind = $6 AND i.value = $7)) \
+                 WHERE i.app = $1 AND i.value IN ($2, $3, $4) \
                  ORDER BY p.last_seen_at DESC, p.profile_id LIMIT $5",
             )
             .bind(app)
             .bind(text)
-            .bind(matched::EMAIL)
-            .bind(text.to_lowercase())
-            .bind((SEARCH_LIMIT * matched::ALL.len()) as i64)
-            // A profile ID in any letter case, as a lookup takes it.
-            .bind(matched::PROFILE_ID)
-            .bind(
-                uuid::Uuid::parse_str(text)
-                    .map_or_else(|_| text.to_owned(), |id| id.hyphenated().to_string()),
-            )
+            .bind(&lower)
+            .bind(&profile_id)
+            .bind((SEARCH_LIMIT * 10) as i64)
             .fetch_all(&self.pool)
             .await?;
+            // A customer may match by two identifiers (a transaction that
+            // is its own original): one entry each.
+            let rows = rows.into_iter().filter(|row| {
+                row.value == text
+                    || (row.kind == matched::EMAIL && row.value == lower)
+                    || (row.kind == matched::PROFILE_ID && row.value == profile_id)
+            });
             let mut matches: Vec<SearchMatch> = Vec::new();
             for Row {
+                value: _,
                 kind,
                 profile_id,
                 customer_user_id,
