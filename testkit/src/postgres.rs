@@ -12,12 +12,25 @@ pub struct Postgres {
     bin: PathBuf,
     dir: PathBuf,
     port: u16,
+    /// Whether commits are flushed to disk, as in production.
+    durable: bool,
 }
 
 impl Postgres {
     /// Creates and starts a cluster; panics with what to install when the
-    /// package is missing.
+    /// package is missing. Nothing is flushed to disk (`fsync=off`): tests
+    /// need no durability and are faster without it.
     pub fn start() -> Postgres {
+        Postgres::create(false)
+    }
+
+    /// As `start`, but commits are flushed as in production, for figures
+    /// comparable with SQLite's (`cargo xtask bench`).
+    pub fn start_durable() -> Postgres {
+        Postgres::create(true)
+    }
+
+    fn create(durable: bool) -> Postgres {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let bin = bin_dir();
         let dir = std::env::temp_dir().join(format!(
@@ -49,6 +62,7 @@ impl Postgres {
             bin,
             dir,
             port: free_port(),
+            durable,
         };
         cluster.start_again();
         cluster
@@ -67,9 +81,10 @@ impl Postgres {
     /// Starts it again on the same port, with the same data.
     pub fn start_again(&self) {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "-p {} -k {} -c listen_addresses=127.0.0.1{}",
             self.port,
-            self.dir.display()
+            self.dir.display(),
+            if self.durable { "" } else { " -c fsync=off" }
         );
         let log = self.dir.join("log");
         self.pg_ctl(&["start", "-w", "-l", log.to_str().unwrap(), "-o", &options]);
