@@ -34,11 +34,16 @@ enum Command {
     /// release build, and end-to-end tests in headless Chromium.
     Test,
     /// Measure the panel's weight, the relay against direct and nginx, the
-    /// relay's memory and big profiles in the browser; report in target/bench/.
+    /// relay's memory, big profiles in the browser and the store (SQLite and
+    /// PostgreSQL); report in target/bench/.
     Bench {
         /// Only check the panel's weight against its budget (fails when over).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "store_only")]
         check: bool,
+        /// Only the store: a million customers preloaded, then webhook
+        /// ingest, search and an events page through the relay.
+        #[arg(long)]
+        store_only: bool,
     },
     /// Check that no module imports a module that imports it back (in
     /// every crate), and that the relay's `error` imports nothing from it.
@@ -57,7 +62,7 @@ fn main() -> ExitCode {
         Command::Layering => layering::run(),
         Command::E2e { filter } => test::e2e(&filter),
         Command::Screenshot => test::screenshot(),
-        Command::Bench { check } => bench::run(check),
+        Command::Bench { check, store_only } => bench::run(check, store_only),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -230,12 +230,12 @@ pub fn browser() -> Result<Browser> {
     })
 }
 
-/// Debian's PostgreSQL server, for the store's tests: each test that needs
-/// one starts a throwaway cluster of its own (`testkit::postgres`), as the
-/// unprivileged `postgres` user, and removes it after. Installed when
-/// missing and root.
+/// Debian's PostgreSQL server, for the store's tests and bench: each test
+/// that needs one, and the bench, starts a throwaway cluster of its own
+/// (`testkit::postgres`), as the unprivileged `postgres` user, and removes
+/// it after. Installed when missing and root.
 pub fn postgres() -> Result {
-    run::step("PostgreSQL for the store's tests");
+    run::step("PostgreSQL for the store's tests and bench");
     let present = || {
         std::fs::read_dir("/usr/lib/postgresql")
             .map(|versions| {
@@ -248,7 +248,8 @@ pub fn postgres() -> Result {
     if !present() {
         if !is_root() {
             return Err(
-                "the store's tests need Debian's postgresql: apt-get install postgresql".into(),
+                "the store's tests and bench need Debian's postgresql: apt-get install postgresql"
+                    .into(),
             );
         }
         status(Command::new("apt-get").arg("update"))?;

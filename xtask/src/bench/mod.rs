@@ -1,14 +1,23 @@
 //! `cargo xtask bench`: the panel's weight, the relay's overhead against
 //! going direct and against nginx as a key-injecting proxy, the relay's
-//! memory, and big profiles in the browser. Ratios from one run are the
-//! figures that count; this machine is shared, so absolute times are shown
-//! but not judged. `--check` measures only the weight, against its budget.
+//! memory, big profiles in the browser, and the store (`store`). Ratios
+//! from one run are the figures that count; this machine is shared, so
+//! absolute times are shown but not judged. `--check` measures only the
+//! weight, against its budget; `--store-only` only the store.
 
-use crate::run::{self, output, root, Result};
+mod load;
+mod preload;
+mod store;
+
+use crate::run::{self, root, Result};
 use crate::{build, compress, tools};
+use load::{
+    free_port, nginx, oha, stand_in, wait_for, wrk, Running, CONNECTIONS, LOAD_SECONDS,
+    MODERATE_RATE, MODERATE_SECONDS,
+};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,42 +25,47 @@ use std::time::Duration;
 /// The whole panel, brotli-compressed, in bytes.
 pub const WEIGHT_BUDGET_BYTES: u64 = 170_000;
 const SEED_CUSTOMER: &str = "77B14FB4-FD2A-4D38-AA3A-4C433F79863C";
-const MODERATE_RATE: u32 = 300;
-const LOAD_SECONDS: u32 = 8;
-/// Long enough that p99 rests on 60 requests, not a handful: at 300 req/s a
-/// short run's tail is one scheduling hiccup of this shared machine.
-const MODERATE_SECONDS: u32 = 20;
-const CONNECTIONS: u32 = 64;
 
-pub fn run(check: bool) -> Result {
+pub fn run(check: bool, store_only: bool) -> Result {
+    let mut report = json!({
+        "machine": {"cores": std::thread::available_parallelism().map_or(0, |n| n.get())},
+    });
+    if store_only {
+        let relay = build::relay()?;
+        let load = tools::load_tools()?;
+        tools::postgres()?;
+        report["store"] = store::run(&relay, &load)?;
+        return write_report(&report);
+    }
     let tools = tools::panel_tools()?;
     let dist = build::panel(&tools)?;
     if check {
         return check_weight(&dist);
     }
-    let weight = weight(&dist)?;
+    report["panel_weight"] = weight(&dist)?.json;
 
     let relay = build::relay()?;
     let load = tools::load_tools()?;
-    let relay_figures = relay_overhead(&relay, &dist, &load)?;
+    tools::postgres()?;
+    report["relay"] = relay_overhead(&relay, &dist, &load)?;
 
     run::step("Big profiles in the browser");
     let browser_json = browser_bench(&relay, &dist)?;
-    let browser: Value = serde_json::from_str(browser_json.trim())
+    report["browser"] = serde_json::from_str(browser_json.trim())
         .map_err(|error| format!("unreadable browser timings ({error}): {browser_json}"))?;
 
-    let report = json!({
-        "machine": {"cores": std::thread::available_parallelism().map_or(0, |n| n.get())},
-        "panel_weight": weight.json,
-        "relay": relay_figures,
-        "browser": browser,
-    });
+    report["store"] = store::run(&relay, &load)?;
+    write_report(&report)
+}
+
+/// `target/bench/report.json`: what this run measured, and only that.
+fn write_report(report: &Value) -> Result {
     let dir = root().join("target").join("bench");
     std::fs::create_dir_all(&dir).map_err(|error| error.to_string())?;
     let path = dir.join("report.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap())
+    std::fs::write(&path, serde_json::to_string_pretty(report).unwrap())
         .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
-    print_summary(&report);
+    print_summary(report);
     println!("\nwrote {}", path.display());
     Ok(())
 }
@@ -145,108 +159,23 @@ fn brotli_size(bytes: &[u8]) -> u64 {
     compress::brotli(bytes).len() as u64
 }
 
-/// A child process that is stopped when dropped, so a failed run leaves nothing behind.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
-}
-
-/// Waits until something listens on the URL's port.
-fn wait_for(url: &str) -> Result {
-    let authority = url
-        .trim_start_matches("http://")
-        .split('/')
-        .next()
-        .unwrap_or_default();
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(authority).is_ok() {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Err(format!("{url} did not come up"))
-}
-
 /// (a) straight to a fast upstream, (b) through the relay, (c) through nginx
 /// adding the key itself; open-loop at a moderate rate and at saturation.
 fn relay_overhead(relay: &Path, dist: &Path, load: &tools::LoadTools) -> Result<Value> {
     run::step("Relay overhead: direct, relay, nginx");
     let dir = root().join("target").join("bench");
-    std::fs::create_dir_all(dir.join("nginx")).map_err(|error| error.to_string())?;
-    let seed = dir.join("seed.json");
-    std::fs::write(&seed, include_str!("../../fixtures/seed.json"))
-        .map_err(|error| error.to_string())?;
+    std::fs::create_dir_all(&dir).map_err(|error| error.to_string())?;
     let (upstream_port, proxy_port, relay_port) = (free_port(), free_port(), free_port());
     let key = "secret_bench_0123456789";
     // Two nginx instances, so the proxy never shares a worker process with
     // the upstream it stands in front of: Adapty is another service, and a
     // worker serving both ends of a request skips a wake-up the relay pays.
-    let nginx = |name: &str, servers: String| -> Result<Running> {
-        let prefix = dir.join("nginx");
-        let conf = prefix.join(format!("{name}.conf"));
-        std::fs::write(
-            &conf,
-            format!(
-                r#"worker_processes auto;
-daemon off;
-pid {prefix}/{name}.pid;
-error_log {prefix}/{name}-error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-{servers}}}
-"#,
-                prefix = prefix.display(),
-            ),
-        )
-        .map_err(|error| error.to_string())?;
-        Ok(Running(
-            Command::new(&load.nginx)
-                .arg("-c")
-                .arg(&conf)
-                .arg("-p")
-                .arg(&prefix)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .map_err(|error| format!("cannot start nginx: {error}"))?,
-        ))
-    };
-    // The fast upstream: Adapty's documented profile, from a file.
-    let _upstream = nginx(
-        "upstream",
-        format!(
-            r#"    server {{
-        listen 127.0.0.1:{upstream_port};
-        location = /api/v2/server-side-api/profile/ {{
-            default_type application/json;
-            root {bench};
-            rewrite ^ /seed.json break;
-        }}
-    }}
-"#,
-            bench = dir.display(),
-        ),
-    )?;
+    let _upstream = stand_in(load, &dir, upstream_port)?;
     // What an operator might write instead of the relay: inject the key,
     // and keep nginx's default access log, as the relay keeps its audit log.
     let _proxy = nginx(
+        load,
+        &dir,
         "proxy",
         format!(
             r#"    upstream adapty {{ server 127.0.0.1:{upstream_port}; keepalive 64; }}
@@ -344,108 +273,6 @@ http {{
     Ok(Value::Object(figures))
 }
 
-struct Latency {
-    rps: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    errors: u64,
-}
-
-impl Latency {
-    fn json(&self) -> Value {
-        json!({"rps": self.rps, "p50_ms": self.p50_ms, "p99_ms": self.p99_ms, "errors": self.errors})
-    }
-}
-
-/// Closed loop, as many requests as the target takes: throughput.
-fn wrk(load: &tools::LoadTools, url: &str, seconds: u32) -> Result<Latency> {
-    let text = output(
-        Command::new(&load.wrk)
-            .args([
-                "-t2",
-                &format!("-c{CONNECTIONS}"),
-                &format!("-d{seconds}s"),
-                "--latency",
-            ])
-            .args(["-H", "X-CSRF: 1", url]),
-    )
-    .ok_or_else(|| format!("wrk failed against {url}"))?;
-    let value_after = |label: &str| -> Option<&str> {
-        text.lines()
-            .find_map(|line| line.trim().strip_prefix(label))
-            .map(str::trim)
-    };
-    let rps = value_after("Requests/sec:")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    let errors = text
-        .lines()
-        .find_map(|line| line.trim().strip_prefix("Non-2xx or 3xx responses:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    let percentile = |label: &str| {
-        value_after(label)
-            .and_then(wrk_duration_ms)
-            .unwrap_or(f64::NAN)
-    };
-    Ok(Latency {
-        rps,
-        p50_ms: percentile("50%"),
-        p99_ms: percentile("99%"),
-        errors,
-    })
-}
-
-fn wrk_duration_ms(text: &str) -> Option<f64> {
-    let unit_at = text.find(|c: char| c.is_ascii_alphabetic())?;
-    let (number, unit) = text.split_at(unit_at);
-    let number: f64 = number.parse().ok()?;
-    Some(match unit {
-        "us" => number / 1000.0,
-        "ms" => number,
-        "s" => number * 1000.0,
-        "m" => number * 60_000.0,
-        _ => return None,
-    })
-}
-
-/// Open loop at a fixed rate, latency corrected for coordinated omission.
-fn oha(load: &tools::LoadTools, url: &str) -> Result<Latency> {
-    let text = output(
-        Command::new(&load.oha)
-            .args([
-                "-z",
-                &format!("{MODERATE_SECONDS}s"),
-                "-q",
-                &MODERATE_RATE.to_string(),
-                "-c",
-                "16",
-            ])
-            .args([
-                "--latency-correction",
-                "--no-tui",
-                "--output-format",
-                "json",
-            ])
-            .args(["-H", "X-CSRF: 1", url]),
-    )
-    .ok_or_else(|| format!("oha failed against {url}"))?;
-    let report: Value =
-        serde_json::from_str(&text).map_err(|error| format!("oha's report: {error}"))?;
-    let seconds = |value: &Value| value.as_f64().map_or(f64::NAN, |s| s * 1000.0);
-    let codes = &report["statusCodeDistribution"];
-    let ok = codes["200"].as_u64().unwrap_or(0);
-    let all: u64 = codes
-        .as_object()
-        .map_or(0, |m| m.values().filter_map(Value::as_u64).sum());
-    Ok(Latency {
-        rps: report["summary"]["requestsPerSec"].as_f64().unwrap_or(0.0),
-        p50_ms: seconds(&report["latencyPercentiles"]["p50"]),
-        p99_ms: seconds(&report["latencyPercentiles"]["p99"]),
-        errors: all - ok,
-    })
-}
-
 fn rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -489,10 +316,19 @@ impl RssSampler {
 }
 
 fn print_summary(report: &Value) {
+    println!("\n==> Summary");
+    if report.get("relay").is_some() {
+        print_relay_summary(report);
+    }
+    if let Some(store) = report.get("store") {
+        store::print_summary(store);
+    }
+}
+
+fn print_relay_summary(report: &Value) {
     let relay = &report["relay"];
     let ratios = &relay["ratios"];
     let browser = &report["browser"];
-    println!("\n==> Summary");
     println!(
         "panel weight (brotli)           {} bytes of {} budget",
         report["panel_weight"]["brotli"], WEIGHT_BUDGET_BYTES
