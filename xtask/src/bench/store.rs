@@ -110,6 +110,10 @@ impl Bench<'_> {
             preloaded.seconds,
             size_bytes as f64 / 1e6
         );
+        // The machine is shared: how busy it was says how far to trust a tail.
+        let load_average = std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .and_then(|text| text.split_whitespace().next()?.parse::<f64>().ok());
         let relay = self.start_relay(address)?;
         check_answers(relay.port)?;
         let reads = self.reads(relay.port)?;
@@ -127,6 +131,7 @@ impl Bench<'_> {
             "preload".into(),
             json!({"seconds": preloaded.seconds, "events": preloaded.events, "size_bytes": size_bytes}),
         );
+        figures.insert("load_average_1m_at_start".into(), json!(load_average));
         figures.insert("ingest".into(), json!(ingest));
         figures.insert("url_check".into(), url_check.json());
         figures.extend(reads);
