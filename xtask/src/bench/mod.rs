@@ -26,6 +26,33 @@ use std::time::Duration;
 pub const WEIGHT_BUDGET_BYTES: u64 = 170_000;
 const SEED_CUSTOMER: &str = "77B14FB4-FD2A-4D38-AA3A-4C433F79863C";
 
+/// The release relay as every part of the bench runs it: in front of the
+/// stand-in on `upstream_port`, on `port`, its rate limits out of the way
+/// of the load, warnings only, its audit log at `audit_log`.
+fn relay_command(
+    relay: &Path,
+    key: &str,
+    upstream_port: u16,
+    port: u16,
+    audit_log: &Path,
+) -> Command {
+    let mut command = Command::new(relay);
+    command
+        .env("ADAPTY_API_KEY", key)
+        .env("RUST_LOG", "warn")
+        .args(["--api-base", &format!("http://127.0.0.1:{upstream_port}")])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "--rate-limit-per-minute",
+            "1000000000",
+            "--global-rate-limit-per-minute",
+            "1000000000",
+        ])
+        .arg("--audit-log")
+        .arg(audit_log);
+    command
+}
+
 pub fn run(check: bool, store_only: bool) -> Result {
     let mut report = json!({
         "machine": {"cores": std::thread::available_parallelism().map_or(0, |n| n.get())},
@@ -197,19 +224,7 @@ fn relay_overhead(relay: &Path, dist: &Path, load: &tools::LoadTools) -> Result<
     // A fresh audit log each run: every lookup of the load appends a line.
     let audit_log = dir.join("audit.jsonl");
     let _ = std::fs::remove_file(&audit_log);
-    let relay_child = Command::new(relay)
-        .env("ADAPTY_API_KEY", key)
-        .env("RUST_LOG", "warn")
-        .args(["--api-base", &format!("http://127.0.0.1:{upstream_port}")])
-        .args(["--listen", &format!("127.0.0.1:{relay_port}")])
-        .args([
-            "--rate-limit-per-minute",
-            "1000000000",
-            "--global-rate-limit-per-minute",
-            "1000000000",
-        ])
-        .arg("--audit-log")
-        .arg(&audit_log)
+    let relay_child = relay_command(relay, key, upstream_port, relay_port, &audit_log)
         .arg("--static-dir")
         .arg(dist)
         .stdout(Stdio::null())

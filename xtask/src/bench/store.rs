@@ -22,7 +22,7 @@ use relay::store::StoreAddress;
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 use testkit::postgres::Postgres;
 
@@ -155,22 +155,7 @@ impl Bench<'_> {
             .map_err(|error| error.to_string())?;
         let audit_log = self.dir.join("audit.jsonl");
         let _ = std::fs::remove_file(&audit_log);
-        let child = Command::new(self.relay)
-            .env("ADAPTY_API_KEY", KEY)
-            .env("RUST_LOG", "warn")
-            .args([
-                "--api-base",
-                &format!("http://127.0.0.1:{}", self.upstream_port),
-            ])
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args([
-                "--rate-limit-per-minute",
-                "1000000000",
-                "--global-rate-limit-per-minute",
-                "1000000000",
-            ])
-            .arg("--audit-log")
-            .arg(&audit_log)
+        let child = super::relay_command(self.relay, KEY, self.upstream_port, port, &audit_log)
             .args(["--store", &address.to_string()])
             .args(["--webhook-listen", &format!("127.0.0.1:{webhook_port}")])
             .arg("--webhook-secret-file")
