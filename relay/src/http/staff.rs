@@ -98,17 +98,12 @@ pub async fn record_change(
             ..FeedEvent::default()
         },
         at_ms: now.timestamp_millis(),
-        customer: answered.unwrap_or(Seen {
-            profile_id: profile_id.clone(),
-            ..Seen::default()
-        }),
-    };
-    let incoming = Incoming {
+        // Adapty's answer names the customer best; the profile ID is the
+        // one decided above either way.
         customer: Seen {
             profile_id,
-            ..incoming.customer
+            ..answered.unwrap_or_default()
         },
-        ..incoming
     };
     if let Err(error) = store.record(app, &incoming, now.timestamp_millis()).await {
         tracing::error!(%error, change_id, "a change is not in the store's feed (it is in the audit log)");
