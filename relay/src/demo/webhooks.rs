@@ -4,6 +4,7 @@
 //! listener, so they go through the real receiver into the real store.
 
 use super::profiles::Sample;
+use crate::webhook::event::adapty_time;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -29,7 +30,8 @@ pub fn story(sample: &Sample, now: DateTime<Utc>) -> Vec<Value> {
     let mut events = Vec::new();
     let list = |name: &str| profile[name].as_array().cloned().unwrap_or_default();
     let mut subscriptions = list("subscriptions");
-    subscriptions.sort_by_key(|subscription| subscription["purchased_at"].as_str().and_then(parse));
+    subscriptions
+        .sort_by_key(|subscription| subscription["purchased_at"].as_str().and_then(adapty_time));
     let skip = subscriptions.len().saturating_sub(MAX_SUBSCRIPTION_STORIES);
     for subscription in subscriptions.into_iter().skip(skip) {
         let trial = subscription["offer"]["offer_type"] == "free_trial"
@@ -67,7 +69,7 @@ pub fn story(sample: &Sample, now: DateTime<Utc>) -> Vec<Value> {
         if subscription["is_refund"] == true {
             add("subscription_refunded", &subscription["purchased_at"]);
         }
-        let expires = subscription["expires_at"].as_str().and_then(parse);
+        let expires = subscription["expires_at"].as_str().and_then(adapty_time);
         if expires.is_some_and(|expires| expires < now) {
             add(
                 if trial {
@@ -80,7 +82,7 @@ pub fn story(sample: &Sample, now: DateTime<Utc>) -> Vec<Value> {
         }
     }
     let mut purchases = list("non_subscriptions");
-    purchases.sort_by_key(|purchase| purchase["purchased_at"].as_str().and_then(parse));
+    purchases.sort_by_key(|purchase| purchase["purchased_at"].as_str().and_then(adapty_time));
     let skip = purchases.len().saturating_sub(MAX_PURCHASE_EVENTS);
     for purchase in purchases.into_iter().skip(skip) {
         let paid = purchase["environment"] != "Sandbox";
@@ -107,13 +109,13 @@ pub fn story(sample: &Sample, now: DateTime<Utc>) -> Vec<Value> {
     for level in list("access_levels") {
         let at = [&level["purchased_at"], &level["starts_at"]]
             .into_iter()
-            .filter_map(|at| at.as_str().and_then(parse))
+            .filter_map(|at| at.as_str().and_then(adapty_time))
             .max();
         if let Some(at) = at {
             events.push(access_level_updated(&profile, &email, &level, at, now));
         }
     }
-    events.sort_by_key(|event| event["event_datetime"].as_str().and_then(parse));
+    events.sort_by_key(|event| event["event_datetime"].as_str().and_then(adapty_time));
     events
 }
 
@@ -126,8 +128,8 @@ pub fn access_level_updated(
     at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Value {
-    let expires = level["expires_at"].as_str().and_then(parse);
-    let starts = level["starts_at"].as_str().and_then(parse);
+    let expires = level["expires_at"].as_str().and_then(adapty_time);
+    let starts = level["starts_at"].as_str().and_then(adapty_time);
     let active = expires.is_none_or(|expires| expires > now) && starts.is_none_or(|s| s <= now);
     let mut payload = event(
         profile,
@@ -220,13 +222,6 @@ fn event(profile: &Value, email: &str, kind: &str, at: &Value, item: &Value, pai
         "event_api_version": 1,
         "event_properties": properties,
     })
-}
-
-fn parse(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z")
-        .or_else(|_| DateTime::parse_from_rfc3339(text))
-        .ok()
-        .map(|time| time.with_timezone(&Utc))
 }
 
 /// Adapty's date format: `2024-11-15T10:45:36.181000+0000`.

@@ -279,11 +279,14 @@ fn number(value: Option<&Value>) -> Option<f64> {
     }
 }
 
-/// Adapty's dates (`2024-11-15T10:45:36.181000+0000`), or RFC 3339.
 fn time(value: Option<&Value>) -> Option<DateTime<Utc>> {
-    let text = text(value)?;
-    DateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S%.f%z")
-        .or_else(|_| DateTime::parse_from_rfc3339(&text))
+    adapty_time(&text(value)?)
+}
+
+/// Adapty's dates (`2024-11-15T10:45:36.181000+0000`), or RFC 3339.
+pub fn adapty_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z")
+        .or_else(|_| DateTime::parse_from_rfc3339(text))
         .ok()
         .map(|time| time.with_timezone(&Utc))
 }
