@@ -41,15 +41,15 @@ pub fn panel(tools: &PanelTools) -> Result<PathBuf> {
 
 /// The crates' sources named without this machine's registry directory:
 /// the panic locations the wasm carries get shorter (the same bytes on
-/// every machine, too). Cargo adds these to `.cargo/config.toml`'s flags
-/// for the wasm target.
+/// every machine, too); and the functions named with their generic types.
+/// Cargo adds these to `.cargo/config.toml`'s flags for the wasm target.
 fn wasm_rustflags() -> String {
     let registry = crate::tools::cargo_home().join("registry").join("src");
     let indexes = std::fs::read_dir(&registry).into_iter().flatten().flatten();
-    indexes
-        .map(|index| format!("--remap-path-prefix={}=", index.path().display()))
-        .collect::<Vec<_>>()
-        .join(" ")
+    let remaps = indexes.map(|index| format!("--remap-path-prefix={}=", index.path().display()));
+    // For `blank_dead_code`.
+    let names = ["-C symbol-mangling-version=v0".to_owned()];
+    remaps.chain(names).collect::<Vec<_>>().join(" ")
 }
 
 /// Exports no code of the panel calls: wasm-streams' adapters between Rust
@@ -103,12 +103,13 @@ fn optimize_wasm(wasm: &Path, binaryen: &Path) -> Result {
     let graph = root().join("target").join("wasm-metadce-graph.json");
     std::fs::write(&graph, serde_json::Value::Array(roots).to_string())
         .map_err(|error| error.to_string())?;
-    // It lists what it removed on standard output: not worth reading.
+    // It lists what it removed on standard output: not worth reading. The
+    // functions keep their names (`-g`) for `blank_dead_code`.
     let removed = Command::new(binaryen.join("wasm-metadce"))
         .arg(wasm)
         .arg("--graph-file")
         .arg(&graph)
-        .args(["--enable-reference-types", "--output"])
+        .args(["--enable-reference-types", "-g", "--output"])
         .arg(wasm)
         .stdout(std::process::Stdio::null())
         .status()
@@ -116,6 +117,8 @@ fn optimize_wasm(wasm: &Path, binaryen: &Path) -> Result {
     if !removed.success() {
         return Err(format!("wasm-metadce failed ({removed})"));
     }
+    blank_dead_code(wasm)?;
+    // Without `-g`: the names go.
     status(
         Command::new(binaryen.join("wasm-opt"))
             .arg(wasm)
@@ -126,6 +129,131 @@ fn optimize_wasm(wasm: &Path, binaryen: &Path) -> Result {
             .arg("--output")
             .arg(wasm),
     )
+}
+
+/// What is left of wasm-streams once its exports are dropped: its futures'
+/// closures, which nothing creates any more, still in the function table
+/// (their vtables are data, which no optimizer reads), with all they call.
+/// They are found by name: the build names every function with its
+/// generic types (`-C symbol-mangling-version=v0`, `wasm_rustflags`), so
+/// each one made for wasm-streams' types says so (3.1 KB brotli).
+const DEAD_CODE: &str = "wasm_streams";
+
+/// Replaces the body of every function named with `DEAD_CODE` by
+/// `unreachable`; `wasm-opt` then drops what only they called. Refuses
+/// when a function that stays calls one of them: that one is not dead.
+fn blank_dead_code(wasm: &Path) -> Result {
+    use wasmparser::{KnownCustom, Name, Operator, Parser, Payload, TypeRef};
+    let bytes = std::fs::read(wasm).map_err(|error| error.to_string())?;
+    let invalid = |error: wasmparser::BinaryReaderError| format!("{}: {error}", wasm.display());
+    let (mut imported, mut bodies, mut dead) = (0u32, Vec::new(), Vec::new());
+    for payload in Parser::new(0).parse_all(&bytes) {
+        match payload.map_err(invalid)? {
+            Payload::ImportSection(imports) => {
+                for import in imports.into_imports() {
+                    imported += u32::from(matches!(import.map_err(invalid)?.ty, TypeRef::Func(_)));
+                }
+            }
+            Payload::CodeSectionEntry(body) => bodies.push(body),
+            Payload::CustomSection(section) => {
+                if let KnownCustom::Name(names) = section.as_known() {
+                    for name in names {
+                        if let Name::Function(functions) = name.map_err(invalid)? {
+                            for function in functions {
+                                let function = function.map_err(invalid)?;
+                                if function.name.contains(DEAD_CODE) {
+                                    dead.push(function.index);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    // Indices count the imported functions first.
+    let dead: Vec<usize> = dead
+        .into_iter()
+        .filter_map(|index| index.checked_sub(imported))
+        .map(|index| index as usize)
+        .collect();
+    for (index, body) in bodies.iter().enumerate() {
+        if dead.contains(&index) {
+            continue;
+        }
+        for operator in body.get_operators_reader().map_err(invalid)? {
+            if let Operator::Call { function_index } | Operator::ReturnCall { function_index } =
+                operator.map_err(invalid)?
+            {
+                let called = function_index
+                    .checked_sub(imported)
+                    .map(|index| index as usize);
+                if called.is_some_and(|called| dead.contains(&called)) {
+                    return Err(format!(
+                        "{}: function {} calls {function_index}, named for {DEAD_CODE} but not dead",
+                        wasm.display(),
+                        index as u32 + imported
+                    ));
+                }
+            }
+        }
+    }
+    // The code section again, the dead bodies `unreachable`: no locals,
+    // `unreachable`, `end`.
+    let mut code = Vec::new();
+    leb128(&mut code, bodies.len() as u64);
+    for (index, body) in bodies.iter().enumerate() {
+        let body = match dead.contains(&index) {
+            true => &[0x00, 0x00, 0x0b][..],
+            false => &bytes[body.range()],
+        };
+        leb128(&mut code, body.len() as u64);
+        code.extend_from_slice(body);
+    }
+    // Each section is its id, its size and its contents; the code section's id is 10.
+    let mut rewritten = bytes[..8].to_vec();
+    let mut at = 8;
+    while at < bytes.len() {
+        let id = bytes[at];
+        let (size, size_bytes) =
+            read_leb128(&bytes[at + 1..]).ok_or("a section size cannot be read")?;
+        let end = at + 1 + size_bytes + size as usize;
+        if id == 10 {
+            rewritten.push(10);
+            leb128(&mut rewritten, code.len() as u64);
+            rewritten.extend_from_slice(&code);
+        } else {
+            rewritten.extend_from_slice(&bytes[at..end]);
+        }
+        at = end;
+    }
+    println!("blanked {} functions of {DEAD_CODE}", dead.len());
+    std::fs::write(wasm, rewritten).map_err(|error| error.to_string())
+}
+
+fn leb128(out: &mut Vec<u8>, mut value: u64) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// A LEB128 number and how many bytes it took.
+fn read_leb128(bytes: &[u8]) -> Option<(u64, usize)> {
+    let mut value = 0u64;
+    for (index, &byte) in bytes.iter().enumerate().take(10) {
+        value |= u64::from(byte & 0x7f) << (7 * index);
+        if byte & 0x80 == 0 {
+            return Some((value, index + 1));
+        }
+    }
+    None
 }
 
 /// Rewrites each built file with this extension in place, and updates its
