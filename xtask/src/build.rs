@@ -170,7 +170,7 @@ fn optimize_wasm(wasm: &Path, binaryen: &Path) -> Result {
         return Err(format!("wasm-metadce failed ({removed})"));
     }
     blank_dead_code(wasm)?;
-    // Without `-g`: the names go.
+    // Without `-g`: the names go, once used for the order.
     status(
         Command::new(binaryen.join("wasm-opt"))
             .arg(wasm)
@@ -178,6 +178,10 @@ fn optimize_wasm(wasm: &Path, binaryen: &Path) -> Result {
             // Rust places the stack first in memory: its lowest kilobyte is
             // reached only by a stack about to overflow (−0.2 KB brotli).
             .arg("--low-memory-unused")
+            // Functions in the order of their names: the copies of one
+            // generic function side by side, which brotli takes in far
+            // fewer bytes (−1 KB).
+            .arg("--reorder-functions-by-name")
             .arg("--output")
             .arg(wasm),
     )
