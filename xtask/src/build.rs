@@ -255,61 +255,33 @@ fn blank_dead_code(wasm: &Path) -> Result {
             }
         }
     }
-    // The code section again, the dead bodies `unreachable`: no locals,
-    // `unreachable`, `end`.
-    let mut code = Vec::new();
-    leb128(&mut code, bodies.len() as u64);
+    // The module again, section by section (wasm-encoder writes the sizes),
+    // the dead bodies `unreachable`: no locals, `unreachable`, `end`.
+    let mut code = wasm_encoder::CodeSection::new();
     for (index, body) in bodies.iter().enumerate() {
-        let body = match dead.contains(&index) {
+        code.raw(match dead.contains(&index) {
             true => &[0x00, 0x00, 0x0b][..],
             false => &bytes[body.range()],
-        };
-        leb128(&mut code, body.len() as u64);
-        code.extend_from_slice(body);
+        });
     }
-    // Each section is its id, its size and its contents; the code section's id is 10.
-    let mut rewritten = bytes[..8].to_vec();
-    let mut at = 8;
-    while at < bytes.len() {
-        let id = bytes[at];
-        let (size, size_bytes) =
-            read_leb128(&bytes[at + 1..]).ok_or("a section size cannot be read")?;
-        let end = at + 1 + size_bytes + size as usize;
-        if id == 10 {
-            rewritten.push(10);
-            leb128(&mut rewritten, code.len() as u64);
-            rewritten.extend_from_slice(&code);
-        } else {
-            rewritten.extend_from_slice(&bytes[at..end]);
+    let mut module = wasm_encoder::Module::new();
+    for payload in Parser::new(0).parse_all(&bytes) {
+        let payload = payload.map_err(invalid)?;
+        match payload.as_section() {
+            Some((id, _)) if id == wasm_encoder::SectionId::Code as u8 => {
+                module.section(&code);
+            }
+            Some((id, range)) => {
+                module.section(&wasm_encoder::RawSection {
+                    id,
+                    data: &bytes[range],
+                });
+            }
+            None => {}
         }
-        at = end;
     }
     println!("blanked {} functions of {DEAD_CODE}", dead.len());
-    std::fs::write(wasm, rewritten).map_err(|error| error.to_string())
-}
-
-fn leb128(out: &mut Vec<u8>, mut value: u64) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
-/// A LEB128 number and how many bytes it took.
-fn read_leb128(bytes: &[u8]) -> Option<(u64, usize)> {
-    let mut value = 0u64;
-    for (index, &byte) in bytes.iter().enumerate().take(10) {
-        value |= u64::from(byte & 0x7f) << (7 * index);
-        if byte & 0x80 == 0 {
-            return Some((value, index + 1));
-        }
-    }
-    None
+    std::fs::write(wasm, module.finish()).map_err(|error| error.to_string())
 }
 
 /// Rewrites each built file with this extension in place, and updates its
