@@ -110,6 +110,7 @@ mod tests {
                     id: (*id).into(),
                     name: (*name).into(),
                     can_change_access: false,
+                    ..SessionApp::default()
                 })
                 .collect(),
             ..Session::default()

@@ -53,6 +53,7 @@ pub fn read_page(json: &Loose) -> EventsPage {
     EventsPage {
         events: json.get("events").items().iter().map(read_event).collect(),
         next: json.string("next"),
+        email: json.string("email"),
     }
 }
 
@@ -852,6 +853,7 @@ mod tests {
         let page = EventsPage {
             events: vec![event, staff],
             next: Some("cursor".into()),
+            email: Some("ann@example.com".into()),
         };
         let json: Loose = serde_json::from_str(&serde_json::to_string(&page).unwrap()).unwrap();
         assert_eq!(read_page(&json), page);

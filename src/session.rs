@@ -57,6 +57,8 @@ pub fn app(session: &Session, id: &str) -> SessionApp {
             id: id.into(),
             name: String::new(),
             can_change_access: id.is_empty() && session.can_change_access,
+            can_edit_profile: false,
+            can_erase: false,
         })
 }
 
@@ -113,11 +115,13 @@ mod tests {
                     id: "main".into(),
                     name: "Main app".into(),
                     can_change_access: true,
+                    ..SessionApp::default()
                 },
                 SessionApp {
                     id: "kids".into(),
                     name: "Kids app".into(),
                     can_change_access: false,
+                    ..SessionApp::default()
                 },
             ],
             store: true,

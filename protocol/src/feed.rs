@@ -53,13 +53,16 @@ pub mod matched {
     ];
 }
 
-/// `{"events": [...], "next": CURSOR | null}`: one page, newest first;
+/// `{"events": [...], "next": CURSOR | null, "email": … | null}`: one page, newest first;
 /// `next` is the `before` parameter of the following page.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EventsPage {
     pub events: Vec<FeedEvent>,
     pub next: Option<String>,
+    /// The email Adapty's events last gave for this customer (the only
+    /// way to see it: Adapty's API never shows it back); `null` when none.
+    pub email: Option<String>,
 }
 
 /// The values of [`FeedEvent::source`].

@@ -10,6 +10,7 @@
 //! wasm than the derive): the panel's wasm carries the strings and a short
 //! table of characters.
 
+pub mod correction;
 pub mod feed;
 pub mod reason;
 pub mod session;
@@ -32,6 +33,12 @@ pub mod path {
     /// `GET`: one customer's events, Adapty's and support's, newest first:
     /// a [`crate::feed::EventsPage`].
     pub const EVENTS: &str = "api/events";
+    /// `POST`, JSON: correct a customer's contact details and custom
+    /// attributes ([`crate::correction`]); answers the profile after it.
+    pub const PROFILE_UPDATE: &str = "api/profile/update";
+    /// `POST`, JSON: erase a customer from Adapty for good, and from the
+    /// relay's store; answers a [`crate::correction::Erased`].
+    pub const PROFILE_ERASE: &str = "api/profile/erase";
 }
 
 /// The two ways of naming a customer, as query parameters of a lookup (and

@@ -6,7 +6,8 @@
 use serde::{Deserialize, Serialize};
 
 /// `{"actor": "...", "dashboard_profile_url": "https://…/{profile_id}" | null,
-/// "can_change_access": bool, "apps": [{"id", "name", "can_change_access"}, …]}`.
+/// "can_change_access": bool, "apps": [{"id", "name", "can_change_access",
+/// "can_edit_profile", "can_erase"}, …], "store": bool}`.
 ///
 /// A field left out reads as its default (no link, no changes, no apps), so
 /// a panel and a relay one version apart still agree.
@@ -38,6 +39,12 @@ pub struct SessionApp {
     /// Whether this person may change access in this app.
     #[serde(default)]
     pub can_change_access: bool,
+    /// Whether this person may correct profiles in this app.
+    #[serde(default)]
+    pub can_edit_profile: bool,
+    /// Whether this person may erase customers in this app.
+    #[serde(default)]
+    pub can_erase: bool,
 }
 
 #[cfg(test)]
@@ -55,11 +62,15 @@ mod tests {
                     id: "main".into(),
                     name: "Main app".into(),
                     can_change_access: true,
+                    can_edit_profile: true,
+                    can_erase: false,
                 },
                 SessionApp {
                     id: "kids".into(),
                     name: "Kids app".into(),
                     can_change_access: false,
+                    can_edit_profile: false,
+                    can_erase: true,
                 },
             ],
             store: false,
@@ -67,7 +78,7 @@ mod tests {
         let json = serde_json::to_string(&session).unwrap();
         assert_eq!(
             json,
-            r#"{"actor":"ana@example.com","dashboard_profile_url":"https://app.adapty.io/profiles/{profile_id}","can_change_access":true,"apps":[{"id":"main","name":"Main app","can_change_access":true},{"id":"kids","name":"Kids app","can_change_access":false}],"store":false}"#
+            r#"{"actor":"ana@example.com","dashboard_profile_url":"https://app.adapty.io/profiles/{profile_id}","can_change_access":true,"apps":[{"id":"main","name":"Main app","can_change_access":true,"can_edit_profile":true,"can_erase":false},{"id":"kids","name":"Kids app","can_change_access":false,"can_edit_profile":false,"can_erase":true}],"store":false}"#
         );
         assert_eq!(serde_json::from_str::<Session>(&json).unwrap(), session);
     }

@@ -22,6 +22,8 @@ pub async fn session(call: Call) -> Response {
             id: app.id.clone(),
             name: app.name.clone(),
             can_change_access: app.may_change(caller),
+            can_edit_profile: false,
+            can_erase: false,
         })
         .collect();
     let session = Session {

@@ -59,9 +59,22 @@ impl Store {
                 events.push(event);
                 last = Some(Cursor { at_ms, key });
             }
+            // With the first page only: the panel asks for it once.
+            let email = match before {
+                Some(_) => None,
+                None => sqlx::query_scalar::<_, Option<String>>(
+                    "SELECT email FROM profiles WHERE app = $1 AND profile_id = $2",
+                )
+                .bind(app)
+                .bind(profile_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .flatten(),
+            };
             Ok(EventsPage {
                 events,
                 next: last.filter(|_| more).map(|cursor| cursor.encode()),
+                email,
             })
         })
         .await
