@@ -48,11 +48,13 @@ pub enum RelayError {
     DuplicateChange(String),
     /// A change's body that is not JSON by its Content-Type (415).
     NotJson,
-    ChangesDisabled,
+    /// This power is off in this relay (or in the app).
+    ChangesDisabled(Power),
     /// Not in the role named.
-    ChangesNotAllowed(String),
-    /// The person's changes this hour are spent.
+    ChangesNotAllowed(Power, String),
+    /// The person's allowance of this power this hour is spent.
     ChangesRateLimited {
+        power: Power,
         per_hour: u32,
         retry_after_secs: u64,
     },
@@ -72,6 +74,55 @@ pub enum RelayError {
     StoreUnavailable,
 }
 
+/// What a person may do to a customer beyond looking: each is off unless
+/// the operator names its role, and each has an hourly allowance per person.
+/// Named here because a refusal names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Power {
+    /// Grant, extend and revoke access levels.
+    Change,
+    /// Correct a profile's contact details and custom attributes.
+    Edit,
+    /// Erase a customer from Adapty.
+    Erase,
+}
+
+impl Power {
+    /// As audit lines and metrics name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Power::Change => "change",
+            Power::Edit => "edit",
+            Power::Erase => "erase",
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Power::Change => "access changes",
+            Power::Edit => "profile corrections",
+            Power::Erase => "erasures",
+        }
+    }
+
+    fn verb(self) -> &'static str {
+        match self {
+            Power::Change => "change their access",
+            Power::Edit => "correct their profiles",
+            Power::Erase => "erase them",
+        }
+    }
+
+    /// The flag that turns it on.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Power::Change => "--allow-access-changes",
+            Power::Edit => "--edit-role",
+            Power::Erase => "--erase-role",
+        }
+    }
+}
+
 impl RelayError {
     pub fn status(&self) -> StatusCode {
         match self {
@@ -83,8 +134,8 @@ impl RelayError {
             | RelayError::UnknownApp(_) => StatusCode::BAD_REQUEST,
             RelayError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             RelayError::Forbidden(_)
-            | RelayError::ChangesDisabled
-            | RelayError::ChangesNotAllowed(_) => StatusCode::FORBIDDEN,
+            | RelayError::ChangesDisabled(_)
+            | RelayError::ChangesNotAllowed(..) => StatusCode::FORBIDDEN,
             RelayError::NotFound | RelayError::ProfileNotFound | RelayError::StoreNotConfigured => {
                 StatusCode::NOT_FOUND
             }
@@ -134,8 +185,8 @@ impl RelayError {
             RelayError::AuditUnavailable => ErrorCode::AuditUnavailable,
             RelayError::Busy { .. } => ErrorCode::Busy,
             RelayError::HostNotAllowed => ErrorCode::HostNotAllowed,
-            RelayError::ChangesDisabled => ErrorCode::ChangesDisabled,
-            RelayError::ChangesNotAllowed(_) => ErrorCode::ChangesNotAllowed,
+            RelayError::ChangesDisabled(_) => ErrorCode::ChangesDisabled,
+            RelayError::ChangesNotAllowed(..) => ErrorCode::ChangesNotAllowed,
             RelayError::OutcomeUnknown(_) => ErrorCode::OutcomeUnknown,
             RelayError::AccessLevelUnknown(_) => ErrorCode::AccessLevelUnknown,
             RelayError::AccessLevelNotHeld(_) => ErrorCode::AccessLevelNotHeld,
@@ -187,21 +238,24 @@ impl RelayError {
             RelayError::NotJson => {
                 "send the body as JSON, with the header Content-Type: application/json".into()
             }
-            RelayError::ChangesDisabled => {
-                "access changes are turned off in this relay; the operator turns them on with \
-                 --allow-access-changes"
-                    .into()
-            }
-            RelayError::ChangesNotAllowed(role) => format!(
-                "you may look customers up but not change their access: that needs the role \
-                 {role:?}; ask the team that runs this tool"
+            RelayError::ChangesDisabled(power) => format!(
+                "{} are turned off in this relay; the operator turns them on with {}",
+                power.noun(),
+                power.flag()
+            ),
+            RelayError::ChangesNotAllowed(power, role) => format!(
+                "you may look customers up but not {}: that needs the role {role:?}; ask the \
+                 team that runs this tool",
+                power.verb()
             ),
             RelayError::ChangesRateLimited {
+                power,
                 per_hour,
                 retry_after_secs,
             } => format!(
-                "too many access changes: at most {per_hour} an hour per person; the next is \
-                 possible in {} minutes",
+                "too many {}: at most {per_hour} an hour per person; the next is possible in {} \
+                 minutes",
+                power.noun(),
                 retry_after_secs.div_ceil(60)
             ),
             RelayError::AuditUnavailable => {
@@ -210,7 +264,7 @@ impl RelayError {
                     .into()
             }
             RelayError::OutcomeUnknown(cause) => format!(
-                "{cause}: the change may or may not have been applied — look the customer up again"
+                "{cause}: it may or may not have been done — look the customer up again"
             ),
             RelayError::AccessLevelUnknown(id) => format!(
                 "this app has no access level {id:?} in Adapty; check its spelling (IDs are \

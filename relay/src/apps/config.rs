@@ -3,6 +3,7 @@
 
 use super::webhook_secret::WebhookSecrets;
 use crate::adapty::{ApiKey, UpstreamSettings};
+use crate::error::Power;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use url::Url;
@@ -22,7 +23,22 @@ pub struct AppsConfig {
     pub defaults: AppDefaults,
     pub upstream: UpstreamSettings,
     /// `None`: access changes are off, and both change routes answer 403.
-    pub changes: Option<ChangesConfig>,
+    pub changes: Option<PowerConfig>,
+    /// `None`: profile corrections are off (`--edit-role`).
+    pub edits: Option<PowerConfig>,
+    /// `None`: erasures are off (`--erase-role`).
+    pub erasures: Option<PowerConfig>,
+}
+
+impl AppsConfig {
+    /// How `power` is configured, if it is on.
+    pub fn power(&self, power: Power) -> Option<&PowerConfig> {
+        match power {
+            Power::Change => self.changes.as_ref(),
+            Power::Edit => self.edits.as_ref(),
+            Power::Erase => self.erasures.as_ref(),
+        }
+    }
 }
 
 /// One app as configured, checked; its key read.
@@ -36,6 +52,10 @@ pub struct AppConfig {
     pub key: ApiKey,
     /// Replaces `--changes-role` for this app.
     pub changes_role: Option<String>,
+    /// Replaces `--edit-role` for this app.
+    pub edit_role: Option<String>,
+    /// Replaces `--erase-role` for this app.
+    pub erase_role: Option<String>,
     /// Lookups one person may make per minute in this app.
     pub per_person_per_minute: NonZeroU32,
     /// Lookups (and changes) the relay may make per minute in this app.
@@ -61,6 +81,8 @@ impl AppDefaults {
             api_base: self.api_base.clone(),
             key,
             changes_role: None,
+            edit_role: None,
+            erase_role: None,
             per_person_per_minute: self.per_person_per_minute,
             global_per_minute: self.global_per_minute,
             webhook: WebhookSecrets::default(),
@@ -68,12 +90,12 @@ impl AppDefaults {
     }
 }
 
-/// Who may grant, extend and revoke access levels, and how often.
+/// Who may use a power (grant, extend and revoke; correct; erase), and how often.
 #[derive(Debug, Clone)]
-pub struct ChangesConfig {
+pub struct PowerConfig {
     /// Only callers in this role (an app may name its own).
     pub role: String,
-    /// Changes one person may make an hour, in all apps together.
+    /// Uses one person may make an hour, in all apps together.
     pub per_person_per_hour: NonZeroU32,
 }
 

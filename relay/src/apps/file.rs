@@ -33,6 +33,8 @@ struct AppEntry {
     /// Adapty's API base for this app; `--api-base` when left out.
     api_base: Option<String>,
     changes_role: Option<String>,
+    edit_role: Option<String>,
+    erase_role: Option<String>,
     rate_limit_per_minute: Option<NonZeroU32>,
     global_rate_limit_per_minute: Option<NonZeroU32>,
     /// Files with the `Authorization` values of the app's production and
@@ -103,14 +105,16 @@ pub fn read(path: &Path, defaults: &AppDefaults) -> Result<Vec<AppConfig>, FileE
             Some(base) => remote_url::checked("api_base", &base).map_err(|e| in_app(e.rule()))?,
             None => defaults.api_base.clone(),
         };
-        if entry
-            .changes_role
-            .as_deref()
-            .is_some_and(|role| !is_role_name(role))
-        {
-            return Err(in_app(
-                "changes_role is not a role name (not empty, no comma, no spaces around it)".into(),
-            ));
+        for (field, role) in [
+            ("changes_role", &entry.changes_role),
+            ("edit_role", &entry.edit_role),
+            ("erase_role", &entry.erase_role),
+        ] {
+            if role.as_deref().is_some_and(|role| !is_role_name(role)) {
+                return Err(in_app(format!(
+                    "{field} is not a role name (not empty, no comma, no spaces around it)"
+                )));
+            }
         }
         let mut webhook = WebhookSecrets::default();
         for (field, file, secret) in [
@@ -139,6 +143,8 @@ pub fn read(path: &Path, defaults: &AppDefaults) -> Result<Vec<AppConfig>, FileE
             api_base,
             key,
             changes_role: entry.changes_role,
+            edit_role: entry.edit_role,
+            erase_role: entry.erase_role,
             per_person_per_minute: entry
                 .rate_limit_per_minute
                 .unwrap_or(defaults.per_person_per_minute),
@@ -152,8 +158,8 @@ pub fn read(path: &Path, defaults: &AppDefaults) -> Result<Vec<AppConfig>, FileE
 }
 
 /// The fields an `[[app]]` table may have.
-const FIELDS: &str = "id, name, api_key_file, api_base, changes_role, rate_limit_per_minute, \
-                      global_rate_limit_per_minute, webhook_secret_file, \
+const FIELDS: &str = "id, name, api_key_file, api_base, changes_role, edit_role, erase_role, \
+                      rate_limit_per_minute, global_rate_limit_per_minute, webhook_secret_file, \
                       webhook_sandbox_secret_file";
 
 /// The parser's complaint with its line, without the snippet of the file

@@ -8,7 +8,7 @@
 //! or of a person's lookups, only an allowance of their own per person
 //! (a lookup in the panel brings an events page, a search one more call).
 
-use crate::error::RelayError;
+use crate::error::{Power, RelayError};
 use crate::guard::identity::Actor;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -83,27 +83,35 @@ fn rate_limited(
     }
 }
 
-/// Each person's changes an hour, in every app together.
-pub struct ChangeAllowance {
+/// Each person's uses of one power an hour (changes, corrections or
+/// erasures), in every app together.
+pub struct HourlyAllowance {
+    power: Power,
     per_hour: NonZeroU32,
     per_actor: DefaultKeyedRateLimiter<Actor>,
     clock: DefaultClock,
 }
 
-impl ChangeAllowance {
-    pub fn new(per_hour: NonZeroU32) -> ChangeAllowance {
-        ChangeAllowance {
+impl HourlyAllowance {
+    pub fn new(power: Power, per_hour: NonZeroU32) -> HourlyAllowance {
+        HourlyAllowance {
+            power,
             per_hour,
             per_actor: RateLimiter::keyed(Quota::per_hour(per_hour)),
             clock: DefaultClock::default(),
         }
     }
 
-    /// Takes one change from the actor's allowance.
+    pub fn power(&self) -> Power {
+        self.power
+    }
+
+    /// Takes one use from the actor's allowance.
     pub fn take(&self, actor: &Actor) -> Result<(), RelayError> {
         self.per_actor.check_key(actor).map_err(|not_until| {
             let wait = not_until.wait_time_from(self.clock.now());
             RelayError::ChangesRateLimited {
+                power: self.power,
                 per_hour: self.per_hour.get(),
                 retry_after_secs: wait.as_secs() + 1,
             }
@@ -144,12 +152,13 @@ mod tests {
     #[test]
     fn changes_have_their_own_allowance_by_the_hour() {
         let lookups = RateLimits::new(per(1), per(600));
-        let changes = ChangeAllowance::new(per(2));
+        let changes = HourlyAllowance::new(Power::Change, per(2));
         let ann = Actor("ann@example.com".into());
         assert!(lookups.check(&ann).is_ok(), "a lookup");
         assert!(changes.take(&ann).is_ok(), "lookups spend none of it");
         assert!(changes.take(&ann).is_ok());
         let Err(RelayError::ChangesRateLimited {
+            power: Power::Change,
             per_hour: 2,
             retry_after_secs,
         }) = changes.take(&ann)

@@ -15,11 +15,11 @@ pub mod webhook_secret;
 
 use crate::adapty::budget::Budget;
 use crate::adapty::{Upstream, UpstreamConfig};
-use crate::error::RelayError;
+use crate::error::{Power, RelayError};
 use crate::guard::identity::{Actor, Caller};
 use crate::metrics::Metrics;
 use config::{AppConfig, AppsConfig};
-use limits::{ChangeAllowance, RateLimits};
+use limits::{HourlyAllowance, RateLimits};
 use std::num::NonZeroU32;
 use std::sync::{Arc, RwLock};
 
@@ -33,16 +33,32 @@ pub struct App {
     quotas: (NonZeroU32, NonZeroU32),
     /// Who may change access in this app; `None` when changes are off.
     pub changes_role: Option<String>,
+    /// Who may correct profiles in this app; `None` when corrections are off.
+    pub edit_role: Option<String>,
+    /// Who may erase customers in this app; `None` when erasures are off.
+    pub erase_role: Option<String>,
     /// What its webhook accepts (`webhook`); none set: no webhook.
     pub webhook: webhook_secret::WebhookSecrets,
 }
 
 impl App {
+    /// The role that may use `power` in this app; `None` when it is off.
+    pub fn role(&self, power: Power) -> Option<&str> {
+        match power {
+            Power::Change => self.changes_role.as_deref(),
+            Power::Edit => self.edit_role.as_deref(),
+            Power::Erase => self.erase_role.as_deref(),
+        }
+    }
+
+    /// Whether `caller` may use `power` in this app.
+    pub fn may(&self, power: Power, caller: &Caller) -> bool {
+        self.role(power).is_some_and(|role| caller.has_role(role))
+    }
+
     /// Whether `caller` may grant, extend and revoke access in this app.
     pub fn may_change(&self, caller: &Caller) -> bool {
-        self.changes_role
-            .as_ref()
-            .is_some_and(|role| caller.has_role(role))
+        self.may(Power::Change, caller)
     }
 }
 
@@ -91,8 +107,9 @@ impl AppSet {
 pub struct Apps {
     current: RwLock<Arc<AppSet>>,
     config: AppsConfig,
-    /// Each person's changes, counted across apps and reloads.
-    changes: Option<ChangeAllowance>,
+    /// Each person's changes, corrections and erasures, each counted
+    /// across apps and reloads.
+    allowances: Vec<HourlyAllowance>,
     metrics: Arc<Metrics>,
     budget: Budget,
 }
@@ -101,10 +118,13 @@ impl Apps {
     pub fn new(config: AppsConfig, metrics: Arc<Metrics>, budget: Budget) -> Apps {
         let mut apps = Apps {
             current: RwLock::new(Arc::new(AppSet { apps: Vec::new() })),
-            changes: config
-                .changes
-                .as_ref()
-                .map(|changes| ChangeAllowance::new(changes.per_person_per_hour)),
+            allowances: [Power::Change, Power::Edit, Power::Erase]
+                .into_iter()
+                .filter_map(|power| {
+                    let config = config.power(power)?;
+                    Some(HourlyAllowance::new(power, config.per_person_per_hour))
+                })
+                .collect(),
             config,
             metrics,
             budget,
@@ -125,8 +145,14 @@ impl Apps {
     /// Takes one change from `actor`'s hourly allowance, and one call from
     /// `app`'s quota.
     pub fn take_change(&self, app: &App, actor: &Actor) -> Result<(), RelayError> {
-        let Some(allowance) = &self.changes else {
-            return Err(RelayError::ChangesDisabled);
+        self.take(Power::Change, app, actor)
+    }
+
+    /// Takes one use of `power` from `actor`'s hourly allowance, and one
+    /// call from `app`'s quota.
+    pub fn take(&self, power: Power, app: &App, actor: &Actor) -> Result<(), RelayError> {
+        let Some(allowance) = self.allowances.iter().find(|one| one.power() == power) else {
+            return Err(RelayError::ChangesDisabled(power));
         };
         allowance.take(actor)?;
         app.limits.check_quota()
@@ -162,11 +188,11 @@ impl Apps {
         let apps = configs
             .iter()
             .map(|app| {
-                let changes_role = self
-                    .config
-                    .changes
-                    .as_ref()
-                    .map(|changes| app.changes_role.clone().unwrap_or(changes.role.clone()));
+                // An app's own role counts only where the power is on.
+                let role = |power: Power, own: &Option<String>| {
+                    let on = self.config.power(power)?;
+                    Some(own.clone().unwrap_or_else(|| on.role.clone()))
+                };
                 let upstream = UpstreamConfig {
                     base: app.api_base.clone(),
                     key: app.key.clone(),
@@ -184,7 +210,9 @@ impl Apps {
                     upstream: Upstream::new(upstream, self.metrics.clone(), self.budget.clone()),
                     limits: kept.unwrap_or_else(|| Arc::new(RateLimits::new(quotas.0, quotas.1))),
                     quotas,
-                    changes_role,
+                    changes_role: role(Power::Change, &app.changes_role),
+                    edit_role: role(Power::Edit, &app.edit_role),
+                    erase_role: role(Power::Erase, &app.erase_role),
                     webhook: app.webhook.clone(),
                 })
             })
@@ -195,7 +223,7 @@ impl Apps {
 
 #[cfg(test)]
 mod tests {
-    use super::config::{AppDefaults, ChangesConfig, DEFAULT_APP_ID};
+    use super::config::{AppDefaults, PowerConfig, DEFAULT_APP_ID};
     use super::*;
     use crate::adapty::{ApiKey, UpstreamSettings};
     use std::num::NonZeroUsize;
@@ -226,10 +254,12 @@ mod tests {
                 timeout: Duration::from_secs(1),
                 max_body_bytes: NonZeroUsize::MIN,
             },
-            changes: Some(ChangesConfig {
+            changes: Some(PowerConfig {
                 role: "leads".into(),
                 per_person_per_hour: per(changes_per_hour),
             }),
+            edits: None,
+            erasures: None,
         };
         let budget = Budget::new(NonZeroUsize::new(1 << 20).unwrap());
         Apps::new(config, Arc::new(Metrics::default()), budget)
@@ -288,7 +318,11 @@ mod tests {
             assert!(
                 matches!(
                     apps.take_change(app, &ann),
-                    Err(RelayError::ChangesRateLimited { per_hour: 2, .. })
+                    Err(RelayError::ChangesRateLimited {
+                        power: Power::Change,
+                        per_hour: 2,
+                        ..
+                    })
                 ),
                 "{}: two changes an hour, in all apps together",
                 app.id

@@ -13,7 +13,7 @@ use super::observe::REQUEST_ID;
 use super::Services;
 use crate::apps::App;
 use crate::audit::Line;
-use crate::error::RelayError;
+use crate::error::{Power, RelayError};
 use crate::guard::csrf;
 use crate::guard::identity::Caller;
 use axum::extract::{ConnectInfo, FromRequestParts};
@@ -109,29 +109,29 @@ impl Call {
         self.app.as_ref().map(|app| app.id.as_str())
     }
 
-    /// Whether the caller may change access in some app: asked before a
-    /// change's body is read, which names the app.
-    pub fn may_change_somewhere(&self) -> Result<(), RelayError> {
+    /// Whether the caller may use `power` in some app: asked before a
+    /// body is read, which names the app.
+    pub fn may_somewhere(&self, power: Power) -> Result<(), RelayError> {
         let caller = self.caller()?;
         let apps = self.services.apps.current();
-        let mut roles = apps.iter().filter_map(|app| app.changes_role.as_deref());
+        let mut roles = apps.iter().filter_map(|app| app.role(power));
         let Some(first) = roles.next() else {
-            return Err(RelayError::ChangesDisabled);
+            return Err(RelayError::ChangesDisabled(power));
         };
         if caller.has_role(first) || roles.any(|role| caller.has_role(role)) {
             Ok(())
         } else {
-            Err(RelayError::ChangesNotAllowed(first.to_owned()))
+            Err(RelayError::ChangesNotAllowed(power, first.to_owned()))
         }
     }
 
-    /// Whether the caller may change access in `app`.
-    pub fn may_change_in(&self, app: &App) -> Result<(), RelayError> {
+    /// Whether the caller may use `power` in `app`.
+    pub fn may_in(&self, power: Power, app: &App) -> Result<(), RelayError> {
         let caller = self.caller()?;
-        match &app.changes_role {
-            None => Err(RelayError::ChangesDisabled),
-            Some(_) if app.may_change(caller) => Ok(()),
-            Some(role) => Err(RelayError::ChangesNotAllowed(role.clone())),
+        match app.role(power) {
+            None => Err(RelayError::ChangesDisabled(power)),
+            Some(_) if app.may(power, caller) => Ok(()),
+            Some(role) => Err(RelayError::ChangesNotAllowed(power, role.to_owned())),
         }
     }
 

@@ -8,7 +8,7 @@ use super::answers;
 use super::call::{self, Call};
 use super::staff;
 use crate::audit::{self, ChangeEntry};
-use crate::error::RelayError;
+use crate::error::{Power, RelayError};
 use crate::rules::change::{self, Action, Change};
 use axum::body::Body;
 use axum::http::HeaderMap;
@@ -31,7 +31,7 @@ async fn change_access(mut call: Call, action: Action, headers: HeaderMap, body:
         Err(error) => return refuse(call, &change_id, action, None, error).await,
     };
     let ready = call.pick_app(app.as_deref()).and_then(|app| {
-        call.may_change_in(&app)?;
+        call.may_in(Power::Change, &app)?;
         Ok(app)
     });
     let app = match ready {
@@ -122,7 +122,7 @@ async fn read(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(Change, Option<String>), RelayError> {
-    call.may_change_somewhere()?;
+    call.may_somewhere(Power::Change)?;
     change::check_content_type(headers)?;
     // Read whole already, within its deadline and size (see `bodies`).
     let body = axum::body::to_bytes(body, change::MAX_BODY_BYTES)

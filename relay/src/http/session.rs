@@ -3,6 +3,7 @@
 //! without asking Adapty anything. Its shape is `protocol::session`'s.
 
 use super::call::Call;
+use crate::error::Power;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -22,8 +23,8 @@ pub async fn session(call: Call) -> Response {
             id: app.id.clone(),
             name: app.name.clone(),
             can_change_access: app.may_change(caller),
-            can_edit_profile: false,
-            can_erase: false,
+            can_edit_profile: app.may(Power::Edit, caller),
+            can_erase: app.may(Power::Erase, caller),
         })
         .collect();
     let session = Session {

@@ -5,13 +5,14 @@
 //! rule is checked here, with the field named, before any byte goes to
 //! Adapty. The customer is named under the lookup's own rules.
 
+use super::fields::Fields;
 use super::lookup::Lookup;
 use crate::error::RelayError;
 use axum::http::{header, HeaderMap};
 use chrono::{DateTime, SecondsFormat, Utc};
 use protocol::{field, param};
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::json;
 
 /// The largest body a change may have: a 500-character reason and the
 /// longest IDs fit with room to spare.
@@ -80,7 +81,7 @@ impl Change {
         body: &[u8],
         now: DateTime<Utc>,
     ) -> Result<(Change, Option<String>), RelayError> {
-        let mut body = Fields::read(body, action)?;
+        let mut body = Fields::read(body, &allowed(action), action.name())?;
         let when = match action {
             Action::Grant => {
                 let starts_at = date(field::STARTS_AT, body.text(field::STARTS_AT)?)?;
@@ -118,13 +119,11 @@ impl Change {
                 When::Revoke { revoke_at }
             }
         };
-        let customer_user_id = body.text(param::CUSTOMER_USER_ID)?;
-        let profile_id = body.text(param::PROFILE_ID)?;
         let change = Change {
-            customer: Lookup::from_ids(customer_user_id, profile_id)?,
+            customer: body.customer()?,
             access_level_id: access_level_id_checked(body.required(field::ACCESS_LEVEL_ID)?)?,
             when,
-            reason: reason_checked(&body.required(field::REASON)?)?,
+            reason: body.reason()?,
         };
         Ok((change, body.text(param::APP)?))
     }
@@ -224,111 +223,20 @@ fn access_level_id_checked(id: String) -> Result<String, RelayError> {
     Ok(id)
 }
 
-/// The reason's rule, written once for the panel and the relay
-/// (`protocol::reason`): trimmed, at least three visible characters, no
-/// control (but line breaks and tabs), format or line-separator character.
-fn reason_checked(reason: &str) -> Result<String, RelayError> {
-    protocol::reason::check(reason)
-        .map(str::to_owned)
-        .map_err(|error| invalid(error.to_string()))
-}
-
-/// A body's fields, read one at a time so that every error names its field:
-/// a JSON object, each field once, none but those of the action.
-struct Fields(Vec<(String, Value)>);
-
-impl Fields {
-    fn read(body: &[u8], action: Action) -> Result<Fields, RelayError> {
-        let mut allowed = vec![
-            param::APP,
-            param::CUSTOMER_USER_ID,
-            param::PROFILE_ID,
-            field::ACCESS_LEVEL_ID,
-            field::REASON,
-        ];
-        allowed.extend(match action {
-            Action::Grant => &[field::STARTS_AT, field::EXPIRES_AT][..],
-            Action::Revoke => &[field::REVOKE_AT][..],
-        });
-        let Pairs(pairs) = serde_json::from_slice(body).map_err(|error| {
-            invalid(format!(
-                "the body is not a JSON object of the change's fields: {error}"
-            ))
-        })?;
-        for (at, (name, _)) in pairs.iter().enumerate() {
-            if !allowed.contains(&name.as_str()) {
-                return Err(invalid(format!(
-                    "unknown field `{name}`; a {} takes {}",
-                    action.name(),
-                    allowed.join(", ")
-                )));
-            }
-            if pairs[..at].iter().any(|(earlier, _)| earlier == name) {
-                return Err(invalid(format!("the field `{name}` is given twice")));
-            }
-        }
-        Ok(Fields(pairs))
-    }
-
-    /// A text field; left out or `null` is `None`.
-    fn text(&mut self, name: &str) -> Result<Option<String>, RelayError> {
-        let Some(at) = self.0.iter().position(|(own, _)| own == name) else {
-            return Ok(None);
-        };
-        match self.0.swap_remove(at).1 {
-            Value::Null => Ok(None),
-            Value::String(text) => Ok(Some(text)),
-            other => Err(invalid(format!(
-                "{name} must be a string, not {}",
-                kind(&other)
-            ))),
-        }
-    }
-
-    /// A text field that must be there.
-    fn required(&mut self, name: &str) -> Result<String, RelayError> {
-        self.text(name)?
-            .ok_or_else(|| invalid(format!("missing field `{name}`: it must be a string")))
-    }
-}
-
-/// How a JSON value that is not text is named in an error.
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "true or false",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// A JSON object's fields in order, duplicates kept (a map would keep only
-/// the last, and an audit line must not say one thing while another is meant).
-struct Pairs(Vec<(String, Value)>);
-
-impl<'de> Deserialize<'de> for Pairs {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Pairs, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Pairs;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<M: serde::de::MapAccess<'de>>(
-                self,
-                mut map: M,
-            ) -> Result<Pairs, M::Error> {
-                let mut pairs = Vec::new();
-                while let Some(pair) = map.next_entry()? {
-                    pairs.push(pair);
-                }
-                Ok(Pairs(pairs))
-            }
-        }
-        deserializer.deserialize_map(Visitor)
-    }
+/// The fields a body of `action` may have.
+fn allowed(action: Action) -> Vec<&'static str> {
+    let mut allowed = vec![
+        param::APP,
+        param::CUSTOMER_USER_ID,
+        param::PROFILE_ID,
+        field::ACCESS_LEVEL_ID,
+        field::REASON,
+    ];
+    allowed.extend(match action {
+        Action::Grant => &[field::STARTS_AT, field::EXPIRES_AT][..],
+        Action::Revoke => &[field::REVOKE_AT][..],
+    });
+    allowed
 }
 
 #[cfg(test)]

@@ -200,6 +200,25 @@ pub struct Args {
     #[arg(long, env = "RELAY_CHANGES_PER_HOUR", default_value = "30")]
     pub changes_per_hour: NonZeroU32,
 
+    /// Let people in this role correct profiles (contact details, custom
+    /// attributes); off without it. Needs an identity with roles, as
+    /// --allow-access-changes does.
+    #[arg(long, env = "RELAY_EDIT_ROLE")]
+    pub edit_role: Option<String>,
+
+    /// Profile corrections one person may make per hour.
+    #[arg(long, env = "RELAY_EDITS_PER_HOUR", default_value = "30")]
+    pub edits_per_hour: NonZeroU32,
+
+    /// Let people in this role erase customers from Adapty for good (and
+    /// from the store); off without it. Needs an identity with roles.
+    #[arg(long, env = "RELAY_ERASE_ROLE")]
+    pub erase_role: Option<String>,
+
+    /// Erasures one person may make per hour.
+    #[arg(long, env = "RELAY_ERASURES_PER_HOUR", default_value = "20")]
+    pub erasures_per_hour: NonZeroU32,
+
     /// The store for search and Adapty's events: sqlite:PATH (one file,
     /// created if missing) or postgres://USER@HOST/DATABASE (several relays
     /// share one). Without it, search and the event feed are off.
@@ -229,7 +248,7 @@ pub struct Args {
 
     /// Run against a built-in stand-in for Adapty with sample profiles; no key
     /// needed. Without an identity setting every caller is the demo user,
-    /// who may change access.
+    /// who may change access, correct profiles and erase customers.
     #[arg(long)]
     pub demo: bool,
 

@@ -28,11 +28,13 @@ pub enum ConfigError {
     /// Listening beyond loopback without knowing the names clients use.
     HostsUnknown(SocketAddr),
     /// Access changes on, with no way to know who asks.
-    ChangesWithoutIdentity,
-    /// Access changes on in identity-header mode, with no roles header.
-    ChangesWithoutRoles,
+    /// A power (its flag named) on without an identity.
+    ChangesWithoutIdentity(&'static str),
+    /// A power (its flag named) on in identity-header mode, with no roles header.
+    ChangesWithoutRoles(&'static str),
     RolesHeaderWithJwt,
-    ChangesRoleInvalid(String),
+    /// A role flag (named) whose value is not a role name.
+    ChangesRoleInvalid(&'static str, String),
     /// The apps file cannot be read, or says something wrong.
     AppsFile(FileError),
     /// `--apps-file` beside a single key.
@@ -99,14 +101,16 @@ impl fmt::Display for ConfigError {
                  --public-origin (RELAY_PUBLIC_ORIGIN) to the panel's public URL, or \
                  --allowed-host (RELAY_ALLOWED_HOSTS) to each Host your proxy sends"
             ),
-            ConfigError::ChangesWithoutIdentity => f.write_str(
-                "--allow-access-changes needs to know who asks, and never lets 'anonymous' \
-                 change access: set --identity-header with --roles-header, or --jwt-header \
-                 (roles from the claim --roles-claim)",
+            ConfigError::ChangesWithoutIdentity(flag) => write!(
+                f,
+                "{flag} needs to know who asks, and never lets 'anonymous' change a customer: \
+                 set --identity-header with --roles-header, or --jwt-header (roles from the \
+                 claim --roles-claim)",
             ),
-            ConfigError::ChangesWithoutRoles => f.write_str(
-                "--allow-access-changes with --identity-header needs --roles-header, the header \
-                 in which the proxy passes the user's roles (e.g. X-Forwarded-Groups)",
+            ConfigError::ChangesWithoutRoles(flag) => write!(
+                f,
+                "{flag} with --identity-header needs --roles-header, the header in which the \
+                 proxy passes the user's roles (e.g. X-Forwarded-Groups)",
             ),
             ConfigError::RolesHeaderWithJwt => f.write_str(
                 "--roles-header cannot be used with --jwt-header: roles must come from the \
@@ -144,9 +148,9 @@ impl fmt::Display for ConfigError {
             ConfigError::WebhookSecretFile { flag, path, reason } => {
                 write!(f, "{flag} {}: {reason}", path.display())
             }
-            ConfigError::ChangesRoleInvalid(role) => write!(
+            ConfigError::ChangesRoleInvalid(flag, role) => write!(
                 f,
-                "--changes-role {role:?} is not a role name (not empty, no comma, no spaces around it)"
+                "{flag} {role:?} is not a role name (not empty, no comma, no spaces around it)"
             ),
         }
     }

@@ -12,11 +12,12 @@ pub use error::ConfigError;
 use crate::adapty::key::{self, ApiKey};
 use crate::adapty::UpstreamSettings;
 use crate::apps::config::{
-    is_role_name, AppConfig, AppDefaults, AppsConfig, ChangesConfig, DEFAULT_APP_ID,
+    is_role_name, AppConfig, AppDefaults, AppsConfig, PowerConfig, DEFAULT_APP_ID,
 };
 use crate::apps::file;
 use crate::apps::webhook_secret::{WebhookSecret, WebhookSecrets};
 use crate::audit::{AuditConfig, ChainSecret};
+use crate::error::Power;
 use crate::guard::identity::{Actor, Caller};
 use crate::guard::{base_path, host, AccessConfig, JwtConfig};
 use crate::remote_url;
@@ -135,7 +136,9 @@ impl Args {
         }
         let base_path = base_path::normalized(&self.base_path)
             .ok_or_else(|| ConfigError::BasePathInvalid(self.base_path.clone()))?;
-        let changes = self.changes(&access)?;
+        let changes = self.power(&access, Power::Change)?;
+        let edits = self.power(&access, Power::Edit)?;
+        let erasures = self.power(&access, Power::Erase)?;
         // Said after what is wrong with the apps file, if anything is.
         let chain_key = self.audit_chain_secret(key.as_ref());
         let defaults = AppDefaults {
@@ -186,6 +189,8 @@ impl Args {
                     max_body_bytes: at_least_one(self.upstream_max_bytes),
                 },
                 changes,
+                edits,
+                erasures,
             },
             access,
             audit: AuditConfig {
@@ -278,14 +283,21 @@ impl Args {
         if roles_header.is_some() && jwt.is_some() {
             return Err(ConfigError::RolesHeaderWithJwt);
         }
-        // Demo mode with no identity setting: the demo user, allowed to change access.
+        // Demo mode with no identity setting: the demo user, in every
+        // power's role (the demo's own, or the one a flag names).
         let no_identity = identity_header.is_none() && jwt.is_none();
-        let demo_caller = (self.demo && no_identity).then(|| Caller {
-            actor: Actor(DEMO_ACTOR.into()),
-            roles: vec![self
-                .changes_role
-                .clone()
-                .unwrap_or_else(|| DEMO_ROLE.into())],
+        let demo_caller = (self.demo && no_identity).then(|| {
+            let mut roles = Vec::new();
+            for role in [&self.changes_role, &self.edit_role, &self.erase_role] {
+                let role = role.clone().unwrap_or_else(|| DEMO_ROLE.into());
+                if !roles.contains(&role) {
+                    roles.push(role);
+                }
+            }
+            Caller {
+                actor: Actor(DEMO_ACTOR.into()),
+                roles,
+            }
         });
         Ok(AccessConfig {
             identity_header,
@@ -297,26 +309,53 @@ impl Args {
         })
     }
 
-    /// Who may change access, if anyone: never 'anonymous', and roles only
-    /// from where they can be trusted.
-    fn changes(&self, access: &AccessConfig) -> Result<Option<ChangesConfig>, ConfigError> {
+    /// Who may use `power`, if anyone: never 'anonymous', and roles only
+    /// from where they can be trusted. The demo's one person may use every
+    /// power.
+    fn power(
+        &self,
+        access: &AccessConfig,
+        power: Power,
+    ) -> Result<Option<PowerConfig>, ConfigError> {
+        let (on, role, per_hour, flag) = match power {
+            Power::Change => (
+                self.allow_access_changes,
+                &self.changes_role,
+                self.changes_per_hour,
+                "--changes-role",
+            ),
+            Power::Edit => (
+                self.edit_role.is_some(),
+                &self.edit_role,
+                self.edits_per_hour,
+                "--edit-role",
+            ),
+            Power::Erase => (
+                self.erase_role.is_some(),
+                &self.erase_role,
+                self.erasures_per_hour,
+                "--erase-role",
+            ),
+        };
         let no_identity = access.identity_header.is_none() && access.jwt.is_none();
-        let role = match (&access.demo_caller, self.allow_access_changes) {
-            (Some(demo), _) => demo.roles[0].clone(),
+        let role = match (&access.demo_caller, on) {
+            (Some(_), _) => role.clone().unwrap_or_else(|| DEMO_ROLE.into()),
             (None, false) => return Ok(None),
-            (None, true) if no_identity => return Err(ConfigError::ChangesWithoutIdentity),
+            (None, true) if no_identity => {
+                return Err(ConfigError::ChangesWithoutIdentity(power.flag()))
+            }
             (None, true) if access.jwt.is_none() && access.roles_header.is_none() => {
-                return Err(ConfigError::ChangesWithoutRoles)
+                return Err(ConfigError::ChangesWithoutRoles(power.flag()))
             }
             // `requires` in the parser makes the role present with the flag.
-            (None, true) => self.changes_role.clone().unwrap_or_default(),
+            (None, true) => role.clone().unwrap_or_default(),
         };
         if !is_role_name(&role) {
-            return Err(ConfigError::ChangesRoleInvalid(role));
+            return Err(ConfigError::ChangesRoleInvalid(flag, role));
         }
-        Ok(Some(ChangesConfig {
+        Ok(Some(PowerConfig {
             role,
-            per_person_per_hour: self.changes_per_hour,
+            per_person_per_hour: per_hour,
         }))
     }
 }
@@ -708,7 +747,7 @@ mod tests {
         .unwrap()
         .unwrap_err();
         assert!(
-            matches!(no_roles, ConfigError::ChangesWithoutRoles),
+            matches!(no_roles, ConfigError::ChangesWithoutRoles(_)),
             "{no_roles}"
         );
         let header_mode = config(&[
@@ -749,7 +788,7 @@ mod tests {
                     config(&["--demo", "--changes-role", bad])
                         .unwrap()
                         .unwrap_err(),
-                    ConfigError::ChangesRoleInvalid(_)
+                    ConfigError::ChangesRoleInvalid(..)
                 ),
                 "{bad:?}"
             );
