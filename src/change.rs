@@ -178,6 +178,34 @@ fn end_of(day: NaiveDate, clock: &Clock) -> DateTime<Utc> {
     start_of(next, clock) - Duration::seconds(1)
 }
 
+/// What is wrong with a change's reason, if anything, by the relay's rule
+/// (`protocol::reason`): for access changes, corrections and erasures alike.
+pub fn reason_problem(text: &str) -> Option<String> {
+    let code = |character: char| format!("U+{:04X}", u32::from(character));
+    Some(match reason::check(text).err()? {
+        ReasonError::TooShort { .. } => format!(
+            "Say why in the reason (at least {} visible characters): it goes to the audit log.",
+            reason::MIN_VISIBLE
+        ),
+        ReasonError::TooLong { chars } => format!(
+            "The reason is {chars} characters; at most {}.",
+            reason::MAX_CHARS
+        ),
+        ReasonError::Control(character) => format!(
+            "The reason contains a control character ({}); line breaks and tabs are fine.",
+            code(character)
+        ),
+        ReasonError::Format(character) => format!(
+            "The reason contains an invisible character ({}), perhaps pasted: type it instead.",
+            code(character)
+        ),
+        ReasonError::Separator(character) => format!(
+            "The reason contains a line or paragraph separator ({}): use a line break.",
+            code(character)
+        ),
+    })
+}
+
 impl Plan {
     /// The plan for a customer of `app` (none named when the relay serves one).
     pub fn in_app(mut self, app: &str) -> Plan {
@@ -202,33 +230,11 @@ impl Draft {
         }
     }
 
-    /// What is wrong with the reason, if anything, by the relay's rule
-    /// (`protocol::reason`). Said apart from `plan`, so the preview shows
-    /// while the agent has not written it yet.
+    /// What is wrong with the reason, if anything (`reason_problem`). Said
+    /// apart from `plan`, so the preview shows while the agent has not
+    /// written it yet.
     pub fn reason_problem(&self) -> Option<String> {
-        let code = |character: char| format!("U+{:04X}", u32::from(character));
-        Some(match reason::check(&self.reason).err()? {
-            ReasonError::TooShort { .. } => format!(
-                "Say why in the reason (at least {} visible characters): it goes to the audit log.",
-                reason::MIN_VISIBLE
-            ),
-            ReasonError::TooLong { chars } => format!(
-                "The reason is {chars} characters; at most {}.",
-                reason::MAX_CHARS
-            ),
-            ReasonError::Control(character) => format!(
-                "The reason contains a control character ({}); line breaks and tabs are fine.",
-                code(character)
-            ),
-            ReasonError::Format(character) => format!(
-                "The reason contains an invisible character ({}), perhaps pasted: type it instead.",
-                code(character)
-            ),
-            ReasonError::Separator(character) => format!(
-                "The reason contains a line or paragraph separator ({}): use a line break.",
-                code(character)
-            ),
-        })
+        reason_problem(&self.reason)
     }
 
     /// The request and its words, or what is missing, in a sentence; the
@@ -365,43 +371,52 @@ impl Failure {
     }
 }
 
-/// The relay's answer to a change: the profile after it, or the failure.
+/// A message of the relay's or of `protocol`'s rules as a sentence: they
+/// start in lower case (ASCII: no Unicode case tables in the wasm for one
+/// letter) and end without a full stop.
+pub fn sentence(mut text: String) -> String {
+    if let Some(first) = text.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    if !text.ends_with('.') {
+        text.push('.');
+    }
+    text
+}
+
+/// The relay's answer to a change or a correction: the profile after it,
+/// or the failure.
 pub fn read_answer(
     status: u16,
     content_type: Option<&str>,
     body: &str,
 ) -> Result<Profile, Failure> {
-    if is_sign_in_page(status, content_type) {
-        return Err(Failure::SignInExpired);
-    }
-    if status == 200 {
+    if status == 200 && !is_sign_in_page(status, content_type) {
         // Applied, but not readable: only a new lookup shows what is true.
         return Envelope::parse(body).map_err(|_| Failure::OutcomeUnknown);
     }
+    Err(refusal(status, content_type, body))
+}
+
+/// What an answer other than the relay's 200 means, for every call that
+/// changes something (`read_answer`, `erasure::read_answer`).
+pub fn refusal(status: u16, content_type: Option<&str>, body: &str) -> Failure {
+    if is_sign_in_page(status, content_type) {
+        return Failure::SignInExpired;
+    }
     let Some(error) = relay_error(body) else {
         // Not the relay's JSON: a proxy answered, perhaps after passing the change on.
-        return Err(match status {
+        return match status {
             401 | 403 => Failure::SignInExpired,
             _ => Failure::OutcomeUnknown,
-        });
+        };
     };
-    // The relay's messages start in lower case (ASCII: no Unicode case
-    // tables in the wasm for one letter).
-    let sentence = || {
-        let mut text = error.message.clone();
-        if let Some(first) = text.get_mut(..1) {
-            first.make_ascii_uppercase();
-        }
-        if !text.ends_with('.') {
-            text.push('.');
-        }
-        Failure::Refused(text)
-    };
+    let sentence = || Failure::Refused(sentence(error.message.clone()));
     let Some(code) = ErrorCode::parse(&error.code) else {
-        return Err(Failure::OutcomeUnknown);
+        return Failure::OutcomeUnknown;
     };
     // Exhaustive on purpose: a code added to `protocol` must be decided here.
-    Err(match code {
+    match code {
         ErrorCode::OutcomeUnknown | ErrorCode::UpstreamTimeout | ErrorCode::UpstreamTooLarge => {
             Failure::OutcomeUnknown
         }
@@ -429,7 +444,7 @@ pub fn read_answer(
         | ErrorCode::StoreNotConfigured
         | ErrorCode::StoreUnavailable
         | ErrorCode::AuditUnavailable => sentence(),
-    })
+    }
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ impl Answer {
     pub fn of(error: Option<&LookupError>) -> Answer {
         match error {
             None => Answer::Found,
-            Some(LookupError::NotFound { .. }) => Answer::Missing,
+            Some(LookupError::NotFound { .. } | LookupError::Erased(_)) => Answer::Missing,
             Some(_) => Answer::Failed,
         }
     }

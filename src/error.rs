@@ -5,6 +5,7 @@
 
 use crate::lookup::{email_hint, IdKind, Lookup, README_SEARCH, SEARCH_CHOICE};
 use crate::model::Loose;
+use protocol::correction::{ErasureRecord, ERASED};
 use protocol::ErrorCode;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +44,9 @@ pub enum LookupError {
     SearchNotSetUp,
     /// The relay's store cannot be read just now.
     StoreUnavailable,
+    /// Not found, and the relay's store remembers erasing the customer:
+    /// when and by whom (`erasure::said` says it).
+    Erased(ErasureRecord),
     /// A link named an app the relay does not serve (or none was chosen
     /// among several): nothing was asked, and no app is picked for the
     /// admin; `apps` are those to offer, as (ID, name).
@@ -88,6 +92,9 @@ fn case_hint(kind: IdKind) -> &'static str {
 pub(crate) struct ErrorDetail {
     pub code: String,
     pub message: String,
+    /// Beside a lookup's `profile_not_found`: the erasure the relay's store
+    /// remembers.
+    pub erased: Option<ErasureRecord>,
 }
 
 /// The relay's error body, `{"error": {"code": …, "message": …}}`, or `None`
@@ -95,9 +102,14 @@ pub(crate) struct ErrorDetail {
 pub(crate) fn relay_error(body: &str) -> Option<ErrorDetail> {
     let json: Loose = serde_json::from_str(body).ok()?;
     let error = json.get("error");
+    let erased = error.get(ERASED);
     Some(ErrorDetail {
         code: error.get("code").text()?.to_owned(),
         message: error.get("message").text().unwrap_or_default().to_owned(),
+        erased: erased.string("at").map(|at| ErasureRecord {
+            at,
+            by: erased.string("by").unwrap_or_default(),
+        }),
     })
 }
 
@@ -130,6 +142,9 @@ impl LookupError {
             // message names the apps there are.
             ErrorCode::InvalidRequest | ErrorCode::UnknownApp => {
                 LookupError::InvalidInput(error.message)
+            }
+            ErrorCode::ProfileNotFound if error.erased.is_some() => {
+                LookupError::Erased(error.erased.unwrap_or_default())
             }
             ErrorCode::ProfileNotFound => LookupError::NotFound {
                 kind: lookup.kind,
@@ -176,6 +191,7 @@ impl LookupError {
                 ..
             } => format!("Nothing found for \u{201c}{query}\u{201d}"),
             LookupError::NotFound { kind, .. } => format!("No profile has this {}", kind.label()),
+            LookupError::Erased(_) => "This customer was erased".into(),
             LookupError::RelayMisconfigured => "The lookup service is misconfigured".into(),
             LookupError::RateLimited { .. } => "Too many lookups right now".into(),
             LookupError::SignInExpired => "Your sign-in has expired".into(),
@@ -245,6 +261,10 @@ impl LookupError {
                     }
                 }
             }
+            LookupError::Erased(_) => "Adapty no longer has their profile, so there is \
+                nothing to show. If the same store account buys or restores a purchase again, \
+                Adapty starts a new history for them."
+                .into(),
             LookupError::RelayMisconfigured => {
                 "This is not something you did: Adapty rejected the service's API key. \
                  Please tell the team that runs this tool."
@@ -320,6 +340,7 @@ impl LookupError {
             self,
             LookupError::InvalidInput(_)
                 | LookupError::NotFound { .. }
+                | LookupError::Erased(_)
                 | LookupError::UnknownApp { .. }
                 | LookupError::SearchNotSetUp
                 | LookupError::RelayMisconfigured
@@ -370,6 +391,31 @@ mod tests {
         assert!(none
             .advice()
             .starts_with("Nothing was looked up. Look this customer up in"));
+    }
+
+    /// Issue 22: a customer the relay's store remembers erasing is not
+    /// "not found" to check for typos, but erased, with when and by whom.
+    #[test]
+    fn a_customer_the_relay_erased_is_said_to_be_erased() {
+        let body = r#"{"error":{"code":"profile_not_found","message":"no profile has this customer user ID","erased":{"at":"2026-12-07T04:12:00Z","by":"ana@example.com"}}}"#;
+        let error = LookupError::from_relay(404, body, &lookup("demo-scheduled"), None);
+        assert_eq!(
+            error,
+            LookupError::Erased(ErasureRecord {
+                at: "2026-12-07T04:12:00Z".into(),
+                by: "ana@example.com".into(),
+            })
+        );
+        assert_eq!(error.title(), "This customer was erased");
+        assert!(error
+            .advice()
+            .starts_with("Adapty no longer has their profile"));
+        assert!(!error.can_retry());
+        // Without the record (no store, or it forgot): an ordinary not-found.
+        assert!(matches!(
+            relay(404, "profile_not_found"),
+            LookupError::NotFound { .. }
+        ));
     }
 
     #[test]

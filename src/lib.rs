@@ -5,8 +5,10 @@
 
 pub mod cells;
 pub mod change;
+pub mod correction;
 pub mod elsewhere;
 pub mod environment;
+pub mod erasure;
 pub mod error;
 pub mod events;
 pub mod explain;

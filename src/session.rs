@@ -45,21 +45,23 @@ pub fn check_app(session: &Session, app: &str) -> Result<(), LookupError> {
     })
 }
 
-/// The app of this ID, named only when there are several; with one
-/// (ID empty), nameless with the session's right to change.
+/// The app of this ID, named only when there are several; with one (ID
+/// empty), nameless, with the session's right to change access and the
+/// one listed app's rights to correct and erase.
 pub fn app(session: &Session, id: &str) -> SessionApp {
-    session
-        .apps
-        .iter()
-        .find(|app| app.id == id)
-        .cloned()
-        .unwrap_or(SessionApp {
-            id: id.into(),
-            name: String::new(),
-            can_change_access: id.is_empty() && session.can_change_access,
-            can_edit_profile: false,
-            can_erase: false,
-        })
+    if let Some(app) = session.apps.iter().find(|app| app.id == id) {
+        return app.clone();
+    }
+    let only = match &session.apps[..] {
+        [only] if id.is_empty() => only.clone(),
+        _ => SessionApp::default(),
+    };
+    SessionApp {
+        id: id.into(),
+        name: String::new(),
+        can_change_access: id.is_empty() && session.can_change_access,
+        ..only
+    }
 }
 
 #[cfg(test)]
@@ -156,6 +158,21 @@ mod tests {
         assert_eq!(app_for(&one, "default"), "");
         let only = app(&one, "");
         assert_eq!((only.name.as_str(), only.can_change_access), ("", true));
+        // Its rights to correct and erase are the one listed app's.
+        assert!(!only.can_edit_profile && !only.can_erase);
+        let editor = read(
+            r#"{"apps":[{"id":"default","name":"Default app","can_edit_profile":true,"can_erase":true}]}"#,
+        );
+        let rights = app(&editor, "");
+        assert_eq!(
+            (
+                rights.id.as_str(),
+                rights.name.as_str(),
+                rights.can_change_access
+            ),
+            ("", "", false)
+        );
+        assert!(rights.can_edit_profile && rights.can_erase);
 
         let two = read(
             r#"{"can_change_access":true,"apps":[
@@ -177,6 +194,18 @@ mod tests {
         assert!(app(&two, "main").can_change_access);
         let gone = app(&two, "gone");
         assert_eq!((gone.name.as_str(), gone.can_change_access), ("", false));
+        let rights = read(
+            r#"{"apps":[{"id":"main","name":"Main app","can_erase":true},
+                {"id":"kids","name":"Kids app","can_edit_profile":true}]}"#,
+        );
+        let (main, kids) = (app(&rights, "main"), app(&rights, "kids"));
+        assert_eq!((main.can_edit_profile, main.can_erase), (false, true));
+        assert_eq!((kids.can_edit_profile, kids.can_erase), (true, false));
+        let nowhere = app(&rights, "");
+        assert!(
+            !nowhere.can_edit_profile && !nowhere.can_erase,
+            "among several, no app's rights"
+        );
 
         // A link's unknown app is not asked, and none is picked instead.
         assert_eq!(check_app(&two, "kids"), Ok(()));
@@ -199,6 +228,6 @@ mod tests {
 
         // No session (it failed): nothing to pick, nothing to change.
         assert_eq!(app_for(&Session::default(), "kids"), "");
-        assert!(!app(&Session::default(), "").can_change_access);
+        assert_eq!(app(&Session::default(), ""), SessionApp::default());
     }
 }
