@@ -22,6 +22,8 @@ pub enum RelayError {
     /// With the one method the path takes.
     MethodNotAllowed(&'static str),
     ProfileNotFound,
+    /// Adapty has no such profile, and the relay's store remembers erasing it.
+    Erased(protocol::correction::ErasureRecord),
     /// Adapty rejected the relay's key: the operator's problem, never the admin's.
     RelayMisconfigured,
     RateLimited {
@@ -136,9 +138,10 @@ impl RelayError {
             RelayError::Forbidden(_)
             | RelayError::ChangesDisabled(_)
             | RelayError::ChangesNotAllowed(..) => StatusCode::FORBIDDEN,
-            RelayError::NotFound | RelayError::ProfileNotFound | RelayError::StoreNotConfigured => {
-                StatusCode::NOT_FOUND
-            }
+            RelayError::NotFound
+            | RelayError::ProfileNotFound
+            | RelayError::Erased(_)
+            | RelayError::StoreNotConfigured => StatusCode::NOT_FOUND,
             RelayError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             RelayError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             RelayError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
@@ -173,7 +176,7 @@ impl RelayError {
             RelayError::Forbidden(_) => ErrorCode::Forbidden,
             RelayError::NotFound => ErrorCode::NotFound,
             RelayError::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
-            RelayError::ProfileNotFound => ErrorCode::ProfileNotFound,
+            RelayError::ProfileNotFound | RelayError::Erased(_) => ErrorCode::ProfileNotFound,
             RelayError::RelayMisconfigured => ErrorCode::RelayMisconfigured,
             RelayError::RateLimited { .. } | RelayError::ChangesRateLimited { .. } => {
                 ErrorCode::RateLimited
@@ -207,10 +210,15 @@ impl RelayError {
             | RelayError::UnknownApp(message) => message.clone(),
             RelayError::NotFound => "no such API endpoint; the relay serves GET /api/profile, \
                 GET /api/session, GET /api/search, GET /api/events, \
-                POST /api/access-level/grant and POST /api/access-level/revoke"
+                POST /api/access-level/grant, POST /api/access-level/revoke, \
+                POST /api/profile/update and POST /api/profile/erase"
                 .into(),
             RelayError::MethodNotAllowed(method) => format!("only {method} is allowed here"),
             RelayError::ProfileNotFound => "Adapty has no profile with this ID".into(),
+            RelayError::Erased(record) => format!(
+                "Adapty has no profile with this ID: this customer was erased on {} by {}",
+                record.at, record.by
+            ),
             RelayError::RelayMisconfigured => {
                 "Adapty rejected the relay's API key; the operator must check the relay's configuration".into()
             }
@@ -299,7 +307,10 @@ impl RelayError {
 
 impl IntoResponse for RelayError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.code().as_str(), "message": self.message()}});
+        let mut body = json!({"error": {"code": self.code().as_str(), "message": self.message()}});
+        if let RelayError::Erased(record) = &self {
+            body["error"][protocol::correction::ERASED] = json!({"at": record.at, "by": record.by});
+        }
         let mut response = (self.status(), Json(body)).into_response();
         let headers = response.headers_mut();
         // It may be about a customer: no browser or proxy keeps a copy.

@@ -26,6 +26,19 @@ pub enum Asked<'a> {
         access_level_id: &'a str,
         revoke: bool,
     },
+    /// A correction of the profile (`PATCH profile/`).
+    Correct,
+    /// An erasure (`DELETE profile/`): its success is a 204 with no body.
+    Erase,
+}
+
+impl Asked<'_> {
+    /// Whether it changes the customer: never repeated once it may have
+    /// reached Adapty, and an answer that says nothing certain leaves its
+    /// outcome unknown.
+    pub fn writes(self) -> bool {
+        !matches!(self, Asked::Read)
+    }
 }
 
 /// The least a 200 body must be to reach the panel: a JSON envelope with a
@@ -61,6 +74,11 @@ pub fn interpret(
     retry_after: Option<Duration>,
     body: Bytes,
 ) -> Result<Bytes, RelayError> {
+    if let Asked::Erase = asked {
+        if status == StatusCode::NO_CONTENT || status == StatusCode::OK {
+            return Ok(Bytes::new());
+        }
+    }
     if status == StatusCode::OK {
         return match serde_json::from_slice::<ProfileShape>(&body) {
             Ok(_) => Ok(body),
@@ -90,7 +108,7 @@ pub fn interpret(
             access_level_id,
             revoke,
         } => Some((access_level_id.to_owned(), revoke)),
-        Asked::Read => None,
+        Asked::Read | Asked::Correct | Asked::Erase => None,
     };
     match (error.error_code.as_deref(), &change) {
         (Some("profile_does_not_exist" | "profile_not_found"), _) => {
@@ -124,9 +142,15 @@ pub fn interpret(
         StatusCode::NOT_FOUND => RelayError::ProfileNotFound,
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => misconfigured(effective),
         StatusCode::TOO_MANY_REQUESTS => rate_limited,
-        code if change.is_some() => RelayError::InvalidRequest(format!(
-            "Adapty refused the change (HTTP {}); nothing was changed",
-            code.as_u16()
+        code if asked.writes() => RelayError::InvalidRequest(format!(
+            "Adapty refused the {} (HTTP {}{}); nothing was changed",
+            match asked {
+                Asked::Correct => "correction",
+                Asked::Erase => "erasure",
+                _ => "change",
+            },
+            code.as_u16(),
+            adapty_says(&body).map_or(String::new(), |says| format!(": {says}"))
         )),
         StatusCode::BAD_REQUEST => {
             RelayError::InvalidRequest("Adapty rejected this ID as invalid".into())
@@ -141,10 +165,52 @@ pub fn interpret(
 /// An answer that says nothing certain: a failed lookup, or a change that
 /// may or may not have been made.
 fn uncertain(asked: Asked<'_>, cause: String) -> RelayError {
-    match asked {
-        Asked::Read => RelayError::Upstream(cause),
-        Asked::Change { .. } => RelayError::OutcomeUnknown(cause),
+    match asked.writes() {
+        false => RelayError::Upstream(cause),
+        true => RelayError::OutcomeUnknown(cause),
     }
+}
+
+/// What a refusal's body says, for the agent: Adapty's messages, by field
+/// where it names one (`{"errors": {"field": ["message"]}}` or
+/// `[{"source", "errors"}]`), at most 300 characters of them.
+fn adapty_says(body: &[u8]) -> Option<String> {
+    let body: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let texts = |value: &serde_json::Value| -> Vec<String> {
+        match value {
+            serde_json::Value::Array(items) => items
+                .iter()
+                .filter_map(|item| item.as_str().map(str::to_owned))
+                .collect(),
+            serde_json::Value::String(text) => vec![text.clone()],
+            _ => Vec::new(),
+        }
+    };
+    let mut said = Vec::new();
+    match &body["errors"] {
+        serde_json::Value::Object(fields) => {
+            for (field, messages) in fields {
+                said.extend(texts(messages).into_iter().map(|m| format!("{field}: {m}")));
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                let source = item["source"]
+                    .as_str()
+                    .filter(|source| *source != "non_field_errors");
+                said.extend(texts(&item["errors"]).into_iter().map(|m| match source {
+                    Some(source) => format!("{source}: {m}"),
+                    None => m,
+                }));
+                said.extend(item.as_str().map(str::to_owned));
+            }
+        }
+        _ => {}
+    }
+    let said = said.join("; ");
+    // Adapty's words, kept short and to one line for the panel.
+    let said: String = said.chars().filter(|c| !c.is_control()).take(300).collect();
+    (!said.is_empty()).then_some(said)
 }
 
 /// Adapty refused the key itself.

@@ -13,6 +13,7 @@ use super::paths;
 use crate::error::RelayError;
 use crate::metrics::Metrics;
 use crate::rules::change::Change;
+use crate::rules::correction::Correction;
 use crate::rules::lookup::Lookup;
 use axum::http::{header, StatusCode};
 use bytes::{Bytes, BytesMut};
@@ -45,6 +46,18 @@ pub struct Fetched {
     pub upstream_status: Option<u16>,
 }
 
+impl Fetched {
+    /// Whether it failed before anything was sent: no connection could be
+    /// made, or no room for Adapty's answer. Anything else may have reached
+    /// Adapty.
+    pub fn nothing_sent(&self) -> bool {
+        matches!(
+            self.result,
+            Err(RelayError::Upstream(_) | RelayError::Busy { .. })
+        )
+    }
+}
+
 /// A profile envelope as Adapty sent it, with the room it takes in the budget.
 pub struct Profile {
     pub bytes: Bytes,
@@ -56,26 +69,6 @@ pub struct Profile {
 enum Retry {
     No,
     After(Option<Duration>),
-}
-
-/// What is asked of Adapty, which decides what may be repeated and what an
-/// answer means.
-#[derive(Clone, Copy)]
-enum Call<'a> {
-    Read,
-    Change(&'a Change),
-}
-
-impl Call<'_> {
-    fn asked(&self) -> Asked<'_> {
-        match self {
-            Call::Read => Asked::Read,
-            Call::Change(change) => Asked::Change {
-                access_level_id: &change.access_level_id,
-                revoke: change.action() == crate::rules::change::Action::Revoke,
-            },
-        }
-    }
 }
 
 struct Attempt {
@@ -120,7 +113,7 @@ impl Upstream {
                 .get(self.profile_url.clone())
                 .header(name.clone(), value.clone())
         };
-        self.call(Call::Read, request).await
+        self.call(Asked::Read, request).await
     }
 
     /// Grants or revokes, and Adapty's answer: the whole profile as it is
@@ -136,25 +129,59 @@ impl Upstream {
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(body.clone())
         };
-        self.call(Call::Change(change), request).await
+        let asked = Asked::Change {
+            access_level_id: &change.access_level_id,
+            revoke: change.action() == crate::rules::change::Action::Revoke,
+        };
+        self.call(asked, request).await
+    }
+
+    /// Corrects the profile's contact details and custom attributes, and
+    /// Adapty's answer: the whole profile as it is now. Never repeated once
+    /// it may have reached Adapty.
+    pub async fn correct_profile(&self, correction: &Correction) -> Fetched {
+        let (name, value) = correction.customer.header();
+        let body = correction.adapty_body();
+        let request = || {
+            self.fresh
+                .patch(self.profile_url.clone())
+                .header(name.clone(), value.clone())
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(body.clone())
+        };
+        self.call(Asked::Correct, request).await
+    }
+
+    /// Erases the profile from Adapty for good; `Ok` holds no bytes (Adapty
+    /// answers 204). Never repeated once it may have reached Adapty.
+    pub async fn erase_profile(&self, customer: &Lookup) -> Fetched {
+        let (name, value) = customer.header();
+        let request = || {
+            self.fresh
+                .delete(self.profile_url.clone())
+                .header(name.clone(), value.clone())
+        };
+        self.call(Asked::Erase, request).await
     }
 
     /// Tries `request` until it succeeds, fails for good, or may not be
     /// repeated, all within one deadline.
-    async fn call(&self, call: Call<'_>, request: impl Fn() -> reqwest::RequestBuilder) -> Fetched {
+    async fn call(
+        &self,
+        asked: Asked<'_>,
+        request: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Fetched {
         // The timeout is bounded by its flag's range, so this cannot overflow.
         let deadline = Instant::now() + self.config.timeout;
         let mut tries = 0;
         loop {
             tries += 1;
             let started = Instant::now();
-            let timed_out = match call {
-                Call::Read => RelayError::UpstreamTimeout,
-                Call::Change(_) => {
-                    RelayError::OutcomeUnknown("Adapty did not answer in time".into())
-                }
+            let timed_out = match asked.writes() {
+                false => RelayError::UpstreamTimeout,
+                true => RelayError::OutcomeUnknown("Adapty did not answer in time".into()),
             };
-            let attempt = tokio::time::timeout_at(deadline, self.attempt(call, request()))
+            let attempt = tokio::time::timeout_at(deadline, self.attempt(asked, request()))
                 .await
                 .unwrap_or(Attempt {
                     result: Err(timed_out),
@@ -184,7 +211,7 @@ impl Upstream {
         }
     }
 
-    async fn attempt(&self, call: Call<'_>, request: reqwest::RequestBuilder) -> Attempt {
+    async fn attempt(&self, asked: Asked<'_>, request: reqwest::RequestBuilder) -> Attempt {
         // A relay full of answers no one takes asks Adapty for nothing more.
         let reservation = match self.budget.reserve().await {
             Ok(reservation) => reservation,
@@ -200,13 +227,13 @@ impl Upstream {
             .await;
         let response = match sent {
             Ok(response) => response,
-            Err(error) => return not_answered(call, error),
+            Err(error) => return not_answered(asked, error),
         };
         let status = response.status();
         let retry_after = answer::retry_after(response.headers(), SystemTime::now());
-        let retry = match (call, status) {
+        let retry = match (asked, status) {
             (
-                Call::Read,
+                Asked::Read,
                 StatusCode::TOO_MANY_REQUESTS
                 | StatusCode::BAD_GATEWAY
                 | StatusCode::SERVICE_UNAVAILABLE
@@ -216,12 +243,12 @@ impl Upstream {
         };
         match self.read_capped(response, reservation).await {
             Ok((bytes, reservation)) => Attempt {
-                result: answer::interpret(call.asked(), status, retry_after, bytes)
+                result: answer::interpret(asked, status, retry_after, bytes)
                     .map(|bytes| Profile { bytes, reservation }),
                 status: Some(status),
                 retry,
             },
-            Err(why) => unread(call, status, why),
+            Err(why) => unread(asked, status, why),
         }
     }
 }
@@ -237,13 +264,13 @@ impl Attempt {
 }
 
 /// No answer came: what that means, and whether another try may follow.
-fn not_answered(call: Call<'_>, error: reqwest::Error) -> Attempt {
-    let (error, retry) = match call {
+fn not_answered(asked: Asked<'_>, error: reqwest::Error) -> Attempt {
+    let (error, retry) = match asked {
         // A timeout has used the deadline up; anything else may pass on a new connection.
-        Call::Read if error.is_timeout() => (transport_error(error), Retry::No),
-        Call::Read => (transport_error(error), Retry::After(None)),
+        Asked::Read if error.is_timeout() => (transport_error(error), Retry::No),
+        Asked::Read => (transport_error(error), Retry::After(None)),
         // Not connected: nothing was sent, so nothing was changed.
-        Call::Change(_) if error.is_connect() => {
+        _ if error.is_connect() => {
             tracing::warn!(error = %error, "cannot connect to Adapty for a change");
             let nothing_sent = "the relay could not connect to Adapty, so nothing was changed";
             (
@@ -251,7 +278,7 @@ fn not_answered(call: Call<'_>, error: reqwest::Error) -> Attempt {
                 Retry::After(None),
             )
         }
-        Call::Change(_) => {
+        _ => {
             tracing::warn!(error = %error, "a change sent to Adapty got no answer");
             let cause = if error.is_timeout() {
                 "Adapty did not answer in time"
@@ -265,21 +292,21 @@ fn not_answered(call: Call<'_>, error: reqwest::Error) -> Attempt {
 }
 
 /// Adapty answered, but its answer could not be read whole.
-fn unread(call: Call<'_>, status: StatusCode, why: BodyError) -> Attempt {
+fn unread(asked: Asked<'_>, status: StatusCode, why: BodyError) -> Attempt {
     let status = Some(status);
-    match (call, why) {
-        (Call::Read, BodyError::TooLarge) => {
+    match (asked, why) {
+        (Asked::Read, BodyError::TooLarge) => {
             Attempt::failed(RelayError::UpstreamTooLarge, status, Retry::No)
         }
-        (Call::Read, BodyError::NoRoom(busy)) => Attempt::failed(busy, status, Retry::No),
+        (Asked::Read, BodyError::NoRoom(busy)) => Attempt::failed(busy, status, Retry::No),
         // A body cut off mid-way is a connection failure: worth another try.
-        (Call::Read, BodyError::BrokeOff) => Attempt::failed(
+        (Asked::Read, BodyError::BrokeOff) => Attempt::failed(
             RelayError::Upstream("Adapty's answer broke off before it was complete".into()),
             status,
             Retry::After(None),
         ),
         // What Adapty said of a change cannot be read: it may have been made.
-        (Call::Change(_), why) => Attempt::failed(
+        (_, why) => Attempt::failed(
             RelayError::OutcomeUnknown(
                 match why {
                     BodyError::TooLarge => "Adapty's answer is larger than the relay accepts",

@@ -1,6 +1,7 @@
 //! What a profile Adapty sent names its customer by, for the store's
 //! index: the two IDs and every store transaction ID of its access levels,
-//! subscriptions and purchases. Read off the lookup's path.
+//! subscriptions and purchases. Read off the lookup's path. And the keys
+//! of its custom attributes, which a correction is checked against.
 
 use crate::store::ingest::Seen;
 use protocol::feed::matched;
@@ -30,6 +31,35 @@ struct Transaction {
     store_transaction_id: Option<String>,
     #[serde(default)]
     store_original_transaction_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AttributesAnswer {
+    data: AttributesData,
+}
+
+#[derive(Deserialize)]
+struct AttributesData {
+    #[serde(default)]
+    custom_attributes: Option<Vec<Attribute>>,
+}
+
+#[derive(Deserialize)]
+struct Attribute {
+    key: String,
+}
+
+/// The keys of the profile's custom attributes; `None` for anything that
+/// is not a profile.
+pub fn attribute_keys(profile: &[u8]) -> Option<Vec<String>> {
+    let AttributesAnswer { data } = serde_json::from_slice(profile).ok()?;
+    Some(
+        data.custom_attributes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|attribute| attribute.key)
+            .collect(),
+    )
 }
 
 /// `None` for anything that is not a profile.

@@ -19,6 +19,7 @@ use crate::error::{Power, RelayError};
 use crate::guard::identity::{Actor, Caller};
 use crate::metrics::Metrics;
 use config::{AppConfig, AppsConfig};
+use hmac::{Hmac, Mac};
 use limits::{HourlyAllowance, RateLimits};
 use std::num::NonZeroU32;
 use std::sync::{Arc, RwLock};
@@ -39,6 +40,9 @@ pub struct App {
     pub erase_role: Option<String>,
     /// What its webhook accepts (`webhook`); none set: no webhook.
     pub webhook: webhook_secret::WebhookSecrets,
+    /// The key of `erased_id`'s hashes, derived from the app's Adapty key:
+    /// the same in every relay of the app, useless for calling Adapty.
+    erased_id_key: [u8; 32],
 }
 
 impl App {
@@ -54,6 +58,19 @@ impl App {
     /// Whether `caller` may use `power` in this app.
     pub fn may(&self, power: Power, caller: &Caller) -> bool {
         self.role(power).is_some_and(|role| caller.has_role(role))
+    }
+
+    /// A customer's ID as the store keeps it after an erasure: a keyed
+    /// hash, which matches the same ID later and names no one by itself
+    /// (`kind` is `customer_user_id` or `profile_id`).
+    pub fn erased_id(&self, kind: &str, id: &str) -> String {
+        let mut mac =
+            Hmac::<sha2::Sha256>::new_from_slice(&self.erased_id_key).expect("any key length");
+        mac.update(kind.as_bytes());
+        mac.update(b":");
+        mac.update(id.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        digest.iter().map(|byte| format!("{byte:02x}")).collect()
     }
 
     /// Whether `caller` may grant, extend and revoke access in this app.
@@ -214,6 +231,7 @@ impl Apps {
                     edit_role: role(Power::Edit, &app.edit_role),
                     erase_role: role(Power::Erase, &app.erase_role),
                     webhook: app.webhook.clone(),
+                    erased_id_key: app.key.derive("adapty-lookup erased id v1"),
                 })
             })
             .collect();

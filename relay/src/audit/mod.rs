@@ -22,7 +22,7 @@
 //! new day's file at the first line after midnight (UTC).
 //!
 //! A client cannot flood it: no lookup line exceeds 2 KiB, no change line
-//! 8 KiB (a reason is never cut), and calls refused before Adapty was asked
+//! 32 KiB (a reason is never cut), and calls refused before Adapty was asked
 //! are written at most N a minute per client address, the rest counted in
 //! one line a minute. Every call that reached Adapty is written.
 
@@ -51,10 +51,12 @@ use tokio::sync::oneshot;
 
 /// The longest lookup line written, newline included.
 pub const MAX_LINE_BYTES: usize = 2048;
-/// The longest change line, newline included. Every field of one is
-/// bounded (the actor, the ID, the access level and the reason by their
-/// checks), and together they stay well within it: nothing is ever cut.
-pub const MAX_CHANGE_LINE_BYTES: usize = 8192;
+/// The longest change line (a grant, revoke, correction or erasure),
+/// newline included. Every field of one is bounded (the actor, the ID, the
+/// access level and the reason by their checks, a correction's attributes
+/// by its body's 16 KiB), and together they stay well within it: nothing is
+/// ever cut.
+pub const MAX_CHANGE_LINE_BYTES: usize = 32 * 1024;
 /// How often refused calls left out are counted in the log.
 const SUPPRESSED_EVERY: Duration = Duration::from_secs(60);
 /// The `outcome` of the line that opens a file.
@@ -103,7 +105,7 @@ pub struct ChangeEntry<'a> {
     pub request_id: &'a str,
     pub actor: Option<&'a str>,
     pub app: Option<&'a str>,
-    /// `grant` or `revoke`.
+    /// `grant`, `revoke`, `edit` or `erase`.
     pub action: &'a str,
     pub phase: &'a str,
     pub kind: Option<&'a str>,
@@ -112,6 +114,14 @@ pub struct ChangeEntry<'a> {
     #[serde(flatten)]
     pub dates: Option<crate::rules::change::AuditDates>,
     pub reason: Option<&'a str>,
+    /// A correction's fields: contact details by name only, custom
+    /// attributes with their values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correction: Option<crate::rules::correction::AuditCorrection<'a>>,
+    /// The profile an erasure removed, found before it was sent (hashed
+    /// as `id` is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -500,6 +510,8 @@ mod tests {
                 expires_at: Some("2026-12-28T09:42:50Z".into()),
             }),
             reason: Some(&reason),
+            correction: None,
+            profile_id: None,
             outcome: Some("revoke_after_expiry"),
             status: Some(400),
             upstream_status: Some(400),
@@ -551,6 +563,8 @@ mod tests {
             access_level_id: None,
             dates: None,
             reason: None,
+            correction: None,
+            profile_id: None,
             outcome: None,
             status: None,
             upstream_status: None,

@@ -1,14 +1,15 @@
-//! A stand-in for Adapty's profile endpoint and its two access changes,
-//! for `relay --demo` and tests.
+//! A stand-in for Adapty's profile endpoint, its two access changes, and
+//! its correction and erasure of a profile, for `relay --demo` and tests.
 //!
 //! It listens on a loopback port and answers as the reference documents:
 //! the `{"data": ...}` envelope, the 401 bodies for a missing or wrong key,
 //! the 404 body for an unknown profile, and a 400 for a request with both or
 //! neither identity header; grants and revokes with their documented
-//! refusals (`access`). The relay talks to it over real HTTP, with the same
+//! refusals (`access`); corrections and erasures (`correction`). The relay talks to it over real HTTP, with the same
 //! code that talks to Adapty.
 
 mod access;
+mod correction;
 pub mod profiles;
 pub mod webhooks;
 
@@ -20,7 +21,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
@@ -43,6 +44,11 @@ struct Data {
     /// The access levels granted or revoked, by profile ID, kept for the
     /// life of the process: they replace the profile's own of the same ID.
     changed: Mutex<HashMap<String, Vec<Value>>>,
+    /// The custom attributes corrected, by profile ID: they replace the
+    /// profile's own.
+    corrected: Mutex<HashMap<String, Vec<Value>>>,
+    /// The profiles erased: not found from then on.
+    erased: Mutex<HashSet<String>>,
     changes_received: Arc<AtomicUsize>,
     webhook: Arc<Mutex<Option<webhooks::WebhookTarget>>>,
 }
@@ -87,10 +93,17 @@ impl StandIn {
             key: key.clone(),
             profiles,
             changed: Mutex::new(HashMap::new()),
+            corrected: Mutex::new(HashMap::new()),
+            erased: Mutex::new(HashSet::new()),
             changes_received: changes_received.clone(),
         });
         let app = Router::new()
-            .route(&format!("/{}", paths::PROFILE), get(get_profile))
+            .route(
+                &format!("/{}", paths::PROFILE),
+                get(get_profile)
+                    .patch(correction::correct)
+                    .delete(correction::erase),
+            )
             .route(&format!("/{}", paths::GRANT), post(access::grant))
             .route(&format!("/{}", paths::REVOKE), post(access::revoke))
             .with_state(data);
@@ -188,9 +201,28 @@ impl Data {
                 .cloned(),
             Profiles::Samples(samples) => profiles::find_in(samples, field, wanted, now),
         }?;
+        let profile_id = profile["profile_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if self
+            .erased
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&profile_id)
+        {
+            return None;
+        }
+        if let Some(attributes) = self
+            .corrected
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&profile_id)
+        {
+            profile["custom_attributes"] = Value::Array(attributes.clone());
+        }
         let changed = self.changed.lock().unwrap_or_else(|p| p.into_inner());
-        let profile_id = profile["profile_id"].as_str().unwrap_or_default();
-        if let Some(levels) = changed.get(profile_id) {
+        if let Some(levels) = changed.get(&profile_id) {
             for level in levels {
                 access::put_level(&mut profile, level.clone());
             }

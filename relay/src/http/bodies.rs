@@ -3,11 +3,12 @@
 //! and sends it slowly, or never, holds its own connection for a while and
 //! nothing else.
 //!
-//! Only a change has a body; anything larger than a change's largest is
-//! refused (413) as soon as that is known, without reading the rest.
+//! Only a change, a correction or an erasure has a body; anything larger
+//! than the largest its path takes is refused (413) as soon as that is
+//! known, without reading the rest.
 
 use crate::error::RelayError;
-use crate::rules::change;
+use crate::rules::{change, correction};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header;
@@ -32,26 +33,36 @@ pub async fn read_whole(
     if announced.unwrap_or(0) == 0 && !chunked {
         return next.run(request).await;
     }
-    if announced.is_some_and(|length| length > change::MAX_BODY_BYTES as u64) {
-        return RelayError::BodyTooLarge(change::MAX_BODY_BYTES).into_response();
+    let limit = largest_body(request.uri().path());
+    if announced.is_some_and(|length| length > limit as u64) {
+        return RelayError::BodyTooLarge(limit).into_response();
     }
     let (parts, body) = request.into_parts();
-    let read = axum::body::to_bytes(body, change::MAX_BODY_BYTES);
+    let read = axum::body::to_bytes(body, limit);
     match tokio::time::timeout(deadline, read).await {
         Ok(Ok(bytes)) => {
             next.run(Request::from_parts(parts, Body::from(bytes)))
                 .await
         }
-        Ok(Err(error)) => too_large_or_broken(&error).into_response(),
+        Ok(Err(error)) => too_large_or_broken(&error, limit).into_response(),
         Err(_) => RelayError::BodyTimeout(deadline.as_secs()).into_response(),
     }
 }
 
-fn too_large_or_broken(error: &axum::Error) -> RelayError {
+/// The largest body a path takes: a correction's, or a change's (the
+/// largest of the others).
+fn largest_body(path: &str) -> usize {
+    match path.strip_prefix('/') {
+        Some(protocol::path::PROFILE_UPDATE) => correction::MAX_BODY_BYTES,
+        _ => change::MAX_BODY_BYTES,
+    }
+}
+
+fn too_large_or_broken(error: &axum::Error, limit: usize) -> RelayError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(cause) = source {
         if cause.is::<http_body_util::LengthLimitError>() {
-            return RelayError::BodyTooLarge(change::MAX_BODY_BYTES);
+            return RelayError::BodyTooLarge(limit);
         }
         source = cause.source();
     }

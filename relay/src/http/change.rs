@@ -60,7 +60,7 @@ async fn change_access(mut call: Call, action: Action, headers: HeaderMap, body:
         let fetched = app.upstream.change_access(&change).await;
         // Held through the call, so a repeat sent meanwhile is refused too;
         // given back only when nothing reached Adapty.
-        if !nothing_sent(&fetched.result) {
+        if !fetched.nothing_sent() {
             claim.keep();
         }
         let outcome = outcome(&fetched.result);
@@ -79,7 +79,7 @@ async fn change_access(mut call: Call, action: Action, headers: HeaderMap, body:
         let _ = services.audit.record(&done).await;
         // After the audit line, and bounded: the store shows the change to
         // the next agent, but never holds up its answer for long.
-        if !nothing_sent(&fetched.result) {
+        if !fetched.nothing_sent() {
             let record = staff::record_change(
                 services,
                 &app.id,
@@ -103,15 +103,6 @@ async fn change_access(mut call: Call, action: Action, headers: HeaderMap, body:
         response
     })
     .await
-}
-
-/// Failures that come before anything is sent: no connection could be made
-/// (see `adapty`'s client), or no room for Adapty's answer.
-fn nothing_sent(result: &Result<crate::adapty::Profile, RelayError>) -> bool {
-    matches!(
-        result,
-        Err(RelayError::Upstream(_) | RelayError::Busy { .. })
-    )
 }
 
 /// The checks before the body names the app: the shared ones, a role that
@@ -197,6 +188,8 @@ fn line<'a>(
         access_level_id: change.map(|change| change.access_level_id.as_str()),
         dates: change.map(Change::audit_dates),
         reason: change.map(|change| change.reason.as_str()),
+        correction: None,
+        profile_id: None,
         outcome: None,
         status: None,
         upstream_status: None,

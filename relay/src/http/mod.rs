@@ -4,7 +4,9 @@
 //!
 //! Every API handler takes a `Call` (`call`): the checks of who is asking
 //! and whether they may, in one place, which also writes the audit line of
-//! a refusal. The handlers are `profile`, `change` and `session`; `panel`
+//! a refusal. The handlers are `profile`, `change`, `correction`, `erasure`
+//! (the last two sharing their steps in `writes`), `store_reads` and
+//! `session`; `staff` keeps support's doings in the store; `panel`
 //! serves the built panel, `observe` the request IDs, logs and metrics,
 //! `answers` the relay's own answers (errors, panics, methods), and
 //! `bodies` reads a change's body before it may hold a request slot.
@@ -13,6 +15,8 @@ mod answers;
 mod bodies;
 mod call;
 mod change;
+mod correction;
+mod erasure;
 mod observe;
 mod panel;
 mod profile;
@@ -20,6 +24,7 @@ mod replays;
 mod session;
 mod staff;
 mod store_reads;
+mod writes;
 
 use crate::adapty::budget::Budget;
 use crate::apps::Apps;
@@ -182,6 +187,14 @@ fn routes(services: Services, static_dir: &std::path::Path) -> Router {
         .route(
             &route(protocol::path::REVOKE),
             post(change::revoke).fallback(answers::post_only),
+        )
+        .route(
+            &route(protocol::path::PROFILE_UPDATE),
+            post(correction::correct).fallback(answers::post_only),
+        )
+        .route(
+            &route(protocol::path::PROFILE_ERASE),
+            post(erasure::erase).fallback(answers::post_only),
         )
         .route(
             &route(protocol::path::SEARCH),

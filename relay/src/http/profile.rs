@@ -35,6 +35,11 @@ pub async fn profile(mut call: Call, RawQuery(query): RawQuery) -> Response {
         if let Ok(profile) = &result {
             super::staff::index_lookup(call.services(), &app.id, profile);
         }
+        if let Err(RelayError::ProfileNotFound) = result {
+            if let Some(record) = erasure_of(call.services(), &app, &lookup).await {
+                result = Err(RelayError::Erased(record));
+            }
+        }
         let line = line(&call, Some(&lookup), &result, fetched.upstream_status);
         if let Err(error) = call.services().audit.record(&line).await {
             tracing::error!(%error, "a lookup's answer was withheld: its audit line cannot be written");
@@ -43,6 +48,30 @@ pub async fn profile(mut call: Call, RawQuery(query): RawQuery) -> Response {
         answer(&call, result)
     })
     .await
+}
+
+/// What a lookup of a customer Adapty does not know waits, at most, for
+/// the store to say whether it was erased.
+const ERASURE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The erasure the store remembers of a customer Adapty does not know;
+/// `None` without a store, or when it cannot say.
+async fn erasure_of(
+    services: &super::Services,
+    app: &crate::apps::App,
+    lookup: &Lookup,
+) -> Option<protocol::correction::ErasureRecord> {
+    let store = services.store.as_ref()?;
+    let id = app.erased_id(lookup.kind(), &lookup.id());
+    // Short: a store that hangs must not hold up a "not found" for long.
+    let asked = tokio::time::timeout(ERASURE_DEADLINE, store.erasure_of(&app.id, &id)).await;
+    match asked.unwrap_or_else(|_| Err(crate::store::StoreError("no answer in time".into()))) {
+        Ok(record) => record,
+        Err(error) => {
+            tracing::warn!(%error, "whether a customer not found was erased is unknown");
+            None
+        }
+    }
 }
 
 /// Refused before Adapty was asked.

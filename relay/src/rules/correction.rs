@@ -160,7 +160,7 @@ impl Correction {
 }
 
 /// A correction as its audit lines show it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct AuditCorrection<'a> {
     pub contact: Vec<&'static str>,
     pub custom_attributes: Vec<(&'a str, Option<&'a AttributeValue>)>,

@@ -6,10 +6,12 @@
 //! relays share one. Both run the same portable SQL through sqlx's `Any`
 //! driver, and the same versioned migrations (`relay/migrations`) at start.
 //! Split by what is done with it: `ingest` writes, `search` and `feed`
-//! read, `retention` forgets; `address` is where the store is.
+//! read, `retention` forgets, `erasure` forgets one customer for good and
+//! remembers that it did; `address` is where the store is.
 
 pub mod address;
 pub mod cursor;
+pub mod erasure;
 pub mod feed;
 pub mod ingest;
 pub mod retention;

@@ -1,0 +1,157 @@
+//! The steps a correction and an erasure share (an access change, older,
+//! has the same steps in `change`): the relay's own ID of it, its audit
+//! lines (`refused`, or `asked` before Adapty hears of it and `done` after),
+//! the request ID claimed so that a repeat is never sent, the person's
+//! hourly allowance, and the metrics.
+
+use super::call::Call;
+use super::replays::Claim;
+use crate::adapty::Fetched;
+use crate::apps::App;
+use crate::audit::{self, ChangeEntry};
+use crate::error::{Power, RelayError};
+use crate::rules::correction::{AuditCorrection, Correction};
+use crate::rules::lookup::Lookup;
+use axum::response::{IntoResponse, Response};
+
+/// One correction or erasure on its way.
+pub struct Write {
+    power: Power,
+    /// Made by the relay: its lines share it, and no other's have it.
+    id: String,
+}
+
+/// The customer and the fields its lines name, once the body is checked.
+pub struct Named<'a> {
+    kind: &'static str,
+    id: String,
+    reason: &'a str,
+    correction: Option<AuditCorrection<'a>>,
+    /// An erasure's profile ID, once Adapty named it.
+    pub profile_id: Option<String>,
+}
+
+impl Named<'_> {
+    pub fn of_correction(correction: &Correction) -> Named<'_> {
+        Named {
+            correction: Some(correction.audit()),
+            ..Named::of(&correction.customer, &correction.reason)
+        }
+    }
+
+    pub fn of<'a>(customer: &Lookup, reason: &'a str) -> Named<'a> {
+        Named {
+            kind: customer.kind(),
+            id: customer.id(),
+            reason,
+            correction: None,
+            profile_id: None,
+        }
+    }
+}
+
+impl Write {
+    pub fn new(power: Power) -> Write {
+        Write {
+            power,
+            id: uuid::Uuid::new_v4().to_string(),
+        }
+    }
+
+    /// A line of it: `phase` is `asked`, `done` or `refused`; only what
+    /// had been checked by then is named.
+    pub fn line<'a>(
+        &'a self,
+        call: &'a Call,
+        named: Option<&'a Named<'a>>,
+        phase: &'a str,
+    ) -> ChangeEntry<'a> {
+        let audit = &call.services().audit;
+        ChangeEntry {
+            time: audit::now(),
+            change_id: &self.id,
+            request_id: call.request_id(),
+            actor: call.actor(),
+            app: call.app_id(),
+            action: self.power.name(),
+            phase,
+            kind: named.map(|named| named.kind),
+            id: named.map(|named| audit.id(&named.id)),
+            access_level_id: None,
+            dates: None,
+            reason: named.map(|named| named.reason),
+            correction: named.and_then(|named| named.correction.clone()),
+            profile_id: named.and_then(|named| named.profile_id.as_deref().map(|id| audit.id(id))),
+            outcome: None,
+            status: None,
+            upstream_status: None,
+            latency_ms: None,
+        }
+    }
+
+    /// The request ID first (a repeat spends none of the allowance), then
+    /// one use of the power from the person's hourly allowance and one call
+    /// of the app's quota. Dropped unsent, the claim is given back.
+    pub fn claim<'c>(&self, call: &'c Call, app: &App) -> Result<Claim<'c>, RelayError> {
+        let services = call.services();
+        let actor = &call.caller()?.actor;
+        let claim = services.replays.claim(actor, call.request_id())?;
+        services.apps.take(self.power, app, actor)?;
+        Ok(claim)
+    }
+
+    /// Writes the line saying what is asked; if it cannot be written,
+    /// nothing may be sent.
+    pub async fn asked(&self, call: &Call, line: &ChangeEntry<'_>) -> Result<(), RelayError> {
+        call.services().audit.record(line).await.map_err(|error| {
+            tracing::error!(%error, "a change was refused: its audit line cannot be written");
+            RelayError::AuditUnavailable
+        })
+    }
+
+    /// Refused before anything was sent: the line of it, the count, the answer.
+    pub async fn refuse(&self, call: &Call, line: ChangeEntry<'_>, error: RelayError) -> Response {
+        let outcome = error.code().as_str();
+        let refused = ChangeEntry {
+            outcome: Some(outcome),
+            status: Some(error.status().as_u16()),
+            latency_ms: Some(call.elapsed_ms()),
+            ..line
+        };
+        call.refused(&refused, &error).await;
+        count(call, self.power, outcome);
+        error.into_response()
+    }
+
+    /// Writes the line saying what came of it, and counts it.
+    pub async fn done(&self, call: &Call, line: ChangeEntry<'_>, fetched: &Fetched) {
+        let outcome = outcome(&fetched.result);
+        let done = ChangeEntry {
+            outcome: Some(outcome),
+            status: Some(
+                fetched
+                    .result
+                    .as_ref()
+                    .map_or_else(|e| e.status().as_u16(), |_| 200),
+            ),
+            upstream_status: fetched.upstream_status,
+            latency_ms: Some(call.elapsed_ms()),
+            ..line
+        };
+        let _ = call.services().audit.record(&done).await;
+        count(call, self.power, outcome);
+    }
+}
+
+fn outcome<T>(result: &Result<T, RelayError>) -> &'static str {
+    result
+        .as_ref()
+        .err()
+        .map_or("ok", |error| error.code().as_str())
+}
+
+fn count(call: &Call, power: Power, outcome: &'static str) {
+    call.services()
+        .metrics
+        .change(call.app_id().unwrap_or_default(), power.name(), outcome);
+}
