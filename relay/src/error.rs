@@ -272,7 +272,7 @@ impl RelayError {
                     .into()
             }
             RelayError::OutcomeUnknown(cause) => format!(
-                "{cause}: it may or may not have been done — look the customer up again"
+                "{cause}: the change may or may not have been applied — look the customer up again"
             ),
             RelayError::AccessLevelUnknown(id) => format!(
                 "this app has no access level {id:?} in Adapty; check its spelling (IDs are \

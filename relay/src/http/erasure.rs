@@ -21,7 +21,7 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use protocol::correction::{Erased, StoreErasure};
 use protocol::param;
 
@@ -88,7 +88,8 @@ pub async fn erase(mut call: Call, headers: HeaderMap, body: Body) -> Response {
         if let Err(error) = fetched.result {
             return error.into_response();
         }
-        let at = Utc::now();
+        // To the second: the answer and the store's record say the same time.
+        let at = Utc::now().trunc_subsecs(0);
         let actor = call.actor().unwrap_or_default().to_owned();
         let store = forget(call.services(), &app, &erasure.customer, &seen, at, &actor).await;
         let erased = Erased {

@@ -84,9 +84,12 @@ impl Store {
                     let settings = if sqlite {
                         // WAL: readers never wait for the writer. FULL: an
                         // event acknowledged to Adapty survives a power cut.
+                        // secure_delete: an erased customer's rows are
+                        // overwritten, not left in free pages.
                         format!(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"
+                             PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
+                             PRAGMA secure_delete = ON;"
                         )
                     } else {
                         // The server's own bounds, behind the relay's
