@@ -238,8 +238,10 @@ async fn changes_go_to_the_named_apps_adapty_in_that_apps_role() {
     assert_eq!(
         session["apps"],
         json!([
-            {"id": "main", "name": "Main app", "can_change_access": true},
-            {"id": "kids", "name": "Kids app", "can_change_access": false}
+            {"id": "main", "name": "Main app", "can_change_access": true,
+             "can_edit_profile": false, "can_erase": false},
+            {"id": "kids", "name": "Kids app", "can_change_access": false,
+             "can_edit_profile": false, "can_erase": false}
         ])
     );
 
