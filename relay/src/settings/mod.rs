@@ -814,4 +814,77 @@ mod tests {
         assert!(behind_sso.access.demo_caller.is_none());
         assert!(behind_sso.apps.changes.is_none());
     }
+
+    /// Issue 22: corrections and erasures are off without their role, and
+    /// their role needs an identity with roles, as access changes do; the
+    /// demo's person has every role.
+    #[test]
+    fn corrections_and_erasures_need_their_role_and_an_identity_with_roles() {
+        let config = |args: &[&str]| {
+            parse(args)
+                .unwrap()
+                .into_config_with("https://api.adapty.io", ApiKey::new("k").unwrap())
+        };
+        let off = config(&["--identity-header", "X-Email", "--roles-header", "X-Groups"]).unwrap();
+        assert!(off.apps.edits.is_none() && off.apps.erasures.is_none());
+        for (flag, name) in [
+            ("--edit-role", "--edit-role"),
+            ("--erase-role", "--erase-role"),
+        ] {
+            let anonymous = config(&[flag, "team"]).unwrap_err();
+            assert!(
+                matches!(anonymous, ConfigError::ChangesWithoutIdentity(named) if named == name),
+                "{anonymous:?}"
+            );
+            let no_roles = config(&["--identity-header", "X-Email", flag, "team"]).unwrap_err();
+            assert!(
+                matches!(no_roles, ConfigError::ChangesWithoutRoles(_)),
+                "{no_roles:?}"
+            );
+            assert!(no_roles.to_string().contains(name), "{no_roles}");
+            let bad = config(&[
+                "--identity-header",
+                "X-Email",
+                "--roles-header",
+                "X-Groups",
+                flag,
+                "a,b",
+            ])
+            .unwrap_err();
+            assert!(
+                bad.to_string().contains(&format!("{name} \"a,b\"")),
+                "{bad}"
+            );
+        }
+        let on = config(&[
+            "--identity-header",
+            "X-Email",
+            "--roles-header",
+            "X-Groups",
+            "--edit-role",
+            "editors",
+            "--erase-role",
+            "privacy",
+            "--erasures-per-hour",
+            "3",
+        ])
+        .unwrap();
+        assert_eq!(on.apps.edits.unwrap().role, "editors");
+        let erasures = on.apps.erasures.unwrap();
+        assert_eq!(
+            (erasures.role.as_str(), erasures.per_person_per_hour.get()),
+            ("privacy", 3)
+        );
+        assert!(on.apps.changes.is_none(), "access changes stay off");
+        let demo = parse(&["--demo", "--erase-role", "privacy"])
+            .unwrap()
+            .into_config_with("http://127.0.0.1:9", ApiKey::new("k").unwrap())
+            .unwrap();
+        assert_eq!(
+            demo.access.demo_caller.unwrap().roles,
+            [DEMO_ROLE, "privacy"]
+        );
+        assert_eq!(demo.apps.edits.unwrap().role, DEMO_ROLE);
+        assert_eq!(demo.apps.erasures.unwrap().role, "privacy");
+    }
 }
