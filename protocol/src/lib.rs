@@ -12,6 +12,7 @@
 
 pub mod correction;
 pub mod feed;
+pub mod notes;
 pub mod reason;
 pub mod session;
 
@@ -39,6 +40,9 @@ pub mod path {
     /// `POST`, JSON: erase a customer from Adapty for good, and from the
     /// relay's store; answers a [`crate::correction::Erased`].
     pub const PROFILE_ERASE: &str = "api/profile/erase";
+    /// `GET`: a customer's notes ([`crate::notes::NotesPage`]); `POST`,
+    /// JSON: add one. Deleting is `POST` on [`crate::notes::delete_path`].
+    pub const NOTES: &str = "api/notes";
 }
 
 /// The two ways of naming a customer, as query parameters of a lookup (and

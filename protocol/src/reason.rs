@@ -131,9 +131,20 @@ pub enum ReasonError {
 
 /// The reason, trimmed, or why it is refused.
 pub fn check(reason: &str) -> Result<&str, ReasonError> {
+    check_within(reason, MAX_CHARS, MIN_VISIBLE)
+}
+
+/// Text of another length under the reason's rule (a note's, say): at most
+/// `max_chars` characters once trimmed, at least `min_visible` visible. The
+/// errors' words are a reason's; the caller names its own field.
+pub fn check_within(
+    reason: &str,
+    max_chars: usize,
+    min_visible: usize,
+) -> Result<&str, ReasonError> {
     let reason = reason.trim();
     let chars = reason.chars().count();
-    if chars > MAX_CHARS {
+    if chars > max_chars {
         return Err(ReasonError::TooLong { chars });
     }
     for character in reason.chars() {
@@ -148,7 +159,7 @@ pub fn check(reason: &str) -> Result<&str, ReasonError> {
         }
     }
     let visible = reason.chars().filter(|&c| is_visible(c)).count();
-    if visible < MIN_VISIBLE {
+    if visible < min_visible {
         return Err(ReasonError::TooShort { visible });
     }
     Ok(reason)

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// `{"actor": "...", "dashboard_profile_url": "https://…/{profile_id}" | null,
 /// "can_change_access": bool, "apps": [{"id", "name", "can_change_access",
-/// "can_edit_profile", "can_erase"}, …], "store": bool}`.
+/// "can_edit_profile", "can_erase", "can_delete_any_note"}, …], "store": bool}`.
 ///
 /// A field left out reads as its default (no link, no changes, no apps), so
 /// a panel and a relay one version apart still agree.
@@ -45,6 +45,10 @@ pub struct SessionApp {
     /// Whether this person may erase customers in this app.
     #[serde(default)]
     pub can_erase: bool,
+    /// Whether this person may delete notes others wrote in this app
+    /// (anyone may add notes, and delete their own, when `store` is on).
+    #[serde(default)]
+    pub can_delete_any_note: bool,
 }
 
 #[cfg(test)]
@@ -64,6 +68,7 @@ mod tests {
                     can_change_access: true,
                     can_edit_profile: true,
                     can_erase: false,
+                    can_delete_any_note: false,
                 },
                 SessionApp {
                     id: "kids".into(),
@@ -71,6 +76,7 @@ mod tests {
                     can_change_access: false,
                     can_edit_profile: false,
                     can_erase: true,
+                    can_delete_any_note: false,
                 },
             ],
             store: false,
@@ -78,7 +84,7 @@ mod tests {
         let json = serde_json::to_string(&session).unwrap();
         assert_eq!(
             json,
-            r#"{"actor":"ana@example.com","dashboard_profile_url":"https://app.adapty.io/profiles/{profile_id}","can_change_access":true,"apps":[{"id":"main","name":"Main app","can_change_access":true,"can_edit_profile":true,"can_erase":false},{"id":"kids","name":"Kids app","can_change_access":false,"can_edit_profile":false,"can_erase":true}],"store":false}"#
+            r#"{"actor":"ana@example.com","dashboard_profile_url":"https://app.adapty.io/profiles/{profile_id}","can_change_access":true,"apps":[{"id":"main","name":"Main app","can_change_access":true,"can_edit_profile":true,"can_erase":false,"can_delete_any_note":false},{"id":"kids","name":"Kids app","can_change_access":false,"can_edit_profile":false,"can_erase":true,"can_delete_any_note":false}],"store":false}"#
         );
         assert_eq!(serde_json::from_str::<Session>(&json).unwrap(), session);
     }

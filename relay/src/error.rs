@@ -87,6 +87,9 @@ pub enum Power {
     Edit,
     /// Erase a customer from Adapty.
     Erase,
+    /// Add or delete a note on a customer (on with the store, for anyone
+    /// who may look customers up).
+    Note,
 }
 
 impl Power {
@@ -96,6 +99,7 @@ impl Power {
             Power::Change => "change",
             Power::Edit => "edit",
             Power::Erase => "erase",
+            Power::Note => "note",
         }
     }
 
@@ -104,6 +108,7 @@ impl Power {
             Power::Change => "access changes",
             Power::Edit => "profile corrections",
             Power::Erase => "erasures",
+            Power::Note => "notes added or deleted",
         }
     }
 
@@ -112,6 +117,7 @@ impl Power {
             Power::Change => "change their access",
             Power::Edit => "correct their profiles",
             Power::Erase => "erase them",
+            Power::Note => "delete others' notes",
         }
     }
 
@@ -121,6 +127,7 @@ impl Power {
             Power::Change => "--allow-access-changes",
             Power::Edit => "--edit-role",
             Power::Erase => "--erase-role",
+            Power::Note => "--store",
         }
     }
 }
@@ -211,7 +218,8 @@ impl RelayError {
             RelayError::NotFound => "no such API endpoint; the relay serves GET /api/profile, \
                 GET /api/session, GET /api/search, GET /api/events, \
                 POST /api/access-level/grant, POST /api/access-level/revoke, \
-                POST /api/profile/update and POST /api/profile/erase"
+                POST /api/profile/update, POST /api/profile/erase, GET and POST /api/notes \
+                and POST /api/notes/{id}/delete"
                 .into(),
             RelayError::MethodNotAllowed(method) => format!("only {method} is allowed here"),
             RelayError::ProfileNotFound => "Adapty has no profile with this ID".into(),

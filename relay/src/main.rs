@@ -341,8 +341,9 @@ async fn purge(args: &Args, app: &str, profile_id: &str) -> ExitCode {
         Ok(removed) => {
             println!(
                 "purged profile {profile_id} of app {app}: {} events, {} identifiers, {} customer \
-                 rows (Adapty still has the profile: a later event or lookup indexes it again)",
-                removed.events, removed.identifiers, removed.profiles
+                 rows, {} notes (Adapty still has the profile: a later event or lookup indexes \
+                 it again)",
+                removed.events, removed.identifiers, removed.profiles, removed.notes
             );
             ExitCode::SUCCESS
         }

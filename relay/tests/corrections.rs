@@ -490,6 +490,10 @@ async fn an_erasure_clears_the_store_and_a_later_lookup_says_who_erased_whom() {
             "{backend:?}: {found}"
         );
 
+        let note = json!({"profile_id": PROFILE, "text": "asked for erasure by email"});
+        let (status, _) = post_json(&relay, "api/notes", &note, LEAD).await;
+        assert_eq!(status, 200);
+
         // Erased by the customer user ID, confirmed.
         let (status, answer) = post_json(&relay, ERASE, &erasure(), LEAD).await;
         assert_eq!(status, 200, "{backend:?}: {answer}");
@@ -497,6 +501,7 @@ async fn an_erasure_clears_the_store_and_a_later_lookup_says_who_erased_whom() {
         assert!(answer["erased_at"].as_str().unwrap().ends_with('Z'));
         assert_eq!(answer["store"]["cleared"], true, "{answer}");
         assert_eq!(answer["store"]["events"], 2, "{answer}");
+        assert_eq!(answer["store"]["notes"], 1, "{answer}");
         assert!(
             answer["store"]["index_rows"].as_u64().unwrap() >= 3,
             "{answer}"
@@ -508,6 +513,9 @@ async fn an_erasure_clears_the_store_and_a_later_lookup_says_who_erased_whom() {
         let events = format!("{}/api/events?profile_id={PROFILE}", relay.url);
         let (_, _, page) = get_json_with(&events, LEAD).await;
         assert_eq!(page["events"], json!([]), "{backend:?}: {page}");
+        let notes = format!("{}/api/notes?profile_id={PROFILE}", relay.url);
+        let (_, _, page) = get_json_with(&notes, LEAD).await;
+        assert_eq!(page["notes"], json!([]), "{backend:?}: {page}");
 
         // By either ID, a lookup says who erased the customer and when.
         for query in [

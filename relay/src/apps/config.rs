@@ -28,6 +28,17 @@ pub struct AppsConfig {
     pub edits: Option<PowerConfig>,
     /// `None`: erasures are off (`--erase-role`).
     pub erasures: Option<PowerConfig>,
+    /// Notes: who may delete anyone's, and how many one person may add or
+    /// delete an hour.
+    pub notes: NotesConfig,
+}
+
+/// Notes, on with the store for anyone who may look customers up.
+#[derive(Debug, Clone)]
+pub struct NotesConfig {
+    /// Who may delete a note someone else wrote (an app may name its own).
+    pub admin_role: Option<String>,
+    pub per_person_per_hour: NonZeroU32,
 }
 
 impl AppsConfig {
@@ -37,6 +48,7 @@ impl AppsConfig {
             Power::Change => self.changes.as_ref(),
             Power::Edit => self.edits.as_ref(),
             Power::Erase => self.erasures.as_ref(),
+            Power::Note => None,
         }
     }
 }
@@ -56,6 +68,8 @@ pub struct AppConfig {
     pub edit_role: Option<String>,
     /// Replaces `--erase-role` for this app.
     pub erase_role: Option<String>,
+    /// Replaces `--notes-admin-role` for this app.
+    pub notes_admin_role: Option<String>,
     /// Lookups one person may make per minute in this app.
     pub per_person_per_minute: NonZeroU32,
     /// Lookups (and changes) the relay may make per minute in this app.
@@ -83,6 +97,7 @@ impl AppDefaults {
             changes_role: None,
             edit_role: None,
             erase_role: None,
+            notes_admin_role: None,
             per_person_per_minute: self.per_person_per_minute,
             global_per_minute: self.global_per_minute,
             webhook: WebhookSecrets::default(),

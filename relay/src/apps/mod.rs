@@ -38,6 +38,9 @@ pub struct App {
     pub edit_role: Option<String>,
     /// Who may erase customers in this app; `None` when erasures are off.
     pub erase_role: Option<String>,
+    /// Who may delete anyone's notes in this app (an author may always
+    /// delete their own).
+    pub notes_admin_role: Option<String>,
     /// What its webhook accepts (`webhook`); none set: no webhook.
     pub webhook: webhook_secret::WebhookSecrets,
     /// The key of `erased_id`'s hashes, derived from the app's Adapty key:
@@ -52,6 +55,7 @@ impl App {
             Power::Change => self.changes_role.as_deref(),
             Power::Edit => self.edit_role.as_deref(),
             Power::Erase => self.erase_role.as_deref(),
+            Power::Note => None,
         }
     }
 
@@ -141,6 +145,10 @@ impl Apps {
                     let config = config.power(power)?;
                     Some(HourlyAllowance::new(power, config.per_person_per_hour))
                 })
+                .chain([HourlyAllowance::new(
+                    Power::Note,
+                    config.notes.per_person_per_hour,
+                )])
                 .collect(),
             config,
             metrics,
@@ -163,6 +171,19 @@ impl Apps {
     /// `app`'s quota.
     pub fn take_change(&self, app: &App, actor: &Actor) -> Result<(), RelayError> {
         self.take(Power::Change, app, actor)
+    }
+
+    /// Takes one note added or deleted from `actor`'s hourly allowance
+    /// (notes ask nothing of Adapty: no app quota).
+    pub fn take_note(&self, actor: &Actor) -> Result<(), RelayError> {
+        match self
+            .allowances
+            .iter()
+            .find(|one| one.power() == Power::Note)
+        {
+            Some(allowance) => allowance.take(actor),
+            None => Ok(()),
+        }
     }
 
     /// Takes one use of `power` from `actor`'s hourly allowance, and one
@@ -230,6 +251,10 @@ impl Apps {
                     changes_role: role(Power::Change, &app.changes_role),
                     edit_role: role(Power::Edit, &app.edit_role),
                     erase_role: role(Power::Erase, &app.erase_role),
+                    notes_admin_role: app
+                        .notes_admin_role
+                        .clone()
+                        .or_else(|| self.config.notes.admin_role.clone()),
                     webhook: app.webhook.clone(),
                     erased_id_key: app.key.derive("adapty-lookup erased id v1"),
                 })
@@ -278,6 +303,10 @@ mod tests {
             }),
             edits: None,
             erasures: None,
+            notes: super::config::NotesConfig {
+                admin_role: None,
+                per_person_per_hour: per(60),
+            },
         };
         let budget = Budget::new(NonZeroUsize::new(1 << 20).unwrap());
         Apps::new(config, Arc::new(Metrics::default()), budget)

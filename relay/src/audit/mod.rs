@@ -132,6 +132,32 @@ pub struct ChangeEntry<'a> {
     pub latency_ms: Option<u64>,
 }
 
+/// A note added or deleted: who, in which app, which note, about which
+/// customer (hashed as `id` is), and its length; never its text.
+#[derive(Serialize)]
+pub struct NoteEntry<'a> {
+    pub time: String,
+    pub request_id: &'a str,
+    pub actor: Option<&'a str>,
+    pub app: Option<&'a str>,
+    /// `note_add` or `note_delete`.
+    pub action: &'a str,
+    pub note_id: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text_chars: Option<usize>,
+    pub outcome: &'a str,
+    pub status: u16,
+    pub latency_ms: u64,
+}
+
+impl Line for NoteEntry<'_> {
+    fn line(&self) -> Vec<u8> {
+        one_line(serde_json::to_vec(self).expect("an entry always serializes"))
+    }
+}
+
 /// What can be written as one line of the log.
 pub trait Line {
     fn line(&self) -> Vec<u8>;

@@ -43,6 +43,10 @@ pub async fn post_only() -> RelayError {
     RelayError::MethodNotAllowed("POST")
 }
 
+pub async fn get_or_post() -> RelayError {
+    RelayError::MethodNotAllowed("GET, POST")
+}
+
 pub async fn api_not_found() -> RelayError {
     RelayError::NotFound
 }

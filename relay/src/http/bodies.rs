@@ -8,7 +8,7 @@
 //! known, without reading the rest.
 
 use crate::error::RelayError;
-use crate::rules::{change, correction};
+use crate::rules::{change, correction, notes};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header;
@@ -49,11 +49,12 @@ pub async fn read_whole(
     }
 }
 
-/// The largest body a path takes: a correction's, or a change's (the
-/// largest of the others).
+/// The largest body a path takes: a correction's, a note's, or a change's
+/// (the largest of the others).
 fn largest_body(path: &str) -> usize {
     match path.strip_prefix('/') {
         Some(protocol::path::PROFILE_UPDATE) => correction::MAX_BODY_BYTES,
+        Some(protocol::path::NOTES) => notes::MAX_BODY_BYTES,
         _ => change::MAX_BODY_BYTES,
     }
 }

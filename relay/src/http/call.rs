@@ -104,6 +104,11 @@ impl Call {
         Ok(self.app.insert(app).clone())
     }
 
+    /// The app, once known.
+    pub fn app(&self) -> Option<&Arc<App>> {
+        self.app.as_ref()
+    }
+
     /// The app's ID, once known.
     pub fn app_id(&self) -> Option<&str> {
         self.app.as_ref().map(|app| app.id.as_str())

@@ -158,7 +158,7 @@ async fn forget(
             cleared: true,
             events: forgotten.events,
             index_rows: forgotten.index_rows,
-            notes: 0,
+            notes: forgotten.notes,
             message: None,
         },
         Err(error) => {

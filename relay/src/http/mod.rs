@@ -5,8 +5,8 @@
 //! Every API handler takes a `Call` (`call`): the checks of who is asking
 //! and whether they may, in one place, which also writes the audit line of
 //! a refusal. The handlers are `profile`, `change`, `correction`, `erasure`
-//! (the last two sharing their steps in `writes`), `store_reads` and
-//! `session`; `staff` keeps support's doings in the store; `panel`
+//! (the last two sharing their steps in `writes`), `store_reads`, `notes`
+//! and `session`; `staff` keeps support's doings in the store; `panel`
 //! serves the built panel, `observe` the request IDs, logs and metrics,
 //! `answers` the relay's own answers (errors, panics, methods), and
 //! `bodies` reads a change's body before it may hold a request slot.
@@ -17,6 +17,7 @@ mod call;
 mod change;
 mod correction;
 mod erasure;
+mod notes;
 mod observe;
 mod panel;
 mod profile;
@@ -207,6 +208,17 @@ fn routes(services: Services, static_dir: &std::path::Path) -> Router {
             get(store_reads::events)
                 .head(answers::get_only)
                 .fallback(answers::get_only),
+        )
+        .route(
+            &route(protocol::path::NOTES),
+            get(store_reads::notes)
+                .post(notes::add)
+                .head(answers::get_or_post)
+                .fallback(answers::get_or_post),
+        )
+        .route(
+            &route(&protocol::notes::delete_path("{id}")),
+            post(notes::delete).fallback(answers::post_only),
         )
         .route("/api/{*rest}", any(answers::api_not_found))
         .route("/metrics", get(observe::render_metrics))

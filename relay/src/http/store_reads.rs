@@ -1,4 +1,5 @@
-//! `GET /api/search` and `GET /api/events`: what the relay's store knows,
+//! `GET /api/search`, `GET /api/events` and `GET /api/notes`: what the
+//! relay's store knows,
 //! under a lookup's own checks (Host, CSRF, identity, the app, its rate
 //! limits, the audit log's health) and audited like one, the search text
 //! hashed with `--audit-hash-ids`. Adapty is not asked.
@@ -6,12 +7,13 @@
 use super::call::Call;
 use crate::audit;
 use crate::error::RelayError;
-use crate::rules::store_query::{EventsAsked, Search};
+use crate::rules::store_query::{EventsAsked, NotesAsked, Search};
 use crate::store::Store;
 use axum::extract::RawQuery;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use protocol::notes::NotesPage;
 use std::sync::Arc;
 
 pub async fn search(call: Call, RawQuery(query): RawQuery) -> Response {
@@ -51,7 +53,26 @@ pub async fn events(call: Call, RawQuery(query): RawQuery) -> Response {
     .await
 }
 
-/// The checks, the store's answer and the audit line, for both reads.
+pub async fn notes(call: Call, RawQuery(query): RawQuery) -> Response {
+    let asked = NotesAsked::from_query(query.as_deref());
+    let id = asked
+        .as_ref()
+        .ok()
+        .map(|(asked, _)| asked.profile_id.clone());
+    read(
+        call,
+        "notes",
+        id,
+        asked,
+        |store, app, asked: NotesAsked| async move {
+            let notes = store.notes(&app, &asked.profile_id).await?;
+            Ok(Json(NotesPage { notes }).into_response())
+        },
+    )
+    .await
+}
+
+/// The checks, the store's answer and the audit line, for every read.
 async fn read<T, F, Fut>(
     mut call: Call,
     kind: &'static str,

@@ -1,5 +1,6 @@
-//! What may be asked of the store: a search (`q`) and a customer's events
-//! (`profile_id`, `before`), each with at most one `app`, nothing else.
+//! What may be asked of the store: a search (`q`), a customer's events
+//! (`profile_id`, `before`) and their notes (`profile_id`), each with at
+//! most one `app`, nothing else.
 //! Checked here, before the store is asked.
 
 use super::lookup::Lookup;
@@ -22,6 +23,13 @@ pub struct EventsAsked {
     /// Hyphenated lower case, as the store keeps it.
     pub profile_id: String,
     pub before: Option<Cursor>,
+}
+
+/// A customer's notes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotesAsked {
+    /// Hyphenated lower case, as the store keeps it.
+    pub profile_id: String,
 }
 
 fn invalid(message: String) -> RelayError {
@@ -110,6 +118,17 @@ impl EventsAsked {
             })?),
         };
         Ok((EventsAsked { profile_id, before }, app))
+    }
+}
+
+impl NotesAsked {
+    pub fn from_query(query: Option<&str>) -> Result<(NotesAsked, Option<String>), RelayError> {
+        let ([profile_id], app) = parameters(query, [param::PROFILE_ID])?;
+        let Some(profile_id) = profile_id else {
+            return Err(invalid(format!("give {}", param::PROFILE_ID)));
+        };
+        let profile_id = Lookup::from_ids(None, Some(profile_id))?.id();
+        Ok((NotesAsked { profile_id }, app))
     }
 }
 

@@ -219,6 +219,15 @@ pub struct Args {
     #[arg(long, env = "RELAY_ERASURES_PER_HOUR", default_value = "20")]
     pub erasures_per_hour: NonZeroU32,
 
+    /// The role whose members may delete notes others wrote (an author may
+    /// always delete their own).
+    #[arg(long, env = "RELAY_NOTES_ADMIN_ROLE")]
+    pub notes_admin_role: Option<String>,
+
+    /// Notes one person may add or delete per hour.
+    #[arg(long, env = "RELAY_NOTES_PER_HOUR", default_value = "60")]
+    pub notes_per_hour: NonZeroU32,
+
     /// The store for search and Adapty's events: sqlite:PATH (one file,
     /// created if missing) or postgres://USER@HOST/DATABASE (several relays
     /// share one). Without it, search and the event feed are off.

@@ -12,7 +12,7 @@ pub use error::ConfigError;
 use crate::adapty::key::{self, ApiKey};
 use crate::adapty::UpstreamSettings;
 use crate::apps::config::{
-    is_role_name, AppConfig, AppDefaults, AppsConfig, PowerConfig, DEFAULT_APP_ID,
+    is_role_name, AppConfig, AppDefaults, AppsConfig, NotesConfig, PowerConfig, DEFAULT_APP_ID,
 };
 use crate::apps::file;
 use crate::apps::webhook_secret::{WebhookSecret, WebhookSecrets};
@@ -139,6 +139,20 @@ impl Args {
         let changes = self.power(&access, Power::Change)?;
         let edits = self.power(&access, Power::Edit)?;
         let erasures = self.power(&access, Power::Erase)?;
+        if let Some(role) = self
+            .notes_admin_role
+            .as_ref()
+            .filter(|role| !is_role_name(role))
+        {
+            return Err(ConfigError::ChangesRoleInvalid(
+                "--notes-admin-role",
+                role.clone(),
+            ));
+        }
+        let notes = NotesConfig {
+            admin_role: self.notes_admin_role.clone(),
+            per_person_per_hour: self.notes_per_hour,
+        };
         // Said after what is wrong with the apps file, if anything is.
         let chain_key = self.audit_chain_secret(key.as_ref());
         let defaults = AppDefaults {
@@ -191,6 +205,7 @@ impl Args {
                 changes,
                 edits,
                 erasures,
+                notes,
             },
             access,
             audit: AuditConfig {
@@ -336,6 +351,8 @@ impl Args {
                 self.erasures_per_hour,
                 "--erase-role",
             ),
+            // Notes have no role of their own: on with the store.
+            Power::Note => return Ok(None),
         };
         let no_identity = access.identity_header.is_none() && access.jwt.is_none();
         let role = match (&access.demo_caller, on) {

@@ -1,5 +1,5 @@
 //! An erasure in the store: everything of the customer goes (events,
-//! index rows, the customer's row; notes once there are notes), and one
+//! index rows, the customer's row, notes), and one
 //! fact stays (who erased them, when, the ID hashed), in one transaction.
 
 use super::{Store, StoreError};
@@ -10,6 +10,7 @@ use protocol::correction::ErasureRecord;
 pub struct Forgotten {
     pub events: u64,
     pub index_rows: u64,
+    pub notes: u64,
 }
 
 /// The customer an erasure names: the profile ID Adapty gave, the
@@ -43,7 +44,7 @@ impl Store {
             profile_ids.dedup();
             let mut forgotten = Forgotten::default();
             for profile_id in &profile_ids {
-                for table in ["events", "identifiers", "profiles"] {
+                for table in ["events", "identifiers", "profiles", "notes"] {
                     let removed = sqlx::query(&format!(
                         "DELETE FROM {table} WHERE app = $1 AND profile_id = $2"
                     ))
@@ -54,6 +55,7 @@ impl Store {
                     .rows_affected();
                     match table {
                         "events" => forgotten.events += removed,
+                        "notes" => forgotten.notes += removed,
                         _ => forgotten.index_rows += removed,
                     }
                 }

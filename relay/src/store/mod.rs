@@ -6,14 +6,15 @@
 //! relays share one. Both run the same portable SQL through sqlx's `Any`
 //! driver, and the same versioned migrations (`relay/migrations`) at start.
 //! Split by what is done with it: `ingest` writes, `search` and `feed`
-//! read, `retention` forgets, `erasure` forgets one customer for good and
-//! remembers that it did; `address` is where the store is.
+//! read, `notes` keeps support's notes, `retention` forgets, `erasure`
+//! forgets one customer for good and remembers that it did; `address` is where the store is.
 
 pub mod address;
 pub mod cursor;
 pub mod erasure;
 pub mod feed;
 pub mod ingest;
+pub mod notes;
 pub mod retention;
 pub mod search;
 

@@ -12,11 +12,12 @@ pub struct Removed {
     pub events: u64,
     pub identifiers: u64,
     pub profiles: u64,
+    pub notes: u64,
 }
 
 impl Store {
-    /// Forgets events that happened before `cutoff_ms`, and customers and
-    /// identifiers not seen since.
+    /// Forgets events that happened before `cutoff_ms`, customers and
+    /// identifiers not seen since, and notes written before it.
     pub async fn prune(&self, cutoff_ms: i64) -> Result<Removed, StoreError> {
         self.bounded(super::MAINTENANCE_DEADLINE, async {
             let mut tx = self.pool.begin().await?;
@@ -25,6 +26,7 @@ impl Store {
                 ("events", "event_at", &mut removed.events),
                 ("identifiers", "last_seen_at", &mut removed.identifiers),
                 ("profiles", "last_seen_at", &mut removed.profiles),
+                ("notes", "created_at", &mut removed.notes),
             ] {
                 *count = sqlx::query(&format!("DELETE FROM {table} WHERE {column} < $1"))
                     .bind(cutoff_ms)
@@ -43,7 +45,7 @@ impl Store {
         .await
     }
 
-    /// Forgets one customer of one app: their events, identifiers and row.
+    /// Forgets one customer of one app: their events, identifiers, row and notes.
     pub async fn purge(&self, app: &str, profile_id: &str) -> Result<Removed, StoreError> {
         self.bounded(super::MAINTENANCE_DEADLINE, async {
             let mut tx = self.pool.begin().await?;
@@ -52,6 +54,7 @@ impl Store {
                 ("events", &mut removed.events),
                 ("identifiers", &mut removed.identifiers),
                 ("profiles", &mut removed.profiles),
+                ("notes", &mut removed.notes),
             ] {
                 *count = sqlx::query(&format!(
                     "DELETE FROM {table} WHERE app = $1 AND profile_id = $2"
