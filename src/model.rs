@@ -17,9 +17,39 @@ use serde::{Deserialize, Deserializer};
 use std::fmt;
 
 /// The 200 body: `{"data": Profile}`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Envelope {
     pub data: Profile,
+}
+
+/// By hand, as serde's derive would read it from a map (its reading from a
+/// sequence, which JSON never needs, weighed on the wasm): `data` once,
+/// any other field ignored.
+impl<'de> Deserialize<'de> for Envelope {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EnvelopeVisitor;
+        impl<'de> Visitor<'de> for EnvelopeVisitor {
+            type Value = Envelope;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("struct Envelope")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope, A::Error> {
+                let mut data = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key != "data" {
+                        map.next_value::<IgnoredAny>()?;
+                    } else if data.is_some() {
+                        return Err(de::Error::duplicate_field("data"));
+                    } else {
+                        data = Some(map.next_value()?);
+                    }
+                }
+                let data = data.ok_or_else(|| de::Error::missing_field("data"))?;
+                Ok(Envelope { data })
+            }
+        }
+        deserializer.deserialize_map(EnvelopeVisitor)
+    }
 }
 
 impl Envelope {

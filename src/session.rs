@@ -1,21 +1,75 @@
 //! What the relay tells the panel at start (`GET api/session`, the shape
 //! in `protocol::session`): read leniently, and which app a lookup asks.
 //!
-//! Read with protocol's own types, as the relay writes them, so the two
-//! cannot drift apart (serde's derive: about 1.5 KB brotli of the panel).
+//! Read into protocol's own types, as the relay writes them, field by field
+//! through `Loose` as every other answer of the relay's: serde's derive
+//! weighed 1.5 KB brotli of the panel. What protocol writes reads back
+//! whole (`what_protocol_writes_is_read_back_whole`), so the two cannot
+//! drift apart unseen.
 
 use crate::error::LookupError;
+use crate::model::Loose;
 use protocol::session::{Session, SessionApp};
 
-/// The session's body. A body not of protocol's shape is no session: no
-/// apps, no link, no changes. A link without a place for the profile's ID
-/// is no link.
+/// The session's body. A body not of protocol's shape (a field of another
+/// type, an app without its ID or name) is no session: no apps, no link,
+/// no changes. A field left out or `null` is its default. A link without
+/// a place for the profile's ID is no link.
 pub fn read(body: &str) -> Session {
-    let mut session: Session = serde_json::from_str(body).unwrap_or_default();
+    let mut session = serde_json::from_str(body)
+        .ok()
+        .and_then(|json: Loose| session(&json))
+        .unwrap_or_default();
     session
         .dashboard_profile_url
         .take_if(|url| !url.contains("{profile_id}"));
     session
+}
+
+/// Field `name`: `Some(None)` when absent, `None` when of another type.
+fn text(json: &Loose, name: &str) -> Option<Option<String>> {
+    match json.get(name) {
+        Loose::Null => Some(None),
+        Loose::Text(text) => Some(Some(text.clone())),
+        _ => None,
+    }
+}
+
+/// Field `name`, `false` when absent; `None` when of another type.
+fn flag(json: &Loose, name: &str) -> Option<bool> {
+    match json.get(name) {
+        Loose::Null => Some(false),
+        Loose::Bool(value) => Some(*value),
+        _ => None,
+    }
+}
+
+fn session(json: &Loose) -> Option<Session> {
+    let apps = match json.get("apps") {
+        Loose::Null => Vec::new(),
+        Loose::List(apps) => apps
+            .iter()
+            .map(|app| {
+                Some(SessionApp {
+                    id: text(app, "id")??,
+                    name: text(app, "name")??,
+                    can_change_access: flag(app, "can_change_access")?,
+                    can_edit_profile: flag(app, "can_edit_profile")?,
+                    can_erase: flag(app, "can_erase")?,
+                    // A right the panel has no use for yet stays false.
+                    ..SessionApp::default()
+                })
+            })
+            .collect::<Option<_>>()?,
+        _ => return None,
+    };
+    Some(Session {
+        actor: text(json, "actor")?.unwrap_or_default(),
+        dashboard_profile_url: text(json, "dashboard_profile_url")?,
+        can_change_access: flag(json, "can_change_access")?,
+        apps,
+        store: flag(json, "store")?,
+    })
 }
 
 /// The app a lookup asks: none when the relay serves one app (its URLs
@@ -117,12 +171,13 @@ mod tests {
                     id: "main".into(),
                     name: "Main app".into(),
                     can_change_access: true,
+                    can_edit_profile: true,
                     ..SessionApp::default()
                 },
                 SessionApp {
                     id: "kids".into(),
                     name: "Kids app".into(),
-                    can_change_access: false,
+                    can_erase: true,
                     ..SessionApp::default()
                 },
             ],
