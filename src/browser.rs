@@ -163,6 +163,68 @@ pub fn set_text(element_id: &str, text: &str) {
     }
 }
 
+/// Adds a row of constant markup at the end of the element, and writes
+/// `values` into its fields in order (a correction's custom attribute);
+/// focuses its first field when `focus`.
+pub fn append_row(element_id: &str, html: &str, values: [&str; 2], focus: bool) {
+    let Some(list) = element(element_id) else {
+        return;
+    };
+    let _ = list.insert_adjacent_html("beforeend", html);
+    let first = list
+        .last_element_child()
+        .and_then(|row| row.first_element_child());
+    let mut field = first.clone();
+    for value in values {
+        let Some(input) = field else {
+            break;
+        };
+        let _ = js_sys::Reflect::set(&input, &"value".into(), &value.into());
+        field = input.next_element_sibling();
+    }
+    if let Some(first) = first.filter(|_| focus) {
+        let _ = first.unchecked_into::<web_sys::HtmlElement>().focus();
+    }
+}
+
+/// The values of the first two fields of each of the element's rows.
+pub fn row_values(element_id: &str) -> Vec<(String, String)> {
+    let value = |field: &Option<web_sys::Element>| {
+        field
+            .as_ref()
+            .and_then(|field| js_sys::Reflect::get(field, &"value".into()).ok())
+            .and_then(|value| value.as_string())
+            .unwrap_or_default()
+    };
+    let mut rows = Vec::new();
+    let mut row = element(element_id).and_then(|list| list.first_element_child());
+    while let Some(current) = row {
+        let key = current.first_element_child();
+        let next = key.as_ref().and_then(|key| key.next_element_sibling());
+        rows.push((value(&key), value(&next)));
+        row = current.next_element_sibling();
+    }
+    rows
+}
+
+/// The ID of the element an event happened on (a click's button); a
+/// button of class `remove` removes the row it is in, and is `remove`.
+pub fn clicked(event: &web_sys::Event) -> String {
+    let Some(target) = event
+        .target()
+        .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
+    else {
+        return String::new();
+    };
+    if target.class_name().ends_with("remove") {
+        if let Some(row) = target.parent_element() {
+            row.remove();
+        }
+        return "remove".into();
+    }
+    target.id()
+}
+
 pub fn set_hidden(element_id: &str, hidden: bool) {
     set_flag(element_id, "hidden", hidden);
 }

@@ -261,9 +261,8 @@ impl LookupError {
                     }
                 }
             }
-            LookupError::Erased(_) => "Adapty no longer has their profile, so there is \
-                nothing to show. If the same store account buys or restores a purchase again, \
-                Adapty starts a new history for them."
+            LookupError::Erased(_) => "Adapty no longer has this customer. Their history \
+                comes back only if the same store account buys or restores again."
                 .into(),
             LookupError::RelayMisconfigured => {
                 "This is not something you did: Adapty rejected the service's API key. \
@@ -407,9 +406,11 @@ mod tests {
             })
         );
         assert_eq!(error.title(), "This customer was erased");
-        assert!(error
-            .advice()
-            .starts_with("Adapty no longer has their profile"));
+        assert_eq!(
+            error.advice(),
+            "Adapty no longer has this customer. Their history comes back only if the same \
+             store account buys or restores again."
+        );
         assert!(!error.can_retry());
         // Without the record (no store, or it forgot): an ordinary not-found.
         assert!(matches!(

@@ -2,7 +2,7 @@
 //! relative and one build works under any host and path prefix.
 
 #[cfg(target_arch = "wasm32")]
-use crate::change::{self, Failure, Plan};
+use crate::change::Failure;
 use crate::error::{is_sign_in_page, LookupError};
 use crate::feed::Feed;
 use crate::lookup::{IdKind, Lookup};
@@ -94,17 +94,14 @@ pub async fn fetch_session() -> protocol::session::Session {
     crate::session::read(&response.text().await.unwrap_or_default())
 }
 
-/// Sends a change; the profile after it, with its body, or the failure.
-/// Once sent, an answer that does not arrive is an unknown outcome.
+/// Sends a call that changes something (an access change, a correction,
+/// an erasure), its JSON `body` written by `Loose::to_json`: the answer's
+/// status, content type and body, which `change::read_answer` and
+/// `erasure::read_answer` read, or the failure. Once sent, an answer that
+/// does not arrive is an unknown outcome.
 #[cfg(target_arch = "wasm32")]
-pub async fn send_change(plan: &Plan) -> Result<Fetched, Failure> {
-    // The browser's own JSON writer: every value is a string.
-    let body = js_sys::Object::new();
-    for (name, value) in &plan.fields {
-        let _ = js_sys::Reflect::set(&body, &(*name).into(), &value.as_str().into());
-    }
-    let body = js_sys::JSON::stringify(&body).map_err(|_| Failure::OutcomeUnknown)?;
-    let request = gloo_net::http::Request::post(plan.path)
+pub async fn post(path: &str, body: String) -> Result<(u16, Option<String>, String), Failure> {
+    let request = gloo_net::http::Request::post(path)
         .header(protocol::CSRF_HEADER, protocol::CSRF_VALUE)
         .header("accept", "application/json")
         .header("content-type", "application/json")
@@ -117,14 +114,7 @@ pub async fn send_change(plan: &Plan) -> Result<Fetched, Failure> {
     }
     let content_type = response.headers().get("content-type");
     let body = response.text().await.map_err(|_| Failure::OutcomeUnknown)?;
-    let profile = change::read_answer(response.status(), content_type.as_deref(), &body)?;
-    Ok(Fetched {
-        profile,
-        body,
-        app: SessionApp::default(),
-        received: crate::browser::clock(false).now,
-        feed: Feed::NotConnected,
-    })
+    Ok((response.status(), content_type, body))
 }
 
 /// A found profile with the exact body it came in, for the raw view and

@@ -1,7 +1,9 @@
-//! The dialog that grants, extends or revokes an access level: the choices,
-//! the preview, the reason, the confirm button that names the action. A
-//! native modal `<dialog>`: the page behind is inert, focus stays inside,
-//! Escape cancels. What each choice means is decided in `crate::change`.
+//! The dialog that grants, extends or revokes an access level, corrects
+//! the profile (contact details and custom attributes) or erases the
+//! customer: the choices, the preview, the reason, the confirm button that
+//! names the action. A native modal `<dialog>`: the page behind is inert,
+//! focus stays inside, Escape cancels. What each choice means is decided
+//! in `crate::change`, `crate::correction` and `crate::erasure`.
 //!
 //! Written for weight: one `<dialog>` element in the app, its fixed markup
 //! one constant string per action (nothing from Adapty or the agent goes
@@ -12,12 +14,17 @@
 
 use crate::browser;
 use crate::change::{self, Action, Draft, Failure};
+use crate::correction::{Correction, Edit};
+use crate::erasure;
+use crate::feed::Feed;
 use crate::format::Clock;
-use crate::lookup::{IdKind, Lookup};
+use crate::handoff;
+use crate::lookup::Lookup;
 use crate::model::AccessLevel;
-use crate::transport::{send_change, Fetched};
+use crate::transport::{self, Fetched};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use protocol::correction::{field, Erased};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -27,6 +34,15 @@ use std::sync::Arc;
 #[derive(Clone, Copy)]
 pub struct Desk {
     pub clock: RwSignal<Clock>,
+}
+
+/// What the dialog is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum What {
+    Access(Action),
+    /// Contact details and custom attributes.
+    Correct,
+    Erase,
 }
 
 impl Desk {
@@ -45,11 +61,34 @@ impl Desk {
             None => "Grant access".to_owned(),
         };
         let level = level.map(|(n, _)| n);
+        self.open_with(found, What::Access(action), level, label, id)
+    }
+
+    /// The button that opens the dialog for `what` (a correction or an
+    /// erasure), labelled `label`.
+    pub fn opener(self, found: &Arc<Fetched>, what: What, label: &str, id: &str) -> impl IntoView {
+        self.open_with(found, what, None, label.into(), id.into())
+    }
+
+    fn open_with(
+        self,
+        found: &Arc<Fetched>,
+        what: What,
+        level: Option<usize>,
+        label: String,
+        id: String,
+    ) -> impl IntoView {
         let (found, opener) = (found.clone(), id.clone());
+        // Erasing cannot be undone: its button looks like it.
+        let class = if what == What::Erase {
+            "danger"
+        } else {
+            "secondary"
+        };
         view! {
-            <button type="button" class="secondary" id=id
+            <button type="button" class=class id=id
                 on:click=move |_| open(Dialog {
-                    action,
+                    what,
                     found: found.clone(),
                     level,
                     utc: self.clock.with_untracked(|clock| clock.utc),
@@ -82,7 +121,7 @@ fn close_quietly() {
 
 /// Writes the dialog for `dialog` and shows it.
 fn open(dialog: Dialog) {
-    browser::set_html(DIALOG, &markup(dialog.action));
+    browser::set_html(DIALOG, &markup(dialog.what));
     dialog.fill();
     OPEN.set(Some(Rc::new(dialog)));
     browser::show_modal(DIALOG);
@@ -102,14 +141,53 @@ const PROBLEM: &str = "change-problem";
 const CONFIRM: &str = "change-confirm";
 const CANCEL: &str = "change-cancel";
 const AGAIN: &str = "change-again";
+const REASON: &str = "change-reason";
+/// A correction's rows of custom attributes, and its button that adds one.
+const ROWS: &str = "fix-rows";
+const ADD: &str = "fix-add";
+/// An erasure's field for the customer's ID typed again.
+const TYPED: &str = "erase-typed";
 
-/// The fixed markup of the dialog for `action`: constant text only. The
-/// title, the customer, the access levels to choose from, the preview and
-/// the problems are written in as text (`Dialog::fill`, `Dialog::refresh`).
-fn markup(action: Action) -> String {
+/// The fixed markup of the dialog for `what`: constant text only. The
+/// title, the customer, the access levels to choose from, the attributes,
+/// the preview and the problems are written in as text or values
+/// (`Dialog::fill`, `Dialog::refresh`).
+fn markup(what: What) -> String {
     let mut html = String::from(
-        r#"<form><h2 id="change-title"></h2><p class="muted">Customer <code id="change-customer"></code></p><div class="fields">"#,
+        r#"<form><h2 id="change-title"></h2><p class="muted">Customer <code id="change-customer"></code></p>"#,
     );
+    match what {
+        What::Access(action) => html += &access_fields(action),
+        What::Correct => {
+            // Each contact field's ID is its name in the body (`field::CONTACT`).
+            html += r#"<fieldset><legend>Contact details</legend><p class="muted">Adapty keeps them but never shows them back; a field left empty stays as it is.</p><div class="fields"><label for="email">Email</label><input id="email" inputmode="email" maxlength="254"><label for="phone_number">Phone number</label><input id="phone_number" inputmode="tel" maxlength="254"><label for="first_name">First name</label><input id="first_name" maxlength="254"><label for="last_name">Last name</label><input id="last_name" maxlength="254"></div></fieldset><fieldset><legend>Custom attributes</legend><div id="fix-rows"></div><button type="button" class="secondary" id="fix-add">Add an attribute</button></fieldset><div class="fields">"#;
+        }
+        What::Erase => {
+            html += r#"<p class="warning">Adapty deletes this customer for good: it cannot be undone. Their history comes back only if the same store account buys or restores again.</p><p>The audit log keeps a record of the erasure: who, when and why (the ID hashed, if the relay hashes IDs).</p><div class="fields">"#;
+        }
+    }
+    html += r#"<label for="change-reason">Reason (for the audit log)</label><textarea id="change-reason" rows="2" maxlength=""#;
+    html += &protocol::reason::MAX_CHARS.to_string();
+    html += r#""></textarea>"#;
+    if what == What::Erase {
+        html += r#"<label for="erase-typed">Type the ID shown above again to confirm</label><input id="erase-typed" autocomplete="off" autocapitalize="off" spellcheck="false">"#;
+    }
+    html += "</div>";
+    if what == What::Access(Action::Revoke) {
+        // Its words depend on the level (a sandbox one costs nothing).
+        html += r#"<p class="warning" id="change-warning" hidden></p>"#;
+    }
+    html += r#"<p id="change-preview" class="preview" aria-live="polite"></p><p id="change-problem" class="problem" role="alert"></p><div class="actions"><button id="change-confirm""#;
+    // Revoking takes access away, erasing the customer: their buttons look like it.
+    if matches!(what, What::Access(Action::Revoke) | What::Erase) {
+        html += r#" class="danger""#;
+    }
+    html + r#"></button><button id="change-again" hidden>Look up again</button><button class="secondary" id="change-cancel">Cancel</button></div></form>"#
+}
+
+/// An access change's fields before the reason, in an open `.fields`.
+fn access_fields(action: Action) -> String {
+    let mut html = String::from(r#"<div class="fields">"#);
     if action == Action::Grant {
         html += r#"<label for="change-level">Access level</label><input id="change-level" list="change-levels" autocomplete="off" spellcheck="false"><datalist id="change-levels"></datalist>"#;
     }
@@ -140,33 +218,27 @@ fn markup(action: Action) -> String {
             html += piece;
         }
     }
-    html += r#"<label for="change-reason">Reason (for the audit log)</label><textarea id="change-reason" rows="2" maxlength=""#;
-    html += &protocol::reason::MAX_CHARS.to_string();
-    html += r#""></textarea></div>"#;
-    if action == Action::Revoke {
-        // Its words depend on the level (a sandbox one costs nothing).
-        html += r#"<p class="warning" id="change-warning" hidden></p>"#;
-    }
-    html += r#"<p id="change-preview" class="preview" aria-live="polite"></p><p id="change-problem" class="problem" role="alert"></p><div class="actions"><button id="change-confirm""#;
-    // Revoking takes access away: its button looks like it.
-    if action == Action::Revoke {
-        html += r#" class="danger""#;
-    }
-    html + r#"></button><button id="change-again" hidden>Look up again</button><button class="secondary" id="change-cancel">Cancel</button></div></form>"#
+    html
 }
 
-/// The dialog's first field for `action`; Cancel is its last.
-fn first_field(action: Action) -> &'static str {
-    match action {
-        Action::Grant => "change-level",
-        Action::Extend => "change-length",
-        Action::Revoke => "change-moment",
+/// A row of a correction's custom attributes: its key, its value and the
+/// button that removes it (`browser::clicked`).
+const ROW: &str = r#"<div class="row"><input aria-label="Key" placeholder="key" autocomplete="off" spellcheck="false"><input aria-label="Value" placeholder="value" autocomplete="off"><button type="button" class="secondary remove">Remove</button></div>"#;
+
+/// The dialog's first field for `what`; Cancel is its last.
+fn first_field(what: What) -> &'static str {
+    match what {
+        What::Access(Action::Grant) => "change-level",
+        What::Access(Action::Extend) => "change-length",
+        What::Access(Action::Revoke) => "change-moment",
+        What::Correct => field::EMAIL,
+        What::Erase => REASON,
     }
 }
 
 /// One open dialog: what it is for, and where it stands.
 struct Dialog {
-    action: Action,
+    what: What,
     found: Arc<Fetched>,
     level: Option<usize>,
     utc: bool,
@@ -180,10 +252,26 @@ struct Dialog {
     unknown: Cell<bool>,
 }
 
+/// What a confirmed dialog sends, and what to say once it is done.
+enum Sending {
+    /// An access change and its notice.
+    Change(String),
+    /// A correction: its notice depends on Adapty's answer.
+    Correct(Correction),
+    Erase,
+}
+
 impl Dialog {
     fn level(&self) -> Option<&AccessLevel> {
         self.level
             .and_then(|n| self.found.profile.access_levels.get(n))
+    }
+
+    fn action(&self) -> Action {
+        match self.what {
+            What::Access(action) => action,
+            _ => Action::Grant,
+        }
     }
 
     fn draft(&self) -> Draft {
@@ -191,7 +279,7 @@ impl Dialog {
         if let Some(level) = self.level() {
             fields[0] = level.access_level_id.clone();
         }
-        Draft::from_fields(self.action, fields)
+        Draft::from_fields(self.action(), fields)
     }
 
     fn plan(&self, draft: &Draft) -> Result<change::Plan, String> {
@@ -204,23 +292,89 @@ impl Dialog {
             .map(|plan| plan.in_app(&self.found.app.id))
     }
 
+    /// A correction's fields as they are.
+    fn edit(&self) -> Edit {
+        Edit {
+            contact: field::CONTACT
+                .iter()
+                .map(|name| browser::field_value(name))
+                .collect(),
+            rows: browser::row_values(ROWS),
+        }
+    }
+
+    /// A correction of the customer, with the reason as it is.
+    fn correction(&self) -> Result<Correction, String> {
+        self.edit().plan(
+            &self.found.profile.custom_attributes,
+            &self.customer(),
+            &browser::field_value(REASON),
+        )
+    }
+
+    /// The request (its path and JSON body) and what it is, or what is
+    /// missing in a sentence.
+    fn request(&self) -> Result<(&'static str, String, Sending), String> {
+        Ok(match self.what {
+            What::Access(_) => {
+                let plan = self.plan(&self.draft())?;
+                (
+                    plan.path,
+                    plan.body().to_json(),
+                    Sending::Change(plan.notice),
+                )
+            }
+            What::Correct => {
+                let correction = self.correction()?;
+                let body = correction.body.clone();
+                (
+                    protocol::path::PROFILE_UPDATE,
+                    body,
+                    Sending::Correct(correction),
+                )
+            }
+            What::Erase => {
+                let typed = browser::field_value(TYPED);
+                let reason = browser::field_value(REASON);
+                let body = erasure::body(&self.customer(), &reason, &typed)?;
+                (
+                    protocol::path::PROFILE_ERASE,
+                    body.to_json(),
+                    Sending::Erase,
+                )
+            }
+        })
+    }
+
     /// The values that come from Adapty, written in as text.
     fn fill(&self) {
         let profile = &self.found.profile;
-        let title = match self.level() {
-            Some(level) => format!("{} {}", self.action.verb(), level.access_level_id),
-            None => "Grant access".to_owned(),
+        let customer = self.customer();
+        let title = match (self.what, self.level()) {
+            (What::Correct, _) => "Correct the profile".to_owned(),
+            (What::Erase, _) => "Erase customer".to_owned(),
+            (_, Some(level)) => format!("{} {}", self.action().verb(), level.access_level_id),
+            _ => "Grant access".to_owned(),
         };
         browser::set_text("change-title", &title);
         // The confirm button names the action.
-        browser::set_text(CONFIRM, &title);
         browser::set_text(
-            "change-customer",
-            profile
-                .customer_user_id
-                .as_ref()
-                .unwrap_or(&profile.profile_id),
+            CONFIRM,
+            if self.what == What::Correct {
+                "Save"
+            } else {
+                &title
+            },
         );
+        browser::set_text("change-customer", &customer.id);
+        for attribute in &profile.custom_attributes {
+            browser::append_row(
+                ROWS,
+                ROW,
+                [&attribute.key, &attribute.value.to_string()],
+                false,
+            );
+        }
         let mut known: Vec<&str> = Vec::new();
         for level in &profile.access_levels {
             if !known.contains(&level.access_level_id.as_str()) {
@@ -238,32 +392,32 @@ impl Dialog {
 
     /// The preview, and once confirm was pressed, what is still missing.
     fn refresh(&self) {
-        let draft = self.draft();
-        let preview = self
-            .plan(&draft)
-            .map_or_else(|problem| problem, |plan| plan.preview);
-        browser::set_text("change-preview", &preview);
+        let preview = match self.what {
+            What::Access(_) => self.plan(&self.draft()).map(|plan| plan.preview),
+            What::Correct => self.correction().map(|correction| correction.preview),
+            What::Erase => {
+                // Confirm waits for the ID typed again, exactly.
+                if !self.sending.get() && !self.unknown.get() {
+                    let typed = browser::field_value(TYPED);
+                    browser::set_disabled(CONFIRM, typed != self.customer().id);
+                }
+                Ok(String::new())
+            }
+        };
+        browser::set_text("change-preview", &preview.unwrap_or_else(|problem| problem));
         if self.tried.get() && !self.unknown.get() {
-            browser::set_text(PROBLEM, &draft.reason_problem().unwrap_or_default());
+            let reason = browser::field_value(REASON);
+            browser::set_text(
+                PROBLEM,
+                &change::reason_problem(&reason).unwrap_or_default(),
+            );
             browser::set_hidden(AGAIN, true);
         }
     }
 
     /// The customer, as the page shows them, to look up again.
     fn customer(&self) -> Lookup {
-        let profile = &self.found.profile;
-        match &profile.customer_user_id {
-            Some(id) => Lookup {
-                kind: IdKind::CustomerUserId,
-                id: id.clone(),
-                app: self.found.app.id.clone(),
-            },
-            None => Lookup {
-                kind: IdKind::ProfileId,
-                id: profile.profile_id.clone(),
-                app: self.found.app.id.clone(),
-            },
-        }
+        handoff::customer(&self.found.profile, &self.found.app.id)
     }
 
     fn set_sending(&self, sending: bool) {
@@ -274,43 +428,70 @@ impl Dialog {
 }
 
 /// The dialog, once in the app, empty until a button opens it. After a
-/// change, `on_changed` gets the profile Adapty answered with and the
-/// notice naming the change; after an unknown outcome, *Look up again*
-/// gives `look_up` the customer.
+/// change or a correction, `on_changed` gets the profile Adapty answered
+/// with and the notice naming the change; after an erasure, `on_erased`
+/// gets the customer and what the relay did; after an unknown outcome,
+/// *Look up again* gives `look_up` the customer.
 pub fn dialog(
     on_changed: impl Fn(Fetched, String) + Copy + 'static,
+    on_erased: impl Fn(Lookup, Erased) + Copy + 'static,
     look_up: impl Fn(Lookup) + Copy + 'static,
 ) -> impl IntoView {
     let confirm = move |dialog: Rc<Dialog>| {
         dialog.tried.set(true);
-        let draft = dialog.draft();
-        if let Some(problem) = draft.reason_problem() {
+        if let Some(problem) = change::reason_problem(&browser::field_value(REASON)) {
             browser::set_text(PROBLEM, &problem);
-            browser::focus("change-reason");
+            browser::focus(REASON);
             return;
         }
-        let Ok(plan) = dialog.plan(&draft) else {
-            return;
+        let (path, body, sending) = match dialog.request() {
+            Ok(request) => request,
+            Err(problem) => return browser::set_text(PROBLEM, &problem),
         };
         browser::set_text(PROBLEM, "");
         dialog.set_sending(true);
         spawn_local(async move {
-            match send_change(&plan).await {
-                Ok(mut fetched) => {
-                    close_quietly();
-                    fetched.app = dialog.found.app.clone();
-                    on_changed(fetched, plan.notice);
+            let why = match transport::post(path, body).await {
+                Ok((status, content_type, body)) => {
+                    let content_type = content_type.as_deref();
+                    match sending {
+                        Sending::Erase => match erasure::read_answer(status, content_type, &body) {
+                            Ok(erased) => {
+                                close_quietly();
+                                return on_erased(dialog.customer(), erased);
+                            }
+                            Err(why) => why,
+                        },
+                        sending => match change::read_answer(status, content_type, &body) {
+                            Ok(profile) => {
+                                close_quietly();
+                                let notice = match sending {
+                                    Sending::Correct(correction) => correction.notice(&profile),
+                                    Sending::Change(notice) => notice,
+                                    Sending::Erase => String::new(),
+                                };
+                                let fetched = Fetched {
+                                    profile,
+                                    body,
+                                    app: dialog.found.app.clone(),
+                                    received: browser::clock(false).now,
+                                    feed: Feed::NotConnected,
+                                };
+                                return on_changed(fetched, notice);
+                            }
+                            Err(why) => why,
+                        },
+                    }
                 }
-                Err(why) => {
-                    let unknown = why == Failure::OutcomeUnknown;
-                    dialog.unknown.set(unknown);
-                    dialog.set_sending(false);
-                    // Sent once; sending it again blindly could apply it twice.
-                    browser::set_disabled(CONFIRM, unknown);
-                    browser::set_text(PROBLEM, &why.message());
-                    browser::set_hidden(AGAIN, !unknown);
-                }
-            }
+                Err(why) => why,
+            };
+            let unknown = why == Failure::OutcomeUnknown;
+            dialog.unknown.set(unknown);
+            dialog.set_sending(false);
+            // Sent once; sending it again blindly could apply it twice.
+            browser::set_disabled(CONFIRM, unknown);
+            browser::set_text(PROBLEM, &why.message());
+            browser::set_hidden(AGAIN, !unknown);
         });
     };
     view! {
@@ -318,6 +499,21 @@ pub fn dialog(
             on:input=|_| {
                 if let Some(dialog) = current() {
                     dialog.refresh();
+                }
+            }
+            // A correction's buttons that add and remove rows: not submit
+            // buttons, so that Enter in a field still confirms.
+            on:click=|event| {
+                let Some(dialog) = current() else {
+                    return;
+                };
+                match browser::clicked(&event).as_str() {
+                    ADD => browser::append_row(ROWS, ROW, ["", ""], true),
+                    "remove" => {
+                        browser::focus(ADD);
+                        dialog.refresh();
+                    }
+                    _ => {}
                 }
             }
             // Its three buttons submit the form; which one did decides. The
@@ -343,7 +539,7 @@ pub fn dialog(
                 let Some(dialog) = current() else {
                     return;
                 };
-                let first = first_field(dialog.action);
+                let first = first_field(dialog.what);
                 let (from, to) = if event.shift_key() {
                     (first, CANCEL)
                 } else {

@@ -11,6 +11,7 @@ mod profile;
 mod search;
 
 use crate::browser;
+use crate::erasure;
 use crate::error::{LookupError, Search};
 use crate::handoff;
 use crate::lookup::{invisible_characters, remember, IdKind, Lookup};
@@ -20,6 +21,7 @@ use crate::transport::{self, add_feed, fetch_profile, fetch_session, Fetched};
 use change::Desk;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use protocol::correction::Erased;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -153,6 +155,10 @@ pub fn Panel() -> impl IntoView {
                     request_animation_frame(|| browser::focus("sign-in-again"));
                 }
                 Err(error) => {
+                    // Erased: when and by whom, in the admin's zone.
+                    if let LookupError::Erased(record) = &error {
+                        notice.set(erasure::said(record, &clock.get_untracked()));
+                    }
                     let searched = searched.unwrap_or(if has_store() {
                         Search::NotAsked
                     } else {
@@ -333,6 +339,18 @@ pub fn Panel() -> impl IntoView {
         });
     };
 
+    // An erasure: nothing of the profile stays on screen; the page says
+    // what a later lookup will say, and the notice who did it and when.
+    let erased = move |customer: Lookup, erased: Erased| {
+        // A lookup still on its way must not show the profile again.
+        NEWEST_LOOKUP.fetch_add(1, Ordering::Relaxed);
+        browser::set_title(handoff::IDLE_TITLE);
+        notice.set(erasure::result(&erased, &clock.get_untracked()));
+        let record = LookupError::Erased(erasure::record(&erased));
+        outcome.set(Outcome::Failed(customer, record, false));
+        request_animation_frame(|| browser::focus("change-notice"));
+    };
+
     view! {
         <header class="topbar">
             <span class="brand">"Adapty lookup"</span>
@@ -359,7 +377,7 @@ pub fn Panel() -> impl IntoView {
             </section>
             <p id="change-notice" class="notice" role="status" tabindex="-1"
                 hidden=move || notice.with(String::is_empty)>{move || notice.get()}</p>
-            {change::dialog(changed, run)}
+            {change::dialog(changed, erased, run)}
             <div class="result" aria-live="polite">
                 {move || match outcome.get() {
                     Outcome::Idle => view! {

@@ -3,13 +3,14 @@
 
 use super::access::AccessLevels;
 use super::cell::cell_content;
-use super::change::Desk;
+use super::change::{Desk, What};
 use super::events::{history_section, Follow};
 use super::history::{history, show_row, TableView};
 use crate::browser;
 use crate::cells::{self, PURCHASES, SUBSCRIPTIONS};
 use crate::events::Item;
 use crate::explain;
+use crate::feed::Feed;
 use crate::format::{self, Clock};
 use crate::freshness;
 use crate::handoff;
@@ -107,8 +108,9 @@ pub fn ProfileView(
             </div>
             <AccessLevels found=found.clone() clock=clock hide_sandbox=hide_sandbox desk=desk />
             {lists}
-            <Attributes found=found.clone() />
-            <RawJson found=found />
+            <Attributes found=found.clone() desk=desk />
+            <RawJson found=found.clone() />
+            {found.app.can_erase.then(|| desk.opener(&found, What::Erase, "Erase customer…", "erase-customer"))}
         </article>
     }
 }
@@ -332,10 +334,18 @@ fn CopyButton(text: CopyText, what: &'static str, label: &'static str) -> impl I
     }
 }
 
+/// The custom attributes, and what the relay's store knows of the
+/// contact details Adapty keeps but never shows back; with the right,
+/// *Edit* corrects both.
 #[component]
-fn Attributes(found: Arc<Fetched>) -> impl IntoView {
+fn Attributes(found: Arc<Fetched>, desk: Desk) -> impl IntoView {
     let attributes = &found.profile.custom_attributes;
-    (!attributes.is_empty()).then(|| {
+    let may_edit = found.app.can_edit_profile;
+    let seen = match &found.feed {
+        Feed::Page(page) => page.email.clone(),
+        _ => None,
+    };
+    (may_edit || seen.is_some() || !attributes.is_empty()).then(|| {
         let rows = attributes
             .iter()
             .map(|attribute| {
@@ -343,10 +353,14 @@ fn Attributes(found: Arc<Fetched>) -> impl IntoView {
                 view! { <div><dt>{attribute.key.clone()}</dt><dd>{value}</dd></div> }
             })
             .collect_view();
+        let hidden = seen.is_none();
         view! {
             <section class="card" aria-labelledby="attributes-heading">
                 <h2 id="attributes-heading">"Custom attributes " <span class="count">{attributes.len()}</span></h2>
                 <dl class="attributes">{rows}</dl>
+                <p id="email-seen" hidden=hidden>"Email, last seen in Adapty's events: " <code>{seen.unwrap_or_default()}</code></p>
+                <p class="muted" hidden=!may_edit>"Adapty keeps the email, phone number and names, but never shows them back."</p>
+                {may_edit.then(|| desk.opener(&found, What::Correct, "Edit attributes and contact details", "edit-profile"))}
             </section>
         }
     })
