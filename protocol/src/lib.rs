@@ -10,6 +10,7 @@
 //! wasm than the derive): the panel's wasm carries the strings and a short
 //! table of characters.
 
+pub mod bulk;
 pub mod correction;
 pub mod feed;
 pub mod notes;
@@ -43,6 +44,9 @@ pub mod path {
     /// `GET`: a customer's notes ([`crate::notes::NotesPage`]); `POST`,
     /// JSON: add one. Deleting is `POST` on [`crate::notes::delete_path`].
     pub const NOTES: &str = "api/notes";
+    /// `POST`, JSON: check many customers at once; answered as NDJSON
+    /// ([`crate::bulk`]).
+    pub const BULK: &str = "api/bulk";
 }
 
 /// The two ways of naming a customer, as query parameters of a lookup (and

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 /// `{"actor": "...", "dashboard_profile_url": "https://…/{profile_id}" | null,
 /// "can_change_access": bool, "apps": [{"id", "name", "can_change_access",
-/// "can_edit_profile", "can_erase", "can_delete_any_note"}, …], "store": bool}`.
+/// "can_edit_profile", "can_erase", "can_delete_any_note", "can_bulk_check"},
+/// …], "store": bool}`.
 ///
 /// A field left out reads as its default (no link, no changes, no apps), so
 /// a panel and a relay one version apart still agree.
@@ -49,6 +50,9 @@ pub struct SessionApp {
     /// (anyone may add notes, and delete their own, when `store` is on).
     #[serde(default)]
     pub can_delete_any_note: bool,
+    /// Whether this person may check many customers at once in this app.
+    #[serde(default)]
+    pub can_bulk_check: bool,
 }
 
 #[cfg(test)]
@@ -69,6 +73,7 @@ mod tests {
                     can_edit_profile: true,
                     can_erase: false,
                     can_delete_any_note: false,
+                    can_bulk_check: false,
                 },
                 SessionApp {
                     id: "kids".into(),
@@ -77,6 +82,7 @@ mod tests {
                     can_edit_profile: false,
                     can_erase: true,
                     can_delete_any_note: false,
+                    can_bulk_check: false,
                 },
             ],
             store: false,
@@ -84,7 +90,7 @@ mod tests {
         let json = serde_json::to_string(&session).unwrap();
         assert_eq!(
             json,
-            r#"{"actor":"ana@example.com","dashboard_profile_url":"https://app.adapty.io/profiles/{profile_id}","can_change_access":true,"apps":[{"id":"main","name":"Main app","can_change_access":true,"can_edit_profile":true,"can_erase":false,"can_delete_any_note":false},{"id":"kids","name":"Kids app","can_change_access":false,"can_edit_profile":false,"can_erase":true,"can_delete_any_note":false}],"store":false}"#
+            r#"{"actor":"ana@example.com","dashboard_profile_url":"https://app.adapty.io/profiles/{profile_id}","can_change_access":true,"apps":[{"id":"main","name":"Main app","can_change_access":true,"can_edit_profile":true,"can_erase":false,"can_delete_any_note":false,"can_bulk_check":false},{"id":"kids","name":"Kids app","can_change_access":false,"can_edit_profile":false,"can_erase":true,"can_delete_any_note":false,"can_bulk_check":false}],"store":false}"#
         );
         assert_eq!(serde_json::from_str::<Session>(&json).unwrap(), session);
     }

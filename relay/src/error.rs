@@ -90,6 +90,8 @@ pub enum Power {
     /// Add or delete a note on a customer (on with the store, for anyone
     /// who may look customers up).
     Note,
+    /// Check many customers at once (a run a use).
+    Bulk,
 }
 
 impl Power {
@@ -100,6 +102,7 @@ impl Power {
             Power::Edit => "edit",
             Power::Erase => "erase",
             Power::Note => "note",
+            Power::Bulk => "bulk",
         }
     }
 
@@ -109,6 +112,7 @@ impl Power {
             Power::Edit => "profile corrections",
             Power::Erase => "erasures",
             Power::Note => "notes added or deleted",
+            Power::Bulk => "bulk checks",
         }
     }
 
@@ -118,6 +122,7 @@ impl Power {
             Power::Edit => "correct their profiles",
             Power::Erase => "erase them",
             Power::Note => "delete others' notes",
+            Power::Bulk => "check many customers at once",
         }
     }
 
@@ -128,6 +133,7 @@ impl Power {
             Power::Edit => "--edit-role",
             Power::Erase => "--erase-role",
             Power::Note => "--store",
+            Power::Bulk => "--bulk-role",
         }
     }
 }

@@ -36,6 +36,8 @@ pub struct Metrics {
     changes: Family<ChangeLabels, Counter>,
     webhook_events: Family<OutcomeLabels, Counter>,
     store_reads: Family<OutcomeLabels, Counter>,
+    bulk_runs: Family<OutcomeLabels, Counter>,
+    bulk_checks: Family<OutcomeLabels, Counter>,
     upstream_seconds: Histogram,
     retries: Counter,
 }
@@ -48,6 +50,8 @@ impl Default for Metrics {
         let changes = Family::<ChangeLabels, Counter>::default();
         let webhook_events = Family::<OutcomeLabels, Counter>::default();
         let store_reads = Family::<OutcomeLabels, Counter>::default();
+        let bulk_runs = Family::<OutcomeLabels, Counter>::default();
+        let bulk_checks = Family::<OutcomeLabels, Counter>::default();
         // 5 ms to about 10 s: Adapty's answers and the relay's deadline.
         let upstream_seconds = Histogram::new(exponential_buckets(0.005, 2.0, 12));
         let retries = Counter::default();
@@ -78,6 +82,17 @@ impl Default for Metrics {
             store_reads.clone(),
         );
         registry.register(
+            "bulk_runs",
+            "Bulk runs by app and outcome (started, completed, cancelled, or why refused)",
+            bulk_runs.clone(),
+        );
+        registry.register(
+            "bulk_customers_checked",
+            "Customers checked by bulk runs, by app and result (found, not_found, invalid, \
+             ambiguous, failed)",
+            bulk_checks.clone(),
+        );
+        registry.register(
             "upstream_request_seconds",
             "Time of each request to Adapty",
             upstream_seconds.clone(),
@@ -94,6 +109,8 @@ impl Default for Metrics {
             changes,
             webhook_events,
             store_reads,
+            bulk_runs,
+            bulk_checks,
             upstream_seconds,
             retries,
         }
@@ -138,6 +155,24 @@ impl Metrics {
 
     pub fn store_read(&self, app: &str, outcome: &'static str) {
         self.store_reads
+            .get_or_create(&OutcomeLabels {
+                app: app.to_owned(),
+                outcome,
+            })
+            .inc();
+    }
+
+    pub fn bulk_run(&self, app: &str, outcome: &'static str) {
+        self.bulk_runs
+            .get_or_create(&OutcomeLabels {
+                app: app.to_owned(),
+                outcome,
+            })
+            .inc();
+    }
+
+    pub fn bulk_check(&self, app: &str, outcome: &'static str) {
+        self.bulk_checks
             .get_or_create(&OutcomeLabels {
                 app: app.to_owned(),
                 outcome,

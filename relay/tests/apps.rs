@@ -239,9 +239,11 @@ async fn changes_go_to_the_named_apps_adapty_in_that_apps_role() {
         session["apps"],
         json!([
             {"id": "main", "name": "Main app", "can_change_access": true,
-             "can_edit_profile": false, "can_erase": false},
+             "can_edit_profile": false, "can_erase": false,
+             "can_delete_any_note": false, "can_bulk_check": false},
             {"id": "kids", "name": "Kids app", "can_change_access": false,
-             "can_edit_profile": false, "can_erase": false}
+             "can_edit_profile": false, "can_erase": false,
+             "can_delete_any_note": false, "can_bulk_check": false}
         ])
     );
 

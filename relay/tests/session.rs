@@ -25,7 +25,8 @@ async fn the_session_names_the_actor_and_the_dashboard_link_without_asking_adapt
             "actor": "agent@example.com",
             "dashboard_profile_url": "https://app.adapty.io/profiles/{profile_id}",
             "can_change_access": false,
-            "apps": [{"id": "default", "name": "Default app", "can_change_access": false, "can_edit_profile": false, "can_erase": false}],
+            "apps": [{"id": "default", "name": "Default app", "can_change_access": false, "can_edit_profile": false, "can_erase": false,
+             "can_delete_any_note": false, "can_bulk_check": false}],
             "store": false
         })
     );
@@ -62,7 +63,8 @@ async fn without_the_setting_the_link_is_null() {
     assert_eq!(
         body,
         serde_json::json!({"actor": "anonymous", "dashboard_profile_url": null, "can_change_access": false,
-            "apps": [{"id": "default", "name": "Default app", "can_change_access": false, "can_edit_profile": false, "can_erase": false}],
+            "apps": [{"id": "default", "name": "Default app", "can_change_access": false, "can_edit_profile": false, "can_erase": false,
+             "can_delete_any_note": false, "can_bulk_check": false}],
             "store": false})
     );
 }

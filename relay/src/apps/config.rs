@@ -28,6 +28,10 @@ pub struct AppsConfig {
     pub edits: Option<PowerConfig>,
     /// `None`: erasures are off (`--erase-role`).
     pub erasures: Option<PowerConfig>,
+    /// `None`: bulk checks are off (`--bulk-role`); the allowance counts runs.
+    pub bulk: Option<PowerConfig>,
+    /// IDs one bulk run may check at most.
+    pub bulk_max_ids: usize,
     /// Notes: who may delete anyone's, and how many one person may add or
     /// delete an hour.
     pub notes: NotesConfig,
@@ -48,6 +52,7 @@ impl AppsConfig {
             Power::Change => self.changes.as_ref(),
             Power::Edit => self.edits.as_ref(),
             Power::Erase => self.erasures.as_ref(),
+            Power::Bulk => self.bulk.as_ref(),
             Power::Note => None,
         }
     }
@@ -70,6 +75,8 @@ pub struct AppConfig {
     pub erase_role: Option<String>,
     /// Replaces `--notes-admin-role` for this app.
     pub notes_admin_role: Option<String>,
+    /// Replaces `--bulk-role` for this app.
+    pub bulk_role: Option<String>,
     /// Lookups one person may make per minute in this app.
     pub per_person_per_minute: NonZeroU32,
     /// Lookups (and changes) the relay may make per minute in this app.
@@ -98,6 +105,7 @@ impl AppDefaults {
             edit_role: None,
             erase_role: None,
             notes_admin_role: None,
+            bulk_role: None,
             per_person_per_minute: self.per_person_per_minute,
             global_per_minute: self.global_per_minute,
             webhook: WebhookSecrets::default(),

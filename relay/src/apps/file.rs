@@ -36,6 +36,7 @@ struct AppEntry {
     edit_role: Option<String>,
     erase_role: Option<String>,
     notes_admin_role: Option<String>,
+    bulk_role: Option<String>,
     rate_limit_per_minute: Option<NonZeroU32>,
     global_rate_limit_per_minute: Option<NonZeroU32>,
     /// Files with the `Authorization` values of the app's production and
@@ -111,6 +112,7 @@ pub fn read(path: &Path, defaults: &AppDefaults) -> Result<Vec<AppConfig>, FileE
             ("edit_role", &entry.edit_role),
             ("erase_role", &entry.erase_role),
             ("notes_admin_role", &entry.notes_admin_role),
+            ("bulk_role", &entry.bulk_role),
         ] {
             if role.as_deref().is_some_and(|role| !is_role_name(role)) {
                 return Err(in_app(format!(
@@ -148,6 +150,7 @@ pub fn read(path: &Path, defaults: &AppDefaults) -> Result<Vec<AppConfig>, FileE
             edit_role: entry.edit_role,
             erase_role: entry.erase_role,
             notes_admin_role: entry.notes_admin_role,
+            bulk_role: entry.bulk_role,
             per_person_per_minute: entry
                 .rate_limit_per_minute
                 .unwrap_or(defaults.per_person_per_minute),
@@ -162,7 +165,7 @@ pub fn read(path: &Path, defaults: &AppDefaults) -> Result<Vec<AppConfig>, FileE
 
 /// The fields an `[[app]]` table may have.
 const FIELDS: &str = "id, name, api_key_file, api_base, changes_role, edit_role, erase_role, \
-                      notes_admin_role, rate_limit_per_minute, global_rate_limit_per_minute, webhook_secret_file, \
+                      notes_admin_role, bulk_role, rate_limit_per_minute, global_rate_limit_per_minute, webhook_secret_file, \
                       webhook_sandbox_secret_file";
 
 /// The parser's complaint with its line, without the snippet of the file

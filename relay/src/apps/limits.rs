@@ -13,6 +13,7 @@ use crate::guard::identity::Actor;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::num::NonZeroU32;
+use std::time::Duration;
 
 /// Actors remembered before those whose allowance is full again are
 /// forgotten, so memory stays bounded.
@@ -25,15 +26,27 @@ pub const STORE_READS_PER_LOOKUP: u32 = 4;
 pub struct RateLimits {
     per_actor: DefaultKeyedRateLimiter<Actor>,
     global: DefaultDirectRateLimiter,
+    /// Bulk runs' share of `global`, all runs of the app together: half,
+    /// so that interactive lookups keep the other half.
+    bulk: DefaultDirectRateLimiter,
+    bulk_per_minute: NonZeroU32,
     store_reads: DefaultKeyedRateLimiter<Actor>,
     clock: DefaultClock,
 }
 
 impl RateLimits {
     pub fn new(per_person_per_minute: NonZeroU32, global_per_minute: NonZeroU32) -> RateLimits {
+        let bulk_per_minute =
+            NonZeroU32::new(global_per_minute.get() / 2).unwrap_or(NonZeroU32::MIN);
         RateLimits {
             per_actor: RateLimiter::keyed(Quota::per_minute(per_person_per_minute)),
             global: RateLimiter::direct(Quota::per_minute(global_per_minute)),
+            // One at a time: a run's checks are spread over the minute.
+            bulk: RateLimiter::direct(
+                Quota::with_period(Duration::from_secs(60) / bulk_per_minute.get())
+                    .expect("a minute over a positive count is not zero"),
+            ),
+            bulk_per_minute,
             store_reads: RateLimiter::keyed(Quota::per_minute(
                 per_person_per_minute
                     .saturating_mul(NonZeroU32::new(STORE_READS_PER_LOOKUP).expect("not zero")),
@@ -63,6 +76,21 @@ impl RateLimits {
             self.store_reads.retain_recent();
         }
         Ok(())
+    }
+
+    /// Checks a minute the app's bulk runs may make together.
+    pub fn bulk_per_minute(&self) -> u32 {
+        self.bulk_per_minute.get()
+    }
+
+    /// Waits for the next bulk check's turn: within the runs' half of the
+    /// app's budget, and then for room in the whole of it (which lookups
+    /// may have used meanwhile).
+    pub async fn bulk_turn(&self) {
+        self.bulk.until_ready().await;
+        while let Err(not_until) = self.global.check() {
+            tokio::time::sleep(not_until.wait_time_from(self.clock.now())).await;
+        }
     }
 
     /// Takes one call from the app's allowance (Adapty's quota is the same

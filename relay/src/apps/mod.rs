@@ -41,6 +41,8 @@ pub struct App {
     /// Who may delete anyone's notes in this app (an author may always
     /// delete their own).
     pub notes_admin_role: Option<String>,
+    /// Who may check many customers at once; `None` when bulk checks are off.
+    pub bulk_role: Option<String>,
     /// What its webhook accepts (`webhook`); none set: no webhook.
     pub webhook: webhook_secret::WebhookSecrets,
     /// The key of `erased_id`'s hashes, derived from the app's Adapty key:
@@ -55,6 +57,7 @@ impl App {
             Power::Change => self.changes_role.as_deref(),
             Power::Edit => self.edit_role.as_deref(),
             Power::Erase => self.erase_role.as_deref(),
+            Power::Bulk => self.bulk_role.as_deref(),
             Power::Note => None,
         }
     }
@@ -139,7 +142,7 @@ impl Apps {
     pub fn new(config: AppsConfig, metrics: Arc<Metrics>, budget: Budget) -> Apps {
         let mut apps = Apps {
             current: RwLock::new(Arc::new(AppSet { apps: Vec::new() })),
-            allowances: [Power::Change, Power::Edit, Power::Erase]
+            allowances: [Power::Change, Power::Edit, Power::Erase, Power::Bulk]
                 .into_iter()
                 .filter_map(|power| {
                     let config = config.power(power)?;
@@ -171,6 +174,24 @@ impl Apps {
     /// `app`'s quota.
     pub fn take_change(&self, app: &App, actor: &Actor) -> Result<(), RelayError> {
         self.take(Power::Change, app, actor)
+    }
+
+    /// IDs one bulk run may check at most.
+    pub fn max_bulk_ids(&self) -> usize {
+        self.config.bulk_max_ids
+    }
+
+    /// Takes one bulk run from `actor`'s hourly allowance (its checks take
+    /// from the app's quota one by one, as they go).
+    pub fn take_run(&self, _app: &App, actor: &Actor) -> Result<(), RelayError> {
+        match self
+            .allowances
+            .iter()
+            .find(|one| one.power() == Power::Bulk)
+        {
+            Some(allowance) => allowance.take(actor),
+            None => Err(RelayError::ChangesDisabled(Power::Bulk)),
+        }
     }
 
     /// Takes one note added or deleted from `actor`'s hourly allowance
@@ -251,6 +272,7 @@ impl Apps {
                     changes_role: role(Power::Change, &app.changes_role),
                     edit_role: role(Power::Edit, &app.edit_role),
                     erase_role: role(Power::Erase, &app.erase_role),
+                    bulk_role: role(Power::Bulk, &app.bulk_role),
                     notes_admin_role: app
                         .notes_admin_role
                         .clone()
@@ -303,6 +325,8 @@ mod tests {
             }),
             edits: None,
             erasures: None,
+            bulk: None,
+            bulk_max_ids: 5000,
             notes: super::config::NotesConfig {
                 admin_role: None,
                 per_person_per_hour: per(60),

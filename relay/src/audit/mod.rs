@@ -158,6 +158,39 @@ impl Line for NoteEntry<'_> {
     }
 }
 
+/// A bulk run's line: its start (who, app, reason, how many), one per
+/// customer checked, and its end (the counts, completed or cancelled).
+#[derive(Serialize)]
+pub struct BulkEntry<'a> {
+    pub time: String,
+    pub request_id: &'a str,
+    pub actor: Option<&'a str>,
+    pub app: Option<&'a str>,
+    pub action: &'a str,
+    /// `start`, `check`, `end` or `refused`.
+    pub phase: &'a str,
+    pub run_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'a str>,
+    /// The customer checked, hashed with `--audit-hash-ids`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counts: Option<&'a protocol::bulk::End>,
+}
+
+impl Line for BulkEntry<'_> {
+    fn line(&self) -> Vec<u8> {
+        one_line(serde_json::to_vec(self).expect("an entry always serializes"))
+    }
+}
+
 /// What can be written as one line of the log.
 pub trait Line {
     fn line(&self) -> Vec<u8>;

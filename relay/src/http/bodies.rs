@@ -8,7 +8,7 @@
 //! known, without reading the rest.
 
 use crate::error::RelayError;
-use crate::rules::{change, correction, notes};
+use crate::rules::{bulk, change, correction, notes};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header;
@@ -55,6 +55,7 @@ fn largest_body(path: &str) -> usize {
     match path.strip_prefix('/') {
         Some(protocol::path::PROFILE_UPDATE) => correction::MAX_BODY_BYTES,
         Some(protocol::path::NOTES) => notes::MAX_BODY_BYTES,
+        Some(protocol::path::BULK) => bulk::MAX_BODY_BYTES,
         _ => change::MAX_BODY_BYTES,
     }
 }

@@ -13,6 +13,7 @@
 
 mod answers;
 mod bodies;
+mod bulk;
 mod call;
 mod change;
 mod correction;
@@ -219,6 +220,10 @@ fn routes(services: Services, static_dir: &std::path::Path) -> Router {
         .route(
             &route(&protocol::notes::delete_path("{id}")),
             post(notes::delete).fallback(answers::post_only),
+        )
+        .route(
+            &route(protocol::path::BULK),
+            post(bulk::run).fallback(answers::post_only),
         )
         .route("/api/{*rest}", any(answers::api_not_found))
         .route("/metrics", get(observe::render_metrics))

@@ -25,6 +25,7 @@ pub async fn session(call: Call) -> Response {
             can_change_access: app.may_change(caller),
             can_edit_profile: app.may(Power::Edit, caller),
             can_erase: app.may(Power::Erase, caller),
+            can_bulk_check: app.may(Power::Bulk, caller),
             can_delete_any_note: app
                 .notes_admin_role
                 .as_deref()

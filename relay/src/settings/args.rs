@@ -219,6 +219,20 @@ pub struct Args {
     #[arg(long, env = "RELAY_ERASURES_PER_HOUR", default_value = "20")]
     pub erasures_per_hour: NonZeroU32,
 
+    /// Let people in this role check many customers at once (a bulk run);
+    /// off without it. Needs an identity with roles.
+    #[arg(long, env = "RELAY_BULK_ROLE")]
+    pub bulk_role: Option<String>,
+
+    /// IDs one bulk run may check at most.
+    #[arg(long, env = "RELAY_BULK_MAX_IDS", default_value_t = 5_000,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+    pub bulk_max_ids: usize,
+
+    /// Bulk runs one person may start per hour.
+    #[arg(long, env = "RELAY_BULK_RUNS_PER_HOUR", default_value = "20")]
+    pub bulk_runs_per_hour: NonZeroU32,
+
     /// The role whose members may delete notes others wrote (an author may
     /// always delete their own).
     #[arg(long, env = "RELAY_NOTES_ADMIN_ROLE")]

@@ -139,6 +139,7 @@ impl Args {
         let changes = self.power(&access, Power::Change)?;
         let edits = self.power(&access, Power::Edit)?;
         let erasures = self.power(&access, Power::Erase)?;
+        let bulk = self.power(&access, Power::Bulk)?;
         if let Some(role) = self
             .notes_admin_role
             .as_ref()
@@ -205,6 +206,8 @@ impl Args {
                 changes,
                 edits,
                 erasures,
+                bulk,
+                bulk_max_ids: self.bulk_max_ids,
                 notes,
             },
             access,
@@ -303,7 +306,12 @@ impl Args {
         let no_identity = identity_header.is_none() && jwt.is_none();
         let demo_caller = (self.demo && no_identity).then(|| {
             let mut roles = Vec::new();
-            for role in [&self.changes_role, &self.edit_role, &self.erase_role] {
+            for role in [
+                &self.changes_role,
+                &self.edit_role,
+                &self.erase_role,
+                &self.bulk_role,
+            ] {
                 let role = role.clone().unwrap_or_else(|| DEMO_ROLE.into());
                 if !roles.contains(&role) {
                     roles.push(role);
@@ -350,6 +358,12 @@ impl Args {
                 &self.erase_role,
                 self.erasures_per_hour,
                 "--erase-role",
+            ),
+            Power::Bulk => (
+                self.bulk_role.is_some(),
+                &self.bulk_role,
+                self.bulk_runs_per_hour,
+                "--bulk-role",
             ),
             // Notes have no role of their own: on with the store.
             Power::Note => return Ok(None),
