@@ -22,12 +22,14 @@
 //! - `demo`: a stand-in Adapty for trying it without a key.
 //!
 //! Below them all: `error` (every failure as one JSON shape), `metrics`,
-//! `security_headers` and `remote_url`. Dependencies point one way:
-//! `cargo xtask layering` checks that no module imports its importer.
+//! `security_headers`, `remote_url` and `built_panel` (the panel built
+//! in). Dependencies point one way: `cargo xtask layering` checks that
+//! no module imports its importer.
 
 pub mod adapty;
 pub mod apps;
 pub mod audit;
+pub mod built_panel;
 pub mod demo;
 pub mod error;
 pub mod guard;

@@ -88,9 +88,7 @@ async fn run() -> ExitCode {
     if let Err(error) = relay::server::ensure_open_files(&config.server) {
         return fail(&error);
     }
-    if !config.static_dir.join("index.html").is_file() {
-        tracing::warn!(dir = %config.static_dir.display(), "no built panel here; build it with `cargo xtask demo`");
-    }
+    say_which_panel(config.static_dir.as_deref());
 
     let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(listener) => listener,
@@ -199,6 +197,21 @@ async fn run() -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// Which panel is served: a folder's (`--static-dir`), the one built in,
+/// or `dist`'s; a warning when that has none.
+fn say_which_panel(static_dir: Option<&std::path::Path>) {
+    let dir = match (static_dir, relay::built_panel::build()) {
+        (Some(dir), _) => dir,
+        (None, Some(build)) => return tracing::info!(%build, "serving the panel built in"),
+        (None, None) => std::path::Path::new(relay::built_panel::DEFAULT_DIR),
+    };
+    if dir.join("index.html").is_file() {
+        tracing::info!(dir = %dir.display(), "serving the panel from a folder");
+    } else {
+        tracing::warn!(dir = %dir.display(), "no built panel here, and none built in; build it with `cargo xtask demo`");
+    }
 }
 
 /// Where the demo is, and its sample customers, on standard error

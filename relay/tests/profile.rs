@@ -303,7 +303,7 @@ async fn head_and_every_method_but_get_are_405_and_never_reach_adapty() {
 async fn only_the_panels_own_files_are_served_and_a_missing_one_is_a_404_kept_nowhere() {
     let (upstream, _) = recording_upstream().await;
     let config = config(&upstream, KEY);
-    let dir = config.static_dir.clone();
+    let dir = config.static_dir.clone().expect("the tests' panel folder");
     let outside = std::env::temp_dir().join(format!("relay-outside-{}.txt", std::process::id()));
     std::fs::write(&outside, "a secret beside the panel").unwrap();
     std::os::unix::fs::symlink(&outside, dir.join("leak.txt")).unwrap();
@@ -361,7 +361,7 @@ async fn the_page_policy_follows_the_index_html_served_so_a_redeploy_needs_no_re
     use sha2::{Digest, Sha256};
     let (upstream, _) = recording_upstream().await;
     let config = config(&upstream, KEY);
-    let dir = config.static_dir.clone();
+    let dir = config.static_dir.clone().expect("the tests' panel folder");
     let relay = start(config).await.url;
     let hash = |script: &str| {
         let digest = Sha256::digest(script.as_bytes());

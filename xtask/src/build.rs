@@ -355,8 +355,22 @@ pub fn built_files(dist: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// The release relay, with the panel in `dist/` built in when there is one
+/// (`cargo xtask` builds the panel first): one file to deploy.
 pub fn relay() -> Result<PathBuf> {
     run::step("Relay: release build");
-    status(run::cargo().args(["build", "--release", "--package", "relay"]))?;
+    status(
+        run::cargo()
+            .args(["build", "--release", "--package", "relay"])
+            .args(panel_feature()),
+    )?;
     Ok(root().join("target").join("release").join("relay"))
+}
+
+/// The relay's feature that builds in the panel, when `dist/` has one.
+pub fn panel_feature() -> Vec<&'static str> {
+    match root().join("dist").join("index.html").is_file() {
+        true => vec!["--features", "embed-panel"],
+        false => Vec::new(),
+    }
 }

@@ -134,7 +134,7 @@ pub fn router(
         &config.access.allowed_hosts,
         config.listen,
     ));
-    let inner = routes(services.clone(), &config.static_dir).merge(extra);
+    let inner = routes(services.clone(), config.static_dir.as_deref()).merge(extra);
     let router = layered(inner, &services, hosts, &config.server);
     let router = match config.base_path {
         None => router,
@@ -165,7 +165,7 @@ pub fn router(
 }
 
 /// The API's routes, `/metrics`, and the panel for every other path.
-fn routes(services: Services, static_dir: &std::path::Path) -> Router {
+fn routes(services: Services, static_dir: Option<&std::path::Path>) -> Router {
     let route = |path: &str| format!("/{path}");
     Router::new()
         // HEAD explicitly: axum would otherwise answer it with the GET

@@ -1,16 +1,18 @@
-//! Serving the built panel.
+//! Serving the built panel: the one built into the binary, or a folder's.
 //!
 //! A path whose last segment has an extension names a file: it is served
-//! only if it is a regular file inside the static folder (no symlink
-//! leading out, no dotfile), else it is a 404 nobody keeps. Any other path
-//! is one of the panel's pages: index.html, read for each request (it is
-//! about a kilobyte), with a policy allowing exactly its inline start-up
-//! script, so a panel deployed under a running relay runs at once.
+//! only if it is one of the panel's files (in a folder: a regular file
+//! inside it, no symlink leading out; never a dotfile), else it is a 404
+//! nobody keeps. Any other path is one of the panel's pages: index.html
+//! (from a folder, read for each request: it is about a kilobyte), with a
+//! policy allowing exactly its inline start-up script, so a panel deployed
+//! under a running relay runs at once.
 
+use crate::built_panel;
 use crate::security_headers::policy;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -18,56 +20,63 @@ use std::path::{Path, PathBuf};
 use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
-/// The built panel: its folder, and its files.
+/// The built panel: where its files come from.
 #[derive(Clone)]
-pub struct Panel {
-    dir: PathBuf,
-    files: ServeDir,
+pub enum Panel {
+    /// Built into the binary (`built_panel`).
+    BuiltIn,
+    /// A folder, and its files.
+    Folder { dir: PathBuf, files: ServeDir },
 }
 
 impl Panel {
-    pub fn new(static_dir: &Path) -> Panel {
-        // `cargo xtask` writes .br and .gz beside each built file, compressed
-        // once at the highest level; everything else is compressed per response.
-        Panel {
-            files: ServeDir::new(static_dir)
-                .precompressed_br()
-                .precompressed_gzip(),
-            dir: static_dir.to_owned(),
-        }
-    }
-
-    /// Whether `path` (decoded, relative) and its precompressed siblings
-    /// are regular files inside the folder, symlinks resolved (the folder's
-    /// own too, each time: a deploy may swap a symlink to it).
-    async fn holds(&self, path: &str) -> bool {
-        let Ok(dir) = tokio::fs::canonicalize(&self.dir).await else {
-            return false;
-        };
-        let dir = &dir;
-        let file = self.dir.join(path);
-        let inside = |candidate: PathBuf| async move {
-            match tokio::fs::canonicalize(&candidate).await {
-                Ok(real) => {
-                    real.starts_with(dir)
-                        && tokio::fs::metadata(&real)
-                            .await
-                            .is_ok_and(|meta| meta.is_file())
+    /// `--static-dir` when given; else the panel built in; else `dist`.
+    pub fn new(static_dir: Option<&Path>) -> Panel {
+        match static_dir {
+            None if built_panel::present() => Panel::BuiltIn,
+            given => {
+                let dir = given.unwrap_or(Path::new(built_panel::DEFAULT_DIR));
+                // `cargo xtask` writes .br and .gz beside each built file, compressed
+                // once at the highest level; everything else is compressed per response.
+                Panel::Folder {
+                    files: ServeDir::new(dir).precompressed_br().precompressed_gzip(),
+                    dir: dir.to_owned(),
                 }
-                Err(_) => false,
             }
-        };
-        if !inside(file.clone()).await {
+        }
+    }
+}
+
+/// Whether `path` (decoded, relative) and its precompressed siblings
+/// are regular files inside `dir`, symlinks resolved (the folder's own
+/// too, each time: a deploy may swap a symlink to it).
+async fn holds(dir: &Path, path: &str) -> bool {
+    let Ok(real_dir) = tokio::fs::canonicalize(dir).await else {
+        return false;
+    };
+    let real_dir = &real_dir;
+    let file = dir.join(path);
+    let inside = |candidate: PathBuf| async move {
+        match tokio::fs::canonicalize(&candidate).await {
+            Ok(real) => {
+                real.starts_with(real_dir)
+                    && tokio::fs::metadata(&real)
+                        .await
+                        .is_ok_and(|meta| meta.is_file())
+            }
+            Err(_) => false,
+        }
+    };
+    if !inside(file.clone()).await {
+        return false;
+    }
+    for suffix in ["br", "gz"] {
+        let sibling = PathBuf::from(format!("{}.{suffix}", file.display()));
+        if tokio::fs::symlink_metadata(&sibling).await.is_ok() && !inside(sibling).await {
             return false;
         }
-        for suffix in ["br", "gz"] {
-            let sibling = PathBuf::from(format!("{}.{suffix}", file.display()));
-            if tokio::fs::symlink_metadata(&sibling).await.is_ok() && !inside(sibling).await {
-                return false;
-            }
-        }
-        true
     }
+    true
 }
 
 /// Everything that is not the API: a file of the panel, or its page.
@@ -83,17 +92,34 @@ pub async fn serve(State(panel): State<Panel>, request: Request) -> Response {
         return not_found();
     }
     let names_a_file = segments.last().is_some_and(|last| last.contains('.'));
-    if !names_a_file || segments == ["index.html"] {
-        return page(&panel.dir).await;
+    let path = segments.join("/");
+    if !names_a_file || path == "index.html" {
+        return match &panel {
+            Panel::BuiltIn => built_in_page(),
+            Panel::Folder { dir, .. } => page(dir).await,
+        };
     }
-    if !panel.holds(&segments.join("/")).await {
-        return not_found();
-    }
-    let hashed = is_hashed_asset(&path);
-    let Ok(mut response) = panel.files.oneshot(request).await;
-    // Decided here, where it is known that a file (not the page) is the answer:
-    // Trunk's hashed assets never change; anything else is revalidated.
-    let cache = if response.status().is_success() && hashed {
+    let response = match panel {
+        Panel::BuiltIn => match built_panel::file(&path) {
+            Some(_) => built_in_file(&path, request.method(), request.headers()),
+            None => return not_found(),
+        },
+        Panel::Folder { dir, files } => {
+            if !holds(&dir, &path).await {
+                return not_found();
+            }
+            let Ok(response) = files.oneshot(request).await;
+            response.map(Body::new)
+        }
+    };
+    cached(response, &path)
+}
+
+/// A file's caching, decided here, where it is known that a file (not the
+/// page) is the answer: Trunk's hashed assets never change; anything else
+/// is revalidated.
+fn cached(mut response: Response, path: &str) -> Response {
+    let cache = if response.status().is_success() && is_hashed_asset(path) {
         "public, max-age=31536000, immutable"
     } else {
         "no-cache"
@@ -101,15 +127,103 @@ pub async fn serve(State(panel): State<Panel>, request: Request) -> Response {
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    response.map(Body::new)
+    response
 }
 
-/// index.html as it is now, with the policy that lets its scripts run.
+/// The built-in page, with its policy.
+fn built_in_page() -> Response {
+    match built_panel::file("index.html") {
+        Some(file) => page_of(String::from_utf8_lossy(file.bytes).into_owned()),
+        None => not_found(),
+    }
+}
+
+/// A built-in file, in the best encoding the client takes that the build
+/// has (`cargo xtask` writes `.br` and `.gz` beside each file), as a
+/// folder's would be: its type, `Vary`, and an `ETag` for revalidation.
+fn built_in_file(path: &str, method: &Method, request: &HeaderMap) -> Response {
+    let Some(identity) = built_panel::file(path) else {
+        return not_found();
+    };
+    if method != Method::GET && method != Method::HEAD {
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(header::ALLOW, "GET, HEAD")],
+        )
+            .into_response();
+    }
+    let accepted = request
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let (file, encoding) = ["br", "gzip"]
+        .into_iter()
+        .filter(|encoding| accepts(accepted, encoding))
+        .find_map(|encoding| {
+            let suffix = if encoding == "gzip" { "gz" } else { encoding };
+            built_panel::file(&format!("{path}.{suffix}")).map(|file| (file, Some(encoding)))
+        })
+        .unwrap_or((identity, None));
+    let tag = format!(
+        "\"{}\"",
+        file.sha256[..16]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect::<String>()
+    );
+    let kind = media_type(path);
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, kind);
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if let Some(encoding) = encoding {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+    }
+    let tag = HeaderValue::try_from(tag).expect("hex digits are ASCII");
+    let unchanged = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|one| one.trim() == tag));
+    headers.insert(header::ETAG, tag);
+    if unchanged {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    (headers, Body::from(bytes::Bytes::from_static(file.bytes))).into_response()
+}
+
+/// Whether an `Accept-Encoding` value takes `encoding` (named, or `*`, and
+/// not with `q=0`).
+fn accepts(accepted: &str, encoding: &str) -> bool {
+    accepted.split(',').any(|item| {
+        let mut parts = item.split(';').map(str::trim);
+        let name = parts.next().unwrap_or_default();
+        let refused = parts.any(|parameter| {
+            parameter
+                .strip_prefix("q=")
+                .and_then(|q| q.parse::<f32>().ok())
+                .is_some_and(|q| q <= 0.0)
+        });
+        (name.eq_ignore_ascii_case(encoding) || name == "*") && !refused
+    })
+}
+
+/// The type a folder's file would be served with (tower-http guesses with
+/// the same crate).
+fn media_type(path: &str) -> HeaderValue {
+    let guess = mime_guess::from_path(path).first_or_octet_stream();
+    HeaderValue::try_from(guess.as_ref()).expect("a media type is ASCII")
+}
+
+/// A folder's index.html as it is now, with its policy.
 async fn page(dir: &Path) -> Response {
     let Ok(html) = tokio::fs::read_to_string(dir.join("index.html")).await else {
         tracing::warn!(dir = %dir.display(), "no built panel here; build it with `cargo xtask demo`");
         return not_found();
     };
+    page_of(html)
+}
+
+/// index.html with the policy that lets its scripts run.
+fn page_of(html: String) -> Response {
     let hashes: String = inline_scripts(&html)
         .map(|script| {
             let digest = Sha256::digest(script.as_bytes());

@@ -11,12 +11,15 @@ use std::path::PathBuf;
 const MAX_BODY_BYTES: u64 = 1 << 30;
 const MAX_MEMORY_BYTES: u64 = 64 << 30;
 
+/// The version, with the panel build the binary carries, if any.
+static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(crate::built_panel::version);
+
 /// The secret key is deliberately not a command-line flag: every local user
 /// can read a process's arguments. Pass it in the environment or, better, a file.
 #[derive(Parser, Debug)]
 #[command(
     name = "relay",
-    version,
+    version = VERSION.as_str(),
     about = "Adapty profile lookup relay: holds the secret key, serves the panel"
 )]
 pub struct Args {
@@ -42,9 +45,10 @@ pub struct Args {
     #[arg(long, env = "RELAY_BASE_PATH", default_value = "/")]
     pub base_path: String,
 
-    /// The built panel (Trunk's `dist/`).
-    #[arg(long, env = "RELAY_STATIC_DIR", default_value = "dist")]
-    pub static_dir: PathBuf,
+    /// A folder with the built panel (Trunk's `dist/`), served instead of
+    /// the one built into the relay; without either, `dist`.
+    #[arg(long, env = "RELAY_STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
 
     /// Total time one lookup may spend on Adapty, in seconds.
     #[arg(long, env = "RELAY_UPSTREAM_TIMEOUT_SECS", default_value_t = 10,

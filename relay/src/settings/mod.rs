@@ -46,7 +46,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// `/tools/adapty`, or `None` for the root.
     pub base_path: Option<String>,
-    pub static_dir: PathBuf,
+    /// `--static-dir`; `None`: the panel built in, else `dist`.
+    pub static_dir: Option<PathBuf>,
     pub apps: AppsConfig,
     pub access: AccessConfig,
     pub audit: AuditConfig,
