@@ -39,6 +39,16 @@ pub fn run() -> Result {
 
     let dist = build::panel(&panel_tools)?;
     bench::check_weight(&dist)?;
+    run::step("The panel built into the relay: its page, files, encodings and caching");
+    status(run::cargo().args([
+        "test",
+        "--package",
+        "relay",
+        "--features",
+        "embed-panel",
+        "--test",
+        "built_panel",
+    ]))?;
     let relay = build::relay()?;
     run::step(
         "End-to-end tests in headless Chromium, against the relay and behind a real SSO proxy",
