@@ -1852,6 +1852,8 @@ async fn every_dialog_fits_a_phone() {
             ("demo-expired", "#grant-access"),
             ("demo-play-store", "#extend-0"),
             ("demo-play-store", "#revoke-0"),
+            ("demo-custom-store", "#edit-profile"),
+            ("demo-custom-store", "#erase-customer"),
         ] {
             panel.open(&format!("/?customer_user_id={customer}")).await;
             panel.wait_for(button).await;
@@ -2447,5 +2449,211 @@ async fn a_not_found_names_its_app_and_links_to_the_app_that_has_the_customer() 
         !panel.is_shown(".error .elsewhere a").await,
         "no link to no one"
     );
+    panel.close().await;
+}
+
+/// Issue 22: a custom attribute corrected from the panel — rows changed,
+/// added and removed, each in the preview before anything is sent — is
+/// on the page after saving and again at a fresh lookup; a contact detail
+/// is sent, and the notice says Adapty never shows it back. The card
+/// shows the email the relay's store last saw.
+#[tokio::test]
+async fn correcting_custom_attributes_shows_them_after_saving_and_at_a_fresh_lookup() {
+    let panel = Panel::demo().await;
+    panel.open("/?customer_user_id=demo-custom-store").await;
+    panel.wait_for_text("#result-heading", "Has vip").await;
+    panel
+        .wait_for_text("#email-seen", "custom-store@example.com")
+        .await;
+    let card = panel.texts(".attributes").await.concat();
+    assert!(
+        card.contains("partner") && card.contains("acme") && card.contains("seats"),
+        "{card}"
+    );
+
+    panel.click("#edit-profile").await;
+    panel.wait_for(DIALOG).await;
+    assert_eq!(panel.texts("#change-title").await, ["Correct the profile"]);
+    assert_eq!(
+        panel.focused_id().await,
+        "email",
+        "focus starts in the dialog"
+    );
+    assert_eq!(panel.texts("#change-confirm").await, ["Save"]);
+    let values = "return [...document.querySelectorAll('#fix-rows input')].map((i) => i.value);";
+    let rows = panel.browser.execute(values, vec![]).await.unwrap();
+    assert_eq!(rows, serde_json::json!(["partner", "acme", "seats", "3"]));
+    panel
+        .wait_for_text("#change-preview", "Nothing to save yet")
+        .await;
+
+    // seats 3 → 5, a new attribute, partner removed, a first name set.
+    let seats = panel
+        .wait_for("#fix-rows .row:nth-child(2) input:nth-child(2)")
+        .await;
+    seats.clear().await.unwrap();
+    seats.send_keys("5").await.unwrap();
+    panel.click("#fix-add").await;
+    let key = panel.browser.active_element().await.unwrap();
+    key.send_keys("tier\u{E004}gold").await.unwrap(); // Tab to its value
+    panel.click("#fix-rows .row:first-child .remove").await;
+    assert_eq!(panel.focused_id().await, "fix-add");
+    panel
+        .wait_for("#first_name")
+        .await
+        .send_keys("Ann")
+        .await
+        .unwrap();
+    let preview = panel
+        .wait_for_text("#change-preview", "tier: new \u{2192} \u{201c}gold\u{201d}")
+        .await;
+    assert_eq!(
+        preview.lines().collect::<Vec<_>>(),
+        [
+            "Set the first name to Ann.",
+            "seats: 3 \u{2192} 5",
+            "tier: new \u{2192} \u{201c}gold\u{201d}",
+            "partner: \u{201c}acme\u{201d} \u{2192} removed",
+        ]
+    );
+    assert_eq!(panel.accessibility_violations().await, Vec::<String>::new());
+    panel.screenshot("correction-dialog").await;
+
+    // No reason: said, nothing sent; then saved.
+    panel.click("#change-confirm").await;
+    panel
+        .wait_for_text("#change-problem", "Say why in the reason")
+        .await;
+    assert_eq!(panel.focused_id().await, "change-reason");
+    panel
+        .wait_for("#change-reason")
+        .await
+        .send_keys("Ticket 5120: wrong plan data")
+        .await
+        .unwrap();
+    panel.click("#change-confirm").await;
+    let notice = panel
+        .wait_for_text("#change-notice", "Saved the correction.")
+        .await;
+    assert_eq!(
+        notice, "Saved the correction. Adapty keeps contact details but never shows them back.",
+        "Adapty's answer shows every attribute as asked"
+    );
+    panel.wait_for_gone(DIALOG).await;
+    let attributes = |texts: Vec<String>| texts.concat().replace('\n', " ");
+    let card = attributes(panel.texts(".attributes").await);
+    assert!(
+        card.contains("seats 5") && card.contains("tier gold") && !card.contains("partner"),
+        "{card}"
+    );
+
+    // Kept by the stand-in: a fresh lookup shows it too.
+    panel.look_up("customer_user_id", "demo-custom-store").await;
+    panel.wait_for_text("#result-heading", "Has vip").await;
+    assert!(panel.texts("#change-notice").await.concat().is_empty());
+    let card = attributes(panel.texts(".attributes").await);
+    assert!(
+        card.contains("seats 5") && card.contains("tier gold") && !card.contains("partner"),
+        "{card}"
+    );
+    panel.close().await;
+}
+
+/// Issue 22: erasing a demo customer asks for a reason and the ID typed
+/// again (confirm stays disabled until it matches exactly), then says who
+/// erased them and when, with nothing of the profile left on screen; a
+/// later lookup, by either ID, says the same.
+#[tokio::test]
+async fn erasing_a_customer_says_who_and_when_then_and_at_every_later_lookup() {
+    let panel = Panel::demo().await;
+    panel.open("/?customer_user_id=demo-scheduled").await;
+    panel
+        .wait_for_text("#result-heading", "No access yet")
+        .await;
+    panel.click("#erase-customer").await;
+    panel.wait_for(DIALOG).await;
+    assert_eq!(panel.texts("#change-title").await, ["Erase customer"]);
+    assert_eq!(panel.focused_id().await, "change-reason");
+    let warning = panel.texts("#change-dialog .warning").await.concat();
+    assert!(
+        warning.contains("for good") && warning.contains("buys or restores again"),
+        "{warning}"
+    );
+    let disabled = || async {
+        panel
+            .browser
+            .execute(
+                "return document.getElementById('change-confirm').disabled;",
+                vec![],
+            )
+            .await
+            .unwrap()
+    };
+    assert_eq!(disabled().await, serde_json::json!(true));
+    panel
+        .wait_for("#change-reason")
+        .await
+        .send_keys("GDPR request 88")
+        .await
+        .unwrap();
+    let typed = panel.wait_for("#erase-typed").await;
+    typed.send_keys("DEMO-scheduled").await.unwrap();
+    assert_eq!(
+        disabled().await,
+        serde_json::json!(true),
+        "letter case counts"
+    );
+    typed.clear().await.unwrap();
+    typed.send_keys("demo-schedule").await.unwrap();
+    assert_eq!(disabled().await, serde_json::json!(true));
+    typed.send_keys("d").await.unwrap();
+    assert_eq!(disabled().await, serde_json::json!(false));
+    assert_eq!(panel.accessibility_violations().await, Vec::<String>::new());
+    panel.screenshot("erase-dialog").await;
+    panel.click("#change-confirm").await;
+
+    let notice = panel.wait_for_text("#change-notice", "Erased on ").await;
+    panel.wait_for_gone(DIALOG).await;
+    assert!(
+        notice.contains(" by you (demo@adapty-lookup.local): Adapty no longer has this customer.")
+            && notice.contains(" The relay's store forgot them too: "),
+        "{notice}"
+    );
+    assert_eq!(
+        panel.texts("#error-title").await,
+        ["This customer was erased"]
+    );
+    assert!(
+        panel.texts("article.profile").await.is_empty(),
+        "nothing of the profile stays on screen"
+    );
+    panel.wait_for_focus("change-notice").await;
+    // "Erased on 7 Dec 2026, 13:12 by you …": the same moment later.
+    let when = notice["Erased on ".len()..]
+        .split(" by you")
+        .next()
+        .unwrap();
+
+    for (kind, id) in [
+        ("customer_user_id", "demo-scheduled"),
+        ("profile_id", "7c9df0ce-3b8e-4cef-ae0a-9e1f3a5b7c8d"),
+    ] {
+        panel.look_up(kind, id).await;
+        panel
+            .wait_for_text("#change-notice", "This customer was erased on")
+            .await;
+        assert_eq!(
+            panel.texts("#change-notice").await,
+            [format!(
+                "This customer was erased on {when} by demo@adapty-lookup.local."
+            )],
+            "{kind}"
+        );
+        assert_eq!(
+            panel.texts("#error-title").await,
+            ["This customer was erased"]
+        );
+    }
+    panel.screenshot("erased-customer").await;
     panel.close().await;
 }
