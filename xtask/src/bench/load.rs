@@ -232,13 +232,26 @@ pub fn oha(load: &tools::LoadTools, url: &str) -> Result<Latency> {
 /// `oha`, with `url` a regular expression each request's URL is drawn
 /// from when `varied` (oha's `--rand-regex-url`).
 pub fn oha_with(load: &tools::LoadTools, url: &str, varied: bool) -> Result<Latency> {
+    let extra: &[&str] = if varied { &["--rand-regex-url"] } else { &[] };
+    oha_at(load, url, MODERATE_RATE, MODERATE_SECONDS, extra)
+}
+
+/// `oha` at `rate` requests a second for `seconds`, with `extra` arguments
+/// (headers, say) before the URL.
+pub fn oha_at(
+    load: &tools::LoadTools,
+    url: &str,
+    rate: u32,
+    seconds: u32,
+    extra: &[&str],
+) -> Result<Latency> {
     let mut command = Command::new(&load.oha);
     command
         .args([
             "-z",
-            &format!("{MODERATE_SECONDS}s"),
+            &format!("{seconds}s"),
             "-q",
-            &MODERATE_RATE.to_string(),
+            &rate.to_string(),
             "-c",
             "16",
         ])
@@ -248,10 +261,8 @@ pub fn oha_with(load: &tools::LoadTools, url: &str, varied: bool) -> Result<Late
             "--output-format",
             "json",
         ])
-        .args(["-H", "X-CSRF: 1"]);
-    if varied {
-        command.arg("--rand-regex-url");
-    }
+        .args(["-H", "X-CSRF: 1"])
+        .args(extra);
     let text = output(command.arg(url)).ok_or_else(|| format!("oha failed against {url}"))?;
     let report: Value =
         serde_json::from_str(&text).map_err(|error| format!("oha's report: {error}"))?;

@@ -1,10 +1,12 @@
 //! `cargo xtask bench`: the panel's weight, the relay's overhead against
 //! going direct and against nginx as a key-injecting proxy, the relay's
-//! memory, big profiles in the browser, and the store (`store`). Ratios
+//! memory, big profiles in the browser, the store (`store`), and bulk runs
+//! within the app's budget (`bulk`). Ratios
 //! from one run are the figures that count; this machine is shared, so
 //! absolute times are shown but not judged. `--check` measures only the
 //! weight, against its budget; `--store-only` only the store.
 
+mod bulk;
 mod load;
 mod preload;
 mod store;
@@ -82,6 +84,7 @@ pub fn run(check: bool, store_only: bool) -> Result {
         .map_err(|error| format!("unreadable browser timings ({error}): {browser_json}"))?;
 
     report["store"] = store::run(&relay, &load)?;
+    report["bulk"] = bulk::run(&relay, &load)?;
     write_report(&report)
 }
 
@@ -337,6 +340,9 @@ fn print_summary(report: &Value) {
     }
     if let Some(store) = report.get("store") {
         store::print_summary(store);
+    }
+    if let Some(bulk) = report.get("bulk") {
+        bulk::print_summary(bulk);
     }
 }
 
