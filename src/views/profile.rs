@@ -353,12 +353,16 @@ fn Attributes(found: Arc<Fetched>, desk: Desk) -> impl IntoView {
                 view! { <div><dt>{attribute.key.clone()}</dt><dd>{value}</dd></div> }
             })
             .collect_view();
+        // Said only when known (a hidden empty slot is still an empty slot).
         let hidden = seen.is_none();
+        let seen = seen.map_or_else(String::new, |email| {
+            format!("Email, last seen in Adapty's events: {email}")
+        });
         view! {
             <section class="card" aria-labelledby="attributes-heading">
                 <h2 id="attributes-heading">"Custom attributes " <span class="count">{attributes.len()}</span></h2>
                 <dl class="attributes">{rows}</dl>
-                <p id="email-seen" hidden=hidden>"Email, last seen in Adapty's events: " <code>{seen.unwrap_or_default()}</code></p>
+                <p id="email-seen" hidden=hidden>{seen}</p>
                 <p class="muted" hidden=!may_edit>"Adapty keeps the email, phone number and names, but never shows them back."</p>
                 {may_edit.then(|| desk.opener(&found, What::Correct, "Edit attributes and contact details", "edit-profile"))}
             </section>
