@@ -374,3 +374,28 @@ pub fn panel_feature() -> Vec<&'static str> {
         false => Vec::new(),
     }
 }
+
+/// The relay as one static binary (musl), the panel in `dist/` built in,
+/// for the image; `musl-gcc` compiles the C in SQLite and mimalloc.
+pub fn static_relay() -> Result<PathBuf> {
+    let target = crate::tools::MUSL_TARGET;
+    run::step("Relay: static release build (musl) with the panel built in");
+    status(
+        run::cargo()
+            .args([
+                "build",
+                "--release",
+                "--package",
+                "relay",
+                "--target",
+                target,
+            ])
+            .args(["--features", "embed-panel"])
+            .env(format!("CC_{}", target.replace('-', "_")), "musl-gcc"),
+    )?;
+    Ok(root()
+        .join("target")
+        .join(target)
+        .join("release")
+        .join("relay"))
+}

@@ -6,6 +6,7 @@ mod bench;
 mod build;
 mod compress;
 mod demo;
+mod image;
 mod layering;
 mod run;
 mod test;
@@ -53,6 +54,14 @@ enum Command {
     E2e { filter: Vec<String> },
     /// Retake README's screenshot (docs/panel.png) with the browser tests.
     Screenshot,
+    /// Build the relay's OCI image (buildah, `Containerfile`): a static relay
+    /// with the panel built in; target/image/adapty-lookup.oci.tar.
+    Image {
+        /// Then run its entry point in its root filesystem alone and check
+        /// /healthz, the panel and a demo lookup.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -62,6 +71,7 @@ fn main() -> ExitCode {
         Command::Layering => layering::run(),
         Command::E2e { filter } => test::e2e(&filter),
         Command::Screenshot => test::screenshot(),
+        Command::Image { check } => image::run(check),
         Command::Bench { check, store_only } => bench::run(check, store_only),
     };
     match result {

@@ -35,7 +35,7 @@ pub struct Browser {
 
 pub fn panel_tools() -> Result<PanelTools> {
     run::step("Tools for the panel build");
-    wasm_target()?;
+    rust_target(WASM_TARGET)?;
     let cargo_bin = cargo_bin_dir();
     trunk(&cargo_bin)?;
     wasm_bindgen(&cargo_bin)?;
@@ -63,14 +63,15 @@ fn cargo_bin_dir() -> PathBuf {
     cargo_home().join("bin")
 }
 
-fn wasm_target() -> Result {
+/// The toolchain's target, added when missing.
+fn rust_target(target: &str) -> Result {
     let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))
         .ok_or("cannot ask rustup for installed targets: is rustup on PATH?")?;
-    if installed.lines().any(|line| line.trim() == WASM_TARGET) {
-        println!("ok  rust target {WASM_TARGET}");
+    if installed.lines().any(|line| line.trim() == target) {
+        println!("ok  rust target {target}");
         return Ok(());
     }
-    status(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+    status(Command::new("rustup").args(["target", "add", target]))
 }
 
 /// `<dir>/<tool> --version` if it runs, else the same from PATH.
@@ -417,6 +418,55 @@ pub fn load_tools() -> Result<LoadTools> {
         status(run::cargo().args(["install", "oha", "--version", OHA_VERSION, "--locked"]))?;
     }
     Ok(LoadTools { wrk, nginx, oha })
+}
+
+/// The Rust target of the image's static relay.
+pub const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
+
+/// What `cargo xtask image` builds and checks with: Debian's buildah (no
+/// daemon), umoci (unpacks the image), musl-tools (`musl-gcc`, for the C
+/// in SQLite and mimalloc), curl and strip, installed when missing and
+/// root; and the toolchain's musl target.
+pub fn image_tools() -> Result {
+    run::step("Tools for the image");
+    let wanted = [
+        ("/usr/bin/buildah", "buildah"),
+        ("/usr/bin/umoci", "umoci"),
+        ("/usr/bin/musl-gcc", "musl-tools"),
+        ("/usr/bin/curl", "curl"),
+        ("/usr/bin/strip", "binutils"),
+    ];
+    let missing = || -> Vec<&str> {
+        wanted
+            .iter()
+            .filter(|(path, _)| !Path::new(path).is_file())
+            .map(|&(_, package)| package)
+            .collect()
+    };
+    if !missing().is_empty() {
+        if !is_root() {
+            return Err(format!(
+                "the image needs Debian's {}: apt-get install {}",
+                missing().join(", "),
+                missing().join(" ")
+            ));
+        }
+        status(Command::new("apt-get").arg("update"))?;
+        status(
+            Command::new("apt-get")
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .args(["install", "-y", "--no-install-recommends"])
+                .args(missing()),
+        )?;
+        if !missing().is_empty() {
+            return Err(format!(
+                "{} still missing after apt-get install",
+                missing().join(", ")
+            ));
+        }
+    }
+    println!("ok  buildah, umoci, musl-gcc, curl and strip (Debian)");
+    rust_target(MUSL_TARGET)
 }
 
 fn is_root() -> bool {
