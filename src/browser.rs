@@ -163,52 +163,61 @@ pub fn set_text(element_id: &str, text: &str) {
     }
 }
 
-/// Adds a row of constant markup at the end of the element, and writes
-/// `values` into its fields in order (a correction's custom attribute);
-/// focuses its first field when `focus`.
+/// The element after this one among its parent's, read as a property:
+/// a binding of its own would add to the panel's JavaScript.
+fn next_element(element: &JsValue) -> JsValue {
+    js_sys::Reflect::get(element, &"nextElementSibling".into()).unwrap_or_default()
+}
+
+/// Adds a row (a `div` of class `row` holding this constant markup) at the
+/// end of the element, and writes `values` into its fields in order (a
+/// correction's custom attribute); focuses its first field when `focus`.
 pub fn append_row(element_id: &str, html: &str, values: [&str; 2], focus: bool) {
-    let Some(list) = element(element_id) else {
+    let (Some(list), Some(document)) = (element(element_id), window().document()) else {
         return;
     };
-    let _ = list.insert_adjacent_html("beforeend", html);
-    let first = list
-        .last_element_child()
-        .and_then(|row| row.first_element_child());
+    let Ok(row) = document.create_element("div") else {
+        return;
+    };
+    let _ = row.set_attribute("class", "row");
+    row.set_inner_html(html);
+    let _ = list.append_child(&row);
+    let first: JsValue = row.first_element_child().into();
     let mut field = first.clone();
     for value in values {
-        let Some(input) = field else {
-            break;
-        };
-        let _ = js_sys::Reflect::set(&input, &"value".into(), &value.into());
-        field = input.next_element_sibling();
+        let _ = js_sys::Reflect::set(&field, &"value".into(), &value.into());
+        field = next_element(&field);
     }
-    if let Some(first) = first.filter(|_| focus) {
+    if focus {
         let _ = first.unchecked_into::<web_sys::HtmlElement>().focus();
     }
 }
 
 /// The values of the first two fields of each of the element's rows.
 pub fn row_values(element_id: &str) -> Vec<(String, String)> {
-    let value = |field: &Option<web_sys::Element>| {
-        field
-            .as_ref()
-            .and_then(|field| js_sys::Reflect::get(field, &"value".into()).ok())
+    let value = |field: &JsValue| {
+        js_sys::Reflect::get(field, &"value".into())
+            .ok()
             .and_then(|value| value.as_string())
             .unwrap_or_default()
     };
     let mut rows = Vec::new();
-    let mut row = element(element_id).and_then(|list| list.first_element_child());
-    while let Some(current) = row {
-        let key = current.first_element_child();
-        let next = key.as_ref().and_then(|key| key.next_element_sibling());
-        rows.push((value(&key), value(&next)));
-        row = current.next_element_sibling();
+    let mut row: JsValue = element(element_id)
+        .and_then(|list| list.first_element_child())
+        .into();
+    while row.is_object() {
+        let key: JsValue = row
+            .unchecked_ref::<web_sys::Element>()
+            .first_element_child()
+            .into();
+        rows.push((value(&key), value(&next_element(&key))));
+        row = next_element(&row);
     }
     rows
 }
 
 /// The ID of the element an event happened on (a click's button); a
-/// button of class `remove` removes the row it is in, and is `remove`.
+/// button without one (a row's *Remove*) removes its row, and is `remove`.
 pub fn clicked(event: &web_sys::Event) -> String {
     let Some(target) = event
         .target()
@@ -216,13 +225,14 @@ pub fn clicked(event: &web_sys::Event) -> String {
     else {
         return String::new();
     };
-    if target.class_name().ends_with("remove") {
-        if let Some(row) = target.parent_element() {
-            row.remove();
+    let id = target.id();
+    if id.is_empty() && target.tag_name() == "BUTTON" {
+        if let Some(row) = target.parent_node() {
+            row.unchecked_into::<web_sys::Element>().remove();
         }
         return "remove".into();
     }
-    target.id()
+    id
 }
 
 pub fn set_hidden(element_id: &str, hidden: bool) {

@@ -2496,7 +2496,7 @@ async fn correcting_custom_attributes_shows_them_after_saving_and_at_a_fresh_loo
     panel.click("#fix-add").await;
     let key = panel.browser.active_element().await.unwrap();
     key.send_keys("tier\u{E004}gold").await.unwrap(); // Tab to its value
-    panel.click("#fix-rows .row:first-child .remove").await;
+    panel.click("#fix-rows .row:first-child button").await;
     assert_eq!(panel.focused_id().await, "fix-add");
     panel
         .wait_for("#first_name")

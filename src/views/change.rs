@@ -221,9 +221,10 @@ fn access_fields(action: Action) -> String {
     html
 }
 
-/// A row of a correction's custom attributes: its key, its value and the
-/// button that removes it (`browser::clicked`).
-const ROW: &str = r#"<div class="row"><input aria-label="Key" placeholder="key" autocomplete="off" spellcheck="false"><input aria-label="Value" placeholder="value" autocomplete="off"><button type="button" class="secondary remove">Remove</button></div>"#;
+/// A row of a correction's custom attributes (`browser::append_row`): its
+/// key, its value and the button that removes it, the one without an ID
+/// (`browser::clicked`).
+const ROW: &str = r#"<input aria-label="Key" placeholder="key" autocomplete="off" spellcheck="false"><input aria-label="Value" placeholder="value" autocomplete="off"><button type="button" class="secondary">Remove</button>"#;
 
 /// The dialog's first field for `what`; Cancel is its last.
 fn first_field(what: What) -> &'static str {
