@@ -6,6 +6,7 @@ mod bench;
 mod build;
 mod compress;
 mod demo;
+mod dev;
 mod image;
 mod layering;
 mod run;
@@ -30,6 +31,13 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
+    },
+    /// The development loop: `trunk serve` on PORT, rebuilding the panel and
+    /// reloading the browser on every edit in src/ or style/, its /api/
+    /// proxied to a demo relay on PORT + 1.
+    Dev {
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
     },
     /// Every check: formatting, layering, clippy, unit and relay tests, the panel's
     /// release build, and end-to-end tests in headless Chromium.
@@ -67,6 +75,7 @@ enum Command {
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Demo { listen } => demo::run(&listen),
+        Command::Dev { port } => dev::run(port),
         Command::Test => test::run(),
         Command::Layering => layering::run(),
         Command::E2e { filter } => test::e2e(&filter),
