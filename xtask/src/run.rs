@@ -35,6 +35,32 @@ pub fn status(command: &mut Command) -> Result {
     }
 }
 
+/// Runs side by side, each to completion, output shown; a failure names
+/// its command.
+pub fn all(commands: Vec<Command>) -> Result {
+    let mut running = Vec::new();
+    for mut command in commands {
+        let shown = describe(&command);
+        println!("$ {shown}");
+        let child = command
+            .spawn()
+            .map_err(|error| format!("cannot run `{shown}`: {error}"))?;
+        running.push((shown, child));
+    }
+    let mut failed = Vec::new();
+    for (shown, mut child) in running {
+        match child.wait() {
+            Ok(status) if status.success() => {}
+            Ok(status) => failed.push(format!("`{shown}` failed ({status})")),
+            Err(error) => failed.push(format!("cannot wait for `{shown}`: {error}")),
+        }
+    }
+    match failed.is_empty() {
+        true => Ok(()),
+        false => Err(failed.join("; ")),
+    }
+}
+
 /// Standard output of a command that succeeded, or `None`: for probing versions.
 pub fn output(command: &mut Command) -> Option<String> {
     let output = command.output().ok()?;

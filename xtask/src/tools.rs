@@ -37,8 +37,13 @@ pub fn panel_tools() -> Result<PanelTools> {
     run::step("Tools for the panel build");
     rust_target(WASM_TARGET)?;
     let cargo_bin = cargo_bin_dir();
-    trunk(&cargo_bin)?;
-    wasm_bindgen(&cargo_bin)?;
+    let installs: Vec<Command> = [trunk(&cargo_bin), wasm_bindgen(&cargo_bin)?]
+        .into_iter()
+        .flatten()
+        .collect();
+    // Side by side: each build's serial stretches (its last crates, the
+    // link) leave a core the other one uses.
+    run::all(installs)?;
     let npm_bin = wasm_opt()?;
     let terser = terser()?;
     let path = std::env::join_paths([npm_bin.clone(), cargo_bin].into_iter().chain(
@@ -80,18 +85,34 @@ fn version_of(dir: &Path, tool: &str) -> Option<String> {
         .or_else(|| output(Command::new(tool).arg("--version")))
 }
 
-fn trunk(cargo_bin: &Path) -> Result {
+/// `cargo install` of a tool: without the link-time optimisation and the
+/// single codegen unit of the tools' own release profiles, which took most
+/// of a first run (trunk alone 7 min 21 s here); the panel build does not
+/// wait on their speed.
+fn install(args: &[&str]) -> Command {
+    let mut command = run::cargo();
+    command
+        .arg("install")
+        .args(args)
+        .env("CARGO_PROFILE_RELEASE_LTO", "false")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16");
+    command
+}
+
+/// The install of trunk, when it is missing.
+fn trunk(cargo_bin: &Path) -> Option<Command> {
     let wanted = format!("trunk {TRUNK_VERSION}");
     if version_of(cargo_bin, "trunk").is_some_and(|version| version.trim() == wanted) {
         println!("ok  {wanted}");
-        return Ok(());
+        return None;
     }
-    println!("installing {wanted} from crates.io (about 11 minutes on 2 cores, once)");
-    status(run::cargo().args(["install", "trunk", "--version", TRUNK_VERSION, "--locked"]))
+    println!("installing {wanted} from crates.io (a few minutes on 2 cores, once)");
+    Some(install(&["trunk", "--version", TRUNK_VERSION, "--locked"]))
 }
 
-/// The CLI must equal the `wasm-bindgen` crate in Cargo.lock exactly.
-fn wasm_bindgen(cargo_bin: &Path) -> Result {
+/// The install of wasm-bindgen-cli, when it is missing: the CLI must equal
+/// the `wasm-bindgen` crate in Cargo.lock exactly.
+fn wasm_bindgen(cargo_bin: &Path) -> Result<Option<Command>> {
     let lock = std::fs::read_to_string(root().join("Cargo.lock"))
         .map_err(|error| format!("cannot read Cargo.lock: {error}"))?;
     let version = locked_version(&lock, "wasm-bindgen")
@@ -99,10 +120,11 @@ fn wasm_bindgen(cargo_bin: &Path) -> Result {
     let wanted = format!("wasm-bindgen {version}");
     if version_of(cargo_bin, "wasm-bindgen").is_some_and(|found| found.trim() == wanted) {
         println!("ok  {wanted}");
-        return Ok(());
+        return Ok(None);
     }
+    println!("installing {wanted} from crates.io (about a minute, once)");
     // Without --locked: the CLI's own lock file names a version crates.io lacks.
-    status(run::cargo().args(["install", "wasm-bindgen-cli", "--version", &version]))
+    Ok(Some(install(&["wasm-bindgen-cli", "--version", &version])))
 }
 
 fn locked_version(lock: &str, package: &str) -> Option<String> {
