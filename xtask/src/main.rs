@@ -43,16 +43,20 @@ enum Command {
     /// release build, and end-to-end tests in headless Chromium.
     Test,
     /// Measure the panel's weight, the relay against direct and nginx, the
-    /// relay's memory, big profiles in the browser and the store (SQLite and
-    /// PostgreSQL); report in target/bench/.
+    /// relay's memory, big profiles in the browser, the store (SQLite and
+    /// PostgreSQL) and bulk runs; report in target/bench/.
     Bench {
         /// Only check the panel's weight against its budget (fails when over).
-        #[arg(long, conflicts_with = "store_only")]
+        #[arg(long, conflicts_with_all = ["store_only", "bulk_only"])]
         check: bool,
         /// Only the store: a million customers preloaded, then webhook
         /// ingest, search and an events page through the relay.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "bulk_only")]
         store_only: bool,
+        /// Only bulk runs: 1,000 IDs within the app's budget, and a lookup's
+        /// latency beside them.
+        #[arg(long)]
+        bulk_only: bool,
     },
     /// Check that no module imports a module that imports it back (in
     /// every crate), and that the relay's `error` imports nothing from it.
@@ -81,7 +85,11 @@ fn main() -> ExitCode {
         Command::E2e { filter } => test::e2e(&filter),
         Command::Screenshot => test::screenshot(),
         Command::Image { check } => image::run(check),
-        Command::Bench { check, store_only } => bench::run(check, store_only),
+        Command::Bench {
+            check,
+            store_only,
+            bulk_only,
+        } => bench::run(check, store_only, bulk_only),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,7 +4,8 @@
 //! within the app's budget (`bulk`). Ratios
 //! from one run are the figures that count; this machine is shared, so
 //! absolute times are shown but not judged. `--check` measures only the
-//! weight, against its budget; `--store-only` only the store.
+//! weight, against its budget; `--store-only` only the store, `--bulk-only`
+//! only bulk runs.
 
 mod bulk;
 mod load;
@@ -55,10 +56,16 @@ fn relay_command(
     command
 }
 
-pub fn run(check: bool, store_only: bool) -> Result {
+pub fn run(check: bool, store_only: bool, bulk_only: bool) -> Result {
     let mut report = json!({
         "machine": {"cores": std::thread::available_parallelism().map_or(0, |n| n.get())},
     });
+    if bulk_only {
+        let relay = build::relay()?;
+        let load = tools::load_tools()?;
+        report["bulk"] = bulk::run(&relay, &load)?;
+        return write_report(&report);
+    }
     if store_only {
         let relay = build::relay()?;
         let load = tools::load_tools()?;
