@@ -100,8 +100,8 @@ pub async fn serve(State(panel): State<Panel>, request: Request) -> Response {
         };
     }
     let response = match panel {
-        Panel::BuiltIn => match built_panel::file(&path) {
-            Some(_) => built_in_file(&path, request.method(), request.headers()),
+        Panel::BuiltIn => match built_in_file(&path, request.method(), request.headers()) {
+            Some(response) => response,
             None => return not_found(),
         },
         Panel::Folder { dir, files } => {
@@ -138,19 +138,15 @@ fn built_in_page() -> Response {
     }
 }
 
-/// A built-in file, in the best encoding the client takes that the build
-/// has (`cargo xtask` writes `.br` and `.gz` beside each file), as a
-/// folder's would be: its type, `Vary`, and an `ETag` for revalidation.
-fn built_in_file(path: &str, method: &Method, request: &HeaderMap) -> Response {
-    let Some(identity) = built_panel::file(path) else {
-        return not_found();
-    };
+/// A built-in file, if there is one at `path`, in the best encoding the
+/// client takes that the build has (`cargo xtask` writes `.br` and `.gz`
+/// beside each file), as a folder's would be: its type, `Vary`, and an
+/// `ETag` for revalidation.
+fn built_in_file(path: &str, method: &Method, request: &HeaderMap) -> Option<Response> {
+    let identity = built_panel::file(path)?;
     if method != Method::GET && method != Method::HEAD {
-        return (
-            StatusCode::METHOD_NOT_ALLOWED,
-            [(header::ALLOW, "GET, HEAD")],
-        )
-            .into_response();
+        let allow = [(header::ALLOW, "GET, HEAD")];
+        return Some((StatusCode::METHOD_NOT_ALLOWED, allow).into_response());
     }
     let accepted = request
         .get(header::ACCEPT_ENCODING)
@@ -185,25 +181,33 @@ fn built_in_file(path: &str, method: &Method, request: &HeaderMap) -> Response {
         .is_some_and(|tags| tags.split(',').any(|one| one.trim() == tag));
     headers.insert(header::ETAG, tag);
     if unchanged {
-        return (StatusCode::NOT_MODIFIED, headers).into_response();
+        return Some((StatusCode::NOT_MODIFIED, headers).into_response());
     }
-    (headers, Body::from(bytes::Bytes::from_static(file.bytes))).into_response()
+    let body = Body::from(bytes::Bytes::from_static(file.bytes));
+    Some((headers, body).into_response())
 }
 
-/// Whether an `Accept-Encoding` value takes `encoding` (named, or `*`, and
-/// not with `q=0`).
+/// Whether an `Accept-Encoding` value takes `encoding`: named without
+/// `q=0`, or else `*` without it.
 fn accepts(accepted: &str, encoding: &str) -> bool {
-    accepted.split(',').any(|item| {
+    let mut any = false;
+    for item in accepted.split(',') {
         let mut parts = item.split(';').map(str::trim);
         let name = parts.next().unwrap_or_default();
-        let refused = parts.any(|parameter| {
+        let taken = !parts.any(|parameter| {
             parameter
                 .strip_prefix("q=")
                 .and_then(|q| q.parse::<f32>().ok())
                 .is_some_and(|q| q <= 0.0)
         });
-        (name.eq_ignore_ascii_case(encoding) || name == "*") && !refused
-    })
+        if name.eq_ignore_ascii_case(encoding) {
+            return taken;
+        }
+        if name == "*" {
+            any = taken;
+        }
+    }
+    any
 }
 
 /// The type a folder's file would be served with (tower-http guesses with
@@ -291,6 +295,24 @@ import init from './a.js';
 </script></head>"#;
         let scripts: Vec<_> = inline_scripts(html).collect();
         assert_eq!(scripts, ["\nimport init from './a.js';\n"]);
+    }
+
+    #[test]
+    fn an_encoding_is_taken_when_named_or_by_star_and_never_with_q_0() {
+        for (accepted, br) in [
+            ("gzip, deflate, br, zstd", true),
+            ("BR", true),
+            ("br;q=0.5", true),
+            ("gzip", false),
+            ("", false),
+            ("br;q=0, gzip", false),
+            ("br; q=0.0", false),
+            ("*", true),
+            ("br;q=0, *", false),
+            ("*;q=0, br", true),
+        ] {
+            assert_eq!(accepts(accepted, "br"), br, "{accepted:?}");
+        }
     }
 
     #[test]
