@@ -119,6 +119,12 @@ fn image(relay: &Path) -> Result<PathBuf> {
 /// The image's root filesystem and its entry point, run and asked.
 fn check_image(layout: &Path, dist: &Path) -> Result {
     run::step("Image check: its root filesystem alone, its entry point as its user");
+    if !tools::is_root() {
+        return Err(
+            "the image check unpacks the image as its owner and chroots into it: run it as root"
+                .into(),
+        );
+    }
     let bundle = folder().join("bundle");
     status(
         Command::new("umoci")

@@ -491,7 +491,7 @@ pub fn image_tools() -> Result {
     rust_target(MUSL_TARGET)
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     output(Command::new("id").arg("-u"))
         .as_deref()
         .map(str::trim)
