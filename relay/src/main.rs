@@ -261,7 +261,10 @@ fn demo_config(args: Args, main: &StandIn, kids: &StandIn) -> Result<Config, Con
         let path = private_folder()?.join("store.db");
         config.store = Some(StoreConfig {
             address: StoreAddress::Sqlite(path),
-            retention_days: 400,
+            // The longest: the demo's stories go back to Adapty's 2022
+            // example, which the prune at start would otherwise race the
+            // stories for (and sometimes win).
+            retention_days: 36_500,
         });
     }
     config
