@@ -185,6 +185,27 @@ pub struct BulkEntry<'a> {
     pub counts: Option<&'a protocol::bulk::End>,
 }
 
+impl<'a> BulkEntry<'a> {
+    /// A line of the run `run_id`, naming only the run and the phase.
+    pub fn new(run_id: &'a str, phase: &'a str) -> BulkEntry<'a> {
+        BulkEntry {
+            time: now(),
+            request_id: "",
+            actor: None,
+            app: None,
+            action: "bulk",
+            phase,
+            run_id,
+            reason: None,
+            count: None,
+            kind: None,
+            id: None,
+            outcome: None,
+            counts: None,
+        }
+    }
+}
+
 impl Line for BulkEntry<'_> {
     fn line(&self) -> Vec<u8> {
         one_line(serde_json::to_vec(self).expect("an entry always serializes"))

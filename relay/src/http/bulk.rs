@@ -330,38 +330,20 @@ impl Run {
 
     fn entry<'a>(&'a self, phase: &'a str) -> BulkEntry<'a> {
         BulkEntry {
-            time: crate::audit::now(),
             request_id: &self.request_id,
             actor: Some(&self.actor),
             app: Some(&self.app.id),
-            action: Power::Bulk.name(),
-            phase,
-            run_id: &self.run_id,
-            reason: None,
-            count: None,
-            kind: None,
-            id: None,
-            outcome: None,
-            counts: None,
+            ..BulkEntry::new(&self.run_id, phase)
         }
     }
 }
 
 fn entry<'a>(call: &'a Call, run_id: &'a str, phase: &'a str) -> BulkEntry<'a> {
     BulkEntry {
-        time: crate::audit::now(),
         request_id: call.request_id(),
         actor: call.actor(),
         app: call.app_id(),
-        action: Power::Bulk.name(),
-        phase,
-        run_id,
-        reason: None,
-        count: None,
-        kind: None,
-        id: None,
-        outcome: None,
-        counts: None,
+        ..BulkEntry::new(run_id, phase)
     }
 }
 

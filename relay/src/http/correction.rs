@@ -9,8 +9,7 @@ use super::answers;
 use super::call::{self, Call};
 use super::writes::{Named, Write};
 use crate::adapty::identifiers;
-use crate::error::{Power, RelayError};
-use crate::rules::change::check_content_type;
+use crate::error::Power;
 use crate::rules::correction::{self, Correction};
 use axum::body::Body;
 use axum::http::HeaderMap;
@@ -18,26 +17,18 @@ use axum::response::Response;
 
 pub async fn correct(mut call: Call, headers: HeaderMap, body: Body) -> Response {
     let write = Write::new(Power::Edit);
-    let (correction, app) = match read(&call, &headers, body).await {
+    let body = write
+        .body(&call, &headers, body, correction::MAX_BODY_BYTES)
+        .await;
+    let (correction, app) = match body.and_then(|body| Correction::read(&body)) {
         Ok(read) => read,
-        Err(error) => {
-            return write
-                .refuse(&call, write.line(&call, None, "refused"), error)
-                .await
-        }
+        Err(error) => return write.refuse_named(&call, None, error).await,
     };
-    let ready = call.pick_app(app.as_deref()).and_then(|app| {
-        call.may_in(Power::Edit, &app)?;
-        call.audit_ready()?;
-        Ok(app)
-    });
-    let app = match ready {
+    let app = match write.app(&mut call, app.as_deref()) {
         Ok(app) => app,
         Err(error) => {
             let named = Named::of_correction(&correction);
-            return write
-                .refuse(&call, write.line(&call, Some(&named), "refused"), error)
-                .await;
+            return write.refuse_named(&call, Some(&named), error).await;
         }
     };
     let calls = call.services().calls.clone();
@@ -71,19 +62,4 @@ pub async fn correct(mut call: Call, headers: HeaderMap, body: Body) -> Response
         answers::profile(fetched.result)
     })
     .await
-}
-
-/// The checks before the body names the app: the shared ones, a role that
-/// may correct profiles somewhere, JSON, and the body's own rules.
-async fn read(
-    call: &Call,
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<(Correction, Option<String>), RelayError> {
-    call.may_somewhere(Power::Edit)?;
-    check_content_type(headers)?;
-    let body = axum::body::to_bytes(body, correction::MAX_BODY_BYTES)
-        .await
-        .map_err(|_| RelayError::BodyTooLarge(correction::MAX_BODY_BYTES))?;
-    Correction::read(&body)
 }

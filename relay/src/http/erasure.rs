@@ -12,7 +12,6 @@ use super::Services;
 use crate::adapty::identifiers;
 use crate::apps::App;
 use crate::error::{Power, RelayError};
-use crate::rules::change::check_content_type;
 use crate::rules::erasure::{self, Erasure};
 use crate::rules::lookup::Lookup;
 use crate::store::erasure::Erased as StoreErased;
@@ -27,26 +26,18 @@ use protocol::param;
 
 pub async fn erase(mut call: Call, headers: HeaderMap, body: Body) -> Response {
     let write = Write::new(Power::Erase);
-    let (erasure, app) = match read(&call, &headers, body).await {
+    let body = write
+        .body(&call, &headers, body, erasure::MAX_BODY_BYTES)
+        .await;
+    let (erasure, app) = match body.and_then(|body| Erasure::read(&body)) {
         Ok(read) => read,
-        Err(error) => {
-            return write
-                .refuse(&call, write.line(&call, None, "refused"), error)
-                .await
-        }
+        Err(error) => return write.refuse_named(&call, None, error).await,
     };
-    let ready = call.pick_app(app.as_deref()).and_then(|app| {
-        call.may_in(Power::Erase, &app)?;
-        call.audit_ready()?;
-        Ok(app)
-    });
-    let app = match ready {
+    let app = match write.app(&mut call, app.as_deref()) {
         Ok(app) => app,
         Err(error) => {
             let named = Named::of(&erasure.customer, &erasure.reason);
-            return write
-                .refuse(&call, write.line(&call, Some(&named), "refused"), error)
-                .await;
+            return write.refuse_named(&call, Some(&named), error).await;
         }
     };
     let calls = call.services().calls.clone();
@@ -54,11 +45,7 @@ pub async fn erase(mut call: Call, headers: HeaderMap, body: Body) -> Response {
         let mut named = Named::of(&erasure.customer, &erasure.reason);
         let claim = match write.claim(&call, &app) {
             Ok(claim) => claim,
-            Err(error) => {
-                return write
-                    .refuse(&call, write.line(&call, Some(&named), "refused"), error)
-                    .await
-            }
+            Err(error) => return write.refuse_named(&call, Some(&named), error).await,
         };
         // Who exactly: both IDs, for the store and the erasure's record.
         let current = app.upstream.fetch_profile(&erasure.customer).await;
@@ -69,11 +56,7 @@ pub async fn erase(mut call: Call, headers: HeaderMap, body: Body) -> Response {
         });
         let seen = match seen {
             Ok(seen) => seen,
-            Err(error) => {
-                return write
-                    .refuse(&call, write.line(&call, Some(&named), "refused"), error)
-                    .await
-            }
+            Err(error) => return write.refuse_named(&call, Some(&named), error).await,
         };
         named.profile_id = Some(seen.profile_id.clone());
         let line = |phase| write.line(&call, Some(&named), phase);
@@ -101,21 +84,6 @@ pub async fn erase(mut call: Call, headers: HeaderMap, body: Body) -> Response {
         ([(header::CACHE_CONTROL, "no-store")], Json(erased)).into_response()
     })
     .await
-}
-
-/// The checks before the body names the app: the shared ones, a role that
-/// may erase somewhere, JSON, and the body's own rules.
-async fn read(
-    call: &Call,
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<(Erasure, Option<String>), RelayError> {
-    call.may_somewhere(Power::Erase)?;
-    check_content_type(headers)?;
-    let body = axum::body::to_bytes(body, erasure::MAX_BODY_BYTES)
-        .await
-        .map_err(|_| RelayError::BodyTooLarge(erasure::MAX_BODY_BYTES))?;
-    Erasure::read(&body)
 }
 
 /// The hashes an erasure is remembered by: each ID the customer had, and

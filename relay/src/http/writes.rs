@@ -10,9 +10,13 @@ use crate::adapty::Fetched;
 use crate::apps::App;
 use crate::audit::{self, ChangeEntry};
 use crate::error::{Power, RelayError};
+use crate::rules::change::check_content_type;
 use crate::rules::correction::{AuditCorrection, Correction};
 use crate::rules::lookup::Lookup;
+use axum::body::{Body, Bytes};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
 
 /// One correction or erasure on its way.
 pub struct Write {
@@ -89,6 +93,32 @@ impl Write {
         }
     }
 
+    /// The checks before the body is read (the shared ones, a role that
+    /// may use the power somewhere, JSON), then the body, whole, within
+    /// `limit`.
+    pub async fn body(
+        &self,
+        call: &Call,
+        headers: &HeaderMap,
+        body: Body,
+        limit: usize,
+    ) -> Result<Bytes, RelayError> {
+        call.may_somewhere(self.power)?;
+        check_content_type(headers)?;
+        axum::body::to_bytes(body, limit)
+            .await
+            .map_err(|_| RelayError::BodyTooLarge(limit))
+    }
+
+    /// The app the body names, if the caller may use the power in it and
+    /// the audit log is writable.
+    pub fn app(&self, call: &mut Call, asked: Option<&str>) -> Result<Arc<App>, RelayError> {
+        let app = call.pick_app(asked)?;
+        call.may_in(self.power, &app)?;
+        call.audit_ready()?;
+        Ok(app)
+    }
+
     /// The request ID first (a repeat spends none of the allowance), then
     /// one use of the power from the person's hourly allowance and one call
     /// of the app's quota. Dropped unsent, the claim is given back.
@@ -107,6 +137,17 @@ impl Write {
             tracing::error!(%error, "a change was refused: its audit line cannot be written");
             RelayError::AuditUnavailable
         })
+    }
+
+    /// Refused before anything was sent, naming what had been checked.
+    pub async fn refuse_named(
+        &self,
+        call: &Call,
+        named: Option<&Named<'_>>,
+        error: RelayError,
+    ) -> Response {
+        self.refuse(call, self.line(call, named, "refused"), error)
+            .await
     }
 
     /// Refused before anything was sent: the line of it, the count, the answer.

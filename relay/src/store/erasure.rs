@@ -44,21 +44,10 @@ impl Store {
             profile_ids.dedup();
             let mut forgotten = Forgotten::default();
             for profile_id in &profile_ids {
-                for table in ["events", "identifiers", "profiles", "notes"] {
-                    let removed = sqlx::query(&format!(
-                        "DELETE FROM {table} WHERE app = $1 AND profile_id = $2"
-                    ))
-                    .bind(app)
-                    .bind(profile_id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                    match table {
-                        "events" => forgotten.events += removed,
-                        "notes" => forgotten.notes += removed,
-                        _ => forgotten.index_rows += removed,
-                    }
-                }
+                let removed = super::retention::forget(&mut tx, app, profile_id).await?;
+                forgotten.events += removed.events;
+                forgotten.index_rows += removed.identifiers + removed.profiles;
+                forgotten.notes += removed.notes;
             }
             for id_hash in erased.id_hashes {
                 sqlx::query(

@@ -49,27 +49,38 @@ impl Store {
     pub async fn purge(&self, app: &str, profile_id: &str) -> Result<Removed, StoreError> {
         self.bounded(super::MAINTENANCE_DEADLINE, async {
             let mut tx = self.pool.begin().await?;
-            let mut removed = Removed::default();
-            for (table, count) in [
-                ("events", &mut removed.events),
-                ("identifiers", &mut removed.identifiers),
-                ("profiles", &mut removed.profiles),
-                ("notes", &mut removed.notes),
-            ] {
-                *count = sqlx::query(&format!(
-                    "DELETE FROM {table} WHERE app = $1 AND profile_id = $2"
-                ))
-                .bind(app)
-                .bind(profile_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            }
+            let removed = forget(&mut tx, app, profile_id).await?;
             tx.commit().await?;
             Ok(removed)
         })
         .await
     }
+}
+
+/// Deletes every row of one customer of one app within `tx`: what a purge
+/// and an erasure both do.
+pub(super) async fn forget(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    app: &str,
+    profile_id: &str,
+) -> Result<Removed, StoreError> {
+    let mut removed = Removed::default();
+    for (table, count) in [
+        ("events", &mut removed.events),
+        ("identifiers", &mut removed.identifiers),
+        ("profiles", &mut removed.profiles),
+        ("notes", &mut removed.notes),
+    ] {
+        *count = sqlx::query(&format!(
+            "DELETE FROM {table} WHERE app = $1 AND profile_id = $2"
+        ))
+        .bind(app)
+        .bind(profile_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    }
+    Ok(removed)
 }
 
 /// Prunes once at start and then every day, while the store is open.
