@@ -157,7 +157,7 @@ pub fn day(text: &str) -> Option<NaiveDate> {
 }
 
 /// The instant a local day starts, in the clock's zone.
-fn start_of(day: NaiveDate, clock: &Clock) -> DateTime<Utc> {
+pub fn start_of(day: NaiveDate, clock: &Clock) -> DateTime<Utc> {
     let naive = day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc();
     let offset = |at: DateTime<Utc>| {
         Duration::minutes(i64::from(if clock.utc {

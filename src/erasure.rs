@@ -62,7 +62,7 @@ pub fn read_answer(status: u16, content_type: Option<&str>, body: &str) -> Resul
 
 /// An instant of the relay's (RFC 3339) as the admin reads it, or as the
 /// relay wrote it if it cannot be read.
-fn when(at: &str, clock: &Clock) -> String {
+pub fn when(at: &str, clock: &Clock) -> String {
     match Timestamp::parse(at) {
         Timestamp::At(at) => clock.date_time(at),
         Timestamp::Unreadable(text) => text,

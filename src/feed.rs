@@ -264,7 +264,8 @@ fn same_moment(told: &Event, event: &FeedEvent) -> bool {
         .any(|when| (when - at).abs() <= SAME_MOMENT)
 }
 
-fn when(at: &str) -> When {
+/// An instant of the relay's as the history places it.
+pub fn when(at: &str) -> When {
     match Timestamp::parse(at) {
         Timestamp::At(at) => When::At(at),
         Timestamp::Unreadable(raw) => When::Unreadable(raw),

@@ -19,6 +19,7 @@ pub mod handoff;
 pub mod listing;
 pub mod lookup;
 pub mod model;
+pub mod notes;
 pub mod search;
 pub mod session;
 pub mod status;

@@ -56,6 +56,7 @@ fn session(json: &Loose) -> Option<Session> {
                     can_change_access: flag(app, "can_change_access")?,
                     can_edit_profile: flag(app, "can_edit_profile")?,
                     can_erase: flag(app, "can_erase")?,
+                    can_delete_any_note: flag(app, "can_delete_any_note")?,
                     // A right the panel has no use for yet stays false.
                     ..SessionApp::default()
                 })
@@ -178,6 +179,7 @@ mod tests {
                     id: "kids".into(),
                     name: "Kids app".into(),
                     can_erase: true,
+                    can_delete_any_note: true,
                     ..SessionApp::default()
                 },
             ],
