@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 /// A note's text, trimmed: at most this many characters, at least one
 /// visible, under the reason's rule otherwise (`crate::reason`).
 pub const MAX_TEXT_CHARS: usize = 1_000;
-/// Notes one customer may have, deleted ones included: beyond it, adding
-/// one is refused (a customer's notes are read in one page).
+/// Notes one customer may have (deleted ones not counted): beyond it,
+/// adding one is refused.
 pub const MAX_NOTES: usize = 200;
 
 /// The fields of `POST api/notes`, beside `app` and `profile_id`.

@@ -533,6 +533,15 @@ async fn an_erasure_clears_the_store_and_a_later_lookup_says_who_erased_whom() {
             assert_eq!(body["error"]["erased"]["at"], answer["erased_at"], "{body}");
             assert!(message(&body).contains("erased on"), "{body}");
         }
+        // No note is kept about a customer who asked to be forgotten.
+        let (status, body) = post_json(&relay, "api/notes", &note, LEAD).await;
+        assert_eq!(
+            (status, error_code(&body)),
+            (404, "profile_not_found"),
+            "{body}"
+        );
+        assert_eq!(body["error"]["erased"]["by"], "lead@example.com");
+
         // Another customer not found is just not found.
         let (_, _, body) = get_json_with(
             &format!("{}/api/profile?customer_user_id=nobody", relay.url),
@@ -574,4 +583,38 @@ async fn an_erasure_of_a_customer_adapty_does_not_know_erases_nothing() {
         0,
         "no DELETE sent"
     );
+}
+
+/// An erasure whose outcome is unknown (Adapty may have erased the
+/// customer) clears the store all the same: a second erasure would find no
+/// profile to read, and could never clear it.
+#[tokio::test]
+async fn an_erasure_of_unknown_outcome_still_clears_the_store() {
+    const SEED_PROFILE: &str = "d8533a10-bcce-4e33-8c9d-88b05ac56559";
+    let seed = SEED.replace("77B14FB4-FD2A-4D38-AA3A-4C433F79863C", CUSTOMER);
+    let (upstream, calls) = raw_upstream(vec![ok_json(&seed), Raw::Reset]).await;
+    let (store, _guard) = open_store(Backend::Sqlite).await;
+    let config = both_on(&upstream, KEY, &["--upstream-timeout-secs", "1"]);
+    let (relay, webhook) = start_stored(config, store).await;
+    let event = json!({
+        "profile_id": SEED_PROFILE, "customer_user_id": CUSTOMER, "email": "maybe@example.com",
+        "event_type": "subscription_started", "event_datetime": "2026-12-01T10:00:00.000000+0000",
+        "event_properties": {"profile_event_id": "u1"}
+    });
+    let (status, _) = post_webhook(&webhook, APP, Some(WEBHOOK_SECRET), &event.to_string()).await;
+    assert_eq!(status, 200);
+    let (status, answer) = post_json(&relay, ERASE, &erasure(), LEAD).await;
+    assert_eq!(
+        (status, error_code(&answer)),
+        (504, "outcome_unknown"),
+        "{answer}"
+    );
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "read, then the erasure once"
+    );
+    let search = format!("{}/api/search?q=maybe%40example.com", relay.url);
+    let (_, _, found) = get_json_with(&search, LEAD).await;
+    assert_eq!(found["matches"], json!([]), "{found}");
 }

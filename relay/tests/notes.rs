@@ -167,8 +167,23 @@ async fn two_people_add_and_read_notes_and_only_the_author_or_an_admin_deletes()
 
         // The audit log names each note and its length, never its text.
         let lines = relay.audit_lines();
-        let added: Vec<&Value> = lines.iter().filter(|l| l["action"] == "note_add").collect();
+        let added: Vec<&Value> = lines
+            .iter()
+            .filter(|l| l["action"] == "note_add" && l["phase"] == "done")
+            .collect();
         assert_eq!(added.len(), 2);
+        let asked = lines
+            .iter()
+            .position(|l| l["action"] == "note_add" && l["phase"] == "asked")
+            .unwrap();
+        let done = lines
+            .iter()
+            .position(|l| l["action"] == "note_add" && l["phase"] == "done")
+            .unwrap();
+        assert!(
+            asked < done,
+            "the line before the store is written, then its outcome"
+        );
         assert_eq!(added[0]["note_id"], ana_note["id"]);
         assert_eq!(added[0]["text_chars"], html.chars().count());
         assert_eq!(added[0]["id"], PROFILE);
@@ -180,7 +195,7 @@ async fn two_people_add_and_read_notes_and_only_the_author_or_an_admin_deletes()
         assert_eq!(
             lines
                 .iter()
-                .filter(|l| l["action"] == "note_delete")
+                .filter(|l| l["action"] == "note_delete" && l["phase"] == "done")
                 .count(),
             4,
             "the refused, the two done, the repeat"

@@ -113,7 +113,19 @@ impl Upstream {
                 .get(self.profile_url.clone())
                 .header(name.clone(), value.clone())
         };
-        self.call(Asked::Read, request).await
+        self.call(Asked::Read, request, MAX_ATTEMPTS).await
+    }
+
+    /// The profile, tried once: for a bulk run, whose every call to Adapty
+    /// must have taken its turn in the app's budget.
+    pub async fn fetch_profile_once(&self, lookup: &Lookup) -> Fetched {
+        let (name, value) = lookup.header();
+        let request = || {
+            self.http
+                .get(self.profile_url.clone())
+                .header(name.clone(), value.clone())
+        };
+        self.call(Asked::Read, request, 1).await
     }
 
     /// Grants or revokes, and Adapty's answer: the whole profile as it is
@@ -133,14 +145,14 @@ impl Upstream {
             access_level_id: &change.access_level_id,
             revoke: change.action() == crate::rules::change::Action::Revoke,
         };
-        self.call(asked, request).await
+        self.call(asked, request, MAX_ATTEMPTS).await
     }
 
     /// Corrects the profile's contact details and custom attributes, and
     /// Adapty's answer: the whole profile as it is now. Never repeated once
     /// it may have reached Adapty.
-    pub async fn correct_profile(&self, correction: &Correction) -> Fetched {
-        let (name, value) = correction.customer.header();
+    pub async fn correct_profile(&self, correction: &Correction, customer: &Lookup) -> Fetched {
+        let (name, value) = customer.header();
         let body = correction.adapty_body();
         let request = || {
             self.fresh
@@ -149,7 +161,7 @@ impl Upstream {
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(body.clone())
         };
-        self.call(Asked::Correct, request).await
+        self.call(Asked::Correct, request, MAX_ATTEMPTS).await
     }
 
     /// Erases the profile from Adapty for good; `Ok` holds no bytes (Adapty
@@ -161,15 +173,16 @@ impl Upstream {
                 .delete(self.profile_url.clone())
                 .header(name.clone(), value.clone())
         };
-        self.call(Asked::Erase, request).await
+        self.call(Asked::Erase, request, MAX_ATTEMPTS).await
     }
 
-    /// Tries `request` until it succeeds, fails for good, or may not be
-    /// repeated, all within one deadline.
+    /// Tries `request` (at most `attempts` times) until it succeeds, fails
+    /// for good, or may not be repeated, all within one deadline.
     async fn call(
         &self,
         asked: Asked<'_>,
         request: impl Fn() -> reqwest::RequestBuilder,
+        attempts: u32,
     ) -> Fetched {
         // The timeout is bounded by its flag's range, so this cannot overflow.
         let deadline = Instant::now() + self.config.timeout;
@@ -198,7 +211,7 @@ impl Upstream {
             };
             // Adapty's wish may be any size: compared, never added to an instant.
             let wait = backoff(tries).max(asked.unwrap_or_default());
-            if tries >= MAX_ATTEMPTS || wait >= deadline.saturating_duration_since(Instant::now()) {
+            if tries >= attempts || wait >= deadline.saturating_duration_since(Instant::now()) {
                 return fetched;
             }
             tracing::warn!(

@@ -142,13 +142,17 @@ pub struct NoteEntry<'a> {
     pub app: Option<&'a str>,
     /// `note_add` or `note_delete`.
     pub action: &'a str,
+    /// `asked` (before the store is written), `done` or `refused`.
+    pub phase: &'a str,
     pub note_id: Option<&'a str>,
     pub kind: Option<&'a str>,
     pub id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text_chars: Option<usize>,
-    pub outcome: &'a str,
-    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
     pub latency_ms: u64,
 }
 

@@ -36,6 +36,8 @@ const LINES_AHEAD: usize = 8;
 /// wait it asked for (at most `LONGEST_PAUSE`).
 const RATE_LIMITED_TRIES: u32 = 3;
 const LONGEST_PAUSE: Duration = Duration::from_secs(60);
+/// How long a line may wait for a reader that takes nothing.
+const STALLED_READER: Duration = Duration::from_secs(60);
 
 pub async fn run(mut call: Call, headers: HeaderMap, body: Body) -> Response {
     let run_id = uuid::Uuid::new_v4().to_string();
@@ -165,7 +167,9 @@ impl Run {
                 Some(profile) => found_line(&outcome.checked, profile),
                 None => ndjson(&outcome.checked),
             };
-            if self.sender.send(line).await.is_err() {
+            // A reader that stays connected but takes nothing ends the run too.
+            let sent = tokio::time::timeout(STALLED_READER, self.sender.send(line)).await;
+            if !matches!(sent, Ok(Ok(()))) {
                 end.cancelled = true;
                 break;
             }
@@ -252,7 +256,7 @@ impl Run {
         loop {
             tries += 1;
             self.app.limits.bulk_turn().await;
-            let fetched = self.app.upstream.fetch_profile(customer).await;
+            let fetched = self.app.upstream.fetch_profile_once(customer).await;
             match fetched.result {
                 Err(RelayError::RateLimited { retry_after_secs }) if tries < RATE_LIMITED_TRIES => {
                     let wait =

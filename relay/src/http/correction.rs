@@ -9,7 +9,7 @@ use super::answers;
 use super::call::{self, Call};
 use super::writes::{Named, Write};
 use crate::adapty::identifiers;
-use crate::error::Power;
+use crate::error::{Power, RelayError};
 use crate::rules::correction::{self, Correction};
 use axum::body::Body;
 use axum::http::HeaderMap;
@@ -40,18 +40,32 @@ pub async fn correct(mut call: Call, headers: HeaderMap, body: Body) -> Response
             Err(error) => return write.refuse(&call, line("refused"), error).await,
         };
         // The profile as it is now: the count after the change needs it.
-        let current = app.upstream.fetch_profile(&correction.customer).await;
-        let checked = current.result.and_then(|profile| {
-            let keys = identifiers::attribute_keys(&profile.bytes).unwrap_or_default();
-            correction.count_after(&keys)
+        let read = write.read_first(&app, &correction.customer).await;
+        let checked = read.and_then(|(profile, seen)| {
+            let keys = identifiers::attribute_keys(&profile.bytes).ok_or((
+                RelayError::Upstream(
+                    "Adapty's profile has custom attributes it cannot read".into(),
+                ),
+                None,
+            ))?;
+            correction
+                .count_after(&keys)
+                .map_err(|error| (error, None))?;
+            Ok(seen)
         });
-        if let Err(error) = checked {
-            return write.refuse(&call, line("refused"), error).await;
-        }
+        let seen = match checked {
+            Ok(seen) => seen,
+            Err(refused) => return write.refuse_read(&call, line("refused"), refused).await,
+        };
         if let Err(error) = write.asked(&call, &line("asked")).await {
             return write.refuse(&call, line("refused"), error).await;
         }
-        let fetched = app.upstream.correct_profile(&correction).await;
+        // The profile read, by its profile ID: the one audited, whatever
+        // happens meanwhile to the customer user ID.
+        let customer = seen
+            .profile_lookup()
+            .unwrap_or_else(|| correction.customer.clone());
+        let fetched = app.upstream.correct_profile(&correction, &customer).await;
         if !fetched.nothing_sent() {
             claim.keep();
         }

@@ -9,7 +9,6 @@
 use super::call::{self, Call};
 use super::writes::{Named, Write};
 use super::Services;
-use crate::adapty::identifiers;
 use crate::apps::App;
 use crate::error::{Power, RelayError};
 use crate::rules::erasure::{self, Erasure};
@@ -48,33 +47,46 @@ pub async fn erase(mut call: Call, headers: HeaderMap, body: Body) -> Response {
             Err(error) => return write.refuse_named(&call, Some(&named), error).await,
         };
         // Who exactly: both IDs, for the store and the erasure's record.
-        let current = app.upstream.fetch_profile(&erasure.customer).await;
-        let seen = current.result.and_then(|profile| {
-            identifiers::seen(&profile.bytes).ok_or_else(|| {
-                RelayError::Upstream("Adapty answered with something that is not a profile".into())
-            })
-        });
-        let seen = match seen {
-            Ok(seen) => seen,
-            Err(error) => return write.refuse_named(&call, Some(&named), error).await,
+        let seen = match write.read_first(&app, &erasure.customer).await {
+            Ok((_, seen)) => seen,
+            Err(refused) => {
+                let line = write.line(&call, Some(&named), "refused");
+                return write.refuse_read(&call, line, refused).await;
+            }
         };
         named.profile_id = Some(seen.profile_id.clone());
         let line = |phase| write.line(&call, Some(&named), phase);
         if let Err(error) = write.asked(&call, &line("asked")).await {
             return write.refuse(&call, line("refused"), error).await;
         }
-        let fetched = app.upstream.erase_profile(&erasure.customer).await;
+        // By the profile ID read and audited, whatever happens meanwhile to
+        // the customer user ID.
+        let customer = seen
+            .profile_lookup()
+            .unwrap_or_else(|| erasure.customer.clone());
+        let fetched = app.upstream.erase_profile(&customer).await;
         if !fetched.nothing_sent() {
             claim.keep();
         }
         write.done(&call, line("done"), &fetched).await;
-        if let Err(error) = fetched.result {
-            return error.into_response();
-        }
         // To the second: the answer and the store's record say the same time.
         let at = Utc::now().trunc_subsecs(0);
         let actor = call.actor().unwrap_or_default().to_owned();
-        let store = forget(call.services(), &app, &erasure.customer, &seen, at, &actor).await;
+        let refused = match &fetched.result {
+            Ok(_) => false,
+            // Maybe erased, or erased meanwhile: the store forgets the
+            // customer all the same, or a second erasure (which finds no
+            // profile to read) could never clear it.
+            Err(RelayError::OutcomeUnknown(_) | RelayError::ProfileNotFound) => false,
+            Err(_) => true,
+        };
+        let store = match refused {
+            true => None,
+            false => forget(call.services(), &app, &erasure.customer, &seen, at, &actor).await,
+        };
+        if let Err(error) = fetched.result {
+            return error.into_response();
+        }
         let erased = Erased {
             erased_at: at.to_rfc3339_opts(SecondsFormat::Secs, true),
             erased_by: actor,

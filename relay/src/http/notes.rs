@@ -40,6 +40,36 @@ pub async fn add(mut call: Call, headers: HeaderMap, body: Body) -> Response {
     if let Err(error) = checks(&mut call, app.as_deref()) {
         return refuse(&call, "note_add", None, Some(&note.profile_id), error).await;
     }
+    let app = call.app().cloned();
+    if let Some(record) = erased(&store, app.as_deref(), &note.profile_id).await {
+        return refuse(
+            &call,
+            "note_add",
+            None,
+            Some(&note.profile_id),
+            RelayError::Erased(record),
+        )
+        .await;
+    }
+    let chars = note.text.chars().count();
+    let asked = entry::<()>(
+        &call,
+        "note_add",
+        Some(&note_id),
+        Some(&note.profile_id),
+        Some(chars),
+        None,
+    );
+    if let Err(error) = before(&call, &asked).await {
+        return refuse(
+            &call,
+            "note_add",
+            Some(&note_id),
+            Some(&note.profile_id),
+            error,
+        )
+        .await;
+    }
     let author = call.actor().unwrap_or_default().to_owned();
     let new = StoreNote {
         note_id: &note_id,
@@ -61,14 +91,13 @@ pub async fn add(mut call: Call, headers: HeaderMap, body: Body) -> Response {
             Err(RelayError::StoreUnavailable)
         }
     };
-    let chars = note.text.chars().count();
     let line = entry(
         &call,
         "note_add",
         Some(&note_id),
         Some(&note.profile_id),
         Some(chars),
-        &result,
+        Some(&result),
     );
     finish(&call, &line, result).await
 }
@@ -99,6 +128,10 @@ pub async fn delete(
         .and_then(|app| app.notes_admin_role.as_deref())
         .zip(call.caller().ok())
         .is_some_and(|(role, caller)| caller.has_role(role));
+    let asked = entry::<()>(&call, "note_delete", Some(&note_id), None, None, None);
+    if let Err(error) = before(&call, &asked).await {
+        return refuse(&call, "note_delete", Some(&note_id), None, error).await;
+    }
     let by = call.actor().unwrap_or_default().to_owned();
     let app_id = call.app_id().unwrap_or_default().to_owned();
     let at = Utc::now().timestamp_millis();
@@ -130,7 +163,7 @@ pub async fn delete(
         Some(&note_id),
         profile_id.as_deref(),
         None,
-        &result,
+        Some(&result),
     );
     finish(&call, &line, result).await
 }
@@ -162,6 +195,27 @@ fn checks(call: &mut Call, app: Option<&str>) -> Result<(), RelayError> {
     call.audit_ready()
 }
 
+/// The line saying what is asked, before the store is written: if it
+/// cannot be written, nothing is.
+async fn before(call: &Call, line: &NoteEntry<'_>) -> Result<(), RelayError> {
+    call.services().audit.record(line).await.map_err(|error| {
+        tracing::error!(%error, "a note was refused: its audit line cannot be written");
+        RelayError::AuditUnavailable
+    })
+}
+
+/// The erasure the store remembers of this customer: no note is kept
+/// about a customer who asked to be forgotten.
+async fn erased(
+    store: &Store,
+    app: Option<&crate::apps::App>,
+    profile_id: &str,
+) -> Option<protocol::correction::ErasureRecord> {
+    let app = app?;
+    let id = app.erased_id(param::PROFILE_ID, profile_id);
+    store.erasure_of(&app.id, &id).await.ok().flatten()
+}
+
 /// A delete's only parameter: `app`, at most once.
 fn app_of(query: Option<&str>) -> Result<Option<String>, RelayError> {
     let mut app = None;
@@ -176,19 +230,27 @@ fn app_of(query: Option<&str>) -> Result<Option<String>, RelayError> {
     Ok(app)
 }
 
+/// A line of a note: `result` `None` is the line written before the store
+/// is asked.
 fn entry<'a, T>(
     call: &'a Call,
     action: &'a str,
     note_id: Option<&'a str>,
     profile_id: Option<&str>,
     text_chars: Option<usize>,
-    result: &Result<T, RelayError>,
+    result: Option<&Result<T, RelayError>>,
 ) -> NoteEntry<'a> {
-    let (outcome, status) = match result {
-        Ok(_) => ("ok", 200),
-        Err(error) => (error.code().as_str(), error.status().as_u16()),
+    let (phase, outcome, status) = match result {
+        None => ("asked", None, None),
+        Some(Ok(_)) => ("done", Some("ok"), Some(200)),
+        Some(Err(error)) => (
+            "done",
+            Some(error.code().as_str()),
+            Some(error.status().as_u16()),
+        ),
     };
     NoteEntry {
+        phase,
         time: crate::audit::now(),
         request_id: call.request_id(),
         actor: call.actor(),
@@ -213,7 +275,10 @@ async fn refuse(
     error: RelayError,
 ) -> Response {
     let result: Result<(), RelayError> = Err(error.clone());
-    let line = entry(call, action, note_id, profile_id, None, &result);
+    let line = NoteEntry {
+        phase: "refused",
+        ..entry(call, action, note_id, profile_id, None, Some(&result))
+    };
     call.refused(&line, &error).await;
     count(call, action, error.code().as_str());
     error.into_response()

@@ -6,6 +6,7 @@
 
 use super::call::Call;
 use super::replays::Claim;
+use crate::adapty::identifiers;
 use crate::adapty::Fetched;
 use crate::apps::App;
 use crate::audit::{self, ChangeEntry};
@@ -13,6 +14,7 @@ use crate::error::{Power, RelayError};
 use crate::rules::change::check_content_type;
 use crate::rules::correction::{AuditCorrection, Correction};
 use crate::rules::lookup::Lookup;
+use crate::store::ingest::Seen;
 use axum::body::{Body, Bytes};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -120,14 +122,57 @@ impl Write {
     }
 
     /// The request ID first (a repeat spends none of the allowance), then
-    /// one use of the power from the person's hourly allowance and one call
-    /// of the app's quota. Dropped unsent, the claim is given back.
+    /// one use of the power from the person's hourly allowance and two calls
+    /// of the app's quota (the profile read first, then the change).
+    /// Dropped unsent, the claim is given back.
     pub fn claim<'c>(&self, call: &'c Call, app: &App) -> Result<Claim<'c>, RelayError> {
         let services = call.services();
         let actor = &call.caller()?.actor;
         let claim = services.replays.claim(actor, call.request_id())?;
         services.apps.take(self.power, app, actor)?;
+        app.limits.check_quota()?;
         Ok(claim)
+    }
+
+    /// The profile as it is, read before the change: who exactly (both
+    /// IDs), and what only it can say. Its refusal is written like any
+    /// line of a call that reached Adapty: always, never left out.
+    pub async fn read_first(
+        &self,
+        app: &App,
+        customer: &Lookup,
+    ) -> Result<(crate::adapty::Profile, Seen), (RelayError, Option<u16>)> {
+        let current = app.upstream.fetch_profile(customer).await;
+        let status = current.upstream_status;
+        let profile = current.result.map_err(|error| (error, status))?;
+        match identifiers::seen(&profile.bytes) {
+            Some(seen) => Ok((profile, seen)),
+            None => Err((
+                RelayError::Upstream("Adapty answered with something that is not a profile".into()),
+                status,
+            )),
+        }
+    }
+
+    /// Refused after the profile was read (Adapty was asked): the line is
+    /// written whatever the client's share of refused lines.
+    pub async fn refuse_read(
+        &self,
+        call: &Call,
+        line: ChangeEntry<'_>,
+        (error, upstream_status): (RelayError, Option<u16>),
+    ) -> Response {
+        let outcome = error.code().as_str();
+        let refused = ChangeEntry {
+            outcome: Some(outcome),
+            status: Some(error.status().as_u16()),
+            upstream_status,
+            latency_ms: Some(call.elapsed_ms()),
+            ..line
+        };
+        let _ = call.services().audit.record(&refused).await;
+        count(call, self.power, outcome);
+        error.into_response()
     }
 
     /// Writes the line saying what is asked; if it cannot be written,

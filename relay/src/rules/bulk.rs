@@ -9,8 +9,9 @@ use protocol::bulk::field;
 use protocol::param;
 use serde_json::Value;
 
-/// The largest body a run may have: 5,000 IDs of a hundred characters fit.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The largest body a run may have: the most IDs a run may have
+/// (`--bulk-max-ids` at its highest, 20,000) of a hundred characters fit.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 /// A checked list, ready to run.
 #[derive(Debug, Clone, PartialEq)]

@@ -230,7 +230,7 @@ pub struct Args {
 
     /// IDs one bulk run may check at most.
     #[arg(long, env = "RELAY_BULK_MAX_IDS", default_value_t = 5_000,
-          value_parser = RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..=20_000))]
     pub bulk_max_ids: usize,
 
     /// Bulk runs one person may start per hour.

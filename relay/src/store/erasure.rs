@@ -31,11 +31,16 @@ impl Store {
             let mut tx = self.pool.begin().await?;
             let mut profile_ids = vec![erased.profile_id.to_owned()];
             if let Some(customer_user_id) = erased.customer_user_id {
+                // Every profile the store has under the customer user ID:
+                // by its row, or by its index only.
                 let others: Vec<String> = sqlx::query_scalar(
-                    "SELECT profile_id FROM profiles WHERE app = $1 AND customer_user_id = $2",
+                    "SELECT profile_id FROM profiles WHERE app = $1 AND customer_user_id = $2 \
+                     UNION SELECT profile_id FROM identifiers \
+                     WHERE app = $1 AND value = $2 AND kind = $3",
                 )
                 .bind(app)
                 .bind(customer_user_id)
+                .bind(protocol::feed::matched::CUSTOMER_USER_ID)
                 .fetch_all(&mut *tx)
                 .await?;
                 profile_ids.extend(others);
@@ -63,6 +68,13 @@ impl Store {
                 .await?;
             }
             tx.commit().await?;
+            if self.address.is_sqlite() {
+                // The deleted pages out of the write-ahead log too, now,
+                // not at the next checkpoint. Best effort: done is done.
+                let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(&self.pool)
+                    .await;
+            }
             Ok(forgotten)
         })
         .await

@@ -75,12 +75,14 @@ impl Store {
     pub async fn add_note(&self, app: &str, new: &NewNote<'_>) -> Result<NoteOutcome, StoreError> {
         self.bounded(super::REQUEST_DEADLINE, async {
             let mut tx = self.pool.begin().await?;
-            let count: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM notes WHERE app = $1 AND profile_id = $2")
-                    .bind(app)
-                    .bind(new.profile_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
+            let count: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM notes WHERE app = $1 AND profile_id = $2 \
+                 AND deleted_at IS NULL",
+            )
+            .bind(app)
+            .bind(new.profile_id)
+            .fetch_one(&mut *tx)
+            .await?;
             if count >= MAX_NOTES as i64 {
                 return Ok(NoteOutcome::Full);
             }
