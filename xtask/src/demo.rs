@@ -6,14 +6,9 @@ use std::process::Command;
 
 pub fn run(listen: &str) -> Result {
     let tools = tools::panel_tools()?;
-    let dist = build::panel(&tools)?;
+    build::panel(&tools)?;
+    // As deployed: the panel built into the relay, no folder beside it.
     let relay = build::relay()?;
     run::step("Demo: relay with a stand-in for Adapty (Ctrl-C stops it)");
-    status(
-        Command::new(relay)
-            .arg("--demo")
-            .arg("--static-dir")
-            .arg(dist)
-            .args(["--listen", listen]),
-    )
+    status(Command::new(relay).arg("--demo").args(["--listen", listen]))
 }
