@@ -39,7 +39,18 @@ pub fn run() -> Result {
 
     let dist = build::panel(&panel_tools)?;
     bench::check_weight(&dist)?;
-    run::step("The panel built into the relay: its page, files, encodings and caching");
+    run::step("The panel built into the relay: clippy, and its page, files, encodings and caching");
+    status(run::cargo().args([
+        "clippy",
+        "--package",
+        "relay",
+        "--features",
+        "embed-panel",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     status(run::cargo().args([
         "test",
         "--package",
