@@ -62,9 +62,7 @@ pub async fn correct(mut call: Call, headers: HeaderMap, body: Body) -> Response
         }
         // The profile read, by its profile ID: the one audited, whatever
         // happens meanwhile to the customer user ID.
-        let customer = seen
-            .profile_lookup()
-            .unwrap_or_else(|| correction.customer.clone());
+        let customer = Write::by_profile_id(&seen, &correction.customer);
         let fetched = app.upstream.correct_profile(&correction, &customer).await;
         if !fetched.nothing_sent() {
             claim.keep();

@@ -61,9 +61,7 @@ pub async fn erase(mut call: Call, headers: HeaderMap, body: Body) -> Response {
         }
         // By the profile ID read and audited, whatever happens meanwhile to
         // the customer user ID.
-        let customer = seen
-            .profile_lookup()
-            .unwrap_or_else(|| erasure.customer.clone());
+        let customer = Write::by_profile_id(&seen, &erasure.customer);
         let fetched = app.upstream.erase_profile(&customer).await;
         if !fetched.nothing_sent() {
             claim.keep();

@@ -154,6 +154,13 @@ impl Write {
         }
     }
 
+    /// The customer read first, by the profile ID Adapty gave (so the
+    /// change reaches the profile audited, whatever happens meanwhile to
+    /// the customer user ID); `asked` if Adapty gave no UUID.
+    pub fn by_profile_id(seen: &Seen, asked: &Lookup) -> Lookup {
+        Lookup::from_ids(None, Some(seen.profile_id.clone())).unwrap_or_else(|_| asked.clone())
+    }
+
     /// Refused after the profile was read (Adapty was asked): the line is
     /// written whatever the client's share of refused lines.
     pub async fn refuse_read(

@@ -32,13 +32,6 @@ pub struct Seen {
     pub transactions: Vec<(&'static str, String)>,
 }
 
-impl Seen {
-    /// The customer by the profile ID Adapty gave, if it is one (a UUID).
-    pub fn profile_lookup(&self) -> Option<crate::rules::lookup::Lookup> {
-        crate::rules::lookup::Lookup::from_ids(None, Some(self.profile_id.clone())).ok()
-    }
-}
-
 /// One event to keep.
 #[derive(Debug, Clone)]
 pub struct Incoming {
