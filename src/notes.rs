@@ -1,6 +1,7 @@
-//! Notes on a customer, kept by the relay's store (`protocol::notes`): read
-//! from its answers field by field through `Loose` (serde's derive would
-//! weigh on the wasm), the body of a new one, and how each reads: who
+//! Notes on a customer, kept by the relay's store (`protocol::notes`): each
+//! read where it is used, field by field, from the page's JSON as `Loose`
+//! (serde's derive, or even a struct of its own, would weigh on the wasm),
+//! the body of a new one, and how each reads: who
 //! wrote it and how long ago (the exact time on hover), its text or who
 //! deleted it and when, whether its "check again on" day has come, and
 //! each as an entry of the history.
@@ -15,40 +16,34 @@ use crate::events::{self, Event, Fact, Source};
 use crate::feed;
 use crate::format::Clock;
 use crate::model::{Loose, Timestamp};
-use protocol::notes::{field, Note, NoteDeletion};
+use protocol::notes::field;
 use protocol::param;
 
-/// A page of notes (`GET api/notes`), newest first as the relay sends them.
-pub fn read_page(json: &Loose) -> Vec<Note> {
-    json.get("notes").items().iter().map(read).collect()
+/// The notes of a page (`GET api/notes`, `{"notes": [...]}`), newest first
+/// as the relay sends them; each a `protocol::notes::Note`.
+pub fn of_page(page: &Loose) -> &[Loose] {
+    page.get("notes").items()
 }
 
-fn read(json: &Loose) -> Note {
-    let text = |name| json.string(name).unwrap_or_default();
-    let deleted = json.get("deleted");
-    Note {
-        id: text("id"),
-        author: text("author"),
-        text: text(field::TEXT),
-        check_on: json.string(field::CHECK_ON),
-        created_at: text("created_at"),
-        deleted: matches!(deleted, Loose::Object(_)).then(|| NoteDeletion {
-            by: deleted.string("by").unwrap_or_default(),
-            at: deleted.string("at").unwrap_or_default(),
-        }),
-    }
+/// A note's field `name` when it is a string, else empty.
+pub fn field<'a>(note: &'a Loose, name: &str) -> &'a str {
+    note.get(name).text().unwrap_or_default()
 }
 
-/// The relay's answer to adding or deleting a note: the note as it is
-/// now, or the failure, read as a change's (`change::refusal`).
-pub fn read_answer(status: u16, content_type: Option<&str>, body: &str) -> Result<Note, Failure> {
+/// Who deleted the note and when, once it is deleted.
+fn deleted(note: &Loose) -> Option<&Loose> {
+    let deleted = note.get("deleted");
+    matches!(deleted, Loose::Object(_)).then_some(deleted)
+}
+
+/// The relay's answer to adding or deleting a note: done (the notes are
+/// then read again, the new one among them), or the failure, read as a
+/// change's (`change::refusal`).
+pub fn answered(status: u16, content_type: Option<&str>, body: &str) -> Result<(), Failure> {
     if status != 200 || is_sign_in_page(status, content_type) {
         return Err(refusal(status, content_type, body));
     }
-    match serde_json::from_str::<Loose>(body) {
-        Ok(json @ Loose::Object(_)) => Ok(read(&json)),
-        _ => Err(Failure::OutcomeUnknown),
-    }
+    Ok(())
 }
 
 /// The body of `POST api/notes`: the text as typed (the relay trims and
@@ -67,52 +62,56 @@ pub fn body(app: &str, profile_id: &str, text: &str, check_on: &str) -> Loose {
     Loose::Object(fields)
 }
 
-/// When the note was written: "3 minutes ago", and for its title the
-/// exact time in the admin's zone; a time that cannot be read, verbatim.
-pub fn written(note: &Note, clock: &Clock) -> (String, String) {
-    match Timestamp::parse(&note.created_at) {
+/// Who wrote the note and when: "ana@example.com · 3 minutes ago", and
+/// for its title the exact time in the admin's zone; a time that cannot
+/// be read, verbatim.
+pub fn written(note: &Loose, clock: &Clock) -> (String, String) {
+    let (ago, exact) = match Timestamp::parse(field(note, "created_at")) {
         Timestamp::At(at) => (clock.relative(at), clock.date_time(at)),
         Timestamp::Unreadable(raw) => (raw.clone(), raw),
-    }
+    };
+    ([field(note, "author"), " \u{b7} ", &ago].concat(), exact)
 }
 
 /// What the note says, or who deleted it and when.
-pub fn text(note: &Note, clock: &Clock) -> String {
-    match &note.deleted {
-        Some(deleted) => format!(
-            "Deleted by {} on {}",
-            deleted.by,
-            erasure::when(&deleted.at, clock)
-        ),
-        None => note.text.clone(),
+pub fn text(note: &Loose, clock: &Clock) -> String {
+    match deleted(note) {
+        Some(deleted) => [
+            "Deleted by ",
+            field(deleted, "by"),
+            " on ",
+            &erasure::when(field(deleted, "at"), clock),
+        ]
+        .concat(),
+        None => field(note, field::TEXT).into(),
     }
 }
 
 /// Its "check again on" day: "Check again: due" once the day has begun in
 /// the admin's zone (`true`), else "Check again on 10 Dec 2026"; nothing
 /// without a day.
-pub fn check(note: &Note, clock: &Clock) -> Option<(String, bool)> {
-    let day = change::day(note.check_on.as_deref()?)?;
+pub fn check(note: &Loose, clock: &Clock) -> Option<(String, bool)> {
+    let day = change::day(field(note, field::CHECK_ON))?;
     let starts = change::start_of(day, clock);
     Some(if starts <= clock.now {
         ("Check again: due".into(), true)
     } else {
-        (format!("Check again on {}", clock.date(starts)), false)
+        (["Check again on ", &clock.date(starts)].concat(), false)
     })
 }
 
 /// Whether this person may delete the note: their own, or anyone's with
 /// the app's notes admin role (the relay decides either way).
-pub fn may_delete(note: &Note, actor: &str, admin: bool) -> bool {
-    note.deleted.is_none() && (admin || note.author == actor)
+pub fn may_delete(note: &Loose, actor: &str, admin: bool) -> bool {
+    deleted(note).is_none() && (admin || field(note, "author") == actor)
 }
 
 /// The history's events (newest first) with the notes among them, each
 /// marked as support's: "Note by ana@example.com: …".
-pub fn among(events: &[Event], notes: &[Note], clock: &Clock) -> Vec<Event> {
+pub fn among(events: &[Event], notes: &[Loose], clock: &Clock) -> Vec<Event> {
     let notes = notes.iter().map(|note| Event {
-        when: feed::when(&note.created_at),
-        text: format!("Note by {}: {}", note.author, text(note, clock)),
+        when: feed::when(field(note, "created_at")),
+        text: ["Note by ", field(note, "author"), ": ", &text(note, clock)].concat(),
         item: None,
         sandbox: false,
         refunded: false,
@@ -128,6 +127,7 @@ mod tests {
     use super::*;
     use crate::events::When;
     use chrono::{TimeZone, Utc};
+    use protocol::notes::{Note, NoteDeletion};
 
     /// 7 Dec 2026, 13:00 in Tokyo (04:00 UTC).
     fn tokyo() -> Clock {
@@ -139,7 +139,16 @@ mod tests {
         }
     }
 
-    fn note(check_on: Option<&str>) -> Note {
+    /// A note as the relay writes it, read as the panel reads it.
+    fn read(note: &Note) -> Loose {
+        loose(&serde_json::to_string(note).unwrap())
+    }
+
+    fn note(check_on: Option<&str>) -> Loose {
+        read(&written_note(check_on))
+    }
+
+    fn written_note(check_on: Option<&str>) -> Note {
         Note {
             id: "n1".into(),
             author: "ana@example.com".into(),
@@ -155,26 +164,18 @@ mod tests {
     }
 
     #[test]
-    fn a_page_as_the_relay_writes_it_reads_back_whole() {
+    fn a_page_as_the_relay_writes_it_is_read_field_by_field() {
         let page = protocol::notes::NotesPage {
-            notes: vec![
-                note(Some("2026-12-10")),
-                Note {
-                    id: "n0".into(),
-                    text: String::new(),
-                    check_on: None,
-                    deleted: Some(NoteDeletion {
-                        by: "lead@example.com".into(),
-                        at: "2026-12-07T03:58:00Z".into(),
-                    }),
-                    ..note(None)
-                },
-            ],
+            notes: vec![written_note(Some("2026-12-10")), written_note(None)],
         };
         let json = loose(&serde_json::to_string(&page).unwrap());
-        assert_eq!(read_page(&json), page.notes);
-        assert_eq!(read_page(&Loose::Null), Vec::new());
-        assert_eq!(read_page(&loose(r#"{"notes":[7]}"#)), [Note::default()]);
+        let notes = of_page(&json);
+        assert_eq!(notes.len(), 2);
+        assert_eq!(field(&notes[0], "id"), "n1");
+        assert_eq!(field(&notes[0], "check_on"), "2026-12-10");
+        assert_eq!(field(&notes[1], "check_on"), "", "null reads as none");
+        assert!(of_page(&Loose::Null).is_empty());
+        assert_eq!(field(&loose("7"), "id"), "");
     }
 
     #[test]
@@ -183,26 +184,35 @@ mod tests {
         let note = note(None);
         assert_eq!(
             written(&note, &clock),
-            ("3 minutes ago".into(), "7 Dec 2026, 12:57".into())
+            (
+                "ana@example.com \u{b7} 3 minutes ago".into(),
+                "7 Dec 2026, 12:57".into()
+            )
         );
         // Markup and links stay text: the view writes it as text.
-        assert_eq!(text(&note, &clock), note.text);
-        let odd = Note {
+        assert_eq!(
+            text(&note, &clock),
+            "<b>granted</b> 7 days\nhttps://status.example.com"
+        );
+        let odd = read(&Note {
             created_at: "yesterday".into(),
-            ..note.clone()
-        };
+            ..written_note(None)
+        });
         assert_eq!(
             written(&odd, &clock),
-            ("yesterday".into(), "yesterday".into())
+            (
+                "ana@example.com \u{b7} yesterday".into(),
+                "yesterday".into()
+            )
         );
-        let deleted = Note {
+        let deleted = read(&Note {
             text: String::new(),
             deleted: Some(NoteDeletion {
                 by: "lead@example.com".into(),
                 at: "2026-12-07T03:58:00Z".into(),
             }),
-            ..note
-        };
+            ..written_note(None)
+        });
         assert_eq!(
             text(&deleted, &clock),
             "Deleted by lead@example.com on 7 Dec 2026, 12:58"
@@ -221,15 +231,12 @@ mod tests {
         );
         // At 23:00 UTC on 7 Dec, 8 Dec has begun in Tokyo, not in UTC.
         let utc = Clock::in_utc(Utc.with_ymd_and_hms(2026, 12, 7, 23, 0, 0).unwrap());
-        assert_eq!(check(&note(Some("2026-12-08")), &utc).unwrap().1, false);
+        assert!(!check(&note(Some("2026-12-08")), &utc).unwrap().1);
         let late_tokyo = Clock {
             now: utc.now,
             ..clock
         };
-        assert_eq!(
-            check(&note(Some("2026-12-08")), &late_tokyo).unwrap().1,
-            true
-        );
+        assert!(check(&note(Some("2026-12-08")), &late_tokyo).unwrap().1);
         assert_eq!(check(&note(None), &clock), None);
         assert_eq!(check(&note(Some("soon")), &clock), None);
     }
@@ -240,10 +247,10 @@ mod tests {
         assert!(may_delete(&mine, "ana@example.com", false));
         assert!(!may_delete(&mine, "bob@example.com", false));
         assert!(may_delete(&mine, "bob@example.com", true));
-        let gone = Note {
+        let gone = read(&Note {
             deleted: Some(NoteDeletion::default()),
-            ..mine
-        };
+            ..written_note(None)
+        });
         assert!(!may_delete(&gone, "ana@example.com", true));
     }
 
@@ -262,32 +269,32 @@ mod tests {
     }
 
     #[test]
-    fn answers_are_the_note_or_a_changes_failure() {
+    fn answers_are_done_or_a_changes_failure() {
         let json = Some("application/json");
-        let note = read_answer(
-            200,
-            json,
-            r#"{"id":"n1","author":"ana@example.com","text":"x","check_on":null,"created_at":"2026-12-07T03:57:00Z","deleted":null}"#,
-        )
-        .unwrap();
-        assert_eq!((note.id.as_str(), note.text.as_str()), ("n1", "x"));
+        assert_eq!(answered(200, json, r#"{"id":"n1"}"#), Ok(()));
         assert_eq!(
-            read_answer(
+            answered(
                 403,
                 json,
                 r#"{"error":{"code":"forbidden","message":"only its author (ana@example.com) may delete this note"}}"#
-            )
-            .unwrap_err(),
-            Failure::Refused("Only its author (ana@example.com) may delete this note.".into())
+            ),
+            Err(Failure::Refused(
+                "Only its author (ana@example.com) may delete this note.".into()
+            ))
         );
         assert_eq!(
-            read_answer(200, Some("text/html"), "<html>").unwrap_err(),
-            Failure::SignInExpired
+            answered(
+                429,
+                json,
+                r#"{"error":{"code":"rate_limited","message":"too many notes"}}"#
+            ),
+            Err(Failure::Refused("Too many notes.".into()))
         );
         assert_eq!(
-            read_answer(200, json, "[]").unwrap_err(),
-            Failure::OutcomeUnknown
+            answered(200, Some("text/html"), "<html>"),
+            Err(Failure::SignInExpired)
         );
+        assert_eq!(answered(502, None, ""), Err(Failure::OutcomeUnknown));
     }
 
     #[test]

@@ -183,15 +183,15 @@ pub async fn events(app: &str, profile_id: &str, before: &str) -> Result<EventsP
     Ok(crate::feed::read_page(&json))
 }
 
-/// A customer's notes, newest first (`notes::read_page`).
+/// A customer's notes: the page's JSON, its notes newest first
+/// (`notes::of_page`).
 #[cfg(target_arch = "wasm32")]
-pub async fn notes(app: &str, profile_id: &str) -> Result<Vec<protocol::notes::Note>, LookupError> {
+pub async fn notes(app: &str, profile_id: &str) -> Result<Loose, LookupError> {
     let params = [
         (protocol::param::APP, app),
         (protocol::param::PROFILE_ID, profile_id),
     ];
-    let json = get_store(protocol::path::NOTES, &params, profile_id).await?;
-    Ok(crate::notes::read_page(&json))
+    get_store(protocol::path::NOTES, &params, profile_id).await
 }
 
 /// The customer's newest events, when the relay keeps a store, and what
