@@ -7,13 +7,13 @@
 use super::answers;
 use super::call::{self, Call};
 use super::staff;
+use super::writes;
 use crate::audit::{self, ChangeEntry};
 use crate::error::{Power, RelayError};
 use crate::rules::change::{self, Action, Change};
 use axum::body::Body;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use protocol::ErrorCode;
 
 pub async fn grant(call: Call, headers: HeaderMap, body: Body) -> Response {
     change_access(call, Action::Grant, headers, body).await
@@ -63,19 +63,8 @@ async fn change_access(mut call: Call, action: Action, headers: HeaderMap, body:
         if !fetched.nothing_sent() {
             claim.keep();
         }
-        let outcome = outcome(&fetched.result);
-        let done = ChangeEntry {
-            outcome: Some(outcome),
-            status: Some(
-                fetched
-                    .result
-                    .as_ref()
-                    .map_or_else(|e| e.status().as_u16(), |_| 200),
-            ),
-            upstream_status: fetched.upstream_status,
-            latency_ms: Some(call.elapsed_ms()),
-            ..line("done")
-        };
+        let outcome = writes::outcome(&fetched.result);
+        let done = writes::done_line(&call, line("done"), &fetched);
         let _ = services.audit.record(&done).await;
         // After the audit line, and bounded: the store shows the change to
         // the next agent, but never holds up its answer for long.
@@ -99,7 +88,7 @@ async fn change_access(mut call: Call, action: Action, headers: HeaderMap, body:
             }
         }
         let response = answers::profile(fetched.result);
-        count(&call, action, outcome);
+        writes::count(&call, action.name(), outcome);
         response
     })
     .await
@@ -140,30 +129,10 @@ async fn refuse_in(
     line: ChangeEntry<'_>,
     error: RelayError,
 ) -> Response {
-    let outcome = error.code().as_str();
-    let refused = ChangeEntry {
-        outcome: Some(outcome),
-        status: Some(error.status().as_u16()),
-        latency_ms: Some(call.elapsed_ms()),
-        ..line
-    };
+    let refused = writes::refused_line(call, line, &error);
     call.refused(&refused, &error).await;
-    count(call, action, outcome);
+    writes::count(call, action.name(), error.code().as_str());
     error.into_response()
-}
-
-fn outcome(result: &Result<crate::adapty::Profile, RelayError>) -> &'static str {
-    result
-        .as_ref()
-        .err()
-        .map(RelayError::code)
-        .map_or("ok", ErrorCode::as_str)
-}
-
-fn count(call: &Call, action: Action, outcome: &'static str) {
-    call.services()
-        .metrics
-        .change(call.app_id().unwrap_or_default(), action.name(), outcome);
 }
 
 /// A line of the change: `phase` is `asked`, `done` or `refused`; only what

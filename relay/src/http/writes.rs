@@ -169,16 +169,12 @@ impl Write {
         line: ChangeEntry<'_>,
         (error, upstream_status): (RelayError, Option<u16>),
     ) -> Response {
-        let outcome = error.code().as_str();
         let refused = ChangeEntry {
-            outcome: Some(outcome),
-            status: Some(error.status().as_u16()),
             upstream_status,
-            latency_ms: Some(call.elapsed_ms()),
-            ..line
+            ..refused_line(call, line, &error)
         };
         let _ = call.services().audit.record(&refused).await;
-        count(call, self.power, outcome);
+        count(call, self.power.name(), error.code().as_str());
         error.into_response()
     }
 
@@ -204,47 +200,59 @@ impl Write {
 
     /// Refused before anything was sent: the line of it, the count, the answer.
     pub async fn refuse(&self, call: &Call, line: ChangeEntry<'_>, error: RelayError) -> Response {
-        let outcome = error.code().as_str();
-        let refused = ChangeEntry {
-            outcome: Some(outcome),
-            status: Some(error.status().as_u16()),
-            latency_ms: Some(call.elapsed_ms()),
-            ..line
-        };
+        let refused = refused_line(call, line, &error);
         call.refused(&refused, &error).await;
-        count(call, self.power, outcome);
+        count(call, self.power.name(), error.code().as_str());
         error.into_response()
     }
 
     /// Writes the line saying what came of it, and counts it.
     pub async fn done(&self, call: &Call, line: ChangeEntry<'_>, fetched: &Fetched) {
-        let outcome = outcome(&fetched.result);
-        let done = ChangeEntry {
-            outcome: Some(outcome),
-            status: Some(
-                fetched
-                    .result
-                    .as_ref()
-                    .map_or_else(|e| e.status().as_u16(), |_| 200),
-            ),
-            upstream_status: fetched.upstream_status,
-            latency_ms: Some(call.elapsed_ms()),
-            ..line
-        };
+        let done = done_line(call, line, fetched);
         let _ = call.services().audit.record(&done).await;
-        count(call, self.power, outcome);
+        count(call, self.power.name(), outcome(&fetched.result));
     }
 }
 
-fn outcome<T>(result: &Result<T, RelayError>) -> &'static str {
+/// `line` as the line of a write refused before anything was sent: its
+/// code, status and time taken (an access change's too).
+pub fn refused_line<'a>(call: &Call, line: ChangeEntry<'a>, error: &RelayError) -> ChangeEntry<'a> {
+    ChangeEntry {
+        outcome: Some(error.code().as_str()),
+        status: Some(error.status().as_u16()),
+        latency_ms: Some(call.elapsed_ms()),
+        ..line
+    }
+}
+
+/// `line` as the line of what came of a write Adapty was asked (an access
+/// change's too).
+pub fn done_line<'a>(call: &Call, line: ChangeEntry<'a>, fetched: &Fetched) -> ChangeEntry<'a> {
+    ChangeEntry {
+        outcome: Some(outcome(&fetched.result)),
+        status: Some(
+            fetched
+                .result
+                .as_ref()
+                .map_or_else(|e| e.status().as_u16(), |_| 200),
+        ),
+        upstream_status: fetched.upstream_status,
+        latency_ms: Some(call.elapsed_ms()),
+        ..line
+    }
+}
+
+/// `ok`, or the error's code.
+pub fn outcome<T>(result: &Result<T, RelayError>) -> &'static str {
     result
         .as_ref()
         .err()
         .map_or("ok", |error| error.code().as_str())
 }
 
-fn count(call: &Call, power: Power, outcome: &'static str) {
+/// Counts a write by its action (`grant`, `revoke`, `edit`, `erase`).
+pub fn count(call: &Call, action: &'static str, outcome: &'static str) {
     call.services()
         .metrics
-        .change(call.app_id().unwrap_or_default(), power.name(), outcome);
+        .change(call.app_id().unwrap_or_default(), action, outcome);
 }
