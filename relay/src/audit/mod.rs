@@ -141,7 +141,7 @@ pub struct NoteEntry<'a> {
     pub actor: Option<&'a str>,
     pub app: Option<&'a str>,
     /// `note_add` or `note_delete`.
-    pub action: &'a str,
+    pub action: &'static str,
     /// `asked` (before the store is written), `done` or `refused`.
     pub phase: &'a str,
     pub note_id: Option<&'a str>,

@@ -234,7 +234,7 @@ fn app_of(query: Option<&str>) -> Result<Option<String>, RelayError> {
 /// is asked.
 fn entry<'a, T>(
     call: &'a Call,
-    action: &'a str,
+    action: &'static str,
     note_id: Option<&'a str>,
     profile_id: Option<&str>,
     text_chars: Option<usize>,
@@ -306,12 +306,7 @@ async fn finish(
     }
 }
 
-fn count(call: &Call, action: &str, outcome: &'static str) {
-    let action = if action == "note_add" {
-        "note_add"
-    } else {
-        "note_delete"
-    };
+fn count(call: &Call, action: &'static str, outcome: &'static str) {
     call.services()
         .metrics
         .change(call.app_id().unwrap_or_default(), action, outcome);
