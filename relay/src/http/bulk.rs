@@ -126,6 +126,8 @@ struct Run {
 
 /// What one ID came to.
 struct Outcome {
+    /// One of `status`: the line's, the audit line's and the metric's.
+    status: &'static str,
     checked: Checked,
     profile: Option<Bytes>,
     /// The customer as the audit line names them.
@@ -148,8 +150,7 @@ impl Run {
                 end.cancelled = true;
                 break;
             };
-            let result = outcome.checked.status.clone();
-            match result.as_str() {
+            match outcome.status {
                 status::FOUND => end.found += 1,
                 status::NOT_FOUND => end.not_found += 1,
                 status::INVALID => end.invalid += 1,
@@ -162,7 +163,7 @@ impl Run {
             }
             self.services
                 .metrics
-                .bulk_check(&self.app.id, static_status(&result));
+                .bulk_check(&self.app.id, outcome.status);
             let line = match &outcome.profile {
                 Some(profile) => found_line(&outcome.checked, profile),
                 None => ndjson(&outcome.checked),
@@ -209,6 +210,7 @@ impl Run {
                 checked.status = result.into();
                 checked.error = Some(why);
                 return Outcome {
+                    status: result,
                     checked,
                     profile: None,
                     customer: None,
@@ -226,23 +228,20 @@ impl Run {
                 break;
             }
         }
-        let profile = match result {
+        let (status, profile) = match result {
             Ok(profile) => {
                 super::staff::index_lookup(&self.services, &self.app.id, &profile);
-                checked.status = status::FOUND.into();
-                Some(profile.bytes)
+                (status::FOUND, Some(profile.bytes))
             }
-            Err(RelayError::ProfileNotFound) => {
-                checked.status = status::NOT_FOUND.into();
-                None
-            }
+            Err(RelayError::ProfileNotFound) => (status::NOT_FOUND, None),
             Err(error) => {
-                checked.status = status::FAILED.into();
                 checked.error = Some(error.message());
-                None
+                (status::FAILED, None)
             }
         };
+        checked.status = status.into();
         Outcome {
+            status,
             checked,
             profile,
             customer,
@@ -320,7 +319,7 @@ impl Run {
                 .customer
                 .as_ref()
                 .map(|customer| self.services.audit.id(&customer.id())),
-            outcome: Some(static_status(&outcome.checked.status)),
+            outcome: Some(outcome.status),
             ..self.entry("check")
         };
         match self.services.audit.record(&line).await {
@@ -363,18 +362,6 @@ async fn refuse(call: &Call, run_id: &str, reason: Option<&str>, error: RelayErr
         .metrics
         .bulk_run(call.app_id().unwrap_or_default(), error.code().as_str());
     error.into_response()
-}
-
-fn static_status(result: &str) -> &'static str {
-    [
-        status::FOUND,
-        status::NOT_FOUND,
-        status::INVALID,
-        status::AMBIGUOUS,
-    ]
-    .into_iter()
-    .find(|known| *known == result)
-    .unwrap_or(status::FAILED)
 }
 
 /// One line of NDJSON.
