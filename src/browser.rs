@@ -264,13 +264,22 @@ pub fn add_options(element_id: &str, values: &[&str]) {
 
 /// Adds an `<option>` of each app to the `<select>`, its name shown.
 pub fn add_apps(element_id: &str, apps: &[protocol::session::SessionApp]) {
+    let choices: Vec<(&str, &str)> = apps
+        .iter()
+        .map(|app| (app.id.as_str(), app.name.as_str()))
+        .collect();
+    add_choices(element_id, &choices);
+}
+
+/// Adds an `<option>` of each (value, text) to the `<select>`.
+pub fn add_choices(element_id: &str, choices: &[(&str, &str)]) {
     let (Some(list), Some(document)) = (element(element_id), window().document()) else {
         return;
     };
-    for app in apps {
+    for (value, text) in choices {
         if let Ok(option) = document.create_element("option") {
-            let _ = option.set_attribute("value", &app.id);
-            option.set_text_content(Some(&app.name));
+            let _ = option.set_attribute("value", value);
+            option.set_text_content(Some(text));
             let _ = list.append_child(&option);
         }
     }
@@ -278,10 +287,15 @@ pub fn add_apps(element_id: &str, apps: &[protocol::session::SessionApp]) {
 
 /// Sets the `value` of the form field with this ID.
 pub fn set_value(element_id: &str, value: &str) {
+    set_property(element_id, "value", value);
+}
+
+/// Sets a property of the element with this ID (a `<progress>`'s `max`).
+pub fn set_property(element_id: &str, name: &str, value: &str) {
     if let Some(element) = element(element_id) {
         let _ = js_sys::Reflect::set(
             &element,
-            &JsValue::from_str("value"),
+            &JsValue::from_str(name),
             &JsValue::from_str(value),
         );
     }
@@ -335,4 +349,80 @@ pub fn mark(name: &str) {
     if let Some(performance) = window().performance() {
         let _ = performance.mark(name);
     }
+}
+
+/// Whether this is the Bulk check page (`…/bulk`) rather than a lookup.
+pub fn on_bulk_page() -> bool {
+    window()
+        .location()
+        .pathname()
+        .is_ok_and(|path| path.ends_with("/bulk"))
+}
+
+/// The app the page's URL names (`?app=`), empty when none.
+pub fn app_in_url() -> String {
+    window()
+        .location()
+        .search()
+        .ok()
+        .and_then(|search| UrlSearchParams::new_with_str(&search).ok())
+        .and_then(|params| params.get(protocol::param::APP))
+        .unwrap_or_default()
+}
+
+/// The lookup page's address, from the Bulk check page: its folder.
+pub fn lookup_page_address() -> String {
+    let address = page_address();
+    address.strip_suffix("bulk").unwrap_or(&address).to_owned()
+}
+
+/// `target.method()`, for the few browser calls made without a binding
+/// of their own (each would add to the panel's JavaScript).
+pub fn call(target: &JsValue, method: &str) -> Option<JsValue> {
+    let method: js_sys::Function = js_sys::Reflect::get(target, &method.into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    method.call0(target).ok()
+}
+
+/// The value of a promise, or `None` when it failed.
+pub async fn settled(promise: Option<JsValue>) -> Option<JsValue> {
+    let promise: js_sys::Promise = promise?.dyn_into().ok()?;
+    wasm_bindgen_futures::JsFuture::from(promise).await.ok()
+}
+
+/// The text of the first file of the file field this event came from
+/// (chosen, or dropped on it: the browser takes the drop itself).
+pub async fn file_text(event: &web_sys::Event) -> Option<String> {
+    let field: JsValue = event.target()?.into();
+    let files = js_sys::Reflect::get(&field, &"files".into()).ok()?;
+    let file = js_sys::Reflect::get_u32(&files, 0).ok()?;
+    settled(call(&file, "text")).await?.as_string()
+}
+
+/// Offers `body` as a CSV file through the link with this ID: its address
+/// and file name set, and clicked. The address stays until the next
+/// export, so the link works again.
+pub fn offer_csv(link_id: &str, file_name: &str, body: &str) {
+    let Some(link) = element(link_id).and_then(|e| e.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+    else {
+        return;
+    };
+    let parts = js_sys::Array::of1(&JsValue::from_str(body));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("text/csv;charset=utf-8");
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
+    let old = link.href();
+    if old.starts_with("blob:") {
+        let _ = web_sys::Url::revoke_object_url(&old);
+    }
+    link.set_href(&url);
+    link.set_download(file_name);
+    link.click();
 }

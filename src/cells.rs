@@ -20,6 +20,8 @@ pub struct Cell {
     pub instant: Option<(String, String)>,
     /// Identifiers are shown in a monospace face.
     pub code: bool,
+    /// Where the text links to, in a new tab (a bulk check's customer).
+    pub link: Option<String>,
     pub badges: Vec<Badge>,
 }
 

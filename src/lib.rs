@@ -3,6 +3,7 @@
 //! `model`, `lookup`, `format` and `transport::read_response` are plain Rust,
 //! tested natively; `views` and the fetch itself only exist in the browser.
 
+pub mod bulk;
 pub mod cells;
 pub mod change;
 pub mod correction;

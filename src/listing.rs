@@ -17,6 +17,8 @@ pub enum SortKey {
     #[default]
     Purchased,
     Expires,
+    /// `Row::rank`: a bulk check's results by what each came to.
+    State,
 }
 
 /// Newest first by purchase date unless the admin chose otherwise.
@@ -54,6 +56,8 @@ pub enum Quick {
     Sandbox,
     /// Adapty's store code.
     Store(String),
+    /// `Row::state`: what a bulk check's ID came to.
+    State(&'static str),
 }
 
 impl Quick {
@@ -63,6 +67,7 @@ impl Quick {
             Quick::Refunded => "Refunded".into(),
             Quick::Sandbox => "Sandbox".into(),
             Quick::Store(code) => format::store(code),
+            Quick::State(state) => (*state).into(),
         }
     }
 
@@ -72,6 +77,7 @@ impl Quick {
             Quick::Refunded => item.marks(now).contains(&"Refunded"),
             Quick::Sandbox => is_sandbox(item.environment()),
             Quick::Store(code) => item.store() == code,
+            Quick::State(state) => item.state() == Some(state),
         }
     }
 }
@@ -92,9 +98,12 @@ fn rows<T: Row>(items: &[T]) -> Vec<&dyn Row> {
 fn quick_filters_of(items: &[&dyn Row], now: DateTime<Utc>) -> Vec<(Quick, usize)> {
     let mut offered = vec![Quick::Active, Quick::Refunded, Quick::Sandbox];
     for item in items {
-        let store = Quick::Store(item.store().to_owned());
-        if !offered.contains(&store) {
-            offered.push(store);
+        let state = item.state().map(Quick::State);
+        let store = (!item.store().is_empty()).then(|| Quick::Store(item.store().to_owned()));
+        for quick in [state, store].into_iter().flatten() {
+            if !offered.contains(&quick) {
+                offered.push(quick);
+            }
         }
     }
     offered
@@ -175,6 +184,14 @@ pub trait Row {
     fn store(&self) -> &str;
     /// Its state and marks in the words of its badges: "Active", "Refunded", …
     fn marks(&self, now: DateTime<Utc>) -> Vec<&'static str>;
+    /// A state offered as a quick filter of its own (a bulk check's).
+    fn state(&self) -> Option<&'static str> {
+        None
+    }
+    /// Its place when sorted by state.
+    fn rank(&self) -> i64 {
+        0
+    }
 }
 
 fn instant(value: &Option<Timestamp>) -> Option<DateTime<Utc>> {
@@ -317,13 +334,16 @@ fn order(items: &[&dyn Row], view: &View, now: DateTime<Utc>) -> Vec<usize> {
         .enumerate()
         .filter(|(_, item)| shown(**item))
         .map(|(index, item)| {
-            let date = match view.sort.key {
+            let key = match view.sort.key {
                 SortKey::Purchased => item.purchased(),
                 SortKey::Expires => item.expires(),
-            };
-            let key = match (date, view.sort.newest_first) {
-                (Some(at), true) => -at.timestamp_micros(),
-                (Some(at), false) => at.timestamp_micros(),
+                SortKey::State => None,
+            }
+            .map(|at| at.timestamp_micros())
+            .or((view.sort.key == SortKey::State).then(|| item.rank()));
+            let key = match (key, view.sort.newest_first) {
+                (Some(key), true) => -key,
+                (Some(key), false) => key,
                 (None, _) => i64::MAX,
             };
             (key, index)

@@ -57,8 +57,7 @@ fn session(json: &Loose) -> Option<Session> {
                     can_edit_profile: flag(app, "can_edit_profile")?,
                     can_erase: flag(app, "can_erase")?,
                     can_delete_any_note: flag(app, "can_delete_any_note")?,
-                    // A right the panel has no use for yet stays false.
-                    ..SessionApp::default()
+                    can_bulk_check: flag(app, "can_bulk_check")?,
                 })
             })
             .collect::<Option<_>>()?,
@@ -180,6 +179,7 @@ mod tests {
                     name: "Kids app".into(),
                     can_erase: true,
                     can_delete_any_note: true,
+                    can_bulk_check: true,
                     ..SessionApp::default()
                 },
             ],

@@ -117,6 +117,77 @@ pub async fn post(path: &str, body: String) -> Result<(u16, Option<String>, Stri
     Ok((response.status(), content_type, body))
 }
 
+#[cfg(target_arch = "wasm32")]
+thread_local! {
+    /// The reader of the bulk run's answer on its way: cancelling it ends
+    /// the request, and the relay stops the run.
+    static BULK_READER: std::cell::RefCell<Option<wasm_bindgen::JsValue>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// A bulk run (`protocol::bulk`): posts `body`, and hands each chunk of
+/// whole NDJSON lines of the answer to `on_lines` as it comes, until the
+/// answer ends, breaks off, or `stop_bulk` ends it. `Err`: the relay
+/// refused the run (nothing was checked), or it could not be sent.
+#[cfg(target_arch = "wasm32")]
+pub async fn bulk(body: String, mut on_lines: impl FnMut(&str)) -> Result<(), Failure> {
+    use crate::browser::{call, settled};
+    let refused =
+        || Failure::Refused("The run could not be sent: the relay did not answer.".into());
+    let request = gloo_net::http::Request::post(protocol::path::BULK)
+        .header(protocol::CSRF_HEADER, protocol::CSRF_VALUE)
+        .header("content-type", "application/json")
+        .redirect(web_sys::RequestRedirect::Manual)
+        .body(body)
+        .map_err(|_| refused())?;
+    let response = request.send().await.map_err(|_| refused())?;
+    if is_redirect(&response) {
+        return Err(Failure::SignInExpired);
+    }
+    let content_type = response.headers().get("content-type");
+    if response.status() != 200
+        || content_type
+            .as_deref()
+            .is_some_and(|t| t.starts_with("text/html"))
+    {
+        let text = response.text().await.unwrap_or_default();
+        return Err(crate::change::refusal(
+            response.status(),
+            content_type.as_deref(),
+            &text,
+        ));
+    }
+    let Some(reader) = response
+        .body()
+        .and_then(|stream| call(&stream, "getReader"))
+    else {
+        return Ok(());
+    };
+    BULK_READER.set(Some(reader.clone()));
+    let mut pending: Vec<u8> = Vec::new();
+    while let Some(chunk) = settled(call(&reader, "read")).await {
+        let field = |name: &str| js_sys::Reflect::get(&chunk, &name.into()).unwrap_or_default();
+        if field("done").is_truthy() {
+            break;
+        }
+        pending.extend(js_sys::Uint8Array::new(&field("value")).to_vec());
+        if let Some(end) = pending.iter().rposition(|&byte| byte == b'\n') {
+            let rest = pending.split_off(end + 1);
+            on_lines(&String::from_utf8_lossy(&pending));
+            pending = rest;
+        }
+    }
+    Ok(())
+}
+
+/// Ends the bulk run's request, if one is on its way.
+#[cfg(target_arch = "wasm32")]
+pub fn stop_bulk() {
+    if let Some(reader) = BULK_READER.take() {
+        let _ = crate::browser::call(&reader, "cancel");
+    }
+}
+
 /// A found profile with the exact body it came in, for the raw view and
 /// download, the app it is a customer of, when it arrived (the page stays
 /// open while its answer ages), and its events in the relay's store (what

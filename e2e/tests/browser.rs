@@ -2657,3 +2657,224 @@ async fn erasing_a_customer_says_who_and_when_then_and_at_every_later_lookup() {
     panel.screenshot("erased-customer").await;
     panel.close().await;
 }
+
+/// Issue 24: a list of 60 (found, not found, malformed, repeated), checked
+/// at the demo's pace with pause, resume and cancel, then exported. The CSV
+/// is read through the export link's own address, fetched in the page.
+#[tokio::test]
+async fn a_bulk_check_counts_pauses_resumes_cancels_and_exports() {
+    let panel = Panel::demo().await;
+    panel.open("/").await;
+    // The demo's person has the bulk role: the start page links to the page.
+    assert!(panel.is_shown("#bulk-link").await);
+    panel.click("#bulk-link").await;
+    panel.wait_for_text("#bulk-app", "Main app").await;
+
+    let found = [
+        "demo-expired",
+        "demo-play-store",
+        "demo-lifetime",
+        "demo-sandbox",
+        "demo-grace-period",
+        "demo-billing-issue",
+        "demo-scheduled",
+        "demo-refunded",
+        "demo-custom-store",
+        SEED_CUSTOMER_USER_ID,
+        ANONYMOUS_PROFILE_ID,
+    ];
+    let mut pasted: Vec<String> = found.iter().map(|id| id.to_string()).collect();
+    pasted.extend(["josé", "naïve-1", "ünï"].map(String::from));
+    pasted.extend((1..=36).map(|n| format!("nobody-{n}")));
+    // 50 different IDs, 10 again: 60 in all, with commas, spaces and blank lines.
+    pasted.extend(pasted[..10].to_vec());
+    assert_eq!(pasted.len(), 60);
+    let text = format!(
+        "{}\n\n{}, {}\n \n{}",
+        pasted[..20].join("\n"),
+        pasted[20..30].join(","),
+        pasted[30..40].join(" "),
+        pasted[40..].join("\n")
+    );
+    panel
+        .browser
+        .execute(
+            "const box = document.getElementById('bulk-ids'); box.value = arguments[0]; \
+             box.dispatchEvent(new Event('input', {bubbles: true}));",
+            vec![text.into()],
+        )
+        .await
+        .expect("paste the list");
+    panel
+        .wait_for_text(
+            "#bulk-count",
+            "50 IDs to check (10 duplicates and 2 blank lines dropped).",
+        )
+        .await;
+
+    // No reason, no run.
+    panel.click("#bulk-start").await;
+    panel.wait_for_text("#bulk-problem", "reason").await;
+    let reason = panel.wait_for("#bulk-reason").await;
+    reason.send_keys("store outage, ticket 77").await.unwrap();
+    panel.click("#bulk-start").await;
+
+    // The demo checks 5 a second: counts come as lines do.
+    let checked = |text: &str| -> usize {
+        text.strip_prefix("Checked ")
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    let progress = panel.wait_for_text("#bulk-progress", "left.").await;
+    assert!(progress.contains(" of 50: "), "{progress}");
+    let mut done = 0;
+    while done < 16 {
+        done = checked(&panel.wait_for_text("#bulk-progress", "Checked").await);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panel.click("#bulk-pause").await;
+    let paused = panel.wait_for_text("#bulk-progress", "Paused.").await;
+    let at_pause = checked(&paused);
+    assert!(paused.contains("with access"), "{paused}");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let still = panel.wait_for_text("#bulk-progress", "Paused.").await;
+    assert_eq!(checked(&still), at_pause, "nothing is checked while paused");
+    assert!(panel.is_shown("#bulk-resume").await);
+
+    panel.click("#bulk-resume").await;
+    while done < at_pause + 10 {
+        done = checked(&panel.wait_for_text("#bulk-progress", "Checked").await);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panel.click("#bulk-cancel").await;
+    let cancelled = panel.wait_for_text("#bulk-progress", "Cancelled.").await;
+    let at_cancel = checked(&cancelled);
+    assert!(at_cancel >= at_pause + 10 && at_cancel < 50, "{cancelled}");
+    assert!(
+        cancelled.contains(&format!("Checked {at_cancel} of 50: ")),
+        "{cancelled}"
+    );
+
+    // The results: sorted by state, filtered by a quick filter, each row a
+    // link to the customer in a new tab.
+    let summary = panel
+        .wait_for_text("#results .pager-summary", "results")
+        .await;
+    assert!(
+        summary.contains(&format!("of {at_cancel} results")),
+        "{summary}"
+    );
+    let chips = panel.texts("#results .quick .chip").await.join("|");
+    assert!(
+        chips.contains("Not found") && chips.contains("Failed") && chips.contains("Has access"),
+        "{chips}"
+    );
+    let link = panel
+        .wait_for("#results a[href*='customer_user_id=demo-expired']")
+        .await;
+    assert_eq!(
+        link.attr("target").await.unwrap().as_deref(),
+        Some("_blank")
+    );
+    assert_eq!(link.attr("rel").await.unwrap().as_deref(), Some("noopener"));
+    panel.click("#results .quick .chip:first-child").await;
+    let narrowed = panel
+        .wait_for_text("#results .pager-summary", "matching")
+        .await;
+    assert!(narrowed.contains("matching"), "{narrowed}");
+
+    // The export, read back through its link.
+    panel.click("#bulk-export").await;
+    let csv = panel
+        .browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             const link = document.getElementById('bulk-csv'); \
+             fetch(link.href).then(r => r.text()).then(text => done([link.download, text]));",
+            vec![],
+        )
+        .await
+        .expect("read the export");
+    let file_name = csv[0].as_str().unwrap();
+    assert!(
+        file_name.starts_with("bulk-check-main-") && file_name.ends_with("Z.csv"),
+        "{file_name}"
+    );
+    let records = read_csv(csv[1].as_str().unwrap());
+    assert_eq!(
+        records[0],
+        [
+            "ID",
+            "App",
+            "Result",
+            "State",
+            "Headline",
+            "Access levels",
+            "Expires",
+            "Renews",
+            "Store",
+            "Billing issue",
+            "Grace period",
+            "Sandbox only",
+            "Last event",
+            "Last event at",
+            "Profile ID",
+            "Customer user ID",
+            "Matched as",
+            "Reason"
+        ]
+    );
+    assert_eq!(records.len(), 51, "a header and one row per ID");
+    let row = |id: &str| records.iter().find(|r| r[0] == id).unwrap().clone();
+    let expired = row("demo-expired");
+    assert_eq!(expired[1..4], ["Main app", "found", "No access"]);
+    assert!(
+        expired[4].starts_with("No access: premium expired on ") && expired[4].ends_with(" UTC"),
+        "{expired:?}"
+    );
+    assert!(
+        expired[5].starts_with("premium: Expired, expires 20"),
+        "{expired:?}"
+    );
+    assert_eq!(expired[7..12], ["no", "app_store", "no", "no", "no"]);
+    assert_eq!(expired[14], "1c3d9a6f-7b2e-4c8f-8d4a-3e5f7a9b1c2d");
+    assert_eq!(expired[16], "customer_user_id");
+    let sandbox = row("demo-sandbox");
+    assert_eq!(
+        (sandbox[3].as_str(), sandbox[11].as_str()),
+        ("Has access", "yes")
+    );
+    let malformed = row("josé");
+    assert_eq!(malformed[2..4], ["invalid", "Failed"]);
+    assert!(malformed[17].contains("non-ASCII"), "{malformed:?}");
+    assert_eq!(row("nobody-1")[2..4], ["not_found", "Not found"]);
+    let last = row("nobody-36");
+    assert_eq!(last[2..4], ["not_checked", "Not checked"]);
+    panel.close().await;
+}
+
+/// RFC 4180, for the export: quoted fields, doubled quotes, CRLF.
+fn read_csv(text: &str) -> Vec<Vec<String>> {
+    assert!(text.ends_with("\r\n"), "records end with CRLF");
+    let (mut records, mut record, mut field) = (Vec::new(), Vec::new(), String::new());
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => record.push(std::mem::take(&mut field)),
+            ('\r', false) => {}
+            ('\n', false) => {
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+            }
+            (c, _) => field.push(c),
+        }
+    }
+    records
+}

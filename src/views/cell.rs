@@ -10,11 +10,15 @@ pub fn cell_content(cell: Cell) -> impl IntoView {
         .into_iter()
         .map(|badge| view! { <span class=format!("badge {}", badge.class)>{badge.label}</span> })
         .collect_view();
-    let text = match cell.instant {
-        Some((datetime, exact)) => {
+    let text = match (cell.instant, cell.link) {
+        (Some((datetime, exact)), _) => {
             view! { <time datetime=datetime title=exact>{cell.text}</time> }.into_any()
         }
-        None => view! { <span class:code=cell.code>{cell.text}</span> }.into_any(),
+        // A bulk check's customer, opened in a tab of its own.
+        (None, Some(href)) => {
+            view! { <a href=href target="_blank" rel="noopener" class:code=cell.code>{cell.text}</a> }.into_any()
+        }
+        (None, None) => view! { <span class:code=cell.code>{cell.text}</span> }.into_any(),
     };
     view! {
         {badges}

@@ -138,7 +138,7 @@ fn chosen(quick: &[(Quick, usize)], place: usize) -> Option<Quick> {
 /// The card of one long table. Not generic, unlike `history`: its view
 /// exists once in the wasm for both tables.
 #[component]
-fn HistoryCard(
+pub(super) fn HistoryCard(
     title: &'static str,
     noun: &'static str,
     columns: &'static [&'static str],

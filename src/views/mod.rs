@@ -2,6 +2,9 @@
 //! `model`, `status`, `explain`, `listing`, `error` and `format`.
 
 mod access;
+mod bulk;
+
+pub use bulk::BulkPage;
 mod cell;
 mod change;
 mod error;
@@ -309,6 +312,11 @@ pub fn Panel() -> impl IntoView {
         // The picker only when there is a choice.
         browser::add_apps(search::APP_PICKER, &found.apps);
         browser::set_hidden("app-pick", found.apps.len() < 2);
+        // Only those with the bulk role see the Bulk check page exists.
+        browser::set_hidden(
+            "bulk-link",
+            !found.apps.iter().any(|app| app.can_bulk_check),
+        );
         // With a store, the form searches unless a link named the ID.
         store.set(found.store);
         searching.set(found.store && from_url.is_none());
@@ -354,6 +362,7 @@ pub fn Panel() -> impl IntoView {
     view! {
         <header class="topbar">
             <span class="brand">"Adapty lookup"</span>
+            <a id="bulk-link" href="bulk" hidden>"Bulk check"</a>
             <label class="utc-toggle">
                 <input type="checkbox" id="utc-toggle" prop:checked=move || clock.with(|c| c.utc)
                     on:change=move |_| clock.update(|c| c.utc = !c.utc) />
