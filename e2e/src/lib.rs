@@ -40,6 +40,9 @@ pub struct Panel {
     /// The relay's temporary folder (the demo's store), removed with it:
     /// a killed relay cannot remove its own.
     _relay_temp: TempFolder,
+    /// Where the browser saves downloads (a bulk check's CSV), removed with it.
+    pub downloads: PathBuf,
+    _downloads: TempFolder,
 }
 
 struct TempFolder(PathBuf);
@@ -180,6 +183,9 @@ impl Panel {
         wait_until_up(&format!("{driver_url}/status"), "chromedriver").await;
 
         let profile_dir = std::env::temp_dir().join(format!("e2e-chromium-{driver_port}"));
+        let downloads = std::env::temp_dir().join(format!("e2e-downloads-{driver_port}"));
+        let _ = std::fs::remove_dir_all(&downloads);
+        std::fs::create_dir_all(&downloads).expect("make the downloads folder");
         let capabilities = json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
@@ -193,6 +199,10 @@ impl Panel {
                     "--lang=en-GB",
                     format!("--user-data-dir={}", profile_dir.display()),
                 ],
+                "prefs": {
+                    "download.default_directory": downloads.display().to_string(),
+                    "download.prompt_for_download": false,
+                },
             },
             "goog:loggingPrefs": {"browser": "ALL"},
         });
@@ -207,6 +217,8 @@ impl Panel {
             relay,
             _driver: driver,
             _relay_temp: relay_temp,
+            _downloads: TempFolder(downloads.clone()),
+            downloads,
         }
     }
 
@@ -471,6 +483,32 @@ impl Panel {
             .issue_cmd(Offline)
             .await
             .expect("emulate offline");
+    }
+
+    /// The file the browser downloaded, once it is whole: its name and text.
+    pub async fn downloaded(&self) -> (String, String) {
+        let started = Instant::now();
+        while started.elapsed() < PATIENCE {
+            let done = std::fs::read_dir(&self.downloads)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|entry| entry.path())
+                // Chromium writes under a hidden or `.crdownload` name, then renames.
+                .find(|path| {
+                    let name = path.file_name().unwrap_or_default().to_string_lossy();
+                    !name.starts_with('.') && !name.ends_with(".crdownload")
+                });
+            if let Some(path) = done {
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                return (
+                    name,
+                    std::fs::read_to_string(&path).expect("read the download"),
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("nothing was downloaded to {}", self.downloads.display());
     }
 
     pub async fn close(self) {
