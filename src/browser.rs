@@ -98,11 +98,11 @@ pub fn copy_to_clipboard(text: &str) {
     let _ = window().navigator().clipboard().write_text(text);
 }
 
-/// Saves `body` as a file through a temporary object URL.
-pub fn download(file_name: &str, body: &str) {
+/// Saves `body` as a file of this media type through a temporary object URL.
+pub fn download(file_name: &str, body: &str, media_type: &str) {
     let parts = js_sys::Array::of1(&JsValue::from_str(body));
     let options = web_sys::BlobPropertyBag::new();
-    options.set_type("application/json");
+    options.set_type(media_type);
     let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
         return;
     };
@@ -399,30 +399,4 @@ pub async fn file_text(event: &web_sys::Event) -> Option<String> {
     let files = js_sys::Reflect::get(&field, &"files".into()).ok()?;
     let file = js_sys::Reflect::get_u32(&files, 0).ok()?;
     settled(call(&file, "text")).await?.as_string()
-}
-
-/// Offers `body` as a CSV file through the link with this ID: its address
-/// and file name set, and clicked. The address stays until the next
-/// export, so the link works again.
-pub fn offer_csv(link_id: &str, file_name: &str, body: &str) {
-    let Some(link) = element(link_id).and_then(|e| e.dyn_into::<web_sys::HtmlAnchorElement>().ok())
-    else {
-        return;
-    };
-    let parts = js_sys::Array::of1(&JsValue::from_str(body));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type("text/csv;charset=utf-8");
-    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
-        return;
-    };
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
-        return;
-    };
-    let old = link.href();
-    if old.starts_with("blob:") {
-        let _ = web_sys::Url::revoke_object_url(&old);
-    }
-    link.set_href(&url);
-    link.set_download(file_name);
-    link.click();
 }

@@ -18,7 +18,7 @@ use crate::lookup::{IdKind, Lookup};
 use crate::model::{Envelope, Loose, Profile, Timestamp};
 use crate::status::Tone;
 use chrono::{DateTime, Utc};
-use protocol::bulk::{line, status, PROFILE};
+use protocol::bulk::{line, status};
 use std::collections::BTreeMap;
 
 /// The relay's default `--bulk-max-ids`: a longer list is refused here,
@@ -336,10 +336,10 @@ impl Checked {
 /// string is escaped, so the first `,"profile":` is that field. Returns
 /// the line's own fields as an object, and the profile's text.
 fn split_profile(line: &str) -> (String, Option<&str>) {
-    let marker = format!(",\"{PROFILE}\":");
-    match line.find(&marker) {
+    const MARKER: &str = ",\"profile\":";
+    match line.find(MARKER) {
         Some(at) => {
-            let profile = line[at + marker.len()..].trim_end();
+            let profile = line[at + MARKER.len()..].trim_end();
             let profile = profile.strip_suffix('}').unwrap_or(profile);
             (line[..at].to_owned() + "}", Some(profile))
         }
@@ -525,15 +525,14 @@ impl Run {
     }
 
     /// Every ID of the list in its order: its result, or not checked.
-    pub fn all_rows(&self) -> Vec<Checked> {
-        let mut all: Vec<Option<&Checked>> = vec![None; self.ids.len()];
+    pub fn each_row(&self, mut each: impl FnMut(&Checked)) {
+        let mut placed: Vec<Option<&Checked>> = vec![None; self.ids.len()];
         for row in &self.rows {
-            all[row.index] = Some(row);
+            placed[row.index] = Some(row);
         }
-        all.into_iter()
-            .enumerate()
-            .map(|(index, row)| match row {
-                Some(row) => row.clone(),
+        for (index, row) in placed.into_iter().enumerate() {
+            match row {
+                Some(row) => each(row),
                 None => {
                     let mut row = Checked::without(
                         index,
@@ -543,10 +542,10 @@ impl Run {
                         &self.app,
                     );
                     row.reason = Some("the run ended before this ID was checked".into());
-                    row
+                    each(&row);
                 }
-            })
-            .collect()
+            }
+        }
     }
 }
 
@@ -612,7 +611,7 @@ pub fn csv(run: &Run, app_name: &str) -> String {
         (true, true) => "yes",
         (true, false) => "no",
     };
-    for row in run.all_rows() {
+    run.each_row(|row| {
         let found = row.profile_id.is_some();
         let levels: Vec<String> = row
             .levels
@@ -651,7 +650,7 @@ pub fn csv(run: &Run, app_name: &str) -> String {
             row.matched.as_deref().unwrap_or_default(),
             row.reason.as_deref().unwrap_or_default(),
         ]);
-    }
+    });
     out
 }
 

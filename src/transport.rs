@@ -101,6 +101,13 @@ pub async fn fetch_session() -> protocol::session::Session {
 /// does not arrive is an unknown outcome.
 #[cfg(target_arch = "wasm32")]
 pub async fn post(path: &str, body: String) -> Result<(u16, Option<String>, String), Failure> {
+    read_whole(send_post(path, body).await?).await
+}
+
+/// Sends a `POST` of JSON `body` (a change, or a bulk run): the response,
+/// unless it is the proxy's redirect to its sign-in.
+#[cfg(target_arch = "wasm32")]
+async fn send_post(path: &str, body: String) -> Result<gloo_net::http::Response, Failure> {
     let request = gloo_net::http::Request::post(path)
         .header(protocol::CSRF_HEADER, protocol::CSRF_VALUE)
         .header("accept", "application/json")
@@ -112,6 +119,14 @@ pub async fn post(path: &str, body: String) -> Result<(u16, Option<String>, Stri
     if is_redirect(&response) {
         return Err(Failure::SignInExpired);
     }
+    Ok(response)
+}
+
+/// The answer's status, content type and whole body.
+#[cfg(target_arch = "wasm32")]
+async fn read_whole(
+    response: gloo_net::http::Response,
+) -> Result<(u16, Option<String>, String), Failure> {
     let content_type = response.headers().get("content-type");
     let body = response.text().await.map_err(|_| Failure::OutcomeUnknown)?;
     Ok((response.status(), content_type, body))
@@ -132,27 +147,15 @@ thread_local! {
 #[cfg(target_arch = "wasm32")]
 pub async fn bulk(body: String, mut on_lines: impl FnMut(&str)) -> Result<(), Failure> {
     use crate::browser::{call, settled};
-    let refused =
-        || Failure::Refused("The run could not be sent: the relay did not answer.".into());
-    let request = gloo_net::http::Request::post(protocol::path::BULK)
-        .header(protocol::CSRF_HEADER, protocol::CSRF_VALUE)
-        .header("content-type", "application/json")
-        .redirect(web_sys::RequestRedirect::Manual)
-        .body(body)
-        .map_err(|_| refused())?;
-    let response = request.send().await.map_err(|_| refused())?;
-    if is_redirect(&response) {
-        return Err(Failure::SignInExpired);
-    }
-    let content_type = response.headers().get("content-type");
-    if response.status() != 200
-        || content_type
-            .as_deref()
-            .is_some_and(|t| t.starts_with("text/html"))
-    {
-        let text = response.text().await.unwrap_or_default();
+    let response = send_post(protocol::path::BULK, body).await?;
+    let html = response
+        .headers()
+        .get("content-type")
+        .is_some_and(|kind| kind.starts_with("text/html"));
+    if response.status() != 200 || html {
+        let (status, content_type, text) = read_whole(response).await?;
         return Err(crate::change::refusal(
-            response.status(),
+            status,
             content_type.as_deref(),
             &text,
         ));

@@ -11,7 +11,7 @@
 use super::history::{HistoryCard, TableView};
 use crate::browser;
 use crate::bulk::{self, Phase, Run};
-use crate::change;
+use crate::change::{self, Failure};
 use crate::listing::{self, Sort, SortKey};
 use crate::session;
 use crate::transport;
@@ -38,7 +38,7 @@ thread_local! {
 const DRAW_EVERY_MS: f64 = 500.0;
 
 /// Constant markup only: nothing from the list, the relay or the person.
-const MARKUP: &str = r#"<h2 id="bulk-heading">Bulk check</h2><p class="app-name" id="bulk-app"></p><p id="bulk-denied" class="problem" hidden></p><div id="bulk-form" class="fields" hidden><label for="bulk-ids">IDs, one a line or separated by commas or spaces</label><textarea id="bulk-ids" rows="8" spellcheck="false" autocomplete="off"></textarea><label for="bulk-file">Or a CSV file, chosen or dropped here</label><input type="file" id="bulk-file" accept=".csv,.txt,text/csv,text/plain"><label for="bulk-column" id="bulk-column-label" hidden>Column</label><select id="bulk-column" hidden></select><span></span><p id="bulk-count" class="muted" aria-live="polite"></p><label for="bulk-reason">Reason (for the audit log)</label><textarea id="bulk-reason" rows="2"></textarea></div><p id="bulk-problem" class="problem" role="alert"></p><div class="actions"><button type="button" id="bulk-start" hidden>Check</button><button type="button" id="bulk-pause" class="secondary" hidden>Pause</button><button type="button" id="bulk-resume" hidden>Resume</button><button type="button" id="bulk-cancel" class="secondary" hidden>Cancel</button><button type="button" id="bulk-export" class="secondary" hidden>Export CSV</button><a id="bulk-csv" hidden></a></div><progress id="bulk-bar" value="0" max="1" hidden></progress><p id="bulk-progress" role="status"></p>"#;
+const MARKUP: &str = r#"<section class="card bulk"><h2 id="bulk-heading">Bulk check</h2><p class="app-name" id="bulk-app"></p><p id="bulk-denied" class="problem" hidden></p><div id="bulk-form" class="fields" hidden><label for="bulk-ids">IDs, one a line or separated by commas or spaces</label><textarea id="bulk-ids" rows="8" spellcheck="false" autocomplete="off"></textarea><label for="bulk-file">Or a CSV file, chosen or dropped here</label><input type="file" id="bulk-file" accept=".csv,.txt,text/csv,text/plain"><label for="bulk-column" id="bulk-column-label" hidden>Column</label><select id="bulk-column" hidden></select><span></span><p id="bulk-count" class="muted" aria-live="polite"></p><label for="bulk-reason">Reason (for the audit log)</label><textarea id="bulk-reason" rows="2"></textarea></div><p id="bulk-problem" class="problem" role="alert"></p><div class="actions"><button type="button" id="bulk-start" hidden>Check</button><button type="button" id="bulk-pause" class="secondary" hidden>Pause</button><button type="button" id="bulk-resume" hidden>Resume</button><button type="button" id="bulk-cancel" class="secondary" hidden>Cancel</button><button type="button" id="bulk-export" class="secondary" hidden>Export CSV</button></div><progress id="bulk-bar" value="0" max="1" hidden></progress><p id="bulk-progress" role="status"></p></section><div class="toolbar"><label class="filter"><span>Filter by ID, state, access level or store</span><input type="search" id="bulk-filter" autocomplete="off" spellcheck="false"></label></div>"#;
 
 #[component]
 pub fn BulkPage() -> impl IntoView {
@@ -88,15 +88,19 @@ pub fn BulkPage() -> impl IntoView {
         "bulk-export" => export(),
         _ => {}
     };
-    let on_change = |event: leptos::ev::Event| match browser::clicked(&event).as_str() {
-        "bulk-file" => read_file(event),
-        "bulk-column" => pick_column(),
-        _ => {}
-    };
-    let on_input = |event: leptos::ev::Event| {
-        if browser::clicked(&event) == "bulk-ids" {
+    // One handler for every field: `input` comes from file fields and
+    // pickers too.
+    let on_input = move |event: leptos::ev::Event| match browser::clicked(&event).as_str() {
+        "bulk-ids" => {
             count();
         }
+        "bulk-file" => read_file(event),
+        "bulk-column" => pick_column(),
+        "bulk-filter" => {
+            filter.set(browser::field_value("bulk-filter"));
+            shown.page.set(0);
+        }
+        _ => {}
     };
 
     let now = browser::clock(false).now;
@@ -154,29 +158,19 @@ pub fn BulkPage() -> impl IntoView {
         })
     };
 
+    // The handlers are on the form's part only: `browser::clicked` takes
+    // a button without an ID for a row's *Remove*, as the table's are not.
     view! {
         <header class="topbar">
             <span class="brand">"Adapty lookup"</span>
             <a href="./">"Look up a customer"</a>
         </header>
         <main id="main">
-            <section class="card bulk" inner_html=MARKUP on:click=on_click on:change=on_change
-                on:input=on_input></section>
-            <div class="toolbar">
-                <label class="filter">
-                    <span>"Filter by ID, state, access level or store"</span>
-                    <input type="search" id="bulk-filter" autocomplete="off" spellcheck="false"
-                        on:input=move |event| {
-                            filter.set(event_target_value(&event));
-                            shown.page.set(0);
-                        } />
-                </label>
-            </div>
+            <div inner_html=MARKUP on:click=on_click on:input=on_input></div>
             {results}
         </main>
     }
 }
-
 /// What the paste box holds comes to, said under it.
 fn count() -> bulk::Pasted {
     let pasted = bulk::read_pasted(&browser::field_value("bulk-ids"));
@@ -277,6 +271,10 @@ fn send(drawn: RwSignal<usize>) {
             broke
         });
         let problem = match sent {
+            // Its message speaks of a change; nothing changes here.
+            Err(Failure::OutcomeUnknown) => {
+                "The relay did not answer: Resume checks the IDs left.".into()
+            }
             Err(failure) => failure.message(),
             Ok(()) if broke => {
                 "The answer broke off before the run ended: Resume checks the IDs left.".into()
@@ -301,7 +299,7 @@ fn export() {
     let (app, name) = APP.with_borrow(Clone::clone);
     let text = RUN.with_borrow(|run| bulk::csv(run, if name.is_empty() { &app } else { &name }));
     let file = bulk::file_name(&app, browser::clock(true).now);
-    browser::offer_csv("bulk-csv", &file, &text);
+    browser::download(&file, &text, "text/csv;charset=utf-8");
 }
 
 /// The buttons and the progress for where the run is, and the results.

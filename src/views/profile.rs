@@ -381,7 +381,7 @@ fn RawJson(found: Arc<Fetched>) -> impl IntoView {
         <section class="card raw" aria-labelledby="raw-heading">
             <h2 id="raw-heading">"Raw response"</h2>
             <div class="actions">
-                <button type="button" class="secondary" on:click=move |_| browser::download(&file_name, &found.body)>
+                <button type="button" class="secondary" on:click=move |_| browser::download(&file_name, &found.body, "application/json")>
                     "Download JSON"
                 </button>
                 <span class="muted">{size} " bytes"</span>
