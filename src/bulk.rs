@@ -127,16 +127,25 @@ pub fn read_csv(text: &str) -> Vec<Vec<String>> {
     records
 }
 
-/// Column names that say a file's first record is its header.
+/// Column names that say a file's first record is its header, as
+/// `plain` writes them (`Customer user ID`, `customer_user_id`).
 const ID_COLUMNS: [&str; 7] = [
     "id",
-    "customer_user_id",
-    "profile_id",
-    "user_id",
-    "customer_id",
+    "customeruserid",
+    "profileid",
+    "userid",
+    "customerid",
     "email",
-    "transaction_id",
+    "transactionid",
 ];
+
+/// A column's name in lower-case letters and digits only.
+fn plain(name: &str) -> String {
+    name.bytes()
+        .filter(u8::is_ascii_alphanumeric)
+        .map(|byte| byte.to_ascii_lowercase() as char)
+        .collect()
+}
 
 /// A file's columns to pick from, and the one picked first: with several
 /// columns, the first record names them; with one, only when it is a
@@ -144,10 +153,7 @@ const ID_COLUMNS: [&str; 7] = [
 /// column named like an ID is picked, or the first.
 pub fn columns(records: &[Vec<String>]) -> (Vec<String>, usize) {
     let first = records.first().map_or(&[][..], Vec::as_slice);
-    let named = |name: &String| {
-        let name = name.trim().to_ascii_lowercase().replace([' ', '-'], "_");
-        ID_COLUMNS.contains(&name.as_str())
-    };
+    let named = |name: &String| ID_COLUMNS.contains(&plain(name).as_str());
     if first.len() < 2 && !first.iter().any(named) {
         return (vec!["Column 1".into()], 0);
     }
@@ -662,7 +668,10 @@ pub fn file_name(app: &str, at: DateTime<Utc>) -> String {
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
         .collect();
     let app = if app.is_empty() { "adapty".into() } else { app };
-    format!("bulk-check-{app}-{}.csv", iso(at).replace([':', '-'], ""))
+    format!(
+        "bulk-check-{app}-{}.csv",
+        plain(&iso(at)).to_ascii_uppercase()
+    )
 }
 
 /// The table's columns: what `cells` gives, in order.
@@ -709,7 +718,7 @@ pub fn cells(row: &Checked, clock: &Clock, panel: &str) -> Vec<Cell> {
         .levels
         .iter()
         .map(|level| {
-            let mut text = format!("{} {}", level.id, level.state.to_ascii_lowercase());
+            let mut text = format!("{}: {}", level.id, level.state);
             if let Some(Timestamp::At(at)) = &level.expires {
                 text += &format!(" {}", clock.date(*at));
             }

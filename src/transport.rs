@@ -176,7 +176,8 @@ pub async fn bulk(body: String, mut on_lines: impl FnMut(&str)) -> Result<(), Fa
         pending.extend(js_sys::Uint8Array::new(&field("value")).to_vec());
         if let Some(end) = pending.iter().rposition(|&byte| byte == b'\n') {
             let rest = pending.split_off(end + 1);
-            on_lines(&String::from_utf8_lossy(&pending));
+            // Cut after a line break, so never inside a character.
+            on_lines(std::str::from_utf8(&pending).unwrap_or_default());
             pending = rest;
         }
     }

@@ -45,11 +45,16 @@ pub fn BulkPage() -> impl IntoView {
     // One counter: the results are drawn again when it moves.
     let drawn = RwSignal::new(0_usize);
     let filter = RwSignal::new(String::new());
-    let shown = TableView::new();
-    shown.sort.set(Sort {
-        key: SortKey::State,
-        newest_first: false,
-    });
+    // By state, then in the list's order.
+    let shown = TableView {
+        sort: RwSignal::new(Sort {
+            key: SortKey::State,
+            newest_first: false,
+        }),
+        chosen: RwSignal::new(0),
+        page: RwSignal::new(0),
+        linked: RwSignal::new(0),
+    };
     browser::set_title("Bulk check · Adapty lookup");
 
     spawn_local(async {
@@ -149,13 +154,16 @@ pub fn BulkPage() -> impl IntoView {
                 })
             })
         });
-        (total > 0).then(|| {
-            view! {
-                <HistoryCard title="Results" noun="results" columns=&bulk::COLUMNS
-                    sortable=&[(1, SortKey::State), (3, SortKey::Expires), (5, SortKey::Purchased)]
-                    total=total quick=quick listing=listing shown=shown rows=rows />
-            }
-        })
+        // One kind of view drawn again, as the profile's lists are.
+        if total == 0 {
+            return ().into_any();
+        }
+        view! {
+            <HistoryCard title="Results" noun="results" columns=&bulk::COLUMNS
+                sortable=&[(1, SortKey::State), (3, SortKey::Expires), (5, SortKey::Purchased)]
+                total=total quick=quick listing=listing shown=shown rows=rows />
+        }
+        .into_any()
     };
 
     // The handlers are on the form's part only: `browser::clicked` takes
