@@ -47,16 +47,20 @@ enum Command {
     /// PostgreSQL) and bulk runs; report in target/bench/.
     Bench {
         /// Only check the panel's weight against its budget (fails when over).
-        #[arg(long, conflicts_with_all = ["store_only", "bulk_only"])]
+        #[arg(long, conflicts_with_all = ["store_only", "bulk_only", "bulk_page_only"])]
         check: bool,
         /// Only the store: a million customers preloaded, then webhook
         /// ingest, search and an events page through the relay.
-        #[arg(long, conflicts_with = "bulk_only")]
+        #[arg(long, conflicts_with_all = ["bulk_only", "bulk_page_only"])]
         store_only: bool,
         /// Only bulk runs: 1,000 IDs within the app's budget, and a lookup's
         /// latency beside them.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "bulk_page_only")]
         bulk_only: bool,
+        /// Only the Bulk check page with 5,000 rows in the browser: how
+        /// long sorting and filtering take.
+        #[arg(long)]
+        bulk_page_only: bool,
     },
     /// Check that no module imports a module that imports it back (in
     /// every crate), and that the relay's `error` imports nothing from it.
@@ -89,7 +93,8 @@ fn main() -> ExitCode {
             check,
             store_only,
             bulk_only,
-        } => bench::run(check, store_only, bulk_only),
+            bulk_page_only,
+        } => bench::run(check, store_only, bulk_only, bulk_page_only),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

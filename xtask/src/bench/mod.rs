@@ -8,6 +8,7 @@
 //! only bulk runs.
 
 mod bulk;
+mod bulk_page;
 mod load;
 mod preload;
 mod store;
@@ -56,10 +57,16 @@ fn relay_command(
     command
 }
 
-pub fn run(check: bool, store_only: bool, bulk_only: bool) -> Result {
+pub fn run(check: bool, store_only: bool, bulk_only: bool, bulk_page_only: bool) -> Result {
     let mut report = json!({
         "machine": {"cores": std::thread::available_parallelism().map_or(0, |n| n.get())},
     });
+    if bulk_page_only {
+        let dist = build::panel(&tools::panel_tools()?)?;
+        let relay = build::relay()?;
+        report["bulk_page"] = bulk_page::run(&relay, &dist)?;
+        return write_report(&report);
+    }
     if bulk_only {
         let relay = build::relay()?;
         let load = tools::load_tools()?;
@@ -86,9 +93,10 @@ pub fn run(check: bool, store_only: bool, bulk_only: bool) -> Result {
     report["relay"] = relay_overhead(&relay, &dist, &load)?;
 
     run::step("Big profiles in the browser");
-    let browser_json = browser_bench(&relay, &dist)?;
+    let browser_json = browser_bench(&relay, &dist, "browser-bench")?;
     report["browser"] = serde_json::from_str(browser_json.trim())
         .map_err(|error| format!("unreadable browser timings ({error}): {browser_json}"))?;
+    report["bulk_page"] = bulk_page::run(&relay, &dist)?;
 
     report["store"] = store::run(&relay, &load)?;
     report["bulk"] = bulk::run(&relay, &load)?;
@@ -107,8 +115,9 @@ fn write_report(report: &Value) -> Result {
     Ok(())
 }
 
-/// The browser timings of `cargo xtask bench`, as the JSON the e2e package prints.
-fn browser_bench(relay: &Path, dist: &Path) -> Result<String> {
+/// The browser timings of `cargo xtask bench`, as the JSON the e2e
+/// package's binary `bin` prints.
+fn browser_bench(relay: &Path, dist: &Path, bin: &str) -> Result<String> {
     let browser = tools::browser()?;
     let output = run::cargo()
         .args([
@@ -118,7 +127,7 @@ fn browser_bench(relay: &Path, dist: &Path) -> Result<String> {
             "--package",
             "e2e",
             "--bin",
-            "browser-bench",
+            bin,
         ])
         .env("E2E_RELAY", relay)
         .env("E2E_DIST", dist)
@@ -350,6 +359,9 @@ fn print_summary(report: &Value) {
     }
     if let Some(bulk) = report.get("bulk") {
         bulk::print_summary(bulk);
+    }
+    if let Some(page) = report.get("bulk_page") {
+        bulk_page::print_summary(page);
     }
 }
 
