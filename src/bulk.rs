@@ -72,21 +72,12 @@ pub fn pasted_words(pasted: &Pasted) -> Result<String, String> {
     if count == 0 {
         return Err("Paste the IDs to check, or choose a CSV file.".into());
     }
-    let mut words = format!(
-        "{} ID{} to check",
+    Ok(format!(
+        "IDs to check: {}. Dropped: {} repeated, {} blank lines.",
         format::thousands(count as u64),
-        if count == 1 { "" } else { "s" }
-    );
-    if pasted.duplicates + pasted.blanks > 0 {
-        words += &format!(
-            " ({} duplicate{} and {} blank line{} dropped)",
-            pasted.duplicates,
-            if pasted.duplicates == 1 { "" } else { "s" },
-            pasted.blanks,
-            if pasted.blanks == 1 { "" } else { "s" }
-        );
-    }
-    Ok(words + ".")
+        pasted.duplicates,
+        pasted.blanks
+    ))
 }
 
 /// A CSV file's records (RFC 4180: quoted fields may hold commas, quotes
@@ -365,7 +356,7 @@ pub enum Phase {
 }
 
 /// A run: its list, what came of each ID so far, and where it is.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug)]
 pub struct Run {
     /// The app's ID (empty with one app), for the request and the links.
     pub app: String,
@@ -395,13 +386,25 @@ pub struct Counts {
 }
 
 impl Run {
+    /// No run yet: a constant, so the page's cell of it needs no lazy start.
+    pub const NONE: Run = Run {
+        app: String::new(),
+        ids: Vec::new(),
+        reason: String::new(),
+        rows: Vec::new(),
+        done: Vec::new(),
+        sent: Vec::new(),
+        per_minute: 0,
+        phase: Phase::Ready,
+    };
+
     pub fn new(app: &str, ids: Vec<String>, reason: &str) -> Run {
         Run {
             app: app.into(),
             done: vec![false; ids.len()],
             ids,
             reason: reason.trim().into(),
-            ..Run::default()
+            ..Run::NONE
         }
     }
 
@@ -561,12 +564,7 @@ pub fn time_left(seconds: u64) -> String {
     match minutes {
         0 => "Almost done.".into(),
         1 => "Less than a minute left.".into(),
-        2..=90 => format!("About {minutes} minutes left."),
-        _ => format!(
-            "About {} hours {} minutes left.",
-            minutes / 60,
-            minutes % 60
-        ),
+        _ => format!("About {minutes} minutes left."),
     }
 }
 
@@ -829,9 +827,12 @@ mod tests {
         assert_eq!((pasted.duplicates, pasted.blanks), (2, 2));
         assert_eq!(
             pasted_words(&pasted).unwrap(),
-            "6 IDs to check (2 duplicates and 2 blank lines dropped)."
+            "IDs to check: 6. Dropped: 2 repeated, 2 blank lines."
         );
-        assert_eq!(pasted_words(&read_pasted("x")).unwrap(), "1 ID to check.");
+        assert_eq!(
+            pasted_words(&read_pasted("x")).unwrap(),
+            "IDs to check: 1. Dropped: 0 repeated, 0 blank lines."
+        );
         assert!(pasted_words(&read_pasted(" \n")).is_err());
         let many: Vec<String> = (0..=MAX_IDS).map(|n| format!("id-{n}")).collect();
         assert_eq!(
@@ -962,7 +963,7 @@ mod tests {
         assert_eq!(time_left(59), "Less than a minute left.");
         assert_eq!(time_left(61), "About 2 minutes left.");
         assert_eq!(time_left(5_000 * 60 / 300), "About 17 minutes left.");
-        assert_eq!(time_left(5_000 * 60 / 5), "About 16 hours 40 minutes left.");
+        assert_eq!(time_left(5_000 * 60 / 5), "About 1000 minutes left.");
     }
 
     /// A CSV reader for the test only, independent of `read_csv`'s

@@ -2709,7 +2709,7 @@ async fn a_bulk_check_counts_pauses_resumes_cancels_and_exports() {
     panel
         .wait_for_text(
             "#bulk-count",
-            "50 IDs to check (10 duplicates and 2 blank lines dropped).",
+            "IDs to check: 50. Dropped: 10 repeated, 2 blank lines.",
         )
         .await;
 

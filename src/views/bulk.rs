@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 thread_local! {
     /// The run, if any: written as lines come, read when drawn.
-    static RUN: RefCell<Run> = RefCell::new(Run::default());
+    static RUN: RefCell<Run> = const { RefCell::new(Run::NONE) };
     /// The app's ID and name once the session says this person may check.
     static APP: RefCell<(String, String)> = const { RefCell::new((String::new(), String::new())) };
     /// Which request is the current one: lines of an ended one are dropped.
@@ -58,6 +58,8 @@ pub fn BulkPage() -> impl IntoView {
     browser::set_title("Bulk check · Adapty lookup");
 
     spawn_local(async {
+        // The page is mounted by now: its fixed markup goes in first.
+        browser::set_html("bulk-page", MARKUP);
         let found = transport::fetch_session().await;
         let app = session::app_for(&found, &browser::app_in_url());
         let rights = session::app(&found, &app);
@@ -174,7 +176,7 @@ pub fn BulkPage() -> impl IntoView {
             <a href="./">"Look up a customer"</a>
         </header>
         <main id="main">
-            <div inner_html=MARKUP on:click=on_click on:input=on_input></div>
+            <div id="bulk-page" on:click=on_click on:input=on_input></div>
             {results}
         </main>
     }

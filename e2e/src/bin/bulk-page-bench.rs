@@ -87,7 +87,9 @@ async fn main() {
         )
         .await
         .expect("paste the list");
-    panel.wait_for_text("#bulk-count", "5,000 IDs").await;
+    panel
+        .wait_for_text("#bulk-count", "IDs to check: 5,000.")
+        .await;
     let started = Instant::now();
     panel.click("#bulk-start").await;
     loop {
