@@ -2774,6 +2774,8 @@ async fn a_bulk_check_counts_pauses_resumes_cancels_and_exports() {
     let link = panel
         .wait_for("#results a[href*='customer_user_id=demo-expired']")
         .await;
+    // README's picture of the page (`E2E_SCREENSHOT_DIR`).
+    panel.screenshot("bulk-check").await;
     assert_eq!(
         link.attr("target").await.unwrap().as_deref(),
         Some("_blank")
