@@ -38,7 +38,7 @@ thread_local! {
 const DRAW_EVERY_MS: f64 = 500.0;
 
 /// Constant markup only: nothing from the list, the relay or the person.
-const MARKUP: &str = r#"<section class="card bulk"><h2 id="bulk-heading">Bulk check</h2><p class="app-name" id="bulk-app"></p><p id="bulk-denied" class="problem" hidden></p><div id="bulk-form" class="fields" hidden><label for="bulk-ids">IDs, one a line or separated by commas or spaces</label><textarea id="bulk-ids" rows="8" spellcheck="false" autocomplete="off"></textarea><label for="bulk-file">Or a CSV file, chosen or dropped here</label><input type="file" id="bulk-file" accept=".csv,.txt,text/csv,text/plain"><label for="bulk-column" id="bulk-column-label" hidden>Column</label><select id="bulk-column" hidden></select><span></span><p id="bulk-count" class="muted" aria-live="polite"></p><label for="bulk-reason">Reason (for the audit log)</label><textarea id="bulk-reason" rows="2"></textarea></div><p id="bulk-problem" class="problem" role="alert"></p><div class="actions"><button type="button" id="bulk-start" hidden>Check</button><button type="button" id="bulk-pause" class="secondary" hidden>Pause</button><button type="button" id="bulk-resume" hidden>Resume</button><button type="button" id="bulk-cancel" class="secondary" hidden>Cancel</button><button type="button" id="bulk-export" class="secondary" hidden>Export CSV</button></div><progress id="bulk-bar" value="0" max="1" hidden></progress><p id="bulk-progress" role="status"></p></section><div class="toolbar"><label class="filter"><span>Filter by ID, state, access level or store</span><input type="search" id="bulk-filter" autocomplete="off" spellcheck="false"></label></div>"#;
+const MARKUP: &str = r#"<section class="card bulk"><h2 id="bulk-heading">Bulk check</h2><p class="app-name" id="bulk-app"></p><p id="bulk-denied" class="problem" hidden></p><div id="bulk-form" class="fields" hidden><label for="bulk-ids">IDs, one a line or separated by commas or spaces</label><textarea id="bulk-ids" rows="8"></textarea><label for="bulk-file">Or a CSV file, chosen or dropped here</label><input type="file" id="bulk-file" accept=".csv,.txt"><label for="bulk-column" id="bulk-column-label" hidden>Column</label><select id="bulk-column" hidden></select><span></span><p id="bulk-count" class="muted" aria-live="polite"></p><label for="bulk-reason">Reason (for the audit log)</label><textarea id="bulk-reason" rows="2"></textarea></div><p id="bulk-problem" class="problem" role="alert"></p><div class="actions"><button type="button" id="bulk-start" hidden>Check</button><button type="button" id="bulk-pause" class="secondary" hidden>Pause</button><button type="button" id="bulk-resume" hidden>Resume</button><button type="button" id="bulk-cancel" class="secondary" hidden>Cancel</button><button type="button" id="bulk-export" class="secondary" hidden>Export CSV</button></div><progress id="bulk-bar" value="0" max="1" hidden></progress><p id="bulk-progress" role="status"></p></section><div class="toolbar"><label class="filter"><span>Filter by ID, state, access level or store</span><input type="search" id="bulk-filter"></label></div>"#;
 
 #[component]
 pub fn BulkPage() -> impl IntoView {
@@ -198,15 +198,10 @@ fn read_file(event: leptos::ev::Event) {
         };
         let records = bulk::read_csv(&text);
         let (names, pick) = bulk::columns(&records);
-        let numbers: Vec<String> = (0..names.len()).map(|n| n.to_string()).collect();
-        let choices: Vec<(&str, &str)> = numbers
-            .iter()
-            .zip(&names)
-            .map(|(n, name)| (n.as_str(), name.as_str()))
-            .collect();
+        let choices: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), n.as_str())).collect();
         browser::set_html("bulk-column", "");
         browser::add_choices("bulk-column", &choices);
-        browser::set_value("bulk-column", &numbers[pick]);
+        browser::set_value("bulk-column", &names[pick]);
         browser::set_hidden("bulk-column", names.len() < 2);
         browser::set_hidden("bulk-column-label", names.len() < 2);
         FILE.set(records);
@@ -215,8 +210,13 @@ fn read_file(event: leptos::ev::Event) {
 }
 
 fn pick_column() {
-    let index = browser::field_value("bulk-column").parse().unwrap_or(0);
-    let text = FILE.with_borrow(|records| bulk::column(records, index));
+    // By its name (of two columns of one name, the first).
+    let picked = browser::field_value("bulk-column");
+    let text = FILE.with_borrow(|records| {
+        let (names, _) = bulk::columns(records);
+        let index = names.iter().position(|name| *name == picked);
+        bulk::column(records, index.unwrap_or_default())
+    });
     browser::set_value("bulk-ids", &text);
     count();
 }
