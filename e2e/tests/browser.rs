@@ -2774,7 +2774,9 @@ async fn a_bulk_check_counts_pauses_resumes_cancels_and_exports() {
     let link = panel
         .wait_for("#results a[href*='customer_user_id=demo-expired']")
         .await;
-    // README's picture of the page (`E2E_SCREENSHOT_DIR`).
+    // README's picture of the page (`E2E_SCREENSHOT_DIR`): the progress
+    // and the first results.
+    panel.scroll_to("#bulk-count").await;
     panel.screenshot("bulk-check").await;
     assert_eq!(
         link.attr("target").await.unwrap().as_deref(),
