@@ -933,6 +933,61 @@ mod tests {
         );
     }
 
+    /// Lines as the relay writes them: protocol's types, and a found one's
+    /// profile after its fields (`relay/src/http/bulk.rs`, `found_line`).
+    #[test]
+    fn what_protocol_and_the_relay_write_is_read() {
+        let mut run = Run::new("", vec!["u1".into(), "gone".into()], "outage");
+        run.send();
+        let start = protocol::bulk::Start {
+            kind: line::START.into(),
+            count: 2,
+            per_minute: 120,
+            ..Default::default()
+        };
+        run.take(&serde_json::to_string(&start).unwrap(), now());
+        let found = protocol::bulk::Checked {
+            kind: line::CHECKED.into(),
+            index: 0,
+            id: "u1".into(),
+            status: status::FOUND.into(),
+            matched: Some("customer_user_id".into()),
+            error: None,
+        };
+        let fields = serde_json::to_string(&found).unwrap();
+        let profile = r#"{"data":{"profile_id":"p1","customer_user_id":"u1"}}"#;
+        let line = format!(
+            "{},\"{}\":{profile}}}",
+            &fields[..fields.len() - 1],
+            protocol::bulk::PROFILE
+        );
+        run.take(&line, now());
+        let gone = protocol::bulk::Checked {
+            index: 1,
+            id: "gone".into(),
+            status: status::NOT_FOUND.into(),
+            ..found
+        };
+        run.take(&serde_json::to_string(&gone).unwrap(), now());
+        let end = protocol::bulk::End {
+            kind: line::END.into(),
+            found: 1,
+            not_found: 1,
+            ..Default::default()
+        };
+        run.take(&serde_json::to_string(&end).unwrap(), now());
+        assert_eq!(run.per_minute, 120);
+        assert_eq!(run.rows[0].profile_id.as_deref(), Some("p1"));
+        assert_eq!(run.rows[0].state, State::NoAccess);
+        assert_eq!(
+            run.rows[0].headline,
+            "No access: this customer has never had an access level"
+        );
+        assert_eq!(run.rows[0].matched.as_deref(), Some("customer_user_id"));
+        assert_eq!(run.rows[1].state, State::NotFound);
+        assert_eq!(run.phase, Phase::Done);
+    }
+
     #[test]
     fn a_resumed_run_sends_only_the_ids_left_and_counts_from_zero_again() {
         let mut run = run_of(&["u1", "a", "b", "c"]);

@@ -24,7 +24,10 @@ thread_local! {
     /// The run, if any: written as lines come, read when drawn.
     static RUN: RefCell<Run> = const { RefCell::new(Run::NONE) };
     /// The app's ID and name once the session says this person may check.
-    static APP: RefCell<(String, String)> = const { RefCell::new((String::new(), String::new())) };
+    /// The app a run asks (empty with one app), and its ID and name for
+    /// the export (the one app's, with one).
+    static APP: RefCell<(String, String, String)> =
+        const { RefCell::new((String::new(), String::new(), String::new())) };
     /// Which request is the current one: lines of an ended one are dropped.
     static REQUEST: Cell<u32> = const { Cell::new(0) };
     /// When the results were last drawn, in milliseconds.
@@ -76,7 +79,13 @@ pub fn BulkPage() -> impl IntoView {
         browser::set_hidden("bulk-denied", refused.is_none());
         browser::set_hidden("bulk-form", refused.is_some());
         browser::set_hidden("bulk-start", refused.is_some());
-        APP.set((app, rights.name));
+        // With one app the request names none, but the export still does.
+        let named = found.apps.iter().find(|known| known.id == app);
+        let (id, name) = named
+            .or(found.apps.first())
+            .map(|known| (known.id.clone(), known.name.clone()))
+            .unwrap_or_default();
+        APP.set((app, id, name));
     });
 
     // Leaving mid-run asks first: the run would end with the page.
@@ -139,7 +148,7 @@ pub fn BulkPage() -> impl IntoView {
         let panel = panel.clone();
         let rows = Arc::new(move || {
             let clock = clock.get();
-            let app = APP.with_borrow(|(_, name)| name.clone());
+            let app = APP.with_borrow(|(_, _, name)| name.clone());
             RUN.with_borrow(|run| {
                 listing.with(|page| {
                     page.rows
@@ -233,7 +242,7 @@ fn start(drawn: RwSignal<usize>) {
     if problem.is_some() {
         return;
     }
-    let app = APP.with_borrow(|(id, _)| id.clone());
+    let app = APP.with_borrow(|(app, _, _)| app.clone());
     RUN.set(Run::new(&app, pasted.ids, &reason));
     send(drawn);
 }
@@ -272,11 +281,15 @@ fn send(drawn: RwSignal<usize>) {
         if REQUEST.get() != request {
             return;
         }
-        // Ended without its last line, and not by this page: resumable.
+        // Ended without its last line, and not by this page: resumable;
+        // refused before anything was checked: as before the run.
         let broke = RUN.with_borrow_mut(|run| {
             let broke = run.phase == Phase::Running;
             if broke {
-                run.phase = Phase::Paused;
+                run.phase = match (&sent, run.rows.is_empty()) {
+                    (Err(_), true) => Phase::Ready,
+                    _ => Phase::Paused,
+                };
             }
             broke
         });
@@ -306,9 +319,9 @@ fn stop(phase: Phase, drawn: RwSignal<usize>) {
 }
 
 fn export() {
-    let (app, name) = APP.with_borrow(Clone::clone);
-    let text = RUN.with_borrow(|run| bulk::csv(run, if name.is_empty() { &app } else { &name }));
-    let file = bulk::file_name(&app, browser::clock(true).now);
+    let (_, id, name) = APP.with_borrow(Clone::clone);
+    let text = RUN.with_borrow(|run| bulk::csv(run, if name.is_empty() { &id } else { &name }));
+    let file = bulk::file_name(&id, browser::clock(true).now);
     browser::download(&file, &text, "text/csv;charset=utf-8");
 }
 
