@@ -119,8 +119,9 @@ pub fn BulkPage() -> impl IntoView {
         _ => {}
     };
 
-    let now = browser::clock(false).now;
-    let clock = RwSignal::new(browser::clock(false));
+    // The page's moment and zone: dates in the rows read from it.
+    let clock = browser::clock(false);
+    let now = clock.now;
     let listing = Memo::new(move |_| {
         drawn.get();
         RUN.with_borrow(|run| {
@@ -147,7 +148,6 @@ pub fn BulkPage() -> impl IntoView {
         });
         let panel = panel.clone();
         let rows = Arc::new(move || {
-            let clock = clock.get();
             let app = APP.with_borrow(|(_, _, name)| name.clone());
             RUN.with_borrow(|run| {
                 listing.with(|page| {
