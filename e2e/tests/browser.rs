@@ -616,6 +616,11 @@ async fn without_a_store_an_email_is_an_id_and_search_is_said_to_be_not_set_up()
         !panel.is_shown("input[name=id-kind][value=q]").await,
         "no search to choose"
     );
+    assert_eq!(
+        panel.texts("#notes").await,
+        ["Notes need the relay's store."],
+        "no notes without the store, and none asked for"
+    );
 
     panel.look_up("customer_user_id", "ann@example.com").await;
     let error = panel
@@ -2655,5 +2660,104 @@ async fn erasing_a_customer_says_who_and_when_then_and_at_every_later_lookup() {
         );
     }
     panel.screenshot("erased-customer").await;
+    panel.close().await;
+}
+
+/// Notes (issue 23): one added under the headline says who and when (the
+/// exact time on hover), its markup shown as text; a "check again on" day
+/// that has come is marked; it is in the history too; Ctrl+Enter adds
+/// another, newest first; deleting one leaves who deleted it and when, and
+/// the relay keeps them for the next lookup.
+#[tokio::test]
+async fn a_note_is_added_as_text_marked_when_due_in_the_history_and_deleted() {
+    let panel = Panel::demo().await;
+    panel.open("/?customer_user_id=demo-billing-issue").await;
+    let text = "<b>granted</b> 7 days for the outage, see https://status.example.com";
+    panel
+        .wait_for("#note-text")
+        .await
+        .send_keys(text)
+        .await
+        .unwrap();
+    // A day already begun is due (typing into a date field depends on the
+    // browser's locale).
+    panel
+        .browser
+        .execute(
+            "document.getElementById('note-check').value = '2020-01-10';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    panel.click("#note-add").await;
+    let note = panel.wait_for_text("#note-list li", text).await;
+    assert!(
+        note.starts_with("demo@adapty-lookup.local \u{b7} just now Check again: due Delete"),
+        "{note}"
+    );
+    let markup = panel
+        .browser
+        .execute(
+            "return document.querySelectorAll('#note-list b, #note-list a, #history b').length;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(markup, 0, "a note's markup and links are text");
+    let by = panel.wait_for("#note-list li span").await;
+    let exact = by.attr("title").await.unwrap().unwrap_or_default();
+    assert!(exact.contains(" 20") && exact.contains(':'), "{exact}");
+    let left = panel
+        .browser
+        .execute("return document.getElementById('note-text').value;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(left, "", "the box is empty again");
+    let line = history_line(&panel, "Note by demo@adapty-lookup.local: <b>granted</b>").await;
+    assert!(line.contains("Support"), "{line}");
+
+    // Ctrl+Enter adds one too; the newest comes first, with no day to mark.
+    panel
+        .wait_for("#note-text")
+        .await
+        .send_keys("customer called again\u{e009}\u{e007}")
+        .await
+        .unwrap();
+    panel
+        .wait_for_text("#note-list li", "customer called again")
+        .await;
+    let notes = panel.texts("#note-list li").await;
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(
+        notes[0].contains("called again") && !notes[0].contains("Check again"),
+        "{notes:?}"
+    );
+
+    // Deleting the first note leaves a line: who, and when.
+    panel.click("#note-list li:nth-child(2) button").await;
+    let deleted = panel
+        .wait_for_text("#note-list", "Deleted by demo@adapty-lookup.local on ")
+        .await;
+    assert!(!deleted.contains("granted"), "its text goes: {deleted}");
+    assert!(
+        !panel.is_shown("#note-list li:nth-child(2) button").await,
+        "no Delete on a deleted note"
+    );
+    history_line(&panel, "Note by demo@adapty-lookup.local: Deleted by").await;
+    assert_eq!(panel.accessibility_violations().await, Vec::<String>::new());
+
+    // Kept by the relay: a new lookup reads both.
+    panel
+        .look_up("customer_user_id", "demo-billing-issue")
+        .await;
+    let notes = panel
+        .wait_for_text("#note-list", "customer called again")
+        .await;
+    assert!(
+        notes.contains("Deleted by demo@adapty-lookup.local"),
+        "{notes}"
+    );
+    assert_eq!(panel.severe_console_messages().await, Vec::<String>::new());
+    panel.screenshot("notes").await;
     panel.close().await;
 }
