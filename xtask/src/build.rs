@@ -42,7 +42,9 @@ pub fn panel(tools: &PanelTools) -> Result<PathBuf> {
         renamed.borrow_mut().extend(shorten_import_names(wasm)?);
         Ok(())
     })?;
-    rewrite(&dist, "js", |js| rename_imports_in_js(js, &renamed.borrow()))?;
+    rewrite(&dist, "js", |js| {
+        rename_imports_in_js(js, &renamed.borrow())
+    })?;
     precompress(&dist)?;
     Ok(dist)
 }
@@ -66,7 +68,10 @@ fn shorten_import_names(wasm: &Path) -> Result<Vec<(String, String)>> {
             let mut imports = wasm_encoder::ImportSection::new();
             for group in section.clone() {
                 let Imports::Single(_, import) = group.map_err(invalid)? else {
-                    return Err(format!("{}: compact imports are not expected", wasm.display()));
+                    return Err(format!(
+                        "{}: compact imports are not expected",
+                        wasm.display()
+                    ));
                 };
                 let short = short_name(renamed.len());
                 let ty = RoundtripReencoder
@@ -491,6 +496,8 @@ mod tests {
         );
         let names: std::collections::HashSet<String> = (0..10_000).map(short_name).collect();
         assert_eq!(names.len(), 10_000);
-        assert!(names.iter().all(|name| name.bytes().all(|b| b.is_ascii_alphabetic())));
+        assert!(names
+            .iter()
+            .all(|name| name.bytes().all(|b| b.is_ascii_alphabetic())));
     }
 }
