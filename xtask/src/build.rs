@@ -37,8 +37,92 @@ pub fn panel(tools: &PanelTools) -> Result<PathBuf> {
                 .arg(js),
         )
     })?;
+    let renamed = std::cell::RefCell::new(Vec::new());
+    rewrite(&dist, "wasm", |wasm| {
+        renamed.borrow_mut().extend(shorten_import_names(wasm)?);
+        Ok(())
+    })?;
+    rewrite(&dist, "js", |js| {
+        rename_imports_in_js(js, &renamed.borrow())
+    })?;
     precompress(&dist)?;
     Ok(dist)
+}
+
+/// wasm-bindgen names each function the wasm imports from its JavaScript
+/// after a hash too (`__wbg_createElement_de4a31ed2fb252be`), and both
+/// files carry every name: about 130 times 16 hex digits in each, which
+/// brotli cannot shorten (3.1 KB together). They become `a`, `b`, … in
+/// the wasm's import section (rewritten by wasm-encoder) and then in the
+/// JavaScript's import object. Returns the names, old and new.
+fn shorten_import_names(wasm: &Path) -> Result<Vec<(String, String)>> {
+    use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
+    use wasmparser::{Imports, Parser, Payload};
+    let bytes = std::fs::read(wasm).map_err(|error| error.to_string())?;
+    let invalid = |error: wasmparser::BinaryReaderError| format!("{}: {error}", wasm.display());
+    let mut renamed = Vec::new();
+    let mut module = wasm_encoder::Module::new();
+    for payload in Parser::new(0).parse_all(&bytes) {
+        let payload = payload.map_err(invalid)?;
+        if let Payload::ImportSection(section) = &payload {
+            let mut imports = wasm_encoder::ImportSection::new();
+            for group in section.clone() {
+                let Imports::Single(_, import) = group.map_err(invalid)? else {
+                    return Err(format!(
+                        "{}: compact imports are not expected",
+                        wasm.display()
+                    ));
+                };
+                let short = short_name(renamed.len());
+                let ty = RoundtripReencoder
+                    .entity_type(import.ty)
+                    .map_err(|error| format!("{}: {error}", wasm.display()))?;
+                imports.import(import.module, &short, ty);
+                renamed.push((import.name.to_owned(), short));
+            }
+            module.section(&imports);
+        } else if let Some((id, range)) = payload.as_section() {
+            module.section(&wasm_encoder::RawSection {
+                id,
+                data: &bytes[range],
+            });
+        }
+    }
+    std::fs::write(wasm, module.finish()).map_err(|error| error.to_string())?;
+    Ok(renamed)
+}
+
+/// `a` … `z`, `A` … `Z`, then `aa`, `ba`, …: names no import object has
+/// otherwise (its one other key is `__proto__`).
+fn short_name(mut index: usize) -> String {
+    const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut name = String::new();
+    loop {
+        name.push(LETTERS[index % LETTERS.len()] as char);
+        index /= LETTERS.len();
+        if index == 0 {
+            return name;
+        }
+        index -= 1;
+    }
+}
+
+/// Renames the import object's keys as `shorten_import_names` renamed the
+/// wasm's imports. Each old name must be there exactly once, as a key:
+/// anything else means wasm-bindgen's JavaScript changed shape.
+fn rename_imports_in_js(js: &Path, renamed: &[(String, String)]) -> Result {
+    let mut text = std::fs::read_to_string(js).map_err(|error| error.to_string())?;
+    for (old, new) in renamed {
+        let key = format!("{old}:");
+        if text.matches(old.as_str()).count() != 1 || !text.contains(&key) {
+            return Err(format!(
+                "{}: the import {old} is not once a key of the import object",
+                js.display()
+            ));
+        }
+        text = text.replace(&key, &format!("{new}:"));
+    }
+    std::fs::write(js, text).map_err(|error| error.to_string())
 }
 
 /// The crates' sources named without this machine's registry directory:
@@ -398,4 +482,22 @@ pub fn static_relay() -> Result<PathBuf> {
         .join(target)
         .join("release")
         .join("relay"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_name;
+
+    #[test]
+    fn short_names_are_letters_and_never_repeat() {
+        assert_eq!(
+            [0, 25, 26, 51, 52, 53].map(short_name),
+            ["a", "z", "A", "Z", "aa", "ba"].map(String::from)
+        );
+        let names: std::collections::HashSet<String> = (0..10_000).map(short_name).collect();
+        assert_eq!(names.len(), 10_000);
+        assert!(names
+            .iter()
+            .all(|name| name.bytes().all(|b| b.is_ascii_alphabetic())));
+    }
 }
