@@ -2,7 +2,9 @@
 
 use crate::run::{self, root, status, Result};
 use crate::{bench, build, image, layering, tools};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
 
 pub fn run() -> Result {
     // First, so the wasm clippy below has its target and tools.
@@ -65,11 +67,19 @@ pub fn run() -> Result {
         "End-to-end tests in headless Chromium, against the relay and behind a real SSO proxy",
     );
     browser_tests(
+        Engine::Chromium,
         &relay,
         &dist,
-        &root().join("target").join("screenshots"),
+        &screenshots(Engine::Chromium),
         &[],
     )?;
+    for engine in [Engine::Firefox, Engine::Webkit] {
+        run::step(&format!(
+            "End-to-end tests in {}: what differs between engines (the same relay)",
+            engine.name()
+        ));
+        browser_tests(engine, &relay, &dist, &screenshots(engine), IN_EVERY_ENGINE)?;
+    }
 
     // What `cargo xtask image --check` does: the static relay's own build
     // (4 min 14 s for all of it on a fresh clone here), then a second's check.
@@ -79,21 +89,122 @@ pub fn run() -> Result {
     Ok(())
 }
 
-/// Runs the `e2e` package's tests (those matching `filter`, or all) and
-/// keeps the screenshots they take in `screenshots`.
-pub fn browser_tests(relay: &Path, dist: &Path, screenshots: &Path, filter: &[&str]) -> Result {
-    let browser = tools::browser()?;
+/// A browser engine the end-to-end tests run in.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engine {
+    /// Headless Chromium (Debian's), through ChromeDriver.
+    Chromium,
+    /// Headless Firefox ESR (Debian's), through geckodriver.
+    Firefox,
+    /// WebKitGTK's MiniBrowser, Safari's engine, through WebKitWebDriver
+    /// on a virtual X display.
+    Webkit,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Chromium => "Chromium",
+            Engine::Firefox => "Firefox ESR",
+            Engine::Webkit => "WebKit",
+        }
+    }
+
+    /// `E2E_BROWSER` for the e2e harness.
+    fn variable(self) -> &'static str {
+        match self {
+            Engine::Chromium => "chromium",
+            Engine::Firefox => "firefox",
+            Engine::Webkit => "webkit",
+        }
+    }
+}
+
+/// The browser tests that run in Firefox and WebKit too (the whole suite
+/// runs in Chromium): a lookup by each kind of ID (customer user ID typed,
+/// profile ID by link, email searched), not found, the sign-in expired
+/// (the proxy's redirect, which the panel's `fetch` must not follow, and
+/// its 401), a grant and its dialog, the history, the app picker, a
+/// phone's width, the keyboard alone, and axe on the page and the dialog.
+/// About a minute in Firefox and 40 s in WebKit here.
+pub const IN_EVERY_ENGINE: &[&str] = &[
+    "typing_the_seed_id_shows_the_profile_with_local_times",
+    "an_anonymous_profile_is_found_by_a_deep_link",
+    "searching_a_demo_email_opens_the_customer",
+    "not_found_and_bad_input_explain_the_next_step",
+    "an_expired_session_redirected_by_the_proxy_asks_to_sign_in_again",
+    "an_expired_session_answered_401_by_the_proxy_asks_to_sign_in_again",
+    "granting_30_days_in_the_demo_shows_the_new_expiry_as_supports_doing",
+    "the_open_dialog_keeps_focus_and_has_no_serious_accessibility_violations",
+    "the_seeds_history_by_day_in_tokyo_follows_utc_and_hide_sandbox",
+    "the_second_app_is_picked_looked_up_and_kept_on_reload",
+    "a_phone_shows_each_row_as_a_card",
+    "the_keyboard_is_enough",
+    "the_profile_page_has_no_serious_accessibility_violations",
+];
+
+/// Where an engine's screenshots go: Chromium's where they always went.
+fn screenshots(engine: Engine) -> PathBuf {
+    let dir = root().join("target").join("screenshots");
+    match engine {
+        Engine::Chromium => dir,
+        other => dir.join(other.variable()),
+    }
+}
+
+/// Runs the `e2e` package's tests (those matching `filter`, or all) in
+/// `engine` and keeps the screenshots they take in `screenshots`; a
+/// failure names the engine, as each failing test's message does.
+pub fn browser_tests(
+    engine: Engine,
+    relay: &Path,
+    dist: &Path,
+    screenshots: &Path,
+    filter: &[&str],
+) -> Result {
     let axe = tools::axe()?;
     let sign_in = tools::sign_in()?;
+    let mut command = match engine {
+        Engine::Webkit => {
+            let webkit = tools::webkit()?;
+            // WebKitGTK has no headless mode: a virtual X display, as
+            // large as the tests' biggest window.
+            let mut command = Command::new(&webkit.xvfb_run);
+            command
+                .args(["--auto-servernum", "--server-args=-screen 0 1920x1080x24"])
+                .arg(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .current_dir(root())
+                .env("E2E_WEBKIT_DRIVER", webkit.driver)
+                .env("E2E_MINIBROWSER", webkit.minibrowser);
+            command
+        }
+        Engine::Firefox => {
+            let firefox = tools::firefox()?;
+            let mut command = run::cargo();
+            command
+                .env("E2E_FIREFOX", firefox.firefox)
+                .env("E2E_GECKODRIVER", firefox.geckodriver);
+            command
+        }
+        Engine::Chromium => {
+            let browser = tools::browser()?;
+            let mut command = run::cargo();
+            command
+                .env("E2E_CHROMIUM", browser.chromium)
+                .env("E2E_CHROMEDRIVER", browser.chromedriver);
+            command
+        }
+    };
+    let started = Instant::now();
     status(
-        run::cargo()
-            .args(["test", "--package", "e2e", "--"])
+        command
+            // Every test binary runs, so a failure in one does not hide another's.
+            .args(["test", "--no-fail-fast", "--package", "e2e", "--"])
             .args(filter)
             .arg("--test-threads=1")
+            .env("E2E_BROWSER", engine.variable())
             .env("E2E_RELAY", relay)
             .env("E2E_DIST", dist)
-            .env("E2E_CHROMIUM", browser.chromium)
-            .env("E2E_CHROMEDRIVER", browser.chromedriver)
             .env("E2E_AXE", axe)
             .env("E2E_SCREENSHOT_DIR", screenshots)
             .env("E2E_APACHE", sign_in.apache)
@@ -104,30 +215,35 @@ pub fn browser_tests(relay: &Path, dist: &Path, screenshots: &Path, filter: &[&s
                 root().join("e2e").join("sso").join("provider.py"),
             ),
     )
+    .map_err(|error| format!("the browser tests failed in {}: {error}", engine.name()))?;
+    println!(
+        "browser tests in {}: {} s",
+        engine.name(),
+        started.elapsed().as_secs()
+    );
+    Ok(())
 }
 
-/// The browser tests alone, for working on the panel: `cargo xtask e2e NAME…`.
-pub fn e2e(filter: &[String]) -> Result {
+/// The browser tests alone, for working on the panel: `cargo xtask e2e
+/// [--browser ENGINE] NAME…`.
+pub fn e2e(engine: Engine, filter: &[String]) -> Result {
     let tools = tools::panel_tools()?;
     let dist = build::panel(&tools)?;
     let relay = build::relay()?;
     let filter: Vec<&str> = filter.iter().map(String::as_str).collect();
-    browser_tests(
-        &relay,
-        &dist,
-        &root().join("target").join("screenshots"),
-        &filter,
-    )
+    browser_tests(engine, &relay, &dist, &screenshots(engine), &filter)
 }
 
 /// README's picture of the panel, taken by the same browser test that checks
-/// the page for accessibility, so it always shows what the tests saw.
-pub fn screenshot() -> Result {
+/// the page for accessibility, so it always shows what the tests saw; in
+/// any of the engines.
+pub fn screenshot(engine: Engine) -> Result {
     let tools = tools::panel_tools()?;
     let dist = build::panel(&tools)?;
     let relay = build::relay()?;
     let docs = root().join("docs");
     browser_tests(
+        engine,
         &relay,
         &dist,
         &docs,
@@ -135,6 +251,6 @@ pub fn screenshot() -> Result {
     )?;
     std::fs::rename(docs.join("grace-period.png"), docs.join("panel.png"))
         .map_err(|error| format!("cannot move the screenshot into place: {error}"))?;
-    println!("wrote docs/panel.png");
+    println!("wrote docs/panel.png, taken in {}", engine.name());
     Ok(())
 }

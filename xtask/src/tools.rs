@@ -4,7 +4,8 @@
 //! Nothing comes from GitHub (Trunk's default): trunk and wasm-bindgen-cli
 //! build from crates.io, wasm-opt comes from the npm package `binaryen`
 //! (Debian's binaryen 108 produces wasm that crashes in Chromium), Chromium
-//! and its driver from Debian.
+//! and its driver, Firefox ESR and WebKitGTK's driver from Debian,
+//! geckodriver from crates.io.
 
 use crate::run::{self, output, root, status, Result};
 use std::ffi::OsString;
@@ -18,6 +19,7 @@ const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_MAJOR: &str = "132";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const OHA_VERSION: &str = "1.16.0";
+const GECKODRIVER_VERSION: &str = "0.37.1";
 
 /// A PATH on which Trunk finds exactly the tools installed here, and the
 /// binaryen and JavaScript minifier run after it.
@@ -251,6 +253,120 @@ pub fn browser() -> Result<Browser> {
         chromium,
         chromedriver,
     })
+}
+
+/// Firefox ESR and its WebDriver server.
+pub struct Firefox {
+    pub firefox: PathBuf,
+    pub geckodriver: PathBuf,
+}
+
+/// Firefox ESR from Debian (installed when missing and root), and
+/// geckodriver built from crates.io (its releases are on GitHub): about
+/// 3 minutes on 2 cores, once.
+pub fn firefox() -> Result<Firefox> {
+    run::step("Firefox ESR and geckodriver for the end-to-end tests");
+    let firefox = PathBuf::from("/usr/bin/firefox-esr");
+    debian_packages(&[(firefox.as_path(), "firefox-esr")], "the Firefox tests")?;
+    let cargo_bin = cargo_bin_dir();
+    let wanted = format!("geckodriver {GECKODRIVER_VERSION}");
+    let installed = output(Command::new(cargo_bin.join("geckodriver")).arg("--version"));
+    if installed.is_some_and(|version| version.lines().next() == Some(wanted.as_str())) {
+        println!("ok  {wanted}");
+    } else {
+        println!("installing {wanted} from crates.io (about 3 minutes on 2 cores, once)");
+        status(&mut install(&[
+            "geckodriver",
+            "--version",
+            GECKODRIVER_VERSION,
+            "--locked",
+        ]))?;
+    }
+    println!("ok  {} (Debian)", firefox.display());
+    Ok(Firefox {
+        firefox,
+        geckodriver: cargo_bin.join("geckodriver"),
+    })
+}
+
+/// WebKitGTK's WebDriver server, the browser it drives, and the virtual
+/// X display it needs (WebKitGTK has no headless mode).
+pub struct WebKit {
+    pub driver: PathBuf,
+    pub minibrowser: PathBuf,
+    pub xvfb_run: PathBuf,
+}
+
+/// Debian's webkit2gtk-driver (`WebKitWebDriver`; it brings WebKitGTK and
+/// its MiniBrowser), xvfb and xauth (for `xvfb-run`), installed when
+/// missing and root.
+pub fn webkit() -> Result<WebKit> {
+    run::step("WebKitGTK's driver and a virtual display for the end-to-end tests");
+    let driver = PathBuf::from("/usr/bin/WebKitWebDriver");
+    let xvfb_run = PathBuf::from("/usr/bin/xvfb-run");
+    debian_packages(
+        &[
+            (driver.as_path(), "webkit2gtk-driver"),
+            (xvfb_run.as_path(), "xvfb"),
+            (Path::new("/usr/bin/xauth"), "xauth"),
+        ],
+        "the WebKit tests",
+    )?;
+    // Under the multiarch folder of WebKitGTK's library.
+    let minibrowser = std::fs::read_dir("/usr/lib")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|dir| dir.path().join("webkit2gtk-4.1").join("MiniBrowser"))
+        .find(|path| path.is_file())
+        .ok_or("WebKitGTK's MiniBrowser is missing: apt-get install libwebkit2gtk-4.1-0")?;
+    println!(
+        "ok  {}, {} and {} (Debian)",
+        driver.display(),
+        minibrowser.display(),
+        xvfb_run.display()
+    );
+    Ok(WebKit {
+        driver,
+        minibrowser,
+        xvfb_run,
+    })
+}
+
+/// Debian's packages that provide these files, installed when one is
+/// missing and root (without their recommendations).
+fn debian_packages(wanted: &[(&Path, &str)], what: &str) -> Result {
+    let missing = || -> Vec<&str> {
+        wanted
+            .iter()
+            .filter(|(path, _)| !path.is_file())
+            .map(|&(_, package)| package)
+            .collect()
+    };
+    if missing().is_empty() {
+        return Ok(());
+    }
+    if !is_root() {
+        return Err(format!(
+            "{what} need Debian's {}: apt-get install {}",
+            missing().join(", "),
+            missing().join(" ")
+        ));
+    }
+    status(Command::new("apt-get").arg("update"))?;
+    status(
+        Command::new("apt-get")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(missing()),
+    )?;
+    match missing().is_empty() {
+        true => Ok(()),
+        false => Err(format!(
+            "{} still missing after apt-get install",
+            missing().join(", ")
+        )),
+    }
 }
 
 /// Debian's PostgreSQL server, for the store's tests and bench: each test
