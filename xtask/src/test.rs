@@ -24,6 +24,18 @@ pub fn run() -> Result {
         "-D",
         "warnings",
     ]))?;
+    // The store's bench builds only with its feature, which no other
+    // member turns on.
+    status(run::cargo().args([
+        "clippy",
+        "--package",
+        "xtask",
+        "--features",
+        "store-bench",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     status(run::cargo().args([
         "clippy",
         "--package",
