@@ -37,55 +37,85 @@ pub fn panel(tools: &PanelTools) -> Result<PathBuf> {
                 .arg(js),
         )
     })?;
-    let renamed = std::cell::RefCell::new(Vec::new());
+    let renamed = std::cell::RefCell::new(Renamed::default());
     rewrite(&dist, "wasm", |wasm| {
-        renamed.borrow_mut().extend(shorten_import_names(wasm)?);
+        *renamed.borrow_mut() = shorten_names(wasm)?;
         Ok(())
     })?;
-    rewrite(&dist, "js", |js| {
-        rename_imports_in_js(js, &renamed.borrow())
-    })?;
+    rewrite(&dist, "js", |js| rename_in_js(js, &renamed.borrow()))?;
     precompress(&dist)?;
     Ok(dist)
+}
+
+/// The names `shorten_names` gave, old and new.
+#[derive(Default)]
+struct Renamed {
+    imports: Vec<(String, String)>,
+    exports: Vec<(String, String)>,
 }
 
 /// wasm-bindgen names each function the wasm imports from its JavaScript
 /// after a hash too (`__wbg_createElement_de4a31ed2fb252be`), and both
 /// files carry every name: about 130 times 16 hex digits in each, which
-/// brotli cannot shorten (3.1 KB together). They become `a`, `b`, … in
-/// the wasm's import section (rewritten by wasm-encoder) and then in the
-/// JavaScript's import object. Returns the names, old and new.
-fn shorten_import_names(wasm: &Path) -> Result<Vec<(String, String)>> {
+/// brotli cannot shorten (3.1 KB together). Its exports carry long names
+/// of closures' types too (0.3 KB). Both become `a`, `b`, … in the wasm
+/// (the import and export sections written again by wasm-encoder) and
+/// then in the JavaScript (`rename_in_js`). The memory keeps its name,
+/// and the custom sections go (`target_features`, a splitting marker):
+/// no browser reads them.
+fn shorten_names(wasm: &Path) -> Result<Renamed> {
     use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
     use wasmparser::{Imports, Parser, Payload};
     let bytes = std::fs::read(wasm).map_err(|error| error.to_string())?;
     let invalid = |error: wasmparser::BinaryReaderError| format!("{}: {error}", wasm.display());
-    let mut renamed = Vec::new();
+    let mut renamed = Renamed::default();
     let mut module = wasm_encoder::Module::new();
     for payload in Parser::new(0).parse_all(&bytes) {
         let payload = payload.map_err(invalid)?;
-        if let Payload::ImportSection(section) = &payload {
-            let mut imports = wasm_encoder::ImportSection::new();
-            for group in section.clone() {
-                let Imports::Single(_, import) = group.map_err(invalid)? else {
-                    return Err(format!(
-                        "{}: compact imports are not expected",
-                        wasm.display()
-                    ));
-                };
-                let short = short_name(renamed.len());
-                let ty = RoundtripReencoder
-                    .entity_type(import.ty)
-                    .map_err(|error| format!("{}: {error}", wasm.display()))?;
-                imports.import(import.module, &short, ty);
-                renamed.push((import.name.to_owned(), short));
+        match &payload {
+            Payload::ImportSection(section) => {
+                let mut imports = wasm_encoder::ImportSection::new();
+                for group in section.clone() {
+                    let Imports::Single(_, import) = group.map_err(invalid)? else {
+                        return Err(format!(
+                            "{}: compact imports are not expected",
+                            wasm.display()
+                        ));
+                    };
+                    let short = short_name(renamed.imports.len());
+                    let ty = RoundtripReencoder
+                        .entity_type(import.ty)
+                        .map_err(|error| format!("{}: {error}", wasm.display()))?;
+                    imports.import(import.module, &short, ty);
+                    renamed.imports.push((import.name.to_owned(), short));
+                }
+                module.section(&imports);
             }
-            module.section(&imports);
-        } else if let Some((id, range)) = payload.as_section() {
-            module.section(&wasm_encoder::RawSection {
-                id,
-                data: &bytes[range],
-            });
+            Payload::ExportSection(section) => {
+                let mut exports = wasm_encoder::ExportSection::new();
+                for export in section.clone() {
+                    let export = export.map_err(invalid)?;
+                    let kind = RoundtripReencoder
+                        .export_kind(export.kind)
+                        .map_err(|error| format!("{}: {error}", wasm.display()))?;
+                    let name = match export.name {
+                        "memory" => export.name.to_owned(),
+                        _ => short_name(renamed.exports.len()),
+                    };
+                    exports.export(&name, kind, export.index);
+                    renamed.exports.push((export.name.to_owned(), name));
+                }
+                module.section(&exports);
+            }
+            Payload::CustomSection(_) => {}
+            _ => {
+                if let Some((id, range)) = payload.as_section() {
+                    module.section(&wasm_encoder::RawSection {
+                        id,
+                        data: &bytes[range],
+                    });
+                }
+            }
         }
     }
     std::fs::write(wasm, module.finish()).map_err(|error| error.to_string())?;
@@ -107,22 +137,56 @@ fn short_name(mut index: usize) -> String {
     }
 }
 
-/// Renames the import object's keys as `shorten_import_names` renamed the
-/// wasm's imports. Each old name must be there exactly once, as a key:
-/// anything else means wasm-bindgen's JavaScript changed shape.
-fn rename_imports_in_js(js: &Path, renamed: &[(String, String)]) -> Result {
-    let mut text = std::fs::read_to_string(js).map_err(|error| error.to_string())?;
-    for (old, new) in renamed {
-        let key = format!("{old}:");
-        if text.matches(old.as_str()).count() != 1 || !text.contains(&key) {
-            return Err(format!(
-                "{}: the import {old} is not once a key of the import object",
-                js.display()
-            ));
-        }
-        text = text.replace(&key, &format!("{new}:"));
-    }
+/// Renames in the JavaScript what `shorten_names` renamed in the wasm:
+/// each import is a key of the import object (`name:`), exactly once; each
+/// export is read as a property of the instance's exports (`.name`), and
+/// never otherwise. Anything else means wasm-bindgen's JavaScript changed
+/// shape, and the build stops rather than ship a panel that cannot start.
+fn rename_in_js(js: &Path, renamed: &Renamed) -> Result {
+    let text = std::fs::read_to_string(js).map_err(|error| error.to_string())?;
+    let mut text = rename_identifiers(&text, &renamed.imports, "", ":", |count| count == 1)
+        .map_err(|old| format!("{}: the import {old} is not once a key", js.display()))?;
+    text = rename_identifiers(&text, &renamed.exports, ".", "", |_| true)
+        .map_err(|old| format!("{}: the export {old} is read otherwise", js.display()))?;
     std::fs::write(js, text).map_err(|error| error.to_string())
+}
+
+/// Replaces each old name, as a whole identifier, where `before` precedes
+/// it and `after` follows; the old name must occur nowhere else, and
+/// `count_ok` must accept how often it occurs. Returns the name that failed.
+fn rename_identifiers(
+    text: &str,
+    names: &[(String, String)],
+    before: &str,
+    after: &str,
+    count_ok: impl Fn(usize) -> bool,
+) -> std::result::Result<String, String> {
+    let identifier = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
+    let mut text = text.to_owned();
+    for (old, new) in names.iter().filter(|(old, new)| old != new) {
+        let (mut kept, mut rest, mut count) = (String::new(), text.as_str(), 0);
+        while let Some(at) = rest.find(old.as_str()) {
+            let end = at + old.len();
+            let whole = !rest[..at].ends_with(identifier) && !rest[end..].starts_with(identifier);
+            if whole {
+                if !rest[..at].ends_with(before) || !rest[end..].starts_with(after) {
+                    return Err(old.clone());
+                }
+                kept.push_str(&rest[..at]);
+                kept.push_str(new);
+                count += 1;
+            } else {
+                kept.push_str(&rest[..end]);
+            }
+            rest = &rest[end..];
+        }
+        kept.push_str(rest);
+        if !count_ok(count) {
+            return Err(old.clone());
+        }
+        text = kept;
+    }
+    Ok(text)
 }
 
 /// The crates' sources named without this machine's registry directory:
@@ -499,5 +563,34 @@ mod tests {
         assert!(names
             .iter()
             .all(|name| name.bytes().all(|b| b.is_ascii_alphabetic())));
+    }
+
+    fn renamed(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|&(old, new)| (old.into(), new.into()))
+            .collect()
+    }
+
+    #[test]
+    fn whole_names_are_renamed_where_they_are_read_and_nowhere_else() {
+        use super::rename_identifiers;
+        // One export's name begins another's: each is renamed whole.
+        let names = renamed(&[("run_true_", "a"), ("run_true__13", "b")]);
+        let js = "E.run_true_(1);E.run_true__13(2);E.run_true_(3)";
+        let got = rename_identifiers(js, &names, ".", "", |_| true);
+        assert_eq!(got.as_deref(), Ok("E.a(1);E.b(2);E.a(3)"));
+        // Read any other way: refused, naming it.
+        let got = rename_identifiers("x[\"run_true_\"]", &names, ".", "", |_| true);
+        assert_eq!(got, Err("run_true_".into()));
+        let key = renamed(&[("__wbg_f_1a", "a")]);
+        let got = rename_identifiers("{__wbg_f_1a:function(){}}", &key, "", ":", |n| n == 1);
+        assert_eq!(got.as_deref(), Ok("{a:function(){}}"));
+        // A key that is missing, or there twice, is refused too.
+        let got = rename_identifiers("{}", &key, "", ":", |n| n == 1);
+        assert_eq!(got, Err("__wbg_f_1a".into()));
+        let twice = "{__wbg_f_1a:1,__wbg_f_1a:2}";
+        let got = rename_identifiers(twice, &key, "", ":", |n| n == 1);
+        assert_eq!(got, Err("__wbg_f_1a".into()));
     }
 }
