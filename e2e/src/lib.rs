@@ -379,6 +379,9 @@ impl Panel {
         texts
     }
 
+    /// Clicks the first element matching `css`. A table row is clicked on
+    /// one of its cells: WebKit's driver cannot click a row itself, and
+    /// geckodriver looks for its first cell at the row's centre.
     pub async fn click(&self, css: &str) {
         self.wait_for(css)
             .await
