@@ -64,13 +64,13 @@ pub fn run(check: bool, store_only: bool, bulk_only: bool) -> Result {
         "machine": {"cores": std::thread::available_parallelism().map_or(0, |n| n.get())},
     });
     if bulk_only {
-        let relay = build::relay()?;
+        let relay = build::release_relay()?;
         let load = tools::load_tools()?;
         report["bulk"] = bulk::run(&relay, &load)?;
         return write_report(&report);
     }
     if store_only {
-        let relay = build::relay()?;
+        let relay = build::release_relay()?;
         let load = tools::load_tools()?;
         tools::postgres()?;
         report["store"] = store_figures(&relay, &load)?;
@@ -83,7 +83,7 @@ pub fn run(check: bool, store_only: bool, bulk_only: bool) -> Result {
     }
     report["panel_weight"] = weight(&dist)?.json;
 
-    let relay = build::relay()?;
+    let relay = build::release_relay()?;
     let load = tools::load_tools()?;
     tools::postgres()?;
     report["relay"] = relay_overhead(&relay, &dist, &load)?;
