@@ -65,9 +65,9 @@ enum Command {
     /// Build the panel and the relay, then run only the browser tests whose
     /// names contain one of FILTER (all when none is given).
     E2e {
-        /// The engine to run them in.
+        /// The engine to run them in; given twice or more, in each, side by side.
         #[arg(long, value_enum, default_value = "chromium")]
-        browser: test::Engine,
+        browser: Vec<test::Engine>,
         filter: Vec<String>,
     },
     /// Retake README's screenshot (docs/panel.png) with the browser tests.
@@ -92,7 +92,7 @@ fn main() -> ExitCode {
         Command::Dev { port } => dev::run(port),
         Command::Test => test::run(),
         Command::Layering => layering::run(),
-        Command::E2e { browser, filter } => test::e2e(browser, &filter),
+        Command::E2e { browser, filter } => test::e2e(&browser, &filter),
         Command::Screenshot { browser } => test::screenshot(browser),
         Command::Image { check } => image::run(check),
         Command::Bench {

@@ -85,13 +85,16 @@ pub fn run() -> Result {
         &screenshots(Engine::Chromium),
         &[],
     )?;
-    for engine in [Engine::Firefox, Engine::Webkit] {
-        run::step(&format!(
-            "End-to-end tests in {}: what differs between engines (the same relay)",
-            engine.name()
-        ));
-        browser_tests(engine, &relay, &dist, &screenshots(engine), IN_EVERY_ENGINE)?;
-    }
+    run::step(
+        "End-to-end tests in Firefox ESR and WebKit, side by side: what differs between engines \
+         (the same relay)",
+    );
+    side_by_side(
+        &[Engine::Firefox, Engine::Webkit],
+        &relay,
+        &dist,
+        IN_EVERY_ENGINE,
+    )?;
 
     // What `cargo xtask image --check` does: the static relay's own build
     // (4 min 14 s for all of it on a fresh clone here), then a second's check.
@@ -177,6 +180,91 @@ pub fn browser_tests(
     screenshots: &Path,
     filter: &[&str],
 ) -> Result {
+    let mut command = browser_test_command(engine, relay, dist, screenshots, filter)?;
+    let started = Instant::now();
+    status(&mut command)
+        .map_err(|error| format!("the browser tests failed in {}: {error}", engine.name()))?;
+    println!(
+        "browser tests in {}: {} s",
+        engine.name(),
+        started.elapsed().as_secs()
+    );
+    Ok(())
+}
+
+/// The tests matching `filter` in each of `engines` at once, each engine's output
+/// in `target/e2e-logs/ENGINE.log`, shown when all are done: the browsers
+/// mostly wait (on the relay, the page, the next frame), so two take
+/// little more than the slower one (96 s against 157 s one after the
+/// other here, the machine busy with another build).
+fn side_by_side(engines: &[Engine], relay: &Path, dist: &Path, filter: &[&str]) -> Result {
+    let logs = root().join("target").join("e2e-logs");
+    std::fs::create_dir_all(&logs)
+        .map_err(|error| format!("cannot create {}: {error}", logs.display()))?;
+    let started = Instant::now();
+    let mut running = Vec::new();
+    for &engine in engines {
+        let mut command = browser_test_command(engine, relay, dist, &screenshots(engine), filter)?;
+        let log = logs.join(format!("{}.log", engine.variable()));
+        let file = std::fs::File::create(&log)
+            .map_err(|error| format!("cannot create {}: {error}", log.display()))?;
+        let child = command
+            .stdout(file.try_clone().map_err(|error| error.to_string())?)
+            .stderr(file)
+            .spawn()
+            .map_err(|error| {
+                format!("cannot run the browser tests in {}: {error}", engine.name())
+            })?;
+        println!("{} started, output in {}", engine.name(), log.display());
+        running.push((engine, log, child, None));
+    }
+    // Each one's time, as it ends.
+    while running.iter().any(|(_, _, _, done)| done.is_none()) {
+        for (_, _, child, done) in running.iter_mut().filter(|(.., done)| done.is_none()) {
+            if let Some(status) = child.try_wait().map_err(|error| error.to_string())? {
+                *done = Some((status, started.elapsed().as_secs()));
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let mut failed = Vec::new();
+    for (engine, log, _, done) in running {
+        let (status, seconds) = done.expect("every engine has ended");
+        println!("\n--- {} ({}) ---", engine.name(), log.display());
+        print!("{}", std::fs::read_to_string(&log).unwrap_or_default());
+        println!("browser tests in {}: {seconds} s", engine.name());
+        if !status.success() {
+            failed.push(format!(
+                "the browser tests failed in {} ({status}; {})",
+                engine.name(),
+                log.display()
+            ));
+        }
+    }
+    println!(
+        "browser tests in {}, side by side: {} s",
+        engines
+            .iter()
+            .map(|engine| engine.name())
+            .collect::<Vec<_>>()
+            .join(" and "),
+        started.elapsed().as_secs()
+    );
+    match failed.is_empty() {
+        true => Ok(()),
+        false => Err(failed.join("; ")),
+    }
+}
+
+/// The `cargo test` of the `e2e` package in `engine`, with every path the
+/// harness reads; the engine's tools installed first when missing.
+fn browser_test_command(
+    engine: Engine,
+    relay: &Path,
+    dist: &Path,
+    screenshots: &Path,
+    filter: &[&str],
+) -> Result<Command> {
     let axe = tools::axe()?;
     let sign_in = tools::sign_in()?;
     let mut command = match engine {
@@ -189,6 +277,8 @@ pub fn browser_tests(
                 .args(["--auto-servernum", "--server-args=-screen 0 1920x1080x24"])
                 .arg(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
                 .current_dir(root())
+                // xvfb-run would wait on a terminal's input.
+                .stdin(std::process::Stdio::null())
                 .env("E2E_WEBKIT_DRIVER", webkit.driver)
                 .env("E2E_MINIBROWSER", webkit.minibrowser);
             command
@@ -210,43 +300,37 @@ pub fn browser_tests(
             command
         }
     };
-    let started = Instant::now();
-    status(
-        command
-            // Every test binary runs, so a failure in one does not hide another's.
-            .args(["test", "--no-fail-fast", "--package", "e2e", "--"])
-            .args(filter)
-            .arg("--test-threads=1")
-            .env("E2E_BROWSER", engine.variable())
-            .env("E2E_RELAY", relay)
-            .env("E2E_DIST", dist)
-            .env("E2E_AXE", axe)
-            .env("E2E_SCREENSHOT_DIR", screenshots)
-            .env("E2E_APACHE", sign_in.apache)
-            .env("E2E_APACHE_MODULES", sign_in.apache_modules)
-            .env("E2E_OIDC_PYTHON", sign_in.python)
-            .env(
-                "E2E_OIDC_PROVIDER",
-                root().join("e2e").join("sso").join("provider.py"),
-            ),
-    )
-    .map_err(|error| format!("the browser tests failed in {}: {error}", engine.name()))?;
-    println!(
-        "browser tests in {}: {} s",
-        engine.name(),
-        started.elapsed().as_secs()
-    );
-    Ok(())
+    command
+        // Every test binary runs, so a failure in one does not hide another's.
+        .args(["test", "--no-fail-fast", "--package", "e2e", "--"])
+        .args(filter)
+        .arg("--test-threads=1")
+        .env("E2E_BROWSER", engine.variable())
+        .env("E2E_RELAY", relay)
+        .env("E2E_DIST", dist)
+        .env("E2E_AXE", axe)
+        .env("E2E_SCREENSHOT_DIR", screenshots)
+        .env("E2E_APACHE", sign_in.apache)
+        .env("E2E_APACHE_MODULES", sign_in.apache_modules)
+        .env("E2E_OIDC_PYTHON", sign_in.python)
+        .env(
+            "E2E_OIDC_PROVIDER",
+            root().join("e2e").join("sso").join("provider.py"),
+        );
+    Ok(command)
 }
 
 /// The browser tests alone, for working on the panel: `cargo xtask e2e
-/// [--browser ENGINE] NAME…`.
-pub fn e2e(engine: Engine, filter: &[String]) -> Result {
+/// [--browser ENGINE]… NAME…`, in several engines side by side.
+pub fn e2e(engines: &[Engine], filter: &[String]) -> Result {
     let tools = tools::panel_tools()?;
     let dist = build::panel(&tools)?;
     let relay = build::relay()?;
     let filter: Vec<&str> = filter.iter().map(String::as_str).collect();
-    browser_tests(engine, &relay, &dist, &screenshots(engine), &filter)
+    match engines {
+        [engine] => browser_tests(*engine, &relay, &dist, &screenshots(*engine), &filter),
+        _ => side_by_side(engines, &relay, &dist, &filter),
+    }
 }
 
 /// README's picture of the panel, taken by the same browser test that checks
