@@ -87,17 +87,19 @@ fn version_of(dir: &Path, tool: &str) -> Option<String> {
         .or_else(|| output(Command::new(tool).arg("--version")))
 }
 
-/// `cargo install` of a tool: without the link-time optimisation and the
-/// single codegen unit of the tools' own release profiles, which took most
-/// of a first run (trunk alone 7 min 21 s here); the panel build does not
-/// wait on their speed.
+/// `cargo install` of a tool: without the link-time optimisation, the
+/// single codegen unit and the full optimisation of the tools' own release
+/// profiles, which took most of a first run (trunk alone 7 min 21 s here);
+/// the panel build does not wait on their speed (wasm-bindgen and trunk
+/// take seconds at most either way).
 fn install(args: &[&str]) -> Command {
     let mut command = run::cargo();
     command
         .arg("install")
         .args(args)
         .env("CARGO_PROFILE_RELEASE_LTO", "false")
-        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16");
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1");
     command
 }
 
@@ -109,7 +111,16 @@ fn trunk(cargo_bin: &Path) -> Option<Command> {
         return None;
     }
     println!("installing {wanted} from crates.io (a few minutes on 2 cores, once)");
-    Some(install(&["trunk", "--version", TRUNK_VERSION, "--locked"]))
+    // Without its default features: no TLS stack and no check for a newer
+    // version. It runs offline here (Trunk.toml), and `cargo xtask dev`
+    // proxies to a relay over plain HTTP on this machine.
+    Some(install(&[
+        "trunk",
+        "--version",
+        TRUNK_VERSION,
+        "--locked",
+        "--no-default-features",
+    ]))
 }
 
 /// The install of wasm-bindgen-cli, when it is missing: the CLI must equal
