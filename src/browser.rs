@@ -172,8 +172,8 @@ fn next_element(element: &JsValue) -> JsValue {
 /// Adds an element `tag` of class `class`, holding this constant markup,
 /// at the end of the element, and sets its children's properties in
 /// order: `properties[n]` the `n`th child's (a value as `textContent`, so
-/// as text, never markup; `hidden` is true for any value but ""). Its
-/// first child, when it was added.
+/// as text, never markup; `hidden` is true for any value but ""). The
+/// element added, when it was.
 pub fn append(
     element_id: &str,
     tag: &str,
@@ -198,21 +198,55 @@ pub fn append(
         }
         child = next_element(&child);
     }
-    first
+    item.into()
+}
+
+/// Writes `pieces` at the end of the element's last child: plain text as
+/// text, never markup, and each link (`true`) as an `a` that opens in a
+/// new tab and tells the site nothing of the page it came from.
+pub fn append_linked_text(element: &JsValue, pieces: &[(&str, bool)]) {
+    let last = js_sys::Reflect::get(element, &"lastElementChild".into()).unwrap_or_default();
+    let (Some(last), Some(document)) = (last.dyn_ref::<web_sys::Node>(), window().document())
+    else {
+        return;
+    };
+    for &(text, link) in pieces {
+        let node: web_sys::Node = match link {
+            false => document.create_text_node(text).into(),
+            true => {
+                let Ok(anchor) = document.create_element("a") else {
+                    continue;
+                };
+                for (name, value) in [
+                    ("href", text),
+                    ("target", "_blank"),
+                    ("rel", "noopener noreferrer"),
+                    ("textContent", text),
+                ] {
+                    let _ = js_sys::Reflect::set(&anchor, &name.into(), &value.into());
+                }
+                anchor.into()
+            }
+        };
+        let _ = last.append_child(&node);
+    }
 }
 
 /// Adds a row (a `div` of class `row` holding this constant markup) at the
 /// end of the element, and writes `values` into its fields in order (a
 /// correction's custom attribute); focuses its first field when `focus`.
 pub fn append_row(element_id: &str, html: &str, [key, value]: [&str; 2], focus: bool) {
-    let first = append(
+    let row = append(
         element_id,
         "div",
         "row",
         html,
         &[&[("value", key)], &[("value", value)]],
     );
-    if focus && first.is_object() {
+    let first = row
+        .dyn_ref::<web_sys::Element>()
+        .and_then(web_sys::Element::first_element_child);
+    if let (true, Some(first)) = (focus, first) {
         let _ = first.unchecked_into::<web_sys::HtmlElement>().focus();
     }
 }

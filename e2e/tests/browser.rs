@@ -2692,7 +2692,8 @@ async fn erasing_a_customer_says_who_and_when_then_and_at_every_later_lookup() {
 async fn a_note_is_added_as_text_marked_when_due_in_the_history_and_deleted() {
     let panel = Panel::demo().await;
     panel.open("/?customer_user_id=demo-billing-issue").await;
-    let text = "<b>granted</b> 7 days for the outage, see https://status.example.com";
+    let text = "<b>granted</b> 7 days for the outage, see https://status.example.com/7. \
+        Not http://plain.example nor javascript:alert(1)";
     panel
         .wait_for("#note-text")
         .await
@@ -2718,12 +2719,29 @@ async fn a_note_is_added_as_text_marked_when_due_in_the_history_and_deleted() {
     let markup = panel
         .browser
         .execute(
-            "return document.querySelectorAll('#note-list b, #note-list a, #history b').length;",
+            "return document.querySelectorAll('#note-list b, #history b').length;",
             vec![],
         )
         .await
         .unwrap();
-    assert_eq!(markup, 0, "a note's markup and links are text");
+    assert_eq!(markup, 0, "a note's markup is text");
+    // Its https address is a link that opens apart from the panel; the
+    // other schemes stay text.
+    let links = panel
+        .browser
+        .execute(
+            "return [...document.querySelectorAll('#note-list a')]\
+                .map(a => [a.textContent, a.href, a.target, a.rel].join(' '));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        links,
+        serde_json::json!([
+            "https://status.example.com/7 https://status.example.com/7 _blank noopener noreferrer"
+        ]),
+    );
     let by = panel.wait_for("#note-list li span").await;
     let exact = by.attr("title").await.unwrap().unwrap_or_default();
     assert!(exact.contains(" 20") && exact.contains(':'), "{exact}");

@@ -182,7 +182,7 @@ pub fn redraw(clock: &Clock) {
             let delete = [DELETE, notes::field(note, "id")].concat();
             let hidden = |hide: bool| if hide { "hidden" } else { "" };
             let mine = notes::may_delete(note, &shown.actor, admin);
-            browser::append(
+            let item = browser::append(
                 LIST,
                 "li",
                 "",
@@ -195,9 +195,10 @@ pub fn redraw(clock: &Clock) {
                         ("hidden", hidden(check.is_empty())),
                     ],
                     &[("id", &delete), ("hidden", hidden(!mine))],
-                    &[("textContent", &notes::text(note, clock))],
                 ],
             );
+            let text = notes::text(note, clock);
+            browser::append_linked_text(&item, &notes::pieces(&text));
         }
     });
 }
