@@ -254,10 +254,18 @@ impl Panel {
         name_the_engine_in_failures();
         let browser_ready = async {
             let driver = Driver::start(engine).await;
-            let browser = ClientBuilder::new(HttpConnector::new())
+            // A browser that cannot start (say, no X display) leaves its
+            // driver waiting for it for ever: the test fails instead.
+            let mut builder = ClientBuilder::new(HttpConnector::new());
+            let session = builder
                 .capabilities(capabilities(engine, &driver.temp.0))
-                .connect(&driver.url)
+                .connect(&driver.url);
+            let browser = tokio::time::timeout(4 * PATIENCE, session)
                 .await
+                .unwrap_or_else(|_| {
+                    let output = std::fs::read_to_string(&driver.output).unwrap_or_default();
+                    panic!("{} did not start within a minute:\n{output}", engine.name())
+                })
                 .unwrap_or_else(|error| panic!("open a {} session: {error}", engine.name()));
             if engine != Engine::Chromium {
                 // Neither has an option that works for it (Firefox starts at
@@ -364,6 +372,20 @@ impl Panel {
             .is_displayed()
             .await
             .unwrap_or_else(|error| panic!("is {css} displayed: {error}"))
+    }
+
+    /// Each name and its value in the description lists under `css`, as
+    /// "name\nvalue": read cell by cell, as WebKit's driver reads a list
+    /// laid out as a grid without the line between a name and its value.
+    pub async fn name_value_pairs(&self, css: &str) -> Vec<String> {
+        let names = self.texts(&format!("{css} dt")).await;
+        let values = self.texts(&format!("{css} dd")).await;
+        assert_eq!(names.len(), values.len(), "{css}: a name without its value");
+        names
+            .into_iter()
+            .zip(values)
+            .map(|(name, value)| format!("{name}\n{value}"))
+            .collect()
     }
 
     pub async fn texts(&self, css: &str) -> Vec<String> {
@@ -567,7 +589,9 @@ impl Panel {
     /// Lets the open page's origin read the clipboard, as a person allowing
     /// it would: Chromium's permission; Firefox lets a page read it without
     /// asking (its testing preference, set at start). WebKit's driver has
-    /// no way to, so the tests that read the clipboard run in the others.
+    /// no way to: there the page's `navigator.clipboard.writeText` is
+    /// caught instead, and [`Panel::clipboard`] says what the panel gave it,
+    /// not what the system's clipboard holds.
     pub async fn allow_clipboard_reading(&self) {
         match self.engine {
             Engine::Chromium => {
@@ -577,16 +601,34 @@ impl Panel {
                     .expect("grant clipboard-read");
             }
             Engine::Firefox => {}
-            Engine::WebKit => panic!("WebKit's driver cannot let a page read the clipboard"),
+            Engine::WebKit => {
+                let script = r#"
+                    window.e2eCopied = 'nothing copied';
+                    navigator.clipboard.writeText = (text) => {
+                        window.e2eCopied = text;
+                        return Promise.resolve();
+                    };
+                "#;
+                self.browser
+                    .execute(script, vec![])
+                    .await
+                    .expect("catch what the page copies");
+            }
         }
     }
 
-    /// What the clipboard holds, read by the page itself.
+    /// What the clipboard holds, read by the page itself (in WebKit, what
+    /// the page copied: see [`Panel::allow_clipboard_reading`]).
     pub async fn clipboard(&self) -> String {
-        let script = r#"
-            const done = arguments[arguments.length - 1];
-            navigator.clipboard.readText().then(done, (error) => done('cannot read: ' + error));
-        "#;
+        let script = match self.engine {
+            Engine::WebKit => "arguments[arguments.length - 1](window.e2eCopied);",
+            _ => {
+                r#"
+                const done = arguments[arguments.length - 1];
+                navigator.clipboard.readText().then(done, (error) => done('cannot read: ' + error));
+                "#
+            }
+        };
         let text = self
             .browser
             .execute_async(script, vec![])

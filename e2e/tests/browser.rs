@@ -72,16 +72,10 @@ async fn typing_the_seed_id_shows_the_profile_with_local_times() {
         hover.attr("title").await.unwrap().as_deref(),
         Some("2022-10-12 09:42:50 UTC")
     );
-    // Each name with its value (read cell by cell: WebKit's driver reads
-    // the grid's whole text without the line between them).
-    let names = panel.texts(".attributes dt").await;
-    let values = panel.texts(".attributes dd").await;
+    let attributes = panel.name_value_pairs(".attributes").await;
     assert!(
-        names
-            .iter()
-            .zip(&values)
-            .any(|pair| pair == (&"favourite_sport".into(), &"yoga".into())),
-        "{names:?} {values:?}"
+        attributes.contains(&"favourite_sport\nyoga".into()),
+        "{attributes:?}"
     );
 
     panel.click("#utc-toggle").await;
@@ -1751,13 +1745,17 @@ async fn every_documented_example_renders_without_an_empty_slot() {
                 card.contains("through the App Store product weekly_8.99, with an introductory free trial offer (offer12);"),
                 "{origin}: {card}"
             );
-            let detail = panel
+            panel
                 .wait_for_text("#subscriptions tr.row-detail", "Base plan")
                 .await;
-            assert!(detail.contains("Base plan\n—"), "{origin}: {detail}");
+            let detail = panel.name_value_pairs("#subscriptions tr.row-detail").await;
             assert!(
-                detail.contains("Offer\nan introductory free trial offer (offer12)"),
-                "the long spelling: {origin}: {detail}"
+                detail.contains(&"Base plan\n—".into()),
+                "{origin}: {detail:?}"
+            );
+            assert!(
+                detail.contains(&"Offer\nan introductory free trial offer (offer12)".into()),
+                "the long spelling: {origin}: {detail:?}"
             );
         } else {
             assert!(row.starts_with("Data as of\n"), "{origin}: {row}");
@@ -2147,10 +2145,12 @@ async fn invisible_characters_and_letter_case_are_explained() {
 /// Runs the page's clock `minutes` ahead of the machine's, as if the page
 /// had stayed open that long (its timers keep their real pace).
 async fn skip_ahead(panel: &Panel, minutes: i64) {
+    // The page's own Date: Firefox runs a test's script in a sandbox of
+    // its own, where a bare `Date` is the sandbox's.
     let script = r#"
-        window.realNow = window.realNow || Date.now.bind(Date);
+        window.realNow = window.realNow || window.Date.now.bind(window.Date);
         const skew = arguments[0] * 60000;
-        Date.now = () => window.realNow() + skew;
+        window.Date.now = () => window.realNow() + skew;
     "#;
     panel
         .browser
@@ -2565,8 +2565,8 @@ async fn correcting_custom_attributes_shows_them_after_saving_and_at_a_fresh_loo
         "Adapty's answer shows every attribute as asked"
     );
     panel.wait_for_gone(DIALOG).await;
-    let attributes = |texts: Vec<String>| texts.concat().replace('\n', " ");
-    let card = attributes(panel.texts(".attributes").await);
+    let attributes = |pairs: Vec<String>| pairs.join("; ").replace('\n', " ");
+    let card = attributes(panel.name_value_pairs(".attributes").await);
     assert!(
         card.contains("seats 5") && card.contains("tier gold") && !card.contains("partner"),
         "{card}"
@@ -2576,7 +2576,7 @@ async fn correcting_custom_attributes_shows_them_after_saving_and_at_a_fresh_loo
     panel.look_up("customer_user_id", "demo-custom-store").await;
     panel.wait_for_text("#result-heading", "Has vip").await;
     assert!(panel.texts("#change-notice").await.concat().is_empty());
-    let card = attributes(panel.texts(".attributes").await);
+    let card = attributes(panel.name_value_pairs(".attributes").await);
     assert!(
         card.contains("seats 5") && card.contains("tier gold") && !card.contains("partner"),
         "{card}"
