@@ -579,41 +579,13 @@ pub const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
 pub fn image_tools() -> Result {
     run::step("Tools for the image");
     let wanted = [
-        ("/usr/bin/buildah", "buildah"),
-        ("/usr/bin/umoci", "umoci"),
-        ("/usr/bin/musl-gcc", "musl-tools"),
-        ("/usr/bin/curl", "curl"),
-        ("/usr/bin/strip", "binutils"),
+        (Path::new("/usr/bin/buildah"), "buildah"),
+        (Path::new("/usr/bin/umoci"), "umoci"),
+        (Path::new("/usr/bin/musl-gcc"), "musl-tools"),
+        (Path::new("/usr/bin/curl"), "curl"),
+        (Path::new("/usr/bin/strip"), "binutils"),
     ];
-    let missing = || -> Vec<&str> {
-        wanted
-            .iter()
-            .filter(|(path, _)| !Path::new(path).is_file())
-            .map(|&(_, package)| package)
-            .collect()
-    };
-    if !missing().is_empty() {
-        if !is_root() {
-            return Err(format!(
-                "the image needs Debian's {}: apt-get install {}",
-                missing().join(", "),
-                missing().join(" ")
-            ));
-        }
-        status(Command::new("apt-get").arg("update"))?;
-        status(
-            Command::new("apt-get")
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .args(["install", "-y", "--no-install-recommends"])
-                .args(missing()),
-        )?;
-        if !missing().is_empty() {
-            return Err(format!(
-                "{} still missing after apt-get install",
-                missing().join(", ")
-            ));
-        }
-    }
+    debian_packages(&wanted, "the image's tools")?;
     println!("ok  buildah, umoci, musl-gcc, curl and strip (Debian)");
     rust_target(MUSL_TARGET)
 }
