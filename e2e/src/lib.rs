@@ -1,4 +1,4 @@
-//! The end-to-end harness: the release relay serving the built panel, in
+//! The end-to-end harness: the relay (its dev-profile build) serving the built panel, in
 //! front of either its demo stand-in or a fault-injecting upstream, with a
 //! browser driven over WebDriver: headless Chromium (ChromeDriver), headless
 //! Firefox ESR (geckodriver) or WebKitGTK's MiniBrowser (WebKitWebDriver, on

@@ -1,4 +1,4 @@
-//! What an admin sees in a real browser: the release relay and the built
+//! What an admin sees in a real browser: the relay (dev profile) and the built
 //! panel, in demo mode or in front of a failing upstream.
 
 use e2e::{fault, Panel, ANONYMOUS_PROFILE_ID, SEED_CUSTOMER_USER_ID, SEED_PROFILE_ID};

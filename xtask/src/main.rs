@@ -32,6 +32,9 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
     },
+    /// The relay to deploy: the panel built, then the optimised relay with
+    /// it inside, at target/release/relay.
+    Release,
     /// The development loop: `trunk serve` on PORT, rebuilding the panel and
     /// reloading the browser on every edit in src/ or style/, its /api/
     /// proxied to a demo relay on PORT + 1.
@@ -89,6 +92,7 @@ enum Command {
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Demo { listen } => demo::run(&listen),
+        Command::Release => build::release(),
         Command::Dev { port } => dev::run(port),
         Command::Test => test::run(),
         Command::Layering => layering::run(),
