@@ -24,9 +24,23 @@ pub fn panel(tools: &PanelTools) -> Result<PathBuf> {
             .env_remove("CARGO_PKG_NAME"),
     )?;
     let dist = root().join("dist");
-    rewrite(&dist, "wasm", |wasm| optimize_wasm(wasm, &tools.binaryen))?;
-    let imported = wasm_imports(&dist)?;
-    rewrite(&dist, "js", |js| {
+    let finished = finish(&dist, tools);
+    if finished.is_err() {
+        // A half-rewritten panel (a renamed wasm beside the old script)
+        // would not start: without its page, no relay builds it in
+        // (`panel_feature`) and nothing serves it.
+        let _ = std::fs::remove_file(dist.join("index.html"));
+    }
+    finished.map(|()| dist)
+}
+
+/// What follows Trunk, in `dist/`: the wasm optimised, the JavaScript
+/// trimmed and minified, both files' names of imports and exports
+/// shortened, the files named after what they hold, then precompressed.
+fn finish(dist: &Path, tools: &PanelTools) -> Result {
+    rewrite(dist, "wasm", |wasm| optimize_wasm(wasm, &tools.binaryen))?;
+    let imported = wasm_imports(dist)?;
+    rewrite(dist, "js", |js| {
         drop_unused_classes(js)?;
         drop_unused_imports(js, &imported)?;
         // Trunk's minifier cannot parse wasm-bindgen's JavaScript.
@@ -38,13 +52,54 @@ pub fn panel(tools: &PanelTools) -> Result<PathBuf> {
         )
     })?;
     let renamed = std::cell::RefCell::new(Renamed::default());
-    rewrite(&dist, "wasm", |wasm| {
+    rewrite(dist, "wasm", |wasm| {
         *renamed.borrow_mut() = shorten_names(wasm)?;
         Ok(())
     })?;
-    rewrite(&dist, "js", |js| rename_in_js(js, &renamed.borrow()))?;
-    precompress(&dist)?;
-    Ok(dist)
+    rewrite(dist, "js", |js| rename_in_js(js, &renamed.borrow()))?;
+    name_by_content(dist)?;
+    precompress(dist)
+}
+
+/// Trunk names the script and the wasm after a hash of cargo's wasm, taken
+/// before `finish` rewrote them, and the relay keeps hashed names for a
+/// year. So they are named again after a hash of what both hold now: a
+/// browser never keeps an old script beside a new wasm whose imports are
+/// named otherwise, when only this build changed.
+fn name_by_content(dist: &Path) -> Result {
+    use sha2::Digest;
+    let index_path = dist.join("index.html");
+    let wasm = built_files(dist)?
+        .into_iter()
+        .find(|path| path.to_string_lossy().ends_with("_bg.wasm"))
+        .ok_or_else(|| format!("{}: no wasm", dist.display()))?;
+    let name = wasm.file_name().unwrap_or_default().to_string_lossy();
+    let old = name.trim_end_matches("_bg.wasm").to_owned();
+    let stem = old
+        .rsplit_once('-')
+        .map(|(stem, _)| stem)
+        .ok_or_else(|| format!("{}: not a hashed name", wasm.display()))?;
+    let js = dist.join(format!("{old}.js"));
+    let mut digest = sha2::Sha256::new();
+    for file in [&js, &wasm] {
+        digest.update(std::fs::read(file).map_err(|error| format!("{}: {error}", file.display()))?);
+    }
+    let hash: String = digest.finalize()[..8]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let new = format!("{stem}-{hash}");
+    let index = std::fs::read_to_string(&index_path).map_err(|error| error.to_string())?;
+    if !index.contains(&old) {
+        return Err(format!("index.html does not name {old}"));
+    }
+    for (from, to) in [
+        (js, dist.join(format!("{new}.js"))),
+        (wasm.clone(), dist.join(format!("{new}_bg.wasm"))),
+    ] {
+        std::fs::rename(&from, &to).map_err(|error| format!("{}: {error}", from.display()))?;
+    }
+    std::fs::write(&index_path, index.replace(&old, &new)).map_err(|error| error.to_string())
 }
 
 /// The names `shorten_names` gave, old and new.
@@ -164,23 +219,21 @@ fn rename_identifiers(
     let identifier = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
     let mut text = text.to_owned();
     for (old, new) in names.iter().filter(|(old, new)| old != new) {
-        let (mut kept, mut rest, mut count) = (String::new(), text.as_str(), 0);
-        while let Some(at) = rest.find(old.as_str()) {
-            let end = at + old.len();
-            let whole = !rest[..at].ends_with(identifier) && !rest[end..].starts_with(identifier);
-            if whole {
-                if !rest[..at].ends_with(before) || !rest[end..].starts_with(after) {
-                    return Err(old.clone());
-                }
-                kept.push_str(&rest[..at]);
-                kept.push_str(new);
-                count += 1;
-            } else {
-                kept.push_str(&rest[..end]);
+        let (mut kept, mut copied, mut count) = (String::new(), 0, 0);
+        for (at, _) in text.match_indices(old.as_str()) {
+            let (head, tail) = (&text[..at], &text[at + old.len()..]);
+            if head.ends_with(identifier) || tail.starts_with(identifier) {
+                continue;
             }
-            rest = &rest[end..];
+            if !head.ends_with(before) || !tail.starts_with(after) {
+                return Err(old.clone());
+            }
+            kept.push_str(&text[copied..at]);
+            kept.push_str(new);
+            copied = at + old.len();
+            count += 1;
         }
-        kept.push_str(rest);
+        kept.push_str(&text[copied..]);
         if !count_ok(count) {
             return Err(old.clone());
         }
@@ -519,6 +572,19 @@ pub fn relay() -> Result<PathBuf> {
     Ok(root().join("target").join("debug").join("relay"))
 }
 
+/// `cargo xtask release`: what operators deploy, the panel built into the
+/// optimised relay.
+pub fn release() -> Result {
+    let tools = crate::tools::panel_tools()?;
+    panel(&tools)?;
+    let relay = release_relay()?;
+    println!(
+        "\nThe relay to deploy, the panel inside: {}",
+        relay.display()
+    );
+    Ok(())
+}
+
 /// The release relay, as operators build it: one file to deploy.
 pub fn release_relay() -> Result<PathBuf> {
     run::step("Relay: release build");
@@ -603,6 +669,10 @@ mod tests {
         assert_eq!(got.as_deref(), Ok("{a:function(){}}"));
         // A key that is missing, or there twice, is refused too.
         let got = rename_identifiers("{}", &key, "", ":", |n| n == 1);
+        assert_eq!(got, Err("__wbg_f_1a".into()));
+        // Inside a longer identifier is not the name, even right after it.
+        let within = "{__wbg_f_1a__wbg_f_1a:1}";
+        let got = rename_identifiers(within, &key, "", ":", |n| n == 1);
         assert_eq!(got, Err("__wbg_f_1a".into()));
         let twice = "{__wbg_f_1a:1,__wbg_f_1a:2}";
         let got = rename_identifiers(twice, &key, "", ":", |n| n == 1);
