@@ -109,18 +109,22 @@ fn store_figures(relay: &Path, load: &tools::LoadTools) -> Result<Value> {
 #[cfg(not(feature = "store-bench"))]
 fn store_figures(_: &Path, _: &tools::LoadTools) -> Result<Value> {
     run::step("The store's bench: xtask again, with its feature store-bench");
-    run::status(run::cargo().args([
-        "run",
-        "--quiet",
-        "--package",
-        "xtask",
-        "--features",
-        "store-bench",
-        "--",
-        "bench",
-        "--store-only",
-    ]))?;
-    let path = root().join("target").join("bench").join("report.json");
+    run::status(
+        run::cargo()
+            .args([
+                "run",
+                "--quiet",
+                "--package",
+                "xtask",
+                "--features",
+                "store-bench",
+                "--",
+                "bench",
+                "--store-only",
+            ])
+            .env(REPORT_NAME, STORE_REPORT),
+    )?;
+    let path = root().join("target").join("bench").join(STORE_REPORT);
     let text = std::fs::read_to_string(&path)
         .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
     let report: Value = serde_json::from_str(&text)
@@ -131,11 +135,20 @@ fn store_figures(_: &Path, _: &tools::LoadTools) -> Result<Value> {
         .ok_or_else(|| format!("{} has no store figures", path.display()))
 }
 
+/// The variable that names the report's file in `target/bench/`, and the
+/// name the store's run for a full bench is given.
+const REPORT_NAME: &str = "XTASK_BENCH_REPORT";
+#[cfg(not(feature = "store-bench"))]
+const STORE_REPORT: &str = "store-report.json";
+
 /// `target/bench/report.json`: what this run measured, and only that.
 fn write_report(report: &Value) -> Result {
     let dir = root().join("target").join("bench");
     std::fs::create_dir_all(&dir).map_err(|error| error.to_string())?;
-    let path = dir.join("report.json");
+    // The store's run for a full bench writes beside it (`store_figures`),
+    // so a full bench that fails later leaves the last full report whole.
+    let name = std::env::var(REPORT_NAME).unwrap_or_else(|_| "report.json".into());
+    let path = dir.join(name);
     std::fs::write(&path, serde_json::to_string_pretty(report).unwrap())
         .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
     print_summary(report);
