@@ -88,11 +88,20 @@ pub fn text(note: &Loose, clock: &Clock) -> String {
 }
 
 /// A note's text in pieces, each plain text or a link (`true`): a link
-/// runs from `https://` to the next blank, less the punctuation that ends
-/// a sentence around it. No other scheme becomes a link (`http:`,
-/// `javascript:`, `data:` stay text).
+/// runs from `https://` to the next blank, quote or angle bracket, less the
+/// punctuation that ends a sentence around it (a closing parenthesis only
+/// when the address opened none). No other scheme becomes a link (`http:`,
+/// `javascript:`, `data:` stay text), nor an address with an invisible
+/// character, which would read otherwise than where it goes (the relay
+/// refuses those in a note anyway).
 pub fn pieces(text: &str) -> Vec<(&str, bool)> {
     const SCHEME: &str = "https://";
+    let closes = |c| {
+        matches!(
+            c,
+            '.' | ',' | ';' | ':' | '!' | '?' | ']' | '\'' | '\u{2019}' | '\u{201D}' | '\u{BB}'
+        )
+    };
     let mut pieces = Vec::new();
     // Where the text not pieced yet starts, and where the next link is
     // looked for.
@@ -100,14 +109,15 @@ pub fn pieces(text: &str) -> Vec<(&str, bool)> {
     while let Some(at) = text[from..].find(SCHEME) {
         let start = from + at;
         let after = &text[start..];
-        let end = after.find(char::is_whitespace).unwrap_or(after.len());
-        let link = after[..end].trim_end_matches(|c| {
-            matches!(
-                c,
-                '.' | ',' | ';' | ':' | '!' | '?' | ')' | ']' | '"' | '\''
-            )
-        });
-        if link.len() > SCHEME.len() {
+        let end = after
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '<' | '>'))
+            .unwrap_or(after.len());
+        let mut link = after[..end].trim_end_matches(closes);
+        while link.ends_with(')') && link.matches('(').count() < link.matches(')').count() {
+            link = link[..link.len() - 1].trim_end_matches(closes);
+        }
+        let hidden = link.chars().any(protocol::reason::is_format_or_ignorable);
+        if link.len() > SCHEME.len() && !hidden {
             if start > plain {
                 pieces.push((&text[plain..start], false));
             }
@@ -373,6 +383,28 @@ mod tests {
                 (". Then call.", false)
             ]
         );
+        // Its own parentheses stay; quotes and brackets around it go.
+        assert_eq!(
+            pieces("see https://en.example/wiki/Rust_(language)."),
+            [
+                ("see ", false),
+                ("https://en.example/wiki/Rust_(language)", true),
+                (".", false)
+            ]
+        );
+        assert_eq!(
+            pieces("\u{201C}https://a.example/x\u{201D} <https://b.example>"),
+            [
+                ("\u{201C}", false),
+                ("https://a.example/x", true),
+                ("\u{201D} <", false),
+                ("https://b.example", true),
+                (">", false)
+            ]
+        );
+        // An invisible mark in the address: no link.
+        let hidden = "https://\u{202E}moc.live@bank.example";
+        assert_eq!(pieces(hidden), [(hidden, false)]);
         assert_eq!(
             pieces("(https://a.example/x?u=https://b.example), https://c.example"),
             [
