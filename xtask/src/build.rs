@@ -563,13 +563,7 @@ pub fn built_files(dist: &Path) -> Result<Vec<PathBuf>> {
 /// demo 2 min 55 s more. The relay does little per request; the bench
 /// measures the release build (`release_relay`).
 pub fn relay() -> Result<PathBuf> {
-    run::step("Relay: build (dev profile)");
-    status(
-        run::cargo()
-            .args(["build", "--package", "relay"])
-            .args(panel_feature()),
-    )?;
-    Ok(root().join("target").join("debug").join("relay"))
+    relay_in("dev", "debug")
 }
 
 /// `cargo xtask release`: what operators deploy, the panel built into the
@@ -587,13 +581,19 @@ pub fn release() -> Result {
 
 /// The release relay, as operators build it: one file to deploy.
 pub fn release_relay() -> Result<PathBuf> {
-    run::step("Relay: release build");
+    relay_in("release", "release")
+}
+
+/// The relay built in Cargo's `profile`, whose output is in `target/dir`,
+/// with the panel in `dist/` built in when there is one.
+fn relay_in(profile: &str, dir: &str) -> Result<PathBuf> {
+    run::step(&format!("Relay: {profile} build"));
     status(
         run::cargo()
-            .args(["build", "--release", "--package", "relay"])
+            .args(["build", "--package", "relay", "--profile", profile])
             .args(panel_feature()),
     )?;
-    Ok(root().join("target").join("release").join("relay"))
+    Ok(root().join("target").join(dir).join("relay"))
 }
 
 /// The relay's feature that builds in the panel, when `dist/` has one.

@@ -431,33 +431,16 @@ pub fn sign_in() -> Result<SignIn> {
     run::step("SSO proxy and OpenID Connect provider for the sign-in tests");
     let apache = PathBuf::from("/usr/sbin/apache2");
     let apache_modules = PathBuf::from("/usr/lib/apache2/modules");
-    let present = || apache.is_file() && apache_modules.join("mod_auth_openidc.so").is_file();
-    if !present() {
-        if !is_root() {
-            return Err(
-                "the sign-in tests need Debian's apache2 and libapache2-mod-auth-openidc: \
-                        apt-get install apache2 libapache2-mod-auth-openidc"
-                    .into(),
-            );
-        }
-        status(Command::new("apt-get").arg("update"))?;
-        status(
-            Command::new("apt-get")
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .args([
-                    "install",
-                    "-y",
-                    "--no-install-recommends",
-                    "apache2",
-                    "libapache2-mod-auth-openidc",
-                ]),
-        )?;
-        if !present() {
-            return Err(
-                "apache2 or mod_auth_openidc is still missing after apt-get install".into(),
-            );
-        }
-    }
+    debian_packages(
+        &[
+            (apache.as_path(), "apache2"),
+            (
+                apache_modules.join("mod_auth_openidc.so").as_path(),
+                "libapache2-mod-auth-openidc",
+            ),
+        ],
+        "the sign-in tests",
+    )?;
     println!("ok  {} with mod_auth_openidc", apache.display());
     let python = oidc_provider_venv()?;
     Ok(SignIn {
@@ -537,26 +520,10 @@ pub fn load_tools() -> Result<LoadTools> {
     run::step("Tools for the benchmark");
     let wrk = PathBuf::from("/usr/bin/wrk");
     let nginx = PathBuf::from("/usr/sbin/nginx");
-    if !wrk.is_file() || !nginx.is_file() {
-        if !is_root() {
-            return Err(
-                "the benchmark needs Debian's wrk and nginx: apt-get install wrk nginx-light"
-                    .into(),
-            );
-        }
-        status(Command::new("apt-get").arg("update"))?;
-        status(
-            Command::new("apt-get")
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .args([
-                    "install",
-                    "-y",
-                    "--no-install-recommends",
-                    "wrk",
-                    "nginx-light",
-                ]),
-        )?;
-    }
+    debian_packages(
+        &[(wrk.as_path(), "wrk"), (nginx.as_path(), "nginx-light")],
+        "the benchmark's tools",
+    )?;
     println!("ok  {} and {}", wrk.display(), nginx.display());
     let oha = cargo_bin_dir().join("oha");
     let wanted = format!("oha {OHA_VERSION}");
