@@ -169,26 +169,84 @@ fn next_element(element: &JsValue) -> JsValue {
     js_sys::Reflect::get(element, &"nextElementSibling".into()).unwrap_or_default()
 }
 
+/// Adds an element `tag` of class `class`, holding this constant markup,
+/// at the end of the element, and sets its children's properties in
+/// order: `properties[n]` the `n`th child's (a value as `textContent`, so
+/// as text, never markup; `hidden` is true for any value but ""). The
+/// element added, when it was.
+pub fn append(
+    element_id: &str,
+    tag: &str,
+    class: &str,
+    html: &str,
+    properties: &[&[(&str, &str)]],
+) -> JsValue {
+    let (Some(list), Some(document)) = (element(element_id), window().document()) else {
+        return JsValue::UNDEFINED;
+    };
+    let Ok(item) = document.create_element(tag) else {
+        return JsValue::UNDEFINED;
+    };
+    let _ = item.set_attribute("class", class);
+    item.set_inner_html(html);
+    let _ = list.append_child(&item);
+    let first: JsValue = item.first_element_child().into();
+    let mut child = first.clone();
+    for set in properties {
+        for &(name, value) in *set {
+            let _ = js_sys::Reflect::set(&child, &name.into(), &value.into());
+        }
+        child = next_element(&child);
+    }
+    item.into()
+}
+
+/// Writes `pieces` at the end of the element's last child: plain text as
+/// text, never markup, and each link (`true`) as an `a` that opens in a
+/// new tab and tells the site nothing of the page it came from.
+pub fn append_linked_text(element: &JsValue, pieces: &[(&str, bool)]) {
+    let last = js_sys::Reflect::get(element, &"lastElementChild".into()).unwrap_or_default();
+    let (Some(last), Some(document)) = (last.dyn_ref::<web_sys::Node>(), window().document())
+    else {
+        return;
+    };
+    for &(text, link) in pieces {
+        let node: web_sys::Node = match link {
+            false => document.create_text_node(text).into(),
+            true => {
+                let Ok(anchor) = document.create_element("a") else {
+                    continue;
+                };
+                for (name, value) in [
+                    ("href", text),
+                    ("target", "_blank"),
+                    ("rel", "noopener noreferrer"),
+                    ("textContent", text),
+                ] {
+                    let _ = js_sys::Reflect::set(&anchor, &name.into(), &value.into());
+                }
+                anchor.into()
+            }
+        };
+        let _ = last.append_child(&node);
+    }
+}
+
 /// Adds a row (a `div` of class `row` holding this constant markup) at the
 /// end of the element, and writes `values` into its fields in order (a
 /// correction's custom attribute); focuses its first field when `focus`.
-pub fn append_row(element_id: &str, html: &str, values: [&str; 2], focus: bool) {
-    let (Some(list), Some(document)) = (element(element_id), window().document()) else {
-        return;
-    };
-    let Ok(row) = document.create_element("div") else {
-        return;
-    };
-    let _ = row.set_attribute("class", "row");
-    row.set_inner_html(html);
-    let _ = list.append_child(&row);
-    let first: JsValue = row.first_element_child().into();
-    let mut field = first.clone();
-    for value in values {
-        let _ = js_sys::Reflect::set(&field, &"value".into(), &value.into());
-        field = next_element(&field);
-    }
-    if focus {
+pub fn append_row(element_id: &str, html: &str, [key, value]: [&str; 2], focus: bool) {
+    let row = append(
+        element_id,
+        "div",
+        "row",
+        html,
+        &[&[("value", key)], &[("value", value)]],
+    );
+    let first = row
+        .dyn_ref::<web_sys::Element>()
+        .and_then(web_sys::Element::first_element_child);
+    if let (true, Some(first)) = (focus, first) {
         let _ = first.unchecked_into::<web_sys::HtmlElement>().focus();
     }
 }

@@ -87,6 +87,53 @@ pub fn text(note: &Loose, clock: &Clock) -> String {
     }
 }
 
+/// A note's text in pieces, each plain text or a link (`true`): a link
+/// runs from `https://` to the next blank, quote or angle bracket, less the
+/// punctuation that ends a sentence around it (a closing parenthesis only
+/// when the address opened none). No other scheme becomes a link (`http:`,
+/// `javascript:`, `data:` stay text), nor an address with an invisible
+/// character, which would read otherwise than where it goes (the relay
+/// refuses those in a note anyway).
+pub fn pieces(text: &str) -> Vec<(&str, bool)> {
+    const SCHEME: &str = "https://";
+    let closes = |c| {
+        matches!(
+            c,
+            '.' | ',' | ';' | ':' | '!' | '?' | ']' | '\'' | '\u{2019}' | '\u{201D}' | '\u{BB}'
+        )
+    };
+    let mut pieces = Vec::new();
+    // Where the text not pieced yet starts, and where the next link is
+    // looked for.
+    let (mut plain, mut from) = (0, 0);
+    while let Some(at) = text[from..].find(SCHEME) {
+        let start = from + at;
+        let after = &text[start..];
+        let end = after
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '<' | '>'))
+            .unwrap_or(after.len());
+        let mut link = after[..end].trim_end_matches(closes);
+        while link.ends_with(')') && link.matches('(').count() < link.matches(')').count() {
+            link = link[..link.len() - 1].trim_end_matches(closes);
+        }
+        let hidden = link.chars().any(protocol::reason::is_format_or_ignorable);
+        if link.len() > SCHEME.len() && !hidden {
+            if start > plain {
+                pieces.push((&text[plain..start], false));
+            }
+            pieces.push((link, true));
+            plain = start + link.len();
+            from = plain;
+        } else {
+            from = start + SCHEME.len();
+        }
+    }
+    if plain < text.len() {
+        pieces.push((&text[plain..], false));
+    }
+    pieces
+}
+
 /// Its "check again on" day: "Check again: due" once the day has begun in
 /// the admin's zone (`true`), else "Check again on 10 Dec 2026"; nothing
 /// without a day.
@@ -323,5 +370,63 @@ mod tests {
         );
         assert_eq!(merged[1].marks(clock.now), ["Support"]);
         assert_eq!(among(&history, &[], &clock), history);
+    }
+
+    #[test]
+    fn only_https_addresses_become_links_without_the_sentences_punctuation() {
+        assert_eq!(pieces("no link here"), [("no link here", false)]);
+        assert_eq!(
+            pieces("see https://status.example.com/incident/7. Then call."),
+            [
+                ("see ", false),
+                ("https://status.example.com/incident/7", true),
+                (". Then call.", false)
+            ]
+        );
+        // Its own parentheses stay; quotes and brackets around it go.
+        assert_eq!(
+            pieces("see https://en.example/wiki/Rust_(language)."),
+            [
+                ("see ", false),
+                ("https://en.example/wiki/Rust_(language)", true),
+                (".", false)
+            ]
+        );
+        assert_eq!(
+            pieces("\u{201C}https://a.example/x\u{201D} <https://b.example>"),
+            [
+                ("\u{201C}", false),
+                ("https://a.example/x", true),
+                ("\u{201D} <", false),
+                ("https://b.example", true),
+                (">", false)
+            ]
+        );
+        // An invisible mark in the address: no link.
+        let hidden = "https://\u{202E}moc.live@bank.example";
+        assert_eq!(pieces(hidden), [(hidden, false)]);
+        assert_eq!(
+            pieces("(https://a.example/x?u=https://b.example), https://c.example"),
+            [
+                ("(", false),
+                ("https://a.example/x?u=https://b.example", true),
+                ("), ", false),
+                ("https://c.example", true)
+            ]
+        );
+        for text in [
+            "http://plain.example",
+            "javascript:alert(1)",
+            "data:text/html,hi",
+            "just https:// and nothing",
+            "",
+        ] {
+            assert!(pieces(text).iter().all(|&(_, link)| !link), "{text}");
+            assert_eq!(pieces(text).iter().map(|p| p.0).collect::<String>(), text);
+        }
+        // Nothing is lost: the pieces put together are the text.
+        let text = "é https://x.example/ü\nline two https://y.example.";
+        assert_eq!(pieces(text).iter().map(|p| p.0).collect::<String>(), text);
+        assert_eq!(pieces(text).iter().filter(|p| p.1).count(), 2);
     }
 }

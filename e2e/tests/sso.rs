@@ -40,11 +40,11 @@ async fn the_signed_in_user_is_the_actor_and_a_header_sent_by_the_browser_is_rep
     assert_eq!(status, json!(200));
 
     let lines = sso.audit_lines();
-    // The lookups; the panel's read of the customer's events after each
-    // (kind `events`) names the same actor.
+    // The lookups; the panel's reads of the customer's events and notes
+    // after each (kinds `events` and `notes`) name the same actor.
     let ids: Vec<&str> = lines
         .iter()
-        .filter(|line| line["kind"] != "events")
+        .filter(|line| line["kind"] != "events" && line["kind"] != "notes")
         .filter_map(|line| line["id"].as_str())
         .collect();
     assert_eq!(ids, [SEED_CUSTOMER_USER_ID, "demo-expired"], "{lines:?}");
@@ -98,13 +98,19 @@ async fn in_jwt_mode_the_providers_token_is_verified_and_forged_or_stale_ones_ar
     sso.panel
         .wait_for_text("#result-heading", "Has premium")
         .await;
-    // The lookup, and the panel's read of the customer's events.
+    // The lookup, and the panel's reads of the customer's events and, once
+    // its box shows, notes.
+    sso.panel.wait_for("#note-text").await;
     let signed_in = sso.audit_lines();
     let kinds: Vec<&str> = signed_in
         .iter()
         .filter_map(|line| line["kind"].as_str())
         .collect();
-    assert_eq!(kinds, ["customer_user_id", "events"], "{signed_in:?}");
+    assert_eq!(
+        kinds,
+        ["customer_user_id", "events", "notes"],
+        "{signed_in:?}"
+    );
     for line in &signed_in {
         assert_eq!(
             (&line["actor"], &line["outcome"]),
@@ -504,5 +510,77 @@ async fn an_unknown_outcome_is_said_and_the_lookup_offered_again() {
         .filter(|line| line.get("action").is_none() && line["kind"] != "events")
         .count();
     assert_eq!(lookups, 2, "the lookup, and the lookup again: {lines:?}");
+    sso.panel.close().await;
+}
+
+/// Notes (issue 23) between two people behind the sign-in: Ann adds one;
+/// Bob reads it under her name, with no Delete (he is not in the notes
+/// admin role), adds his own and deletes it, which names him. The audit
+/// log names each author.
+#[tokio::test]
+async fn two_people_read_each_others_notes_and_delete_only_their_own() {
+    let mut sso = SignedIn::start(Setup::default()).await;
+    let bob = "bob@example.com";
+    sso.panel.open("/?customer_user_id=demo-lifetime").await;
+    sso.sign_in_as(ANN).await;
+    sso.panel
+        .wait_for("#note-text")
+        .await
+        .send_keys("Refund promised in ticket 12")
+        .await
+        .unwrap();
+    sso.panel.click("#note-add").await;
+    let note = sso
+        .panel
+        .wait_for_text("#note-list li", "Refund promised")
+        .await;
+    assert!(note.starts_with("ann@example.com \u{b7} "), "{note}");
+    assert!(sso.panel.is_shown("#note-list li button").await, "hers");
+
+    sso.proxy_forgets_every_session().await;
+    sso.panel.open("/?customer_user_id=demo-lifetime").await;
+    sso.sign_in_as(bob).await;
+    let note = sso
+        .panel
+        .wait_for_text("#note-list li", "Refund promised")
+        .await;
+    assert!(note.starts_with("ann@example.com \u{b7} "), "{note}");
+    assert!(
+        !sso.panel.is_shown("#note-list li button").await,
+        "not Bob's to delete"
+    );
+    sso.panel
+        .wait_for("#note-text")
+        .await
+        .send_keys("Called back, refund done")
+        .await
+        .unwrap();
+    sso.panel.click("#note-add").await;
+    let mine = sso
+        .panel
+        .wait_for_text("#note-list li", "Called back")
+        .await;
+    assert!(mine.starts_with("bob@example.com \u{b7} "), "{mine}");
+    sso.panel.click("#note-list li:first-child button").await;
+    sso.panel
+        .wait_for_text("#note-list", "Deleted by bob@example.com on ")
+        .await;
+    assert!(
+        sso.panel
+            .texts("#note-list")
+            .await
+            .concat()
+            .contains("Refund promised"),
+        "Ann's stays"
+    );
+
+    let lines = sso.audit_lines();
+    let actors: Vec<&str> = lines
+        .iter()
+        .filter(|line| line["phase"] == "done")
+        .filter(|line| line["action"] == "note_add" || line["action"] == "note_delete")
+        .filter_map(|line| line["actor"].as_str())
+        .collect();
+    assert_eq!(actors, [ANN, bob, bob], "{lines:?}");
     sso.panel.close().await;
 }

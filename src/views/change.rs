@@ -546,7 +546,8 @@ pub fn dialog(
                 } else {
                     (CANCEL, first)
                 };
-                if event.key() == "Tab" && browser::focused_id() == from {
+                // The key's code: WebKitGTK names Shift+Tab's key "Unidentified".
+                if event.code() == "Tab" && browser::focused_id() == from {
                     event.prevent_default();
                     browser::focus(to);
                 }

@@ -61,7 +61,11 @@ pub fn history_section(
         note: feed::note(&found.feed),
     });
     let all = RwSignal::new(false);
-    let count = move || shown.with(|shown| format::thousands(shown.events.len() as u64));
+    // The notes are counted again when the clock moves, as they change.
+    let count = move || {
+        let notes = clock.with(|_| super::notes::count());
+        shown.with(|shown| format::thousands((shown.events.len() + notes) as u64))
+    };
     let show_all = move |_| {
         all.set(true);
         // The first event it adds takes focus.
@@ -90,7 +94,10 @@ pub fn history_section(
     let body = move || {
         let clock = clock.get();
         let limit = if all.get() { usize::MAX } else { FIRST_SHOWN };
-        let events = shown.with(|shown| shown.events.clone());
+        // The notes among them, once there are any; written again under
+        // the headline too, as the clock reads them now.
+        super::notes::redraw(&clock);
+        let events = super::notes::among(shown.with(|shown| shown.events.clone()), &clock);
         let timeline = events::timeline(&events, &clock, hide_sandbox.get(), limit);
         let empty = match (timeline.total, timeline.hidden) {
             (0, 0) => "No dated events in this profile.".to_owned(),

@@ -10,6 +10,7 @@ mod change;
 mod error;
 mod events;
 mod history;
+mod notes;
 mod profile;
 mod search;
 
@@ -292,9 +293,16 @@ pub fn Panel() -> impl IntoView {
             }
         },
     );
-    // `/` jumps to the search field from anywhere but another field.
+    // `/` jumps to the search field from anywhere but another field;
+    // Ctrl+Enter (Cmd+Enter) in a note's box adds it.
     let _ = window_event_listener(leptos::ev::keydown, |event| {
-        if event.key() == "/"
+        if event.key() == "Enter"
+            && (event.ctrl_key() || event.meta_key())
+            && browser::focused_id() == notes::TEXT
+        {
+            event.prevent_default();
+            notes::add_typed();
+        } else if event.key() == "/"
             && !event.ctrl_key()
             && !event.meta_key()
             && !browser::typing_in_a_field()

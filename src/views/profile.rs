@@ -6,6 +6,7 @@ use super::cell::cell_content;
 use super::change::{Desk, What};
 use super::events::{history_section, Follow};
 use super::history::{history, show_row, TableView};
+use super::notes::notes_section;
 use crate::browser;
 use crate::cells::{self, PURCHASES, SUBSCRIPTIONS};
 use crate::events::Item;
@@ -296,6 +297,7 @@ fn Summary(
                 <CopyButton text=ticket what="summary" label="Copy summary" />
                 {open_in_adapty}
             </div>
+            {notes_section(&found, clock)}
             <dl>
                 <div><dt>"Customer user ID"</dt><dd>{customer}</dd></div>
                 <div>

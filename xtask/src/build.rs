@@ -24,9 +24,23 @@ pub fn panel(tools: &PanelTools) -> Result<PathBuf> {
             .env_remove("CARGO_PKG_NAME"),
     )?;
     let dist = root().join("dist");
-    rewrite(&dist, "wasm", |wasm| optimize_wasm(wasm, &tools.binaryen))?;
-    let imported = wasm_imports(&dist)?;
-    rewrite(&dist, "js", |js| {
+    let finished = finish(&dist, tools);
+    if finished.is_err() {
+        // A half-rewritten panel (a renamed wasm beside the old script)
+        // would not start: without its page, no relay builds it in
+        // (`panel_feature`) and nothing serves it.
+        let _ = std::fs::remove_file(dist.join("index.html"));
+    }
+    finished.map(|()| dist)
+}
+
+/// What follows Trunk, in `dist/`: the wasm optimised, the JavaScript
+/// trimmed and minified, both files' names of imports and exports
+/// shortened, the files named after what they hold, then precompressed.
+fn finish(dist: &Path, tools: &PanelTools) -> Result {
+    rewrite(dist, "wasm", |wasm| optimize_wasm(wasm, &tools.binaryen))?;
+    let imported = wasm_imports(dist)?;
+    rewrite(dist, "js", |js| {
         drop_unused_classes(js)?;
         drop_unused_imports(js, &imported)?;
         // Trunk's minifier cannot parse wasm-bindgen's JavaScript.
@@ -37,8 +51,195 @@ pub fn panel(tools: &PanelTools) -> Result<PathBuf> {
                 .arg(js),
         )
     })?;
-    precompress(&dist)?;
-    Ok(dist)
+    let renamed = std::cell::RefCell::new(Renamed::default());
+    rewrite(dist, "wasm", |wasm| {
+        *renamed.borrow_mut() = shorten_names(wasm)?;
+        Ok(())
+    })?;
+    rewrite(dist, "js", |js| rename_in_js(js, &renamed.borrow()))?;
+    name_by_content(dist)?;
+    precompress(dist)
+}
+
+/// Trunk names the script and the wasm after a hash of cargo's wasm, taken
+/// before `finish` rewrote them, and the relay keeps hashed names for a
+/// year. So they are named again after a hash of what both hold now: a
+/// browser never keeps an old script beside a new wasm whose imports are
+/// named otherwise, when only this build changed.
+fn name_by_content(dist: &Path) -> Result {
+    use sha2::Digest;
+    let index_path = dist.join("index.html");
+    let wasm = built_files(dist)?
+        .into_iter()
+        .find(|path| path.to_string_lossy().ends_with("_bg.wasm"))
+        .ok_or_else(|| format!("{}: no wasm", dist.display()))?;
+    let name = wasm.file_name().unwrap_or_default().to_string_lossy();
+    let old = name.trim_end_matches("_bg.wasm").to_owned();
+    let stem = old
+        .rsplit_once('-')
+        .map(|(stem, _)| stem)
+        .ok_or_else(|| format!("{}: not a hashed name", wasm.display()))?;
+    let js = dist.join(format!("{old}.js"));
+    let mut digest = sha2::Sha256::new();
+    for file in [&js, &wasm] {
+        digest.update(std::fs::read(file).map_err(|error| format!("{}: {error}", file.display()))?);
+    }
+    let hash: String = digest.finalize()[..8]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let new = format!("{stem}-{hash}");
+    let index = std::fs::read_to_string(&index_path).map_err(|error| error.to_string())?;
+    if !index.contains(&old) {
+        return Err(format!("index.html does not name {old}"));
+    }
+    for (from, to) in [
+        (js, dist.join(format!("{new}.js"))),
+        (wasm.clone(), dist.join(format!("{new}_bg.wasm"))),
+    ] {
+        std::fs::rename(&from, &to).map_err(|error| format!("{}: {error}", from.display()))?;
+    }
+    std::fs::write(&index_path, index.replace(&old, &new)).map_err(|error| error.to_string())
+}
+
+/// The names `shorten_names` gave, old and new.
+#[derive(Default)]
+struct Renamed {
+    imports: Vec<(String, String)>,
+    exports: Vec<(String, String)>,
+}
+
+/// wasm-bindgen names each function the wasm imports from its JavaScript
+/// after a hash too (`__wbg_createElement_de4a31ed2fb252be`), and both
+/// files carry every name: about 130 times 16 hex digits in each, which
+/// brotli cannot shorten (3.1 KB together). Its exports carry long names
+/// of closures' types too (0.3 KB). Both become `a`, `b`, … in the wasm
+/// (the import and export sections written again by wasm-encoder) and
+/// then in the JavaScript (`rename_in_js`). The memory keeps its name,
+/// and the custom sections go (`target_features`, a splitting marker):
+/// no browser reads them.
+fn shorten_names(wasm: &Path) -> Result<Renamed> {
+    use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
+    use wasmparser::{Imports, Parser, Payload};
+    let bytes = std::fs::read(wasm).map_err(|error| error.to_string())?;
+    let invalid = |error: wasmparser::BinaryReaderError| format!("{}: {error}", wasm.display());
+    let mut renamed = Renamed::default();
+    let mut module = wasm_encoder::Module::new();
+    for payload in Parser::new(0).parse_all(&bytes) {
+        let payload = payload.map_err(invalid)?;
+        match &payload {
+            Payload::ImportSection(section) => {
+                let mut imports = wasm_encoder::ImportSection::new();
+                for group in section.clone() {
+                    let Imports::Single(_, import) = group.map_err(invalid)? else {
+                        return Err(format!(
+                            "{}: compact imports are not expected",
+                            wasm.display()
+                        ));
+                    };
+                    let short = short_name(renamed.imports.len());
+                    let ty = RoundtripReencoder
+                        .entity_type(import.ty)
+                        .map_err(|error| format!("{}: {error}", wasm.display()))?;
+                    imports.import(import.module, &short, ty);
+                    renamed.imports.push((import.name.to_owned(), short));
+                }
+                module.section(&imports);
+            }
+            Payload::ExportSection(section) => {
+                let mut exports = wasm_encoder::ExportSection::new();
+                for export in section.clone() {
+                    let export = export.map_err(invalid)?;
+                    let kind = RoundtripReencoder
+                        .export_kind(export.kind)
+                        .map_err(|error| format!("{}: {error}", wasm.display()))?;
+                    let name = match export.name {
+                        "memory" => export.name.to_owned(),
+                        _ => short_name(renamed.exports.len()),
+                    };
+                    exports.export(&name, kind, export.index);
+                    renamed.exports.push((export.name.to_owned(), name));
+                }
+                module.section(&exports);
+            }
+            Payload::CustomSection(_) => {}
+            _ => {
+                if let Some((id, range)) = payload.as_section() {
+                    module.section(&wasm_encoder::RawSection {
+                        id,
+                        data: &bytes[range],
+                    });
+                }
+            }
+        }
+    }
+    std::fs::write(wasm, module.finish()).map_err(|error| error.to_string())?;
+    Ok(renamed)
+}
+
+/// `a` … `z`, `A` … `Z`, then `aa`, `ba`, …: names no import object has
+/// otherwise (its one other key is `__proto__`).
+fn short_name(mut index: usize) -> String {
+    const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut name = String::new();
+    loop {
+        name.push(LETTERS[index % LETTERS.len()] as char);
+        index /= LETTERS.len();
+        if index == 0 {
+            return name;
+        }
+        index -= 1;
+    }
+}
+
+/// Renames in the JavaScript what `shorten_names` renamed in the wasm:
+/// each import is a key of the import object (`name:`), exactly once; each
+/// export is read as a property of the instance's exports (`.name`), and
+/// never otherwise. Anything else means wasm-bindgen's JavaScript changed
+/// shape, and the build stops rather than ship a panel that cannot start.
+fn rename_in_js(js: &Path, renamed: &Renamed) -> Result {
+    let text = std::fs::read_to_string(js).map_err(|error| error.to_string())?;
+    let mut text = rename_identifiers(&text, &renamed.imports, "", ":", |count| count == 1)
+        .map_err(|old| format!("{}: the import {old} is not once a key", js.display()))?;
+    text = rename_identifiers(&text, &renamed.exports, ".", "", |_| true)
+        .map_err(|old| format!("{}: the export {old} is read otherwise", js.display()))?;
+    std::fs::write(js, text).map_err(|error| error.to_string())
+}
+
+/// Replaces each old name, as a whole identifier, where `before` precedes
+/// it and `after` follows; the old name must occur nowhere else, and
+/// `count_ok` must accept how often it occurs. Returns the name that failed.
+fn rename_identifiers(
+    text: &str,
+    names: &[(String, String)],
+    before: &str,
+    after: &str,
+    count_ok: impl Fn(usize) -> bool,
+) -> std::result::Result<String, String> {
+    let identifier = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
+    let mut text = text.to_owned();
+    for (old, new) in names.iter().filter(|(old, new)| old != new) {
+        let (mut kept, mut copied, mut count) = (String::new(), 0, 0);
+        for (at, _) in text.match_indices(old.as_str()) {
+            let (head, tail) = (&text[..at], &text[at + old.len()..]);
+            if head.ends_with(identifier) || tail.starts_with(identifier) {
+                continue;
+            }
+            if !head.ends_with(before) || !tail.starts_with(after) {
+                return Err(old.clone());
+            }
+            kept.push_str(&text[copied..at]);
+            kept.push_str(new);
+            copied = at + old.len();
+            count += 1;
+        }
+        kept.push_str(&text[copied..]);
+        if !count_ok(count) {
+            return Err(old.clone());
+        }
+        text = kept;
+    }
+    Ok(text)
 }
 
 /// The crates' sources named without this machine's registry directory:
@@ -355,16 +556,44 @@ pub fn built_files(dist: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// The release relay, with the panel in `dist/` built in when there is one
-/// (`cargo xtask` builds the panel first): one file to deploy.
+/// The relay of the demo and of the browser tests, with the panel in
+/// `dist/` built in when there is one (`cargo xtask` builds the panel
+/// first): Cargo's dev profile, which the test command's own tests have
+/// mostly built already, where an optimised build took a newcomer's first
+/// demo 2 min 55 s more. The relay does little per request; the bench
+/// measures the release build (`release_relay`).
 pub fn relay() -> Result<PathBuf> {
-    run::step("Relay: release build");
+    relay_in("dev", "debug")
+}
+
+/// `cargo xtask release`: what operators deploy, the panel built into the
+/// optimised relay.
+pub fn release() -> Result {
+    let tools = crate::tools::panel_tools()?;
+    panel(&tools)?;
+    let relay = release_relay()?;
+    println!(
+        "\nThe relay to deploy, the panel inside: {}",
+        relay.display()
+    );
+    Ok(())
+}
+
+/// The release relay, as operators build it: one file to deploy.
+pub fn release_relay() -> Result<PathBuf> {
+    relay_in("release", "release")
+}
+
+/// The relay built in Cargo's `profile`, whose output is in `target/dir`,
+/// with the panel in `dist/` built in when there is one.
+fn relay_in(profile: &str, dir: &str) -> Result<PathBuf> {
+    run::step(&format!("Relay: {profile} build"));
     status(
         run::cargo()
-            .args(["build", "--release", "--package", "relay"])
+            .args(["build", "--package", "relay", "--profile", profile])
             .args(panel_feature()),
     )?;
-    Ok(root().join("target").join("release").join("relay"))
+    Ok(root().join("target").join(dir).join("relay"))
 }
 
 /// The relay's feature that builds in the panel, when `dist/` has one.
@@ -398,4 +627,55 @@ pub fn static_relay() -> Result<PathBuf> {
         .join(target)
         .join("release")
         .join("relay"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_name;
+
+    #[test]
+    fn short_names_are_letters_and_never_repeat() {
+        assert_eq!(
+            [0, 25, 26, 51, 52, 53].map(short_name),
+            ["a", "z", "A", "Z", "aa", "ba"].map(String::from)
+        );
+        let names: std::collections::HashSet<String> = (0..10_000).map(short_name).collect();
+        assert_eq!(names.len(), 10_000);
+        assert!(names
+            .iter()
+            .all(|name| name.bytes().all(|b| b.is_ascii_alphabetic())));
+    }
+
+    fn renamed(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|&(old, new)| (old.into(), new.into()))
+            .collect()
+    }
+
+    #[test]
+    fn whole_names_are_renamed_where_they_are_read_and_nowhere_else() {
+        use super::rename_identifiers;
+        // One export's name begins another's: each is renamed whole.
+        let names = renamed(&[("run_true_", "a"), ("run_true__13", "b")]);
+        let js = "E.run_true_(1);E.run_true__13(2);E.run_true_(3)";
+        let got = rename_identifiers(js, &names, ".", "", |_| true);
+        assert_eq!(got.as_deref(), Ok("E.a(1);E.b(2);E.a(3)"));
+        // Read any other way: refused, naming it.
+        let got = rename_identifiers("x[\"run_true_\"]", &names, ".", "", |_| true);
+        assert_eq!(got, Err("run_true_".into()));
+        let key = renamed(&[("__wbg_f_1a", "a")]);
+        let got = rename_identifiers("{__wbg_f_1a:function(){}}", &key, "", ":", |n| n == 1);
+        assert_eq!(got.as_deref(), Ok("{a:function(){}}"));
+        // A key that is missing, or there twice, is refused too.
+        let got = rename_identifiers("{}", &key, "", ":", |n| n == 1);
+        assert_eq!(got, Err("__wbg_f_1a".into()));
+        // Inside a longer identifier is not the name, even right after it.
+        let within = "{__wbg_f_1a__wbg_f_1a:1}";
+        let got = rename_identifiers(within, &key, "", ":", |n| n == 1);
+        assert_eq!(got, Err("__wbg_f_1a".into()));
+        let twice = "{__wbg_f_1a:1,__wbg_f_1a:2}";
+        let got = rename_identifiers(twice, &key, "", ":", |n| n == 1);
+        assert_eq!(got, Err("__wbg_f_1a".into()));
+    }
 }

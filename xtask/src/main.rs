@@ -32,6 +32,9 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
     },
+    /// The relay to deploy: the panel built, then the optimised relay with
+    /// it inside, at target/release/relay.
+    Release,
     /// The development loop: `trunk serve` on PORT, rebuilding the panel and
     /// reloading the browser on every edit in src/ or style/, its /api/
     /// proxied to a demo relay on PORT + 1.
@@ -40,7 +43,8 @@ enum Command {
         port: u16,
     },
     /// Every check: formatting, layering, clippy, unit and relay tests, the panel's
-    /// release build, and end-to-end tests in headless Chromium.
+    /// release build, and end-to-end tests: all in headless Chromium, those of
+    /// what engines do differently in Firefox ESR and WebKit too.
     Test,
     /// Measure the panel's weight, the relay against direct and nginx, the
     /// relay's memory, big profiles in the browser, the store (SQLite and
@@ -67,9 +71,18 @@ enum Command {
     Layering,
     /// Build the panel and the relay, then run only the browser tests whose
     /// names contain one of FILTER (all when none is given).
-    E2e { filter: Vec<String> },
+    E2e {
+        /// The engine to run them in; given twice or more, in each, side by side.
+        #[arg(long, value_enum, default_value = "chromium")]
+        browser: Vec<test::Engine>,
+        filter: Vec<String>,
+    },
     /// Retake README's screenshot (docs/panel.png) with the browser tests.
-    Screenshot,
+    Screenshot {
+        /// The engine to take it in.
+        #[arg(long, value_enum, default_value = "chromium")]
+        browser: test::Engine,
+    },
     /// Build the relay's OCI image (buildah, `Containerfile`): a static relay
     /// with the panel built in; target/image/adapty-lookup.oci.tar.
     Image {
@@ -83,11 +96,12 @@ enum Command {
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Demo { listen } => demo::run(&listen),
+        Command::Release => build::release(),
         Command::Dev { port } => dev::run(port),
         Command::Test => test::run(),
         Command::Layering => layering::run(),
-        Command::E2e { filter } => test::e2e(&filter),
-        Command::Screenshot => test::screenshot(),
+        Command::E2e { browser, filter } => test::e2e(&browser, &filter),
+        Command::Screenshot { browser } => test::screenshot(browser),
         Command::Image { check } => image::run(check),
         Command::Bench {
             check,

@@ -4,7 +4,8 @@
 //! Nothing comes from GitHub (Trunk's default): trunk and wasm-bindgen-cli
 //! build from crates.io, wasm-opt comes from the npm package `binaryen`
 //! (Debian's binaryen 108 produces wasm that crashes in Chromium), Chromium
-//! and its driver from Debian.
+//! and its driver, Firefox ESR and WebKitGTK's driver from Debian,
+//! geckodriver from crates.io.
 
 use crate::run::{self, output, root, status, Result};
 use std::ffi::OsString;
@@ -18,6 +19,7 @@ const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_MAJOR: &str = "132";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const OHA_VERSION: &str = "1.16.0";
+const GECKODRIVER_VERSION: &str = "0.37.1";
 
 /// A PATH on which Trunk finds exactly the tools installed here, and the
 /// binaryen and JavaScript minifier run after it.
@@ -85,17 +87,19 @@ fn version_of(dir: &Path, tool: &str) -> Option<String> {
         .or_else(|| output(Command::new(tool).arg("--version")))
 }
 
-/// `cargo install` of a tool: without the link-time optimisation and the
-/// single codegen unit of the tools' own release profiles, which took most
-/// of a first run (trunk alone 7 min 21 s here); the panel build does not
-/// wait on their speed.
+/// `cargo install` of a tool: without the link-time optimisation, the
+/// single codegen unit and the full optimisation of the tools' own release
+/// profiles, which took most of a first run (trunk alone 7 min 21 s here);
+/// the panel build does not wait on their speed (wasm-bindgen and trunk
+/// take seconds at most either way).
 fn install(args: &[&str]) -> Command {
     let mut command = run::cargo();
     command
         .arg("install")
         .args(args)
         .env("CARGO_PROFILE_RELEASE_LTO", "false")
-        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16");
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1");
     command
 }
 
@@ -107,7 +111,16 @@ fn trunk(cargo_bin: &Path) -> Option<Command> {
         return None;
     }
     println!("installing {wanted} from crates.io (a few minutes on 2 cores, once)");
-    Some(install(&["trunk", "--version", TRUNK_VERSION, "--locked"]))
+    // Without its default features: no TLS stack and no check for a newer
+    // version. It runs offline here (Trunk.toml), and `cargo xtask dev`
+    // proxies to a relay over plain HTTP on this machine.
+    Some(install(&[
+        "trunk",
+        "--version",
+        TRUNK_VERSION,
+        "--locked",
+        "--no-default-features",
+    ]))
 }
 
 /// The install of wasm-bindgen-cli, when it is missing: the CLI must equal
@@ -253,6 +266,120 @@ pub fn browser() -> Result<Browser> {
     })
 }
 
+/// Firefox ESR and its WebDriver server.
+pub struct Firefox {
+    pub firefox: PathBuf,
+    pub geckodriver: PathBuf,
+}
+
+/// Firefox ESR from Debian (installed when missing and root), and
+/// geckodriver built from crates.io (its releases are on GitHub): about
+/// 3 minutes on 2 cores, once.
+pub fn firefox() -> Result<Firefox> {
+    run::step("Firefox ESR and geckodriver for the end-to-end tests");
+    let firefox = PathBuf::from("/usr/bin/firefox-esr");
+    debian_packages(&[(firefox.as_path(), "firefox-esr")], "the Firefox tests")?;
+    let cargo_bin = cargo_bin_dir();
+    let wanted = format!("geckodriver {GECKODRIVER_VERSION}");
+    let installed = output(Command::new(cargo_bin.join("geckodriver")).arg("--version"));
+    if installed.is_some_and(|version| version.lines().next() == Some(wanted.as_str())) {
+        println!("ok  {wanted}");
+    } else {
+        println!("installing {wanted} from crates.io (about 3 minutes on 2 cores, once)");
+        status(&mut install(&[
+            "geckodriver",
+            "--version",
+            GECKODRIVER_VERSION,
+            "--locked",
+        ]))?;
+    }
+    println!("ok  {} (Debian)", firefox.display());
+    Ok(Firefox {
+        firefox,
+        geckodriver: cargo_bin.join("geckodriver"),
+    })
+}
+
+/// WebKitGTK's WebDriver server, the browser it drives, and the virtual
+/// X display it needs (WebKitGTK has no headless mode).
+pub struct WebKit {
+    pub driver: PathBuf,
+    pub minibrowser: PathBuf,
+    pub xvfb_run: PathBuf,
+}
+
+/// Debian's webkit2gtk-driver (`WebKitWebDriver`; it brings WebKitGTK and
+/// its MiniBrowser), xvfb and xauth (for `xvfb-run`), installed when
+/// missing and root.
+pub fn webkit() -> Result<WebKit> {
+    run::step("WebKitGTK's driver and a virtual display for the end-to-end tests");
+    let driver = PathBuf::from("/usr/bin/WebKitWebDriver");
+    let xvfb_run = PathBuf::from("/usr/bin/xvfb-run");
+    debian_packages(
+        &[
+            (driver.as_path(), "webkit2gtk-driver"),
+            (xvfb_run.as_path(), "xvfb"),
+            (Path::new("/usr/bin/xauth"), "xauth"),
+        ],
+        "the WebKit tests",
+    )?;
+    // Under the multiarch folder of WebKitGTK's library.
+    let minibrowser = std::fs::read_dir("/usr/lib")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|dir| dir.path().join("webkit2gtk-4.1").join("MiniBrowser"))
+        .find(|path| path.is_file())
+        .ok_or("WebKitGTK's MiniBrowser is missing: apt-get install libwebkit2gtk-4.1-0")?;
+    println!(
+        "ok  {}, {} and {} (Debian)",
+        driver.display(),
+        minibrowser.display(),
+        xvfb_run.display()
+    );
+    Ok(WebKit {
+        driver,
+        minibrowser,
+        xvfb_run,
+    })
+}
+
+/// Debian's packages that provide these files, installed when one is
+/// missing and root (without their recommendations).
+fn debian_packages(wanted: &[(&Path, &str)], what: &str) -> Result {
+    let missing = || -> Vec<&str> {
+        wanted
+            .iter()
+            .filter(|(path, _)| !path.is_file())
+            .map(|&(_, package)| package)
+            .collect()
+    };
+    if missing().is_empty() {
+        return Ok(());
+    }
+    if !is_root() {
+        return Err(format!(
+            "{what} need Debian's {}: apt-get install {}",
+            missing().join(", "),
+            missing().join(" ")
+        ));
+    }
+    status(Command::new("apt-get").arg("update"))?;
+    status(
+        Command::new("apt-get")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(missing()),
+    )?;
+    match missing().is_empty() {
+        true => Ok(()),
+        false => Err(format!(
+            "{} still missing after apt-get install",
+            missing().join(", ")
+        )),
+    }
+}
+
 /// Debian's PostgreSQL server, for the store's tests and bench: each test
 /// that needs one, and the bench, starts a throwaway cluster of its own
 /// (`testkit::postgres`), as the unprivileged `postgres` user, and removes
@@ -304,33 +431,16 @@ pub fn sign_in() -> Result<SignIn> {
     run::step("SSO proxy and OpenID Connect provider for the sign-in tests");
     let apache = PathBuf::from("/usr/sbin/apache2");
     let apache_modules = PathBuf::from("/usr/lib/apache2/modules");
-    let present = || apache.is_file() && apache_modules.join("mod_auth_openidc.so").is_file();
-    if !present() {
-        if !is_root() {
-            return Err(
-                "the sign-in tests need Debian's apache2 and libapache2-mod-auth-openidc: \
-                        apt-get install apache2 libapache2-mod-auth-openidc"
-                    .into(),
-            );
-        }
-        status(Command::new("apt-get").arg("update"))?;
-        status(
-            Command::new("apt-get")
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .args([
-                    "install",
-                    "-y",
-                    "--no-install-recommends",
-                    "apache2",
-                    "libapache2-mod-auth-openidc",
-                ]),
-        )?;
-        if !present() {
-            return Err(
-                "apache2 or mod_auth_openidc is still missing after apt-get install".into(),
-            );
-        }
-    }
+    debian_packages(
+        &[
+            (apache.as_path(), "apache2"),
+            (
+                apache_modules.join("mod_auth_openidc.so").as_path(),
+                "libapache2-mod-auth-openidc",
+            ),
+        ],
+        "the sign-in tests",
+    )?;
     println!("ok  {} with mod_auth_openidc", apache.display());
     let python = oidc_provider_venv()?;
     Ok(SignIn {
@@ -410,26 +520,10 @@ pub fn load_tools() -> Result<LoadTools> {
     run::step("Tools for the benchmark");
     let wrk = PathBuf::from("/usr/bin/wrk");
     let nginx = PathBuf::from("/usr/sbin/nginx");
-    if !wrk.is_file() || !nginx.is_file() {
-        if !is_root() {
-            return Err(
-                "the benchmark needs Debian's wrk and nginx: apt-get install wrk nginx-light"
-                    .into(),
-            );
-        }
-        status(Command::new("apt-get").arg("update"))?;
-        status(
-            Command::new("apt-get")
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .args([
-                    "install",
-                    "-y",
-                    "--no-install-recommends",
-                    "wrk",
-                    "nginx-light",
-                ]),
-        )?;
-    }
+    debian_packages(
+        &[(wrk.as_path(), "wrk"), (nginx.as_path(), "nginx-light")],
+        "the benchmark's tools",
+    )?;
     println!("ok  {} and {}", wrk.display(), nginx.display());
     let oha = cargo_bin_dir().join("oha");
     let wanted = format!("oha {OHA_VERSION}");
@@ -452,41 +546,13 @@ pub const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
 pub fn image_tools() -> Result {
     run::step("Tools for the image");
     let wanted = [
-        ("/usr/bin/buildah", "buildah"),
-        ("/usr/bin/umoci", "umoci"),
-        ("/usr/bin/musl-gcc", "musl-tools"),
-        ("/usr/bin/curl", "curl"),
-        ("/usr/bin/strip", "binutils"),
+        (Path::new("/usr/bin/buildah"), "buildah"),
+        (Path::new("/usr/bin/umoci"), "umoci"),
+        (Path::new("/usr/bin/musl-gcc"), "musl-tools"),
+        (Path::new("/usr/bin/curl"), "curl"),
+        (Path::new("/usr/bin/strip"), "binutils"),
     ];
-    let missing = || -> Vec<&str> {
-        wanted
-            .iter()
-            .filter(|(path, _)| !Path::new(path).is_file())
-            .map(|&(_, package)| package)
-            .collect()
-    };
-    if !missing().is_empty() {
-        if !is_root() {
-            return Err(format!(
-                "the image needs Debian's {}: apt-get install {}",
-                missing().join(", "),
-                missing().join(" ")
-            ));
-        }
-        status(Command::new("apt-get").arg("update"))?;
-        status(
-            Command::new("apt-get")
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .args(["install", "-y", "--no-install-recommends"])
-                .args(missing()),
-        )?;
-        if !missing().is_empty() {
-            return Err(format!(
-                "{} still missing after apt-get install",
-                missing().join(", ")
-            ));
-        }
-    }
+    debian_packages(&wanted, "the image's tools")?;
     println!("ok  buildah, umoci, musl-gcc, curl and strip (Debian)");
     rust_target(MUSL_TARGET)
 }

@@ -107,25 +107,23 @@ impl Upstream {
     /// Transient failures are retried with jittered exponential backoff,
     /// honouring Retry-After, all within the one total deadline.
     pub async fn fetch_profile(&self, lookup: &Lookup) -> Fetched {
-        let (name, value) = lookup.header();
-        let request = || {
-            self.http
-                .get(self.profile_url.clone())
-                .header(name.clone(), value.clone())
-        };
-        self.call(Asked::Read, request, MAX_ATTEMPTS).await
+        self.read_profile(lookup, MAX_ATTEMPTS).await
     }
 
     /// The profile, tried once: for a bulk run, whose every call to Adapty
     /// must have taken its turn in the app's budget.
     pub async fn fetch_profile_once(&self, lookup: &Lookup) -> Fetched {
+        self.read_profile(lookup, 1).await
+    }
+
+    async fn read_profile(&self, lookup: &Lookup, attempts: u32) -> Fetched {
         let (name, value) = lookup.header();
         let request = || {
             self.http
                 .get(self.profile_url.clone())
                 .header(name.clone(), value.clone())
         };
-        self.call(Asked::Read, request, 1).await
+        self.call(Asked::Read, request, attempts).await
     }
 
     /// Grants or revokes, and Adapty's answer: the whole profile as it is

@@ -123,6 +123,8 @@ pub struct Latency {
     /// Answers other than 2xx and 3xx, and requests that got none.
     pub errors: u64,
     /// Requests answered.
+    /// Read by the store's bench alone (feature `store-bench`).
+    #[cfg_attr(not(feature = "store-bench"), allow(dead_code))]
     pub requests: u64,
 }
 

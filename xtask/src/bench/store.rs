@@ -16,6 +16,7 @@ use super::load::{
     MODERATE_RATE, MODERATE_SECONDS,
 };
 use super::preload::{self, APP, BUSY_EVENTS, BUSY_PROFILE, CUSTOMERS, DIGITS};
+use super::store_summary::INGEST_CONNECTIONS;
 use crate::run::{self, root, Result};
 use crate::tools::LoadTools;
 use relay::store::StoreAddress;
@@ -26,9 +27,6 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 use testkit::postgres::Postgres;
 
-/// One post at a time: what one event costs the store. Then 16 at once:
-/// Adapty sends a few events at once, and a burst after an outage.
-const INGEST_CONNECTIONS: [u32; 2] = [1, 16];
 const INGEST_SECONDS: u32 = 15;
 const KEY: &str = "secret_bench_0123456789";
 const WEBHOOK_SECRET: &str = "bench-webhook-secret-0123456789";
@@ -421,81 +419,4 @@ async fn size_bytes(address: &StoreAddress) -> Result<u64> {
         .map_err(|error| error.to_string())?;
     let _ = db.close().await;
     Ok(size as u64)
-}
-
-/// The store's lines of the bench's summary, each store beside the other.
-pub fn print_summary(store: &Value) {
-    let figure =
-        |kind: &str, part: &str, what: &str| store[kind][part][what].as_f64().unwrap_or(f64::NAN);
-    let both = |label: &str, show: &dyn Fn(&str) -> String, goal: &str| {
-        println!(
-            "{label:<30} SQLite {:<26} PostgreSQL {:<26} {goal}",
-            show("sqlite"),
-            show("postgres")
-        );
-    };
-    println!(
-        "store: {} customers, one of them with {} events",
-        store["customers"], store["busy_customer_events"]
-    );
-    both(
-        "store preload",
-        &|kind| format!("{:.0} s", figure(kind, "preload", "seconds")),
-        "",
-    );
-    for (place, connections) in INGEST_CONNECTIONS.iter().enumerate() {
-        both(
-            &format!("webhook ingest, {connections:>2} at once"),
-            &|kind| {
-                let run = &store[kind]["ingest"][place];
-                format!(
-                    "{:.0}/s ({:.1}% of URL check)",
-                    run["events_per_s"].as_f64().unwrap_or(f64::NAN),
-                    run["vs_url_check"].as_f64().unwrap_or(f64::NAN) * 100.0
-                )
-            },
-            "(goal >= 2,000/s on SQLite)",
-        );
-    }
-    for (label, name, ratio, goal) in [
-        (
-            "search by email p99",
-            "search_email",
-            "search_email_p99_vs_lookup",
-            "(goal <= 10 ms)",
-        ),
-        (
-            "search by transaction ID p99",
-            "search_transaction_id",
-            "search_transaction_id_p99_vs_lookup",
-            "(goal <= 10 ms)",
-        ),
-        (
-            "events page (5,000) p99",
-            "events_page",
-            "events_page_p99_vs_lookup",
-            "(goal <= 20 ms)",
-        ),
-    ] {
-        both(
-            label,
-            &|kind| {
-                let failed = match store[kind][name]["errors"].as_u64() {
-                    Some(0) | None => String::new(),
-                    Some(count) => format!(", {count} failed"),
-                };
-                format!(
-                    "{:.2} ms ({:.2}x lookup{failed})",
-                    figure(kind, name, "p99_ms"),
-                    figure(kind, "ratios", ratio)
-                )
-            },
-            goal,
-        );
-    }
-    both(
-        "lookup p99 (same relay)",
-        &|kind| format!("{:.2} ms", figure(kind, "lookup", "p99_ms")),
-        "(for scale)",
-    );
 }
