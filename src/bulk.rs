@@ -11,6 +11,7 @@
 use crate::cells::{Badge, Cell};
 use crate::events;
 use crate::explain;
+use crate::feed;
 use crate::format::{self, iso, Clock};
 use crate::handoff;
 use crate::listing::Row;
@@ -18,13 +19,22 @@ use crate::lookup::{IdKind, Lookup};
 use crate::model::{Envelope, Loose, Profile, Timestamp};
 use crate::status::Tone;
 use chrono::{DateTime, Utc};
-use protocol::bulk::{line, status};
+use protocol::bulk::{line, status, LAST_EVENT};
 use std::collections::BTreeMap;
 
-/// The relay's default `--bulk-max-ids`: a longer list is refused here,
-/// before anything is sent. A relay set lower refuses the run itself,
-/// naming its own limit.
+/// The relay's default `--bulk-max-ids`, for a relay whose session does
+/// not say its own.
 pub const MAX_IDS: usize = 5_000;
+
+/// The most IDs a run may check: the session's `bulk_max_ids` (0 when the
+/// relay did not say). A longer list is refused here, before anything is
+/// sent.
+pub fn most_ids(session_max: usize) -> usize {
+    match session_max {
+        0 => MAX_IDS,
+        max => max,
+    }
+}
 
 /// The IDs of a pasted list: one a line, or separated by commas or white
 /// space; trimmed, blank lines and repeated IDs dropped and counted.
@@ -60,13 +70,13 @@ pub fn read_pasted(text: &str) -> Pasted {
 }
 
 /// What the list comes to, in a sentence; `Err` when it cannot be sent.
-pub fn pasted_words(pasted: &Pasted) -> Result<String, String> {
+pub fn pasted_words(pasted: &Pasted, most: usize) -> Result<String, String> {
     let count = pasted.ids.len();
-    if count > MAX_IDS {
+    if count > most {
         return Err(format!(
             "This list has {} IDs; a run checks at most {}: split it.",
             format::thousands(count as u64),
-            format::thousands(MAX_IDS as u64)
+            format::thousands(most as u64)
         ));
     }
     if count == 0 {
@@ -470,6 +480,10 @@ impl Run {
                     _ => Checked::without(index, id, State::Failed, &word, &self.app),
                 };
                 checked.matched = json.string("matched");
+                // The store's newest event from Adapty, when the relay has one.
+                if let Some(last) = feed::moment_and_sentence(json.get(LAST_EVENT)) {
+                    checked.last_event = Some(last);
+                }
                 if checked.reason.is_none() {
                     checked.reason = json.string("error");
                 }
@@ -558,13 +572,14 @@ impl Run {
     }
 }
 
-/// "About 3 minutes left."
+/// "About 3 minutes left.", and past an hour and a half, hours.
 pub fn time_left(seconds: u64) -> String {
     let minutes = seconds.div_ceil(60);
     match minutes {
         0 => "Almost done.".into(),
         1 => "Less than a minute left.".into(),
-        _ => format!("About {minutes} minutes left."),
+        ..=90 => format!("About {minutes} minutes left."),
+        _ => format!("About {} hours left.", (minutes + 30) / 60),
     }
 }
 
@@ -599,11 +614,21 @@ pub fn csv(run: &Run, app_name: &str) -> String {
             if n > 0 {
                 out.push(',');
             }
+            // What a spreadsheet would run as a formula (an ID or a name
+            // that Adapty holds as the app or a customer wrote it) is
+            // shown as text: OWASP's advice, a leading apostrophe.
+            let guard = if field.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                "'"
+            } else {
+                ""
+            };
             if field.contains([',', '"', '\r', '\n']) {
                 out.push('"');
+                out += guard;
                 out += &field.replace('"', "\"\"");
                 out.push('"');
             } else {
+                out += guard;
                 out += field;
             }
         }
@@ -826,19 +851,26 @@ mod tests {
         assert_eq!(pasted.ids, ["a", "b", "c", "d", "e", "f"]);
         assert_eq!((pasted.duplicates, pasted.blanks), (2, 2));
         assert_eq!(
-            pasted_words(&pasted).unwrap(),
+            pasted_words(&pasted, MAX_IDS).unwrap(),
             "IDs to check: 6. Dropped: 2 repeated, 2 blank lines."
         );
         assert_eq!(
-            pasted_words(&read_pasted("x")).unwrap(),
+            pasted_words(&read_pasted("x"), MAX_IDS).unwrap(),
             "IDs to check: 1. Dropped: 0 repeated, 0 blank lines."
         );
-        assert!(pasted_words(&read_pasted(" \n")).is_err());
+        assert!(pasted_words(&read_pasted(" \n"), MAX_IDS).is_err());
         let many: Vec<String> = (0..=MAX_IDS).map(|n| format!("id-{n}")).collect();
+        let many = read_pasted(&many.join("\n"));
         assert_eq!(
-            pasted_words(&read_pasted(&many.join("\n"))).unwrap_err(),
+            pasted_words(&many, most_ids(0)).unwrap_err(),
             "This list has 5,001 IDs; a run checks at most 5,000: split it."
         );
+        // A relay set to its own limit: the panel refuses by that one.
+        assert_eq!(
+            pasted_words(&read_pasted("a b c"), most_ids(2)).unwrap_err(),
+            "This list has 3 IDs; a run checks at most 2: split it."
+        );
+        assert!(pasted_words(&many, most_ids(6_000)).is_ok());
     }
 
     #[test]
@@ -1018,7 +1050,9 @@ mod tests {
         assert_eq!(time_left(59), "Less than a minute left.");
         assert_eq!(time_left(61), "About 2 minutes left.");
         assert_eq!(time_left(5_000 * 60 / 300), "About 17 minutes left.");
-        assert_eq!(time_left(5_000 * 60 / 5), "About 1000 minutes left.");
+        assert_eq!(time_left(90 * 60), "About 90 minutes left.");
+        assert_eq!(time_left(91 * 60), "About 2 hours left.");
+        assert_eq!(time_left(5_000 * 60 / 5), "About 17 hours left.");
     }
 
     /// A CSV reader for the test only, independent of `read_csv`'s
@@ -1030,7 +1064,7 @@ mod tests {
 
     #[test]
     fn the_csv_has_a_header_and_one_row_per_id_and_reads_back() {
-        let mut run = run_of(&["u1", "nobody", "x,\"y\"", "later"]);
+        let mut run = run_of(&["u1", "nobody", "x,\"y\"", "later", "=HYPERLINK(\"x\")", "@SUM(1)"]);
         run.take(FOUND, now());
         run.take(
             r#"{"type":"checked","index":1,"id":"nobody","status":"not_found"}"#,
@@ -1040,7 +1074,7 @@ mod tests {
         run.phase = Phase::Cancelled;
         let text = csv(&run, "Main app");
         let records = parse_back(&text);
-        assert_eq!(records.len(), 5);
+        assert_eq!(records.len(), 7);
         assert_eq!(records[0], CSV_COLUMNS);
         let found: Vec<&str> = records[1].iter().map(String::as_str).collect();
         assert_eq!(
@@ -1076,6 +1110,9 @@ mod tests {
             records[4][..4],
             ["later", "Main app", "not_checked", "Not checked"]
         );
+        // Formulas stay text in a spreadsheet.
+        assert_eq!(records[5][0], "'=HYPERLINK(\"x\")");
+        assert_eq!(records[6][0], "'@SUM(1)");
         assert!(records
             .iter()
             .all(|record| record.len() == CSV_COLUMNS.len()));
@@ -1087,6 +1124,30 @@ mod tests {
             file_name("", now()),
             "bulk-check-adapty-20250107T120000Z.csv"
         );
+    }
+
+    /// The store's newest event from Adapty, which the relay writes before
+    /// the profile, is the row's last event, in the History's words; the
+    /// profile's own story is the fallback.
+    #[test]
+    fn the_stores_last_adapty_event_is_the_rows_last_event() {
+        let with_event = FOUND.replace(
+            r#","profile":"#,
+            r#","last_event":{"id":"e1","source":"adapty","type":"subscription_renewed","at":"2025-01-06T09:30:00Z","product":"m"},"profile":"#,
+        );
+        let mut run = run_of(&["u1"]);
+        run.take(&with_event, now());
+        let at = Utc.with_ymd_and_hms(2025, 1, 6, 9, 30, 0).unwrap();
+        assert_eq!(run.rows[0].last_event, Some((at, "Renewed m".to_owned())));
+        assert_eq!(run.rows[0].state, State::HasAccess, "the profile is still read");
+        // Unreadable: the profile's story stays.
+        let mut run = run_of(&["u1"]);
+        run.take(
+            &FOUND.replace(r#","profile":"#, r#","last_event":{"type":"x","at":"soon"},"profile":"#),
+            now(),
+        );
+        let (_, text) = run.rows[0].last_event.clone().unwrap();
+        assert_eq!(text, "Subscribed to m (App Store)");
     }
 
     #[test]

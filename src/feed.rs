@@ -57,6 +57,13 @@ pub fn read_page(json: &Loose) -> EventsPage {
     }
 }
 
+/// A stored event's moment and sentence, in the History's words (a bulk
+/// run's "last event"); `None` for anything without a readable moment.
+pub fn moment_and_sentence(json: &Loose) -> Option<(DateTime<Utc>, String)> {
+    let event = read_event(json);
+    Some((instant(Some(&event.at))?, sentence(&event)))
+}
+
 fn read_event(json: &Loose) -> FeedEvent {
     let update = json.get("access_level");
     let staff = json.get("staff");

@@ -69,6 +69,12 @@ fn session(json: &Loose) -> Option<Session> {
         can_change_access: flag(json, "can_change_access")?,
         apps,
         store: flag(json, "store")?,
+        bulk_max_ids: match json.get("bulk_max_ids") {
+            Loose::Null => 0,
+            // A count: a fraction, a sign or an exponent is not one.
+            Loose::Number(digits) => digits.parse().ok()?,
+            _ => return None,
+        },
     })
 }
 
@@ -133,6 +139,7 @@ mod tests {
                 can_change_access: true,
                 apps: Vec::new(),
                 store: false,
+                bulk_max_ids: 0,
             }
         );
         // What the session offers: nothing, whoever it names.
@@ -184,6 +191,7 @@ mod tests {
                 },
             ],
             store: true,
+            bulk_max_ids: 1200,
         };
         let written = serde_json::to_string(&session).unwrap();
         assert_eq!(read(&written), session);
@@ -201,6 +209,9 @@ mod tests {
             r#"{"can_change_access":true,"apps":[{"id":"main","name":"Main app"},{"name":"No ID"}]}"#,
             r#"{"can_change_access":true,"apps":[{"id":"x","name":7}]}"#,
             r#"{"can_change_access":true,"apps":{}}"#,
+            r#"{"can_change_access":true,"bulk_max_ids":-1}"#,
+            r#"{"can_change_access":true,"bulk_max_ids":2.5}"#,
+            r#"{"can_change_access":true,"bulk_max_ids":"5000"}"#,
         ] {
             assert_eq!(read(body), Session::default(), "{body}");
         }

@@ -72,6 +72,11 @@ pub struct Checked {
 /// exactly as a lookup answers it (the relay writes it through unparsed).
 pub const PROFILE: &str = "profile";
 
+/// Beside a found ID's fields, before [`PROFILE`], when the relay keeps a
+/// store that has any: the customer's newest event from Adapty's
+/// webhooks, a [`crate::feed::FeedEvent`].
+pub const LAST_EVENT: &str = "last_event";
+
 /// The last line: how many of each, and whether the run was cut short.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]

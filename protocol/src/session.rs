@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// `{"actor": "...", "dashboard_profile_url": "https://…/{profile_id}" | null,
 /// "can_change_access": bool, "apps": [{"id", "name", "can_change_access",
 /// "can_edit_profile", "can_erase", "can_delete_any_note", "can_bulk_check"},
-/// …], "store": bool}`.
+/// …], "store": bool, "bulk_max_ids": number}`.
 ///
 /// A field left out reads as its default (no link, no changes, no apps), so
 /// a panel and a relay one version apart still agree.
@@ -27,6 +27,9 @@ pub struct Session {
     /// Whether the relay keeps a store: search by email or transaction ID,
     /// and Adapty's events beside support's changes ([`crate::feed`]).
     pub store: bool,
+    /// The most IDs a bulk run may check (`--bulk-max-ids`); 0 from a
+    /// relay that does not say, when the panel assumes the default.
+    pub bulk_max_ids: usize,
 }
 
 /// One of the relay's apps. Its ID and name are required: an app without
@@ -86,11 +89,12 @@ mod tests {
                 },
             ],
             store: false,
+            bulk_max_ids: 5000,
         };
         let json = serde_json::to_string(&session).unwrap();
         assert_eq!(
             json,
-            r#"{"actor":"ana@example.com","dashboard_profile_url":"https://app.adapty.io/profiles/{profile_id}","can_change_access":true,"apps":[{"id":"main","name":"Main app","can_change_access":true,"can_edit_profile":true,"can_erase":false,"can_delete_any_note":false,"can_bulk_check":false},{"id":"kids","name":"Kids app","can_change_access":false,"can_edit_profile":false,"can_erase":true,"can_delete_any_note":false,"can_bulk_check":false}],"store":false}"#
+            r#"{"actor":"ana@example.com","dashboard_profile_url":"https://app.adapty.io/profiles/{profile_id}","can_change_access":true,"apps":[{"id":"main","name":"Main app","can_change_access":true,"can_edit_profile":true,"can_erase":false,"can_delete_any_note":false,"can_bulk_check":false},{"id":"kids","name":"Kids app","can_change_access":false,"can_edit_profile":false,"can_erase":true,"can_delete_any_note":false,"can_bulk_check":false}],"store":false,"bulk_max_ids":5000}"#
         );
         assert_eq!(serde_json::from_str::<Session>(&json).unwrap(), session);
     }
@@ -100,7 +104,7 @@ mod tests {
         let json = serde_json::to_string(&Session::default()).unwrap();
         assert_eq!(
             json,
-            r#"{"actor":"","dashboard_profile_url":null,"can_change_access":false,"apps":[],"store":false}"#
+            r#"{"actor":"","dashboard_profile_url":null,"can_change_access":false,"apps":[],"store":false,"bulk_max_ids":0}"#
         );
         assert_eq!(
             serde_json::from_str::<Session>(r#"{"actor":"a","extra":1}"#).unwrap(),

@@ -283,3 +283,63 @@ async fn a_browser_that_goes_away_stops_the_run() {
         .await
         .contains(r#"relay_bulk_runs_total{app="default",outcome="cancelled"} 1"#));
 }
+
+/// With a store, a found customer's line carries their newest event from
+/// Adapty's webhooks (before the profile, where the panel splits the
+/// line); a customer the store has no event for carries none.
+#[tokio::test]
+async fn a_found_customers_line_carries_their_last_adapty_event_from_the_store() {
+    const SEED_PROFILE: &str = "d8533a10-bcce-4e33-8c9d-88b05ac56559";
+    let event = |id: &str, kind: &str, at: &str| {
+        json!({
+            "profile_id": SEED_PROFILE, "customer_user_id": SEED_USER,
+            "event_type": kind, "event_datetime": at,
+            "event_properties": {"profile_event_id": id, "vendor_product_id": "weekly.premium.599"}
+        })
+        .to_string()
+    };
+    for backend in BACKENDS {
+        let (store, _guard) = open_store(backend).await;
+        let stand_in = StandIn::start_samples().await.unwrap();
+        let (relay, webhook) =
+            start_stored(bulk_on(&stand_in.base_url, &stand_in.key, &[]), store).await;
+        for (id, kind, at) in [
+            ("e-new", "subscription_renewed", "2026-12-01T10:00:00.000000+0000"),
+            ("e-old", "subscription_started", "2026-11-01T10:00:00.000000+0000"),
+        ] {
+            let app = relay::apps::config::DEFAULT_APP_ID;
+            let (status, body) =
+                post_webhook(&webhook, app, Some(WEBHOOK_SECRET), &event(id, kind, at)).await;
+            assert_eq!(status, 200, "{body}");
+        }
+        let body = json!({"reason": "refund wave 12", "ids": [SEED_USER, "demo-play-store"]});
+        let text = request(&relay, &body, LEAD)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let lines: Vec<&str> = text.lines().filter(|line| line.contains("\"checked\"")).collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        let seed: Value = serde_json::from_str(lines[0]).unwrap();
+        let last = &seed[protocol::bulk::LAST_EVENT];
+        assert_eq!(
+            (&last["type"], &last["at"], &last["source"]),
+            (
+                &json!("subscription_renewed"),
+                &json!("2026-12-01T10:00:00Z"),
+                &json!("adapty")
+            ),
+            "{backend:?}: {seed}"
+        );
+        let (event_at, profile_at) = (
+            lines[0].find(&format!("\"{}\":", protocol::bulk::LAST_EVENT)),
+            lines[0].find(&format!(",\"{}\":", protocol::bulk::PROFILE)),
+        );
+        assert!(event_at.unwrap() < profile_at.unwrap(), "{}", lines[0]);
+        let other: Value = serde_json::from_str(lines[1]).unwrap();
+        assert_eq!(other["status"], "found");
+        assert!(other.get(protocol::bulk::LAST_EVENT).is_none(), "{other}");
+    }
+}

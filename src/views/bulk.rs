@@ -30,6 +30,8 @@ thread_local! {
         const { RefCell::new((String::new(), String::new(), String::new())) };
     /// Which request is the current one: lines of an ended one are dropped.
     static REQUEST: Cell<u32> = const { Cell::new(0) };
+    /// The most IDs a run may check, as the session says.
+    static MOST: Cell<usize> = const { Cell::new(bulk::MAX_IDS) };
     /// When the results were last drawn, in milliseconds.
     static DRAWN: Cell<f64> = const { Cell::new(0.0) };
     /// A CSV file's records, while its column is being picked.
@@ -86,6 +88,7 @@ pub fn BulkPage() -> impl IntoView {
             .map(|known| (known.id.clone(), known.name.clone()))
             .unwrap_or_default();
         APP.set((app, id, name));
+        MOST.set(bulk::most_ids(found.bulk_max_ids));
     });
 
     // Leaving mid-run asks first: the run would end with the page.
@@ -193,7 +196,7 @@ pub fn BulkPage() -> impl IntoView {
 /// What the paste box holds comes to, said under it.
 fn count() -> bulk::Pasted {
     let pasted = bulk::read_pasted(&browser::field_value("bulk-ids"));
-    let words = bulk::pasted_words(&pasted);
+    let words = bulk::pasted_words(&pasted, MOST.get());
     browser::set_text("bulk-count", words.as_deref().unwrap_or_else(|why| why));
     pasted
 }
@@ -234,7 +237,7 @@ fn pick_column() {
 fn start(drawn: RwSignal<usize>) {
     let pasted = count();
     let reason = browser::field_value("bulk-reason");
-    let problem = match bulk::pasted_words(&pasted) {
+    let problem = match bulk::pasted_words(&pasted, MOST.get()) {
         Err(why) => Some(why),
         Ok(_) => change::reason_problem(&reason),
     };

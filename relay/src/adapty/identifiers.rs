@@ -49,6 +49,22 @@ struct Attribute {
     key: String,
 }
 
+#[derive(Deserialize)]
+struct IdAnswer {
+    data: IdData,
+}
+
+#[derive(Deserialize)]
+struct IdData {
+    profile_id: String,
+}
+
+/// The profile's ID; `None` for anything that is not a profile.
+pub fn profile_id(profile: &[u8]) -> Option<String> {
+    let IdAnswer { data } = serde_json::from_slice(profile).ok()?;
+    Some(data.profile_id)
+}
+
 /// The keys of the profile's custom attributes; `None` for anything that
 /// is not a profile.
 pub fn attribute_keys(profile: &[u8]) -> Option<Vec<String>> {

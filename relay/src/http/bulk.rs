@@ -130,6 +130,9 @@ struct Outcome {
     status: &'static str,
     checked: Checked,
     profile: Option<Bytes>,
+    /// The customer's newest event from Adapty's webhooks, as the store
+    /// keeps it, when it does.
+    last_event: Option<String>,
     /// The customer as the audit line names them.
     customer: Option<Lookup>,
 }
@@ -165,7 +168,9 @@ impl Run {
                 .metrics
                 .bulk_check(&self.app.id, outcome.status);
             let line = match &outcome.profile {
-                Some(profile) => found_line(&outcome.checked, profile),
+                Some(profile) => {
+                    found_line(&outcome.checked, outcome.last_event.as_deref(), profile)
+                }
                 None => ndjson(&outcome.checked),
             };
             // A reader that stays connected but takes nothing ends the run too.
@@ -213,6 +218,7 @@ impl Run {
                     status: result,
                     checked,
                     profile: None,
+                    last_event: None,
                     customer: None,
                 };
             }
@@ -228,9 +234,11 @@ impl Run {
                 break;
             }
         }
+        let mut last_event = None;
         let (status, profile) = match result {
             Ok(profile) => {
                 super::staff::index_lookup(&self.services, &self.app.id, &profile);
+                last_event = self.last_event(&profile.bytes).await;
                 (status::FOUND, Some(profile.bytes))
             }
             Err(RelayError::ProfileNotFound) => (status::NOT_FOUND, None),
@@ -244,7 +252,22 @@ impl Run {
             status,
             checked,
             profile,
+            last_event,
             customer,
+        }
+    }
+
+    /// The found customer's newest event from Adapty's webhooks, when the
+    /// store has one; a store that cannot say is no reason to fail the ID.
+    async fn last_event(&self, profile: &[u8]) -> Option<String> {
+        let store = self.services.store.as_ref()?;
+        let profile_id = crate::adapty::identifiers::profile_id(profile)?;
+        match store.last_adapty_event(&self.app.id, &profile_id).await {
+            Ok(event) => event,
+            Err(error) => {
+                tracing::warn!(%error, "a bulk run could not read a customer's last event");
+                None
+            }
         }
     }
 
@@ -371,14 +394,19 @@ fn ndjson(value: &impl Serialize) -> Bytes {
     Bytes::from(line)
 }
 
-/// A found ID's line: its fields and Adapty's profile, passed through.
-fn found_line(checked: &Checked, profile: &Bytes) -> Bytes {
+/// A found ID's line: its fields, the store's last event and Adapty's
+/// profile, passed through, in that order (`protocol::bulk::PROFILE` last).
+fn found_line(checked: &Checked, last_event: Option<&str>, profile: &Bytes) -> Bytes {
     #[derive(Serialize)]
     struct Found<'a> {
         #[serde(flatten)]
         checked: &'a Checked,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        last_event: Option<&'a RawValue>,
         profile: &'a RawValue,
     }
+    // Written by this relay from `FeedEvent`, on one line.
+    let last_event = last_event.and_then(|event| serde_json::from_str(event).ok());
     // One line: a line break is never inside a JSON string (it would be
     // escaped), so Adapty's pretty-printed answer loses only white space.
     let flat: Vec<u8> = profile
@@ -389,6 +417,7 @@ fn found_line(checked: &Checked, profile: &Bytes) -> Bytes {
     match serde_json::from_slice::<&RawValue>(&flat) {
         Ok(raw) => ndjson(&Found {
             checked,
+            last_event,
             profile: raw,
         }),
         // Checked as JSON when it arrived: cannot happen, and is no reason

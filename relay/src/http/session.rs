@@ -42,6 +42,7 @@ pub async fn session(call: Call) -> Response {
         can_change_access: apps.iter().any(|app| app.can_change_access),
         apps,
         store: call.services().store.is_some(),
+        bulk_max_ids: call.services().apps.max_bulk_ids(),
     };
     // Names the person: no browser or proxy may keep a copy.
     ([(header::CACHE_CONTROL, "no-store")], Json(session)).into_response()

@@ -3,7 +3,7 @@
 
 use super::cursor::Cursor;
 use super::{Store, StoreError};
-use protocol::feed::{EventsPage, FeedEvent, EVENTS_PAGE};
+use protocol::feed::{source, EventsPage, FeedEvent, EVENTS_PAGE};
 
 impl Store {
     /// The page after `before` (the first page without it).
@@ -76,6 +76,28 @@ impl Store {
                 next: last.filter(|_| more).map(|cursor| cursor.encode()),
                 email,
             })
+        })
+        .await
+    }
+
+    /// The customer's newest event from Adapty's webhooks as stored (a
+    /// `FeedEvent`'s JSON), for a bulk run's "last event"; `None` when the
+    /// store has none.
+    pub async fn last_adapty_event(
+        &self,
+        app: &str,
+        profile_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        self.bounded(super::REQUEST_DEADLINE, async {
+            Ok(sqlx::query_scalar(
+                "SELECT body FROM events WHERE app = $1 AND profile_id = $2 AND source = $3 \
+                 ORDER BY event_at DESC, event_key DESC LIMIT 1",
+            )
+            .bind(app)
+            .bind(profile_id)
+            .bind(source::ADAPTY)
+            .fetch_optional(&self.pool)
+            .await?)
         })
         .await
     }
