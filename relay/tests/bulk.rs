@@ -119,6 +119,9 @@ async fn bulk_runs_are_off_without_their_role_and_only_for_people_in_it() {
         .as_str()
         .unwrap()
         .contains("at most 3 IDs; this list has 4"));
+    // The panel is told the limit, to refuse a longer list before sending.
+    let (_, _, session) = get_json_with(&format!("{}/api/session", small.url), LEAD).await;
+    assert_eq!(session["bulk_max_ids"], 3);
 }
 
 #[tokio::test]

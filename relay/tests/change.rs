@@ -132,7 +132,7 @@ async fn only_people_in_the_role_may_change_and_the_session_says_who() {
         json!({"actor": "lead@example.com", "dashboard_profile_url": null, "can_change_access": true,
             "apps": [{"id": "default", "name": "Default app", "can_change_access": true, "can_edit_profile": false, "can_erase": false,
              "can_delete_any_note": false, "can_bulk_check": false}],
-            "store": false})
+            "store": false, "bulk_max_ids": 5000})
     );
     let (status, headers, body) = post_json(&relay, GRANT, &grant_body(), LEAD).await;
     assert_eq!(status, 200, "{body}");

@@ -27,7 +27,8 @@ async fn the_session_names_the_actor_and_the_dashboard_link_without_asking_adapt
             "can_change_access": false,
             "apps": [{"id": "default", "name": "Default app", "can_change_access": false, "can_edit_profile": false, "can_erase": false,
              "can_delete_any_note": false, "can_bulk_check": false}],
-            "store": false
+            "store": false,
+            "bulk_max_ids": 5000
         })
     );
 
@@ -65,6 +66,6 @@ async fn without_the_setting_the_link_is_null() {
         serde_json::json!({"actor": "anonymous", "dashboard_profile_url": null, "can_change_access": false,
             "apps": [{"id": "default", "name": "Default app", "can_change_access": false, "can_edit_profile": false, "can_erase": false,
              "can_delete_any_note": false, "can_bulk_check": false}],
-            "store": false})
+            "store": false, "bulk_max_ids": 5000})
     );
 }
