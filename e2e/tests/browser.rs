@@ -2759,6 +2759,9 @@ async fn a_bulk_check_counts_pauses_resumes_cancels_and_exports() {
         done = checked(&panel.wait_for_text("#bulk-progress", "Checked").await);
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    // Leaving the page mid-run asks first (the browser's own prompt, which
+    // WebDriver answers by itself: the page's refusal to unload is read).
+    assert_eq!(leaving_asks(&panel).await, true, "mid-run");
     panel.click("#bulk-pause").await;
     let paused = panel.wait_for_text("#bulk-progress", "Paused.").await;
     let at_pause = checked(&paused);
@@ -2775,6 +2778,7 @@ async fn a_bulk_check_counts_pauses_resumes_cancels_and_exports() {
     }
     panel.click("#bulk-cancel").await;
     let cancelled = panel.wait_for_text("#bulk-progress", "Cancelled.").await;
+    assert_eq!(leaving_asks(&panel).await, false, "once cancelled");
     let at_cancel = checked(&cancelled);
     assert!(at_cancel >= at_pause + 10 && at_cancel < 50, "{cancelled}");
     assert!(
@@ -2858,6 +2862,12 @@ async fn a_bulk_check_counts_pauses_resumes_cancels_and_exports() {
         "{expired:?}"
     );
     assert_eq!(expired[7..12], ["no", "app_store", "no", "no", "no"]);
+    // The last event, from the demo's store of Adapty's webhooks.
+    assert!(!expired[12].is_empty(), "{expired:?}");
+    assert!(
+        expired[13].starts_with("20") && expired[13].ends_with('Z'),
+        "{expired:?}"
+    );
     assert_eq!(expired[14], "1c3d9a6f-7b2e-4c8f-8d4a-3e5f7a9b1c2d");
     assert_eq!(expired[16], "customer_user_id");
     let sandbox = row("demo-sandbox");
@@ -2871,6 +2881,64 @@ async fn a_bulk_check_counts_pauses_resumes_cancels_and_exports() {
     assert_eq!(row("nobody-1")[2..4], ["not_found", "Not found"]);
     let last = row("nobody-36");
     assert_eq!(last[2..4], ["not_checked", "Not checked"]);
+    panel.close().await;
+}
+
+/// Whether leaving the page now would ask first: a `beforeunload` the
+/// page refuses.
+async fn leaving_asks(panel: &Panel) -> bool {
+    let refused = panel
+        .browser
+        .execute(
+            "const leaving = new Event('beforeunload', {cancelable: true}); \
+             window.dispatchEvent(leaving); return leaving.defaultPrevented;",
+            vec![],
+        )
+        .await
+        .expect("dispatch beforeunload");
+    refused == serde_json::json!(true)
+}
+
+/// Without the bulk role the start page has no link to the page, and the
+/// page itself says why and offers no list to check.
+#[tokio::test]
+async fn without_the_bulk_role_the_page_is_neither_linked_nor_usable() {
+    let panel = Panel::start(
+        &["--api-base", "http://127.0.0.1:9"],
+        &[("ADAPTY_API_KEY", "secret_live_e2e")],
+    )
+    .await;
+    panel.open("/").await;
+    panel.wait_for("#lookup-id").await;
+    // The link is hidden until the session allows it: the session's answer
+    // must have come (and been read, a moment after) before it says anything.
+    let started = std::time::Instant::now();
+    loop {
+        let came = panel
+            .browser
+            .execute(
+                "return performance.getEntriesByType('resource')\
+                    .some(entry => entry.name.includes('api/session') && entry.responseEnd > 0);",
+                vec![],
+            )
+            .await
+            .expect("read the page's requests");
+        if came == serde_json::json!(true) || started.elapsed().as_secs() > 15 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(!panel.is_shown("#bulk-link").await, "no link");
+    panel.open("/bulk").await;
+    let denied = panel.wait_for_text("#bulk-denied", "bulk role").await;
+    assert_eq!(
+        denied,
+        "You may not check many customers at once in this app: ask for the bulk role."
+    );
+    assert!(!panel.is_shown("#bulk-form").await);
+    assert!(!panel.is_shown("#bulk-start").await);
+    assert_eq!(panel.accessibility_violations().await, Vec::<String>::new());
     panel.close().await;
 }
 
