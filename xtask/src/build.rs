@@ -244,15 +244,28 @@ fn rename_identifiers(
 
 /// The crates' sources named without this machine's registry directory:
 /// the panic locations the wasm carries get shorter (the same bytes on
-/// every machine, too); and the functions named with their generic types.
-/// Cargo adds these to `.cargo/config.toml`'s flags for the wasm target.
+/// every machine, too); the functions named with their generic types; and
+/// LLVM inlining only what costs nothing. Cargo adds these to
+/// `.cargo/config.toml`'s flags for the wasm target.
 fn wasm_rustflags() -> String {
     let registry = crate::tools::cargo_home().join("registry").join("src");
     let indexes = std::fs::read_dir(&registry).into_iter().flatten().flatten();
     let remaps = indexes.map(|index| format!("--remap-path-prefix={}=", index.path().display()));
-    // For `blank_dead_code`.
-    let names = ["-C symbol-mangling-version=v0".to_owned()];
-    remaps.chain(names).collect::<Vec<_>>().join(" ")
+    let flags = [
+        // For `blank_dead_code`.
+        "-C symbol-mangling-version=v0",
+        // `opt-level = "z"` still lets LLVM inline what it deems small, and
+        // each copy of a generic view function pulls more in; `wasm-opt`
+        // inlines again after, by the size it can see. Threshold 0:
+        // −1.0 KB brotli; 10: +2.3 KB; −10: −0.7 KB; 100: +27 KB
+        // (docs/performance.md). Below 0, wasm-streams' dead code gets
+        // called from live code, which `blank_dead_code` refuses.
+        "-C llvm-args=-inline-threshold=0",
+    ];
+    remaps
+        .chain(flags.map(str::to_owned))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Exports no code of the panel calls: wasm-streams' adapters between Rust
