@@ -3,9 +3,11 @@
 //! searches), the text, a button, and this tab's recent lookups for a
 //! quick return; and the customers a search found, to pick from.
 
+use crate::browser;
 use crate::lookup::{IdKind, Lookup, SEARCH_CHOICE};
 use crate::search::Choice;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use protocol::feed::SEARCH_LIMIT;
 use std::sync::Arc;
 
@@ -120,7 +122,9 @@ pub fn LookupForm(
 }
 
 /// The customers a search found, most recently seen first: each a button
-/// that opens them.
+/// that opens them. Written as the notes are: constant markup, the
+/// customers' details written in as text once it is on the page, one
+/// click handler for the list.
 #[component]
 pub fn Matches(
     typed: String,
@@ -128,32 +132,71 @@ pub fn Matches(
     on_pick: impl Fn(Lookup) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let heading = format!("{} customers match \u{201c}{typed}\u{201d}", choices.len());
-    // The store answers at most this many: there may be more.
-    let more = (choices.len() >= SEARCH_LIMIT).then_some(
-        " These are the most recently seen; there may be more: search by something more specific.",
-    );
-    let rows = choices
-        .iter()
-        .map(|choice| {
-            let lookup = choice.lookup.clone();
-            view! {
-                <li>
-                    <button type="button" class="match" on:click=move |_| on_pick(lookup.clone())>
-                        <span class="match-email">{choice.email.clone()}</span>
-                        <span>"Customer user ID: " <code>{choice.customer_user_id.clone()}</code></span>
-                        <span class="muted">"Last seen " {choice.last_seen.clone()}</span>
-                        <span class="muted">"Found by " {choice.matched.clone()} ", profile ID "
-                            <code>{choice.profile_id.clone()}</code></span>
-                    </button>
-                </li>
-            }
-        })
-        .collect_view();
+    let shown = choices.clone();
+    spawn_local(async move { fill(&heading, &shown) });
     view! {
         <section class="card" aria-labelledby="matches-heading">
-            <h2 id="matches-heading" tabindex="-1">{heading}</h2>
-            <p class="hint">"Pick the customer the ticket is about." {more}</p>
-            <ul class="matches">{rows}</ul>
+            <h2 id="matches-heading" tabindex="-1"></h2>
+            <p class="hint">"Pick the customer the ticket is about."</p>
+            <ul class="matches" on:click=move |event| {
+                let line = browser::get(&browser::button_of(&event), "parentNode");
+                let mut place = 0;
+                let mut before = browser::get(&line, "previousElementSibling");
+                while before.is_object() {
+                    place += 1;
+                    before = browser::get(&before, "previousElementSibling");
+                }
+                if let (true, Some(choice)) = (line.is_object(), choices.get(place)) {
+                    on_pick(choice.lookup.clone());
+                }
+            }></ul>
         </section>
+    }
+}
+
+/// Writes the heading and each customer once the list is on the page.
+fn fill(heading: &str, choices: &[Choice]) {
+    browser::set_text("matches-heading", heading);
+    // The store answers at most this many: there may be more.
+    let more = match choices.len() >= SEARCH_LIMIT {
+        true => " These are the most recently seen; there may be more: search by something more specific.",
+        false => "",
+    };
+    let hint = browser::after("matches-heading");
+    let text = ["Pick the customer the ticket is about.", more].concat();
+    browser::set(&hint, &[("textContent", &text)]);
+    let list = browser::get(&hint, "nextElementSibling");
+    browser::set(&list, &[("innerHTML", "")]);
+    for choice in choices {
+        let line = browser::add(&list, "li", &[]);
+        let button = browser::add(
+            &line,
+            "button",
+            &[("type", "button"), ("className", "match")],
+        );
+        browser::add(
+            &button,
+            "span",
+            &[("className", "match-email"), ("textContent", &choice.email)],
+        );
+        let customer = browser::add(&button, "span", &[("textContent", "Customer user ID: ")]);
+        browser::add(
+            &customer,
+            "code",
+            &[("textContent", &choice.customer_user_id)],
+        );
+        let seen = ["Last seen ", &choice.last_seen].concat();
+        browser::add(
+            &button,
+            "span",
+            &[("className", "muted"), ("textContent", &seen)],
+        );
+        let found = ["Found by ", &choice.matched, ", profile ID "].concat();
+        let found = browser::add(
+            &button,
+            "span",
+            &[("className", "muted"), ("textContent", &found)],
+        );
+        browser::add(&found, "code", &[("textContent", &choice.profile_id)]);
     }
 }
