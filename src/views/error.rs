@@ -108,7 +108,7 @@ pub fn ErrorView(
 }
 
 /// The element's place among its parent's; past any list when it is none.
-fn place(element: &JsValue) -> usize {
+pub(super) fn place(element: &JsValue) -> usize {
     if !element.is_object() {
         return usize::MAX;
     }

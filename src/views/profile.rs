@@ -191,7 +191,7 @@ pub fn ProfileView(
 /// Runs `draw` now, or, its first time, once the view built with it is on
 /// the page: its elements are found by ID, and until then the IDs are the
 /// previous profile's, if any. `draw` is told whether it is the first time.
-fn on_page(first: &mut bool, draw: impl FnOnce(bool) + 'static) {
+pub(super) fn on_page(first: &mut bool, draw: impl FnOnce(bool) + 'static) {
     if std::mem::take(first) {
         spawn_local(async move { draw(true) });
     } else {
