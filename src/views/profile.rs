@@ -121,7 +121,21 @@ pub fn ProfileView(
     // Answers change without a word while the page is open: they speak
     // when they arrive (the result is a live region), not every minute.
     view! {
-        <article class="profile" aria-labelledby="result-heading" aria-live="off" on:click=on_click>
+        <article class="profile" aria-labelledby="result-heading" aria-live="off" on:click=on_click
+            on:input=move |event| {
+                let target: JsValue = event.target().map(JsValue::from).unwrap_or_default();
+                if browser::property(&target, "id") == "row-filter" {
+                    filter.set(browser::property(&target, "value"));
+                    first_pages();
+                }
+            }
+            on:change=move |event| {
+                let target: JsValue = event.target().map(JsValue::from).unwrap_or_default();
+                if browser::property(&target, "id") == "hide-sandbox" {
+                    hide_sandbox.update(|hide| *hide = !*hide);
+                    first_pages();
+                }
+            }>
             <section class="summary">
                 <div id="stale" class="stale" role="status" hidden>
                     <p></p>
@@ -137,27 +151,15 @@ pub fn ProfileView(
                 {notes_section(&found, clock)}
                 <dl></dl>
             </section>
+            // Its fields are written from their signals where those change
+            // elsewhere (`follow`, `fill`), their events read on the article.
             <div class="toolbar" role="group" aria-label="Filter the lists">
                 <label class="filter">
                     <span>"Filter by ID, product, store, state or mark (e.g. refund, sandbox)"</span>
-                    <input
-                        type="search"
-                        id="row-filter"
-                        autocomplete="off"
-                        spellcheck="false"
-                        prop:value=move || filter.get()
-                        on:input=move |event| {
-                            filter.set(event_target_value(&event));
-                            first_pages();
-                        }
-                    />
+                    <input type="search" id="row-filter" autocomplete="off" spellcheck="false" />
                 </label>
                 <label class="choice">
-                    <input type="checkbox" id="hide-sandbox" prop:checked=move || hide_sandbox.get()
-                        on:change=move |_| {
-                            hide_sandbox.update(|hide| *hide = !*hide);
-                            first_pages();
-                        } />
+                    <input type="checkbox" id="hide-sandbox" />
                     "Hide sandbox"
                 </label>
             </div>
@@ -274,10 +276,19 @@ fn follow(
             ),
             Item::AccessLevel(_) => {}
         }
+        // The toolbar shows what `show_row` set.
+        show_toolbar(&filter.get_untracked(), hide_sandbox.get_untracked());
         // Once the row is on screen: focus scrolls it into view.
         let anchor = item.anchor();
         request_animation_frame(move || browser::focus(&anchor));
     })
+}
+
+/// Writes the filter and *Hide sandbox* into the toolbar.
+fn show_toolbar(filter: &str, hide_sandbox: bool) {
+    browser::set_value("row-filter", filter);
+    let hide = if hide_sandbox { "true" } else { "" };
+    browser::set(&browser::by_id("hide-sandbox"), &[("checked", hide)]);
 }
 
 /// Who the customer is and the answer in a line: the headline, the
@@ -359,7 +370,9 @@ fn fill(found: &Fetched, clock: &Clock) {
             ("hidden", if name.is_empty() { "hidden" } else { "" }),
         ],
     );
-    // A change made shows its profile in these same elements.
+    // A change made shows its profile in these same elements, its lists
+    // unfiltered.
+    show_toolbar("", false);
     let list = browser::after("notes");
     browser::set(&list, &[("innerHTML", "")]);
     let row = |label: &str| {
