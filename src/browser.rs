@@ -458,3 +458,72 @@ pub async fn file_text(event: &web_sys::Event) -> Option<String> {
     let file = js_sys::Reflect::get_u32(&files, 0).ok()?;
     settled(call(&file, "text")).await?.as_string()
 }
+
+/// The element with this ID, for `add`; undefined when there is none.
+pub fn by_id(element_id: &str) -> JsValue {
+    element(element_id).into()
+}
+
+/// The element after the one with this ID among its parent's (a list
+/// that has no ID of its own, under its heading).
+pub fn after(element_id: &str) -> JsValue {
+    next_element(&by_id(element_id))
+}
+
+/// A property of an element (`parentNode`, `firstElementChild`);
+/// undefined when it has none.
+pub fn get(element: &JsValue, name: &str) -> JsValue {
+    js_sys::Reflect::get(element, &name.into()).unwrap_or_default()
+}
+
+/// Adds an element `tag` at the end of `parent` and sets its properties in
+/// order: a value as `textContent`, so as text, never markup; `innerHTML`
+/// only ever constant markup; a name with a dash (`aria-label`) as an
+/// attribute. The element added, when it was.
+pub fn add(parent: &JsValue, tag: &str, properties: &[(&str, &str)]) -> JsValue {
+    let (Some(parent), Some(document)) = (parent.dyn_ref::<web_sys::Node>(), window().document())
+    else {
+        return JsValue::UNDEFINED;
+    };
+    let Ok(element) = document.create_element(tag) else {
+        return JsValue::UNDEFINED;
+    };
+    let element = JsValue::from(element);
+    set(&element, properties);
+    let _ = parent.append_child(element.unchecked_ref());
+    element
+}
+
+/// The button an event happened on, or inside (a span of a match's button),
+/// without `clicked`'s removing of a row: undefined when none.
+pub fn button_of(event: &web_sys::Event) -> JsValue {
+    let mut node: JsValue = event.target().map(JsValue::from).unwrap_or_default();
+    while let Some(element) = node.dyn_ref::<web_sys::Element>() {
+        if element.tag_name() == "BUTTON" {
+            return node;
+        }
+        node = element.parent_node().into();
+    }
+    JsValue::UNDEFINED
+}
+
+/// A property of an element read as text (`id`, `textContent`, an
+/// attribute's reflection); empty when it has none.
+pub fn property(element: &JsValue, name: &str) -> String {
+    get(element, name).as_string().unwrap_or_default()
+}
+
+/// Sets properties of an element (or of a text node: its `data`) as `add`
+/// does.
+pub fn set(element: &JsValue, properties: &[(&str, &str)]) {
+    for &(name, value) in properties {
+        match element.dyn_ref::<web_sys::Element>() {
+            Some(element) if name.contains('-') => {
+                let _ = element.set_attribute(name, value);
+            }
+            _ => {
+                let _ = js_sys::Reflect::set(element, &name.into(), &value.into());
+            }
+        }
+    }
+}

@@ -1,8 +1,13 @@
 //! Access levels: one card each, with its state, flags and the sentence that
 //! explains it.
+//!
+//! Written for weight as the notes are: the cards are drawn into the
+//! section's constant markup (`profile::ProfileView`) with their values as
+//! text, never markup, and drawn again when the clock or *Hide sandbox*
+//! changes. *Extend*, *Revoke* and *Grant access* are plain buttons whose
+//! clicks the profile reads (`profile::clicked`) by their IDs.
 
-use super::cell::{cell_content, details_list};
-use super::change::Desk;
+use crate::browser;
 use crate::cells::{self, Cell};
 use crate::change::Action;
 use crate::explain;
@@ -10,89 +15,144 @@ use crate::format::Clock;
 use crate::model::AccessLevel;
 use crate::status::{is_sandbox, State};
 use crate::transport::Fetched;
-use leptos::prelude::*;
-use std::sync::Arc;
+use wasm_bindgen::JsValue;
 
-#[component]
-pub fn AccessLevels(
-    found: Arc<Fetched>,
-    clock: RwSignal<Clock>,
-    hide_sandbox: RwSignal<bool>,
-    /// Access changes: offered only to those the session allows.
-    desk: Desk,
-) -> impl IntoView {
-    let total = found.profile.access_levels.len();
-    let may_change = found.app.can_change_access.then_some(desk);
-    let grant_for = found.clone();
-    view! {
-        <section class="card" aria-labelledby="access-heading">
-            <h2 id="access-heading">"Access levels " <span class="count">{total}</span></h2>
-            {move || {
-                let clock = clock.get();
-                let hide = hide_sandbox.get();
-                let desk = may_change;
-                let shown: Vec<_> = found
-                    .profile
-                    .access_levels
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, level)| !(hide && is_sandbox(level.effective_environment())))
-                    .map(|(index, level)| access_level_card(index, level, &clock, desk.map(|desk| (desk, &found))))
-                    .collect();
-                if shown.is_empty() {
-                    let why = if total == 0 { "This customer has no access levels." } else { "Only sandbox access levels, hidden." };
-                    view! { <p class="empty">{why}</p> }.into_any()
-                } else {
-                    view! { <div class="access-levels">{shown}</div> }.into_any()
-                }
-            }}
-            {may_change.map(|desk| desk.button(&grant_for, Action::Grant, None, "grant-access".into()))}
-        </section>
+/// The section's heading, written again with the cards.
+const HEADING: &str = r#"<h2 id="access-heading">Access levels <span class="count"></span></h2>"#;
+
+/// Draws the section: the count, a card for each level not hidden (or a
+/// line saying why there is none), and *Grant access* when access changes
+/// are offered to this person. What had focus in it has it again.
+pub fn draw(found: &Fetched, clock: &Clock, hide_sandbox: bool) {
+    let section = browser::get(&browser::by_id("access-heading"), "parentNode");
+    let focused = browser::focused_id();
+    browser::set(&section, &[("innerHTML", HEADING)]);
+    let levels = &found.profile.access_levels;
+    browser::set(
+        &browser::get(&browser::by_id("access-heading"), "lastElementChild"),
+        &[("textContent", &levels.len().to_string())],
+    );
+    let may_change = found.app.can_change_access;
+    let mut list = JsValue::UNDEFINED;
+    for (index, level) in levels.iter().enumerate() {
+        if hide_sandbox && is_sandbox(level.effective_environment()) {
+            continue;
+        }
+        if list.is_undefined() {
+            list = browser::add(&section, "div", &[("className", "access-levels")]);
+        }
+        card(&list, index, level, clock, may_change);
+    }
+    if list.is_undefined() {
+        let why = if levels.is_empty() {
+            "This customer has no access levels."
+        } else {
+            "Only sandbox access levels, hidden."
+        };
+        browser::add(
+            &section,
+            "p",
+            &[("className", "empty"), ("textContent", why)],
+        );
+    }
+    if may_change {
+        super::profile::dialog_button(&section, "secondary", "grant-access", "Grant access");
+    }
+    // Written again, the element that had focus is a new one of the same ID.
+    if !focused.is_empty() && browser::focused_id().is_empty() {
+        browser::focus(&focused);
     }
 }
 
 /// `index` names the card (`events::Item::anchor`), for the history's
-/// links and its *Extend* and *Revoke* buttons. `desk` gives those buttons,
-/// where they can do something (not extending lifetime access, not revoking
-/// what has ended).
-fn access_level_card(
-    index: usize,
-    level: &AccessLevel,
-    clock: &Clock,
-    desk: Option<(Desk, &Arc<Fetched>)>,
-) -> impl IntoView {
+/// links and its *Extend* and *Revoke* buttons. Those buttons are there
+/// where they can do something (not extending lifetime access, not
+/// revoking what has ended).
+fn card(list: &JsValue, index: usize, level: &AccessLevel, clock: &Clock, may_change: bool) {
     let status = level.status(clock.now);
-    let actions = desk.map(|(desk, found)| {
-        let state = status.state;
-        let extend = (!matches!(state, State::Lifetime | State::Unknown)).then(|| {
-            desk.button(
-                found,
-                Action::Extend,
-                Some((index, &level.access_level_id)),
-                format!("extend-{index}"),
-            )
-        });
-        let revoke = (!matches!(state, State::Expired | State::Unknown)).then(|| {
-            desk.button(
-                found,
-                Action::Revoke,
-                Some((index, &level.access_level_id)),
-                format!("revoke-{index}"),
-            )
-        });
-        view! { <div class="actions">{extend}{revoke}</div> }
-    });
+    let state = status.state;
+    let place = index.to_string();
+    let card = browser::add(
+        list,
+        "article",
+        &[
+            (
+                "className",
+                &["access-level ", status.tone().class()].concat(),
+            ),
+            ("id", &["access-level-", &place].concat()),
+            ("tabIndex", "-1"),
+        ],
+    );
+    let header = browser::add(&card, "header", &[]);
+    browser::add(&header, "h3", &[("textContent", &level.access_level_id)]);
+    cell_into(&header, Cell::status(status));
+    if may_change {
+        let actions = browser::add(&header, "div", &[("className", "actions")]);
+        // Named in full, on a card too: "Extend premium".
+        let button = |action: Action, prefix: &str| {
+            let label = [action.verb(), " ", &level.access_level_id].concat();
+            let id = [prefix, &place].concat();
+            super::profile::dialog_button(&actions, "secondary", &id, &label);
+        };
+        if !matches!(state, State::Lifetime | State::Unknown) {
+            button(Action::Extend, "extend-");
+        }
+        if !matches!(state, State::Expired | State::Unknown) {
+            button(Action::Revoke, "revoke-");
+        }
+    }
+    browser::add(
+        &card,
+        "p",
+        &[
+            ("className", "explain"),
+            ("textContent", &explain::access_level(level, clock)),
+        ],
+    );
+    let details = browser::add(&card, "dl", &[("className", "details")]);
+    for (label, cell) in cells::access_details(level, clock) {
+        let row = browser::add(&details, "div", &[]);
+        browser::add(&row, "dt", &[("textContent", label)]);
+        cell_into(&browser::add(&row, "dd", &[]), cell);
+    }
+}
 
-    view! {
-        <article class=format!("access-level {}", status.tone().class())
-            id=format!("access-level-{index}") tabindex="-1">
-            <header>
-                <h3>{level.access_level_id.clone()}</h3>
-                {cell_content(Cell::status(status))}
-                {actions}
-            </header>
-            <p class="explain">{explain::access_level(level, clock)}</p>
-            {details_list(cells::access_details(level, clock))}
-        </article>
+/// A cell written at the end of `parent` as `cell::cell_content` renders
+/// one: its badges, its text (a `<time>` for a date, the exact UTC instant
+/// on hover) and its quieter second line.
+pub fn cell_into(parent: &JsValue, cell: Cell) {
+    for badge in &cell.badges {
+        browser::add(
+            parent,
+            "span",
+            &[
+                ("className", &["badge ", badge.class].concat()),
+                ("textContent", badge.label),
+            ],
+        );
+    }
+    let text = ("textContent", cell.text.as_str());
+    match &cell.instant {
+        Some((datetime, exact)) => {
+            browser::add(
+                parent,
+                "time",
+                &[("dateTime", datetime), ("title", exact), text],
+            );
+        }
+        None if cell.code => {
+            browser::add(parent, "span", &[("className", "code"), text]);
+        }
+        None => {
+            browser::add(parent, "span", &[text]);
+        }
+    }
+    if let Some(detail) = &cell.detail {
+        browser::add(
+            parent,
+            "span",
+            &[("className", "relative"), ("textContent", detail)],
+        );
     }
 }

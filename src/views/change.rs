@@ -46,60 +46,21 @@ pub enum What {
 }
 
 impl Desk {
-    /// The button that opens the dialog for `action` on `found`'s access
-    /// level `level` (its place and ID), or for a grant.
-    pub fn button(
-        self,
-        found: &Arc<Fetched>,
-        action: Action,
-        level: Option<(usize, &str)>,
-        id: String,
-    ) -> impl IntoView {
-        // Named in full, on a card too: "Extend premium".
-        let label = match level {
-            Some((_, level_id)) => format!("{} {level_id}", action.verb()),
-            None => "Grant access".to_owned(),
-        };
-        let level = level.map(|(n, _)| n);
-        self.open_with(found, What::Access(action), level, label, id)
-    }
-
-    /// The button that opens the dialog for `what` (a correction or an
-    /// erasure), labelled `label`.
-    pub fn opener(self, found: &Arc<Fetched>, what: What, label: &str, id: &str) -> impl IntoView {
-        self.open_with(found, what, None, label.into(), id.into())
-    }
-
-    fn open_with(
-        self,
-        found: &Arc<Fetched>,
-        what: What,
-        level: Option<usize>,
-        label: String,
-        id: String,
-    ) -> impl IntoView {
-        let (found, opener) = (found.clone(), id.clone());
-        // Erasing cannot be undone: its button looks like it.
-        let class = if what == What::Erase {
-            "danger"
-        } else {
-            "secondary"
-        };
-        view! {
-            <button type="button" class=class id=id
-                on:click=move |_| open(Dialog {
-                    what,
-                    found: found.clone(),
-                    level,
-                    utc: self.clock.with_untracked(|clock| clock.utc),
-                    opener: opener.clone(),
-                    tried: Cell::new(false),
-                    sending: Cell::new(false),
-                    unknown: Cell::new(false),
-                })>
-                {label}
-            </button>
-        }
+    /// Opens the dialog for `what` on `found` (for an access change, the
+    /// level's place, if any), as the button `opener` asks: the profile's
+    /// buttons are plain markup, their clicks read in one place
+    /// (`profile::ProfileView`), lighter than a view each.
+    pub fn open(self, found: &Arc<Fetched>, what: What, level: Option<usize>, opener: &str) {
+        open(Dialog {
+            what,
+            found: found.clone(),
+            level,
+            utc: self.clock.with_untracked(|clock| clock.utc),
+            opener: opener.into(),
+            tried: Cell::new(false),
+            sending: Cell::new(false),
+            unknown: Cell::new(false),
+        })
     }
 }
 

@@ -1,6 +1,11 @@
 //! The one view of a failed lookup: what happened and what to do next.
+//!
+//! Written for weight as the notes are: constant markup, the sentences,
+//! the buttons' labels and the other apps' answers written in as text once
+//! it is on the page, and one click handler for every button and link.
 
 use super::SESSION;
+use crate::browser;
 use crate::elsewhere::{self, Answer};
 use crate::error::LookupError;
 use crate::handoff;
@@ -8,6 +13,15 @@ use crate::lookup::Lookup;
 use crate::transport::fetch_profile;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use std::sync::Arc;
+use wasm_bindgen::JsValue;
+
+/// What the view offers: its buttons (a lookup, or *Try again* for none)
+/// and the other apps asked, in their order on the page.
+struct Offers {
+    buttons: Vec<(String, Option<Lookup>)>,
+    others: Vec<(Lookup, String)>,
+}
 
 #[component]
 pub fn ErrorView(
@@ -19,107 +33,150 @@ pub fn ErrorView(
     on_retry: impl Fn() + Copy + Send + Sync + 'static,
     on_other: impl Fn(Lookup) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
-    let retry = error.can_retry().then(|| {
-        view! {
-            <button type="button" class="secondary" on:click=move |_| on_retry()>
-                "Try again"
-            </button>
-        }
-    });
-    // A profile ID pasted as a customer user ID (or the reverse) is the most
-    // common "not found": offer the other reading in one click, when the ID
-    // can be read that way.
-    let other = matches!(error, LookupError::NotFound { .. })
-        .then(|| lookup.as_other())
-        .flatten()
-        .map(|other| {
-            let label = format!("Look up as {} instead", other.kind.label());
-            view! {
-                <button type="button" class="secondary" on:click=move |_| on_other(other.clone())>
-                    {label}
-                </button>
-            }
-        });
+    let mut buttons = Vec::new();
     // An ID with invisible characters: the same without them. An ID not
     // found that this tab found in another letter case: that one.
     let instead = match &error {
         LookupError::InvalidInput(_) => lookup.without_invisible(),
         LookupError::NotFound { .. } => known,
         _ => None,
-    }
-    .map(|instead| {
-        let label = format!("Look up \u{201c}{}\u{201d} instead", instead.id);
-        view! {
-            <button type="button" class="secondary" on:click=move |_| on_other(instead.clone())>
-                {label}
-            </button>
-        }
-    });
-    // An app the relay does not serve: each app it does, by name, in one click.
-    let apps = match &error {
-        LookupError::UnknownApp { apps, .. } => apps.clone(),
-        _ => Vec::new(),
     };
-    let in_apps = apps
-        .into_iter()
-        .map(|(app, name)| {
+    if let Some(instead) = instead {
+        let label = format!("Look up \u{201c}{}\u{201d} instead", instead.id);
+        buttons.push((label, Some(instead)));
+    }
+    if error.can_retry() {
+        buttons.push(("Try again".into(), None));
+    }
+    // A profile ID pasted as a customer user ID (or the reverse) is the most
+    // common "not found": offer the other reading in one click, when the ID
+    // can be read that way.
+    let other = matches!(error, LookupError::NotFound { .. })
+        .then(|| lookup.as_other())
+        .flatten();
+    if let Some(other) = other {
+        let label = format!("Look up as {} instead", other.kind.label());
+        buttons.push((label, Some(other)));
+    }
+    // An app the relay does not serve: each app it does, by name, in one click.
+    if let LookupError::UnknownApp { apps, .. } = &error {
+        for (app, name) in apps {
             let other = Lookup {
-                app,
+                app: app.clone(),
                 ..lookup.clone()
             };
-            view! {
-                <button type="button" class="secondary" on:click=move |_| on_other(other.clone())>
-                    {format!("Look up in {name}")}
-                </button>
-            }
-        })
-        .collect_view();
+            buttons.push((format!("Look up in {name}"), Some(other)));
+        }
+    }
     let session = SESSION.get();
     let title = elsewhere::title(&error, elsewhere::app_name(session, &lookup));
+    let offers = Arc::new(Offers {
+        buttons,
+        // Where the customer is, before how to check the ID.
+        others: elsewhere::other_apps(session, &lookup, &error),
+    });
+    let shown = offers.clone();
+    spawn_local(async move { fill(&title, &error.advice(), &shown) });
     view! {
-        <section class="error" role="alert" aria-labelledby="error-title">
-            <h2 id="error-title">{title}</h2>
-            // Where the customer is, before how to check the ID.
-            {in_other_apps(elsewhere::other_apps(session, &lookup, &error), on_other)}
-            <p>{error.advice()}</p>
-            <div class="actions">{instead}{retry}{other}{in_apps}</div>
+        <section class="error" role="alert" aria-labelledby="error-title"
+            on:click=move |event| {
+                let button = browser::button_of(&event);
+                if let Some((_, lookup)) = offers.buttons.get(place(&button)) {
+                    match lookup {
+                        Some(lookup) => on_other(lookup.clone()),
+                        None => on_retry(),
+                    }
+                    return;
+                }
+                // A link to the customer in another app: the panel's own
+                // lookup, as the link's URL names it.
+                let target: JsValue = event.target().map(JsValue::from).unwrap_or_default();
+                if browser::property(&target, "tagName") == "A" {
+                    event.prevent_default();
+                    let line = browser::get(&target, "parentNode");
+                    if let Some((other, _)) = offers.others.get(place(&line)) {
+                        on_other(other.clone());
+                    }
+                }
+            }>
+            <h2 id="error-title"></h2>
+            <ul class="elsewhere" hidden></ul>
+            <p></p>
+            <div class="actions"></div>
         </section>
     }
 }
 
-/// A customer not found here, asked for in each other app at once: each
-/// line says what that app answered, and links to the customer there.
-fn in_other_apps(
-    others: Vec<(Lookup, String)>,
-    on_other: impl Fn(Lookup) + Copy + Send + Sync + 'static,
-) -> impl IntoView {
-    let none = others.is_empty();
-    let lines = others
-        .into_iter()
-        .map(|(other, name)| {
-            let asked = other.clone();
-            // Its `Answer`, by place in `Answer::ALL`.
-            let said = RwSignal::new(Answer::Asking as usize);
-            spawn_local(async move {
-                let error = fetch_profile(&asked).await.err();
-                // Gone when another lookup replaced this view: nothing to say.
-                said.try_set(Answer::of(error.as_ref()) as usize);
-            });
-            let answer = move || Answer::ALL[said.get()];
-            let kind = other.kind;
-            let link = format!("{} in {name}", other.id);
-            view! {
-                <li>
-                    {move || elsewhere::said(&name, kind, answer())} " "
-                    <a href=handoff::panel_query(&other) hidden=move || answer() != Answer::Found
-                        on:click=move |click| {
-                            // The panel's own lookup, as the link's URL names it.
-                            click.prevent_default();
-                            on_other(other.clone());
-                        }>{link}</a>
-                </li>
-            }
-        })
-        .collect_view();
-    view! { <ul class="elsewhere" hidden=none>{lines}</ul> }
+/// The element's place among its parent's; past any list when it is none.
+pub(super) fn place(element: &JsValue) -> usize {
+    if !element.is_object() {
+        return usize::MAX;
+    }
+    let mut place = 0;
+    let mut before = browser::get(element, "previousElementSibling");
+    while before.is_object() {
+        place += 1;
+        before = browser::get(&before, "previousElementSibling");
+    }
+    place
+}
+
+/// Writes the view once it is on the page, and asks each other app for the
+/// customer at once: each line says what that app answered, and links to
+/// the customer there.
+fn fill(title: &str, advice: &str, offers: &Offers) {
+    browser::set_text("error-title", title);
+    let others = browser::after("error-title");
+    let text = browser::get(&others, "nextElementSibling");
+    browser::set(&text, &[("textContent", advice)]);
+    let actions = browser::get(&text, "nextElementSibling");
+    // Another failure shows in these same elements.
+    browser::set(&actions, &[("innerHTML", "")]);
+    browser::set(&others, &[("innerHTML", "")]);
+    for (label, _) in &offers.buttons {
+        browser::add(
+            &actions,
+            "button",
+            &[
+                ("type", "button"),
+                ("className", "secondary"),
+                ("textContent", label),
+            ],
+        );
+    }
+    let hidden = if offers.others.is_empty() {
+        "hidden"
+    } else {
+        ""
+    };
+    browser::set(&others, &[("hidden", hidden)]);
+    for (other, name) in &offers.others {
+        let kind = other.kind;
+        let asking = elsewhere::said(name, kind, Answer::Asking) + " ";
+        let line = browser::add(&others, "li", &[("textContent", &asking)]);
+        let said = browser::get(&line, "firstChild");
+        let link = browser::add(
+            &line,
+            "a",
+            &[
+                ("href", &handoff::panel_query(other)),
+                ("hidden", "hidden"),
+                ("textContent", &[&other.id, " in ", name].concat()),
+            ],
+        );
+        let (asked, name) = (other.clone(), name.clone());
+        // Gone when another lookup replaced this view: nothing is seen.
+        spawn_local(async move {
+            let error = fetch_profile(&asked).await.err();
+            let answer = Answer::of(error.as_ref());
+            let text = elsewhere::said(&name, kind, answer) + " ";
+            browser::set(&said, &[("data", &text)]);
+            let hidden = if answer == Answer::Found {
+                ""
+            } else {
+                "hidden"
+            };
+            browser::set(&link, &[("hidden", hidden)]);
+        });
+    }
 }

@@ -1,14 +1,22 @@
 //! A found profile: who it is and the headline, then what they have; the
 //! page ages with it while it is open.
+//!
+//! Written for weight as the notes are: the profile's own markup (the
+//! summary, the access levels, the attributes, the raw response) is
+//! constant, its values go in as text (`browser::add`, `browser::set`),
+//! never as markup, once it is on the page and again when the clock, the
+//! data's age, *Hide sandbox* or the dashboard link change; its buttons'
+//! clicks are read in one place (`clicked`). Only the filter, the history
+//! and the long tables are Leptos views with signals.
 
-use super::access::AccessLevels;
-use super::cell::cell_content;
+use super::access;
 use super::change::{Desk, What};
 use super::events::{history_section, Follow};
 use super::history::{history, show_row, TableView};
 use super::notes::notes_section;
 use crate::browser;
 use crate::cells::{self, PURCHASES, SUBSCRIPTIONS};
+use crate::change::Action;
 use crate::events::Item;
 use crate::explain;
 use crate::feed::Feed;
@@ -19,8 +27,10 @@ use crate::lookup::Lookup;
 use crate::transport::Fetched;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use std::cell::Cell as StdCell;
 use std::sync::Arc;
+use wasm_bindgen::JsValue;
 
 /// How often the page looks at the time. Cheap (one comparison) unless
 /// something it shows reads differently by then; a few seconds late is
@@ -77,42 +87,117 @@ pub fn ProfileView(
             .into_any()
         }
     };
+    // The summary and the access levels, drawn again when what they read
+    // changes; the first time, once they are on the page.
+    let summary = {
+        let found = found.clone();
+        let mut first = true;
+        move || {
+            let (now, aged, hide, link) =
+                (clock.get(), age.get(), hide_sandbox.get(), dashboard.get());
+            let found = found.clone();
+            on_page(&mut first, move |first| {
+                draw(&found, &now, &aged, hide, &link, first)
+            });
+        }
+    };
+    let levels = {
+        let found = found.clone();
+        let mut first = true;
+        move || {
+            let (now, hide) = (clock.get(), hide_sandbox.get());
+            let found = found.clone();
+            on_page(&mut first, move |_| access::draw(&found, &now, hide));
+        }
+    };
+    let attributes = {
+        let seen = matches!(&found.feed, Feed::Page(page) if page.email.is_some());
+        found.app.can_edit_profile || seen || !found.profile.custom_attributes.is_empty()
+    };
+    let on_click = {
+        let found = found.clone();
+        move |event: web_sys::MouseEvent| clicked(&found, desk, clock, &look_up, &event)
+    };
     // Answers change without a word while the page is open: they speak
     // when they arrive (the result is a live region), not every minute.
     view! {
-        <article class="profile" aria-labelledby="result-heading" aria-live="off">
-            <Summary found=found.clone() clock=clock age=age hide_sandbox=hide_sandbox
-                dashboard=dashboard look_up=look_up />
+        <article class="profile" aria-labelledby="result-heading" aria-live="off" on:click=on_click
+            on:input=move |event| {
+                let target: JsValue = event.target().map(JsValue::from).unwrap_or_default();
+                if browser::property(&target, "id") == "row-filter" {
+                    filter.set(browser::property(&target, "value"));
+                    first_pages();
+                }
+            }
+            on:change=move |event| {
+                let target: JsValue = event.target().map(JsValue::from).unwrap_or_default();
+                if browser::property(&target, "id") == "hide-sandbox" {
+                    hide_sandbox.update(|hide| *hide = !*hide);
+                    first_pages();
+                }
+            }>
+            <section class="summary">
+                <div id="stale" class="stale" role="status" hidden>
+                    <p></p>
+                    <button type="button" class="secondary">"Look again"</button>
+                </div>
+                <p class="app-name" hidden></p>
+                <h2 id="result-heading" tabindex="-1"></h2>
+                <div class="actions handoff">
+                    // The name says what the button shows, "Copied" included
+                    // (WCAG 2.5.3: a spoken command must match the visible text).
+                    <button type="button" class="copy" aria-label="Copy summary">"Copy summary"</button>
+                </div>
+                {notes_section(&found, clock)}
+                <dl></dl>
+            </section>
+            // Its fields are written from their signals where those change
+            // elsewhere (`follow`, `fill`), their events read on the article.
             <div class="toolbar" role="group" aria-label="Filter the lists">
                 <label class="filter">
                     <span>"Filter by ID, product, store, state or mark (e.g. refund, sandbox)"</span>
-                    <input
-                        type="search"
-                        id="row-filter"
-                        autocomplete="off"
-                        spellcheck="false"
-                        prop:value=move || filter.get()
-                        on:input=move |event| {
-                            filter.set(event_target_value(&event));
-                            first_pages();
-                        }
-                    />
+                    <input type="search" id="row-filter" autocomplete="off" spellcheck="false" />
                 </label>
                 <label class="choice">
-                    <input type="checkbox" id="hide-sandbox" prop:checked=move || hide_sandbox.get()
-                        on:change=move |_| {
-                            hide_sandbox.update(|hide| *hide = !*hide);
-                            first_pages();
-                        } />
+                    <input type="checkbox" id="hide-sandbox" />
                     "Hide sandbox"
                 </label>
             </div>
-            <AccessLevels found=found.clone() clock=clock hide_sandbox=hide_sandbox desk=desk />
+            <section class="card" aria-labelledby="access-heading">
+                <h2 id="access-heading">"Access levels " <span class="count"></span></h2>
+            </section>
             {lists}
-            <Attributes found=found.clone() desk=desk />
-            <RawJson found=found.clone() />
-            {found.app.can_erase.then(|| desk.opener(&found, What::Erase, "Erase customer…", "erase-customer"))}
+            {attributes.then(|| view! {
+                <section class="card" aria-labelledby="attributes-heading">
+                    <h2 id="attributes-heading">"Custom attributes " <span class="count"></span></h2>
+                    <dl class="attributes"></dl>
+                    <p id="email-seen" hidden></p>
+                    <p class="muted" hidden>"Adapty keeps the email, phone number and names, but never shows them back."</p>
+                </section>
+            })}
+            // The exact response, shown only when opened: a big profile is megabytes.
+            <section class="card raw" aria-labelledby="raw-heading">
+                <h2 id="raw-heading">"Raw response"</h2>
+                <div class="actions">
+                    <button type="button" class="secondary">"Download JSON"</button>
+                    <span class="muted"></span>
+                </div>
+                <details><summary>"Show the exact JSON from Adapty"</summary></details>
+            </section>
+            {summary}
+            {levels}
         </article>
+    }
+}
+
+/// Runs `draw` now, or, its first time, once the view built with it is on
+/// the page: its elements are found by ID, and until then the IDs are the
+/// previous profile's, if any. `draw` is told whether it is the first time.
+pub(super) fn on_page(first: &mut bool, draw: impl FnOnce(bool) + 'static) {
+    if std::mem::take(first) {
+        spawn_local(async move { draw(true) });
+    } else {
+        draw(false);
     }
 }
 
@@ -191,207 +276,312 @@ fn follow(
             ),
             Item::AccessLevel(_) => {}
         }
+        // The toolbar shows what `show_row` set.
+        show_toolbar(&filter.get_untracked(), hide_sandbox.get_untracked());
         // Once the row is on screen: focus scrolls it into view.
         let anchor = item.anchor();
         request_animation_frame(move || browser::focus(&anchor));
     })
 }
 
-/// Who the customer is and the answer in a line. Only what changes with
-/// the time, the zone or *Hide sandbox* is drawn again, so the buttons
-/// keep focus while the page ages.
-#[component]
-fn Summary(
-    found: Arc<Fetched>,
-    clock: RwSignal<Clock>,
-    age: RwSignal<Clock>,
-    hide_sandbox: RwSignal<bool>,
-    dashboard: RwSignal<String>,
-    look_up: impl Fn(Lookup) + Copy + Send + Sync + 'static,
-) -> impl IntoView {
+/// Writes the filter and *Hide sandbox* into the toolbar.
+fn show_toolbar(filter: &str, hide_sandbox: bool) {
+    browser::set_value("row-filter", filter);
+    let hide = if hide_sandbox { "true" } else { "" };
+    browser::set(&browser::by_id("hide-sandbox"), &[("checked", hide)]);
+}
+
+/// Who the customer is and the answer in a line: the headline, the
+/// tab's title, the note that the data is old, its age and the dashboard
+/// link are written again each time; the rest, and the profile's other
+/// constant parts, only the `first` time. Only text changes, so the
+/// buttons keep focus while the page ages.
+fn draw(
+    found: &Fetched,
+    clock: &Clock,
+    age: &Clock,
+    hide_sandbox: bool,
+    dashboard: &str,
+    first: bool,
+) {
     let profile = &found.profile;
     let received = found.received;
-    let headline = {
-        let found = found.clone();
-        move || explain::headline(&found.profile, &clock.get(), hide_sandbox.get())
-    };
-    let tone = {
-        let headline = headline.clone();
-        move || format!("headline {}", headline().tone.class())
-    };
-    let title = {
-        let found = found.clone();
-        move || {
-            let headline = headline();
-            // The tab's title follows the headline.
-            browser::set_title(&handoff::tab_title(
-                &found.profile,
-                &headline,
-                &found.app.name,
-            ));
-            headline.text
-        }
-    };
+    if first {
+        fill(found, clock);
+    }
+    let headline = explain::headline(profile, clock, hide_sandbox);
+    // The tab's title follows the headline.
+    browser::set_title(&handoff::tab_title(profile, &headline, &found.app.name));
+    browser::set(
+        &browser::by_id("result-heading"),
+        &[
+            ("className", &["headline ", headline.tone.class()].concat()),
+            ("textContent", &headline.text),
+        ],
+    );
     // The clock of the data's age: the zone of the page, the moment of `age`.
-    let aged = move || Clock {
-        now: age.with(|age| age.now),
-        ..clock.get()
+    let aged = Clock {
+        now: age.now,
+        ..*clock
     };
-    let note = {
-        let found = found.clone();
-        move || freshness::note(&found.profile, received, &aged())
-    };
-    let fresh = {
-        let note = note.clone();
-        move || note().is_none()
-    };
-    let again = handoff::customer(profile, &found.app.id);
-    let ticket = {
-        let found = found.clone();
-        let link = browser::page_address() + &handoff::panel_query(&again);
-        Arc::new(move || {
-            let profile = &found.profile;
-            handoff::summary(
-                profile,
-                &found.app.name,
-                &link,
-                received,
-                &clock.get_untracked(),
-            )
-        })
-    };
-    let open_in_adapty = {
-        let id = profile.profile_id.clone();
-        move || {
-            dashboard.with(|dashboard| (!dashboard.is_empty()).then(|| {
-                let href = handoff::dashboard_link(dashboard, &id);
-                view! { <a class="button" href=href target="_blank" rel="noreferrer">"Open in Adapty"</a> }
-            }))
-            .into_any()
-        }
-    };
-    let customer = match &profile.customer_user_id {
-        Some(id) => {
-            let copied = id.clone();
-            view! { <code>{id.clone()}</code> <CopyButton text=Arc::new(move || copied.clone()) what="customer user ID" label="Copy" /> }.into_any()
-        }
-        None => view! { <span class="absent">"none (anonymous profile)"</span> }.into_any(),
-    };
-    let profile_id = profile.profile_id.clone();
-    let (fetched_label, _) = cells::data_time(profile, received, &clock.get_untracked());
-    let fetched = {
-        let found = found.clone();
-        move || cell_content(cells::data_time(&found.profile, received, &aged()).1)
-    };
-    view! {
-        <section class="summary">
-            <div id="stale" class="stale" role="status" hidden=fresh>
-                <p>{move || note().unwrap_or_default()}</p>
-                <button type="button" class="secondary" on:click=move |_| look_up(again.clone())>
-                    "Look again"
-                </button>
-            </div>
-            <p class="app-name" hidden=found.app.name.is_empty()>{found.app.name.clone()}</p>
-            <h2 id="result-heading" tabindex="-1" class=tone>{title}</h2>
-            <div class="actions handoff">
-                <CopyButton text=ticket what="summary" label="Copy summary" />
-                {open_in_adapty}
-            </div>
-            {notes_section(&found, clock)}
-            <dl>
-                <div><dt>"Customer user ID"</dt><dd>{customer}</dd></div>
-                <div>
-                    <dt>"Profile ID"</dt>
-                    <dd><code>{profile_id.clone()}</code> <CopyButton text=Arc::new(move || profile_id.clone()) what="profile ID" label="Copy" /></dd>
-                </div>
-                <div><dt>"App ID"</dt><dd><code>{profile.app_id.clone()}</code></dd></div>
-                <div><dt>"Total revenue"</dt><dd class="revenue">{format::usd(profile.total_revenue_usd)}</dd></div>
-                <div><dt>{fetched_label}</dt><dd id="data-time">{fetched}</dd></div>
-            </dl>
-        </section>
+    let note = freshness::note(profile, received, &aged);
+    browser::set_hidden("stale", note.is_none());
+    let stale = browser::by_id("stale");
+    browser::set(
+        &browser::get(&stale, "firstElementChild"),
+        &[("textContent", &note.unwrap_or_default())],
+    );
+    browser::set_html("data-time", "");
+    access::cell_into(
+        &browser::by_id("data-time"),
+        cells::data_time(profile, received, &aged).1,
+    );
+    // Once there is a dashboard link, and only once.
+    let handoff = browser::after("result-heading");
+    let linked = browser::get(&handoff, "childElementCount").as_f64() != Some(1.0);
+    if !dashboard.is_empty() && !linked {
+        browser::add(
+            &handoff,
+            "a",
+            &[
+                ("className", "button"),
+                (
+                    "href",
+                    &handoff::dashboard_link(dashboard, &profile.profile_id),
+                ),
+                ("target", "_blank"),
+                ("rel", "noreferrer"),
+                ("textContent", "Open in Adapty"),
+            ],
+        );
     }
 }
 
-/// What a copy button puts on the clipboard, read when it is pressed.
-type CopyText = Arc<dyn Fn() -> String + Send + Sync>;
-
-#[component]
-fn CopyButton(text: CopyText, what: &'static str, label: &'static str) -> impl IntoView {
-    let copied = RwSignal::new(false);
-    view! {
-        <button
-            type="button"
-            class="copy"
-            // The name says what the button shows, "Copied" included
-            // (WCAG 2.5.3: a spoken command must match the visible text).
-            aria-label=move || if copied.get() { format!("Copied {what}") } else { format!("Copy {what}") }
-            on:click=move |_| {
-                browser::copy_to_clipboard(&text());
-                copied.set(true);
-                set_timeout(move || copied.set(false), std::time::Duration::from_secs(2));
-            }
-        >
-            {move || if copied.get() { "Copied" } else { label }}
-        </button>
+/// What does not change while the profile is shown: the app's name, the
+/// IDs and the revenue, the custom attributes, the raw response's size,
+/// *Edit* and *Erase* where this person may.
+fn fill(found: &Fetched, clock: &Clock) {
+    let profile = &found.profile;
+    let name = &found.app.name;
+    browser::set(
+        &browser::after("stale"),
+        &[
+            ("textContent", name),
+            ("hidden", if name.is_empty() { "hidden" } else { "" }),
+        ],
+    );
+    // A change made shows its profile in these same elements, its lists
+    // unfiltered.
+    show_toolbar("", false);
+    let list = browser::after("notes");
+    browser::set(&list, &[("innerHTML", "")]);
+    let row = |label: &str| {
+        let row = browser::add(&list, "div", &[]);
+        browser::add(&row, "dt", &[("textContent", label)]);
+        browser::add(&row, "dd", &[])
+    };
+    let code = |dd: &JsValue, text: &str| {
+        browser::add(dd, "code", &[("textContent", text)]);
+    };
+    let customer = row("Customer user ID");
+    match &profile.customer_user_id {
+        Some(id) => {
+            code(&customer, id);
+            copy_button(&customer, "Copy customer user ID");
+        }
+        None => {
+            browser::add(
+                &customer,
+                "span",
+                &[
+                    ("className", "absent"),
+                    ("textContent", "none (anonymous profile)"),
+                ],
+            );
+        }
     }
+    let id = row("Profile ID");
+    code(&id, &profile.profile_id);
+    copy_button(&id, "Copy profile ID");
+    code(&row("App ID"), &profile.app_id);
+    browser::set(
+        &row("Total revenue"),
+        &[
+            ("className", "revenue"),
+            ("textContent", &format::usd(profile.total_revenue_usd)),
+        ],
+    );
+    let (fetched, _) = cells::data_time(profile, found.received, clock);
+    browser::set(&row(fetched), &[("id", "data-time")]);
+
+    attributes(found);
+    let size = format::thousands(found.body.len() as u64) + " bytes";
+    let actions = browser::after("raw-heading");
+    browser::set(
+        &browser::get(&actions, "lastElementChild"),
+        &[("textContent", &size)],
+    );
+    // Closed, or open without the previous JSON, as before the change.
+    browser::set(
+        &browser::get(&actions, "nextElementSibling"),
+        &[(
+            "innerHTML",
+            "<summary>Show the exact JSON from Adapty</summary>",
+        )],
+    );
+    if found.app.can_erase && !browser::by_id("erase-customer").is_object() {
+        let article = browser::get(&browser::get(&actions, "parentNode"), "parentNode");
+        // Erasing cannot be undone: its button looks like it.
+        dialog_button(&article, "danger", "erase-customer", "Erase customer…");
+    }
+}
+
+/// A button that copies, labelled `Copy`; its name says what.
+fn copy_button(parent: &JsValue, name: &str) {
+    browser::add(
+        parent,
+        "button",
+        &[
+            ("type", "button"),
+            ("className", "copy"),
+            ("aria-label", name),
+            ("textContent", "Copy"),
+        ],
+    );
+}
+
+/// A button that opens the change dialog (`clicked`).
+pub(super) fn dialog_button(parent: &JsValue, class: &str, id: &str, label: &str) {
+    browser::add(
+        parent,
+        "button",
+        &[
+            ("type", "button"),
+            ("className", class),
+            ("id", id),
+            ("textContent", label),
+        ],
+    );
 }
 
 /// The custom attributes, and what the relay's store knows of the
 /// contact details Adapty keeps but never shows back; with the right,
-/// *Edit* corrects both.
-#[component]
-fn Attributes(found: Arc<Fetched>, desk: Desk) -> impl IntoView {
+/// *Edit* corrects both. Their section is there only when it has
+/// something to say (`ProfileView`).
+fn attributes(found: &Fetched) {
     let attributes = &found.profile.custom_attributes;
-    let may_edit = found.app.can_edit_profile;
+    let heading = browser::by_id("attributes-heading");
+    if !heading.is_object() {
+        return;
+    }
+    browser::set(
+        &browser::get(&heading, "lastElementChild"),
+        &[("textContent", &attributes.len().to_string())],
+    );
+    let list = browser::after("attributes-heading");
+    browser::set(&list, &[("innerHTML", "")]);
+    for attribute in attributes {
+        let row = browser::add(&list, "div", &[]);
+        browser::add(&row, "dt", &[("textContent", &attribute.key)]);
+        browser::add(&row, "dd", &[("textContent", &attribute.value.to_string())]);
+    }
+    // Said only when known (a hidden empty slot is still an empty slot).
     let seen = match &found.feed {
-        Feed::Page(page) => page.email.clone(),
+        Feed::Page(page) => page.email.as_deref(),
         _ => None,
     };
-    (may_edit || seen.is_some() || !attributes.is_empty()).then(|| {
-        let rows = attributes
-            .iter()
-            .map(|attribute| {
-                let value = attribute.value.to_string();
-                view! { <div><dt>{attribute.key.clone()}</dt><dd>{value}</dd></div> }
-            })
-            .collect_view();
-        // Said only when known (a hidden empty slot is still an empty slot).
-        let hidden = seen.is_none();
-        let seen = seen.map_or_else(String::new, |email| {
-            format!("Email, last seen in Adapty's events: {email}")
-        });
-        view! {
-            <section class="card" aria-labelledby="attributes-heading">
-                <h2 id="attributes-heading">"Custom attributes " <span class="count">{attributes.len()}</span></h2>
-                <dl class="attributes">{rows}</dl>
-                <p id="email-seen" hidden=hidden>{seen}</p>
-                <p class="muted" hidden=!may_edit>"Adapty keeps the email, phone number and names, but never shows them back."</p>
-                {may_edit.then(|| desk.opener(&found, What::Correct, "Edit attributes and contact details", "edit-profile"))}
-            </section>
-        }
-    })
+    let said = seen.map(|email| ["Email, last seen in Adapty's events: ", email].concat());
+    browser::set_text("email-seen", said.as_deref().unwrap_or_default());
+    browser::set_hidden("email-seen", said.is_none());
+    let may_edit = found.app.can_edit_profile;
+    let muted = browser::after("email-seen");
+    browser::set(&muted, &[("hidden", if may_edit { "" } else { "hidden" })]);
+    if may_edit && !browser::by_id("edit-profile").is_object() {
+        let section = browser::get(&muted, "parentNode");
+        dialog_button(
+            &section,
+            "secondary",
+            "edit-profile",
+            "Edit attributes and contact details",
+        );
+    }
 }
 
-/// The exact response, shown only when opened: a big profile is megabytes.
-#[component]
-fn RawJson(found: Arc<Fetched>) -> impl IntoView {
-    let open = RwSignal::new(false);
-    let size = format::thousands(found.body.len() as u64);
-    let file_name = format!("adapty-profile-{}.json", found.profile.profile_id);
-    let body = found.clone();
-    view! {
-        <section class="card raw" aria-labelledby="raw-heading">
-            <h2 id="raw-heading">"Raw response"</h2>
-            <div class="actions">
-                <button type="button" class="secondary" on:click=move |_| browser::download(&file_name, &found.body, "application/json")>
-                    "Download JSON"
-                </button>
-                <span class="muted">{size} " bytes"</span>
-            </div>
-            <details on:toggle=move |_| open.set(true)>
-                <summary>"Show the exact JSON from Adapty"</summary>
-                {move || open.get().then(|| view! { <pre class="json">{body.body.clone()}</pre> })}
-            </details>
-        </section>
+/// A click in the profile: on one of its buttons (the change dialog's,
+/// a copy, *Look again*, *Download JSON*), or on the raw response's
+/// summary, which shows the JSON the first time it opens.
+fn clicked(
+    found: &Arc<Fetched>,
+    desk: Desk,
+    clock: RwSignal<Clock>,
+    look_up: &dyn Fn(Lookup),
+    event: &web_sys::MouseEvent,
+) {
+    let target: JsValue = event.target().map(JsValue::from).unwrap_or_default();
+    if browser::property(&target, "tagName") == "SUMMARY" {
+        let details = browser::get(&target, "parentNode");
+        if browser::get(&details, "childElementCount").as_f64() == Some(1.0) {
+            browser::add(
+                &details,
+                "pre",
+                &[("className", "json"), ("textContent", &found.body)],
+            );
+        }
+        return;
+    }
+    let button = browser::button_of(event);
+    let id = browser::property(&button, "id");
+    let level = |prefix: &str| id.strip_prefix(prefix)?.parse::<usize>().ok();
+    let change = match id.as_str() {
+        "grant-access" => Some((What::Access(Action::Grant), None)),
+        "edit-profile" => Some((What::Correct, None)),
+        "erase-customer" => Some((What::Erase, None)),
+        _ => match (level("extend-"), level("revoke-")) {
+            (Some(index), _) => Some((What::Access(Action::Extend), Some(index))),
+            (_, Some(index)) => Some((What::Access(Action::Revoke), Some(index))),
+            _ => None,
+        },
+    };
+    if let Some((what, level)) = change {
+        return desk.open(found, what, level, &id);
+    }
+    let profile = &found.profile;
+    let again = || handoff::customer(profile, &found.app.id);
+    let name = browser::property(&button, "ariaLabel");
+    let copy = name.strip_prefix("Copy ").or(name.strip_prefix("Copied "));
+    if let Some(what) = copy {
+        let text = match what {
+            "summary" => {
+                let link = browser::page_address() + &handoff::panel_query(&again());
+                let clock = clock.get_untracked();
+                handoff::summary(profile, &found.app.name, &link, found.received, &clock)
+            }
+            "profile ID" => profile.profile_id.clone(),
+            _ => profile.customer_user_id.clone().unwrap_or_default(),
+        };
+        browser::copy_to_clipboard(&text);
+        let label = if what == "summary" {
+            "Copy summary"
+        } else {
+            "Copy"
+        };
+        let [copied, name] = [["Copied ", what].concat(), ["Copy ", what].concat()];
+        browser::set(
+            &button,
+            &[("aria-label", &copied), ("textContent", "Copied")],
+        );
+        set_timeout(
+            move || browser::set(&button, &[("aria-label", &name), ("textContent", label)]),
+            std::time::Duration::from_secs(2),
+        );
+        return;
+    }
+    match browser::property(&button, "textContent").as_str() {
+        "Look again" => look_up(again()),
+        "Download JSON" => {
+            let file_name = ["adapty-profile-", &profile.profile_id, ".json"].concat();
+            browser::download(&file_name, &found.body, "application/json");
+        }
+        _ => {}
     }
 }
