@@ -21,11 +21,13 @@ use wasm_bindgen::JsValue;
 /// toggle. The profile holds it, so that a link from the history can bring
 /// a row on screen (`show_row`).
 ///
-/// Two places are counted from one, 0 meaning none: plain numbers, since
-/// every other kind of reactive value adds wasm.
+/// Plain numbers, since every other kind of reactive value adds wasm: the
+/// order as a number (`order`), and two places counted from one, 0
+/// meaning none.
 #[derive(Clone, Copy)]
 pub struct TableView {
-    pub sort: RwSignal<Sort>,
+    /// The order, as a number (`order`).
+    pub sort: RwSignal<usize>,
     /// Which quick filter is pressed: its place among the table's, plus one.
     pub chosen: RwSignal<usize>,
     pub page: RwSignal<usize>,
@@ -36,7 +38,7 @@ pub struct TableView {
 impl TableView {
     pub fn new() -> TableView {
         TableView {
-            sort: RwSignal::new(Sort::default()),
+            sort: RwSignal::new(0),
             chosen: RwSignal::new(0),
             page: RwSignal::new(0),
             linked: RwSignal::new(0),
@@ -67,7 +69,7 @@ pub fn history<T: Row + Send + Sync + 'static>(
                 filter: filter.get(),
                 quick: chosen(&quick, shown.chosen.get()),
                 hide_sandbox: hide_sandbox.get(),
-                sort: shown.sort.get(),
+                sort: order(shown.sort.get()),
                 page: shown.page.get(),
             };
             listing::page((table.items)(&found.profile), &view, now)
@@ -116,7 +118,7 @@ pub fn show_row<T: Row>(
         filter: filter.get_untracked(),
         quick: chosen(&quick, shown.chosen.get_untracked()),
         hide_sandbox: hide_sandbox.get_untracked(),
-        sort: shown.sort.get_untracked(),
+        sort: order(shown.sort.get_untracked()),
         page: shown.page.get_untracked(),
     };
     let wanted = listing::reveal(items, &current, now, index);
@@ -130,6 +132,25 @@ pub fn show_row<T: Row>(
     }
     shown.page.set(wanted.page);
     shown.linked.set(index + 1);
+}
+
+/// The order a table's number stands for: by purchase date (0, 1) or by
+/// expiry (2, 3), newest first when even (0, the default, newest
+/// purchase first).
+fn order(number: usize) -> Sort {
+    let key = match number / 2 {
+        0 => SortKey::Purchased,
+        _ => SortKey::Expires,
+    };
+    Sort {
+        key,
+        newest_first: number.is_multiple_of(2),
+    }
+}
+
+/// The number of an order (`order`).
+fn number(sort: Sort) -> usize {
+    usize::from(sort.key == SortKey::Expires) * 2 + usize::from(!sort.newest_first)
 }
 
 /// The quick filter at `place` (counted from one) among `quick`, if any.
@@ -201,7 +222,7 @@ fn HistoryCard(
             at,
             pages,
             matching,
-            sort: sort.get(),
+            sort: order(sort.get()),
             chosen: chosen.get(),
             linked: linked.get(),
             rows: rows(),
@@ -231,7 +252,7 @@ fn HistoryCard(
             .and_then(|_| browser::clicked_in(&event, "th"))
         {
             if let Some(&(_, key)) = sortable.iter().find(|(sorted, _)| *sorted == column) {
-                sort.update(|sort| *sort = sort.by(key));
+                sort.set(number(order(sort.get_untracked()).by(key)));
                 page.set(0);
             }
         }
