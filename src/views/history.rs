@@ -48,7 +48,7 @@ impl TableView {
 
 /// One long table of the profile: its own sort, quick filter and page, the
 /// shared filter and sandbox toggle (whoever changes what is shown sets the
-/// page back to the first), and one memoised page of rows.
+/// page back to the first), and its page of rows.
 pub fn history<T: Row + Send + Sync + 'static>(
     table: &'static Table<T>,
     found: Arc<Fetched>,
@@ -62,9 +62,9 @@ pub fn history<T: Row + Send + Sync + 'static>(
     let items = (table.items)(&found.profile);
     let quick: Arc<[(Quick, usize)]> = listing::quick_filters(items, now).into();
     let total = items.len();
-    let listing = {
+    let listing: Listing = {
         let (found, quick) = (found.clone(), quick.clone());
-        Memo::new(move |_| {
+        Arc::new(move || {
             let view = listing::View {
                 filter: filter.get(),
                 quick: chosen(&quick, shown.chosen.get()),
@@ -75,20 +75,17 @@ pub fn history<T: Row + Send + Sync + 'static>(
             listing::page((table.items)(&found.profile), &view, now)
         })
     };
-    let rows: Rows = Arc::new(move || {
+    let rows: Rows = Arc::new(move |page: &Page| {
         let clock = clock.get();
         let items = (table.items)(&found.profile);
-        listing.with(|listing| {
-            listing
-                .rows
-                .iter()
-                .map(|&index| {
-                    let item = &items[index];
-                    let cells = (table.row)(item, &clock);
-                    (index, cells, (table.details)(item, &clock))
-                })
-                .collect()
-        })
+        page.rows
+            .iter()
+            .map(|&index| {
+                let item = &items[index];
+                let cells = (table.row)(item, &clock);
+                (index, cells, (table.details)(item, &clock))
+            })
+            .collect()
     });
     view! {
         <HistoryCard title=table.title noun=table.noun columns=table.columns sortable=table.sortable
@@ -178,7 +175,7 @@ fn HistoryCard(
     sortable: &'static [(usize, SortKey)],
     total: usize,
     quick: Arc<[(Quick, usize)]>,
-    listing: Memo<Page>,
+    listing: Listing,
     shown: TableView,
     rows: Rows,
 ) -> impl IntoView {
@@ -204,28 +201,27 @@ fn HistoryCard(
             opened: Vec::new(),
             linked: 0,
             rows: Vec::new(),
+            at: 0,
+            pages: 0,
         });
     });
     // Reads all that the card shows, so it runs again when any of it
     // changes; draws once the card is in the page (a microtask later,
     // still before the next frame and a history link's focus).
     let redraw = move || {
-        let (summary, at, pages, matching) = listing.with(|listing| {
-            let summary = listing::summary(listing, noun);
-            (summary, listing.page, listing.pages, listing.matching)
-        });
+        let listing = listing();
         let drawing = Drawing {
             words,
             total,
             quick: quick.clone(),
-            summary,
-            at,
-            pages,
-            matching,
+            summary: listing::summary(&listing, noun),
+            at: listing.page,
+            pages: listing.pages,
+            matching: listing.matching,
             sort: order(sort.get()),
             chosen: chosen.get(),
             linked: linked.get(),
-            rows: rows(),
+            rows: rows(&listing),
         };
         leptos::task::spawn_local(async move { draw(drawing) });
     };
@@ -241,13 +237,16 @@ fn HistoryCard(
             chosen.set(if pressed { 0 } else { place + 1 });
             page.set(0);
         } else if let Some((label, _)) = browser::clicked_in(&event, ".pager button") {
-            let to = listing.with_untracked(|listing| match label.as_str() {
-                "First" => 0,
-                "Previous" => listing.page.saturating_sub(1),
-                "Next" => listing.page + 1,
-                _ => listing.pages.saturating_sub(1),
+            let (at, pages) = CARDS.with_borrow(|cards| {
+                let card = cards.iter().find(|card| card.noun == noun);
+                card.map_or((0, 0), |card| (card.at, card.pages))
             });
-            page.set(to);
+            page.set(match label.as_str() {
+                "First" => 0,
+                "Previous" => at.saturating_sub(1),
+                "Next" => at + 1,
+                _ => pages.saturating_sub(1),
+            });
         } else if let Some((_, column)) = browser::clicked_in(&event, "button.sort")
             .and_then(|_| browser::clicked_in(&event, "th"))
         {
@@ -264,10 +263,13 @@ fn HistoryCard(
     }
 }
 
-/// The rows on screen, each with its index in the profile's list, its
-/// cells and its detail; reading it tracks the page, the order, the
-/// filters and the clock.
-type Rows = Arc<dyn Fn() -> Vec<TableRow> + Send + Sync>;
+/// The page of rows on screen and how many there are; reading it tracks
+/// the page, the order and the filters.
+type Listing = Arc<dyn Fn() -> Page + Send + Sync>;
+
+/// The rows of a page (`Listing`), each with its index in the profile's
+/// list, its cells and its detail; reading it tracks the clock.
+type Rows = Arc<dyn Fn(&Page) -> Vec<TableRow> + Send + Sync>;
 
 /// A row's index in the profile's list, its cells and its detail.
 type TableRow = (usize, Vec<Cell>, Vec<(&'static str, Cell)>);
@@ -309,6 +311,9 @@ struct Drawn {
     /// The row a history link asked for, plus one: it is open.
     linked: usize,
     rows: Vec<TableRow>,
+    /// The page shown (from 0) and how many there are, for the pagers.
+    at: usize,
+    pages: usize,
 }
 
 thread_local! {
@@ -336,6 +341,7 @@ fn draw(drawing: Drawing) {
         let card = cards.iter_mut().find(|card| card.noun == noun)?;
         card.linked = drawing.linked;
         card.rows = drawing.rows;
+        (card.at, card.pages) = (drawing.at, drawing.pages);
         Some(std::mem::replace(&mut card.framed, true))
     });
     match framed {
