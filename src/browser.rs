@@ -296,7 +296,8 @@ pub fn set(element: &JsValue, properties: &[(&str, &str)]) {
 }
 
 /// Adds an element `tag` at the end of `parent` (an element `find` or
-/// `add` gave), with these `properties` (`set`). The element added.
+/// `add` gave), with these `properties` (`set`). The element added; when
+/// `parent` is no element, one in no page, to be put in one later.
 pub fn add(parent: &JsValue, tag: &str, properties: &[(&str, &str)]) -> JsValue {
     insert(parent, false, tag, properties)
 }
@@ -308,16 +309,16 @@ pub fn add_after(element: &JsValue, tag: &str, properties: &[(&str, &str)]) -> J
 }
 
 fn insert(place: &JsValue, after: bool, tag: &str, properties: &[(&str, &str)]) -> JsValue {
-    let (Some(place), Some(document)) = (place.dyn_ref::<web_sys::Element>(), window().document())
+    let Some(Ok(element)) = window()
+        .document()
+        .map(|document| document.create_element(tag))
     else {
         return JsValue::UNDEFINED;
     };
-    let Ok(element) = document.create_element(tag) else {
-        return JsValue::UNDEFINED;
-    };
-    let _ = match after {
-        true => place.after_with_node_1(&element),
-        false => place.append_child(&element).map(drop),
+    let _ = match (place.dyn_ref::<web_sys::Element>(), after) {
+        (Some(place), true) => place.after_with_node_1(&element),
+        (Some(place), false) => place.append_child(&element).map(drop),
+        (None, _) => Ok(()),
     };
     let element = JsValue::from(element);
     set(&element, properties);
