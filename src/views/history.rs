@@ -229,9 +229,7 @@ fn HistoryCard(
         if let Some((row, _)) = browser::clicked_in(&event, "tr[id]") {
             // A click anywhere in a row, or its disclosure button (Enter
             // or Space: the button's click bubbles to the row).
-            if let Some(index) = row_index(noun, &row) {
-                toggle(noun, index);
-            }
+            toggle(noun, &row);
         } else if let Some((_, place)) = browser::clicked_in(&event, "button.chip") {
             let pressed = chosen.get_untracked() == place + 1;
             chosen.set(if pressed { 0 } else { place + 1 });
@@ -467,7 +465,9 @@ fn count(parent: &JsValue, count: usize) {
 /// history link asked for starts open; its id (`events::Item::anchor`)
 /// lets the link focus it. Focus in a row stays there.
 fn draw_rows(noun: &'static str) {
-    let focus = browser::focus_within("tr[id]").filter(|(row, _)| row_index(noun, row).is_some());
+    // A row of the other table keeps its focus anyway: focused again, as
+    // it is, nothing changes.
+    let focus = browser::focus_within("tr[id]");
     let body = browser::find(noun, "tbody");
     browser::set(&body, &[("textContent", "")]);
     CARDS.with_borrow(|cards| {
@@ -512,13 +512,19 @@ fn is_open(card: &Drawn, index: usize) -> bool {
     card.opened.contains(&index) || card.linked == index + 1
 }
 
-/// Opens or closes row `index` of the card. Nothing else is drawn again,
-/// so focus stays where it is.
-fn toggle(noun: &'static str, index: usize) {
+/// Opens or closes the card's row with this ID (`purchases-12`). Nothing
+/// else is drawn again, so focus stays where it is.
+fn toggle(noun: &'static str, id: &str) {
     CARDS.with_borrow_mut(|cards| {
         let Some(card) = cards.iter_mut().find(|card| card.noun == noun) else {
             return;
         };
+        let row = |(index, ..): &TableRow| format!("{noun}-{index}") == id;
+        let Some(index) = card.rows.iter().position(row) else {
+            return;
+        };
+        let (index, _, fields) = &card.rows[index];
+        let index = *index;
         let open = !is_open(card, index);
         card.opened.retain(|&row| row != index);
         if open {
@@ -527,20 +533,13 @@ fn toggle(noun: &'static str, index: usize) {
             // Closed until the rows are drawn again, as before.
             card.linked = 0;
         }
-        let id = format!("{noun}-{index}");
         let expanded = ("aria-expanded", aria_bool(open));
-        browser::set(&browser::find(&id, "button"), &[expanded]);
-        let details = card.rows.iter().find(|(row, ..)| *row == index);
-        match details {
-            Some((_, _, fields)) if open => detail(&browser::find(&id, ""), card.columns, fields),
-            _ => browser::remove(&browser::find(noun, &["#", &id, " + .row-detail"].concat())),
+        browser::set(&browser::find(id, "button"), &[expanded]);
+        match open {
+            true => detail(&browser::find(id, ""), card.columns, fields),
+            false => browser::remove(&browser::find(noun, &["#", id, " + .row-detail"].concat())),
         }
     });
-}
-
-/// The index of a row of this card from its ID (`purchases-12`).
-fn row_index(noun: &str, id: &str) -> Option<usize> {
-    id.strip_prefix(noun)?.strip_prefix('-')?.parse().ok()
 }
 
 /// "true" or "false" for an ARIA state (and `browser::set`'s flags), as
