@@ -14,6 +14,7 @@ use crate::transport::Fetched;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use wasm_bindgen::JsValue;
 
@@ -191,10 +192,13 @@ fn HistoryCard(
         columns,
         sortable,
     };
-    // A new card (a new customer, a date passed) starts with its rows closed.
+    // A new card (a new customer, a date passed) starts with its rows
+    // closed, and what the card it replaces had still to draw is not drawn.
+    let serial = SERIAL.fetch_add(1, Ordering::Relaxed);
     CARDS.with_borrow_mut(|cards| {
         cards.retain(|card| card.noun != noun);
         cards.push(Drawn {
+            serial,
             noun,
             columns,
             framed: false,
@@ -211,6 +215,7 @@ fn HistoryCard(
     let redraw = move || {
         let listing = listing();
         let drawing = Drawing {
+            serial,
             words,
             total,
             quick: quick.clone(),
@@ -283,6 +288,8 @@ struct Words {
 
 /// What one drawing of a card shows.
 struct Drawing {
+    /// The card's own number (`Drawn::serial`).
+    serial: usize,
     words: Words,
     total: usize,
     quick: Arc<[(Quick, usize)]>,
@@ -299,6 +306,8 @@ struct Drawing {
 
 /// A card as drawn, for a row's click to open or close it.
 struct Drawn {
+    /// Told apart from the card of the same noun it replaced.
+    serial: usize,
     noun: &'static str,
     columns: &'static [&'static str],
     /// Whether the card's frame, its quick filters and headers are written.
@@ -313,6 +322,9 @@ struct Drawn {
     at: usize,
     pages: usize,
 }
+
+/// The number of the next card made.
+static SERIAL: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     /// The cards on screen. A plain cell: a reactive value would cost wasm.
@@ -336,7 +348,9 @@ fn draw(drawing: Drawing) {
     let Drawing { words, .. } = drawing;
     let noun = words.noun;
     let framed = CARDS.with_borrow_mut(|cards| {
-        let card = cards.iter_mut().find(|card| card.noun == noun)?;
+        let card = cards
+            .iter_mut()
+            .find(|card| card.serial == drawing.serial)?;
         card.linked = drawing.linked;
         card.rows = drawing.rows;
         (card.at, card.pages) = (drawing.at, drawing.pages);
