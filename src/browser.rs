@@ -251,6 +251,129 @@ pub fn append_row(element_id: &str, html: &str, [key, value]: [&str; 2], focus: 
     }
 }
 
+/// The element with this ID, or the first element in it that `selector`
+/// (CSS) matches unless that is ""; `undefined` when there is none.
+pub fn find(element_id: &str, selector: &str) -> JsValue {
+    match element(element_id) {
+        Some(element) if !selector.is_empty() => {
+            element.query_selector(selector).ok().flatten().into()
+        }
+        found => found.into(),
+    }
+}
+
+/// The element's child elements, in order.
+pub fn children(element: &JsValue) -> Vec<JsValue> {
+    let mut children = Vec::new();
+    let mut child = js_sys::Reflect::get(element, &"firstElementChild".into()).unwrap_or_default();
+    while child.is_object() {
+        children.push(child.clone());
+        child = next_element(&child);
+    }
+    children
+}
+
+/// Sets the element's `properties` in order: `textContent` as text, never
+/// markup; any other name is an attribute, removed when its value is "",
+/// and `hidden` and `disabled` are on when it is "true".
+pub fn set(element: &JsValue, properties: &[(&str, &str)]) {
+    let Some(element) = element.dyn_ref::<web_sys::Element>() else {
+        return;
+    };
+    for &(name, value) in properties {
+        let _ = match (name, value) {
+            ("textContent", _) => {
+                element.set_text_content(Some(value));
+                Ok(())
+            }
+            ("hidden" | "disabled", _) => element
+                .toggle_attribute_with_force(name, value == "true")
+                .map(drop),
+            (_, "") => element.remove_attribute(name),
+            _ => element.set_attribute(name, value),
+        };
+    }
+}
+
+/// Adds an element `tag` at the end of `parent` (an element `find` or
+/// `add` gave), with these `properties` (`set`). The element added; when
+/// `parent` is no element, one in no page, to be put in one later.
+pub fn add(parent: &JsValue, tag: &str, properties: &[(&str, &str)]) -> JsValue {
+    insert(parent, false, tag, properties)
+}
+
+/// Adds an element `tag` right after `element`, with these `properties`
+/// (`set`). The element added.
+pub fn add_after(element: &JsValue, tag: &str, properties: &[(&str, &str)]) -> JsValue {
+    insert(element, true, tag, properties)
+}
+
+fn insert(place: &JsValue, after: bool, tag: &str, properties: &[(&str, &str)]) -> JsValue {
+    let Some(Ok(element)) = window()
+        .document()
+        .map(|document| document.create_element(tag))
+    else {
+        return JsValue::UNDEFINED;
+    };
+    let _ = match (place.dyn_ref::<web_sys::Element>(), after) {
+        (Some(place), true) => place.after_with_node_1(&element),
+        (Some(place), false) => place.append_child(&element).map(drop),
+        (None, _) => Ok(()),
+    };
+    let element = JsValue::from(element);
+    set(&element, properties);
+    element
+}
+
+/// Takes the element (one `find` found) out of the page.
+pub fn remove(element: &JsValue) {
+    if let Some(element) = element.dyn_ref::<web_sys::Element>() {
+        element.remove();
+    }
+}
+
+/// Where a click happened, for an element that handles the clicks of all
+/// it holds: the nearest element from the one clicked up that `selector`
+/// (CSS) matches, as its ID (its text when it has none) and its place
+/// among its parent's elements.
+pub fn clicked_in(event: &web_sys::Event, selector: &str) -> Option<(String, usize)> {
+    let target = event.target()?.dyn_into::<web_sys::Element>().ok()?;
+    let found = target.closest(selector).ok()??;
+    let mut name = found.id();
+    if name.is_empty() {
+        name = found.text_content().unwrap_or_default();
+    }
+    let mut place = 0;
+    let mut before = found.previous_element_sibling();
+    while let Some(element) = before {
+        place += 1;
+        before = element.previous_element_sibling();
+    }
+    Some((name, place))
+}
+
+/// The ID of the element `selector` (CSS) matches that has focus or holds
+/// the element that has, and whether it has focus itself: to give focus
+/// back (`focus_again`) once what holds it is drawn again.
+pub fn focus_within(selector: &str) -> Option<(String, bool)> {
+    let focused = window().document()?.active_element()?;
+    let holder = focused.closest(selector).ok()??;
+    Some((holder.id(), holder == focused))
+}
+
+/// Focuses what `find` finds without scrolling to it: focus given back
+/// where it was, wherever the page is scrolled.
+pub fn focus_again(element_id: &str, selector: &str) {
+    let element = find(element_id, selector);
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"preventScroll".into(), &JsValue::TRUE);
+    if let Ok(focus) = js_sys::Reflect::get(&element, &"focus".into())
+        .and_then(|focus| focus.dyn_into::<js_sys::Function>())
+    {
+        let _ = focus.call1(&element, &options);
+    }
+}
+
 /// The values of the first two fields of each of the element's rows.
 pub fn row_values(element_id: &str) -> Vec<(String, String)> {
     let value = |field: &JsValue| {
@@ -459,7 +582,7 @@ pub async fn file_text(event: &web_sys::Event) -> Option<String> {
     settled(call(&file, "text")).await?.as_string()
 }
 
-/// The element with this ID, for `add`; undefined when there is none.
+/// The element with this ID, for `add_with_properties`; undefined when there is none.
 pub fn by_id(element_id: &str) -> JsValue {
     element(element_id).into()
 }
@@ -480,7 +603,7 @@ pub fn get(element: &JsValue, name: &str) -> JsValue {
 /// order: a value as `textContent`, so as text, never markup; `innerHTML`
 /// only ever constant markup; a name with a dash (`aria-label`) as an
 /// attribute. The element added, when it was.
-pub fn add(parent: &JsValue, tag: &str, properties: &[(&str, &str)]) -> JsValue {
+pub fn add_with_properties(parent: &JsValue, tag: &str, properties: &[(&str, &str)]) -> JsValue {
     let (Some(parent), Some(document)) = (parent.dyn_ref::<web_sys::Node>(), window().document())
     else {
         return JsValue::UNDEFINED;
@@ -489,7 +612,7 @@ pub fn add(parent: &JsValue, tag: &str, properties: &[(&str, &str)]) -> JsValue 
         return JsValue::UNDEFINED;
     };
     let element = JsValue::from(element);
-    set(&element, properties);
+    set_properties(&element, properties);
     let _ = parent.append_child(element.unchecked_ref());
     element
 }
@@ -513,9 +636,9 @@ pub fn property(element: &JsValue, name: &str) -> String {
     get(element, name).as_string().unwrap_or_default()
 }
 
-/// Sets properties of an element (or of a text node: its `data`) as `add`
-/// does.
-pub fn set(element: &JsValue, properties: &[(&str, &str)]) {
+/// Sets properties of an element (or of a text node: its `data`) as
+/// `add_with_properties` does.
+pub fn set_properties(element: &JsValue, properties: &[(&str, &str)]) {
     for &(name, value) in properties {
         match element.dyn_ref::<web_sys::Element>() {
             Some(element) if name.contains('-') => {

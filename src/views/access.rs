@@ -26,9 +26,9 @@ const HEADING: &str = r#"<h2 id="access-heading">Access levels <span class="coun
 pub fn draw(found: &Fetched, clock: &Clock, hide_sandbox: bool) {
     let section = browser::get(&browser::by_id("access-heading"), "parentNode");
     let focused = browser::focused_id();
-    browser::set(&section, &[("innerHTML", HEADING)]);
+    browser::set_properties(&section, &[("innerHTML", HEADING)]);
     let levels = &found.profile.access_levels;
-    browser::set(
+    browser::set_properties(
         &browser::get(&browser::by_id("access-heading"), "lastElementChild"),
         &[("textContent", &levels.len().to_string())],
     );
@@ -39,7 +39,7 @@ pub fn draw(found: &Fetched, clock: &Clock, hide_sandbox: bool) {
             continue;
         }
         if list.is_undefined() {
-            list = browser::add(&section, "div", &[("className", "access-levels")]);
+            list = browser::add_with_properties(&section, "div", &[("className", "access-levels")]);
         }
         card(&list, index, level, clock, may_change);
     }
@@ -49,7 +49,7 @@ pub fn draw(found: &Fetched, clock: &Clock, hide_sandbox: bool) {
         } else {
             "Only sandbox access levels, hidden."
         };
-        browser::add(
+        browser::add_with_properties(
             &section,
             "p",
             &[("className", "empty"), ("textContent", why)],
@@ -72,7 +72,7 @@ fn card(list: &JsValue, index: usize, level: &AccessLevel, clock: &Clock, may_ch
     let status = level.status(clock.now);
     let state = status.state;
     let place = index.to_string();
-    let card = browser::add(
+    let card = browser::add_with_properties(
         list,
         "article",
         &[
@@ -84,11 +84,11 @@ fn card(list: &JsValue, index: usize, level: &AccessLevel, clock: &Clock, may_ch
             ("tabIndex", "-1"),
         ],
     );
-    let header = browser::add(&card, "header", &[]);
-    browser::add(&header, "h3", &[("textContent", &level.access_level_id)]);
+    let header = browser::add_with_properties(&card, "header", &[]);
+    browser::add_with_properties(&header, "h3", &[("textContent", &level.access_level_id)]);
     cell_into(&header, Cell::status(status));
     if may_change {
-        let actions = browser::add(&header, "div", &[("className", "actions")]);
+        let actions = browser::add_with_properties(&header, "div", &[("className", "actions")]);
         // Named in full, on a card too: "Extend premium".
         let button = |action: Action, prefix: &str| {
             let label = [action.verb(), " ", &level.access_level_id].concat();
@@ -102,7 +102,7 @@ fn card(list: &JsValue, index: usize, level: &AccessLevel, clock: &Clock, may_ch
             button(Action::Revoke, "revoke-");
         }
     }
-    browser::add(
+    browser::add_with_properties(
         &card,
         "p",
         &[
@@ -110,11 +110,11 @@ fn card(list: &JsValue, index: usize, level: &AccessLevel, clock: &Clock, may_ch
             ("textContent", &explain::access_level(level, clock)),
         ],
     );
-    let details = browser::add(&card, "dl", &[("className", "details")]);
+    let details = browser::add_with_properties(&card, "dl", &[("className", "details")]);
     for (label, cell) in cells::access_details(level, clock) {
-        let row = browser::add(&details, "div", &[]);
-        browser::add(&row, "dt", &[("textContent", label)]);
-        cell_into(&browser::add(&row, "dd", &[]), cell);
+        let row = browser::add_with_properties(&details, "div", &[]);
+        browser::add_with_properties(&row, "dt", &[("textContent", label)]);
+        cell_into(&browser::add_with_properties(&row, "dd", &[]), cell);
     }
 }
 
@@ -123,7 +123,7 @@ fn card(list: &JsValue, index: usize, level: &AccessLevel, clock: &Clock, may_ch
 /// on hover) and its quieter second line.
 pub fn cell_into(parent: &JsValue, cell: Cell) {
     for badge in &cell.badges {
-        browser::add(
+        browser::add_with_properties(
             parent,
             "span",
             &[
@@ -135,21 +135,21 @@ pub fn cell_into(parent: &JsValue, cell: Cell) {
     let text = ("textContent", cell.text.as_str());
     match &cell.instant {
         Some((datetime, exact)) => {
-            browser::add(
+            browser::add_with_properties(
                 parent,
                 "time",
                 &[("dateTime", datetime), ("title", exact), text],
             );
         }
         None if cell.code => {
-            browser::add(parent, "span", &[("className", "code"), text]);
+            browser::add_with_properties(parent, "span", &[("className", "code"), text]);
         }
         None => {
-            browser::add(parent, "span", &[text]);
+            browser::add_with_properties(parent, "span", &[text]);
         }
     }
     if let Some(detail) = &cell.detail {
-        browser::add(
+        browser::add_with_properties(
             parent,
             "span",
             &[("className", "relative"), ("textContent", detail)],

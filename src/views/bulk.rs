@@ -8,7 +8,7 @@
 //! one handler for each kind of event; the run lives in a plain cell, and
 //! one counter draws the results again (the table card, `listing`, reused).
 
-use super::history::{HistoryCard, TableView};
+use super::history::{number, order, HistoryCard, Listing, Rows, TableView};
 use crate::browser;
 use crate::bulk::{self, Phase, Run};
 use crate::change::{self, Failure};
@@ -52,10 +52,10 @@ pub fn BulkPage() -> impl IntoView {
     let filter = RwSignal::new(String::new());
     // By state, then in the list's order.
     let shown = TableView {
-        sort: RwSignal::new(Sort {
+        sort: RwSignal::new(number(Sort {
             key: SortKey::State,
             newest_first: false,
-        }),
+        })),
         chosen: RwSignal::new(0),
         page: RwSignal::new(0),
         linked: RwSignal::new(0),
@@ -125,7 +125,7 @@ pub fn BulkPage() -> impl IntoView {
     // The page's moment and zone: dates in the rows read from it.
     let clock = browser::clock(false);
     let now = clock.now;
-    let listing = Memo::new(move |_| {
+    let listing: Listing = Arc::new(move || {
         drawn.get();
         RUN.with_borrow(|run| {
             let quick = listing::quick_filters(&run.rows, now);
@@ -134,7 +134,7 @@ pub fn BulkPage() -> impl IntoView {
                 filter: filter.get(),
                 quick: chosen.and_then(|n| quick.get(n)).map(|(q, _)| q.clone()),
                 hide_sandbox: false,
-                sort: shown.sort.get(),
+                sort: order(shown.sort.get()),
                 page: shown.page.get(),
             };
             listing::page(&run.rows, &view, now)
@@ -150,22 +150,20 @@ pub fn BulkPage() -> impl IntoView {
             )
         });
         let panel = panel.clone();
-        let rows = Arc::new(move || {
+        let rows: Rows = Arc::new(move |page: &listing::Page| {
             let app = APP.with_borrow(|(_, _, name)| name.clone());
             RUN.with_borrow(|run| {
-                listing.with(|page| {
-                    page.rows
-                        .iter()
-                        .map(|&n| {
-                            let row = &run.rows[n];
-                            (
-                                n,
-                                bulk::cells(row, &clock, &panel),
-                                bulk::details(row, &app),
-                            )
-                        })
-                        .collect()
-                })
+                page.rows
+                    .iter()
+                    .map(|&n| {
+                        let row = &run.rows[n];
+                        (
+                            n,
+                            bulk::cells(row, &clock, &panel),
+                            bulk::details(row, &app),
+                        )
+                    })
+                    .collect()
             })
         });
         // One kind of view drawn again, as the profile's lists are.
@@ -175,7 +173,7 @@ pub fn BulkPage() -> impl IntoView {
         view! {
             <HistoryCard title="Results" noun="results" columns=&bulk::COLUMNS
                 sortable=&[(1, SortKey::State), (3, SortKey::Expires), (5, SortKey::Purchased)]
-                total=total quick=quick listing=listing shown=shown rows=rows />
+                total=total quick=quick listing=listing.clone() shown=shown rows=rows />
         }
         .into_any()
     };

@@ -128,13 +128,13 @@ fn fill(title: &str, advice: &str, offers: &Offers) {
     browser::set_text("error-title", title);
     let others = browser::after("error-title");
     let text = browser::get(&others, "nextElementSibling");
-    browser::set(&text, &[("textContent", advice)]);
+    browser::set_properties(&text, &[("textContent", advice)]);
     let actions = browser::get(&text, "nextElementSibling");
     // Another failure shows in these same elements.
-    browser::set(&actions, &[("innerHTML", "")]);
-    browser::set(&others, &[("innerHTML", "")]);
+    browser::set_properties(&actions, &[("innerHTML", "")]);
+    browser::set_properties(&others, &[("innerHTML", "")]);
     for (label, _) in &offers.buttons {
-        browser::add(
+        browser::add_with_properties(
             &actions,
             "button",
             &[
@@ -149,13 +149,13 @@ fn fill(title: &str, advice: &str, offers: &Offers) {
     } else {
         ""
     };
-    browser::set(&others, &[("hidden", hidden)]);
+    browser::set_properties(&others, &[("hidden", hidden)]);
     for (other, name) in &offers.others {
         let kind = other.kind;
         let asking = elsewhere::said(name, kind, Answer::Asking) + " ";
-        let line = browser::add(&others, "li", &[("textContent", &asking)]);
+        let line = browser::add_with_properties(&others, "li", &[("textContent", &asking)]);
         let said = browser::get(&line, "firstChild");
-        let link = browser::add(
+        let link = browser::add_with_properties(
             &line,
             "a",
             &[
@@ -170,13 +170,13 @@ fn fill(title: &str, advice: &str, offers: &Offers) {
             let error = fetch_profile(&asked).await.err();
             let answer = Answer::of(error.as_ref());
             let text = elsewhere::said(&name, kind, answer) + " ";
-            browser::set(&said, &[("data", &text)]);
+            browser::set_properties(&said, &[("data", &text)]);
             let hidden = if answer == Answer::Found {
                 ""
             } else {
                 "hidden"
             };
-            browser::set(&link, &[("hidden", hidden)]);
+            browser::set_properties(&link, &[("hidden", hidden)]);
         });
     }
 }

@@ -288,7 +288,7 @@ fn follow(
 fn show_toolbar(filter: &str, hide_sandbox: bool) {
     browser::set_value("row-filter", filter);
     let hide = if hide_sandbox { "true" } else { "" };
-    browser::set(&browser::by_id("hide-sandbox"), &[("checked", hide)]);
+    browser::set_properties(&browser::by_id("hide-sandbox"), &[("checked", hide)]);
 }
 
 /// Who the customer is and the answer in a line: the headline, the
@@ -312,7 +312,7 @@ fn draw(
     let headline = explain::headline(profile, clock, hide_sandbox);
     // The tab's title follows the headline.
     browser::set_title(&handoff::tab_title(profile, &headline, &found.app.name));
-    browser::set(
+    browser::set_properties(
         &browser::by_id("result-heading"),
         &[
             ("className", &["headline ", headline.tone.class()].concat()),
@@ -327,7 +327,7 @@ fn draw(
     let note = freshness::note(profile, received, &aged);
     browser::set_hidden("stale", note.is_none());
     let stale = browser::by_id("stale");
-    browser::set(
+    browser::set_properties(
         &browser::get(&stale, "firstElementChild"),
         &[("textContent", &note.unwrap_or_default())],
     );
@@ -340,7 +340,7 @@ fn draw(
     let handoff = browser::after("result-heading");
     let linked = browser::get(&handoff, "childElementCount").as_f64() != Some(1.0);
     if !dashboard.is_empty() && !linked {
-        browser::add(
+        browser::add_with_properties(
             &handoff,
             "a",
             &[
@@ -363,7 +363,7 @@ fn draw(
 fn fill(found: &Fetched, clock: &Clock) {
     let profile = &found.profile;
     let name = &found.app.name;
-    browser::set(
+    browser::set_properties(
         &browser::after("stale"),
         &[
             ("textContent", name),
@@ -374,14 +374,14 @@ fn fill(found: &Fetched, clock: &Clock) {
     // unfiltered.
     show_toolbar("", false);
     let list = browser::after("notes");
-    browser::set(&list, &[("innerHTML", "")]);
+    browser::set_properties(&list, &[("innerHTML", "")]);
     let row = |label: &str| {
-        let row = browser::add(&list, "div", &[]);
-        browser::add(&row, "dt", &[("textContent", label)]);
-        browser::add(&row, "dd", &[])
+        let row = browser::add_with_properties(&list, "div", &[]);
+        browser::add_with_properties(&row, "dt", &[("textContent", label)]);
+        browser::add_with_properties(&row, "dd", &[])
     };
     let code = |dd: &JsValue, text: &str| {
-        browser::add(dd, "code", &[("textContent", text)]);
+        browser::add_with_properties(dd, "code", &[("textContent", text)]);
     };
     let customer = row("Customer user ID");
     match &profile.customer_user_id {
@@ -390,7 +390,7 @@ fn fill(found: &Fetched, clock: &Clock) {
             copy_button(&customer, "Copy customer user ID");
         }
         None => {
-            browser::add(
+            browser::add_with_properties(
                 &customer,
                 "span",
                 &[
@@ -404,7 +404,7 @@ fn fill(found: &Fetched, clock: &Clock) {
     code(&id, &profile.profile_id);
     copy_button(&id, "Copy profile ID");
     code(&row("App ID"), &profile.app_id);
-    browser::set(
+    browser::set_properties(
         &row("Total revenue"),
         &[
             ("className", "revenue"),
@@ -412,17 +412,17 @@ fn fill(found: &Fetched, clock: &Clock) {
         ],
     );
     let (fetched, _) = cells::data_time(profile, found.received, clock);
-    browser::set(&row(fetched), &[("id", "data-time")]);
+    browser::set_properties(&row(fetched), &[("id", "data-time")]);
 
     attributes(found);
     let size = format::thousands(found.body.len() as u64) + " bytes";
     let actions = browser::after("raw-heading");
-    browser::set(
+    browser::set_properties(
         &browser::get(&actions, "lastElementChild"),
         &[("textContent", &size)],
     );
     // Closed, or open without the previous JSON, as before the change.
-    browser::set(
+    browser::set_properties(
         &browser::get(&actions, "nextElementSibling"),
         &[(
             "innerHTML",
@@ -438,7 +438,7 @@ fn fill(found: &Fetched, clock: &Clock) {
 
 /// A button that copies, labelled `Copy`; its name says what.
 fn copy_button(parent: &JsValue, name: &str) {
-    browser::add(
+    browser::add_with_properties(
         parent,
         "button",
         &[
@@ -452,7 +452,7 @@ fn copy_button(parent: &JsValue, name: &str) {
 
 /// A button that opens the change dialog (`clicked`).
 pub(super) fn dialog_button(parent: &JsValue, class: &str, id: &str, label: &str) {
-    browser::add(
+    browser::add_with_properties(
         parent,
         "button",
         &[
@@ -474,16 +474,16 @@ fn attributes(found: &Fetched) {
     if !heading.is_object() {
         return;
     }
-    browser::set(
+    browser::set_properties(
         &browser::get(&heading, "lastElementChild"),
         &[("textContent", &attributes.len().to_string())],
     );
     let list = browser::after("attributes-heading");
-    browser::set(&list, &[("innerHTML", "")]);
+    browser::set_properties(&list, &[("innerHTML", "")]);
     for attribute in attributes {
-        let row = browser::add(&list, "div", &[]);
-        browser::add(&row, "dt", &[("textContent", &attribute.key)]);
-        browser::add(&row, "dd", &[("textContent", &attribute.value.to_string())]);
+        let row = browser::add_with_properties(&list, "div", &[]);
+        browser::add_with_properties(&row, "dt", &[("textContent", &attribute.key)]);
+        browser::add_with_properties(&row, "dd", &[("textContent", &attribute.value.to_string())]);
     }
     // Said only when known (a hidden empty slot is still an empty slot).
     let seen = match &found.feed {
@@ -495,7 +495,7 @@ fn attributes(found: &Fetched) {
     browser::set_hidden("email-seen", said.is_none());
     let may_edit = found.app.can_edit_profile;
     let muted = browser::after("email-seen");
-    browser::set(&muted, &[("hidden", if may_edit { "" } else { "hidden" })]);
+    browser::set_properties(&muted, &[("hidden", if may_edit { "" } else { "hidden" })]);
     if may_edit && !browser::by_id("edit-profile").is_object() {
         let section = browser::get(&muted, "parentNode");
         dialog_button(
@@ -521,7 +521,7 @@ fn clicked(
     if browser::property(&target, "tagName") == "SUMMARY" {
         let details = browser::get(&target, "parentNode");
         if browser::get(&details, "childElementCount").as_f64() == Some(1.0) {
-            browser::add(
+            browser::add_with_properties(
                 &details,
                 "pre",
                 &[("className", "json"), ("textContent", &found.body)],
@@ -566,12 +566,12 @@ fn clicked(
             "Copy"
         };
         let [copied, name] = [["Copied ", what].concat(), ["Copy ", what].concat()];
-        browser::set(
+        browser::set_properties(
             &button,
             &[("aria-label", &copied), ("textContent", "Copied")],
         );
         set_timeout(
-            move || browser::set(&button, &[("aria-label", &name), ("textContent", label)]),
+            move || browser::set_properties(&button, &[("aria-label", &name), ("textContent", label)]),
             std::time::Duration::from_secs(2),
         );
         return;

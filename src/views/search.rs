@@ -144,14 +144,14 @@ fn draw(searching: bool, kind: IdKind, store: bool, busy: bool, text: &str) {
             "e.g. d8533a10-bcce-4e33-8c9d-88b05ac56559",
         ),
     };
-    browser::set(&field, &[("placeholder", placeholder)]);
+    browser::set_properties(&field, &[("placeholder", placeholder)]);
     // Only when it differs: typing is not interrupted.
     if browser::property(&field, "value") != text {
-        browser::set(&field, &[("value", text)]);
+        browser::set_properties(&field, &[("value", text)]);
     }
     let label_of = browser::get(&field, "previousElementSibling");
-    browser::set(&label_of, &[("textContent", label)]);
-    browser::set(
+    browser::set_properties(&label_of, &[("textContent", label)]);
+    browser::set_properties(
         &browser::get(&field, "nextElementSibling"),
         &[
             ("disabled", flag(busy)),
@@ -163,7 +163,7 @@ fn draw(searching: bool, kind: IdKind, store: bool, busy: bool, text: &str) {
         &browser::get(&kinds, "firstElementChild"),
         "nextElementSibling",
     );
-    browser::set(&search, &[("hidden", flag(!store))]);
+    browser::set_properties(&search, &[("hidden", flag(!store))]);
     let customer = browser::get(&search, "nextElementSibling");
     let profile = browser::get(&customer, "nextElementSibling");
     for (choice, checked) in [
@@ -171,7 +171,7 @@ fn draw(searching: bool, kind: IdKind, store: bool, busy: bool, text: &str) {
         (customer, !searching && kind == IdKind::CustomerUserId),
         (profile, !searching && kind == IdKind::ProfileId),
     ] {
-        browser::set(
+        browser::set_properties(
             &browser::get(&choice, "firstElementChild"),
             &[("checked", flag(checked))],
         );
@@ -182,7 +182,7 @@ fn draw(searching: bool, kind: IdKind, store: bool, busy: bool, text: &str) {
 fn draw_recent(recent: &[Lookup]) {
     let form = browser::get(&browser::by_id("app-pick"), "parentNode");
     let nav = browser::get(&form, "nextElementSibling");
-    browser::set(
+    browser::set_properties(
         &nav,
         &[
             ("hidden", if recent.is_empty() { "true" } else { "" }),
@@ -194,7 +194,7 @@ fn draw_recent(recent: &[Lookup]) {
         // The app's ID before the customer's, when there are several
         // (with one, the leading space is not shown).
         let label = [&lookup.app, " ", &lookup.id].concat();
-        browser::add(
+        browser::add_with_properties(
             &nav,
             "button",
             &[
@@ -244,39 +244,39 @@ fn fill(heading: &str, choices: &[Choice]) {
     };
     let hint = browser::after("matches-heading");
     let text = ["Pick the customer the ticket is about.", more].concat();
-    browser::set(&hint, &[("textContent", &text)]);
+    browser::set_properties(&hint, &[("textContent", &text)]);
     let list = browser::get(&hint, "nextElementSibling");
-    browser::set(&list, &[("innerHTML", "")]);
+    browser::set_properties(&list, &[("innerHTML", "")]);
     for choice in choices {
-        let line = browser::add(&list, "li", &[]);
-        let button = browser::add(
+        let line = browser::add_with_properties(&list, "li", &[]);
+        let button = browser::add_with_properties(
             &line,
             "button",
             &[("type", "button"), ("className", "match")],
         );
-        browser::add(
+        browser::add_with_properties(
             &button,
             "span",
             &[("className", "match-email"), ("textContent", &choice.email)],
         );
-        let customer = browser::add(&button, "span", &[("textContent", "Customer user ID: ")]);
-        browser::add(
+        let customer = browser::add_with_properties(&button, "span", &[("textContent", "Customer user ID: ")]);
+        browser::add_with_properties(
             &customer,
             "code",
             &[("textContent", &choice.customer_user_id)],
         );
         let seen = ["Last seen ", &choice.last_seen].concat();
-        browser::add(
+        browser::add_with_properties(
             &button,
             "span",
             &[("className", "muted"), ("textContent", &seen)],
         );
         let found = ["Found by ", &choice.matched, ", profile ID "].concat();
-        let found = browser::add(
+        let found = browser::add_with_properties(
             &button,
             "span",
             &[("className", "muted"), ("textContent", &found)],
         );
-        browser::add(&found, "code", &[("textContent", &choice.profile_id)]);
+        browser::add_with_properties(&found, "code", &[("textContent", &choice.profile_id)]);
     }
 }
