@@ -234,9 +234,10 @@ pub fn append_linked_text(element: &JsValue, pieces: &[(&str, bool)]) {
 
 /// Replaces the element's content with `html`, markup made of constant
 /// pieces only, and sets the properties of the elements in it in document
-/// order: `properties[n]` the `n`th one's, as `append` sets a child's
-/// (a value as `textContent`, so as text, never markup).
-pub fn redraw(element_id: &str, html: &str, properties: &[Vec<(&str, String)>]) {
+/// order: `properties` holds each one's in turn, each ended by a name of
+/// "" (a value as `textContent`, so as text, never markup; `hidden` is
+/// true for any value but "").
+pub fn redraw(element_id: &str, html: &str, properties: &[(&str, String)]) {
     if let Some(element) = element(element_id) {
         element.set_inner_html(html);
         fill(&element, &mut properties.iter());
@@ -244,10 +245,10 @@ pub fn redraw(element_id: &str, html: &str, properties: &[Vec<(&str, String)>]) 
 }
 
 /// Sets the properties of the element's descendants, each before its own.
-fn fill(parent: &JsValue, properties: &mut std::slice::Iter<'_, Vec<(&str, String)>>) {
+fn fill(parent: &JsValue, properties: &mut std::slice::Iter<'_, (&str, String)>) {
     let mut child = js_sys::Reflect::get(parent, &"firstElementChild".into()).unwrap_or_default();
     while child.is_object() {
-        for (name, value) in properties.next().into_iter().flatten() {
+        for (name, value) in properties.by_ref().take_while(|(name, _)| !name.is_empty()) {
             let _ = js_sys::Reflect::set(&child, &(*name).into(), &value.into());
         }
         fill(&child, properties);

@@ -208,11 +208,12 @@ fn load_older() {
 }
 
 /// The section's markup, made of constant pieces only, and what each of
-/// its elements shows, in document order (`browser::redraw`).
+/// its elements shows, in document order (`browser::redraw`): an element's
+/// properties, then a name of "" for the next element.
 #[derive(Default)]
 struct Drawing {
     html: String,
-    properties: Vec<Vec<(&'static str, String)>>,
+    properties: Vec<(&'static str, String)>,
 }
 
 impl Drawing {
@@ -220,16 +221,27 @@ impl Drawing {
         self.html.push_str(html);
     }
 
-    /// The next element's properties.
-    fn set(&mut self, properties: Vec<(&'static str, String)>) {
-        self.properties.push(properties);
+    /// A property of the element being filled.
+    fn set(&mut self, name: &'static str, value: String) {
+        self.properties.push((name, value));
     }
 
-    /// The next element's text, and whether it is hidden.
-    fn text(&mut self, text: String, hide: bool) {
-        let mut properties = hidden(hide);
-        properties.push(("textContent", text));
-        self.set(properties);
+    /// On to the next element.
+    fn next(&mut self) {
+        self.set("", String::new());
+    }
+
+    /// Hides the element being filled: each is drawn anew, shown.
+    fn hide(&mut self, hide: bool) {
+        if hide {
+            self.set("hidden", "hidden".into());
+        }
+    }
+
+    /// The element's text; then on to the next.
+    fn text(&mut self, text: String) {
+        self.set("textContent", text);
+        self.next();
     }
 
     /// Each day's heading and the list of its events; `place` counts
@@ -237,8 +249,8 @@ impl Drawing {
     fn days(&mut self, days: Vec<Day>, clock: &Clock, place: &mut usize) {
         for day in days {
             self.add(DAY);
-            self.text(day.label, false);
-            self.set(Vec::new());
+            self.text(day.label);
+            self.next();
             for (time, event) in day.events {
                 self.line(time, event, clock, *place);
                 *place += 1;
@@ -251,19 +263,18 @@ impl Drawing {
     /// `datetime`), its sentence linking to its item, its marks in words.
     fn line(&mut self, time: String, event: &Event, clock: &Clock, place: usize) {
         self.add(LINE);
-        self.set(vec![("id", format!("event-{place}"))]);
-        let mut time = vec![("textContent", time)];
+        self.set("id", format!("event-{place}"));
+        self.next();
         if let When::At(at) = event.when {
-            time.push(("dateTime", format::iso(at)));
+            self.set("dateTime", format::iso(at));
         }
-        self.set(time);
+        self.text(time);
         // What is not on the page (another product, an access level gone)
         // is told without a link: an `a` without `href`.
-        let mut text = vec![("textContent", event.text.clone())];
         if let Some(item) = event.item {
-            text.push(("href", format!("#{}", item.anchor())));
+            self.set("href", format!("#{}", item.anchor()));
         }
-        self.set(text);
+        self.text(event.text.clone());
         for mark in event.marks(clock.now) {
             let tone = match mark {
                 "Upcoming" | "Support" => "badge tone-info",
@@ -271,24 +282,14 @@ impl Drawing {
                 _ => "badge flag",
             };
             self.add(MARK);
-            self.set(vec![
-                ("className", tone.into()),
-                ("textContent", mark.into()),
-            ]);
+            self.set("className", tone.into());
+            self.text(mark.into());
         }
         if !event.detail.is_empty() {
             self.add(DETAIL);
-            self.text(event.detail.clone(), false);
+            self.text(event.detail.clone());
         }
         self.add("</li>");
-    }
-}
-
-/// An element's `hidden`, set only when it is: each is drawn anew.
-fn hidden(hide: bool) -> Vec<(&'static str, String)> {
-    match hide {
-        true => vec![("hidden", "hidden".into())],
-        false => Vec::new(),
     }
 }
 
@@ -316,28 +317,26 @@ fn draw() {
         let count = shown.events.len() + super::notes::count();
         let mut drawing = Drawing::default();
         drawing.add(HEAD);
-        drawing.set(Vec::new());
-        drawing.text(format::thousands(count as u64), false);
-        drawing.text(shown.note.clone(), shown.note.is_empty());
-        let no_note = empty.is_empty();
-        drawing.text(empty, no_note);
-        drawing.set(Vec::new());
+        drawing.next();
+        drawing.text(format::thousands(count as u64));
+        drawing.hide(shown.note.is_empty());
+        drawing.text(shown.note.clone());
+        drawing.hide(empty.is_empty());
+        drawing.text(empty);
+        drawing.next();
         let mut place = 0;
         drawing.days(timeline.upcoming, clock, &mut place);
         drawing.add(NOW);
-        drawing.set(hidden(timeline.total == 0));
-        drawing.set(vec![
-            ("dateTime", format::iso(clock.now)),
-            ("textContent", clock.date_time(clock.now)),
-        ]);
+        drawing.hide(timeline.total == 0);
+        drawing.next();
+        drawing.set("dateTime", format::iso(clock.now));
+        drawing.text(clock.date_time(clock.now));
         drawing.days(timeline.past, clock, &mut place);
         drawing.add(TAIL);
         let total = format::thousands(timeline.total as u64);
-        drawing.text(
-            ["Show all ", &total, " events"].concat(),
-            timeline.shown == timeline.total,
-        );
-        drawing.set(hidden(shown.next.is_none()));
+        drawing.hide(timeline.shown == timeline.total);
+        drawing.text(["Show all ", &total, " events"].concat());
+        drawing.hide(shown.next.is_none());
         browser::redraw(SECTION, &drawing.html, &drawing.properties);
     });
     // Drawn anew: the element focused before, if it had an ID, gets
