@@ -233,15 +233,20 @@ pub fn append_linked_text(element: &JsValue, pieces: &[(&str, bool)]) {
 }
 
 /// Replaces the element's content with `html`, markup made of constant
-/// pieces only, and sets the properties of the elements in it in document
-/// order: `properties` holds each one's in turn, each ended by a name of
-/// "" (a value as `textContent`, so as text, never markup; `hidden` is
-/// true for any value but "").
-pub fn redraw(element_id: &str, html: &str, properties: &[(&str, String)]) {
-    if let Some(element) = element(element_id) {
+/// pieces only (`None`: the elements in it stay), then sets the properties
+/// of the elements in it in document order: `properties` holds each one's
+/// in turn, each ended by a name of "" (a value as `textContent`, so as
+/// text, never markup; `hidden` is true for any value but ""). Whether
+/// there is such an element.
+pub fn redraw(element_id: &str, html: Option<&str>, properties: &[(&str, String)]) -> bool {
+    let Some(element) = element(element_id) else {
+        return false;
+    };
+    if let Some(html) = html {
         element.set_inner_html(html);
-        fill(&element, &mut properties.iter());
     }
+    fill(&element, &mut properties.iter());
+    true
 }
 
 /// Sets the properties of the element's descendants, each before its own.

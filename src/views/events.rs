@@ -34,8 +34,15 @@ const LOAD_OLDER: &str = "load-older";
 const HEAD: &str = r#"<h2 id="history-heading">History <span class="count"></span></h2><p class="hint feed-note"></p><p class="empty"></p><div class="upcoming">"#;
 /// A day: its heading and the start of its list.
 const DAY: &str = r#"<h3 class="day"></h3><ol class="events">"#;
-/// The start of an event: its time and its sentence.
-const LINE: &str = r#"<li tabindex="-1"><time></time> <a></a>"#;
+/// The start of an event, then its time, machine-readable or not, then
+/// its sentence, a link or not. Each kind its own markup: where the
+/// markup is the same as last drawn, the elements stay and only their
+/// properties are set again (`browser::redraw`).
+const LINE: &str = r#"<li tabindex="-1">"#;
+const DATED: &str = r#"<time datetime="">"#;
+const UNDATED: &str = "<time>";
+const LINKED: &str = r#"</time> <a href="">"#;
+const UNLINKED: &str = "</time> <a>";
 const MARK: &str = r#" <span></span>"#;
 const DETAIL: &str = r#" <small class="detail"></small>"#;
 /// The end of the upcoming days, and the "now" line.
@@ -59,6 +66,8 @@ struct Shown {
     all: bool,
     clock: Clock,
     hide_sandbox: bool,
+    /// The markup last drawn into the section.
+    drawn: String,
     /// Which section this is: a page of older events asked for by one
     /// drawn before (a date passed since) is not added to this one.
     made: u32,
@@ -96,6 +105,7 @@ pub fn history_section(
         all: false,
         clock: clock.get_untracked(),
         hide_sandbox: false,
+        drawn: String::new(),
         made,
     };
     shown.merge();
@@ -231,11 +241,10 @@ impl Drawing {
         self.set("", String::new());
     }
 
-    /// Hides the element being filled: each is drawn anew, shown.
+    /// Hides the element being filled, or shows it again.
     fn hide(&mut self, hide: bool) {
-        if hide {
-            self.set("hidden", "hidden".into());
-        }
+        let hidden = if hide { "hidden" } else { "" };
+        self.set("hidden", hidden.into());
     }
 
     /// The element's text; then on to the next.
@@ -265,16 +274,25 @@ impl Drawing {
         self.add(LINE);
         self.set("id", format!("event-{place}"));
         self.next();
-        if let When::At(at) = event.when {
-            self.set("dateTime", format::iso(at));
+        match event.when {
+            When::At(at) => {
+                self.add(DATED);
+                self.set("dateTime", format::iso(at));
+            }
+            When::Unreadable(_) => self.add(UNDATED),
         }
         self.text(time);
         // What is not on the page (another product, an access level gone)
         // is told without a link: an `a` without `href`.
-        if let Some(item) = event.item {
-            self.set("href", format!("#{}", item.anchor()));
+        match event.item {
+            Some(item) => {
+                self.add(LINKED);
+                self.set("href", format!("#{}", item.anchor()));
+            }
+            None => self.add(UNLINKED),
         }
         self.text(event.text.clone());
+        self.add("</a>");
         for mark in event.marks(clock.now) {
             let tone = match mark {
                 "Upcoming" | "Support" => "badge tone-info",
@@ -297,7 +315,7 @@ impl Drawing {
 /// its elements with an ID stays there.
 fn draw() {
     let focused = browser::focused_id();
-    SHOWN.with_borrow(|shown| {
+    SHOWN.with_borrow_mut(|shown| {
         let Some(shown) = shown else {
             return;
         };
@@ -337,7 +355,13 @@ fn draw() {
         drawing.hide(timeline.shown == timeline.total);
         drawing.text(["Show all ", &total, " events"].concat());
         drawing.hide(shown.next.is_none());
-        browser::redraw(SECTION, &drawing.html, &drawing.properties);
+        // The same markup as last drawn (the clock moved, the notes were
+        // read again): the elements stay, with focus, as Leptos kept them.
+        let same = drawing.html == shown.drawn;
+        let markup = (!same).then_some(drawing.html.as_str());
+        if browser::redraw(SECTION, markup, &drawing.properties) && !same {
+            shown.drawn = drawing.html;
+        }
     });
     // Drawn anew: the element focused before, if it had an ID, gets
     // focus back (the one event named so, *Load older*).
