@@ -232,6 +232,56 @@ pub fn append_linked_text(element: &JsValue, pieces: &[(&str, bool)]) {
     }
 }
 
+/// Replaces the element's content with `html`, markup made of constant
+/// pieces only (`None`: the elements in it stay), then sets the properties
+/// of the elements in it in document order: `properties` holds each one's
+/// in turn, each ended by a name of "" (a value as `textContent`, so as
+/// text, never markup; `hidden` is true for any value but ""). Whether
+/// there is such an element.
+pub fn redraw(element_id: &str, html: Option<&str>, properties: &[(&str, String)]) -> bool {
+    let Some(element) = element(element_id) else {
+        return false;
+    };
+    if let Some(html) = html {
+        element.set_inner_html(html);
+    }
+    fill(&element, &mut properties.iter());
+    true
+}
+
+/// Sets the properties of the element's descendants, each before its own.
+fn fill(parent: &JsValue, properties: &mut std::slice::Iter<'_, (&str, String)>) {
+    let mut child = js_sys::Reflect::get(parent, &"firstElementChild".into()).unwrap_or_default();
+    while child.is_object() {
+        for (name, value) in properties.by_ref().take_while(|(name, _)| !name.is_empty()) {
+            let _ = js_sys::Reflect::set(&child, &(*name).into(), &value.into());
+        }
+        fill(&child, properties);
+        child = next_element(&child);
+    }
+}
+
+/// What a click landed on, removing nothing (unlike `clicked`): the
+/// element's tag name, and its ID or, for a link (`A`), where in the page
+/// it leads (`#purchases-1`; empty without `href`).
+pub fn clicked_at(event: &web_sys::Event) -> (String, String) {
+    let Some(target) = event
+        .target()
+        .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
+    else {
+        return Default::default();
+    };
+    let tag = target.tag_name();
+    let at = match tag.as_str() {
+        "A" => js_sys::Reflect::get(&target, &"hash".into())
+            .ok()
+            .and_then(|hash| hash.as_string())
+            .unwrap_or_default(),
+        _ => target.id(),
+    };
+    (tag, at)
+}
+
 /// Adds a row (a `div` of class `row` holding this constant markup) at the
 /// end of the element, and writes `values` into its fields in order (a
 /// correction's custom attribute); focuses its first field when `focus`.
