@@ -578,7 +578,7 @@ pub fn time_left(seconds: u64) -> String {
     match minutes {
         0 => "Almost done.".into(),
         1 => "Less than a minute left.".into(),
-        ..=90 => format!("About {minutes} minutes left."),
+        2..=90 => format!("About {minutes} minutes left."),
         _ => format!("About {} hours left.", (minutes + 30) / 60),
     }
 }
@@ -1064,7 +1064,14 @@ mod tests {
 
     #[test]
     fn the_csv_has_a_header_and_one_row_per_id_and_reads_back() {
-        let mut run = run_of(&["u1", "nobody", "x,\"y\"", "later", "=HYPERLINK(\"x\")", "@SUM(1)"]);
+        let mut run = run_of(&[
+            "u1",
+            "nobody",
+            "x,\"y\"",
+            "later",
+            "=HYPERLINK(\"x\")",
+            "@SUM(1)",
+        ]);
         run.take(FOUND, now());
         run.take(
             r#"{"type":"checked","index":1,"id":"nobody","status":"not_found"}"#,
@@ -1139,11 +1146,18 @@ mod tests {
         run.take(&with_event, now());
         let at = Utc.with_ymd_and_hms(2025, 1, 6, 9, 30, 0).unwrap();
         assert_eq!(run.rows[0].last_event, Some((at, "Renewed m".to_owned())));
-        assert_eq!(run.rows[0].state, State::HasAccess, "the profile is still read");
+        assert_eq!(
+            run.rows[0].state,
+            State::HasAccess,
+            "the profile is still read"
+        );
         // Unreadable: the profile's story stays.
         let mut run = run_of(&["u1"]);
         run.take(
-            &FOUND.replace(r#","profile":"#, r#","last_event":{"type":"x","at":"soon"},"profile":"#),
+            &FOUND.replace(
+                r#","profile":"#,
+                r#","last_event":{"type":"x","at":"soon"},"profile":"#,
+            ),
             now(),
         );
         let (_, text) = run.rows[0].last_event.clone().unwrap();

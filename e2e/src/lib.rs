@@ -673,7 +673,11 @@ impl Panel {
                     !name.starts_with('.') && !name.ends_with(".crdownload")
                 });
             if let Some(path) = done {
-                let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                let name = path
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
                 let text = std::fs::read_to_string(&path).expect("read the download");
                 return (name, text);
             }

@@ -307,8 +307,16 @@ async fn a_found_customers_line_carries_their_last_adapty_event_from_the_store()
         let (relay, webhook) =
             start_stored(bulk_on(&stand_in.base_url, &stand_in.key, &[]), store).await;
         for (id, kind, at) in [
-            ("e-new", "subscription_renewed", "2026-12-01T10:00:00.000000+0000"),
-            ("e-old", "subscription_started", "2026-11-01T10:00:00.000000+0000"),
+            (
+                "e-new",
+                "subscription_renewed",
+                "2026-12-01T10:00:00.000000+0000",
+            ),
+            (
+                "e-old",
+                "subscription_started",
+                "2026-11-01T10:00:00.000000+0000",
+            ),
         ] {
             let app = relay::apps::config::DEFAULT_APP_ID;
             let (status, body) =
@@ -323,7 +331,10 @@ async fn a_found_customers_line_carries_their_last_adapty_event_from_the_store()
             .text()
             .await
             .unwrap();
-        let lines: Vec<&str> = text.lines().filter(|line| line.contains("\"checked\"")).collect();
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|line| line.contains("\"checked\""))
+            .collect();
         assert_eq!(lines.len(), 2, "{text}");
         let seed: Value = serde_json::from_str(lines[0]).unwrap();
         let last = &seed[protocol::bulk::LAST_EVENT];

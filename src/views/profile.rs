@@ -571,7 +571,9 @@ fn clicked(
             &[("aria-label", &copied), ("textContent", "Copied")],
         );
         set_timeout(
-            move || browser::set_properties(&button, &[("aria-label", &name), ("textContent", label)]),
+            move || {
+                browser::set_properties(&button, &[("aria-label", &name), ("textContent", label)])
+            },
             std::time::Duration::from_secs(2),
         );
         return;

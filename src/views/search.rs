@@ -259,7 +259,8 @@ fn fill(heading: &str, choices: &[Choice]) {
             "span",
             &[("className", "match-email"), ("textContent", &choice.email)],
         );
-        let customer = browser::add_with_properties(&button, "span", &[("textContent", "Customer user ID: ")]);
+        let customer =
+            browser::add_with_properties(&button, "span", &[("textContent", "Customer user ID: ")]);
         browser::add_with_properties(
             &customer,
             "code",
