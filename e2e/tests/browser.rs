@@ -2761,7 +2761,7 @@ async fn a_bulk_check_counts_pauses_resumes_cancels_and_exports() {
     }
     // Leaving the page mid-run asks first (the browser's own prompt, which
     // WebDriver answers by itself: the page's refusal to unload is read).
-    assert_eq!(leaving_asks(&panel).await, true, "mid-run");
+    assert!(leaving_asks(&panel).await, "mid-run");
     panel.click("#bulk-pause").await;
     let paused = panel.wait_for_text("#bulk-progress", "Paused.").await;
     let at_pause = checked(&paused);
@@ -2778,7 +2778,7 @@ async fn a_bulk_check_counts_pauses_resumes_cancels_and_exports() {
     }
     panel.click("#bulk-cancel").await;
     let cancelled = panel.wait_for_text("#bulk-progress", "Cancelled.").await;
-    assert_eq!(leaving_asks(&panel).await, false, "once cancelled");
+    assert!(!leaving_asks(&panel).await, "once cancelled");
     let at_cancel = checked(&cancelled);
     assert!(at_cancel >= at_pause + 10 && at_cancel < 50, "{cancelled}");
     assert!(

@@ -7,6 +7,7 @@
 //! changes. *Extend*, *Revoke* and *Grant access* are plain buttons whose
 //! clicks the profile reads (`profile::clicked`) by their IDs.
 
+use super::cell::{write_cell, write_details};
 use crate::browser;
 use crate::cells::{self, Cell};
 use crate::change::Action;
@@ -56,7 +57,7 @@ pub fn draw(found: &Fetched, clock: &Clock, hide_sandbox: bool) {
         );
     }
     if may_change {
-        super::profile::dialog_button(&section, "secondary", "grant-access", "Grant access");
+        super::change::dialog_button(&section, "secondary", "grant-access", "Grant access");
     }
     // Written again, the element that had focus is a new one of the same ID.
     if !focused.is_empty() && browser::focused_id().is_empty() {
@@ -86,14 +87,14 @@ fn card(list: &JsValue, index: usize, level: &AccessLevel, clock: &Clock, may_ch
     );
     let header = browser::add_with_properties(&card, "header", &[]);
     browser::add_with_properties(&header, "h3", &[("textContent", &level.access_level_id)]);
-    cell_into(&header, Cell::status(status));
+    write_cell(&header, &Cell::status(status));
     if may_change {
         let actions = browser::add_with_properties(&header, "div", &[("className", "actions")]);
         // Named in full, on a card too: "Extend premium".
         let button = |action: Action, prefix: &str| {
             let label = [action.verb(), " ", &level.access_level_id].concat();
             let id = [prefix, &place].concat();
-            super::profile::dialog_button(&actions, "secondary", &id, &label);
+            super::change::dialog_button(&actions, "secondary", &id, &label);
         };
         if !matches!(state, State::Lifetime | State::Unknown) {
             button(Action::Extend, "extend-");
@@ -110,49 +111,5 @@ fn card(list: &JsValue, index: usize, level: &AccessLevel, clock: &Clock, may_ch
             ("textContent", &explain::access_level(level, clock)),
         ],
     );
-    let details = browser::add_with_properties(&card, "dl", &[("className", "details")]);
-    for (label, cell) in cells::access_details(level, clock) {
-        let row = browser::add_with_properties(&details, "div", &[]);
-        browser::add_with_properties(&row, "dt", &[("textContent", label)]);
-        cell_into(&browser::add_with_properties(&row, "dd", &[]), cell);
-    }
-}
-
-/// A cell written at the end of `parent` as `cell::cell_content` renders
-/// one: its badges, its text (a `<time>` for a date, the exact UTC instant
-/// on hover) and its quieter second line.
-pub fn cell_into(parent: &JsValue, cell: Cell) {
-    for badge in &cell.badges {
-        browser::add_with_properties(
-            parent,
-            "span",
-            &[
-                ("className", &["badge ", badge.class].concat()),
-                ("textContent", badge.label),
-            ],
-        );
-    }
-    let text = ("textContent", cell.text.as_str());
-    match &cell.instant {
-        Some((datetime, exact)) => {
-            browser::add_with_properties(
-                parent,
-                "time",
-                &[("dateTime", datetime), ("title", exact), text],
-            );
-        }
-        None if cell.code => {
-            browser::add_with_properties(parent, "span", &[("className", "code"), text]);
-        }
-        None => {
-            browser::add_with_properties(parent, "span", &[text]);
-        }
-    }
-    if let Some(detail) = &cell.detail {
-        browser::add_with_properties(
-            parent,
-            "span",
-            &[("className", "relative"), ("textContent", detail)],
-        );
-    }
+    write_details(&card, &cells::access_details(level, clock));
 }

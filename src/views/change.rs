@@ -528,3 +528,18 @@ pub fn dialog(
         </dialog>
     }
 }
+
+/// A button that opens the change dialog (`Desk::open`, from the click
+/// handler of the view it is in).
+pub(super) fn dialog_button(parent: &wasm_bindgen::JsValue, class: &str, id: &str, label: &str) {
+    browser::add_with_properties(
+        parent,
+        "button",
+        &[
+            ("type", "button"),
+            ("className", class),
+            ("id", id),
+            ("textContent", label),
+        ],
+    );
+}

@@ -332,9 +332,9 @@ fn draw(
         &[("textContent", &note.unwrap_or_default())],
     );
     browser::set_html("data-time", "");
-    access::cell_into(
+    super::cell::write_cell(
         &browser::by_id("data-time"),
-        cells::data_time(profile, received, &aged).1,
+        &cells::data_time(profile, received, &aged).1,
     );
     // Once there is a dashboard link, and only once.
     let handoff = browser::after("result-heading");
@@ -432,7 +432,7 @@ fn fill(found: &Fetched, clock: &Clock) {
     if found.app.can_erase && !browser::by_id("erase-customer").is_object() {
         let article = browser::get(&browser::get(&actions, "parentNode"), "parentNode");
         // Erasing cannot be undone: its button looks like it.
-        dialog_button(&article, "danger", "erase-customer", "Erase customer…");
+        super::change::dialog_button(&article, "danger", "erase-customer", "Erase customer…");
     }
 }
 
@@ -446,20 +446,6 @@ fn copy_button(parent: &JsValue, name: &str) {
             ("className", "copy"),
             ("aria-label", name),
             ("textContent", "Copy"),
-        ],
-    );
-}
-
-/// A button that opens the change dialog (`clicked`).
-pub(super) fn dialog_button(parent: &JsValue, class: &str, id: &str, label: &str) {
-    browser::add_with_properties(
-        parent,
-        "button",
-        &[
-            ("type", "button"),
-            ("className", class),
-            ("id", id),
-            ("textContent", label),
         ],
     );
 }
@@ -498,7 +484,7 @@ fn attributes(found: &Fetched) {
     browser::set_properties(&muted, &[("hidden", if may_edit { "" } else { "hidden" })]);
     if may_edit && !browser::by_id("edit-profile").is_object() {
         let section = browser::get(&muted, "parentNode");
-        dialog_button(
+        super::change::dialog_button(
             &section,
             "secondary",
             "edit-profile",
