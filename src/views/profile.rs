@@ -32,6 +32,11 @@ use std::cell::Cell as StdCell;
 use std::sync::Arc;
 use wasm_bindgen::JsValue;
 
+/// The customer user ID's value, its text written in; and the line
+/// that says there is none.
+const CUSTOMER: &str = r#"<code></code><button type="button" class="copy" aria-label="Copy customer user ID">Copy</button>"#;
+const ANONYMOUS: &str = r#"<span class="absent">none (anonymous profile)</span>"#;
+
 /// How often the page looks at the time. Cheap (one comparison) unless
 /// something it shows reads differently by then; a few seconds late is
 /// unseen in phrases of whole minutes.
@@ -149,7 +154,16 @@ pub fn ProfileView(
                     <button type="button" class="copy" aria-label="Copy summary">"Copy summary"</button>
                 </div>
                 {notes_section(&found, clock)}
-                <dl></dl>
+                <dl>
+                    <div><dt>"Customer user ID"</dt><dd></dd></div>
+                    <div>
+                        <dt>"Profile ID"</dt>
+                        <dd><code></code><button type="button" class="copy" aria-label="Copy profile ID">"Copy"</button></dd>
+                    </div>
+                    <div><dt>"App ID"</dt><dd><code></code></dd></div>
+                    <div><dt>"Total revenue"</dt><dd class="revenue"></dd></div>
+                    <div><dt></dt><dd id="data-time"></dd></div>
+                </dl>
             </section>
             // Its fields are written from their signals where those change
             // elsewhere (`follow`, `fill`), their events read on the article.
@@ -373,46 +387,29 @@ fn fill(found: &Fetched, clock: &Clock) {
     // A change made shows its profile in these same elements, its lists
     // unfiltered.
     show_toolbar("", false);
-    let list = browser::after("notes");
-    browser::set_properties(&list, &[("innerHTML", "")]);
-    let row = |label: &str| {
-        let row = browser::add_with_properties(&list, "div", &[]);
-        browser::add_with_properties(&row, "dt", &[("textContent", label)]);
-        browser::add_with_properties(&row, "dd", &[])
-    };
-    let code = |dd: &JsValue, text: &str| {
-        browser::add_with_properties(dd, "code", &[("textContent", text)]);
-    };
-    let customer = row("Customer user ID");
+    // The IDs, the revenue and the data's time, in the summary's list.
+    let text =
+        |element: &JsValue, text: &str| browser::set_properties(element, &[("textContent", text)]);
+    let next = |element: &JsValue| browser::get(element, "nextElementSibling");
+    let value = |row: &JsValue| browser::get(row, "lastElementChild");
+    let first = |element: &JsValue| browser::get(element, "firstElementChild");
+    let customer = first(&browser::after("notes"));
+    let id = value(&customer);
     match &profile.customer_user_id {
-        Some(id) => {
-            code(&customer, id);
-            copy_button(&customer, "Copy customer user ID");
+        Some(customer_user_id) => {
+            browser::set_properties(&id, &[("innerHTML", CUSTOMER)]);
+            text(&first(&id), customer_user_id);
         }
-        None => {
-            browser::add_with_properties(
-                &customer,
-                "span",
-                &[
-                    ("className", "absent"),
-                    ("textContent", "none (anonymous profile)"),
-                ],
-            );
-        }
+        None => browser::set_properties(&id, &[("innerHTML", ANONYMOUS)]),
     }
-    let id = row("Profile ID");
-    code(&id, &profile.profile_id);
-    copy_button(&id, "Copy profile ID");
-    code(&row("App ID"), &profile.app_id);
-    browser::set_properties(
-        &row("Total revenue"),
-        &[
-            ("className", "revenue"),
-            ("textContent", &format::usd(profile.total_revenue_usd)),
-        ],
-    );
+    let profile_id = next(&customer);
+    text(&first(&value(&profile_id)), &profile.profile_id);
+    let app_id = next(&profile_id);
+    text(&first(&value(&app_id)), &profile.app_id);
+    let revenue = next(&app_id);
+    text(&value(&revenue), &format::usd(profile.total_revenue_usd));
     let (fetched, _) = cells::data_time(profile, found.received, clock);
-    browser::set_properties(&row(fetched), &[("id", "data-time")]);
+    text(&first(&next(&revenue)), fetched);
 
     attributes(found);
     let size = format::thousands(found.body.len() as u64) + " bytes";
@@ -434,20 +431,6 @@ fn fill(found: &Fetched, clock: &Clock) {
         // Erasing cannot be undone: its button looks like it.
         super::change::dialog_button(&article, "danger", "erase-customer", "Erase customer…");
     }
-}
-
-/// A button that copies, labelled `Copy`; its name says what.
-fn copy_button(parent: &JsValue, name: &str) {
-    browser::add_with_properties(
-        parent,
-        "button",
-        &[
-            ("type", "button"),
-            ("className", "copy"),
-            ("aria-label", name),
-            ("textContent", "Copy"),
-        ],
-    );
 }
 
 /// The custom attributes, and what the relay's store knows of the
