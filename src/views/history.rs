@@ -219,14 +219,11 @@ fn HistoryCard(
             words,
             total,
             quick: quick.clone(),
-            summary: listing::summary(&listing, noun),
-            at: listing.page,
-            pages: listing.pages,
-            matching: listing.matching,
             sort: order(sort.get()),
             chosen: chosen.get(),
             linked: linked.get(),
             rows: rows(&listing),
+            page: listing,
         };
         leptos::task::spawn_local(async move { draw(drawing) });
     };
@@ -293,11 +290,8 @@ struct Drawing {
     words: Words,
     total: usize,
     quick: Arc<[(Quick, usize)]>,
-    summary: String,
-    /// The page shown (from 0), how many there are, how many rows match.
-    at: usize,
-    pages: usize,
-    matching: usize,
+    /// The page of rows shown, as `listing` counts it.
+    page: Page,
     sort: Sort,
     chosen: usize,
     linked: usize,
@@ -353,7 +347,7 @@ fn draw(drawing: Drawing) {
             .find(|card| card.serial == drawing.serial)?;
         card.linked = drawing.linked;
         card.rows = drawing.rows;
-        (card.at, card.pages) = (drawing.at, drawing.pages);
+        (card.at, card.pages) = (drawing.page.page, drawing.page.pages);
         Some(std::mem::replace(&mut card.framed, true))
     });
     match framed {
@@ -363,14 +357,15 @@ fn draw(drawing: Drawing) {
     }
     browser::set(
         &browser::find(noun, ".pager-summary"),
-        &[("textContent", &drawing.summary)],
+        &[("textContent", &listing::summary(&drawing.page, noun))],
     );
-    let label = format!("Page {} of {}", drawing.at + 1, drawing.pages);
-    let first = aria_bool(drawing.at == 0);
-    let last = aria_bool(drawing.at + 1 >= drawing.pages);
+    let Page { page, pages, .. } = drawing.page;
+    let label = format!("Page {} of {}", page + 1, pages);
+    let first = aria_bool(page == 0);
+    let last = aria_bool(page + 1 >= pages);
     for pager in PAGERS {
         let pager = browser::find(noun, pager);
-        browser::set(&pager, &[("hidden", aria_bool(drawing.pages < 2))]);
+        browser::set(&pager, &[("hidden", aria_bool(pages < 2))]);
         let parts = [
             ("disabled", first),
             ("disabled", first),
@@ -384,7 +379,7 @@ fn draw(drawing: Drawing) {
     }
     browser::set(
         &browser::find(noun, ".table-wrap"),
-        &[("hidden", aria_bool(drawing.matching == 0))],
+        &[("hidden", aria_bool(drawing.page.matching == 0))],
     );
     let chips = browser::children(&browser::find(noun, ".quick"));
     for (place, chip) in chips.iter().enumerate() {
