@@ -257,7 +257,7 @@ fn HistoryCard(
         }
     };
     view! {
-        <section class="card" id=noun aria-labelledby=format!("{noun}-heading") on:click=on_click>
+        <section class="card" id=noun on:click=on_click>
             {redraw}
         </section>
     }
@@ -417,6 +417,7 @@ fn frame(words: Words, total: usize, quick: &[(Quick, usize)]) {
     browser::set_html(noun, FRAME);
     let heading = browser::find(noun, "h2");
     let id = [noun, "-heading"].concat();
+    browser::set(&browser::find(noun, ""), &[("aria-labelledby", &id)]);
     browser::set(
         &heading,
         &[("id", &id), ("textContent", &[title, " "].concat())],
