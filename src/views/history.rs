@@ -196,11 +196,12 @@ fn HistoryCard(
     // closed, and what the card it replaces had still to draw is not drawn.
     let serial = SERIAL.fetch_add(1, Ordering::Relaxed);
     CARDS.with_borrow_mut(|cards| {
-        cards.retain(|card| card.noun != noun);
+        cards.retain(|card| card.words.noun != noun);
         cards.push(Drawn {
             serial,
-            noun,
-            columns,
+            words,
+            total,
+            quick,
             framed: false,
             opened: Vec::new(),
             linked: 0,
@@ -216,9 +217,6 @@ fn HistoryCard(
         let listing = listing();
         let drawing = Drawing {
             serial,
-            words,
-            total,
-            quick: quick.clone(),
             sort: order(sort.get()),
             chosen: chosen.get(),
             linked: linked.get(),
@@ -238,7 +236,7 @@ fn HistoryCard(
             page.set(0);
         } else if let Some((label, _)) = browser::clicked_in(&event, ".pager button") {
             let (at, pages) = CARDS.with_borrow(|cards| {
-                let card = cards.iter().find(|card| card.noun == noun);
+                let card = cards.iter().find(|card| card.words.noun == noun);
                 card.map_or((0, 0), |card| (card.at, card.pages))
             });
             page.set(match label.as_str() {
@@ -287,9 +285,6 @@ struct Words {
 struct Drawing {
     /// The card's own number (`Drawn::serial`).
     serial: usize,
-    words: Words,
-    total: usize,
-    quick: Arc<[(Quick, usize)]>,
     /// The page of rows shown, as `listing` counts it.
     page: Page,
     sort: Sort,
@@ -302,8 +297,9 @@ struct Drawing {
 struct Drawn {
     /// Told apart from the card of the same noun it replaced.
     serial: usize,
-    noun: &'static str,
-    columns: &'static [&'static str],
+    words: Words,
+    total: usize,
+    quick: Arc<[(Quick, usize)]>,
     /// Whether the card's frame, its quick filters and headers are written.
     framed: bool,
     /// The rows opened, by index in the profile's list: they stay open when
@@ -339,22 +335,22 @@ const PAGERS: [&str; 2] = [".pager", ".table-wrap + .pager"];
 
 /// Writes the card as `drawing` reads, if it is on screen.
 fn draw(drawing: Drawing) {
-    let Drawing { words, .. } = drawing;
-    let noun = words.noun;
-    let framed = CARDS.with_borrow_mut(|cards| {
+    let words = CARDS.with_borrow_mut(|cards| {
         let card = cards
             .iter_mut()
             .find(|card| card.serial == drawing.serial)?;
         card.linked = drawing.linked;
         card.rows = drawing.rows;
         (card.at, card.pages) = (drawing.page.page, drawing.page.pages);
-        Some(std::mem::replace(&mut card.framed, true))
+        if !std::mem::replace(&mut card.framed, true) {
+            frame(card.words, card.total, &card.quick);
+        }
+        Some(card.words)
     });
-    match framed {
-        None => return,
-        Some(false) => frame(words, drawing.total, &drawing.quick),
-        Some(true) => {}
-    }
+    let Some(words) = words else {
+        return;
+    };
+    let noun = words.noun;
     browser::set(
         &browser::find(noun, ".pager-summary"),
         &[("textContent", &listing::summary(&drawing.page, noun))],
@@ -481,14 +477,14 @@ fn draw_rows(noun: &'static str) {
     let body = browser::find(noun, "tbody");
     browser::set(&body, &[("textContent", "")]);
     CARDS.with_borrow(|cards| {
-        let Some(card) = cards.iter().find(|card| card.noun == noun) else {
+        let Some(card) = cards.iter().find(|card| card.words.noun == noun) else {
             return;
         };
         for (index, cells, details) in &card.rows {
             let open = is_open(card, *index);
             let id = format!("{noun}-{index}");
             let row = browser::add(&body, "tr", &[("id", &id), ("tabindex", "-1")]);
-            for (place, (cell, label)) in cells.iter().zip(card.columns).enumerate() {
+            for (place, (cell, label)) in cells.iter().zip(card.words.columns).enumerate() {
                 let data = browser::add(&row, "td", &[("data-label", label)]);
                 if place == 0 {
                     let disclosure = [
@@ -502,7 +498,7 @@ fn draw_rows(noun: &'static str) {
                 write_cell(&data, cell);
             }
             if open {
-                detail(&row, card.columns, details);
+                detail(&row, card.words.columns, details);
             }
         }
     });
@@ -526,7 +522,7 @@ fn is_open(card: &Drawn, index: usize) -> bool {
 /// else is drawn again, so focus stays where it is.
 fn toggle(noun: &'static str, id: &str) {
     CARDS.with_borrow_mut(|cards| {
-        let Some(card) = cards.iter_mut().find(|card| card.noun == noun) else {
+        let Some(card) = cards.iter_mut().find(|card| card.words.noun == noun) else {
             return;
         };
         let row = |(index, ..): &TableRow| format!("{noun}-{index}") == id;
@@ -546,7 +542,7 @@ fn toggle(noun: &'static str, id: &str) {
         let expanded = ("aria-expanded", aria_bool(open));
         browser::set(&browser::find(id, "button"), &[expanded]);
         match open {
-            true => detail(&browser::find(id, ""), card.columns, fields),
+            true => detail(&browser::find(id, ""), card.words.columns, fields),
             false => browser::remove(&browser::find(noun, &["#", id, " + .row-detail"].concat())),
         }
     });
