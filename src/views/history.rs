@@ -202,11 +202,12 @@ pub(super) fn HistoryCard(
     // closed, and what the card it replaces had still to draw is not drawn.
     let serial = SERIAL.fetch_add(1, Ordering::Relaxed);
     CARDS.with_borrow_mut(|cards| {
-        cards.retain(|card| card.noun != noun);
+        cards.retain(|card| card.words.noun != noun);
         cards.push(Drawn {
             serial,
-            noun,
-            columns,
+            words,
+            total,
+            quick,
             framed: false,
             opened: Vec::new(),
             linked: 0,
@@ -222,17 +223,11 @@ pub(super) fn HistoryCard(
         let listing = listing();
         let drawing = Drawing {
             serial,
-            words,
-            total,
-            quick: quick.clone(),
-            summary: listing::summary(&listing, noun),
-            at: listing.page,
-            pages: listing.pages,
-            matching: listing.matching,
             sort: order(sort.get()),
             chosen: chosen.get(),
             linked: linked.get(),
             rows: rows(&listing),
+            page: listing,
         };
         leptos::task::spawn_local(async move { draw(drawing) });
     };
@@ -247,7 +242,7 @@ pub(super) fn HistoryCard(
             page.set(0);
         } else if let Some((label, _)) = browser::clicked_in(&event, ".pager button") {
             let (at, pages) = CARDS.with_borrow(|cards| {
-                let card = cards.iter().find(|card| card.noun == noun);
+                let card = cards.iter().find(|card| card.words.noun == noun);
                 card.map_or((0, 0), |card| (card.at, card.pages))
             });
             page.set(match label.as_str() {
@@ -266,7 +261,7 @@ pub(super) fn HistoryCard(
         }
     };
     view! {
-        <section class="card" id=noun aria-labelledby=format!("{noun}-heading") on:click=on_click>
+        <section class="card" id=noun on:click=on_click>
             {redraw}
         </section>
     }
@@ -296,14 +291,8 @@ struct Words {
 struct Drawing {
     /// The card's own number (`Drawn::serial`).
     serial: usize,
-    words: Words,
-    total: usize,
-    quick: Arc<[(Quick, usize)]>,
-    summary: String,
-    /// The page shown (from 0), how many there are, how many rows match.
-    at: usize,
-    pages: usize,
-    matching: usize,
+    /// The page of rows shown, as `listing` counts it.
+    page: Page,
     sort: Sort,
     chosen: usize,
     linked: usize,
@@ -314,8 +303,9 @@ struct Drawing {
 struct Drawn {
     /// Told apart from the card of the same noun it replaced.
     serial: usize,
-    noun: &'static str,
-    columns: &'static [&'static str],
+    words: Words,
+    total: usize,
+    quick: Arc<[(Quick, usize)]>,
     /// Whether the card's frame, its quick filters and headers are written.
     framed: bool,
     /// The rows opened, by index in the profile's list: they stay open when
@@ -351,32 +341,33 @@ const PAGERS: [&str; 2] = [".pager", ".table-wrap + .pager"];
 
 /// Writes the card as `drawing` reads, if it is on screen.
 fn draw(drawing: Drawing) {
-    let Drawing { words, .. } = drawing;
-    let noun = words.noun;
-    let framed = CARDS.with_borrow_mut(|cards| {
+    let words = CARDS.with_borrow_mut(|cards| {
         let card = cards
             .iter_mut()
             .find(|card| card.serial == drawing.serial)?;
         card.linked = drawing.linked;
         card.rows = drawing.rows;
-        (card.at, card.pages) = (drawing.at, drawing.pages);
-        Some(std::mem::replace(&mut card.framed, true))
+        (card.at, card.pages) = (drawing.page.page, drawing.page.pages);
+        if !std::mem::replace(&mut card.framed, true) {
+            frame(card.words, card.total, &card.quick);
+        }
+        Some(card.words)
     });
-    match framed {
-        None => return,
-        Some(false) => frame(words, drawing.total, &drawing.quick),
-        Some(true) => {}
-    }
+    let Some(words) = words else {
+        return;
+    };
+    let noun = words.noun;
     browser::set(
         &browser::find(noun, ".pager-summary"),
-        &[("textContent", &drawing.summary)],
+        &[("textContent", &listing::summary(&drawing.page, noun))],
     );
-    let label = format!("Page {} of {}", drawing.at + 1, drawing.pages);
-    let first = aria_bool(drawing.at == 0);
-    let last = aria_bool(drawing.at + 1 >= drawing.pages);
+    let Page { page, pages, .. } = drawing.page;
+    let label = format!("Page {} of {}", page + 1, pages);
+    let first = aria_bool(page == 0);
+    let last = aria_bool(page + 1 >= pages);
     for pager in PAGERS {
         let pager = browser::find(noun, pager);
-        browser::set(&pager, &[("hidden", aria_bool(drawing.pages < 2))]);
+        browser::set(&pager, &[("hidden", aria_bool(pages < 2))]);
         let parts = [
             ("disabled", first),
             ("disabled", first),
@@ -390,7 +381,7 @@ fn draw(drawing: Drawing) {
     }
     browser::set(
         &browser::find(noun, ".table-wrap"),
-        &[("hidden", aria_bool(drawing.matching == 0))],
+        &[("hidden", aria_bool(drawing.page.matching == 0))],
     );
     let chips = browser::children(&browser::find(noun, ".quick"));
     for (place, chip) in chips.iter().enumerate() {
@@ -428,6 +419,7 @@ fn frame(words: Words, total: usize, quick: &[(Quick, usize)]) {
     browser::set_html(noun, FRAME);
     let heading = browser::find(noun, "h2");
     let id = [noun, "-heading"].concat();
+    browser::set(&browser::find(noun, ""), &[("aria-labelledby", &id)]);
     browser::set(
         &heading,
         &[("id", &id), ("textContent", &[title, " "].concat())],
@@ -491,14 +483,14 @@ fn draw_rows(noun: &'static str) {
     let body = browser::find(noun, "tbody");
     browser::set(&body, &[("textContent", "")]);
     CARDS.with_borrow(|cards| {
-        let Some(card) = cards.iter().find(|card| card.noun == noun) else {
+        let Some(card) = cards.iter().find(|card| card.words.noun == noun) else {
             return;
         };
         for (index, cells, details) in &card.rows {
             let open = is_open(card, *index);
             let id = format!("{noun}-{index}");
             let row = browser::add(&body, "tr", &[("id", &id), ("tabindex", "-1")]);
-            for (place, (cell, label)) in cells.iter().zip(card.columns).enumerate() {
+            for (place, (cell, label)) in cells.iter().zip(card.words.columns).enumerate() {
                 let data = browser::add(&row, "td", &[("data-label", label)]);
                 if place == 0 {
                     let disclosure = [
@@ -512,7 +504,7 @@ fn draw_rows(noun: &'static str) {
                 write_cell(&data, cell);
             }
             if open {
-                detail(&row, card.columns, details);
+                detail(&row, card.words.columns, details);
             }
         }
     });
@@ -536,7 +528,7 @@ fn is_open(card: &Drawn, index: usize) -> bool {
 /// else is drawn again, so focus stays where it is.
 fn toggle(noun: &'static str, id: &str) {
     CARDS.with_borrow_mut(|cards| {
-        let Some(card) = cards.iter_mut().find(|card| card.noun == noun) else {
+        let Some(card) = cards.iter_mut().find(|card| card.words.noun == noun) else {
             return;
         };
         let row = |(index, ..): &TableRow| format!("{noun}-{index}") == id;
@@ -556,7 +548,7 @@ fn toggle(noun: &'static str, id: &str) {
         let expanded = ("aria-expanded", aria_bool(open));
         browser::set(&browser::find(id, "button"), &[expanded]);
         match open {
-            true => detail(&browser::find(id, ""), card.columns, fields),
+            true => detail(&browser::find(id, ""), card.words.columns, fields),
             false => browser::remove(&browser::find(noun, &["#", id, " + .row-detail"].concat())),
         }
     });
