@@ -284,7 +284,7 @@ impl Checked {
         let headline = explain::headline(profile, &clock, false);
         let mut checked = Checked::without(index, id, State::NoAccess, status::FOUND, app);
         let mut granted_store = None;
-        let (mut granted, mut sandbox) = (false, true);
+        let (mut granted, mut sandbox, mut forever) = (false, true, false);
         for level in &profile.access_levels {
             let status = level.status(now);
             let flags = status.flags;
@@ -295,6 +295,8 @@ impl Checked {
                 sandbox &= flags.sandbox;
                 granted_store.get_or_insert(&level.store);
                 let end = level.expires_at.as_ref().and_then(Timestamp::instant);
+                // A level without an end (lifetime) outlasts any date.
+                forever |= end.is_none();
                 checked.expires = checked.expires.max(end);
             }
             if !checked.level_names.is_empty() {
@@ -309,6 +311,9 @@ impl Checked {
             });
         }
         checked.sandbox_only = granted && sandbox;
+        if forever {
+            checked.expires = None;
+        }
         checked.store = granted_store
             .or(profile.access_levels.first().map(|level| &level.store))
             .cloned()
@@ -481,8 +486,11 @@ impl Run {
                 };
                 checked.matched = json.string("matched");
                 // The store's newest event from Adapty, when the relay has one.
-                if let Some(last) = feed::moment_and_sentence(json.get(LAST_EVENT)) {
-                    checked.last_event = Some(last);
+                let stored = json.string(LAST_EVENT).unwrap_or_default();
+                if let Ok(event) = serde_json::from_str::<Loose>(&stored) {
+                    if let Some(last) = feed::moment_and_sentence(&event) {
+                        checked.last_event = Some(last);
+                    }
                 }
                 if checked.reason.is_none() {
                     checked.reason = json.string("error");
@@ -617,12 +625,14 @@ pub fn csv(run: &Run, app_name: &str) -> String {
             // What a spreadsheet would run as a formula (an ID or a name
             // that Adapty holds as the app or a customer wrote it) is
             // shown as text: OWASP's advice, a leading apostrophe.
-            let guard = if field.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            let guard = if field.starts_with(['=', '+', '-', '@', '\t', '\r', '\0']) {
                 "'"
             } else {
                 ""
             };
-            if field.contains([',', '"', '\r', '\n']) {
+            // Quoted also where a spreadsheet of another locale splits
+            // cells (`;`, a tab), so no formula starts a cell of its own.
+            if field.contains([',', '"', '\r', '\n', ';', '\t']) {
                 out.push('"');
                 out += guard;
                 out += &field.replace('"', "\"\"");
@@ -1071,6 +1081,7 @@ mod tests {
             "later",
             "=HYPERLINK(\"x\")",
             "@SUM(1)",
+            "u8;=cmd()",
         ]);
         run.take(FOUND, now());
         run.take(
@@ -1081,7 +1092,7 @@ mod tests {
         run.phase = Phase::Cancelled;
         let text = csv(&run, "Main app");
         let records = parse_back(&text);
-        assert_eq!(records.len(), 7);
+        assert_eq!(records.len(), 8);
         assert_eq!(records[0], CSV_COLUMNS);
         let found: Vec<&str> = records[1].iter().map(String::as_str).collect();
         assert_eq!(
@@ -1120,6 +1131,9 @@ mod tests {
         // Formulas stay text in a spreadsheet.
         assert_eq!(records[5][0], "'=HYPERLINK(\"x\")");
         assert_eq!(records[6][0], "'@SUM(1)");
+        // Whole, where a semicolon-separated spreadsheet would split it.
+        assert_eq!(records[7][0], "u8;=cmd()");
+        assert!(text.contains("\r\n\"u8;=cmd()\","), "{text}");
         assert!(records
             .iter()
             .all(|record| record.len() == CSV_COLUMNS.len()));
@@ -1133,17 +1147,43 @@ mod tests {
         );
     }
 
-    /// The store's newest event from Adapty, which the relay writes before
-    /// the profile, is the row's last event, in the History's words; the
-    /// profile's own story is the fallback.
+    /// Access that never ends (a lifetime level) beside a dated one: the
+    /// customer's access has no end, not the other level's date.
     #[test]
-    fn the_stores_last_adapty_event_is_the_rows_last_event() {
-        let with_event = FOUND.replace(
-            r#","profile":"#,
-            r#","last_event":{"id":"e1","source":"adapty","type":"subscription_renewed","at":"2025-01-06T09:30:00Z","product":"m"},"profile":"#,
+    fn a_lifetime_level_beside_a_dated_one_has_no_end() {
+        let lifetime = FOUND.replace(
+            r#""access_levels":["#,
+            r#""access_levels":[{"access_level_id":"forever","store":"app_store","store_product_id":"l","expires_at":null,"purchased_at":"2024-12-01T00:00:00+00:00"},"#,
         );
         let mut run = run_of(&["u1"]);
-        run.take(&with_event, now());
+        run.take(&lifetime, now());
+        assert_eq!(run.rows[0].state, State::HasAccess);
+        assert_eq!(run.rows[0].expires, None, "{:?}", run.rows[0].levels);
+        let mut dated = run_of(&["u1"]);
+        dated.take(FOUND, now());
+        let end = Utc.with_ymd_and_hms(2025, 2, 1, 0, 0, 0).unwrap();
+        assert_eq!(dated.rows[0].expires, Some(end));
+    }
+
+    /// The store's newest event from Adapty, which the relay writes as a
+    /// string beside the profile, is the row's last event, in the History's
+    /// words; the profile's own story is the fallback.
+    #[test]
+    fn the_stores_last_adapty_event_is_the_rows_last_event() {
+        // As the relay writes it: the event's JSON in a string, beside the
+        // line's fields; a key of its own named `profile` changes nothing.
+        let line = |event: &str| {
+            let field = serde_json::to_string(event).unwrap();
+            FOUND.replace(
+                r#","profile":"#,
+                &format!(r#","last_event":{field},"profile":"#),
+            )
+        };
+        let mut run = run_of(&["u1"]);
+        run.take(
+            &line(r#"{"id":"e1","a":1,"profile":{"x":1},"source":"adapty","type":"subscription_renewed","at":"2025-01-06T09:30:00Z","product":"m"}"#),
+            now(),
+        );
         let at = Utc.with_ymd_and_hms(2025, 1, 6, 9, 30, 0).unwrap();
         assert_eq!(run.rows[0].last_event, Some((at, "Renewed m".to_owned())));
         assert_eq!(
@@ -1152,16 +1192,12 @@ mod tests {
             "the profile is still read"
         );
         // Unreadable: the profile's story stays.
-        let mut run = run_of(&["u1"]);
-        run.take(
-            &FOUND.replace(
-                r#","profile":"#,
-                r#","last_event":{"type":"x","at":"soon"},"profile":"#,
-            ),
-            now(),
-        );
-        let (_, text) = run.rows[0].last_event.clone().unwrap();
-        assert_eq!(text, "Subscribed to m (App Store)");
+        for event in [r#"{"type":"x","at":"soon"}"#, "not JSON"] {
+            let mut run = run_of(&["u1"]);
+            run.take(&line(event), now());
+            let (_, text) = run.rows[0].last_event.clone().unwrap();
+            assert_eq!(text, "Subscribed to m (App Store)", "{event}");
+        }
     }
 
     #[test]

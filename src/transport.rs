@@ -142,10 +142,16 @@ thread_local! {
 
 /// A bulk run (`protocol::bulk`): posts `body`, and hands each chunk of
 /// whole NDJSON lines of the answer to `on_lines` as it comes, until the
-/// answer ends, breaks off, or `stop_bulk` ends it. `Err`: the relay
-/// refused the run (nothing was checked), or it could not be sent.
+/// answer ends, breaks off, `stop_bulk` ends it, or it is no longer
+/// `wanted` (paused or cancelled, perhaps before the relay answered).
+/// `Err`: the relay refused the run (nothing was checked), or it could
+/// not be sent.
 #[cfg(target_arch = "wasm32")]
-pub async fn bulk(body: String, mut on_lines: impl FnMut(&str)) -> Result<(), Failure> {
+pub async fn bulk(
+    body: String,
+    wanted: impl Fn() -> bool,
+    mut on_lines: impl FnMut(&str),
+) -> Result<(), Failure> {
     use crate::browser::{call, settled};
     let response = send_post(protocol::path::BULK, body).await?;
     let html = response
@@ -168,7 +174,16 @@ pub async fn bulk(body: String, mut on_lines: impl FnMut(&str)) -> Result<(), Fa
     };
     BULK_READER.set(Some(reader.clone()));
     let mut pending: Vec<u8> = Vec::new();
-    while let Some(chunk) = settled(call(&reader, "read")).await {
+    loop {
+        if !wanted() {
+            // Pause or Cancel pressed before the relay answered found no
+            // reader to cancel: the request ends here, and so the run.
+            let _ = call(&reader, "cancel");
+            break;
+        }
+        let Some(chunk) = settled(call(&reader, "read")).await else {
+            break;
+        };
         let field = |name: &str| js_sys::Reflect::get(&chunk, &name.into()).unwrap_or_default();
         if field("done").is_truthy() {
             break;

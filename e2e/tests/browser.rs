@@ -2762,6 +2762,21 @@ async fn a_bulk_check_counts_pauses_resumes_cancels_and_exports() {
     // Leaving the page mid-run asks first (the browser's own prompt, which
     // WebDriver answers by itself: the page's refusal to unload is read).
     assert!(leaving_asks(&panel).await, "mid-run");
+    // Someone reading the results as they come keeps their place: the
+    // table is not drawn again under their focus while lines still come.
+    panel.wait_for("#results tbody tr .disclosure").await;
+    let kept = panel
+        .browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             const button = document.querySelector('#results tbody tr .disclosure'); \
+             button.focus(); \
+             setTimeout(() => done(document.activeElement === button && button.isConnected), 1500);",
+            vec![],
+        )
+        .await
+        .expect("focus a row of the results");
+    assert_eq!(kept, serde_json::json!(true), "focus stays in the table");
     panel.click("#bulk-pause").await;
     let paused = panel.wait_for_text("#bulk-progress", "Paused.").await;
     let at_pause = checked(&paused);
@@ -2812,6 +2827,23 @@ async fn a_bulk_check_counts_pauses_resumes_cancels_and_exports() {
         Some("_blank")
     );
     assert_eq!(link.attr("rel").await.unwrap().as_deref(), Some("noopener"));
+    // The link opens the customer, and does not open its row's details.
+    let tabs = panel.browser.windows().await.unwrap().len();
+    link.click().await.expect("open the customer");
+    let started = std::time::Instant::now();
+    while panel.browser.windows().await.unwrap().len() == tabs && started.elapsed().as_secs() < 10 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        panel.browser.windows().await.unwrap().len(),
+        tabs + 1,
+        "a new tab"
+    );
+    assert_eq!(
+        panel.texts("#results [aria-expanded=true]").await.len(),
+        0,
+        "no row opened"
+    );
     panel.click("#results .quick .chip:first-child").await;
     let narrowed = panel
         .wait_for_text("#results .pager-summary", "matching")

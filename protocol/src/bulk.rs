@@ -72,9 +72,10 @@ pub struct Checked {
 /// exactly as a lookup answers it (the relay writes it through unparsed).
 pub const PROFILE: &str = "profile";
 
-/// Beside a found ID's fields, before [`PROFILE`], when the relay keeps a
-/// store that has any: the customer's newest event from Adapty's
-/// webhooks, a [`crate::feed::FeedEvent`].
+/// Beside a found ID's fields, when the relay keeps a store that has any:
+/// the customer's newest event from Adapty's webhooks, a
+/// [`crate::feed::FeedEvent`] written as a JSON string (its keys, some
+/// Adapty's own, then never look like the line's [`PROFILE`] key).
 pub const LAST_EVENT: &str = "last_event";
 
 /// The last line: how many of each, and whether the run was cut short.

@@ -34,6 +34,8 @@ thread_local! {
     static MOST: Cell<usize> = const { Cell::new(bulk::MAX_IDS) };
     /// When the results were last drawn, in milliseconds.
     static DRAWN: Cell<f64> = const { Cell::new(0.0) };
+    /// The quick filters the results offered when last drawn.
+    static OFFERED: RefCell<Vec<listing::Quick>> = const { RefCell::new(Vec::new()) };
     /// A CSV file's records, while its column is being picked.
     static FILE: RefCell<Vec<Vec<String>>> = const { RefCell::new(Vec::new()) };
 }
@@ -149,6 +151,16 @@ pub fn BulkPage() -> impl IntoView {
                 listing::quick_filters(&run.rows, now).into(),
             )
         });
+        // The pressed quick filter is a place among those offered, and new
+        // ones come as rows do: it is found again by what it filters.
+        let pressed = shown.chosen.get_untracked().checked_sub(1);
+        let pressed = pressed.and_then(|n| OFFERED.with_borrow(|offered| offered.get(n).cloned()));
+        let place = pressed.and_then(|pressed| quick.iter().position(|(q, _)| *q == pressed));
+        let place = place.map_or(0, |n| n + 1);
+        if place != shown.chosen.get_untracked() {
+            shown.chosen.set(place);
+        }
+        OFFERED.set(quick.iter().map(|(q, _)| q.clone()).collect());
         let panel = panel.clone();
         let rows: Rows = Arc::new(move |page: &listing::Page| {
             let app = APP.with_borrow(|(_, _, name)| name.clone());
@@ -260,8 +272,9 @@ fn send(drawn: RwSignal<usize>) {
     });
     show(drawn);
     spawn_local(async move {
-        let sent = transport::bulk(body, |lines| {
-            if REQUEST.get() != request {
+        let wanted = move || REQUEST.get() == request;
+        let sent = transport::bulk(body, wanted, |lines| {
+            if !wanted() {
                 return;
             }
             let now = browser::clock(false).now;
@@ -272,7 +285,11 @@ fn send(drawn: RwSignal<usize>) {
             });
             show_progress();
             let at = js_sys::Date::now();
-            if at - DRAWN.get() >= DRAW_EVERY_MS || RUN.with_borrow(|run| run.phase == Phase::Done)
+            // Drawn again, the table would take the focus and the open
+            // rows of someone reading it: it waits until they leave it.
+            let reading = browser::focus_within("#results").is_some();
+            if (at - DRAWN.get() >= DRAW_EVERY_MS && !reading)
+                || RUN.with_borrow(|run| run.phase == Phase::Done)
             {
                 DRAWN.set(at);
                 drawn.update(|n| *n += 1);

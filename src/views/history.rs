@@ -232,7 +232,9 @@ pub(super) fn HistoryCard(
         leptos::task::spawn_local(async move { draw(drawing) });
     };
     let on_click = move |event: leptos::ev::MouseEvent| {
-        if let Some((row, _)) = browser::clicked_in(&event, "tr[id]") {
+        if browser::clicked_in(&event, "a[href]").is_some() {
+            // A link in a cell (a bulk check's customer) opens, and only that.
+        } else if let Some((row, _)) = browser::clicked_in(&event, "tr[id]") {
             // A click anywhere in a row, or its disclosure button (Enter
             // or Space: the button's click bubbles to the row).
             toggle(noun, &row);

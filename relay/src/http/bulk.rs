@@ -38,6 +38,9 @@ const RATE_LIMITED_TRIES: u32 = 3;
 const LONGEST_PAUSE: Duration = Duration::from_secs(60);
 /// How long a line may wait for a reader that takes nothing.
 const STALLED_READER: Duration = Duration::from_secs(60);
+/// How long a found customer's line waits for their last event from the
+/// store: a slow store must not stretch a run that keeps to Adapty's pace.
+const LAST_EVENT_WAIT: Duration = Duration::from_secs(1);
 
 pub async fn run(mut call: Call, headers: HeaderMap, body: Body) -> Response {
     let run_id = uuid::Uuid::new_v4().to_string();
@@ -97,6 +100,7 @@ pub async fn run(mut call: Call, headers: HeaderMap, body: Body) -> Response {
         request_id: call.request_id().to_owned(),
         actor: call.actor().unwrap_or_default().to_owned(),
         sender,
+        store_failed: Default::default(),
     };
     tokio::spawn(run.check_all(list.ids));
     let stream = tokio_stream::wrappers::ReceiverStream::new(receiver)
@@ -122,6 +126,9 @@ struct Run {
     request_id: String,
     actor: String,
     sender: mpsc::Sender<Bytes>,
+    /// The store could not say a last event once: it is not asked again
+    /// in this run (one warning, not one per customer).
+    store_failed: std::sync::atomic::AtomicBool,
 }
 
 /// What one ID came to.
@@ -258,17 +265,27 @@ impl Run {
     }
 
     /// The found customer's newest event from Adapty's webhooks, when the
-    /// store has one; a store that cannot say is no reason to fail the ID.
+    /// store has one; a store that cannot say (or not within a second) is
+    /// no reason to fail the ID, and is not asked again in this run.
     async fn last_event(&self, profile: &[u8]) -> Option<String> {
+        use std::sync::atomic::Ordering;
+        if self.store_failed.load(Ordering::Relaxed) {
+            return None;
+        }
         let store = self.services.store.as_ref()?;
         let profile_id = crate::adapty::identifiers::profile_id(profile)?;
-        match store.last_adapty_event(&self.app.id, &profile_id).await {
-            Ok(event) => event,
-            Err(error) => {
-                tracing::warn!(%error, "a bulk run could not read a customer's last event");
-                None
-            }
-        }
+        let read = store.last_adapty_event(&self.app.id, &profile_id);
+        let error = match tokio::time::timeout(LAST_EVENT_WAIT, read).await {
+            Ok(Ok(event)) => return event,
+            Ok(Err(error)) => error.to_string(),
+            Err(_) => format!("no answer within {LAST_EVENT_WAIT:?}"),
+        };
+        self.store_failed.store(true, Ordering::Relaxed);
+        tracing::warn!(
+            %error,
+            "a bulk run reads no more last events: the store could not say one"
+        );
+        None
     }
 
     /// One customer from Adapty, in the run's turn; after Adapty's 429,
@@ -394,19 +411,18 @@ fn ndjson(value: &impl Serialize) -> Bytes {
     Bytes::from(line)
 }
 
-/// A found ID's line: its fields, the store's last event and Adapty's
-/// profile, passed through, in that order (`protocol::bulk::PROFILE` last).
+/// A found ID's line: its fields, the store's last event (its JSON as a
+/// string, so that no key of it can be taken for the profile's) and
+/// Adapty's profile, passed through, last (`protocol::bulk::PROFILE`).
 fn found_line(checked: &Checked, last_event: Option<&str>, profile: &Bytes) -> Bytes {
     #[derive(Serialize)]
     struct Found<'a> {
         #[serde(flatten)]
         checked: &'a Checked,
         #[serde(skip_serializing_if = "Option::is_none")]
-        last_event: Option<&'a RawValue>,
+        last_event: Option<&'a str>,
         profile: &'a RawValue,
     }
-    // Written by this relay from `FeedEvent`, on one line.
-    let last_event = last_event.and_then(|event| serde_json::from_str(event).ok());
     // One line: a line break is never inside a JSON string (it would be
     // escaped), so Adapty's pretty-printed answer loses only white space.
     let flat: Vec<u8> = profile
