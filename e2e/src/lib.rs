@@ -661,6 +661,9 @@ impl Panel {
     pub async fn downloaded(&self) -> (String, String) {
         let folder = self.driver.temp.0.join(DOWNLOADS);
         let started = Instant::now();
+        // What was read last time: the file is whole once a read finds it
+        // the same (Chromium may give it its name before its last bytes).
+        let mut last: Option<(String, String)> = None;
         while started.elapsed() < PATIENCE {
             let done = std::fs::read_dir(&folder)
                 .into_iter()
@@ -678,10 +681,14 @@ impl Panel {
                     .unwrap_or_default()
                     .to_string_lossy()
                     .into_owned();
-                let text = std::fs::read_to_string(&path).expect("read the download");
-                return (name, text);
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                let read = (name, text);
+                if last.as_ref() == Some(&read) && !read.1.is_empty() {
+                    return read;
+                }
+                last = Some(read);
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
         panic!("nothing was downloaded to {}", folder.display());
     }
