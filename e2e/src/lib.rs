@@ -403,13 +403,28 @@ impl Panel {
 
     /// Clicks the first element matching `css`. A table row is clicked on
     /// one of its cells: WebKit's driver cannot click a row itself, and
-    /// geckodriver looks for its first cell at the row's centre.
+    /// geckodriver looks for its first cell at the row's centre. The panel
+    /// writes some parts again as it fills them (the access level cards):
+    /// an element gone between finding and clicking it is found again, as
+    /// a person would click what is on screen now.
     pub async fn click(&self, css: &str) {
-        self.wait_for(css)
-            .await
-            .click()
-            .await
-            .unwrap_or_else(|error| panic!("click {css}: {error}"));
+        let started = Instant::now();
+        loop {
+            let clicked = self.wait_for(css).await.click().await;
+            match clicked {
+                Ok(_) => return,
+                Err(error)
+                    if (error.is_stale_element_reference()
+                        || error.is_no_such_element()
+                        // WebKit's words for an element written again.
+                        || error.to_string().contains("was not found"))
+                        && started.elapsed() < PATIENCE =>
+                {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(error) => panic!("click {css}: {error}"),
+            }
+        }
     }
 
     /// Types into the form and submits it, as an admin would.
