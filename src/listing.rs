@@ -89,6 +89,20 @@ pub fn quick_filters<T: Row>(items: &[T], now: DateTime<Utc>) -> Vec<(Quick, usi
     quick_filters_of(&rows(items), now)
 }
 
+/// Where the pressed quick filter is among those `offered` now, counted
+/// from one (0: none), from its `place` among those offered `before`:
+/// filters come as rows do (a bulk check's), so the one pressed is found
+/// again by what it filters, or let go once it is no longer offered.
+pub fn pressed_again(before: &[Quick], place: usize, offered: &[(Quick, usize)]) -> usize {
+    let Some(pressed) = place.checked_sub(1).and_then(|n| before.get(n)) else {
+        return 0;
+    };
+    offered
+        .iter()
+        .position(|(quick, _)| quick == pressed)
+        .map_or(0, |n| n + 1)
+}
+
 /// The rows as trait objects: the listing's code then exists once in the
 /// wasm, not once per kind of row.
 fn rows<T: Row>(items: &[T]) -> Vec<&dyn Row> {
@@ -575,6 +589,24 @@ mod tests {
             ..View::default()
         };
         assert_eq!(matching(&items, &refunded_on_play), 17);
+    }
+
+    #[test]
+    fn a_pressed_quick_filter_is_found_again_by_what_it_filters() {
+        let before = [Quick::State("Not found")];
+        let offered = [
+            (Quick::Sandbox, 1),
+            (Quick::State("Not found"), 3),
+            (Quick::State("Has access"), 2),
+        ];
+        assert_eq!(pressed_again(&before, 1, &offered), 2, "moved one place on");
+        assert_eq!(pressed_again(&before, 0, &offered), 0, "none pressed");
+        assert_eq!(
+            pressed_again(&before, 1, &offered[..1]),
+            0,
+            "no longer offered"
+        );
+        assert_eq!(pressed_again(&[], 1, &offered), 0);
     }
 
     #[test]

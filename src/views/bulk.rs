@@ -151,12 +151,10 @@ pub fn BulkPage() -> impl IntoView {
                 listing::quick_filters(&run.rows, now).into(),
             )
         });
-        // The pressed quick filter is a place among those offered, and new
-        // ones come as rows do: it is found again by what it filters.
-        let pressed = shown.chosen.get_untracked().checked_sub(1);
-        let pressed = pressed.and_then(|n| OFFERED.with_borrow(|offered| offered.get(n).cloned()));
-        let place = pressed.and_then(|pressed| quick.iter().position(|(q, _)| *q == pressed));
-        let place = place.map_or(0, |n| n + 1);
+        // New quick filters come as rows do: the pressed one is kept.
+        let place = OFFERED.with_borrow(|before| {
+            listing::pressed_again(before, shown.chosen.get_untracked(), &quick)
+        });
         if place != shown.chosen.get_untracked() {
             shown.chosen.set(place);
         }
