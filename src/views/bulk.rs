@@ -130,11 +130,13 @@ pub fn BulkPage() -> impl IntoView {
     let listing: Listing = Arc::new(move || {
         drawn.get();
         RUN.with_borrow(|run| {
-            let quick = listing::quick_filters(&run.rows, now);
+            // The pressed quick filter among those the card offers, as the
+            // results last counted them (not counted again for each page).
             let chosen = shown.chosen.get().checked_sub(1);
+            let quick = chosen.and_then(|n| OFFERED.with_borrow(|offered| offered.get(n).cloned()));
             let view = listing::View {
                 filter: filter.get(),
-                quick: chosen.and_then(|n| quick.get(n)).map(|(q, _)| q.clone()),
+                quick,
                 hide_sandbox: false,
                 sort: order(shown.sort.get()),
                 page: shown.page.get(),
