@@ -670,14 +670,12 @@ pub fn add_with_properties(parent: &JsValue, tag: &str, properties: &[(&str, &st
 /// The button an event happened on, or inside (a span of a match's button),
 /// without `clicked`'s removing of a row: undefined when none.
 pub fn button_of(event: &web_sys::Event) -> JsValue {
-    let mut node: JsValue = event.target().map(JsValue::from).unwrap_or_default();
-    while let Some(element) = node.dyn_ref::<web_sys::Element>() {
-        if element.tag_name() == "BUTTON" {
-            return node;
-        }
-        node = element.parent_node().into();
-    }
-    JsValue::UNDEFINED
+    // The browser's own walk up the tree, as `clicked_in`'s.
+    event
+        .target()
+        .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
+        .and_then(|target| target.closest("button").ok().flatten())
+        .map_or(JsValue::UNDEFINED, JsValue::from)
 }
 
 /// A property of an element read as text (`id`, `textContent`, an
